@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole suite: lint, then pytest. The GUI tests start their own Xvfb, the
+# PC/SC tests their own pcscd, the PostgreSQL tests their own cluster.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+.venv/bin/ruff check . || exit 1
+.venv/bin/python -m pytest "$@"
+rc=$?
+# pytest's 5 means "no tests collected": an empty selection is not a failure of the code.
+if [ "$rc" -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi
+exit "$rc"

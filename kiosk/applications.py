@@ -1,0 +1,286 @@
+"""From a session to a validated application, ready for the offline queue to seal.
+
+* ``prefill_fields(item, card)`` fills the fields whose ``source`` names an ID-card value.
+* ``validate_fields(item, values)`` returns field id → message key (empty when valid).
+* ``build_application(session, …)`` checks everything and returns a frozen
+  ``Application``, or raises ``ApplicationInvalid(errors)``.
+
+Materials rule (first version): every *required* material needs at least one page,
+except the resident ID card itself (``Material.covered_by_card``), which the card read
+hands in. Optional materials may have pages or not. ``ServiceItem.capture_materials()``
+lists the materials that need a page; the shipped catalog has exactly one, listed first,
+so the kiosk flow photographs one page of the first required material. A page for a
+material the item does not list is refused.
+
+Each page becomes one ``PlainAttachment`` (``pages`` = 1), in the order taken. The
+``document`` is the sealed application document of docs/protocol.md; its
+``attachments`` list is index-aligned with ``Application.attachments`` and carries
+``material``, ``pages`` and ``media_type``; the offline queue adds each ``sha256`` once
+it has sealed the attachment, then seals the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from hardware.interfaces import IdCard
+from kiosk.catalog import FormField, ServiceItem
+from kiosk.errors import ApplicationInvalid, InvalidIdNumber
+from kiosk.idnumber import validate_id_number
+from kiosk.privacy import applicant_tag
+from kiosk.session import Session
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # provisional numbers use the local date
+
+REQUIRED = "kiosk.field.required"
+TOO_LONG = "kiosk.field.too_long"
+PHONE_INVALID = "kiosk.field.phone_invalid"
+ID_NUMBER_INVALID = "kiosk.field.id_number_invalid"
+CHOICE_INVALID = "kiosk.field.choice_invalid"
+DATE_INVALID = "kiosk.field.date_invalid"
+NUMBER_INVALID = "kiosk.field.number_invalid"
+MATERIAL_MISSING = "kiosk.material.missing"
+MATERIAL_UNKNOWN = "kiosk.material.unknown"
+CARD_MISSING = "kiosk.card.missing"
+SERVICE_MISMATCH = "kiosk.service.mismatch"
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0(?:10|2\d|[3-9]\d{2})-?[2-9]\d{6,7}")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True, repr=False)
+class PlainAttachment:
+    """One page of a material, not yet sealed."""
+
+    material: str
+    data: bytes
+    media_type: str
+    pages: int = 1
+
+    def __repr__(self) -> str:
+        return f"PlainAttachment(material={self.material!r}, {len(self.data)} bytes, {self.media_type})"
+
+
+@dataclass(frozen=True, repr=False)
+class Application:
+    """A validated application. ``document`` and ``attachments`` hold personal data."""
+
+    id: str
+    provisional_number: str
+    service_code: str
+    county: str
+    created_at: str
+    visits_needed: int
+    applicant_tag: str
+    document: dict[str, Any] = field(compare=False)
+    attachments: tuple[PlainAttachment, ...] = field(compare=False)
+
+    @property
+    def page_count(self) -> int:
+        return sum(a.pages for a in self.attachments)
+
+    def __repr__(self) -> str:
+        return (f"Application(id={self.id!r}, provisional_number={self.provisional_number!r}, "
+                f"service_code={self.service_code!r}, pages={self.page_count})")
+
+
+# --- fields ------------------------------------------------------------------------------
+
+
+def _card_value(card: IdCard, source: str) -> str | None:
+    if source == "card.name":
+        return card.name
+    if source == "card.id_number":
+        return card.id_number
+    if source == "card.address":
+        return card.address
+    if source == "card.birth_date":
+        return card.birth_date.isoformat()
+    if source == "card.sex":
+        return card.sex if card.sex in ("male", "female") else None
+    return None
+
+
+def prefill_fields(item: ServiceItem, card: IdCard) -> dict[str, str]:
+    """Values for the item's fields that the card fills (field id → text)."""
+    values: dict[str, str] = {}
+    for f in item.fields:
+        if f.source is None:
+            continue
+        value = _card_value(card, f.source)
+        if value is None or (f.kind == "choice" and value not in f.choice_values()):
+            continue
+        if f.max_length is not None:
+            value = value[: f.max_length]
+        values[f.id] = value
+    return values
+
+
+def _field_error(f: FormField, value: str) -> str | None:
+    if f.kind == "phone":
+        compact = re.sub(r"[\s]", "", value)
+        if not (_MOBILE.fullmatch(compact) or _LANDLINE.fullmatch(compact)):
+            return PHONE_INVALID
+    elif f.kind == "id_number":
+        try:
+            validate_id_number(value)
+        except InvalidIdNumber:
+            return ID_NUMBER_INVALID
+    elif f.kind == "choice":
+        if value not in f.choice_values():
+            return CHOICE_INVALID
+    elif f.kind == "date":
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return DATE_INVALID
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return DATE_INVALID
+    elif f.kind == "number":
+        if not _NUMBER.fullmatch(value):
+            return NUMBER_INVALID
+    if f.max_length is not None and len(value) > f.max_length:
+        return TOO_LONG
+    return None
+
+
+def validate_fields(item: ServiceItem, values: Mapping[str, str]) -> dict[str, str]:
+    """Field id → message key for every field that is wrong; empty when all are right.
+
+    A blank optional field is fine; values for ids the item does not have are ignored.
+    """
+    errors: dict[str, str] = {}
+    for f in item.fields:
+        raw = values.get(f.id)
+        value = raw.strip() if isinstance(raw, str) else ""
+        if not value:
+            if f.required:
+                errors[f.id] = REQUIRED
+            continue
+        problem = _field_error(f, value)
+        if problem:
+            errors[f.id] = problem
+    return errors
+
+
+# --- the application ---------------------------------------------------------------------
+
+
+def device_short(device_id: str) -> str:
+    """Four characters naming the kiosk in provisional numbers (``kiosk-3f9a1c2e`` → ``3F9A``)."""
+    text = re.sub(r"[^0-9A-Za-z]", "", device_id)
+    if text.lower().startswith("kiosk") and len(text) > 5:
+        text = text[5:]
+    return text[:4].upper().rjust(4, "0")
+
+
+def provisional_number(device_id: str, sequence: int, now: float) -> str:
+    """``K<device>-<YYYYMMDD, China time>-<sequence, 4 digits or more>``."""
+    if sequence < 0:
+        raise ValueError("sequence must not be negative")
+    day = datetime.fromtimestamp(now, CHINA_TIME).strftime("%Y%m%d")
+    return f"K{device_short(device_id)}-{day}-{sequence:04d}"
+
+
+def iso_utc(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _applicant(card: IdCard, values: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "name": card.name,
+        "id_number": card.id_number.upper(),
+        "sex": card.sex,
+        "birth_date": card.birth_date.isoformat(),
+        "address": card.address,
+        "phone": values.get("phone", ""),
+        "ethnicity": card.ethnicity,
+        "card_type": card.card_type,
+        "issuer": card.issuer,
+        "valid_from": card.valid_from.isoformat(),
+        "valid_to": card.valid_to.isoformat() if card.valid_to else None,
+        "permit_number": card.permit_number,
+        "english_name": card.english_name,
+        "nationality": card.nationality,
+        "photo": base64.b64encode(card.photo).decode("ascii") if card.photo else None,
+    }
+
+
+def build_application(
+    session: Session,
+    item: ServiceItem,
+    *,
+    device_id: str,
+    county: str,
+    sequence: int,
+    tag_key_dir: Path,
+    clock: Callable[[], float] = time.time,
+) -> Application:
+    """The validated application for ``session`` and ``item``; raises ``ApplicationInvalid``.
+
+    ``tag_key_dir`` is the data directory holding ``tag.key`` (see ``privacy.applicant_tag``).
+    Form values are ``session.fields`` with the card-sourced fields taken from the card.
+    """
+    errors: dict[str, str] = {}
+    card = session.card
+    if card is None:
+        raise ApplicationInvalid({"card": CARD_MISSING})
+    if session.service_code is not None and session.service_code != item.code:
+        raise ApplicationInvalid({"service_code": SERVICE_MISMATCH})
+
+    values = {k: v.strip() for k, v in session.fields.items() if isinstance(v, str)}
+    values.update(prefill_fields(item, card))
+    errors.update(validate_fields(item, values))
+
+    known = {m.id for m in item.materials}
+    for page in session.pages:
+        if page.material_id not in known:
+            errors[page.material_id] = MATERIAL_UNKNOWN
+    for material in item.capture_materials():
+        if not session.pages_for(material.id):
+            errors[material.id] = MATERIAL_MISSING
+    if errors:
+        raise ApplicationInvalid(errors)
+
+    now = clock()
+    app_id = str(uuid.uuid4())
+    number = provisional_number(device_id, sequence, now)
+    created_at = iso_utc(now)
+    attachments = tuple(
+        PlainAttachment(material=p.material_id, data=bytes(p.data), media_type=p.media_type, pages=1)
+        for p in session.pages
+    )
+    document = {
+        "id": app_id,
+        "provisional_number": number,
+        "service_code": item.code,
+        "county": county,
+        "applicant": _applicant(card, values),
+        "fields": {f.id: values[f.id] for f in item.fields if values.get(f.id)},
+        "attachments": [
+            {"material": a.material, "pages": a.pages, "media_type": a.media_type} for a in attachments
+        ],
+        "visits_needed": item.visits_needed,
+        "created_at": created_at,
+        "kiosk": device_id,
+    }
+    return Application(
+        id=app_id,
+        provisional_number=number,
+        service_code=item.code,
+        county=county,
+        created_at=created_at,
+        visits_needed=item.visits_needed,
+        applicant_tag=applicant_tag(card.id_number, tag_key_dir),
+        document=document,
+        attachments=attachments,
+    )

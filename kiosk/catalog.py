@@ -1,0 +1,358 @@
+"""The service catalog: the standardized service items the kiosk can take applications for.
+
+One TOML file per item in ``config/catalog/`` (see any of them for the layout). Each
+item carries the standard data of a Guangdong service item: code, names, department,
+service object, conditions, materials, time limits, fee, on-site visits still needed,
+whether it can be handled fully online or on a phone, a plain-language guide, and the
+short form the kiosk asks for.
+
+``load_catalog`` checks every file strictly (missing, unknown or mistyped keys, unknown
+field kinds or card sources, duplicate ids) and raises ``ConfigError`` naming the file
+and the key. The shipped items are SAMPLE DATA, not an official catalog.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.errors import ConfigError, UnknownService
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "config" / "catalog"
+
+FIELD_KINDS = ("text", "phone", "choice", "date", "number", "id_number")
+CARD_SOURCES = ("card.name", "card.id_number", "card.address", "card.birth_date", "card.sex")
+MATERIAL_FORMS = ("original", "copy", "original_and_copy")
+CARD_E_CERTIFICATE = "resident_id_card"  # a material of this type is covered by the card read
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string in both languages."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang``; Chinese when that language is missing."""
+        return self.en if lang == "en" and self.en else self.zh
+
+    def to_json(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Material:
+    """A material the applicant hands in; ``e_certificate`` names the e-certificate
+    type the hall can fetch instead (e.g. ``resident_id_card``), None when there is none."""
+
+    id: str
+    name: Text
+    required: bool
+    form: str  # original | copy | original_and_copy
+    count: int
+    e_certificate: str | None = None
+
+    @property
+    def covered_by_card(self) -> bool:
+        """True for the resident ID card itself: reading the card hands it in."""
+        return self.e_certificate == CARD_E_CERTIFICATE
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One question of an item's form; ``source`` names the ID-card value that fills it."""
+
+    id: str
+    label: Text
+    kind: str  # text | phone | choice | date | number | id_number
+    required: bool
+    source: str | None = None
+    choices: tuple[Choice, ...] = ()
+    max_length: int | None = None
+
+    def choice_values(self) -> tuple[str, ...]:
+        return tuple(choice.value for choice in self.choices)
+
+
+@dataclass(frozen=True)
+class ServiceItem:
+    code: str
+    name: Text
+    department: Text
+    service_object: Text
+    conditions: tuple[Text, ...]
+    materials: tuple[Material, ...]
+    statutory_days: int
+    promised_days: int
+    fee: Text
+    visits_needed: int
+    fully_online: bool
+    mobile_capable: bool
+    fields: tuple[FormField, ...]
+    guide: Text
+
+    def required_materials(self) -> tuple[Material, ...]:
+        return tuple(m for m in self.materials if m.required)
+
+    def capture_materials(self) -> tuple[Material, ...]:
+        """Required materials the kiosk must photograph (≥ 1 page each): every required
+        material except the ID card, which the card read covers. The shipped catalog lists
+        the one such material first."""
+        return tuple(m for m in self.materials if m.required and not m.covered_by_card)
+
+    def material(self, material_id: str) -> Material:
+        for material in self.materials:
+            if material.id == material_id:
+                return material
+        raise KeyError(material_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (for ``kiosk catalog --json``)."""
+        return {
+            "code": self.code,
+            "name": self.name.to_json(),
+            "department": self.department.to_json(),
+            "service_object": self.service_object.to_json(),
+            "conditions": [c.to_json() for c in self.conditions],
+            "materials": [
+                {
+                    "id": m.id,
+                    "name": m.name.to_json(),
+                    "required": m.required,
+                    "form": m.form,
+                    "count": m.count,
+                    "e_certificate": m.e_certificate,
+                }
+                for m in self.materials
+            ],
+            "statutory_days": self.statutory_days,
+            "promised_days": self.promised_days,
+            "fee": self.fee.to_json(),
+            "visits_needed": self.visits_needed,
+            "fully_online": self.fully_online,
+            "mobile_capable": self.mobile_capable,
+            "fields": [
+                {
+                    "id": f.id,
+                    "label": f.label.to_json(),
+                    "kind": f.kind,
+                    "required": f.required,
+                    "source": f.source,
+                    "choices": [{"value": c.value, "label": c.label.to_json()} for c in f.choices],
+                    "max_length": f.max_length,
+                }
+                for f in self.fields
+            ],
+            "guide": self.guide.to_json(),
+        }
+
+
+class Catalog:
+    """The loaded items, in code order."""
+
+    def __init__(self, items: tuple[ServiceItem, ...]) -> None:
+        self._items = tuple(sorted(items, key=lambda item: item.code))
+        self._by_code = {item.code: item for item in self._items}
+
+    def items(self) -> tuple[ServiceItem, ...]:
+        return self._items
+
+    def get(self, code: str) -> ServiceItem:
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise UnknownService(code) from None
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __iter__(self) -> Iterator[ServiceItem]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "a table", list: "a list"}
+
+
+class _Table:
+    """Reads one TOML table strictly; every error names the file and the dotted key."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, prefix: str = "") -> None:
+        self.data = data
+        self.where = where
+        self.prefix = prefix
+        self.used: set[str] = set()
+
+    def error(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {self.prefix}{key}", reason)
+
+    def get(self, key: str, kind: type, default: Any = ...) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if default is ...:
+                raise self.error(key, "missing")
+            return default
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            raise self.error(key, "must be " + _KIND_NAMES.get(kind, kind.__name__))
+        if kind is str and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def text(self, key: str) -> Text:
+        return _text(self.get(key, dict), self.where, f"{self.prefix}{key}")
+
+    def tables(self, key: str) -> list[_Table]:
+        rows = self.get(key, list, [])
+        out = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise self.error(f"{key}[{i}]", "must be a table")
+            out.append(_Table(row, self.where, f"{self.prefix}{key}[{i}]."))
+        return out
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _text(data: Mapping[str, Any], where: str, key: str) -> Text:
+    table = _Table(data, where, key + ".")
+    text = Text(zh=table.get("zh", str), en=table.get("en", str))
+    table.done()
+    return text
+
+
+def _material(table: _Table) -> Material:
+    form = table.get("form", str)
+    if form not in MATERIAL_FORMS:
+        raise table.error("form", "must be one of " + ", ".join(MATERIAL_FORMS))
+    count = table.get("count", int, 1)
+    if count < 1:
+        raise table.error("count", "must be at least 1")
+    material = Material(
+        id=table.get("id", str),
+        name=table.text("name"),
+        required=table.get("required", bool),
+        form=form,
+        count=count,
+        e_certificate=table.get("e_certificate", str, None),
+    )
+    table.done()
+    return material
+
+
+def _field(table: _Table) -> FormField:
+    kind = table.get("kind", str)
+    if kind not in FIELD_KINDS:
+        raise table.error("kind", "must be one of " + ", ".join(FIELD_KINDS))
+    source = table.get("source", str, None)
+    if source is not None and source not in CARD_SOURCES:
+        raise table.error("source", "must be one of " + ", ".join(CARD_SOURCES))
+    choices = []
+    for row in table.tables("choices"):
+        choices.append(Choice(value=row.get("value", str), label=row.text("label")))
+        row.done()
+    if kind == "choice" and not choices:
+        raise table.error("choices", "a choice field needs choices")
+    if kind != "choice" and choices:
+        raise table.error("choices", "only a choice field has choices")
+    if len({c.value for c in choices}) != len(choices):
+        raise table.error("choices", "duplicate value")
+    max_length = table.get("max_length", int, None)
+    if max_length is not None and max_length < 1:
+        raise table.error("max_length", "must be at least 1")
+    field = FormField(
+        id=table.get("id", str),
+        label=table.text("label"),
+        kind=kind,
+        required=table.get("required", bool),
+        source=source,
+        choices=tuple(choices),
+        max_length=max_length,
+    )
+    table.done()
+    return field
+
+
+def load_item(path: Path) -> ServiceItem:
+    """Read and check one item file; raises ``ConfigError`` naming the file and key."""
+    where = path.name
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(where, f"not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(where, f"cannot be read: {exc.strerror}") from exc
+    top = _Table(data, where)
+    materials = tuple(_material(t) for t in top.tables("materials"))
+    fields = tuple(_field(t) for t in top.tables("fields"))
+    conditions = tuple(_text(t.data, where, t.prefix.rstrip(".")) for t in top.tables("conditions"))
+    item = ServiceItem(
+        code=top.get("code", str),
+        name=top.text("name"),
+        department=top.text("department"),
+        service_object=top.text("service_object"),
+        conditions=conditions,
+        materials=materials,
+        statutory_days=top.get("statutory_days", int),
+        promised_days=top.get("promised_days", int),
+        fee=top.text("fee"),
+        visits_needed=top.get("visits_needed", int),
+        fully_online=top.get("fully_online", bool),
+        mobile_capable=top.get("mobile_capable", bool),
+        fields=fields,
+        guide=top.text("guide"),
+    )
+    top.done()
+    _check_item(item, top)
+    return item
+
+
+def _check_item(item: ServiceItem, top: _Table) -> None:
+    if not 0 <= item.promised_days <= item.statutory_days:
+        raise top.error("promised_days", "must be between 0 and statutory_days")
+    if item.visits_needed not in (0, 1, 2):
+        raise top.error("visits_needed", "must be 0, 1 or 2")
+    if item.fully_online and item.visits_needed != 0:
+        raise top.error("fully_online", "a fully online item needs no visit (visits_needed = 0)")
+    if not item.fields:
+        raise top.error("fields", "an item needs at least one form field")
+    for key, ids in (("materials", [m.id for m in item.materials]), ("fields", [f.id for f in item.fields])):
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise top.error(key, f"duplicate id {duplicates[0]!r}")
+
+
+def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
+    """Load every ``*.toml`` in ``folder``; raises ``ConfigError`` on the first bad file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "catalog folder not found")
+    items: dict[str, ServiceItem] = {}
+    for path in sorted(folder.glob("*.toml")):
+        item = load_item(path)
+        if item.code in items:
+            raise ConfigError(f"{path.name}: code", f"duplicate item code {item.code!r}")
+        items[item.code] = item
+    if not items:
+        raise ConfigError(str(folder), "no service items")
+    return Catalog(tuple(items.values()))

@@ -37,7 +37,9 @@ class IdCard:
     permit_number: str | None = None
     issue_count: str | None = None
     english_name: str | None = None
-    nationality: str | None = None
+    nationality: str | None = None  # ISO 3166 three-letter code (foreign permanent cards)
+    card_version: str | None = None  # older foreign permanent card only
+    old_number_link: str | None = None  # 2023 foreign permanent card only
 
     def is_expired(self, today: date) -> bool:
         return self.valid_to is not None and self.valid_to < today

@@ -1,0 +1,42 @@
+"""The error tree and its translations."""
+
+import inspect
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hardware import errors
+
+ROOT = Path(__file__).resolve().parents[2]
+ERROR_CLASSES = [
+    cls for _, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, errors.HardwareError)
+]
+
+
+def test_one_root_and_every_class_has_a_key():
+    assert len(ERROR_CLASSES) == 11
+    for cls in ERROR_CLASSES:
+        assert "message_key" in {k for c in cls.__mro__ for k in vars(c)}
+        assert cls.message_key.startswith("hardware.")
+    assert issubclass(errors.ReaderTimeout, TimeoutError)
+    assert issubclass(errors.ReaderFault, errors.CardStatusError)
+
+
+def test_the_docstring_draws_every_class():
+    for cls in ERROR_CLASSES:
+        assert cls.__name__ in errors.__doc__
+        assert cls.message_key in errors.__doc__
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_key_is_translated(lang):
+    with open(ROOT / "config" / "translations" / f"hardware.{lang}.toml", "rb") as fh:
+        table = tomllib.load(fh)
+    assert all(isinstance(v, str) and v for v in table.values())
+    assert {cls.message_key for cls in ERROR_CLASSES} == set(table)
+
+
+def test_status_error_message():
+    exc = errors.CardStatusError(0x41, "read card")
+    assert exc.status == 0x41 and "41" in str(exc) and "read_failed" in str(exc)

@@ -1,0 +1,134 @@
+"""Content-addressed files: each sealed box is stored under the SHA-256 of its bytes.
+
+Layout: ``<root>/<first two hex>/<64 hex>``. A write goes to a temporary name in the
+same folder, is fsynced, renamed into place and the folder fsynced, so after a crash a
+blob is either whole or absent (stray temporaries are swept on open). Reading checks
+the hash again. The store knows nothing of applications or SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from pathlib import Path
+
+from offline_queue.errors import BlobCorrupt, StorageError
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TMP_PREFIX = ".tmp-"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class BlobStore:
+    """Sealed boxes on disk, named by their SHA-256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create blob folder: {exc.strerror}") from exc
+        self.swept = self._sweep_temporaries()
+
+    def path_for(self, sha256: str) -> Path:
+        if not _HEX64.fullmatch(sha256):
+            raise StorageError("not a SHA-256 hex name")
+        return self.root / sha256[:2] / sha256
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` and return its SHA-256 hex; storing the same bytes twice is a no-op."""
+        sha = sha256_hex(data)
+        final = self.path_for(sha)
+        if final.exists() and final.stat().st_size == len(data):
+            return sha
+        folder = final.parent
+        tmp = folder / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            new_folder = not folder.exists()
+            folder.mkdir(exist_ok=True)
+            if new_folder:
+                _fsync_dir(self.root)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+            _fsync_dir(folder)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"cannot write blob: {exc.strerror}") from exc
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        """The blob's bytes; raises ``BlobCorrupt`` if they no longer hash to the name."""
+        path = self.path_for(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise BlobCorrupt(f"blob {sha256[:12]} is missing") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read blob: {exc.strerror}") from exc
+        if sha256_hex(data) != sha256:
+            raise BlobCorrupt(f"blob {sha256[:12]} does not match its hash")
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob; True if it was there."""
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot delete blob: {exc.strerror}") from exc
+        _fsync_dir(path.parent)
+        return True
+
+    def names(self) -> list[str]:
+        found = []
+        for shard in self._shards():
+            found.extend(e.name for e in os.scandir(shard) if _HEX64.fullmatch(e.name))
+        return found
+
+    def total_size(self) -> int:
+        """Bytes used by all blobs (temporaries included: they take disk space too)."""
+        total = 0
+        for shard in self._shards():
+            total += sum(e.stat().st_size for e in os.scandir(shard) if e.is_file())
+        return total
+
+    def _shards(self) -> list[str]:
+        try:
+            return [e.path for e in os.scandir(self.root) if e.is_dir() and len(e.name) == 2]
+        except OSError as exc:
+            raise StorageError(f"cannot list blobs: {exc.strerror}") from exc
+
+    def _sweep_temporaries(self) -> int:
+        swept = 0
+        for shard in self._shards():
+            for entry in os.scandir(shard):
+                if entry.name.startswith(_TMP_PREFIX):
+                    os.unlink(entry.path)
+                    swept += 1
+        return swept

@@ -1,0 +1,361 @@
+"""The SQLite outbox: one row per queued application, its attachments, and a few meta values.
+
+WAL journal, ``synchronous=FULL``; every state change is one ``BEGIN IMMEDIATE``
+transaction. States are readable strings (``STATES``). On open, rows left in
+``uploading`` by a crash go back to ``sealed`` (``OutboxStore.recovered`` says how many).
+This module holds SQL only: it knows nothing of sealing, files or HTTP.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offline_queue.errors import DuplicateEntry, StorageError
+
+SEALED = "sealed"
+UPLOADING = "uploading"
+SUBMITTED = "submitted"
+ACCEPTED = "accepted"
+CORRECTION_NEEDED = "correction_needed"
+COMPLETED = "completed"
+REJECTED = "rejected"
+FAILED = "failed"
+
+STATES = (SEALED, UPLOADING, SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED, FAILED)
+UNSENT_STATES = (SEALED, UPLOADING)
+HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    provisional_number TEXT NOT NULL,
+    official_number TEXT,
+    service_code TEXT NOT NULL,
+    county TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    queued_at REAL NOT NULL,
+    page_count INTEGER NOT NULL,
+    visits_needed INTEGER NOT NULL,
+    applicant_tag TEXT NOT NULL,
+    document_sha256 TEXT NOT NULL,
+    document_size INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({", ".join(f"'{s}'" for s in STATES)})),
+    reason TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    updated_at REAL NOT NULL,
+    submitted_at REAL,
+    purged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
+CREATE TABLE IF NOT EXISTS attachments (
+    entry_id TEXT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    uploaded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (entry_id, sha256)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_ENTRY_COLUMNS = (
+    "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
+    "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
+    "attempts, next_attempt_at, updated_at, submitted_at, purged"
+)
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    id: str
+    provisional_number: str
+    official_number: str | None
+    service_code: str
+    county: str
+    created_at: str
+    queued_at: float
+    page_count: int
+    visits_needed: int
+    applicant_tag: str
+    document_sha256: str
+    document_size: int
+    state: str
+    reason: str
+    attempts: int
+    next_attempt_at: float | None
+    updated_at: float
+    submitted_at: float | None
+    purged: bool
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    entry_id: str
+    position: int
+    sha256: str
+    size: int
+    material: str
+    pages: int
+    uploaded: bool
+
+
+class OutboxStore:
+    """SQLite storage for the outbox. Thread-safe: one connection behind a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the outbox database: {exc}") from exc
+        self.recovered = self._recover()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One ``BEGIN IMMEDIATE … COMMIT``; rolls back and raises ``StorageError`` on failure."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot begin a transaction: {exc}") from exc
+            try:
+                yield _Cursor(self._db)
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                self._db.execute("ROLLBACK")
+                if "UNIQUE" in str(exc) and "entries.id" in str(exc):
+                    raise DuplicateEntry("this application is already queued") from exc
+                raise StorageError(f"outbox constraint failed: {exc}") from exc
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StorageError(f"outbox write failed: {exc}") from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StorageError(f"outbox read failed: {exc}") from exc
+
+    def pragma(self, name: str) -> Any:
+        return self._query(f"PRAGMA {name}")[0][0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _recover(self) -> int:
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE entries SET state = ?, next_attempt_at = NULL WHERE state = ?", (SEALED, UPLOADING)
+            ).rowcount
+
+    # -- writes -----------------------------------------------------------------------
+
+    def insert(self, entry: EntryRow, attachments: Iterable[AttachmentRow]) -> None:
+        values = tuple(getattr(entry, f.strip()) for f in _ENTRY_COLUMNS.split(","))
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
+            )
+            for att in attachments:
+                db.execute(
+                    "INSERT INTO attachments (entry_id, position, sha256, size, material, pages, uploaded)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.id,
+                        att.position,
+                        att.sha256,
+                        att.size,
+                        att.material,
+                        att.pages,
+                        int(att.uploaded),
+                    ),
+                )
+
+    def claim(self, entry_id: str, now: float) -> bool:
+        """``sealed`` -> ``uploading``; False if the entry was not ready."""
+        with self.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE entries SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                    (UPLOADING, now, entry_id, SEALED),
+                ).rowcount
+                == 1
+            )
+
+    def release(self, entry_id: str, reason: str, next_attempt_at: float, now: float, count: bool) -> None:
+        """``uploading`` -> ``sealed``, to be tried again at ``next_attempt_at``."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE entries SET state = ?, reason = ?, next_attempt_at = ?, updated_at = ?,"
+                " attempts = attempts + ? WHERE id = ? AND state = ?",
+                (SEALED, reason, next_attempt_at, now, 1 if count else 0, entry_id, UPLOADING),
+            )
+
+    def mark_submitted(self, entry_id: str, official_number: str, state: str, now: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE entries SET state = ?, official_number = ?, reason = '', next_attempt_at = NULL,"
+                " updated_at = ?, submitted_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (state, official_number, now, now, entry_id),
+            )
+
+    def mark_failed(self, entry_id: str, reason: str, now: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE entries SET state = ?, reason = ?, next_attempt_at = NULL, updated_at = ?,"
+                " attempts = attempts + 1 WHERE id = ?",
+                (FAILED, reason, now, entry_id),
+            )
+
+    def set_uploaded(self, entry_id: str, sha256: str, uploaded: bool) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE attachments SET uploaded = ? WHERE entry_id = ? AND sha256 = ?",
+                (int(uploaded), entry_id, sha256),
+            )
+
+    def apply_status(
+        self, entry_id: str, state: str, official_number: str | None, reason: str, now: float
+    ) -> bool:
+        """Set a state the hall reported; True if anything changed (applying twice is harmless)."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT state, official_number, reason FROM entries WHERE id = ?", (entry_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            number = official_number or row[1]
+            if (row[0], row[1], row[2]) == (state, number, reason):
+                return False
+            db.execute(
+                "UPDATE entries SET state = ?, official_number = ?, reason = ?, next_attempt_at = NULL,"
+                " updated_at = ?, submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                (state, number, reason, now, now, entry_id),
+            )
+            return True
+
+    def mark_purged(self, entry_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE entries SET purged = 1 WHERE id = ?", (entry_id,))
+
+    def next_sequence(self) -> int:
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
+            value = int(row[0]) + 1 if row else 1
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sequence', ?)", (str(value),))
+            return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def get(self, entry_id: str) -> EntryRow | None:
+        rows = self._query(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (entry_id,))
+        return _entry(rows[0]) if rows else None
+
+    def entries(self, states: Iterable[str] | None = None) -> list[EntryRow]:
+        if states is None:
+            rows = self._query(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY queued_at, seq")
+        else:
+            wanted = tuple(states)
+            marks = ", ".join("?" * len(wanted))
+            rows = self._query(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE state IN ({marks}) ORDER BY queued_at, seq",
+                wanted,
+            )
+        return [_entry(r) for r in rows]
+
+    def due(self, now: float) -> list[EntryRow]:
+        """``sealed`` entries whose next attempt is due, oldest first."""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE state = ? AND"
+            " (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY queued_at, seq",
+            (SEALED, now),
+        )
+        return [_entry(r) for r in rows]
+
+    def by_applicant(self, tag: str) -> list[EntryRow]:
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE applicant_tag = ? ORDER BY queued_at, seq", (tag,)
+        )
+        return [_entry(r) for r in rows]
+
+    def attachments(self, entry_id: str) -> list[AttachmentRow]:
+        rows = self._query(
+            "SELECT entry_id, position, sha256, size, material, pages, uploaded FROM attachments"
+            " WHERE entry_id = ? ORDER BY position",
+            (entry_id,),
+        )
+        return [AttachmentRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        for state, n in self._query("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+            counts[state] = n
+        return counts
+
+    def oldest_unsent_queued_at(self) -> float | None:
+        marks = ", ".join("?" * len(UNSENT_STATES))
+        return self._query(f"SELECT MIN(queued_at) FROM entries WHERE state IN ({marks})", UNSENT_STATES)[0][
+            0
+        ]
+
+    def referenced_blobs(self) -> set[str]:
+        docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0")
+        atts = self._query(
+            "SELECT a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id WHERE e.purged = 0"
+        )
+        return {r[0] for r in docs} | {r[0] for r in atts}
+
+
+class _Cursor:
+    """The connection as seen inside a transaction (``execute`` only)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+
+def _entry(row: tuple) -> EntryRow:
+    values = list(row)
+    values[-1] = bool(values[-1])
+    return EntryRow(*values)

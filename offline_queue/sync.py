@@ -1,0 +1,293 @@
+"""Orchestration: what to send to the hall, when, and what to do with the answers.
+
+``SyncEngine.run_once`` sends due entries oldest first, one try/except per entry, then
+pulls status changes by cursor. It talks to the outbox only through ``OfflineQueue``'s
+methods and to the hall only through ``HallClient``'s; it knows neither SQL nor HTTP.
+
+Per entry: ``sealed -> uploading`` (one transaction), upload each attachment blob
+(resumable), post the application with the sealed document inline, then
+
+* success                      -> ``submitted`` with the official number;
+* permanent refusal            -> ``failed`` with the hall's reason; the next entry goes on;
+* transient trouble            -> back to ``sealed``, attempts + 1, retried after a backoff
+  ``min(max, base * 2**attempts) * uniform(0.5, 1.0)`` (at least the hall's Retry-After);
+* hall-wide trouble (unreachable, busy, signature refused, revoked) also ends the pass.
+
+``SyncWorker`` runs the engine on a daemon thread and announces events with no personal
+data in them: ``sync_started``, ``progress`` {done, total}, ``sync_finished`` {report},
+``status_changed`` {id, state}.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from offline_queue.errors import (
+    AttachmentMissing,
+    DeviceRevoked,
+    HallAuthRefused,
+    HallBusy,
+    HallError,
+    HallRejected,
+    HallUnreachable,
+    QueueError,
+    StorageError,
+)
+from offline_queue.outbox import OfflineQueue, QueueEntry
+from offline_queue.transport import HallClient
+
+log = logging.getLogger(__name__)
+
+# errors that say the hall (not this entry) is the trouble: stop the pass after them
+_HALL_WIDE = (HallUnreachable, HallBusy, HallAuthRefused, DeviceRevoked)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    status_updates: int = 0
+    errors: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (entry id, new state)
+
+    @property
+    def revoked(self) -> bool:
+        return DeviceRevoked.code in self.errors
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        queue: OfflineQueue,
+        client: HallClient,
+        *,
+        backoff_base_s: float = 2,
+        backoff_max_s: float = 300,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.queue = queue
+        self.client = client
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._clock = clock
+        self._rng = rng
+        self._cancel = threading.Event()
+
+    @classmethod
+    def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time) -> SyncEngine:
+        """Build from the kiosk's ``settings.sync`` section (backoff_base_s, backoff_max_s)."""
+        return cls(
+            queue, client, backoff_base_s=sync.backoff_base_s, backoff_max_s=sync.backoff_max_s, clock=clock
+        )
+
+    def cancel(self) -> None:
+        """Stop the current pass after the entry in hand."""
+        self._cancel.set()
+
+    def backoff_s(self, attempts: int) -> float:
+        """Delay before the next try after ``attempts`` earlier failures (protocol.md, Retries)."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** min(attempts, 32))
+        return ceiling * (0.5 + 0.5 * self._rng())
+
+    def run_once(self, on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+        self._cancel.clear()
+        sent = failed = retried = 0
+        errors: list[str] = []
+        stop = False
+        due = self.queue.due()
+        total = len(due)
+        for done, entry in enumerate(due, start=1):
+            if self._cancel.is_set():
+                break
+            outcome, error = self._send_one(entry)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "failed":
+                failed += 1
+            elif outcome == "retried":
+                retried += 1
+            if error is not None:
+                errors.append(error.code if isinstance(error, QueueError) else "internal_error")
+                stop = isinstance(error, _HALL_WIDE)
+            if on_progress is not None:
+                on_progress(done, total)
+            if stop:
+                break
+        changed: list[tuple[str, str]] = []
+        if not stop and not self._cancel.is_set():
+            try:
+                changed = self._pull_status()
+            except HallError as exc:
+                log.info("sync: status pull failed (%s)", exc.code)
+                errors.append(exc.code)
+            except StorageError as exc:
+                log.error("sync: status could not be stored (%s)", exc.code)
+                errors.append(exc.code)
+        return SyncReport(sent, failed, retried, len(changed), errors, changed)
+
+    # -- one entry ----------------------------------------------------------------------
+
+    def _send_one(self, entry: QueueEntry) -> tuple[str, Exception | None]:
+        if not self.queue.claim(entry.id):
+            return "skipped", None
+        try:
+            result = self._deliver(entry)
+        except HallRejected as exc:
+            reason = f"{exc.code}: {exc.detail}" if exc.detail else exc.code
+            self.queue.mark_failed(entry.id, reason)
+            log.warning("sync: %s refused for good (%s)", entry.provisional_number, exc.code)
+            return "failed", exc
+        except DeviceRevoked as exc:
+            self.queue.release(entry.id, exc.code, self._clock(), count_attempt=False)
+            log.error("sync: this kiosk was revoked by the hall")
+            return "retried", exc
+        except StorageError as exc:
+            # the sealed copy is damaged on this kiosk: it can never be sent
+            self.queue.mark_failed(entry.id, exc.code)
+            log.error("sync: %s cannot be read back (%s)", entry.provisional_number, exc.code)
+            return "failed", exc
+        except Exception as exc:  # noqa: BLE001 - one entry's trouble must not stop the others
+            self._retry_later(entry, exc)
+            return "retried", exc
+        self.queue.mark_submitted(entry.id, result.official_number, _submitted_state(result.status))
+        self.queue.record_contact()
+        log.info("sync: %s submitted as %s", entry.provisional_number, result.official_number)
+        return "sent", None
+
+    def _deliver(self, entry: QueueEntry):
+        attachments = self.queue.attachments(entry.id)
+        for att in attachments:
+            if not att.uploaded:
+                self._upload(entry.id, att.sha256)
+        payload = {
+            "id": entry.id,
+            "provisional_number": entry.provisional_number,
+            "service_code": entry.service_code,
+            "county": entry.county,
+            "created_at": entry.created_at,
+            "page_count": entry.page_count,
+            "visits_needed": entry.visits_needed,
+            "sealed_document": base64.b64encode(self.queue.sealed_document(entry.id)).decode("ascii"),
+            "attachments": [
+                {"sha256": a.sha256, "size": a.size, "material": a.material, "pages": a.pages}
+                for a in attachments
+            ],
+        }
+        known = {a.sha256 for a in attachments}
+        reuploaded: set[str] = set()
+        while True:
+            try:
+                return self.client.submit_application(payload, idempotency_key=entry.id)
+            except AttachmentMissing as exc:
+                if exc.sha256 not in known or exc.sha256 in reuploaded:
+                    raise
+                reuploaded.add(exc.sha256)
+                self.queue.mark_uploaded(entry.id, exc.sha256, False)
+                self._upload(entry.id, exc.sha256)
+
+    def _upload(self, entry_id: str, sha256: str) -> None:
+        self.client.upload_blob(sha256, self.queue.read_blob(sha256))
+        self.queue.mark_uploaded(entry_id, sha256)
+
+    def _retry_later(self, entry: QueueEntry, exc: Exception) -> None:
+        delay = self.backoff_s(entry.attempts)
+        if isinstance(exc, HallBusy) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+        code = exc.code if isinstance(exc, QueueError) else "internal_error"
+        if not isinstance(exc, QueueError):
+            log.exception("sync: unexpected error on %s", entry.provisional_number)
+        else:
+            log.info("sync: %s will be retried in %.0f s (%s)", entry.provisional_number, delay, code)
+        self.queue.release(entry.id, code, self._clock() + delay)
+
+    # -- status back --------------------------------------------------------------------
+
+    def _pull_status(self) -> list[tuple[str, str]]:
+        changes, cursor = self.client.all_status_changes(self.queue.sync_cursor)
+        self.queue.record_contact()
+        changed = []
+        for change in changes:
+            entry = self.queue.apply_status(change)
+            if entry is not None:
+                changed.append((entry.id, entry.state))
+        if cursor is not None and cursor != self.queue.sync_cursor:
+            self.queue.set_sync_cursor(cursor)
+        return changed
+
+
+def _submitted_state(status: str) -> str:
+    return (
+        status
+        if status in ("submitted", "accepted", "correction_needed", "completed", "rejected")
+        else "submitted"
+    )
+
+
+class SyncWorker:
+    """Runs ``engine.run_once`` every ``interval_s`` (and on ``wake()``) on a daemon thread."""
+
+    def __init__(self, engine: SyncEngine, interval_s: float, on_event: Callable[[str, dict], None]) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.on_event = on_event
+        self.last_report: SyncReport | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="offline-queue-sync", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Run a pass now (e.g. just after an application was queued)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 15) -> None:
+        self._stop.set()
+        self.engine.cancel()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _emit(self, name: str, payload: dict) -> None:
+        try:
+            self.on_event(name, payload)
+        except Exception:  # noqa: BLE001 - a listener's bug must not kill the sync thread
+            log.exception("sync: event listener failed on %s", name)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            self._emit("sync_started", {})
+            try:
+                report = self.engine.run_once(
+                    lambda done, total: self._emit("progress", {"done": done, "total": total})
+                )
+            except Exception as exc:  # noqa: BLE001 - e.g. the disk went away: report and go on
+                log.exception("sync: pass failed")
+                report = SyncReport(errors=[exc.code if isinstance(exc, QueueError) else "internal_error"])
+            self.last_report = report
+            for entry_id, state in report.changed:
+                self._emit("status_changed", {"id": entry_id, "state": state})
+            self._emit("sync_finished", {"report": report})
+            if report.revoked:
+                log.error("sync: stopping, the hall revoked this kiosk")
+                return
+            self._wake.wait(self.interval_s)

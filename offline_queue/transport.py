@@ -1,0 +1,361 @@
+"""HTTP to the county hall (``docs/protocol.md``), signed, with answers mapped to the error tree.
+
+``HallClient`` knows the wire (paths, headers, JSON shapes, status codes) and nothing of
+the outbox. Every request is signed with ``offline_queue.signing`` over the exact body
+bytes sent. ``requests`` errors become ``HallUnreachable``; answers become results or
+the ``HallError`` subclasses the protocol's table names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+from offline_queue import signing
+from offline_queue.errors import (
+    AttachmentMissing,
+    DeviceRevoked,
+    EnrolmentFailed,
+    HallAuthRefused,
+    HallBusy,
+    HallError,
+    HallGarbage,
+    HallRejected,
+    HallUnreachable,
+    OffsetMismatch,
+    UploadLost,
+)
+
+if TYPE_CHECKING:
+    from offline_queue.identity import DeviceIdentity
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+_AUTH_CODES = {"bad_signature", "stale_timestamp", "replayed_nonce", "unknown_device"}
+_SHA_HEX = re.compile(r"[0-9a-f]{64}")
+_MAX_STATUS_PAGES = 50
+
+
+@dataclass(frozen=True)
+class UploadState:
+    upload_id: str
+    offset: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    id: str
+    official_number: str
+    provisional_number: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    id: str
+    status: str
+    official_number: str
+    reason: str
+    changed_at: str
+
+
+def _send(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.Timeout as exc:
+        raise HallUnreachable(f"{method} timed out") from exc
+    except requests.RequestException as exc:
+        raise HallUnreachable(f"{method} failed: {type(exc).__name__}") from exc
+
+
+def _json(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise HallGarbage(f"{resp.status_code} answer is not JSON") from exc
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _error_for(resp: requests.Response, upload: bool) -> HallError:
+    """The error a non-2xx answer means (protocol.md, "Errors")."""
+    status = resp.status_code
+    code, detail = f"http_{status}", ""
+    try:
+        body = resp.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            code = body["error"]
+            detail = str(body.get("detail") or "")[:500]
+    except ValueError:
+        pass
+    if status == 429 or status >= 500:
+        return HallBusy(f"hall answered {status} {code}", _retry_after(resp), status)
+    if status == 401:
+        return HallAuthRefused(
+            f"hall refused the signature: {code}", code if code in _AUTH_CODES else "auth_refused"
+        )
+    if status == 403 and code in ("device_revoked", "http_403"):
+        return DeviceRevoked("the hall revoked this kiosk")
+    if status == 404 and upload:
+        return UploadLost("the hall no longer knows this upload")
+    if status == 409 and code == "offset_mismatch":
+        return OffsetMismatch("upload offset differs from the hall's")
+    if status == 409 and code == "missing_attachment":
+        if not _SHA_HEX.fullmatch(detail.strip()):
+            return HallGarbage("missing_attachment without a sha256")
+        return AttachmentMissing("the hall lacks an attachment", detail.strip())
+    if 400 <= status < 500:
+        return HallRejected(code, detail, status)
+    return HallGarbage(f"unexpected status {status}")
+
+
+def request_enrolment(
+    hall_url: str, body: Mapping[str, Any], timeout_s: float = 10, session: requests.Session | None = None
+) -> dict[str, Any]:
+    """POST /api/v1/enrolment (unsigned); the hall's 201 answer as a dict."""
+    session = session or requests.Session()
+    raw = json.dumps(body).encode("utf-8")
+    resp = _send(
+        session,
+        "POST",
+        hall_url.rstrip("/") + API + "/enrolment",
+        data=raw,
+        headers={"Content-Type": "application/json"},
+        timeout=timeout_s,
+    )
+    if resp.status_code not in (200, 201):
+        err = _error_for(resp, upload=False)
+        if isinstance(err, HallRejected):
+            raise EnrolmentFailed(f"the hall refused the enrolment: {err.code}", err.code)
+        raise err
+    answer = _json(resp)
+    if not isinstance(answer, dict):
+        raise EnrolmentFailed("the hall's enrolment answer is malformed", "bad_answer")
+    return answer
+
+
+class HallClient:
+    """Signed requests to the hall this kiosk is enrolled with."""
+
+    def __init__(
+        self,
+        identity: DeviceIdentity,
+        timeout_s: float = 10,
+        clock: Callable[[], float] = time.time,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.identity = identity
+        self.timeout_s = timeout_s
+        self._clock = clock
+        self._session = session or requests.Session()
+        parts = urlsplit(identity.hall_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._prefix = parts.path.rstrip("/")
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        query: list[tuple[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        upload: bool = False,
+    ) -> requests.Response:
+        """Send one signed request; a 401 is tried once more with a fresh nonce."""
+        full_path = self._prefix + API + path
+        query = query or []
+        for attempt in (1, 2):
+            signed = signing.sign_headers(
+                self.identity.private_key,
+                self.identity.device_id,
+                method,
+                full_path,
+                query,
+                body,
+                self._clock(),
+            )
+            all_headers = {**(headers or {}), **signed}
+            if body and "Content-Type" not in all_headers:
+                all_headers["Content-Type"] = "application/json"
+            resp = _send(
+                self._session,
+                method,
+                self._origin + full_path,
+                params=query or None,
+                data=body if body else None,
+                headers=all_headers,
+                timeout=self.timeout_s,
+            )
+            if 200 <= resp.status_code < 300:
+                return resp
+            err = _error_for(resp, upload)
+            if isinstance(err, HallAuthRefused) and attempt == 1:
+                log.warning("hall refused a signature (%s); trying once more", err.code)
+                continue
+            raise err
+        raise AssertionError("unreachable")
+
+    def _post_json(self, path: str, payload: Any, headers: Mapping[str, str] | None = None) -> Any:
+        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        return _json(self._request("POST", path, body=body, headers=headers))
+
+    # -- uploads ----------------------------------------------------------------------
+
+    def create_upload(self, sha256: str, size: int) -> UploadState:
+        answer = self._post_json("/uploads", {"sha256": sha256, "size": size})
+        return _upload_state(answer, size, need_id=True)
+
+    def upload_offset(self, upload_id: str) -> int:
+        resp = self._request("HEAD", f"/uploads/{upload_id}", upload=True)
+        try:
+            offset = int(resp.headers["Upload-Offset"])
+        except (KeyError, ValueError) as exc:
+            raise HallGarbage("HEAD answer without a usable Upload-Offset") from exc
+        if offset < 0:
+            raise HallGarbage("negative Upload-Offset")
+        return offset
+
+    def upload_chunk(self, upload_id: str, offset: int, chunk: bytes) -> UploadState:
+        resp = self._request(
+            "PATCH",
+            f"/uploads/{upload_id}",
+            body=chunk,
+            headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+            upload=True,
+        )
+        answer = _json(resp)
+        if not isinstance(answer, dict):
+            raise HallGarbage("PATCH answer is not an object")
+        return _upload_state({"upload_id": upload_id, **answer}, None, need_id=False)
+
+    def upload_blob(self, sha256: str, data: bytes, chunk_size: int = 256 * 1024) -> None:
+        """Upload ``data`` until the hall says it is complete, resuming where the hall is."""
+        size = len(data)
+        for _restart in range(3):
+            state = self.create_upload(sha256, size)
+            if state.complete:
+                return
+            offset, stalls = state.offset, 0
+            try:
+                while True:
+                    if offset > size:
+                        raise HallGarbage("the hall's offset is past the end")
+                    if offset == size:
+                        # every byte is there but the hall has not said complete: ask again
+                        stalls += 1
+                        if stalls > 2:
+                            raise HallGarbage("upload has all bytes but is not complete")
+                        state = self.create_upload(sha256, size)
+                        if state.complete:
+                            return
+                        offset = state.offset
+                        continue
+                    try:
+                        state = self.upload_chunk(state.upload_id, offset, data[offset : offset + chunk_size])
+                    except OffsetMismatch:
+                        stalls += 1
+                        if stalls > 5:
+                            raise
+                        offset = self.upload_offset(state.upload_id)
+                        continue
+                    if state.complete:
+                        return
+                    if state.offset <= offset:
+                        raise HallGarbage("the hall's offset did not move forward")
+                    offset = state.offset
+            except UploadLost:
+                log.info("upload %s… vanished on the hall; starting again", sha256[:12])
+                continue
+        raise UploadLost("the upload kept vanishing on the hall")
+
+    # -- applications and status ---------------------------------------------------------
+
+    def submit_application(self, payload: Mapping[str, Any], idempotency_key: str) -> SubmitResult:
+        answer = self._post_json("/applications", dict(payload), headers={"Idempotency-Key": idempotency_key})
+        if not isinstance(answer, dict):
+            raise HallGarbage("application answer is not an object")
+        try:
+            result = SubmitResult(
+                id=_str(answer, "id"),
+                official_number=_str(answer, "official_number"),
+                provisional_number=str(answer.get("provisional_number") or ""),
+                status=_str(answer, "status"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise HallGarbage("application answer lacks id, official_number or status") from exc
+        if result.id != payload.get("id") or not result.official_number:
+            raise HallGarbage("application answer is for another id or has no official number")
+        return result
+
+    def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
+        query = [("since", since)] if since else []
+        answer = _json(self._request("GET", "/status-changes", query=query))
+        try:
+            cursor = answer["cursor"]
+            items = answer["changes"]
+            if not isinstance(items, list) or not isinstance(cursor, str | int) or isinstance(cursor, bool):
+                raise TypeError("changes must be a list and cursor a string")
+            changes = [
+                StatusChange(
+                    id=_str(item, "id"),
+                    status=_str(item, "status"),
+                    official_number=str(item.get("official_number") or ""),
+                    reason=str(item.get("reason") or ""),
+                    changed_at=str(item.get("changed_at") or ""),
+                )
+                for item in items
+            ]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise HallGarbage("status-changes answer has the wrong shape") from exc
+        return changes, str(cursor)
+
+    def all_status_changes(self, since: str | None) -> tuple[list[StatusChange], str | None]:
+        """Follow the cursor until the hall has nothing newer (bounded number of pages)."""
+        collected: list[StatusChange] = []
+        cursor = since
+        for _page in range(_MAX_STATUS_PAGES):
+            changes, new_cursor = self.status_changes(cursor)
+            collected.extend(changes)
+            if not changes or new_cursor == cursor:
+                return collected, new_cursor
+            cursor = new_cursor
+        return collected, cursor
+
+
+def _str(obj: Any, key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not a string")
+    return value
+
+
+def _upload_state(answer: Any, size: int | None, need_id: bool) -> UploadState:
+    if not isinstance(answer, dict):
+        raise HallGarbage("upload answer is not an object")
+    upload_id, offset = answer.get("upload_id"), answer.get("offset")
+    if need_id and not (isinstance(upload_id, str | int) and str(upload_id)):
+        raise HallGarbage("upload answer has no upload_id")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise HallGarbage("upload answer has no usable offset")
+    if size is not None and offset > size:
+        raise HallGarbage("upload offset is past the end")
+    return UploadState(str(upload_id), offset, bool(answer.get("complete", False)))

@@ -1,0 +1,319 @@
+"""The sync client against the real reference hall (``county-hall serve`` in a subprocess)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from offline_queue.errors import EnrolmentFailed, HallUnreachable, OffsetMismatch
+from offline_queue.identity import DeviceIdentity, enroll
+from offline_queue.outbox import OfflineQueue
+from offline_queue.store import ACCEPTED, CORRECTION_NEEDED, FAILED, SEALED, SUBMITTED
+from offline_queue.sync import SyncEngine, SyncWorker
+from offline_queue.transport import HallClient
+from tests.support.hall_process import HallProcess
+
+
+class RealTimeClock:
+    """Wall time plus a jump the test controls (the hall checks timestamps against its clock)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    with HallProcess(tmp_path_factory.mktemp("hall")) as process:
+        yield process
+
+
+class Kiosk:
+    """One enrolled kiosk: identity, queue, client and engine over one data directory."""
+
+    def __init__(self, hall, data_dir, rng=lambda: 0.0) -> None:
+        self.clock = RealTimeClock()
+        self.identity = enroll(hall.url, hall.enrollment_code(), data_dir, name="test kiosk")
+        self.queue = OfflineQueue(data_dir, budget_bytes=50_000_000, clock=self.clock)
+        self.client = HallClient(self.identity, timeout_s=5)
+        self.engine = SyncEngine(self.queue, self.client, clock=self.clock, rng=rng)
+
+    def enqueue(self, make_app, **kwargs):
+        return self.queue.enqueue(
+            make_app(county=self.identity.county, **kwargs), self.identity.hall_seal_public_key
+        )
+
+
+@pytest.fixture
+def kiosk(hall, tmp_path):
+    k = Kiosk(hall, tmp_path / "kiosk")
+    yield k
+    k.queue.close()
+
+
+def _on_hall(hall, ids) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {i: [] for i in ids}
+    for app in hall.applications():
+        if app["id"] in found:
+            found[app["id"]].append(app)
+    return found
+
+
+def test_enrolment(hall, tmp_path):
+    code = hall.enrollment_code()
+    identity = enroll(hall.url, code, tmp_path / "a", name="village 7")
+    assert identity.device_id
+    assert len(identity.hall_seal_public_key) == 32
+    assert DeviceIdentity.load(tmp_path / "a") == identity
+    with pytest.raises(EnrolmentFailed) as caught:
+        enroll(hall.url, code, tmp_path / "b")
+    assert caught.value.code == "invalid_code"
+    assert not DeviceIdentity.is_enrolled(tmp_path / "b")
+
+
+def test_sends_each_application_exactly_once(hall, kiosk, make_app):
+    first = kiosk.enqueue(make_app, pages=2, page_bytes=600_000)  # 3 chunks for the first page
+    second = kiosk.enqueue(make_app, pages=1, page_bytes=5_000)
+    progress: list[tuple[int, int]] = []
+    report = kiosk.engine.run_once(on_progress=lambda done, total: progress.append((done, total)))
+    assert (report.sent, report.failed, report.retried, report.errors) == (2, 0, 0, [])
+    assert progress == [(1, 2), (2, 2)]
+    on_hall = _on_hall(hall, [first.id, second.id])
+    for entry in (first, second):
+        assert len(on_hall[entry.id]) == 1
+        remote = on_hall[entry.id][0]
+        local = kiosk.queue.get(entry.id)
+        assert local.state == SUBMITTED
+        assert local.official_number == remote["official_number"]
+        assert remote["provisional_number"] == entry.provisional_number
+        assert [a["sha256"] for a in remote["attachments"]] == [
+            a.sha256 for a in kiosk.queue.attachments(entry.id)
+        ]
+        assert all(a["verified"] for a in remote["attachments"])
+    again = kiosk.engine.run_once()
+    assert (again.sent, again.failed, again.retried) == (0, 0, 0)
+    assert all(len(v) == 1 for v in _on_hall(hall, [first.id, second.id]).values())
+
+
+class LosesAnswers:
+    """The real client, but the first answer to each post is lost on the way back."""
+
+    def __init__(self, client: HallClient) -> None:
+        self._client = client
+        self.lost: set[str] = set()
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def submit_application(self, payload, idempotency_key):
+        result = self._client.submit_application(payload, idempotency_key)
+        if idempotency_key not in self.lost:
+            self.lost.add(idempotency_key)
+            raise HallUnreachable("read timed out")
+        return result
+
+
+def test_lost_answer_is_retried_without_a_duplicate(hall, kiosk, make_app):
+    entry = kiosk.enqueue(make_app)
+    kiosk.engine.client = LosesAnswers(kiosk.client)
+    report = kiosk.engine.run_once()
+    assert (report.sent, report.retried, report.errors) == (0, 1, ["hall_unreachable"])
+    stored = kiosk.queue.get(entry.id)
+    assert (stored.state, stored.attempts) == (SEALED, 1)
+    kiosk.clock.advance(10)
+    report = kiosk.engine.run_once()
+    assert report.sent == 1
+    remote = _on_hall(hall, [entry.id])[entry.id]
+    assert len(remote) == 1
+    assert kiosk.queue.get(entry.id).official_number == remote[0]["official_number"]
+
+
+def test_hall_down_is_transient_and_retried_later(tmp_path, make_app):
+    with HallProcess(tmp_path / "hall") as hall:
+        kiosk = Kiosk(hall, tmp_path / "kiosk", rng=lambda: 1.0)  # top of the jitter: base * 2**0
+        entry = kiosk.enqueue(make_app)
+        hall.stop()
+        before = kiosk.clock()
+        report = kiosk.engine.run_once()
+        after = kiosk.clock()
+        assert (report.sent, report.retried, report.errors) == (0, 1, ["hall_unreachable"])
+        stored = kiosk.queue.get(entry.id)
+        assert stored.state == SEALED
+        assert stored.attempts == 1
+        assert before + 2 <= stored.next_attempt_at <= after + 2
+        assert kiosk.engine.run_once().retried == 0  # not due yet
+        hall.start()
+        kiosk.clock.advance(3)
+        report = kiosk.engine.run_once()
+        assert (report.sent, report.errors) == (1, [])
+        assert len(_on_hall(hall, [entry.id])[entry.id]) == 1
+        kiosk.queue.close()
+
+
+def test_status_changes_come_back(hall, kiosk, make_app):
+    a = kiosk.enqueue(make_app)
+    b = kiosk.enqueue(make_app)
+    assert kiosk.engine.run_once().sent == 2
+    hall.set_status(a.id, "accepted")
+    hall.set_status(b.id, "correction_needed", reason="ID copy blurred")
+    report = kiosk.engine.run_once()
+    assert report.status_updates == 2
+    assert sorted(report.changed) == sorted([(a.id, ACCEPTED), (b.id, CORRECTION_NEEDED)])
+    assert kiosk.queue.get(a.id).state == ACCEPTED
+    corrected = kiosk.queue.get(b.id)
+    assert (corrected.state, corrected.reason) == (CORRECTION_NEEDED, "ID copy blurred")
+    assert kiosk.queue.sync_cursor
+    assert kiosk.engine.run_once().status_updates == 0
+    kiosk.queue.set_sync_cursor("0")  # replaying every change is harmless
+    assert kiosk.engine.run_once().status_updates == 0
+    assert kiosk.queue.get(b.id).reason == "ID copy blurred"
+
+
+def test_permanent_refusal_fails_without_blocking_the_next(hall, kiosk, make_app):
+    wrong_key = (
+        X25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    bad = kiosk.queue.enqueue(make_app(county=kiosk.identity.county), wrong_key)
+    good = kiosk.enqueue(make_app)
+    report = kiosk.engine.run_once()
+    assert (report.sent, report.failed, report.retried) == (1, 1, 0)
+    failed = kiosk.queue.get(bad.id)
+    assert failed.state == FAILED
+    assert failed.reason  # the hall's code and detail
+    assert kiosk.queue.get(good.id).state == SUBMITTED
+    assert _on_hall(hall, [bad.id])[bad.id] == []
+    assert kiosk.engine.run_once().failed == 0  # failed entries are not tried again
+
+
+def test_attachment_the_hall_lacks_is_uploaded_again(hall, kiosk, make_app):
+    entry = kiosk.enqueue(make_app, pages=2)
+    for att in kiosk.queue.attachments(entry.id):
+        kiosk.queue.mark_uploaded(entry.id, att.sha256)  # the kiosk wrongly believes they are there
+    report = kiosk.engine.run_once()
+    assert report.sent == 1
+    remote = _on_hall(hall, [entry.id])[entry.id][0]
+    assert len(remote["attachments"]) == 2 and all(a["verified"] for a in remote["attachments"])
+
+
+class CountingSession(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.patched = 0
+
+    def request(self, method, url, *args, **kwargs):
+        if method == "PATCH":
+            self.patched += len(kwargs.get("data") or b"")
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_upload_resumes_from_the_halls_offset(hall, tmp_path):
+    identity = enroll(hall.url, hall.enrollment_code(), tmp_path)
+    session = CountingSession()
+    client = HallClient(identity, session=session)
+    import hashlib
+    import os
+
+    data = os.urandom(300_000)
+    sha = hashlib.sha256(data).hexdigest()
+    state = client.create_upload(sha, len(data))
+    assert state.offset == 0 and not state.complete
+    client.upload_chunk(state.upload_id, 0, data[:100_000])
+    with pytest.raises(OffsetMismatch):
+        client.upload_chunk(state.upload_id, 50_000, data[50_000:60_000])
+    assert client.upload_offset(state.upload_id) == 100_000
+    assert client.create_upload(sha, len(data)).offset == 100_000  # same resource, not a second one
+    session.patched = 0
+    client.upload_blob(sha, data, chunk_size=64 * 1024)
+    assert session.patched == 200_000
+    again = client.create_upload(sha, len(data))
+    assert again.complete and again.upload_id == state.upload_id
+
+
+def test_worker_announces_events_without_personal_data(hall, kiosk, make_app):
+    events: list[tuple[str, dict]] = []
+    finished = threading.Event()
+
+    def on_event(name, payload):
+        events.append((name, payload))
+        if name == "sync_finished":
+            finished.set()
+
+    entry = kiosk.enqueue(make_app)
+    worker = SyncWorker(kiosk.engine, interval_s=60, on_event=on_event)
+    worker.start()
+    try:
+        assert finished.wait(20)
+        names = [n for n, _ in events]
+        assert names[0] == "sync_started" and names[-1] == "sync_finished"
+        assert ("progress", {"done": 1, "total": 1}) in events
+        assert events[-1][1]["report"].sent == 1
+        finished.clear()
+        hall.set_status(entry.id, "completed")
+        worker.wake()
+        assert finished.wait(20)
+        assert ("status_changed", {"id": entry.id, "state": "completed"}) in events
+    finally:
+        worker.stop()
+    assert not worker.running
+    text = repr(events)
+    assert "44142319800101123X" not in text and "张三丰" not in text
+
+
+def test_revoked_device_stops_syncing(hall, kiosk, make_app):
+    entry = kiosk.enqueue(make_app)
+    hall.revoke(kiosk.identity.device_id)
+    events: list[str] = []
+    worker = SyncWorker(kiosk.engine, interval_s=0.05, on_event=lambda name, payload: events.append(name))
+    worker.start()
+    worker._thread.join(10)
+    assert not worker.running  # it stopped by itself instead of hammering the hall
+    assert worker.last_report.errors == ["device_revoked"]
+    assert worker.last_report.revoked
+    stored = kiosk.queue.get(entry.id)
+    assert (stored.state, stored.attempts) == (SEALED, 0)  # kept for when the device is sorted out
+    assert events.count("sync_finished") == 1
+
+
+def test_skewed_clock_is_tried_once_more_then_reported(hall, kiosk, make_app):
+    from offline_queue.errors import HallAuthRefused
+
+    skewed = HallClient(kiosk.identity, clock=lambda: time.time() - 3600)
+    with pytest.raises(HallAuthRefused) as caught:
+        skewed.status_changes(None)
+    assert caught.value.code == "stale_timestamp"
+    entry = kiosk.enqueue(make_app)
+    engine = SyncEngine(kiosk.queue, skewed, clock=kiosk.clock)
+    report = engine.run_once()
+    assert (report.sent, report.retried, report.errors) == (0, 1, ["stale_timestamp"])
+    assert kiosk.queue.get(entry.id).state == SEALED
+
+
+def test_unreachable_hall_ends_the_pass_early(tmp_path, hall, make_app):
+    kiosk = Kiosk(hall, tmp_path / "k")
+    first = kiosk.enqueue(make_app)
+    second = kiosk.enqueue(make_app)
+    identity = kiosk.identity
+    from dataclasses import replace
+
+    from tests.support.hall_process import free_port
+
+    kiosk.engine.client = HallClient(
+        replace(identity, hall_url=f"http://127.0.0.1:{free_port()}"), timeout_s=2
+    )
+    report = kiosk.engine.run_once()
+    assert (report.retried, report.errors) == (1, ["hall_unreachable"])
+    assert kiosk.queue.get(first.id).attempts == 1
+    assert kiosk.queue.get(second.id).attempts == 0  # not tried: the hall is away for everyone
+    kiosk.queue.close()

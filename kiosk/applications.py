@@ -195,8 +195,8 @@ def iso_utc(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _applicant(card: IdCard, values: Mapping[str, str]) -> dict[str, Any]:
-    return {
+def _applicant(card: IdCard, values: Mapping[str, str], source: str) -> dict[str, Any]:
+    applicant = {
         "name": card.name,
         "id_number": card.id_number.upper(),
         "sex": card.sex,
@@ -212,7 +212,12 @@ def _applicant(card: IdCard, values: Mapping[str, str]) -> dict[str, Any]:
         "english_name": card.english_name,
         "nationality": card.nationality,
         "photo": base64.b64encode(card.photo).decode("ascii") if card.photo else None,
+        "identity_source": source,
     }
+    if source != "card":  # nothing was read from a card: its issuer and validity are unknown
+        for key in ("issuer", "valid_from", "valid_to"):
+            applicant[key] = None
+    return applicant
 
 
 def build_application(
@@ -264,7 +269,7 @@ def build_application(
         "provisional_number": number,
         "service_code": item.code,
         "county": county,
-        "applicant": _applicant(card, values),
+        "applicant": _applicant(card, values, session.identity_source),
         "fields": {f.id: values[f.id] for f in item.fields if values.get(f.id)},
         "attachments": [
             {"material": a.material, "pages": a.pages, "media_type": a.media_type} for a in attachments

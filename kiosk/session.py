@@ -57,6 +57,9 @@ class Session:
         self.fields: dict[str, str] = {}
         self.pages: list[Page] = []
         self.wiped = False
+        # "card": read from the ID card reader; "paper": typed in from a paper form
+        # taken during an outage (`kiosk submit`), so card validity is unknown.
+        self.identity_source = "card"
         self._card: IdCard | None = None
 
     @property

@@ -1,0 +1,140 @@
+"""Wiring: settings in, the kiosk's object graph out. `main.py` and the CLIs only call this.
+
+Everything is built once here and handed down as explicit arguments; nothing below
+reads a global.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from kiosk.catalog import load_catalog
+from kiosk.display import has_display, virtual_display
+from kiosk.i18n import Translator
+from kiosk.privacy import setup_logging
+from kiosk.settings import Settings
+from offline_queue.errors import NotEnrolled
+from offline_queue.identity import DeviceIdentity
+from offline_queue.outbox import OfflineQueue
+from offline_queue.sync import SyncEngine, SyncWorker
+from offline_queue.transport import HallClient
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY = (
+    "kiosk: 没有找到显示屏 / no display found (DISPLAY is not set).\n"
+    "  On a machine without a screen, run the kiosk under a virtual display, e.g.\n"
+    "    .venv/bin/kiosk demo --screenshot home.png --exit-after 10\n"
+    "  (--screenshot starts a private Xvfb and saves the home screen), or\n"
+    "    xvfb-run -s '-screen 0 1920x1080x24' .venv/bin/kiosk demo"
+)
+
+
+def queue_dir(settings: Settings) -> Path:
+    return settings.data_dir / "outbox"
+
+
+def open_queue(settings: Settings, clock=time.time) -> OfflineQueue:
+    return OfflineQueue(
+        queue_dir(settings),
+        settings.queue.budget_bytes,
+        clock=clock,
+        near_full_fraction=settings.queue.near_full_fraction,
+    )
+
+
+def open_identity(settings: Settings) -> DeviceIdentity | None:
+    if not DeviceIdentity.is_enrolled(settings.data_dir):
+        return None
+    return DeviceIdentity.load(settings.data_dir)
+
+
+def require_identity(settings: Settings) -> DeviceIdentity:
+    identity = open_identity(settings)
+    if identity is None:
+        raise NotEnrolled("this kiosk is not enrolled; run `kiosk enroll --hall URL --code CODE`")
+    return identity
+
+
+def open_sync_engine(settings: Settings, queue: OfflineQueue | None = None, clock=time.time) -> SyncEngine:
+    client = HallClient(require_identity(settings), timeout_s=settings.hall.timeout_s, clock=clock)
+    return SyncEngine.from_settings(queue or open_queue(settings, clock), client, settings.sync, clock=clock)
+
+
+def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, clock=time.time):
+    from kiosk.intake import enqueue_session as enqueue
+
+    return enqueue(
+        session, item, queue=queue, identity=require_identity(settings), county=settings.kiosk.county,
+        data_dir=settings.data_dir, clock=clock,
+    )
+
+
+def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time.time):
+    """The presenter with its devices, queue and sync worker (started)."""
+    from hardware.factory import build_camera, build_id_reader
+    from kiosk.service import KioskService
+
+    queue = open_queue(settings, clock)
+    identity = open_identity(settings)
+    translator = Translator.load(lang=settings.kiosk.language)
+    service = KioskService(
+        settings=settings,
+        catalog=load_catalog(),
+        translator=translator,
+        id_reader=id_reader if id_reader is not None else build_id_reader(settings.devices.id_reader),
+        camera=camera if camera is not None else build_camera(settings.devices.camera),
+        queue=queue,
+        identity=identity,
+        clock=clock,
+        translator_factory=lambda lang: Translator.load(lang=lang),
+    )
+    if identity is not None:
+        engine = open_sync_engine(settings, queue, clock)
+        service.sync_worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
+        service.sync_worker.start()
+    return service
+
+
+def close_service(service) -> None:
+    for part in (service.sync_worker, service.id_reader, service.camera):
+        stop = getattr(part, "stop", None) or getattr(part, "close", None)
+        if part is not None and callable(stop):
+            try:
+                stop()
+            except Exception as exc:  # shutting down: note it, keep closing the rest
+                log.warning("closing %s failed: %s", type(part).__name__, type(exc).__name__)
+    service.queue.close()
+
+
+def run_kiosk(settings: Settings, screenshot: Path | None = None, exit_after: float | None = None) -> int:
+    """Start the Kivy app; on a machine without a display, explain instead of crashing."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings.data_dir)
+    if not has_display():
+        if screenshot is None:
+            print(NO_DISPLAY, file=sys.stderr)
+            return 2
+        with virtual_display(settings.display.width, settings.display.height):
+            return _run_app(settings, screenshot, exit_after)
+    return _run_app(settings, screenshot, exit_after)
+
+
+def _run_app(settings: Settings, screenshot: Path | None, exit_after: float | None) -> int:
+    import os
+
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kiosk.app import KioskApp
+
+    service = build_service(settings)
+    try:
+        KioskApp(service=service, settings=settings, screenshot=screenshot, exit_after=exit_after).run()
+    finally:
+        close_service(service)
+    if screenshot is not None and not Path(screenshot).is_file():
+        print(f"kiosk: the screenshot {screenshot} was not written", file=sys.stderr)
+        return 1
+    return 0

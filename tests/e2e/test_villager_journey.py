@@ -1,0 +1,76 @@
+"""One villager from ID card to county receipt, with the hall down for part of the run.
+
+The real Kivy app under Xvfb, driven by touch; a real `county-hall serve` process; the
+kiosk enrolled by the real `kiosk enroll` command; the application sealed into the
+on-disk outbox while the hall is down, sent by the background sync worker once it is
+up, accepted by county staff, and seen as accepted on the kiosk's status screen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.support.hall_process import HallProcess
+from tests.support.kivy_driver import ARTIFACTS, AppProcess
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+
+def _kiosk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, timeout=60)
+
+
+def _wait_for_application(hall: HallProcess, timeout: float = 90) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        apps = hall.applications()
+        if apps and all(a["attachments"] and all(x["verified"] for x in a["attachments"]) for a in apps):
+            return apps
+        time.sleep(0.5)
+    raise AssertionError(f"the application did not reach the hall in {timeout} s")
+
+
+def test_villager_applies_offline_and_sees_accepted(tmp_path):
+    data_dir = tmp_path / "kiosk"
+    with HallProcess(tmp_path) as hall:
+        enrolled = _kiosk("enroll", "--hall", hall.url, "--code", hall.enrollment_code(),
+                          "--data-dir", str(data_dir))
+        assert enrolled.returncode == 0, enrolled.stderr
+        hall.stop()  # the village link is down from here until the receipt is printed
+
+        params = {"data_dir": str(data_dir), "hall_url": hall.url}
+        with AppProcess("tests.e2e.journey:build_app", "tests.e2e.journey:apply_then_check_status",
+                        params=params) as app:
+            receipt = app.receive(timeout=150)
+            assert receipt["event"] == "receipt"
+            assert receipt["queued"] == {"sealed": 1}, receipt["queued"]
+            assert hall.applications() == []  # the hall's database, read while it is down
+
+            hall.start()  # the link comes back: the worker sends on its own
+            apps = _wait_for_application(hall)
+            assert len(apps) == 1, apps
+            (application,) = apps
+            assert application["provisional_number"] == receipt["provisional_number"]
+            assert application["idempotency_key"] == application["id"]
+            assert [a["verified"] for a in application["attachments"]] == [True]
+            hall.set_status(application["id"], "accepted")
+
+            app.send(command="check_status")
+            result = app.wait(timeout=150)
+
+        # nothing was sent twice, even across the outage and the worker's retries
+        assert len(hall.applications()) == 1
+        assert result["badge"] == result["accepted_text"]
+        assert result["entries"] == [
+            (receipt["provisional_number"], application["official_number"], "accepted")
+        ]
+    for name in ("e2e-01-home", "e2e-03-catalog", "e2e-08-receipt", "e2e-09-status"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000, name

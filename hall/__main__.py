@@ -1,0 +1,5 @@
+"""``python -m hall`` == ``county-hall``."""
+
+from hall.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The kiosk-facing HTTP API (``/api/v1``), per docs/protocol.md."""

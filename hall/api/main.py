@@ -1,0 +1,9 @@
+"""The ``/api/v1`` router: includes one router per resource."""
+
+from fastapi import APIRouter
+
+from hall.api.routes import applications, enrolment, health, status_changes, uploads
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (health, enrolment, uploads, applications, status_changes):
+    api_router.include_router(module.router)

@@ -1,0 +1,17 @@
+"""``POST /api/v1/enrolment`` (unsigned: the one-time code is the credential)."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from hall.api.deps import BodyDep, ClockDep, DbDep, KeysDep
+from hall.api.schemas import EnrolmentIn, parse_json, validate
+from hall.services.enrolment import EnrolmentRequest, enrol
+
+router = APIRouter(tags=["enrolment"])
+
+
+@router.post("/enrolment", status_code=201)
+def post_enrolment(body: BodyDep, db: DbDep, keys: KeysDep, clock: ClockDep) -> JSONResponse:
+    data = validate(EnrolmentIn, parse_json(body))
+    answer = enrol(db, keys, EnrolmentRequest(**data.model_dump()), clock=clock)
+    return JSONResponse(answer, status_code=201)

@@ -1,0 +1,55 @@
+"""``/api/v1/uploads``: resumable, tus-like uploads of sealed attachments."""
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, SettingsDep
+from hall.api.schemas import UploadIn, parse_json, validate
+from hall.errors import InvalidRequest, TooLarge
+from hall.services import uploads
+
+router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+
+@router.post("")
+def create_upload(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep,
+                  clock: ClockDep) -> JSONResponse:
+    data = validate(UploadIn, parse_json(body))
+    upload, created = uploads.create_upload(db, settings, device, data.sha256, data.size, clock=clock)
+    answer = {"upload_id": upload.id, "offset": upload.offset}
+    if upload.complete:
+        answer["complete"] = True
+    return JSONResponse(answer, status_code=201 if created else 200)
+
+
+def _offset_headers(upload) -> dict[str, str]:
+    return {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.size),
+            "Cache-Control": "no-store"}
+
+
+@router.head("/{upload_id}")
+def head_upload(upload_id: str, device: DeviceDep, db: DbDep) -> Response:
+    upload = uploads.get_upload(db, device, upload_id)
+    return Response(status_code=200, headers=_offset_headers(upload))
+
+
+@router.get("/{upload_id}")
+def get_upload(upload_id: str, device: DeviceDep, db: DbDep) -> JSONResponse:
+    upload = uploads.get_upload(db, device, upload_id)
+    return JSONResponse(uploads.upload_json(upload), headers=_offset_headers(upload))
+
+
+@router.patch("/{upload_id}")
+def patch_upload(upload_id: str, request: Request, device: DeviceDep, body: BodyDep, db: DbDep,
+                 settings: SettingsDep, clock: ClockDep) -> JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/offset+octet-stream":
+        raise InvalidRequest("Content-Type must be application/offset+octet-stream")
+    offset_text = request.headers.get("upload-offset", "")
+    if not offset_text.isdigit():
+        raise InvalidRequest("Upload-Offset header must be a non-negative integer")
+    if len(body) > settings.max_chunk_bytes:
+        raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
+    upload = uploads.append_chunk(db, settings, device, upload_id, int(offset_text), body, clock=clock)
+    return JSONResponse({"offset": upload.offset, "complete": upload.complete},
+                        headers=_offset_headers(upload))

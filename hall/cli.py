@@ -1,0 +1,210 @@
+"""``county-hall``: serve the hall and administer it from a shell.
+
+Every command takes ``--db URL`` and ``--data-dir DIR`` (env ``COUNTY_HALL_DB``,
+``COUNTY_HALL_DATA_DIR``; default ``./hall-data`` and SQLite inside it). Mistakes are
+one-line errors on stderr (exit 2), never tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from hall.core.config import Settings, load_settings
+from hall.errors import HallError
+
+log = logging.getLogger("hall.cli")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="database URL (sqlite:///… or postgresql+psycopg://…)")
+    parser.add_argument("--data-dir", help="data directory (keys, attachments, SQLite)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="county-hall", description="Reference county sub-hall")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="migrate the database and serve the API and console")
+    _common(serve)
+    serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default 8400)")
+
+    _common(sub.add_parser("migrate", help="bring the database schema up to date"))
+
+    code = sub.add_parser("enrollment-code", aliases=["enrolment-code"], help="create a one-time code")
+    _common(code)
+    code.add_argument("--county", help="6-digit county code (default 441423)")
+    code.add_argument("--json", action="store_true", help="print a JSON object")
+
+    user = sub.add_parser("create-user", help="create a console user (or reset the password)")
+    _common(user)
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+
+    apps = sub.add_parser("applications", help="list applications")
+    _common(apps)
+    apps.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    status = sub.add_parser("set-status", help="change an application's status")
+    _common(status)
+    status.add_argument("id", help="application UUID")
+    status.add_argument("--status", required=True,
+                        choices=["accepted", "correction_needed", "completed", "rejected"])
+    status.add_argument("--reason", default="")
+
+    revoke = sub.add_parser("revoke", help="revoke a kiosk")
+    _common(revoke)
+    revoke.add_argument("device_id")
+
+    devices = sub.add_parser("devices", help="list kiosks")
+    _common(devices)
+    devices.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def _session(settings: Settings):
+    """A DB session on an up-to-date schema (migrating is idempotent and quick)."""
+    from hall.db import is_current, make_engine, make_sessionmaker, migrate
+
+    settings.ensure_dirs()
+    engine = make_engine(settings.db_url)
+    if not is_current(engine):
+        migrate(settings.db_url)
+    return make_sessionmaker(engine)()
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hall.app import create_app
+    from hall.db import migrate
+
+    settings.ensure_dirs()
+    migrate(settings.db_url)
+    app = create_app(settings)
+    log.info("serving on http://%s:%s (data dir %s)", settings.host, settings.port, settings.data_dir)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.db import migrate
+
+    settings.ensure_dirs()
+    migrate(settings.db_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_enrollment_code(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.enrolment import create_code
+    from hall.timeutil import iso
+
+    with _session(settings) as db:
+        code = create_code(db, settings, args.county)
+        if args.json:
+            print(json.dumps({"code": code.code, "county": code.county, "expires_at": iso(code.expires_at)}))
+        else:
+            print(code.code)
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.users import create_user
+
+    with _session(settings) as db:
+        user = create_user(db, args.username, args.password)
+        print(f"console user {user.username} saved")
+    return 0
+
+
+def cmd_applications(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.applications import application_json, list_applications
+
+    with _session(settings) as db:
+        for application in reversed(list_applications(db)):
+            row = application_json(application)
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                print(f"{row['official_number']}  {row['status']:<17}  {row['service_code']:<12}  "
+                      f"{row['device_id']}  {row['id']}")
+    return 0
+
+
+def cmd_set_status(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.status import change_status
+
+    with _session(settings) as db:
+        change = change_status(db, args.id, args.status, args.reason, actor="cli")
+        print(f"{args.id}: {change.status}")
+    return 0
+
+
+def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.devices import revoke
+
+    with _session(settings) as db:
+        revoke(db, args.device_id)
+        print(f"{args.device_id} revoked")
+    return 0
+
+
+def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.devices import application_counts, device_json, list_devices
+
+    with _session(settings) as db:
+        counts = application_counts(db)
+        for device in list_devices(db):
+            row = device_json(device, counts.get(device.id, 0))
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                state = "revoked" if device.revoked else "active"
+                print(f"{row['device_id']}  {state:<7}  {row['county']}  last seen {row['last_seen'] or '-'}"
+                      f"  {row['applications']} applications  {row['name']}")
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
+    "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
+    "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
+    "devices": cmd_devices,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+
+    try:
+        settings = load_settings(db=args.db, data_dir=args.data_dir,
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+        return COMMANDS[args.command](settings, args)
+    except HallError as exc:
+        print(f"county-hall: error: {exc.detail}", file=sys.stderr)
+        return 2
+    except (OperationalError, ProgrammingError) as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        print(f"county-hall: database error: {first} (run `county-hall migrate`?)", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"county-hall: database error: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"county-hall: error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

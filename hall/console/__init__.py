@@ -1,0 +1,1 @@
+"""The county staff console: server-rendered HTML, no JavaScript."""

@@ -1,0 +1,79 @@
+"""Settings of the hall, built once (CLI flags > environment > defaults) and passed in."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hall.errors import InvalidRequest
+
+ENV_DB = "COUNTY_HALL_DB"
+ENV_DATA_DIR = "COUNTY_HALL_DATA_DIR"
+ENV_COUNTY = "COUNTY_HALL_COUNTY"
+DEFAULT_DATA_DIR = Path("hall-data")
+DEFAULT_COUNTY = "441423"
+_COUNTY = re.compile(r"^[0-9]{6}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_url: str
+    county: str = DEFAULT_COUNTY
+    host: str = "127.0.0.1"
+    port: int = 8400
+    enrolment_ttl_s: int = 24 * 3600
+    max_skew_s: int = 300
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_chunk_bytes: int = 16 * 1024 * 1024
+    max_json_bytes: int = 4 * 1024 * 1024
+    # Official numbers carry the local date of receipt (China Standard Time, no DST).
+    utc_offset_hours: int = 8
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.data_dir, self.keys_dir, self.uploads_dir, self.attachments_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.keys_dir, 0o700)
+
+
+def validate_county(county: str) -> str:
+    if not _COUNTY.match(county):
+        raise InvalidRequest(f"county must be a 6-digit division code, got {county!r}")
+    return county
+
+
+def load_settings(
+    db: str | None = None,
+    data_dir: str | Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    folder = Path(data_dir or environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser().resolve()
+    url = db or environ.get(ENV_DB) or f"sqlite:///{folder / 'hall.db'}"
+    if not url.startswith(("sqlite", "postgresql")):
+        raise InvalidRequest(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    county = validate_county(environ.get(ENV_COUNTY) or DEFAULT_COUNTY)
+    kwargs: dict = {"data_dir": folder, "db_url": url, "county": county}
+    if host:
+        kwargs["host"] = host
+    if port is not None:
+        kwargs["port"] = port
+    return Settings(**kwargs)

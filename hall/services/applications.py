@@ -1,0 +1,169 @@
+"""Intake of applications, exactly once, and reading them back for the console and CLI."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from hall.core.config import Settings
+from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
+from hall.services.numbering import next_official_number
+from hall.services.uploads import attachment_path, check_sha256
+from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
+from offline_queue.sealing import SealError, open_box
+
+
+@dataclass(frozen=True)
+class Intake:
+    status: int  # 201 first receipt, 200 repeat
+    body: dict
+
+
+def request_hash(payload: dict) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _repeat(db: Session, device: Device, key: str, digest: str) -> Intake | None:
+    existing = db.scalar(select(Application).where(
+        Application.device_id == device.id, Application.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_hash != digest:
+        raise Unprocessable("this Idempotency-Key was used with a different body",
+                            code="idempotency_conflict")
+    return Intake(200, json.loads(existing.response_json))
+
+
+def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: Device,
+           idempotency_key: str, payload: dict, digest: str, clock: Clock = system_clock) -> Intake:
+    """``payload`` is the validated body (api/schemas.py), ``digest`` ``request_hash`` of the raw one."""
+    key = idempotency_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidRequest("Idempotency-Key header is required")
+    repeat = _repeat(db, device, key, digest)
+    if repeat is not None:
+        return repeat
+    app_id = payload["id"]
+    try:
+        if str(uuid.UUID(app_id)) != app_id.lower():
+            raise ValueError(app_id)
+    except ValueError as exc:
+        raise InvalidRequest("id must be a UUID") from exc
+    if key.lower() != app_id.lower():
+        raise InvalidRequest("Idempotency-Key must equal the application id")
+    if db.get(Application, app_id) is not None:
+        raise Unprocessable("application id already used by another device", code="idempotency_conflict")
+    try:
+        created_at = parse_iso(payload["created_at"])
+    except ValueError as exc:
+        raise InvalidRequest("created_at is not an ISO 8601 time") from exc
+
+    uploads: list[tuple[dict, Upload]] = []
+    for item in payload["attachments"]:
+        sha256 = check_sha256(item["sha256"])
+        upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
+        if (upload is None or not upload.complete or not upload.verified
+                or not attachment_path(settings, sha256).exists()):
+            raise Conflict(sha256, code="missing_attachment")
+        if upload.size != item["size"]:
+            raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
+        uploads.append((item, upload))
+
+    try:
+        sealed = base64.b64decode(payload["sealed_document"], validate=True)
+        document = json.loads(open_box(sealed, seal_key, app_id.encode("ascii")))
+        if not isinstance(document, dict):
+            raise ValueError("document is not a JSON object")
+    except (binascii.Error, ValueError, SealError) as exc:
+        raise Unprocessable("the sealed document does not open with the hall's key",
+                            code="unreadable_document") from exc
+
+    now = to_datetime(clock())
+    number = next_official_number(db, device.county, now, settings.utc_offset_hours)
+    response = {"id": app_id, "official_number": number,
+                "provisional_number": payload["provisional_number"], "status": "submitted"}
+    application = Application(
+        id=app_id, device_id=device.id, idempotency_key=key, request_hash=digest,
+        provisional_number=payload["provisional_number"], official_number=number,
+        service_code=payload["service_code"], county=device.county, created_at=created_at,
+        received_at=now, page_count=payload["page_count"], visits_needed=payload["visits_needed"],
+        status="submitted", reason="", sealed_document=sealed,
+        response_json=json.dumps(response, sort_keys=True), updated_at=now,
+    )
+    db.add(application)
+    for item, upload in uploads:
+        db.add(ApplicationAttachment(
+            application_id=app_id, upload_id=upload.id, sha256=upload.sha256, size=upload.size,
+            material=item.get("material") or "", pages=item.get("pages") or 1,
+        ))
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()  # a concurrent twin won the race: answer as a repeat
+        repeat = _repeat(db, device, key, digest)
+        if repeat is None:
+            raise
+        return repeat
+    return Intake(201, response)
+
+
+def list_applications(db: Session, limit: int | None = None) -> list[Application]:
+    query = (select(Application).options(selectinload(Application.attachments)
+                                         .selectinload(ApplicationAttachment.upload))
+             .order_by(Application.received_at.desc(), Application.id))
+    if limit:
+        query = query.limit(limit)
+    return list(db.scalars(query))
+
+
+def get_application(db: Session, app_id: str) -> Application:
+    application = db.get(Application, app_id)
+    if application is None:
+        raise NotFound(f"no application {app_id}", code="application_not_found")
+    return application
+
+
+def application_json(application: Application) -> dict:
+    return {
+        "id": application.id, "idempotency_key": application.idempotency_key,
+        "provisional_number": application.provisional_number,
+        "official_number": application.official_number, "service_code": application.service_code,
+        "status": application.status, "reason": application.reason,
+        "device_id": application.device_id, "county": application.county,
+        "created_at": iso(application.created_at), "received_at": iso(application.received_at),
+        "page_count": application.page_count, "visits_needed": application.visits_needed,
+        "attachments": [
+            {"sha256": a.sha256, "size": a.size, "verified": bool(a.upload and a.upload.verified),
+             "material": a.material, "pages": a.pages}
+            for a in application.attachments
+        ],
+    }
+
+
+def open_document(application: Application, seal_key: X25519PrivateKey) -> dict:
+    """Decrypt the sealed document on demand (console only; never logged)."""
+    return json.loads(open_box(application.sealed_document, seal_key, application.id.encode("ascii")))
+
+
+def open_attachment(settings: Settings, application: Application, sha256: str,
+                    seal_key: X25519PrivateKey) -> bytes:
+    if not any(a.sha256 == sha256 for a in application.attachments):
+        raise NotFound("no such attachment on this application", code="attachment_not_found")
+    box = attachment_path(settings, sha256).read_bytes()
+    return open_box(box, seal_key, application.id.encode("ascii"))
+
+
+def history(db: Session, app_id: str) -> list[StatusChange]:
+    return list(db.scalars(select(StatusChange).where(StatusChange.application_id == app_id)
+                           .order_by(StatusChange.id)))

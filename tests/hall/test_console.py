@@ -1,0 +1,152 @@
+"""The console in real headless Chromium: log in, see kiosks, open an application, change it.
+
+Screenshots of each page go to tests/artifacts/console-<name>.png.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.hall.kiosk_client import SignedClient
+from tests.support.hall_process import HallProcess
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def page_image(text: str) -> bytes:
+    image = Image.new("RGB", (600, 800), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((30, 30, 570, 770), outline="black", width=4)
+    for row in range(8):
+        draw.line((60, 120 + row * 70, 540, 120 + row * 70), fill="gray", width=3)
+    draw.text((60, 60), text, fill="black")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def browser():
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("chromium and chromedriver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="hall-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,1000", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(driver, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(800, min(int(height) + 140, 3000)))
+    driver.save_screenshot(str(ARTIFACTS / f"console-{name}.png"))
+
+
+def submit(driver, element_id: str) -> None:
+    """Click a submit button and wait for the next page to replace this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, element_id).click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+
+def test_console_flow(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    with HallProcess(tmp_path) as hall:
+        hall.create_user("clerk", "correct horse")
+        kiosk = SignedClient.enrolled(hall.url, hall.enrollment_code())
+        other = SignedClient.enrolled(hall.url, hall.enrollment_code())
+        answer = kiosk.submit([(page_image("ID card front"), "M1", "image/png"),
+                               (page_image("Household register"), "M2", "image/png")])
+        other.submit()
+
+        browser.get(hall.url + "/console/")
+        assert browser.current_url.endswith("/console/login")
+        browser.find_element(By.ID, "username").send_keys("clerk")
+        browser.find_element(By.ID, "password").send_keys("wrong password")
+        submit(browser, "login")
+        assert "Wrong username or password" in browser.page_source
+        shot(browser, "login")
+        browser.find_element(By.ID, "password").clear()
+        browser.find_element(By.ID, "password").send_keys("correct horse")
+        submit(browser, "login")
+        assert browser.current_url.endswith("/console/")
+        assert answer["official_number"] in browser.page_source
+        shot(browser, "overview")
+
+        browser.get(hall.url + "/console/devices")
+        assert kiosk.device_id in browser.page_source
+        submit(browser, f"revoke-{other.device_id}")
+        assert browser.current_url.endswith("/console/devices")
+        shot(browser, "devices")
+        assert other.status_changes().json()["error"] == "device_revoked"
+
+        browser.get(hall.url + "/console/enrolment-codes")
+        submit(browser, "new-code")
+        code = browser.find_element(By.ID, "code").text
+        assert len(code) == 9 and code[4] == "-"
+        shot(browser, "enrolment-code")
+        assert SignedClient.enrolled(hall.url, code).device_id.startswith("kiosk-")
+
+        browser.get(hall.url + "/console/applications")
+        shot(browser, "applications")
+        browser.find_element(By.LINK_TEXT, answer["official_number"]).click()
+        page = browser.page_source
+        assert "张三" in page and "44142319800101001X" in page
+        images = browser.find_elements(By.CSS_SELECTOR, ".thumbs img")
+        assert len(images) == 2
+        assert all(browser.execute_script("return arguments[0].naturalWidth", img) == 600 for img in images)
+        shot(browser, "application")
+
+        browser.find_element(By.ID, "status-correction_needed").click()
+        browser.find_element(By.ID, "reason").clear()
+        browser.find_element(By.ID, "reason").send_keys("请补充户口簿首页 Add the register's first page")
+        submit(browser, "save-status")
+        assert "/console/applications/" in browser.current_url
+        assert "Add the register" in browser.page_source
+        shot(browser, "application-changed")
+
+        changes = kiosk.status_changes().json()["changes"]
+        assert [(c["id"], c["status"]) for c in changes] == [(answer["id"], "correction_needed")]
+        assert [a["status"] for a in hall.applications() if a["id"] == answer["id"]] == ["correction_needed"]
+
+
+def test_console_refuses_without_login_and_bad_csrf(tmp_path):
+    import requests
+
+    with HallProcess(tmp_path) as hall:
+        hall.create_user("clerk", "correct horse")
+        anonymous = requests.get(hall.url + "/console/devices", allow_redirects=False, timeout=5)
+        assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
+        session = requests.Session()
+        form = {"username": "clerk", "password": "correct horse"}
+        login = session.post(hall.url + "/console/login", data=form, allow_redirects=False, timeout=5)
+        assert login.status_code == 303
+        assert session.get(hall.url + "/console/devices", timeout=5).status_code == 200
+        forged = session.post(hall.url + "/console/enrolment-codes", data={"csrf": "forged"},
+                              allow_redirects=False, timeout=5)
+        assert forged.status_code == 303 and forged.headers["location"] == "/console/login"

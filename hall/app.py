@@ -20,6 +20,7 @@ from hall.core.keys import load_or_create_keys
 from hall.core.secrets_store import console_secret
 from hall.db import make_engine, make_sessionmaker
 from hall.timeutil import Clock, system_clock
+from hall.tracking import router as tracking_router
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -45,6 +46,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(console_router)
+    app.include_router(tracking_router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")
     return app

@@ -147,9 +147,11 @@ def setup_logging(data_dir: Path, level: int | str = logging.INFO, *, console: b
         )
     ]
     if console:
-        handlers.append(logging.StreamHandler(sys.stderr))
+        # the real stderr: Kivy swaps sys.stderr for a stream that logs, which would loop
+        handlers.append(logging.StreamHandler(sys.__stderr__))
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.setLevel(level)  # Kivy lowers the root level to DEBUG; our handlers keep theirs
         handler._kiosk_handler = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)

@@ -78,6 +78,8 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
     from hardware.factory import build_camera, build_id_reader
     from kiosk.service import KioskService
 
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(settings.data_dir)
     queue = open_queue(settings, clock)
     identity = open_identity(settings)
     translator = Translator.load(lang=settings.kiosk.language)
@@ -112,8 +114,6 @@ def close_service(service) -> None:
 
 def run_kiosk(settings: Settings, screenshot: Path | None = None, exit_after: float | None = None) -> int:
     """Start the Kivy app; on a machine without a display, explain instead of crashing."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(settings.data_dir)
     if not has_display():
         if screenshot is None:
             print(NO_DISPLAY, file=sys.stderr)

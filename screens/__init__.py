@@ -1,1 +1,1 @@
-"""screens."""
+"""The kiosk's Kivy screens: one ``<name>.py`` + ``<name>.kv`` each; see ``screens.table``."""

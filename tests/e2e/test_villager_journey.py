@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.support.hall_process import HallProcess
 from tests.support.kivy_driver import ARTIFACTS, AppProcess
 
@@ -70,7 +71,16 @@ def test_villager_applies_offline_and_sees_accepted(tmp_path):
         assert len(hall.applications()) == 1
         assert result["badge"] == result["accepted_text"]
         assert result["entries"] == [
-            (receipt["provisional_number"], application["official_number"], "accepted")
+            [receipt["provisional_number"], application["official_number"], "accepted"]
         ]
+    # Privacy: nothing personal in the clear anywhere in the kiosk's data, logs included.
+    secrets = [ELDERLY_VILLAGER.id_number, ELDERLY_VILLAGER.name, ELDERLY_VILLAGER.address, "13800138000"]
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".log") for p in files), "the kiosk wrote no log to check"
+    for path in files:
+        blob = path.read_bytes()
+        for secret in secrets:
+            for encoding in ("utf-8", "utf-16-le", "gb18030"):
+                assert secret.encode(encoding) not in blob, f"{path.name} holds personal data"
     for name in ("e2e-01-home", "e2e-03-catalog", "e2e-08-receipt", "e2e-09-status"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000, name

@@ -149,3 +149,46 @@ def test_run_without_a_display_explains_instead_of_crashing(tmp_path):
 def test_sync_before_enrolment_says_so(tmp_path):
     out = kiosk("sync", "--once", "--data-dir", str(tmp_path))
     assert out.returncode == 2 and "登记" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_enroll_submit_sync_against_a_real_hall(tmp_path):
+    from tests.support.hall_process import HallProcess
+
+    data_dir = str(tmp_path / "kiosk")
+    with HallProcess(tmp_path) as hall:
+        out = kiosk("enroll", "--hall", hall.url, "--code", hall.enrollment_code(), "--data-dir", data_dir)
+        assert out.returncode == 0, out.stderr
+        assert kiosk("submit", str(paper_file(tmp_path)), "--data-dir", data_dir).returncode == 0
+        synced = kiosk("sync", "--once", "--json", "--data-dir", data_dir)
+        assert synced.returncode == 0, synced.stderr
+        assert json.loads(synced.stdout)["sent"] == 1
+        (application,) = hall.applications()
+        assert [a["verified"] for a in application["attachments"]] == [True]
+        hall.set_status(application["id"], "correction_needed", reason="户口簿页面不清楚")
+        assert json.loads(kiosk("sync", "--once", "--json", "--data-dir", data_dir).stdout)["sent"] == 0
+        status = kiosk("queue", "status", "--json", "--data-dir", data_dir).stdout.splitlines()
+        entry = json.loads(status[1])
+        assert entry["state"] == "correction_needed" and entry["reason"] == "户口簿页面不清楚"
+        assert entry["official_number"] == application["official_number"]
+
+        hall.stop()  # a hall that is down: a plain transient report, nothing lost
+        assert kiosk("submit", str(paper_file(tmp_path)), "--data-dir", data_dir).returncode == 0
+        down = kiosk("sync", "--once", "--json", "--data-dir", data_dir)
+        assert down.returncode == 3 and json.loads(down.stdout)["retried"] == 1
+        assert "Traceback" not in down.stderr
+
+
+def test_demo_writes_a_screenshot_of_the_home_screen(tmp_path):
+    shot = tmp_path / "home.png"
+    out = kiosk("demo", "--data-dir", str(tmp_path / "demo"), "--screenshot", str(shot), "--exit-after", "10")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    # a second run reuses the hall and the enrolment
+    again = kiosk("demo", "--data-dir", str(tmp_path / "demo"), "--screenshot", str(shot), "--exit-after", "10")
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_demo_without_a_display_says_how_to_run_it(tmp_path):
+    out = kiosk("demo", "--data-dir", str(tmp_path / "demo"))
+    assert out.returncode == 2
+    assert "no display" in out.stderr and "--screenshot" in out.stderr and "Traceback" not in out.stderr

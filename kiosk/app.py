@@ -1,0 +1,236 @@
+"""The Kivy application: the only module in ``kiosk/`` that imports Kivy.
+
+``KioskApp`` is built with explicit arguments (the presenter, the settings, and the two
+switches the demo and the tests use) and wires four things: the Chinese font, the window,
+the navigator with its screens, and the safety nets (presenter events moved onto the UI
+thread, an exception handler that sends the villager home with a kind word, and the idle
+timeout that wipes the session).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+# Kivy's own log mode swaps sys.stderr and adds handlers that would bypass the
+# personal-data filter; in PYTHON mode its records go through ours (kiosk.privacy).
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+
+from kivy.config import Config  # noqa: E402
+
+from kiosk.service import UNEXPECTED_KEY  # noqa: E402
+from screens import theme  # noqa: E402
+from screens.table import HOME  # noqa: E402
+
+# Before the window exists: no red multitouch dots on a right click, no exit on Escape.
+Config.set("input", "mouse", "mouse,disable_multitouch")
+Config.set("kivy", "exit_on_escape", "0")
+
+from kivy.app import App  # noqa: E402
+from kivy.base import ExceptionHandler, ExceptionManager  # noqa: E402
+from kivy.clock import Clock  # noqa: E402
+from kivy.core.text import LabelBase  # noqa: E402
+from kivy.core.window import Window  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
+FONT_FILES = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
+IDLE_CHECK_S = 2.0
+
+
+def font_cache_dir(data_dir: Path | None = None) -> Path:
+    """Where the extracted Simplified-Chinese faces are kept: XDG cache, else the data dir."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "village-kiosk" / "fonts"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    except OSError:
+        if data_dir is None:
+            raise
+        folder = data_dir / "fonts"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def simplified_chinese_face(collection: Path, cache: Path) -> Path:
+    """The Simplified-Chinese face of a Noto CJK collection as a single font file.
+
+    A ``.ttc`` opens on its first face, which in Noto CJK is the Japanese one (its
+    glyph shapes differ from what a Guangdong villager learned); the SC face is found by
+    its family name and saved once. Returns the collection itself if extraction fails.
+    """
+    target = cache / (collection.stem + "-SC.otf")
+    if target.exists() and target.stat().st_size > 0:
+        return target
+    try:
+        from fontTools.ttLib import TTCollection
+
+        fonts = TTCollection(str(collection), lazy=True).fonts
+        index = next(i for i, f in enumerate(fonts)
+                     if "SC" in (f["name"].getDebugName(1) or "") and "Mono" not in f["name"].getDebugName(1))
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        TTCollection(str(collection)).fonts[index].save(str(tmp))
+        tmp.replace(target)
+        return target
+    except Exception as exc:
+        log.warning("could not extract the SC face of %s (%s); using the collection", collection.name,
+                    type(exc).__name__)
+        return collection
+
+
+def register_fonts(cache: Path, folder: Path = NOTO_DIR) -> dict[str, str]:
+    """Make the Simplified-Chinese Noto face the default font of every label."""
+    faces = {}
+    for style, name in FONT_FILES.items():
+        path = folder / name
+        if path.exists():
+            faces[style] = str(simplified_chinese_face(path, cache))
+    if "regular" not in faces:
+        log.warning("no Noto CJK font found in %s; Chinese will not show", folder)
+        return faces
+    bold = faces.get("bold", faces["regular"])
+    for family in ("Roboto", "NotoSansSC"):  # Roboto is Kivy's default: every Label uses it
+        LabelBase.register(name=family, fn_regular=faces["regular"], fn_bold=bold,
+                           fn_italic=faces["regular"], fn_bolditalic=bold)
+    return faces
+
+
+class FriendlyExceptionHandler(ExceptionHandler):
+    """Any exception in a UI callback: log its type, tell the villager kindly, go home."""
+
+    def __init__(self, app: KioskApp) -> None:
+        super().__init__()
+        self.app = app
+
+    def handle_exception(self, inst: BaseException) -> int:
+        if isinstance(inst, KeyboardInterrupt | SystemExit):
+            return ExceptionManager.RAISE
+        # The type and where it happened, never the message (it may hold personal data).
+        log.error("unexpected %s in a UI callback at %s", type(inst).__name__, where(inst))
+        self.app.errors_handled += 1
+        try:
+            self.app.recover()
+        except Exception as exc:  # never let the safety net itself fall
+            log.error("recovery failed: %s", type(exc).__name__)
+        return ExceptionManager.PASS
+
+
+def where(exc: BaseException) -> str:
+    """``file:line in function`` of the innermost frames, without the exception's message."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+class UiRelay:
+    """The presenter's observer: moves every ``on_event_<name>`` onto the UI thread."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self._app = app
+
+    def __getattr__(self, attr: str) -> Any:
+        if not attr.startswith("on_event_"):
+            raise AttributeError(attr)
+        name = attr[len("on_event_"):]
+
+        def relay(**payload: Any) -> None:
+            Clock.schedule_once(lambda _dt: self._app.on_service_event(name, payload), 0)
+
+        return relay
+
+
+class KioskApp(App):
+    title = "村级自助服务终端"
+
+    def __init__(self, *, service: Any, settings: Any, screenshot: Path | None = None,
+                 exit_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+        self.settings = settings
+        self.screenshot_path = Path(screenshot) if screenshot else None
+        self.exit_after = exit_after
+        self.nav: Any = None  # screens.navigator.Navigator, made in build()
+        self.errors_handled = 0
+        self.fonts: dict[str, str] = {}
+        self._relay = UiRelay(self)
+        self._handler = FriendlyExceptionHandler(self)
+
+    # -- building ---------------------------------------------------------------------
+
+    def build(self) -> Any:
+        display = self.settings.display
+        under_test = bool(os.environ.get("KIOSK_UNDER_TEST")) or self.screenshot_path is not None
+        Window.size = (display.width, display.height)
+        Window.fullscreen = bool(display.fullscreen) and not under_test
+        Window.clearcolor = theme.BACKGROUND
+        try:
+            self.fonts = register_fonts(font_cache_dir(self.settings.data_dir))
+        except Exception as exc:
+            log.warning("font set-up failed: %s", type(exc).__name__)
+        ExceptionManager.add_handler(self._handler)
+        self.service.bind(self._relay)
+        Window.bind(on_touch_down=self._on_any_touch)
+        from screens.navigator import Navigator  # after the window settings above
+
+        self.nav = Navigator(self.service)
+        self.nav.go(HOME, remember=False)
+        return self.nav.manager
+
+    def on_start(self) -> None:
+        Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
+        if self.screenshot_path is not None:
+            Clock.schedule_once(self._save_screenshot, 1.0)
+        if self.exit_after is not None:
+            Clock.schedule_once(lambda _dt: self.stop(), self.exit_after)
+
+    def on_stop(self) -> None:
+        try:
+            self.service.close()
+        except Exception as exc:
+            log.warning("closing the service failed: %s", type(exc).__name__)
+        ExceptionManager.remove_handler(self._handler)
+
+    # -- events and safety nets ---------------------------------------------------------
+
+    def on_service_event(self, name: str, payload: dict[str, Any]) -> None:
+        if name == "session_expired":
+            if self.nav is not None and self.nav.current != HOME:
+                self.nav.home()
+                self.nav.show_error("kiosk.session_expired")
+            return
+        if self.nav is not None:
+            self.nav.dispatch_event(name, payload)
+
+    def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
+        self.service.touch()
+        return False
+
+    def _check_idle(self, _dt: float) -> None:
+        self.service.expire_if_idle()
+
+    def recover(self) -> None:
+        """After an unexpected error: wipe the visit, show home and a kind message."""
+        if self.nav is None:
+            return
+        self.nav.home()
+        self.nav.show_error(UNEXPECTED_KEY)
+
+    def _save_screenshot(self, _dt: float) -> None:
+        path = self.screenshot_path
+        assert path is not None
+        save_window_png(path)
+        self.stop()
+
+
+def save_window_png(path: Path) -> Path:
+    """Save what the window shows now as ``path`` (PNG)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = Window.screenshot(name=str(path.with_suffix("")) + ".png")
+    if made:
+        Path(made).replace(path)
+    return path

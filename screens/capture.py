@@ -1,0 +1,109 @@
+"""Capture: a live camera picture, a big 拍照 button, the pages taken with 重拍 (delete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
+
+from screens import theme
+from screens.base import KioskScreen
+from screens.widgets.big_button import BigButton
+
+PREVIEW_FPS = 10
+
+
+def to_texture(image: Any, texture: Texture | None = None) -> Texture:
+    """An RGB ``kiosk.service.Image`` into a texture (reused when the size matches)."""
+    if texture is None or tuple(texture.size) != (image.width, image.height):
+        texture = Texture.create(size=(image.width, image.height), colorfmt="rgb")
+        texture.flip_vertical()  # the presenter gives the top row first
+    texture.blit_buffer(image.rgb, colorfmt="rgb", bufferfmt="ubyte")
+    return texture
+
+
+class CaptureScreen(KioskScreen):
+    preview = ObjectProperty(None, allownone=True)
+    material_prompt = StringProperty("")
+    ready = BooleanProperty(False)  # every needed paper has a page: 下一步 becomes the main action
+
+    def prepare(self, **params: Any) -> None:
+        self._event = None
+
+    def on_enter(self, *_args) -> None:
+        self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_FPS)
+        self._tick(0)
+
+    def leave(self) -> None:
+        if getattr(self, "_event", None) is not None:
+            self._event.cancel()
+            self._event = None
+
+    def _tick(self, _dt: float) -> None:
+        image = self.service.camera_frame()
+        if image is not None:
+            self.preview = to_texture(image, self.preview)
+            self.ids.preview.texture = self.preview
+            self.ids.preview.canvas.ask_update()
+
+    def refresh(self) -> None:
+        rows = self.service.materials_to_capture()
+        current = self.service.material_index
+        box = self.ids.materials
+        box.clear_widgets()
+        for i, row in enumerate(rows):
+            mark = self.tr("capture.taken", count=row.pages) if row.pages else (
+                self.tr("capture.required") if row.required else self.tr("capture.optional"))
+            button = BigButton(kiosk_id=f"material_{i}", style="selected" if i == current else "secondary",
+                               font_size=theme.BODY, height=130,
+                               text=f"{row.name}\n[size=28]{mark}[/size]")
+            button.bind(on_release=lambda _b, n=i: self.pick(n))
+            box.add_widget(button)
+        if rows:
+            self.material_prompt = self.tr("capture.prompt", name=rows[min(current, len(rows) - 1)].name)
+        self.ready = not self.service.missing_materials()
+        self._show_pages()
+
+    def _show_pages(self) -> None:
+        strip = self.ids.pages
+        strip.clear_widgets()
+        for i in range(len(self.service.pages)):
+            thumb = self.service.page_thumbnail(i)
+            cell = BoxLayout(orientation="vertical", size_hint_x=None, width=250, spacing=8)
+            picture = Image(fit_mode="contain")
+            if thumb is not None:
+                picture.texture = to_texture(thumb)
+            cell.add_widget(picture)
+            redo = BigButton(kiosk_id=f"page_delete_{i}", style="danger", font_size=theme.SMALL,
+                             height=96, text=self.tr("capture.retake"))
+            redo.bind(on_release=lambda _b, n=i: self.delete(n))
+            cell.add_widget(redo)
+            strip.add_widget(cell)
+
+    def pick(self, index: int) -> None:
+        self.service.select_material(index)
+        self.refresh()
+
+    def shoot(self) -> None:
+        if self.run(self.service.capture_page) is None:
+            return
+        rows = self.service.materials_to_capture()
+        current = rows[self.service.material_index]
+        if current.pages >= current.count:
+            self.service.next_material()
+        self.refresh()
+
+    def delete(self, index: int) -> None:
+        self.run(self.service.delete_page, index)
+        self.refresh()
+
+    def next(self) -> None:
+        missing = self.service.missing_materials()
+        if missing:
+            self.nav.show_error("capture.missing")
+            return
+        self.nav.go("review")

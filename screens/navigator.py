@@ -1,0 +1,116 @@
+"""The one place that changes screens. Screens come from ``screens.table``, loaded on first use."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from kivy.lang import Builder
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from screens.table import HOME, SCREENS
+
+log = logging.getLogger(__name__)
+
+
+class Navigator:
+    """Shows screens by name, keeps the way back, and shows errors."""
+
+    def __init__(self, service: Any, manager: ScreenManager | None = None,
+                 table: dict[str, tuple[str, str]] = SCREENS) -> None:
+        from screens import widgets
+
+        widgets.load()
+        self.service = service
+        self.manager = manager or ScreenManager(transition=NoTransition())
+        self.table = table
+        self.history: list[str] = []
+        self.popup: Any = None
+
+    @property
+    def current(self) -> str:
+        return self.manager.current
+
+    @property
+    def current_screen(self) -> Any:
+        return self.manager.current_screen
+
+    def screen(self, name: str) -> Any:
+        """The screen called ``name``, built (module imported, kv read) on first use."""
+        if self.manager.has_screen(name):
+            return self.manager.get_screen(name)
+        module_name, class_name = self.table[name]
+        module = importlib.import_module(module_name)
+        kv = Path(module.__file__).with_suffix(".kv")
+        if kv.exists() and str(kv) not in Builder.files:
+            Builder.load_file(str(kv))
+        screen = getattr(module, class_name)(name=name, service=self.service, nav=self,
+                                             lang=self.service.language)
+        self.manager.add_widget(screen)
+        return screen
+
+    def go(self, name: str, remember: bool = True, **params: Any) -> Any:
+        old = self.manager.current_screen if self.manager.screens else None
+        screen = self.screen(name)
+        if old is not None and old is not screen:
+            old.leave()
+            if remember and old.name != name:
+                self.history.append(old.name)
+        screen.lang = self.service.language
+        screen.prepare(**params)
+        screen.refresh()
+        self.manager.current = name
+        return screen
+
+    def back(self) -> None:
+        """One screen back; leaving the visit's first screen goes home (and wipes)."""
+        while self.history:
+            name = self.history.pop()
+            if name == HOME:
+                break
+            self.go(name, remember=False)
+            return
+        self.home()
+
+    def home(self) -> None:
+        """Wipe the visit and show home."""
+        self.service.cancel()
+        self.history.clear()
+        self.go(HOME, remember=False)
+
+    def finish(self) -> None:
+        """The visit is done: wipe it and show home."""
+        self.service.finish()
+        self.history.clear()
+        self.go(HOME, remember=False)
+
+    def show_error(self, message_key: str, then_home: bool = False) -> Any:
+        from screens.widgets.error_popup import ErrorPopup
+
+        if self.popup is not None:
+            self.popup.dismiss()
+        popup = ErrorPopup(message=self.service.t(message_key), ok_text=self.service.t("common.ok"))
+        self.popup = popup
+
+        def closed(*_args: Any) -> None:
+            if self.popup is popup:
+                self.popup = None
+
+        popup.bind(on_dismiss=closed)
+        popup.open()
+        if then_home:
+            self.home()
+        return popup
+
+    def dispatch_event(self, name: str, payload: dict[str, Any]) -> None:
+        """Hand a presenter event (already on the UI thread) to the screens that care."""
+        if name == "language_changed":
+            for screen in self.manager.screens:
+                screen.on_event_language_changed(**payload)
+            self.current_screen.refresh()  # the others refresh when they are shown
+            return
+        handler = getattr(self.current_screen, f"on_event_{name}", None)
+        if handler is not None:
+            handler(**payload)

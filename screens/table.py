@@ -1,0 +1,16 @@
+"""The screen list: name -> (module, class). Screens are imported on first use."""
+
+from __future__ import annotations
+
+SCREENS: dict[str, tuple[str, str]] = {
+    "home": ("screens.home", "HomeScreen"),
+    "identify": ("screens.identify", "IdentifyScreen"),
+    "catalog": ("screens.catalog", "CatalogScreen"),
+    "guide": ("screens.guide", "GuideScreen"),
+    "form": ("screens.form", "FormScreen"),
+    "capture": ("screens.capture", "CaptureScreen"),
+    "review": ("screens.review", "ReviewScreen"),
+    "receipt": ("screens.receipt", "ReceiptScreen"),
+    "status": ("screens.status", "StatusScreen"),
+}
+HOME = "home"

@@ -1,0 +1,192 @@
+"""The app the GUI tests drive, and the scenarios they run (in the app's own process).
+
+``build_app(params)`` wires a real ``KioskApp`` to simulated devices: the SAM simulator on
+a pty (with a sample card) behind the real serial driver, the replay camera on the
+bundled sample pictures, an outbox in ``params["data_dir"]`` and a device identity made
+here (no hall is needed: the hall's key pair is generated on the spot).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from hardware.sample_cards import ELDERLY_VILLAGER
+
+SERVICE = "GD-SAMPLE-001"
+
+
+def make_identity(county: str, hall_url: str) -> Any:
+    from offline_queue.identity import DeviceIdentity
+
+    hall_seal = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    hall_sign = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return DeviceIdentity(device_id="kiosk-7e57a001", county=county, hall_url=hall_url,
+                          private_key=Ed25519PrivateKey.generate(), hall_seal_public_key=hall_seal,
+                          hall_sign_public_key=hall_sign)
+
+
+def build_service(params: dict[str, Any]) -> Any:
+    from hardware.camera import SAMPLES_DIR, ReplayCamera
+    from hardware.factory import build_id_reader
+    from kiosk.catalog import load_catalog
+    from kiosk.i18n import Translator
+    from kiosk.service import KioskService
+    from kiosk.settings import load_settings
+    from offline_queue.outbox import OfflineQueue
+
+    data_dir = Path(params["data_dir"])
+    settings = load_settings(data_dir=data_dir, environ={})
+    settings = settings.with_overrides({"kiosk.idle_timeout_s": params.get("idle_timeout_s", 300)})
+    queue = OfflineQueue(data_dir, settings.queue.budget_bytes,
+                         near_full_fraction=settings.queue.near_full_fraction)
+    identity = None
+    if params.get("enrolled", True):
+        identity = make_identity(settings.kiosk.county, settings.hall.url)
+    return KioskService(
+        settings=settings, catalog=load_catalog(), translator=Translator.load(lang=settings.kiosk.language),
+        id_reader=build_id_reader(settings.devices.id_reader), camera=ReplayCamera(SAMPLES_DIR),
+        queue=queue, identity=identity, sync_worker=None, clock=time.time,
+    )
+
+
+def build_app(params: dict[str, Any]) -> Any:
+    from kiosk.app import KioskApp
+
+    service = build_service(params)
+    shot = params.get("screenshot")
+    return KioskApp(service=service, settings=service.settings, screenshot=Path(shot) if shot else None,
+                    exit_after=params.get("exit_after"))
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+
+def walk_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """home → identify → catalog → guide → form → capture → review → receipt → home → status."""
+    service = d.app.service
+    d.wait_for_screen("home")
+    d.screenshot("01-home")
+
+    simulator = service.id_reader.simulator
+    simulator.remove_card()  # so that the identify screen waits for one
+    d.tap("start_button")
+    d.wait_for_screen("identify")
+    d.screenshot("02-identify")
+    simulator.present_card(ELDERLY_VILLAGER)
+    d.wait_for_screen("catalog", timeout=20)  # the card is read through the real serial driver
+    d.screenshot("03-catalog")
+
+    d.tap(f"service_{SERVICE}")
+    d.wait_for_screen("guide")
+    d.screenshot("04-guide")
+
+    d.tap("guide_start")
+    d.wait_for_screen("form")
+    d.tap("form_next")  # nothing chosen yet: the red words show
+    d.wait_for(lambda: d._find("popup_ok") is not None, what="the 'fill in' message")
+    d.screenshot("05a-form-errors")
+    d.tap("popup_ok")
+    d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
+    d.tap("field_phone")
+    for digit in "13800138000":
+        d.tap(f"keypad_{digit}")
+    d.tap("choice_grade_360")
+    d.tap("choice_bank_psbc")
+    d.wait_for(lambda: service.session.fields.get("phone") == "13800138000", what="the phone number")
+    d.screenshot("05-form")
+
+    d.tap("form_next")
+    d.wait_for_screen("capture")
+    d.wait_for(lambda: service.camera_frame() is not None, what="a camera frame")
+    d.screenshot("06a-capture")
+    d.tap("capture_shoot")
+    d.wait_for(lambda: len(service.pages) == 1, what="one page")
+    d.tap("capture_shoot")
+    d.wait_for(lambda: len(service.pages) == 2, what="two pages")
+    d.tap("page_delete_1")
+    d.wait_for(lambda: len(service.pages) == 1, what="the retaken page deleted")
+    d.screenshot("06-capture")
+
+    d.tap("capture_next")
+    d.wait_for_screen("review")
+    d.screenshot("07-review")
+
+    d.tap("review_confirm")
+    d.wait_for_screen("receipt", timeout=20)
+    number = d.text("receipt_number")
+    d.screenshot("08-receipt")
+
+    d.tap("receipt_done")
+    d.wait_for_screen("home")
+    assert service.session is None, "the session was not wiped"
+
+    d.tap("status_button")
+    d.wait_for_screen("status", timeout=20)
+    d.wait_for(lambda: d._find("status_badge_0") is not None, what="a status row")
+    d.screenshot("09-status")
+    badge = d.text("status_badge_0")
+    d.tap("status_done")
+    d.wait_for_screen("home")
+
+    d.tap("lang_toggle")
+    d.wait_for(lambda: service.language == "en", what="English")
+    d.screenshot("10-home-en")
+    summary = service.queue.summary()
+    return {"receipt_number": number, "badge": badge, "counts": dict(summary.counts),
+            "entries": [e.provisional_number for e in service.queue.entries()]}
+
+
+def callback_error(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """An exception raised in a UI callback shows the friendly message and goes home."""
+    service = d.app.service
+    d.wait_for_screen("home")
+    d.tap("start_button")
+    d.wait_for_screen("catalog", timeout=20)
+
+    def boom(*_args: Any) -> None:
+        raise RuntimeError("a bug with 黄秀梅 in its message")
+
+    button = d.find(f"service_{SERVICE}")
+    d.call(lambda: button.bind(on_release=boom))
+    d.tap(button)
+    d.wait_for(lambda: d._find("popup_ok") is not None, what="the friendly message")
+    d.wait_for_screen("home")
+    message = d.text("popup_message")
+    d.screenshot("11-unexpected-error")
+    d.tap("popup_ok")
+    d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
+    return {"message": message, "errors_handled": d.app.errors_handled, "screen": d.current_screen(),
+            "session": service.session is not None, "alive": True}
+
+
+def idle_timeout(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """A villager walks away mid-visit: the session is wiped and home comes back."""
+    service = d.app.service
+    d.wait_for_screen("home")
+    d.tap("start_button")
+    d.wait_for_screen("catalog", timeout=20)
+    d.tap(f"service_{SERVICE}")
+    d.wait_for_screen("guide")
+    d.wait_for_screen("home", timeout=params["idle_timeout_s"] + 10)
+    d.wait_for(lambda: d._find("popup_ok") is not None, what="the expiry message")
+    message = d.text("popup_message")
+    d.screenshot("12-idle-timeout")
+    return {"message": message, "session": service.session is not None}
+
+
+def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Obey taps sent by the parent test, one JSON line each, until told to stop."""
+    d.wait_for_screen("home")
+    d.send(ready=True, screen=d.current_screen())
+    while True:
+        command = d.receive(timeout=30)
+        if command.get("stop"):
+            return {"language": d.app.service.language}
+        d.tap(command["tap"])
+        d.send(tapped=command["tap"], screen=d.current_screen(), language=d.app.service.language)

@@ -1,0 +1,84 @@
+"""The real app, driven by touch under Xvfb, with simulated devices (marker ``gui``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from tests.support.kivy_driver import ARTIFACTS, ROOT, Xvfb, run_scenario
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+SCREENS = ("01-home", "02-identify", "03-catalog", "04-guide", "05-form", "06-capture",
+           "07-review", "08-receipt", "09-status", "10-home-en")
+
+
+def test_walk_every_screen_by_touch(tmp_path):
+    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:walk_every_screen",
+                          params={"data_dir": str(tmp_path / "data")}, timeout=120)
+    assert result["counts"]["sealed"] == 1 and sum(result["counts"].values()) == 1
+    assert result["entries"] == [result["receipt_number"]]
+    assert result["receipt_number"].startswith("K7E57-")
+    assert result["badge"] == "等待发送"
+    for name in SCREENS:
+        png = ARTIFACTS / f"{name}.png"
+        assert png.exists() and png.stat().st_size > 10_000, name
+
+
+def test_exception_in_a_callback_shows_a_friendly_message(tmp_path):
+    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:callback_error",
+                          params={"data_dir": str(tmp_path / "data")}, timeout=90, console_log=True)
+    assert result["message"] == "出了点小问题，请重新开始。您的信息已经清除。"
+    assert result["errors_handled"] == 1
+    assert result["screen"] == "home"
+    assert result["session"] is False
+    log = (ARTIFACTS / "callback_error.log").read_text(encoding="utf-8")
+    assert "unexpected RuntimeError in a UI callback" in log  # logged for the engineer …
+    assert "黄秀梅" not in log and "Traceback" not in log     # … without the message or a traceback
+
+
+def test_screenshot_switch_saves_the_home_screen_and_exits(tmp_path):
+    png = tmp_path / "home.png"
+    params = {"data_dir": str(tmp_path / "data"), "screenshot": str(png), "enrolled": False}
+    code = ("import json, sys; from tests.screens.scenarios import build_app; "
+            "build_app(json.loads(sys.argv[1])).run()")
+    xvfb = Xvfb().start()
+    try:
+        with tempfile.TemporaryDirectory() as kivy_home:
+            env = dict(os.environ, DISPLAY=xvfb.display, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
+                       KIVY_HOME=kivy_home, KIOSK_UNDER_TEST="1", SDL_AUDIODRIVER="dummy")
+            done = subprocess.run([sys.executable, "-c", code, json.dumps(params)], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+    finally:
+        xvfb.stop()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert png.stat().st_size > 10_000
+    shutil.copy(png, ARTIFACTS / "00-home-not-enrolled.png")
+
+
+def test_idle_visit_is_wiped_and_home_comes_back(tmp_path):
+    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:idle_timeout",
+                          params={"data_dir": str(tmp_path / "data"), "idle_timeout_s": 5}, timeout=60)
+    assert result["session"] is False
+    assert result["message"].startswith("很久没有操作")
+
+
+def test_driver_takes_commands_from_the_parent_test(tmp_path):
+    from tests.support.kivy_driver import AppProcess
+
+    with AppProcess("tests.screens.scenarios:build_app", "tests.screens.scenarios:remote_control",
+                    params={"data_dir": str(tmp_path / "data")}) as proc:
+        assert proc.receive(timeout=60) == {"ready": True, "screen": "home"}
+        proc.send(tap="lang_toggle")
+        assert proc.receive(timeout=20) == {"tapped": "lang_toggle", "screen": "home", "language": "en"}
+        proc.send(stop=True)
+        assert proc.wait(timeout=30) == {"language": "en"}

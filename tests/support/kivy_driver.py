@@ -1,0 +1,494 @@
+"""Drive the REAL Kivy app through touches, under a private Xvfb, from a test.
+
+Kivy wants one App per process, so every run is a subprocess: the app runs in the
+child's main thread, and a *scenario* function runs in a driver thread beside it. The
+scenario talks to the app only through a ``Driver``, which marshals every call onto the
+UI thread (``Clock.schedule_once`` + ``threading.Event``). Taps are real touches: a
+``UnitTestTouch`` pressed and released at the widget's window centre through Kivy's
+input path (``EventLoop.post_dispatch_input``), never a call to ``on_press``.
+
+The parent test::
+
+    from tests.support.kivy_driver import AppProcess, run_scenario
+
+    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:walk",
+                          params={"data_dir": str(tmp_path)})        # raises ScenarioFailed
+
+    # or, to talk to a running scenario (e.g. while a real hall changes a status):
+    with AppProcess("pkg.mod:build_app", "pkg.mod:scenario", params={...}) as proc:
+        hello = proc.receive(timeout=30)          # what the scenario sent with driver.send()
+        proc.send(command="status_changed")       # the scenario reads it with driver.receive()
+        result = proc.wait(timeout=120)           # the scenario's return value
+
+The two functions, both in an importable module:
+
+    def build_app(params: dict) -> kivy.app.App       # in the child, before the window runs
+    def scenario(driver: Driver, params: dict) -> Any  # in the driver thread; JSON-able result
+
+Driver methods: ``tap(id_or_widget)``, ``find(id)``, ``exists(id)``, ``wait_for(pred,
+timeout)``, ``wait_for_screen(name)``, ``current_screen()``, ``text(id)``,
+``screenshot(name)``, ``call(fn, *args)`` (anything else, on the UI thread),
+``send(**msg)`` / ``receive(timeout)`` (lines to and from the parent test), ``app``.
+A widget is found by its kv id (in any ``ids`` of the visible widget tree, popups first)
+or by a ``kiosk_id`` attribute (widgets made in code).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+MARK = "@@kivy-driver@@ "
+SPEC_ENV = "KIVY_DRIVER_SPEC"
+
+
+class ScenarioFailed(AssertionError):
+    """The scenario raised, timed out, or the app process died; the message has the child's story."""
+
+
+# --------------------------------------------------------------------------------------
+# the parent side: Xvfb and the app process
+# --------------------------------------------------------------------------------------
+
+
+def _free_display() -> int:
+    for number in range(200, 400):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            return number
+    raise RuntimeError("no free X display between :200 and :399")
+
+
+class Xvfb:
+    """A private virtual screen; ``display`` is its name (``:217``)."""
+
+    def __init__(self, width: int = 1920, height: int = 1080) -> None:
+        self.width, self.height = width, height
+        self.proc: subprocess.Popen | None = None
+        self.display = ""
+
+    def start(self) -> Xvfb:
+        for _attempt in range(5):
+            number = _free_display()
+            proc = subprocess.Popen(
+                ["Xvfb", f":{number}", "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and proc.poll() is None:
+                if Path(f"/tmp/.X11-unix/X{number}").exists():
+                    self.proc, self.display = proc, f":{number}"
+                    return self
+                time.sleep(0.05)
+            proc.kill()
+            proc.wait()
+        raise RuntimeError("Xvfb did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+class AppProcess:
+    """The app in a child process on its own Xvfb, with a scenario driving it."""
+
+    def __init__(self, app_factory: str, scenario: str, *, params: dict[str, Any] | None = None,
+                 artifacts: Path = ARTIFACTS, env: dict[str, str] | None = None,
+                 width: int = 1920, height: int = 1080, console_log: bool = False) -> None:
+        self.console_log = console_log  # True: Kivy's log goes to <artifacts>/<scenario>.log
+        self.spec = {"app_factory": app_factory, "scenario": scenario, "params": params or {},
+                     "artifacts": str(artifacts)}
+        self.artifacts = Path(artifacts)
+        self.extra_env = env or {}
+        self.xvfb = Xvfb(width, height)
+        self.proc: subprocess.Popen | None = None
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.result: dict[str, Any] | None = None
+        self.output: list[str] = []
+        self._kivy_home = tempfile.TemporaryDirectory(prefix="kivy-home-")
+        self._stderr_path = self.artifacts / f"{scenario.rsplit(':', 1)[-1]}.log"
+
+    def start(self) -> AppProcess:
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        self.xvfb.start()
+        env = dict(os.environ)
+        env.update({
+            "DISPLAY": self.xvfb.display, "KIVY_NO_ARGS": "1",
+            "KIVY_HOME": self._kivy_home.name, "KIVY_NO_FILELOG": "1", "KIOSK_UNDER_TEST": "1",
+            "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1", SPEC_ENV: json.dumps(self.spec),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+        })
+        if not self.console_log:
+            env["KIVY_NO_CONSOLELOG"] = "1"
+        env.update(self.extra_env)
+        self._stderr = open(self._stderr_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.kivy_driver"], cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, bufsize=1,
+        )
+        threading.Thread(target=self._read, name="kivy-driver-reader", daemon=True).start()
+        return self
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(MARK):
+                msg = json.loads(line[len(MARK):])
+                if msg.get("kind") == "result":
+                    self.result = msg
+                else:
+                    self.messages.put(msg.get("body", {}))
+            else:
+                self.output.append(line.rstrip("\n"))
+        self.messages.put({"__eof__": True})
+
+    def send(self, **msg: Any) -> None:
+        """One JSON line to the scenario (its ``driver.receive()`` returns it)."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+
+    def receive(self, timeout: float = 30) -> dict[str, Any]:
+        """The next message the scenario sent with ``driver.send``."""
+        try:
+            msg = self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise ScenarioFailed(f"no message from the scenario in {timeout}s\n{self.story()}") from None
+        if msg.get("__eof__"):
+            self.messages.put(msg)
+            raise ScenarioFailed(f"the app process ended\n{self.story()}")
+        return msg
+
+    def wait(self, timeout: float = 120) -> Any:
+        """Wait for the app to finish; the scenario's return value, or ``ScenarioFailed``."""
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise ScenarioFailed(f"the app did not finish in {timeout}s\n{self.story()}") from None
+        deadline = time.monotonic() + 5  # let the reader thread catch the last line
+        while self.result is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.result is None:
+            raise ScenarioFailed(f"the app process exited {self.proc.returncode} without a result\n"
+                                 f"{self.story()}")
+        if not self.result.get("ok"):
+            raise ScenarioFailed(f"scenario failed:\n{self.result.get('error')}\n{self.story()}")
+        return self.result.get("value")
+
+    def story(self) -> str:
+        self._stderr.flush()
+        try:
+            tail = self._stderr_path.read_text(encoding="utf-8", errors="replace")[-6000:]
+        except OSError:
+            tail = ""
+        return "--- app stdout ---\n" + "\n".join(self.output[-40:]) + "\n--- app stderr (tail) ---\n" + tail
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.xvfb.stop()
+        if hasattr(self, "_stderr"):
+            self._stderr.close()
+        self._kivy_home.cleanup()
+
+    def __enter__(self) -> AppProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run_scenario(app_factory: str, scenario: str, *, params: dict[str, Any] | None = None,
+                 artifacts: Path = ARTIFACTS, timeout: float = 120, env: dict[str, str] | None = None,
+                 console_log: bool = False) -> Any:
+    """Run one scenario to its end; its return value, or ``ScenarioFailed``."""
+    with AppProcess(app_factory, scenario, params=params, artifacts=artifacts, env=env,
+                    console_log=console_log) as proc:
+        return proc.wait(timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------
+# the child side: the driver a scenario uses
+# --------------------------------------------------------------------------------------
+
+
+def _load(dotted: str) -> Callable[..., Any]:
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _emit(kind: str, **body: Any) -> None:
+    sys.stdout.write(MARK + json.dumps({"kind": kind, **body}, default=str) + "\n")
+    sys.stdout.flush()
+
+
+class Driver:
+    """What a scenario uses; every method may be called from the driver thread."""
+
+    def __init__(self, app: Any, artifacts: Path, default_timeout: float = 10.0) -> None:
+        self.app = app
+        self.artifacts = Path(artifacts)
+        self.default_timeout = default_timeout
+        self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._read_stdin, name="kivy-driver-stdin", daemon=True).start()
+
+    # -- talking to the parent test -------------------------------------------------
+
+    def _read_stdin(self) -> None:
+        for line in sys.stdin:
+            line = line.strip()
+            if line:
+                self._inbox.put(json.loads(line))
+
+    def send(self, **msg: Any) -> None:
+        _emit("message", body=msg)
+
+    def receive(self, timeout: float = 30) -> dict[str, Any]:
+        try:
+            return self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no command from the parent test in {timeout}s") from None
+
+    # -- the UI thread ----------------------------------------------------------------
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on the UI thread and return its result (or raise its error)."""
+        from kivy.clock import Clock
+
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def run(_dt: float) -> None:
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as exc:  # handed back to the driver thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        Clock.schedule_once(run, 0)
+        if not done.wait(timeout or self.default_timeout):
+            raise TimeoutError(f"the UI thread did not run {getattr(fn, '__name__', fn)!r} in time")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None, interval: float = 0.1,
+                 what: str = "", on_ui: bool = True) -> Any:
+        """Poll ``predicate`` (on the UI thread unless ``on_ui=False``) until it is truthy."""
+        deadline = time.monotonic() + (timeout or self.default_timeout)
+        while True:
+            value = self.call(predicate) if on_ui else predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                label = what or getattr(predicate, "__name__", "condition")
+                raise TimeoutError(f"timed out waiting for {label} (screen {self.current_screen()!r})")
+            time.sleep(interval)
+
+    def wait_frames(self, count: int = 2) -> None:
+        for _ in range(count):
+            self.call(lambda: None)
+            time.sleep(1 / 60)
+
+    # -- finding widgets ----------------------------------------------------------------
+
+    def _find(self, widget_id: str) -> Any:
+        from kivy.core.window import Window
+
+        def search(widget: Any) -> Any:
+            if getattr(widget, "kiosk_id", None) == widget_id:
+                return widget
+            ids = getattr(widget, "ids", None)
+            if ids and widget_id in ids:
+                found = ids[widget_id]
+                if _showing(found):
+                    return found
+            for child in widget.children:
+                hit = search(child)
+                if hit is not None:
+                    return hit
+            return None
+
+        for top in Window.children:  # popups first: they were added last
+            if top.__class__.__name__ == "ScreenManager" or hasattr(top, "current_screen"):
+                hit = search(top.current_screen) if top.current_screen is not None else None
+            else:
+                hit = search(top)
+            if hit is not None:
+                return hit
+        return None
+
+    def find(self, widget_id: str) -> Any:
+        """The visible widget with this kv id or ``kiosk_id``, or None."""
+        return self.call(self._find, widget_id)
+
+    def exists(self, widget_id: str) -> bool:
+        return self.find(widget_id) is not None
+
+    def text(self, widget_id: str) -> str:
+        return self.call(lambda: getattr(self._find(widget_id), "text", None))
+
+    def current_screen(self) -> str:
+        return self.call(lambda: getattr(self._manager(), "current", ""))
+
+    def _manager(self) -> Any:
+        root = self.app.root
+        return root if hasattr(root, "current_screen") else getattr(root, "manager", root)
+
+    def wait_for_screen(self, name: str, timeout: float | None = None) -> None:
+        self.wait_for(lambda: self._manager().current == name, timeout, what=f"screen {name!r}")
+        self.wait_frames(3)
+
+    # -- touching -------------------------------------------------------------------------
+
+    def tap(self, target: Any, timeout: float | None = None) -> None:
+        """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled)."""
+        if isinstance(target, str):
+            widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
+        else:
+            widget = target
+        self.call(_scroll_into_view, widget)
+        self.wait_frames(2)
+        x, y = self.call(lambda: widget.to_window(*widget.center))
+
+        self._press_at(x, y, timeout)
+        self.wait_frames(2)
+
+    def _press_at(self, x: float, y: float, timeout: float | None = None) -> None:
+        """Touch down and up at window (x, y). Unlike ``call``, an error raised by a handler is
+        NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
+        from kivy.clock import Clock
+
+        done = threading.Event()
+
+        def press(_dt: float) -> None:
+            from kivy.tests.common import UnitTestTouch
+
+            try:
+                touch = UnitTestTouch(x, y)
+                touch.touch_down()
+                touch.touch_up()
+            finally:
+                done.set()
+
+        Clock.schedule_once(press, 0)
+        if not done.wait(timeout or self.default_timeout):
+            raise TimeoutError("the UI thread did not take the touch")
+
+    # -- pictures ---------------------------------------------------------------------------
+
+    def screenshot(self, name: str) -> Path:
+        """Save what the window shows as ``<artifacts>/<name>.png``."""
+        self.wait_frames(3)
+        path = self.artifacts / f"{name}.png"
+
+        def shoot() -> None:
+            from kivy.core.window import Window
+
+            self.artifacts.mkdir(parents=True, exist_ok=True)
+            made = Window.screenshot(name=str(self.artifacts / f"{name}.tmp.png"))
+            if made:
+                Path(made).replace(path)
+
+        self.call(shoot)
+        return path
+
+
+def _showing(widget: Any) -> bool:
+    while widget is not None:
+        if getattr(widget, "opacity", 1) == 0:
+            return False
+        parent = widget.parent
+        if parent is widget:
+            break
+        widget = parent
+    return True
+
+
+def _tappable(widget: Any) -> Any:
+    if widget is None or getattr(widget, "disabled", False) or not _showing(widget):
+        return None
+    if widget.get_root_window() is None:
+        return None
+    return widget
+
+
+def _scroll_into_view(widget: Any) -> None:
+    from kivy.uix.scrollview import ScrollView
+
+    parent = widget.parent
+    while parent is not None and parent is not parent.parent:
+        if isinstance(parent, ScrollView):
+            parent.scroll_to(widget, padding=20, animate=False)
+            return
+        parent = parent.parent
+
+
+def _child_main() -> int:
+    spec = json.loads(os.environ[SPEC_ENV])
+    params = spec["params"]
+    app = _load(spec["app_factory"])(params)
+    scenario = _load(spec["scenario"])
+    state: dict[str, Any] = {"ok": False, "error": "the scenario did not run"}
+
+    def drive() -> None:
+        driver = Driver(app, Path(spec["artifacts"]))
+        try:
+            driver.wait_frames(3)
+            value = scenario(driver, params)
+            state.update(ok=True, value=value, error=None)
+        except BaseException:
+            state.update(ok=False, error=traceback.format_exc())
+            try:
+                driver.screenshot("failure-" + spec["scenario"].rsplit(":", 1)[-1])
+            except BaseException:
+                pass
+        finally:
+            _emit("result", ok=state["ok"], value=state.get("value"), error=state["error"])
+            try:
+                driver.call(app.stop, timeout=5)
+            except BaseException:
+                os._exit(0 if state["ok"] else 1)
+
+    from kivy.clock import Clock
+
+    def started(*_args: Any) -> None:
+        thread = threading.Thread(target=drive, name="scenario", daemon=True)
+        Clock.schedule_once(lambda _dt: thread.start(), 0.5)
+
+    app.bind(on_start=started)
+    try:
+        app.run()
+    except BaseException:
+        _emit("result", ok=False, value=None, error=traceback.format_exc())
+        sys.stdout.flush()
+        os._exit(2)
+    sys.stdout.flush()
+    os._exit(0 if state["ok"] else 1)
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())

@@ -76,7 +76,10 @@ def enroll(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     identity = enroll_device(
-        args.hall, args.code, settings.data_dir, name=args.name or settings.kiosk.device_name,
+        args.hall,
+        args.code,
+        settings.data_dir,
+        name=args.name or settings.kiosk.device_name,
         timeout_s=settings.hall.timeout_s,
     )
     t = Translator.load(lang=settings.kiosk.language)
@@ -93,11 +96,25 @@ def sync(args: argparse.Namespace) -> int:
     while True:
         report = engine.run_once()
         if args.json:
-            _emit({"sent": report.sent, "failed": report.failed, "retried": report.retried,
-                   "status_updates": report.status_updates, "errors": list(report.errors)})
+            _emit(
+                {
+                    "sent": report.sent,
+                    "failed": report.failed,
+                    "retried": report.retried,
+                    "status_updates": report.status_updates,
+                    "errors": list(report.errors),
+                }
+            )
         else:
-            print(t.t("cli.sync_report", sent=report.sent, failed=report.failed,
-                      retried=report.retried, updates=report.status_updates))
+            print(
+                t.t(
+                    "cli.sync_report",
+                    sent=report.sent,
+                    failed=report.failed,
+                    retried=report.retried,
+                    updates=report.status_updates,
+                )
+            )
         if args.once:
             return 0 if not report.errors else 3
         time.sleep(settings.sync.interval_s)
@@ -113,25 +130,40 @@ def queue_status(args: argparse.Namespace) -> int:
     queue = open_queue(settings)
     summary = queue.summary()
     if args.json:
-        _emit({
-            "counts": dict(summary.counts),
-            "oldest_unsent_age_s": summary.oldest_unsent_age_s,
-            "bytes_used": summary.bytes_used,
-            "budget_bytes": summary.budget_bytes,
-            "near_full": summary.near_full,
-        })
+        _emit(
+            {
+                "counts": dict(summary.counts),
+                "oldest_unsent_age_s": summary.oldest_unsent_age_s,
+                "bytes_used": summary.bytes_used,
+                "budget_bytes": summary.budget_bytes,
+                "near_full": summary.near_full,
+            }
+        )
         for entry in queue.entries():
-            _emit({
-                "id": entry.id, "provisional_number": entry.provisional_number,
-                "official_number": entry.official_number, "service_code": entry.service_code,
-                "state": entry.state, "reason": entry.reason, "created_at": entry.created_at,
-                "attempts": entry.attempts,
-            })
+            _emit(
+                {
+                    "id": entry.id,
+                    "provisional_number": entry.provisional_number,
+                    "official_number": entry.official_number,
+                    "service_code": entry.service_code,
+                    "state": entry.state,
+                    "reason": entry.reason,
+                    "created_at": entry.created_at,
+                    "attempts": entry.attempts,
+                }
+            )
         return 0
     t = Translator.load(lang=settings.kiosk.language)
     waiting = sum(n for state, n in summary.counts.items() if state in ("sealed", "uploading"))
-    print(t.t("cli.queue_summary", waiting=waiting, total=sum(summary.counts.values()),
-              used_mb=f"{summary.bytes_used / 1e6:.1f}", budget_mb=f"{summary.budget_bytes / 1e6:.0f}"))
+    print(
+        t.t(
+            "cli.queue_summary",
+            waiting=waiting,
+            total=sum(summary.counts.values()),
+            used_mb=f"{summary.bytes_used / 1e6:.1f}",
+            budget_mb=f"{summary.budget_bytes / 1e6:.0f}",
+        )
+    )
     for state, count in sorted(summary.counts.items()):
         print(f"  {state:<18} {count}")
     if summary.oldest_unsent_age_s is not None:

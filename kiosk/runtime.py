@@ -68,8 +68,13 @@ def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, cloc
     from kiosk.intake import enqueue_session as enqueue
 
     return enqueue(
-        session, item, queue=queue, identity=require_identity(settings), county=settings.kiosk.county,
-        data_dir=settings.data_dir, clock=clock,
+        session,
+        item,
+        queue=queue,
+        identity=require_identity(settings),
+        county=settings.kiosk.county,
+        data_dir=settings.data_dir,
+        clock=clock,
     )
 
 

@@ -507,8 +507,11 @@ class KioskService:
         rows = []
         for f in item.fields:
             from_card = bool(f.source) and session.card is not None
+            value = session.fields.get(f.id, "")
+            if from_card and f.source == "card.id_number":
+                value = _mask_id(value)  # a public screen: as on the review screen, masked
             rows.append(FormRow(
-                field=f, label=f.label.get(lang), value=session.fields.get(f.id, ""), from_card=from_card,
+                field=f, label=f.label.get(lang), value=value, from_card=from_card,
                 error=self.t(errors[f.id]) if f.id in errors else "",
                 choices=tuple((c.value, c.label.get(lang)) for c in f.choices),
             ))
@@ -726,10 +729,14 @@ def _to_image(frame: Any, max_width: int) -> Image:
 
 
 def _short_time(stamp: Any) -> str:
+    """China Standard Time, whatever the kiosk's clock zone: the villager's own time."""
+    from kiosk.applications import CHINA_TIME
+
     if isinstance(stamp, int | float):
-        return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+        return datetime.fromtimestamp(stamp, CHINA_TIME).strftime("%Y-%m-%d %H:%M")
     text = str(stamp)
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().strftime("%Y-%m-%d %H:%M")
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return text[:16]
+    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")

@@ -60,8 +60,10 @@ class FormScreen(KioskScreen):
             line = GridLayout(cols=cols, spacing=16, size_hint_y=None,
                               height=rows_needed * theme.TARGET + (rows_needed - 1) * 16)
             for value, text in row.choices:
-                button = BigButton(kiosk_id=f"choice_{f.id}_{value}", text=text, font_size=theme.BODY,
-                                   style="selected" if row.value == value else "secondary")
+                chosen = row.value == value
+                button = BigButton(kiosk_id=f"choice_{f.id}_{value}", text=("✓ " if chosen else "") + text,
+                                   font_size=theme.BODY,
+                                   style="selected" if chosen else "secondary")
                 button.bind(on_release=lambda _b, fid=f.id, v=value: self.set_value(fid, v))
                 line.add_widget(button)
             outer.add_widget(line)

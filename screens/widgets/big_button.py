@@ -11,7 +11,8 @@ from screens import theme
 STYLE_LOOK = {
     "primary": (theme.PRIMARY, theme.PRIMARY_DOWN, theme.ON_PRIMARY, (0, 0, 0, 0)),
     "secondary": (theme.SURFACE, theme.SELECTED_BG, theme.PRIMARY, theme.SECONDARY_LINE),
-    "selected": (theme.SELECTED_BG, theme.SELECTED_BG, theme.TEXT, theme.PRIMARY),
+    # chosen: filled like the main action, so that weak eyes see the choice at once
+    "selected": (theme.PRIMARY, theme.PRIMARY_DOWN, theme.ON_PRIMARY, theme.PRIMARY),
     "danger": (theme.SURFACE, theme.rgba("#F6D5D3"), theme.DANGER, theme.DANGER),
     "on_bar": (theme.rgba("#FFFFFF"), theme.rgba("#D6E6FA"), theme.PRIMARY, (0, 0, 0, 0)),
 }

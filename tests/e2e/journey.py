@@ -77,8 +77,11 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot("e2e-08-receipt")
 
     # The hall is down until the parent test brings it up and accepts the application.
-    d.send(event="receipt", provisional_number=number,
-           queued={k: v for k, v in service.queue.summary().counts.items() if v})
+    d.send(
+        event="receipt",
+        provisional_number=number,
+        queued={k: v for k, v in service.queue.summary().counts.items() if v},
+    )
     command = d.receive(timeout=180)
     assert command.get("command") == "check_status", command
 
@@ -93,8 +96,16 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     accepted = service.t("status.state.accepted")
 
     # The worker pulls the county's change in the background; the screen updates itself.
-    d.wait_for(lambda: d.exists("status_badge_0") and d.text("status_badge_0") == accepted,
-               timeout=60, what="the accepted status", on_ui=False)
+    d.wait_for(
+        lambda: d.exists("status_badge_0") and d.text("status_badge_0") == accepted,
+        timeout=60,
+        what="the accepted status",
+        on_ui=False,
+    )
     d.screenshot("e2e-09-status")
-    return {"provisional_number": number, "badge": d.text("status_badge_0"), "accepted_text": accepted,
-            "entries": [(e.provisional_number, e.official_number, e.state) for e in service.queue.entries()]}
+    return {
+        "provisional_number": number,
+        "badge": d.text("status_badge_0"),
+        "accepted_text": accepted,
+        "entries": [(e.provisional_number, e.official_number, e.state) for e in service.queue.entries()],
+    }

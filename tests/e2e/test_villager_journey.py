@@ -42,14 +42,16 @@ def _wait_for_application(hall: HallProcess, timeout: float = 90) -> list[dict]:
 def test_villager_applies_offline_and_sees_accepted(tmp_path):
     data_dir = tmp_path / "kiosk"
     with HallProcess(tmp_path) as hall:
-        enrolled = _kiosk("enroll", "--hall", hall.url, "--code", hall.enrollment_code(),
-                          "--data-dir", str(data_dir))
+        enrolled = _kiosk(
+            "enroll", "--hall", hall.url, "--code", hall.enrollment_code(), "--data-dir", str(data_dir)
+        )
         assert enrolled.returncode == 0, enrolled.stderr
         hall.stop()  # the village link is down from here until the receipt is printed
 
         params = {"data_dir": str(data_dir), "hall_url": hall.url}
-        with AppProcess("tests.e2e.journey:build_app", "tests.e2e.journey:apply_then_check_status",
-                        params=params) as app:
+        with AppProcess(
+            "tests.e2e.journey:build_app", "tests.e2e.journey:apply_then_check_status", params=params
+        ) as app:
             receipt = app.receive(timeout=150)
             assert receipt["event"] == "receipt"
             assert receipt["queued"] == {"sealed": 1}, receipt["queued"]

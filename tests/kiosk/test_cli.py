@@ -28,7 +28,12 @@ def kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     full_env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_DATA_DIR", "DISPLAY")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, timeout=60, cwd=ROOT, env=full_env
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=full_env,
     )
 
 
@@ -42,7 +47,9 @@ def enrolled(tmp_path) -> tuple[Path, X25519PrivateKey]:
         hall_url="http://127.0.0.1:9",
         private_key=Ed25519PrivateKey.generate(),
         hall_seal_public_key=hall_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-        hall_sign_public_key=Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+        hall_sign_public_key=Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw),
     )
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -53,8 +60,12 @@ def enrolled(tmp_path) -> tuple[Path, X25519PrivateKey]:
 def paper_file(tmp_path: Path, **changes) -> Path:
     body = {
         "service": "GD-SAMPLE-001",
-        "applicant": {"name": "黄秀梅", "id_number": ID_NUMBER, "phone": "13800138000",
-                      "address": "广东省梅州市丰顺县示范镇样板村一巷2号"},
+        "applicant": {
+            "name": "黄秀梅",
+            "id_number": ID_NUMBER,
+            "phone": "13800138000",
+            "address": "广东省梅州市丰顺县示范镇样板村一巷2号",
+        },
         "fields": {"grade": "360", "bank": "psbc"},
         "attachments": [{"material": "M1", "path": str(SAMPLES_DIR / "household_register.jpg")}],
     }
@@ -114,7 +125,9 @@ def test_submit_refuses_bad_files_clearly(tmp_path, enrolled, changes, needle):
     assert out.returncode == 2
     assert needle in out.stderr
     assert "Traceback" not in out.stderr and "441423195006010420" not in out.stderr
-    assert kiosk("queue", "status", "--json", "--data-dir", str(data_dir)).stdout.startswith('{"budget_bytes"')
+    assert kiosk("queue", "status", "--json", "--data-dir", str(data_dir)).stdout.startswith(
+        '{"budget_bytes"'
+    )
 
 
 def test_submit_a_file_that_is_not_json(tmp_path, enrolled):
@@ -184,7 +197,9 @@ def test_demo_writes_a_screenshot_of_the_home_screen(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     # a second run reuses the hall and the enrolment
-    again = kiosk("demo", "--data-dir", str(tmp_path / "demo"), "--screenshot", str(shot), "--exit-after", "10")
+    again = kiosk(
+        "demo", "--data-dir", str(tmp_path / "demo"), "--screenshot", str(shot), "--exit-after", "10"
+    )
     assert again.returncode == 0, again.stderr[-2000:]
 
 

@@ -21,7 +21,7 @@ from kiosk.settings import load_settings
 from offline_queue.identity import DeviceIdentity, enroll
 
 DEFAULT_DIR = Path("demo-data")
-DEMO_PORT = 8700
+DEMO_PORT = 8400  # the port `county-hall serve` and the default settings use
 CONSOLE_USER = ("admin", "demo")
 
 

@@ -660,7 +660,7 @@ class KioskService:
 
     @guarded
     def confirm(self) -> Receipt:
-        from kiosk.applications import build_application
+        from kiosk.intake import enqueue_session
 
         session, item = self._need_session(), self._need_item()
         if self.identity is None:
@@ -668,17 +668,15 @@ class KioskService:
         errors = self.validate_form()
         if errors:
             raise ActionFailed("kiosk.application_invalid", "form invalid", errors)
-        app = build_application(session, item, device_id=self.identity.device_id,
-                                county=self.settings.kiosk.county, sequence=self.queue.next_sequence(),
-                                tag_key_dir=self.settings.data_dir, clock=self.clock)
-        entry = self.queue.enqueue(app, self.identity.hall_seal_public_key)
-        log.info("application queued: %s", entry.provisional_number)
+        entry = enqueue_session(session, item, queue=self.queue, identity=self.identity,
+                                county=self.settings.kiosk.county, data_dir=self.settings.data_dir,
+                                clock=self.clock)
         self._wake_sync()
         self.emit("queue_changed")
         base = self.settings.hall.url.rstrip("/")
         return Receipt(provisional_number=entry.provisional_number,
                        qr_text=f"{base}/track/{entry.provisional_number}",
-                       service_name=item.name.get(self.language), created_at=_short_time(app.created_at),
+                       service_name=item.name.get(self.language), created_at=_short_time(entry.created_at),
                        visits_needed=item.visits_needed)
 
     def _wake_sync(self) -> None:

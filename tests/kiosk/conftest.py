@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from hardware.interfaces import CARD_RESIDENT, IdCard
+from tests.support.clock import ManualClock
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -39,17 +40,6 @@ def card() -> IdCard:
     return make_card()
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_764_300_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()

@@ -18,7 +18,7 @@ def test_defaults(tmp_path):
     assert isinstance(s, Settings)
     assert s.kiosk.language == "zh" and s.kiosk.county == "441423"
     assert s.kiosk.idle_timeout_s == 120 and s.data_dir == tmp_path.absolute()
-    assert s.hall.url == "http://127.0.0.1:8700"
+    assert s.hall.url == "http://127.0.0.1:8400"
     assert s.devices.id_reader.driver == "sam_simulator"
     assert s.devices.camera.driver == "replay" and s.devices.camera.source == ""
     assert (s.queue.budget_mb, s.queue.near_full_fraction, s.queue.retention_days) == (512, 0.9, 30)
@@ -121,7 +121,7 @@ def test_with_overrides_checks_values(tmp_path):
     s = load_settings(data_dir=tmp_path, environ={})
     demo = s.with_overrides({"hall.url": "http://127.0.0.1:9999", "kiosk.data_dir": tmp_path / "demo"})
     assert demo.hall.url == "http://127.0.0.1:9999" and demo.data_dir == tmp_path / "demo"
-    assert s.hall.url == "http://127.0.0.1:8700"  # the original is unchanged
+    assert s.hall.url == "http://127.0.0.1:8400"  # the original is unchanged
     assert demo.queue == s.queue
     with pytest.raises(ConfigError, match=r"^devices\.camera\.driver: must be one of"):
         s.with_overrides({"devices.camera.driver": "webcam"})

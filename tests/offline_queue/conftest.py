@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from offline_queue.outbox import OfflineQueue
+from tests.support.clock import ManualClock
 
 ID_NUMBER = "44142319800101123X"
 NAME = "张三丰"
@@ -40,17 +41,11 @@ class Application:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
-class Clock:
-    """A hand-driven clock."""
+class Clock(ManualClock):
+    """The outbox tests start later in time than the default."""
 
     def __init__(self, now: float = 1_795_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        super().__init__(now)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from kiosk.settings import load_settings
 from offline_queue.outbox import OfflineQueue
 from offline_queue.store import STATES
 from tests.screens.scenarios import SERVICE, make_identity
+from tests.support.clock import ManualClock
 
 
 class FakeReader:
@@ -61,12 +62,7 @@ class FakeWorker:
         self.woken += 1
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1_764_300_000.0
-
-    def __call__(self):
-        return self.now
+Clock = ManualClock
 
 
 class Recorder:

@@ -61,7 +61,24 @@ def _parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", parents=[common], help="enqueue an application from a JSON file")
     submit.add_argument("file", metavar="FILE.json")
     submit.add_argument("--json", action="store_true")
+
+    for module in _command_modules():
+        HANDLERS.update(module.register(sub, common))
     return parser
+
+
+def _command_modules() -> list:
+    """Modules that add their own sub-commands: ``register(subparsers, common) -> {name: handler}``.
+
+    Each topic (devices, scanning, …) keeps its commands in its own small module, so
+    this file only dispatches.
+    """
+    import importlib
+
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+COMMAND_MODULES: list[str] = []
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

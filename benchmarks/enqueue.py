@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,42 +25,27 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  #
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
 
+from kiosk.applications import Application, PlainAttachment  # noqa: E402
 from offline_queue.outbox import OfflineQueue  # noqa: E402
 
 PAGES, PAGE_BYTES, RUNS = 5, 200_000, int(os.environ.get("BENCH_RUNS", "30"))
 
 
-@dataclass(frozen=True)
-class Page:
-    material: str
-    data: bytes
-    media_type: str = "image/jpeg"
-    pages: int = 1
-
-
-@dataclass(frozen=True)
-class App:
-    id: str
-    provisional_number: str
-    service_code: str = "GD-SAMPLE-001"
-    county: str = "441423"
-    created_at: str = "2026-11-28T04:00:00Z"
-    visits_needed: int = 0
-    applicant_tag: str = "bench"
-    document: dict = field(default_factory=dict)
-    attachments: tuple = ()
 
 
 def main() -> None:
     hall_key = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    pages = tuple(Page("M1", os.urandom(PAGE_BYTES)) for _ in range(PAGES))
+    pages = tuple(PlainAttachment("M1", os.urandom(PAGE_BYTES), "image/jpeg") for _ in range(PAGES))
     enqueue_ms, baseline_ms = [], []
     with tempfile.TemporaryDirectory() as tmp:
         queue = OfflineQueue(Path(tmp), budget_bytes=10**10)
         for i in range(RUNS):
             app_id = str(uuid.uuid4())
-            app = App(id=app_id, provisional_number=f"KBENCH-{i:04d}",
-                      document={"id": app_id, "attachments": [{"material": "M1"}] * PAGES}, attachments=pages)
+            app = Application(
+                id=app_id, provisional_number=f"KBENCH-{i:04d}", service_code="GD-SAMPLE-001",
+                county="441423", created_at="2026-11-28T04:00:00Z", visits_needed=0, applicant_tag="bench",
+                document={"id": app_id, "attachments": [{"material": "M1"}] * PAGES}, attachments=pages,
+            )
             start = time.perf_counter()
             queue.enqueue(app, hall_key)
             enqueue_ms.append((time.perf_counter() - start) * 1000)

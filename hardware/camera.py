@@ -166,6 +166,7 @@ class OpenCVCamera:
         *,
         max_failures: int = 5,
         reopen_interval: float = 2.0,
+        focus: int = -1,
     ) -> None:
         if isinstance(index_or_path, str) and index_or_path.strip().isdigit():
             index_or_path = int(index_or_path)
@@ -174,6 +175,7 @@ class OpenCVCamera:
         self.height = height
         self.max_failures = max_failures
         self.reopen_interval = reopen_interval
+        self.focus = focus  # -1: autofocus; 0–255: fixed focus (not every camera obeys)
         self._capture: cv2.VideoCapture | None = None
         self._failures = 0
         self._last_open = float("-inf")
@@ -189,6 +191,11 @@ class OpenCVCamera:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         if self.height:
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        if self.focus is not None and self.focus >= 0:
+            capture.set(cv2.CAP_PROP_AUTOFOCUS, 0)
+            capture.set(cv2.CAP_PROP_FOCUS, float(self.focus))
+        elif self.focus is not None:
+            capture.set(cv2.CAP_PROP_AUTOFOCUS, 1)
         self.opens += 1
         log.info("camera opened (open #%d)", self.opens)
         return capture
@@ -200,7 +207,7 @@ class OpenCVCamera:
             self._capture = self._open()
             self._failures = 0
         ok, frame = self._capture.read()
-        if ok and frame is not None:
+        if ok and frame is not None and frame.size > 0:
             self._failures = 0
             return frame
         self._failures += 1
@@ -233,3 +240,34 @@ def encode_jpeg(frame: np.ndarray, quality: int = 85, max_side: int = 1600) -> t
     if not ok:
         raise CameraError("JPEG encoding failed")
     return buffer.tobytes(), width, height
+
+
+def read_within(camera: object, timeout: float) -> np.ndarray | None:
+    """One ``camera.read_frame()`` that gives up after ``timeout`` seconds (None then).
+
+    A camera that stalls (a driver stuck in a read) must not hang whoever asked: the read
+    runs on a daemon thread, which is left behind if it never returns. A zero-size or
+    malformed frame is None too; an error is raised as the camera raised it.
+    """
+    import threading
+
+    box: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            box["frame"] = camera.read_frame()  # type: ignore[attr-defined]
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="camera-read", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        log.warning("camera: a read did not return within %.1f s", timeout)
+        return None
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    frame = box.get("frame")
+    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.size == 0:
+        return None
+    return frame

@@ -11,9 +11,21 @@
     │   ├── CardDataError               "hardware.card_read_failed"   text block malformed
     │   ├── CardStatusError(status)     "hardware.card_read_failed"   the SAM answered a failure status
     │   │   └── ReaderFault(status)     "hardware.reader_fault"       the SAM itself is unwell
-    │   └── UnsupportedCard             "hardware.card_unsupported"   this card cannot be read here
-    └── CameraError                     "hardware.camera_failed"      a frame could not be had or encoded
-        └── CameraUnavailable           "hardware.camera_unavailable" no camera, nothing to replay
+    │   ├── UnsupportedCard             "hardware.card_unsupported"   this card cannot be read here
+    │   ├── CardRemoved                 "hardware.card_removed"       the card left the field mid-read
+    │   ├── SmartCardUnavailable        "hardware.pcsc_unavailable"   no PC/SC service or reader
+    │   │                                (also a ``ReaderNotFound``)
+    │   └── SmartCardError(sw)          "hardware.smartcard_failed"   a PC/SC card answered an error
+    │       ├── WrongPin(retries_left)  "hardware.pin_wrong"          VERIFY refused the PIN
+    │       └── PinBlocked              "hardware.pin_blocked"        no PIN tries left
+    ├── CameraError                     "hardware.camera_failed"      a frame could not be had or encoded
+    │   └── CameraUnavailable           "hardware.camera_unavailable" no camera, nothing to replay
+    ├── BarcodeError                    "hardware.barcode_failed"     libzbar missing or a scan failed
+    │   └── ImageUnreadable             "hardware.image_unreadable"   not an image, or a broken one
+    └── PrinterError                    "hardware.printer_failed"     the receipt could not be printed
+        ├── PrinterUnavailable          "hardware.printer_unavailable" cannot be opened, or vanished
+        ├── PrinterPaperOut             "hardware.printer_paper_out"  the printer reports no paper
+        └── PrinterCoverOpen            "hardware.printer_cover_open" the printer reports its cover open
 
 Every error carries ``message_key``, a key in ``config/translations/hardware.*.toml``; the
 UI shows ``translator.t(exc.message_key)`` and never ``str(exc)``. ``str(exc)`` is for logs
@@ -87,6 +99,48 @@ class UnsupportedCard(CardReadError):
         super().__init__(detail)
 
 
+class CardRemoved(CardReadError):
+    """The card left the reader's field before the read was done (pulled too early)."""
+
+    message_key = "hardware.card_removed"
+
+    def __init__(self, detail: str = "card removed during the read", status: int | None = None) -> None:
+        self.status = status
+        super().__init__(detail)
+
+
+class SmartCardUnavailable(ReaderNotFound):
+    """No PC/SC service (pcscd) answers, or the wanted smart-card reader is not there."""
+
+    message_key = "hardware.pcsc_unavailable"
+
+
+class SmartCardError(CardReadError):
+    """A PC/SC card answered an APDU with an error status word (``sw``, e.g. 0x6A82)."""
+
+    message_key = "hardware.smartcard_failed"
+
+    def __init__(self, detail: str, sw: int | None = None) -> None:
+        self.sw = sw
+        super().__init__(f"{detail} (SW {sw:04X})" if sw is not None else detail)
+
+
+class WrongPin(SmartCardError):
+    """VERIFY refused the PIN; ``retries_left`` tries remain (None when the card did not say)."""
+
+    message_key = "hardware.pin_wrong"
+
+    def __init__(self, retries_left: int | None, sw: int | None = None) -> None:
+        self.retries_left = retries_left
+        super().__init__(f"wrong PIN, {retries_left} tries left", sw)
+
+
+class PinBlocked(SmartCardError):
+    """The PIN is blocked: no tries left. Only the card's issuer can unblock it."""
+
+    message_key = "hardware.pin_blocked"
+
+
 class CameraError(HardwareError):
     """A frame could not be read or encoded."""
 
@@ -97,3 +151,39 @@ class CameraUnavailable(CameraError):
     """No camera could be opened, or a replay source holds nothing readable."""
 
     message_key = "hardware.camera_unavailable"
+
+
+class BarcodeError(HardwareError):
+    """libzbar is missing or failed; the picture itself may be fine."""
+
+    message_key = "hardware.barcode_failed"
+
+
+class ImageUnreadable(BarcodeError):
+    """A file or buffer that is not a picture, or a broken one (the message names no file)."""
+
+    message_key = "hardware.image_unreadable"
+
+
+class PrinterError(HardwareError):
+    """The receipt printer failed; an application already queued is never affected."""
+
+    message_key = "hardware.printer_failed"
+
+
+class PrinterUnavailable(PrinterError):
+    """The printer cannot be opened (absent, unplugged, unreachable) or went away."""
+
+    message_key = "hardware.printer_unavailable"
+
+
+class PrinterPaperOut(PrinterError):
+    """The printer reports that its paper roll is empty (DLE EOT 4 or 2)."""
+
+    message_key = "hardware.printer_paper_out"
+
+
+class PrinterCoverOpen(PrinterError):
+    """The printer reports that its cover is open (DLE EOT 2)."""
+
+    message_key = "hardware.printer_cover_open"

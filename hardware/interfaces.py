@@ -34,6 +34,7 @@ class IdCard:
     valid_from: date
     valid_to: date | None
     photo: bytes = field(default=b"", compare=False)
+    fingerprint: bytes = field(default=b"", compare=False)  # only from a 30 10 read; kept sealed
     permit_number: str | None = None
     issue_count: str | None = None
     english_name: str | None = None

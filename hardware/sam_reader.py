@@ -1,7 +1,10 @@
 """The real ID card reader driver: a SAM module behind a serial port, through pyserial.
 
 One read is three commands: find card (20 01), select card (20 02), read text + photo
-(30 01). Each command is retried a bounded number of times when its answer is garbled
+(30 01), or text + photo + fingerprint (30 10) with ``fingerprint=True``. When select or
+read fails, one more "find card" tells a card pulled away too early (``CardRemoved``: "place
+it again and wait") from a card that is there but unreadable (``CardStatusError``).
+Each command is retried a bounded number of times when its answer is garbled
 (bad checksum, impossible length), incomplete (times out part-way) or when the SAM says
 it saw our command garbled (status 10 / 11). The port is opened on first use; when the
 device vanishes (``SerialException``) it is closed and opened again on the next call, so
@@ -16,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import serial
 
@@ -27,6 +31,7 @@ except ImportError:  # pragma: no cover - not POSIX
 from hardware import sam_protocol as proto
 from hardware.errors import (
     CardReadError,
+    CardRemoved,
     CardStatusError,
     FrameError,
     ReaderFault,
@@ -60,6 +65,7 @@ class SamSerialReader:
         *,
         retries: int = 3,
         poll_interval: float = 0.2,
+        fingerprint: bool = False,
         serial_factory: Callable[..., serial.Serial] = serial.Serial,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -68,6 +74,7 @@ class SamSerialReader:
         self.timeout = timeout
         self.retries = retries
         self.poll_interval = poll_interval
+        self.fingerprint = fingerprint
         self._serial_factory = serial_factory
         self._clock = clock
         self._serial: serial.Serial | None = None
@@ -88,14 +95,18 @@ class SamSerialReader:
                 time.sleep(min(self.poll_interval, remaining))
             answer = self._transact(proto.SELECT_CARD)
             if answer.status != proto.Status.OK:
-                raise self._status_error(answer.status, "select card")
-            answer = self._transact(proto.READ_TEXT_PHOTO)
+                raise self._failed_on_card(answer.status, "select card")
+            command = proto.READ_TEXT_PHOTO_FINGERPRINT if self.fingerprint else proto.READ_TEXT_PHOTO
+            answer = self._transact(command)
             if answer.status != proto.Status.OK:
-                raise self._status_error(answer.status, "read card")
-            text, photo = proto.parse_read_answer(answer.data, blocks=2)
-            card = decode_text_block(text, photo=photo)
+                raise self._failed_on_card(answer.status, "read card")
+            blocks = proto.parse_read_answer(answer.data, blocks=3 if self.fingerprint else 2)
+            card = decode_text_block(blocks[0], photo=blocks[1])
+            if self.fingerprint:
+                card = replace(card, fingerprint=blocks[2])
             self.stats["reads"] += 1
-            log.info("card read: type=%s photo=%d bytes", card.card_type, len(photo))
+            log.info("card read: type=%s photo=%d bytes fingerprint=%d bytes",
+                     card.card_type, len(card.photo), len(card.fingerprint))
             return card
 
     def close(self) -> None:
@@ -115,6 +126,18 @@ class SamSerialReader:
         """The SAM's status byte (0x90 when it is well)."""
         with self._lock:
             return self._transact(proto.SAM_STATUS).status
+
+    def sam_id(self) -> str:
+        """The SAM module's serial number (``12 FF``), as upper-case hex.
+
+        Vendors print it as ``05.01-YYYYMMDD-…``; how those parts map onto the 16 bytes is
+        not documented in what we have, so the raw hex is given (no personal data in it).
+        """
+        with self._lock:
+            answer = self._transact(proto.READ_SAM_ID)
+            if answer.status != proto.Status.OK:
+                raise self._status_error(answer.status, "read SAM id")
+            return answer.data.hex().upper()
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -168,6 +191,20 @@ class SamSerialReader:
             chunk = port.read(max(1, port.in_waiting))
             for answer in self._parser.feed(chunk):
                 return answer
+
+    def _failed_on_card(self, status: int, step: str) -> CardReadError:
+        """A select or read failed: was the card pulled away, or is it unreadable?"""
+        if status in NO_CARD_STATUSES:
+            return CardRemoved(f"{step}: the card left the field", status=status)
+        if status in (proto.Status.SELECT_FAILED, proto.Status.READ_FAILED):
+            try:
+                still_there = self._find_card()
+            except CardReadError:
+                still_there = True  # cannot tell: report the original failure
+            if not still_there:
+                log.warning("reader: %s failed: the card was taken away", step)
+                return CardRemoved(f"{step}: the card left the field", status=status)
+        return self._status_error(status, step)
 
     def _status_error(self, status: int, step: str) -> CardReadError:
         log.warning("reader: %s failed with status %02X (%s)", step, status, proto.status_name(status))

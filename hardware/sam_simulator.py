@@ -20,7 +20,15 @@ Faults, for tests and chaos runs:
 * ``split`` — answers written in small pieces with short pauses;
 * ``corrupt_next()`` (or ``corrupt=True``) — the next answer carries a bad checksum;
 * ``inject("truncate" | "mute", …)`` — half an answer, or none at all;
-* ``inject_status(command, status)`` — answer a command with a failure status.
+* ``inject_status(command, status)`` — answer a command with a failure status;
+* ``pull_card(command)`` — the villager pulls the card away while ``command`` (the read, by
+  default) runs: the card is gone and the SAM answers "read failed" (41).
+
+``baud`` paces the pty at a serial line's speed (10 bits a byte: start, 8 data, stop), both
+ways: a command is acted on only after the time its bytes take on the wire, and answers
+leave no faster than the line would carry them. Without it the pty is as fast as memory,
+which is right for tests and wrong for timing (``benchmarks/idcard.py`` sets it).
+``fingerprint`` is what a ``30 10`` read returns as the third block (sample cards have none).
 """
 
 from __future__ import annotations
@@ -31,22 +39,25 @@ import random
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 
 from hardware import sam_protocol as proto
 from hardware.errors import FrameError
 from hardware.interfaces import IdCard
+from hardware.pty_device import PtyDevice
 from hardware.sam_text import encode_text_block
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("corrupt", "truncate", "mute")
+FAULTS = ("corrupt", "truncate", "mute", "pull")
+BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
 SAM_ID = bytes.fromhex("0501000000000000000000000000000a")  # a fake SAM serial number
 
 
-class SamSimulator:
+class SamSimulator(PtyDevice):
     """A simulated SAM reader on a pty. Use as a context manager, or call ``close()``."""
+
+    thread_name = "sam-simulator"
 
     def __init__(
         self,
@@ -58,8 +69,14 @@ class SamSimulator:
         split: bool = False,
         corrupt: bool = False,
         seed: int = 0,
+        baud: int | None = None,
+        fingerprint: bytes = b"",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.baud = baud
+        self.fingerprint = fingerprint
+        self.bytes_in = 0  # bytes heard from the host
+        self.bytes_out = 0  # bytes written to the host
         self.auto_replace = auto_replace
         self.replace_delay = replace_delay
         self.noise = noise
@@ -77,13 +94,8 @@ class SamSimulator:
         self._statuses: list[tuple[proto.Command, int]] = []
         if corrupt:
             self.corrupt_next()
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
         self._parser = proto.HostFrameParser()
-        self._thread = threading.Thread(target=self._serve, name="sam-simulator", daemon=True)
-        self._thread.start()
+        self._start_pty()
 
     # -- the card ---------------------------------------------------------------------
 
@@ -115,6 +127,10 @@ class SamSimulator:
         with self._lock:
             self._faults.extend([(fault, command)] * count)
 
+    def pull_card(self, command: proto.Command = proto.READ_TEXT_PHOTO) -> None:
+        """The card is pulled away while the next ``command`` runs (a read, by default)."""
+        self.inject("pull", command)
+
     def corrupt_next(self, command: proto.Command | None = None, count: int = 1) -> None:
         self.inject("corrupt", command, count)
 
@@ -130,22 +146,6 @@ class SamSimulator:
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join(timeout=2)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def __enter__(self) -> SamSimulator:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- serving --------------------------------------------------------------------------
 
@@ -159,6 +159,9 @@ class SamSimulator:
             except OSError:  # closing, or nobody on the slave side for a moment
                 time.sleep(0.05)
                 continue
+            self.bytes_in += len(chunk)
+            if self.baud:  # the bytes would still be on their way down a real line
+                time.sleep(len(chunk) * BITS_PER_BYTE / self.baud)
             frames = self._parser.feed(chunk)
             while True:
                 try:
@@ -174,6 +177,9 @@ class SamSimulator:
         with self._lock:
             self.received.append(command)
             status = self._take_status(command)
+            if self._take_pull(command):
+                self._card, self._selected, self._read_done = None, False, False
+                status = proto.Status.READ_FAILED
             if status is not None:
                 answer = proto.build_reader_frame(status)
             else:
@@ -203,7 +209,7 @@ class SamSimulator:
             else:
                 blocks = [encode_text_block(self._card), self._card.photo or bytes(1024)]
                 if command == proto.READ_TEXT_PHOTO_FINGERPRINT:
-                    blocks.append(b"")  # sample cards carry no fingerprint
+                    blocks.append(self.fingerprint)
                 data = proto.build_read_answer(*blocks)
                 self._read_done = True
                 self._returns_at = self._clock() + self.replace_delay
@@ -221,10 +227,18 @@ class SamSimulator:
                 return status
         return None
 
+    def _take_pull(self, command: proto.Command) -> bool:
+        """Called with the lock held: is the card pulled during this command?"""
+        for i, (fault, wanted) in enumerate(self._faults):
+            if fault == "pull" and wanted in (None, command):
+                del self._faults[i]
+                return True
+        return False
+
     def _take_fault(self, command: proto.Command | None) -> str | None:
         with self._lock:
             for i, (fault, wanted) in enumerate(self._faults):
-                if wanted is None or wanted == command:
+                if fault != "pull" and (wanted is None or wanted == command):
                     del self._faults[i]
                     return fault
         return None
@@ -239,6 +253,9 @@ class SamSimulator:
             answer = answer[: len(answer) // 2]
         if self.noise:
             answer = self._noise() + answer
+        if self.baud:
+            self._write_paced(answer)
+            return
         if not self.split:
             self._write(answer)
             return
@@ -248,6 +265,17 @@ class SamSimulator:
             self._write(answer[offset : offset + size])
             offset += size
             time.sleep(0.001)
+
+    def _write_paced(self, answer: bytes) -> None:
+        """Write at the line's speed: each piece once its last byte could have arrived."""
+        started, offset, piece = time.monotonic(), 0, 16
+        while offset < len(answer) and not self._stop.is_set():
+            end = min(offset + piece, len(answer))
+            delay = started + end * BITS_PER_BYTE / self.baud - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self._write(answer[offset:end])
+            offset = end
 
     def _noise(self) -> bytes:
         junk = bytes(
@@ -265,4 +293,5 @@ class SamSimulator:
                 written = os.write(self._master, data)
             except OSError:
                 return
+            self.bytes_out += written
             data = data[written:]

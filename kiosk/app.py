@@ -219,7 +219,12 @@ class KioskApp(App):
         self.nav.home()
         self.nav.show_error(UNEXPECTED_KEY)
 
-    def _save_screenshot(self, _dt: float) -> None:
+    def _save_screenshot(self, _dt: float, frames_left: int = 10) -> None:
+        # On a loaded machine a second may pass before the first full frame: wait for a
+        # few more frames to be drawn, so the picture is the screen and not a blank one.
+        if frames_left > 0:
+            Clock.schedule_once(lambda dt: self._save_screenshot(dt, frames_left - 1), 0)
+            return
         path = self.screenshot_path
         assert path is not None
         save_window_png(path)

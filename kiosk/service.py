@@ -18,6 +18,12 @@ session_expired     (none)
 language_changed    lang
 queue_changed       (none)
 sync                what (the sync worker's event name), payload (its dict)
+receipt_print_failed message_key, notice: the receipt did not print (the application is
+                    queued all the same); ``notice`` is the translated line to show
+scan_guidance       message_key, text: the capture screen's advice changed (a hook
+                    for a voice prompt: speak ``text``)
+page_taken          index, material_id, auto (True when auto-capture took it)
+sync_progress       fraction (0…1, or -1 when no sync runs), text (for the grid worker)
 ==================  ============================================================
 
 Errors: every method a screen calls raises only ``ActionFailed`` (a ``KioskError``) whose
@@ -107,6 +113,20 @@ class Image:
     width: int
     height: int
     rgb: bytes
+
+
+@dataclass(frozen=True)
+class ScanPreview:
+    """The capture screen's live picture: RGB image, the page outline in its pixels, advice."""
+
+    image: Image
+    outline: tuple[tuple[float, float], ...]  # four corners, clockwise from top-left; () = none
+    message_key: str
+    guidance: str           # translated advice
+    ok: bool                # every check passes
+    progress: float         # 0–1, the hold before auto-capture
+    fire: bool              # auto-capture: take the page now
+    stalled: bool
 
 
 @dataclass(frozen=True)
@@ -215,6 +235,11 @@ class KioskService:
         self._applicant_tag: str | None = None
         self._material_index = 0
         self._last_frame: Any = None
+        self.printer: Any = None  # opened on the first receipt when [devices.printer] names one
+        self._printer_lock = threading.Lock()
+        self._print_notices: dict[str, str] = {}  # provisional number -> why its slip did not print
+        self._scanner: Any = None
+        self._guidance_key = ""
 
     # -- events ---------------------------------------------------------------------
 
@@ -243,10 +268,26 @@ class KioskService:
         self.sync_worker = worker
 
     def on_sync_event(self, what: str, payload: dict[str, Any] | None = None) -> None:
-        """The callback to hand to ``SyncWorker(on_event=…)``: forwards as ``sync``."""
-        self.emit("sync", what=what, payload=dict(payload or {}))
+        """The callback to hand to ``SyncWorker(on_event=…)``: forwards as ``sync``, and a
+        ``progress`` as ``sync_progress`` (fraction 0…1 and a line for the grid worker)."""
+        payload = dict(payload or {})
+        self.emit("sync", what=what, payload=payload)
+        if what == "progress":
+            self.emit("sync_progress", **self._progress_view(payload))
+        elif what == "sync_finished":
+            self.emit("sync_progress", fraction=-1.0, text="")
         if what in ("status_changed", "sync_finished"):
             self.emit("queue_changed")
+
+    def _progress_view(self, payload: dict[str, Any]) -> dict[str, Any]:
+        total, done = int(payload.get("total") or 0), int(payload.get("done") or 0)
+        bytes_total, bytes_done = int(payload.get("bytes_total") or 0), int(payload.get("bytes_done") or 0)
+        if total <= 0:
+            return {"fraction": -1.0, "text": ""}
+        fraction = bytes_done / bytes_total if bytes_total > 0 else done / total
+        shown = min(total, done + (1 if done < total else 0))
+        return {"fraction": max(0.0, min(1.0, fraction)), "text": self.t("queue.notice.sending", done=shown,
+                                                                          total=total)}
 
     # -- language -------------------------------------------------------------------
 
@@ -280,14 +321,21 @@ class KioskService:
 
     # -- home -----------------------------------------------------------------------
 
+    def queue_health(self) -> Any:
+        """``offline_queue.health.Health`` of the outbox under the configured limits (budget,
+        free disk, oldest unsent, last contact): decided here, on the home screen, before a
+        villager starts."""
+        from offline_queue.health import QueueLimits, assess
+
+        return assess(self.queue.summary(), QueueLimits.from_settings(self.settings.queue))
+
     def notices(self) -> list[str]:
         """Plain translated warnings for the home screen, most serious first."""
         out: list[str] = []
         if self.identity is None:
             out.append(self.t("home.notice.not_enrolled"))
         try:
-            if self.queue.summary().near_full:
-                out.append(self.t("home.notice.queue_full"))
+            out.extend(self.t(n.message_key, **n.values) for n in self.queue_health().notices)
         except Exception as exc:
             log.warning("queue summary failed: %s", type(exc).__name__)
             out.append(self.t("home.notice.queue_broken"))
@@ -301,7 +349,7 @@ class KioskService:
         if self.identity is None or self.id_reader is None:
             return False
         try:
-            return not self.queue.summary().near_full
+            return self.queue_health().can_take_applications
         except Exception:
             return False
 
@@ -311,6 +359,19 @@ class KioskService:
         except Exception:
             return 0
         return sum(n for s, n in counts.items() if s in ("sealed", "uploading"))
+
+    def queue_line(self) -> str:
+        """For the grid worker: how many wait to be sent and how old the oldest is ("" if none)."""
+        from offline_queue.health import age_words
+
+        try:
+            summary = self.queue.summary()
+        except Exception:
+            return ""
+        if not summary.waiting or summary.oldest_unsent_age_s is None:
+            return ""
+        key, values = age_words(summary.oldest_unsent_age_s)
+        return self.t("queue.notice.waiting", count=summary.waiting, age=self.t(key, **values))
 
     # -- session --------------------------------------------------------------------
 
@@ -380,6 +441,7 @@ class KioskService:
 
     def _reset(self) -> None:
         self._applicant_tag = None
+        self._manual_id_number = None
         self._material_index = 0
         self._last_frame = None
         self.mode = MODE_APPLY
@@ -440,6 +502,34 @@ class KioskService:
 
         return applicant_tag(id_number, self.settings.data_dir)
 
+    @guarded
+    def enter_id_number(self, text: str) -> dict[str, str]:
+        """The manual path for a villager whose card will not read: the number typed on the keypad.
+
+        Validated as GB 11643 (structure, date, check character; an unknown division is only
+        a warning). In a status lookup it finds the villager's applications; in an
+        application it fills the form's ID-number field. Returns the mode and the masked number.
+        """
+        from kiosk.idnumber import normalize_id_number, validate_id_number
+
+        session = self._need_session()
+        number = normalize_id_number(text)
+        validate_id_number(number, today=date.fromtimestamp(self.clock()))
+        self.cancel_card_wait()
+        if self.mode == MODE_STATUS:
+            self._applicant_tag = self._tag_for(number)
+        else:
+            self._manual_id_number = number
+        session.touch(self.clock())
+        return {"mode": self.mode, "id_number": _mask_id(number)}
+
+    def device_notice(self, step: str) -> str:
+        """A friendly translated notice when a device ``step`` needs is missing, else ""."""
+        device = {"identify": ("id_reader", self.id_reader), "capture": ("camera", self.camera)}.get(step)
+        if device is None or device[1] is not None:
+            return ""
+        return self.t("devices.notice_missing", device=self.t(f"devices.name.{device[0]}"))
+
     def card_summary(self) -> dict[str, str]:
         """Masked name and ID number of the card in the session, for a greeting."""
         session = self.keeper.current
@@ -465,6 +555,10 @@ class KioskService:
 
             session.fields.clear()
             session.fields.update(prefill_fields(item, session.card))
+        elif getattr(self, "_manual_id_number", None):  # typed on the identify screen's keypad
+            session.fields.clear()
+            typed = self._manual_id_number
+            session.fields.update({f.id: typed for f in item.fields if f.kind == "id_number"})
         session.pages.clear()
         self._material_index = 0
         session.touch(self.clock())
@@ -541,43 +635,97 @@ class KioskService:
     # -- the camera -----------------------------------------------------------------
 
     def camera_frame(self, max_width: int = PREVIEW_MAX_WIDTH) -> Image | None:
-        """The next preview frame as RGB, or None when the camera has nothing now."""
+        """The next preview frame as RGB, or None when the camera has nothing now (never waits long)."""
         if self.camera is None:
             return None
-        try:
-            frame = self.camera.read_frame()
-        except Exception as exc:
-            log.warning("camera frame failed: %s", type(exc).__name__)
-            return None
+        if self._scanner is not None and self._scanner.running:
+            frame = self._scanner.latest().frame
+        else:
+            from hardware.camera import read_within
+
+            try:
+                frame = read_within(self.camera, 2.0)
+            except Exception as exc:
+                log.warning("camera frame failed: %s", type(exc).__name__)
+                return None
         if frame is None:
             return None
         self._last_frame = frame
         return _to_image(frame, max_width)
 
-    @guarded
-    def capture_page(self, material_id: str | None = None) -> int:
-        """Take the current camera frame as a JPEG page of ``material_id``; returns its index."""
-        import cv2
+    def start_scanning(self) -> None:
+        """Start the live scanner (camera, page outline, quality checks) on its own thread."""
+        if self.camera is None:
+            return
+        if self._scanner is None:
+            from hardware.docscan.live import LiveScanner
 
+            scan = self.settings.scan
+            self._scanner = LiveScanner(self.camera, scan, auto_capture=scan.auto_capture, hold_s=scan.hold_s)
+        self._guidance_key = ""
+        self._scanner.start()
+
+    def stop_scanning(self) -> None:
+        if self._scanner is not None:
+            self._scanner.stop()
+
+    def scan_preview(self, max_width: int = PREVIEW_MAX_WIDTH) -> ScanPreview | None:
+        """The newest live view for the screen, at once; None before the first frame."""
+        if self._scanner is None:
+            return None
+        view = self._scanner.latest()
+        if view.frame is None:
+            key = view.message_key if view.stalled or view.error_key else "scan.guide.waiting"
+            self._announce(key)
+            return None
+        image = _to_image(view.frame, max_width)
+        scale = image.width / view.frame.shape[1]
+        outline = () if view.outline is None else tuple(
+            (float(x) * scale, float(y) * scale) for x, y in view.outline.quad)
+        key = view.message_key
+        self._announce(key)
+        return ScanPreview(image=image, outline=outline, message_key=key, guidance=self.t(key),
+                           ok=view.quality.ok and not view.stalled, progress=view.progress,
+                           fire=view.fire, stalled=view.stalled)
+
+    def _announce(self, key: str) -> None:
+        if key != self._guidance_key:
+            self._guidance_key = key
+            self.emit("scan_guidance", message_key=key, text=self.t(key))
+
+    @guarded
+    def capture_page(self, material_id: str | None = None, auto: bool = False) -> int:
+        """Take the page in view: straightened, cleaned and compressed; returns its index."""
+        from hardware.camera import read_within
+        from hardware.docscan.page import scan_page
         from kiosk.session import Page
 
         session, item = self._need_session(), self._need_item()
         material_id = material_id or self.current_material_id()
         if hasattr(item, "material"):
             item.material(material_id)  # raises for a material the item does not have
-        frame = self.camera.read_frame() if self.camera is not None else None
+        frame, quad = None, None
+        if self._scanner is not None and self._scanner.running:
+            view = self._scanner.latest()
+            frame = view.frame
+            quad = None if view.outline is None else view.outline.quad
+        elif self.camera is not None:
+            frame = read_within(self.camera, 2.0)
         if frame is None:
             frame = self._last_frame
         if frame is None:
             raise ActionFailed("capture.no_frame", "no frame")
-        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise ActionFailed("hardware.camera_failed", "encode failed")
-        height, width = frame.shape[:2]
-        session.add_page(Page(material_id=material_id, data=buf.tobytes(), media_type="image/jpeg",
-                              width=int(width), height=int(height)))
+        scan = self.settings.scan
+        page = scan_page(frame, quad, mode=scan.mode, paper=scan.paper, long_side=scan.long_side,
+                         target_bytes=scan.target_kb * 1000, formats=scan.formats)
+        session.add_page(Page(material_id=material_id, data=page.data, media_type=page.media_type,
+                              width=page.width, height=page.height))
         session.touch(self.clock())
-        return len(session.pages) - 1
+        if self._scanner is not None and not auto:
+            self._scanner.rearm()
+        index = len(session.pages) - 1
+        self.emit("page_taken", index=index, material_id=material_id, auto=auto)
+        return index
 
     @property
     def pages(self) -> list[Any]:
@@ -674,10 +822,59 @@ class KioskService:
         self._wake_sync()
         self.emit("queue_changed")
         base = self.settings.hall.url.rstrip("/")
-        return Receipt(provisional_number=entry.provisional_number,
-                       qr_text=f"{base}/track/{entry.provisional_number}",
-                       service_name=item.name.get(self.language), created_at=_short_time(entry.created_at),
-                       visits_needed=item.visits_needed)
+        receipt = Receipt(provisional_number=entry.provisional_number,
+                          qr_text=f"{base}/track/{entry.provisional_number}",
+                          service_name=item.name.get(self.language), created_at=_short_time(entry.created_at),
+                          visits_needed=item.visits_needed)
+        self._print_in_background(receipt)
+        return receipt
+
+    def _print_in_background(self, receipt: Receipt) -> None:
+        """Print the slip on a worker thread when a printer is configured; never raises.
+
+        The application is already sealed and queued: a printer that is missing, out of
+        paper or with its cover open only costs the slip, reported as
+        ``receipt_print_failed`` (the receipt screen shows the number to write down).
+        """
+        cfg = getattr(getattr(self.settings, "devices", None), "printer", None)
+        if self.printer is None and getattr(cfg, "driver", "none") == "none":
+            return
+        thread = threading.Thread(target=self._print_receipt, args=(receipt, self.translator),
+                                  name="receipt-print", daemon=True)
+        thread.start()
+
+    def _print_receipt(self, receipt: Receipt, translator: Any) -> None:
+        from hardware.printer_receipt import print_receipt
+        from kiosk.receipts import receipt_slip
+
+        try:
+            with self._printer_lock:
+                if self.printer is None:
+                    from hardware.factory import build_printer
+
+                    self.printer = build_printer(self.settings.devices.printer)
+                slip = receipt_slip(receipt, translator, self.settings.kiosk.device_name)
+                print_receipt(self.printer, slip)
+        except Exception as exc:
+            key = getattr(exc, "message_key", None) or "hardware.printer_failed"
+            log.warning("receipt not printed: %s (%s)", type(exc).__name__, key)
+            if type(exc).__name__ == "PrinterUnavailable":
+                self._drop_printer()  # opened again for the next receipt: it may be back
+            notice = f"{self.t('codes.notice.receipt_not_printed')} {self.t(key)}"
+            self._print_notices = {receipt.provisional_number: notice}  # the latest receipt only
+            self.emit("receipt_print_failed", message_key=key, notice=notice)
+
+    def print_notice(self, provisional_number: str) -> str:
+        """Why this receipt's slip did not print ("" when it printed, is printing, or no printer)."""
+        return self._print_notices.get(provisional_number, "")
+
+    def _drop_printer(self) -> None:
+        printer, self.printer = self.printer, None
+        if printer is not None:
+            try:
+                printer.close()
+            except Exception as exc:
+                log.warning("closing the printer failed: %s", type(exc).__name__)
 
     def _wake_sync(self) -> None:
         worker = self.sync_worker

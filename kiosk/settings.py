@@ -43,6 +43,7 @@ DEFAULT_DATA_DIR = Path("~/.local/share/village-kiosk")
 LANGUAGES = ("zh", "en")
 ID_READER_DRIVERS = ("sam_serial", "sam_simulator")
 CAMERA_DRIVERS = ("replay", "opencv")
+PRINTER_DRIVERS = ("none", "file", "serial", "usb", "network")
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,31 @@ class CameraSection:
     source: str
     width: int
     height: int
+    focus: int = -1  # -1: the camera focuses itself; 0–255: fixed focus
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    """The receipt printer: ``driver`` none | file | serial | usb | network; ``target`` per driver."""
+
+    driver: str = "none"
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class PcscSection:
+    """The PC/SC reader for staff and social security cards; ``reader`` "" = the first one."""
+
+    enabled: bool = False
+    reader: str = ""
 
 
 @dataclass(frozen=True)
 class DevicesSection:
     id_reader: IdReaderSection
     camera: CameraSection
+    printer: PrinterSection = PrinterSection()
+    pcsc: PcscSection = PcscSection()
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,12 @@ class QueueSection:
     budget_mb: int
     near_full_fraction: float
     retention_days: int
+    reserve_mb: int
+    min_free_mb: int
+    warn_unsent_hours: float
+    stop_unsent_hours: float
+    warn_offline_hours: float
+    stop_offline_hours: float
 
     @property
     def budget_bytes(self) -> int:
@@ -97,6 +123,33 @@ class SyncSection:
     interval_s: float
     backoff_base_s: float
     backoff_max_s: float
+    bandwidth_kbps: float
+    quiet_hours: str
+    chunk_min_kb: int
+    chunk_max_kb: int
+
+
+@dataclass(frozen=True)
+class ScanSection:
+    """Document scanning (hardware/docscan): the quality gate, auto-capture and output."""
+
+    mode: str
+    format: str
+    target_kb: int
+    long_side: int
+    paper: str
+    auto_capture: bool
+    hold_s: float
+    min_sharpness: float
+    max_glare: float
+    min_brightness: float
+    max_brightness: float
+    min_coverage: float
+    max_motion: float
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return ("jpeg", "webp") if self.format == "auto" else (self.format,)
 
 
 @dataclass(frozen=True)
@@ -114,6 +167,7 @@ class Settings:
     queue: QueueSection
     sync: SyncSection
     display: DisplaySection
+    scan: ScanSection
 
     @property
     def data_dir(self) -> Path:
@@ -198,6 +252,35 @@ def _url(value: str) -> None:
         raise ValueError("must be an http:// or https:// URL")
 
 
+def _quiet_hours(value: str) -> None:
+    if value == "":
+        return
+    match = re.fullmatch(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", value)
+    if not match:
+        raise ValueError('must be "" or "HH:MM-HH:MM", e.g. "08:00-09:30"')
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError("hours must be 00-23 and minutes 00-59")
+    if (h1, m1) == (h2, m2):
+        raise ValueError("start and end must differ")
+
+
+def _at_most(high: float) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        if value > high:
+            raise ValueError(f"must be at most {high:g}")
+
+    return check
+
+
+def _between(low: float, high: float) -> Callable[[Any], None]:
+    def check(value: Any) -> None:
+        _at_least(low)(value)
+        _at_most(high)(value)
+
+    return check
+
+
 def _nothing(value: Any) -> None:
     return None
 
@@ -223,15 +306,44 @@ _SCHEMA: dict[str, _Spec] = {
     "devices.camera.source": _Spec(str),
     "devices.camera.width": _Spec(int, _at_least(1)),
     "devices.camera.height": _Spec(int, _at_least(1)),
+    "devices.printer.driver": _Spec(str, _one_of(*PRINTER_DRIVERS)),
+    "devices.printer.target": _Spec(str),
+    "devices.pcsc.enabled": _Spec(bool),
+    "devices.pcsc.reader": _Spec(str),
     "queue.budget_mb": _Spec(int, _at_least(1)),
     "queue.near_full_fraction": _Spec(float, _fraction),
     "queue.retention_days": _Spec(int, _at_least(0)),
+    "queue.reserve_mb": _Spec(int, _at_least(1)),
+    "queue.min_free_mb": _Spec(int, _at_least(0)),
+    "queue.warn_unsent_hours": _Spec(float, _at_least(0.01)),
+    "queue.stop_unsent_hours": _Spec(float, _at_least(0.01)),
+    "queue.warn_offline_hours": _Spec(float, _at_least(0.01)),
+    "queue.stop_offline_hours": _Spec(float, _at_least(0.01)),
     "sync.interval_s": _Spec(float, _at_least(1)),
     "sync.backoff_base_s": _Spec(float, _at_least(0.01)),
     "sync.backoff_max_s": _Spec(float, _at_least(0.01)),
+    "sync.bandwidth_kbps": _Spec(float, _at_least(0)),
+    "sync.quiet_hours": _Spec(str, _quiet_hours),
+    # the reference hall takes chunks of up to 16 MiB (protocol.md, Uploads)
+    "sync.chunk_min_kb": _Spec(int, _between(1, 16384)),
+    "sync.chunk_max_kb": _Spec(int, _between(1, 16384)),
     "display.width": _Spec(int, _at_least(1)),
     "display.height": _Spec(int, _at_least(1)),
     "display.fullscreen": _Spec(bool),
+    "devices.camera.focus": _Spec(int, _between(-1, 255)),
+    "scan.mode": _Spec(str, _one_of("colour", "grey", "text")),
+    "scan.format": _Spec(str, _one_of("auto", "jpeg", "webp")),
+    "scan.target_kb": _Spec(int, _between(20, 5000)),
+    "scan.long_side": _Spec(int, _between(600, 4000)),
+    "scan.paper": _Spec(str, _one_of("", "a4", "a5", "b5", "cert_large", "cert_16k", "letter")),
+    "scan.auto_capture": _Spec(bool),
+    "scan.hold_s": _Spec(float, _between(0.2, 10)),
+    "scan.min_sharpness": _Spec(float, _at_least(0)),
+    "scan.max_glare": _Spec(float, _fraction),
+    "scan.min_brightness": _Spec(float, _between(0, 255)),
+    "scan.max_brightness": _Spec(float, _between(0, 255)),
+    "scan.min_coverage": _Spec(float, _fraction),
+    "scan.max_motion": _Spec(float, _at_least(0.01)),
 }
 _TABLES = {key.rsplit(".", 1)[0] for key in _SCHEMA} | {"devices"}
 
@@ -340,14 +452,33 @@ def _check(key: str, value: Any, source: str) -> Any:
     return value
 
 
+def _check_printer_target(driver: str, target: str) -> None:
+    from hardware.printer_devices import parse_target  # the one place the formats are written
+
+    try:
+        parse_target(driver, target)
+    except ValueError as exc:
+        raise ConfigError("devices.printer.target", str(exc)) from None
+
+
 def _build(flat: dict[str, Any], data_dir: Path, sources: Mapping[str, str]) -> Settings:
     v = {
         key: _check(key, value, sources.get(key, "settings"))
         for key, value in flat.items()
         if key != "kiosk.data_dir"
     }
+    if v["scan.max_brightness"] <= v["scan.min_brightness"]:
+        raise ConfigError("scan.max_brightness", "must be above scan.min_brightness")
+    _check_printer_target(v["devices.printer.driver"], v["devices.printer.target"])
     if v["sync.backoff_max_s"] < v["sync.backoff_base_s"]:
         raise ConfigError("sync.backoff_max_s", "must not be below sync.backoff_base_s")
+    if v["sync.chunk_max_kb"] < v["sync.chunk_min_kb"]:
+        raise ConfigError("sync.chunk_max_kb", "must not be below sync.chunk_min_kb")
+    for what in ("unsent", "offline"):
+        if v[f"queue.stop_{what}_hours"] < v[f"queue.warn_{what}_hours"]:
+            raise ConfigError(f"queue.stop_{what}_hours", f"must not be below queue.warn_{what}_hours")
+    if v["queue.reserve_mb"] > v["queue.budget_mb"]:
+        raise ConfigError("queue.reserve_mb", "must not be above queue.budget_mb")
 
     def section(cls: type, prefix: str, **extra: Any) -> Any:
         names = [f.name for f in dataclasses.fields(cls) if f.name not in extra]
@@ -359,8 +490,11 @@ def _build(flat: dict[str, Any], data_dir: Path, sources: Mapping[str, str]) -> 
         devices=DevicesSection(
             id_reader=section(IdReaderSection, "devices.id_reader"),
             camera=section(CameraSection, "devices.camera"),
+            printer=section(PrinterSection, "devices.printer"),
+            pcsc=section(PcscSection, "devices.pcsc"),
         ),
         queue=section(QueueSection, "queue"),
         sync=section(SyncSection, "sync"),
         display=section(DisplaySection, "display"),
+        scan=section(ScanSection, "scan"),
     )

@@ -4,20 +4,35 @@ Layout: ``<root>/<first two hex>/<64 hex>``. A write goes to a temporary name in
 same folder, is fsynced, renamed into place and the folder fsynced, so after a crash a
 blob is either whole or absent (stray temporaries are swept on open). Reading checks
 the hash again. The store knows nothing of applications or SQL.
+
+A full disk (``ENOSPC``, ``EDQUOT``) raises ``DiskFull`` and leaves nothing behind: the
+temporary is removed and no name ever points at a partial file. ``write`` (default
+``os.write``) is the one call that puts bytes on disk, so a test can hand in a
+fault-injecting writer (``tests/chaos``) without patching the module.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
-from offline_queue.errors import BlobCorrupt, StorageError
+from offline_queue.errors import BlobCorrupt, DiskFull, StorageError
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TMP_PREFIX = ".tmp-"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_error(exc: OSError, what: str) -> StorageError:
+    """``DiskFull`` for a full disk, else ``StorageError``; the message names no path."""
+    if exc.errno in _FULL_ERRNOS:
+        return DiskFull(f"{what}: the disk is full")
+    return StorageError(f"{what}: {exc.strerror}")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -35,8 +50,9 @@ def _fsync_dir(folder: Path) -> None:
 class BlobStore:
     """Sealed boxes on disk, named by their SHA-256."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, write: Callable[[int, memoryview], int] = os.write) -> None:
         self.root = Path(root)
+        self._write = write
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -65,7 +81,7 @@ class BlobStore:
             try:
                 view = memoryview(data)
                 while view:
-                    written = os.write(fd, view)
+                    written = self._write(fd, view)
                     view = view[written:]
                 os.fsync(fd)
             finally:
@@ -74,7 +90,7 @@ class BlobStore:
             _fsync_dir(folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageError(f"cannot write blob: {exc.strerror}") from exc
+            raise storage_error(exc, "cannot write blob") from exc
         return sha
 
     def get(self, sha256: str) -> bytes:

@@ -8,6 +8,7 @@ stable snake_case word for reports and logs). Hall errors also say whether they 
 
     QueueError                       queue.error
     ├── QueueFull                    queue.full            the size budget would be exceeded
+    │   └── DiskFull                 queue.disk_full       the disk is (nearly) full; also a StorageError
     ├── DuplicateEntry               queue.duplicate       this application is already queued
     ├── StorageError                 queue.storage_error   SQLite or the blob folder failed
     │   └── BlobCorrupt              queue.blob_corrupt    a blob's bytes no longer match its name
@@ -53,6 +54,16 @@ class StorageError(QueueError):
 class BlobCorrupt(StorageError):
     message_key = "queue.blob_corrupt"
     code = "blob_corrupt"
+
+
+class DiskFull(QueueFull, StorageError):
+    """The filesystem refused a write (ENOSPC, SQLITE_FULL) or has too little room left.
+
+    Nothing already queued is lost: the write that failed is rolled back whole.
+    """
+
+    message_key = "queue.disk_full"
+    code = "disk_full"
 
 
 class NotEnrolled(QueueError):

@@ -6,12 +6,29 @@ writes the boxes to the blob store and the routing metadata to the SQLite outbox
 transaction. Nothing personal is kept in the clear: only sealed boxes, routing metadata
 (numbers, service code, county, page count, states) and the applicant tag (an HMAC the
 kiosk computes). It knows neither HTTP nor the hall.
+
+Crash safety: blobs are written (fsync, rename, folder fsync) *before* the row that
+names them commits, so a row never points at a missing or partial file. Opening the
+queue after a power cut at any instant repairs what the cut left and says so in
+``OfflineQueue.recovery`` (a ``Recovery``): entries left ``uploading`` go back to
+``sealed``, temporaries and blobs no committed row names are removed, and an unsent
+entry whose sealed copy is gone (a disk fault, not a crash) is quarantined as
+``failed`` with the reason ``blob_missing`` instead of blocking the others.
+
+Budgets: ``enqueue`` refuses with ``QueueFull`` when the queue's own budget would be
+exceeded and with ``DiskFull`` when the filesystem would keep less than
+``min_free_bytes`` free, in both cases before anything is written.
+
+Retention: ``purge_confirmed`` deletes the sealed copies of entries the hall confirmed
+more than a given time ago, through ``purge`` (the one path a remote wipe will use too),
+which keeps an audit record in the outbox (``purges()``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +38,7 @@ from typing import Any, Protocol
 
 from offline_queue import sealing
 from offline_queue.blobs import BlobStore, sha256_hex
-from offline_queue.errors import QueueFull, StorageError
+from offline_queue.errors import DiskFull, QueueFull, StorageError
 from offline_queue.store import (
     HALL_STATES,
     SEALED,
@@ -31,12 +48,14 @@ from offline_queue.store import (
     AttachmentRow,
     EntryRow,
     OutboxStore,
+    PurgeRow,
 )
 
 log = logging.getLogger(__name__)
 
 _CURSOR_KEY = "sync_cursor"
 _CONTACT_KEY = "last_contact"
+_CREATED_KEY = "created_at"
 
 
 class AttachmentLike(Protocol):
@@ -95,6 +114,31 @@ class QueueSummary:
     bytes_used: int
     budget_bytes: int
     near_full: bool
+    free_disk_bytes: int | None = None  # what the filesystem under the queue still has
+    last_contact_age_s: float | None = None  # since the hall last answered (or the queue began)
+
+    @property
+    def waiting(self) -> int:
+        return sum(self.counts.get(s, 0) for s in UNSENT_STATES)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What opening the queue repaired after a crash or power cut."""
+
+    in_flight_reset: int = 0  # entries left ``uploading``, back to ``sealed``
+    temporaries_swept: int = 0  # half-written blob files removed
+    orphan_blobs_removed: int = 0  # whole blobs whose row never committed
+    quarantined: tuple[str, ...] = ()  # unsent entries whose sealed copy is missing -> failed
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.in_flight_reset or self.temporaries_swept or self.orphan_blobs_removed
+                    or self.quarantined)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"in_flight_reset": self.in_flight_reset, "temporaries_swept": self.temporaries_swept,
+                "orphan_blobs_removed": self.orphan_blobs_removed, "quarantined": list(self.quarantined)}
 
 
 @dataclass(frozen=True)
@@ -137,18 +181,30 @@ class OfflineQueue:
         budget_bytes: int,
         clock: Callable[[], float] = time.time,
         near_full_fraction: float = 0.9,
+        min_free_bytes: int = 0,
+        write: Callable[[int, memoryview], int] = os.write,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.budget_bytes = int(budget_bytes)
         self.near_full_fraction = near_full_fraction
+        self.min_free_bytes = int(min_free_bytes)
         self._clock = clock
         self._lock = threading.RLock()
         self._store = OutboxStore(self.data_dir / "outbox.sqlite3")
-        self._blobs = BlobStore(self.data_dir / "blobs")
+        self._blobs = BlobStore(self.data_dir / "blobs", write=write)
         self.recovered = self._store.recovered
         self.orphans_removed = self._remove_orphans()
-        if self.recovered:
-            log.info("outbox: %d entries were in flight at a crash and are ready again", self.recovered)
+        quarantined = self._quarantine_missing()
+        self.recovery = Recovery(self.recovered, self._blobs.swept, self.orphans_removed, quarantined)
+        if self._store.get_meta(_CREATED_KEY) is None:
+            self._store.set_meta(_CREATED_KEY, repr(self._clock()))
+        if self.recovery.anything:
+            log.warning(
+                "outbox recovered after a crash: %d in flight back to ready, %d temporaries and %d"
+                " orphan blobs removed, %d entries quarantined (sealed copy missing)",
+                self.recovery.in_flight_reset, self.recovery.temporaries_swept,
+                self.recovery.orphan_blobs_removed, len(quarantined),
+            )
 
     # -- the kiosk's side --------------------------------------------------------------
 
@@ -167,6 +223,10 @@ class OfflineQueue:
             used = self._blobs.total_size()
             if used + needed > self.budget_bytes:
                 raise QueueFull(f"queue budget exceeded: {used} + {needed} > {self.budget_bytes} bytes")
+            free = self.free_disk_bytes()
+            if free is not None and free - needed < self.min_free_bytes:
+                raise DiskFull(f"only {free} bytes free on the disk, {needed} needed"
+                               f" and {self.min_free_bytes} kept free")
             written: list[str] = []
             try:
                 for box in [*sealed_atts, sealed_doc]:
@@ -207,13 +267,28 @@ class OfflineQueue:
     def summary(self) -> QueueSummary:
         used = self._blobs.total_size()
         oldest = self._store.oldest_unsent_queued_at()
+        now = self._clock()
+        contact = self.last_contact
+        if contact is None:
+            created = self._store.get_meta(_CREATED_KEY)
+            contact = float(created) if created is not None else None
         return QueueSummary(
             counts=self._store.counts(),
-            oldest_unsent_age_s=None if oldest is None else max(0.0, self._clock() - oldest),
+            oldest_unsent_age_s=None if oldest is None else max(0.0, now - oldest),
             bytes_used=used,
             budget_bytes=self.budget_bytes,
             near_full=used >= self.near_full_fraction * self.budget_bytes,
+            free_disk_bytes=self.free_disk_bytes(),
+            last_contact_age_s=None if contact is None else max(0.0, now - contact),
         )
+
+    def free_disk_bytes(self) -> int | None:
+        """Bytes an unprivileged writer may still use on the queue's filesystem (None if unknown)."""
+        try:
+            st = os.statvfs(self.data_dir)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
 
     def entries(self, states: Iterable[str] | None = None) -> list[QueueEntry]:
         if states is not None:
@@ -245,17 +320,51 @@ class OfflineQueue:
         return self.get(change.id) if changed else None
 
     def purge_confirmed(self, retention_s: float) -> int:
-        """Delete the sealed copies of entries the hall confirmed more than ``retention_s`` ago."""
+        """Delete the sealed copies of entries the hall confirmed more than ``retention_s`` ago.
+
+        Entries not yet confirmed (``sealed``, ``uploading``) and quarantined ones
+        (``failed``, kept for the grid worker) are never purged here.
+        """
         cutoff = self._clock() - retention_s
         purged = 0
         for row in self._store.entries(HALL_STATES):
             if row.purged or row.submitted_at is None or row.submitted_at > cutoff:
                 continue
-            self._store.mark_purged(row.id)
-            for sha in [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]:
-                self._blobs.delete(sha)
-            purged += 1
+            if self.purge(row.id, "retention"):
+                purged += 1
+        if purged:
+            log.info("outbox: retention purged the sealed copies of %d confirmed entries", purged)
         return purged
+
+    def purge(self, entry_id: str, reason: str) -> bool:
+        """Delete one entry's sealed copies, keeping its row and an audit record; False if already.
+
+        The audit record and the purged mark commit first, then the files go; a crash in
+        between leaves orphan blobs that the next open removes.
+        """
+        row = self._store.get(entry_id)
+        if row is None or row.purged:
+            return False
+        shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
+        with self._lock:
+            others = self._store.referenced_blobs_except(entry_id)
+            freed = sum(self._blob_size(sha) for sha in shas if sha not in others)
+            if not self._store.mark_purged(entry_id, reason, freed, self._clock()):
+                return False
+            for sha in shas:
+                if sha not in others:
+                    self._blobs.delete(sha)
+        return True
+
+    def purges(self) -> list[PurgeRow]:
+        """The audit trail of purged entries, oldest first (no personal data in it)."""
+        return self._store.purges()
+
+    def _blob_size(self, sha256: str) -> int:
+        try:
+            return self._blobs.path_for(sha256).stat().st_size
+        except OSError:
+            return 0
 
     def close(self) -> None:
         self._store.close()
@@ -325,6 +434,17 @@ class OfflineQueue:
         except StorageError:
             log.warning("outbox: could not remove the blobs of a failed enqueue")
 
+    def _quarantine_missing(self) -> tuple[str, ...]:
+        """Unsent entries whose sealed copies are gone can never be sent: ``failed``, not stuck."""
+        quarantined = []
+        for row in self._store.entries(UNSENT_STATES):
+            shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
+            if all(self._blobs.exists(sha) for sha in shas):
+                continue
+            self._store.mark_failed(row.id, "blob_missing", self._clock())
+            quarantined.append(row.id)
+        return tuple(quarantined)
+
     def _remove_orphans(self) -> int:
         """Blobs written just before a crash, whose outbox row never committed."""
         referenced = self._store.referenced_blobs()
@@ -361,6 +481,7 @@ __all__ = [
     "QueueEntry",
     "QueueSummary",
     "QueuedAttachment",
+    "Recovery",
     "StatusChangeLike",
     "UNSENT_STATES",
 ]

@@ -3,6 +3,9 @@
 WAL journal, ``synchronous=FULL``; every state change is one ``BEGIN IMMEDIATE``
 transaction. States are readable strings (``STATES``). On open, rows left in
 ``uploading`` by a crash go back to ``sealed`` (``OutboxStore.recovered`` says how many).
+``purges`` keeps an audit record (what, when, why, bytes freed) of every entry whose
+sealed copies were deleted, written in the same transaction that marks it purged. A
+full disk (``SQLITE_FULL``) raises ``DiskFull``; the transaction is rolled back whole.
 This module holds SQL only: it knows nothing of sealing, files or HTTP.
 """
 
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offline_queue.errors import DuplicateEntry, StorageError
+from offline_queue.errors import DiskFull, DuplicateEntry, StorageError
 
 SEALED = "sealed"
 UPLOADING = "uploading"
@@ -69,6 +72,17 @@ CREATE TABLE IF NOT EXISTS attachments (
     PRIMARY KEY (entry_id, sha256)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS purges (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id TEXT NOT NULL,
+    provisional_number TEXT NOT NULL,
+    official_number TEXT,
+    state TEXT NOT NULL,
+    submitted_at REAL,
+    purged_at REAL NOT NULL,
+    bytes_freed INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 _ENTRY_COLUMNS = (
@@ -102,6 +116,20 @@ class EntryRow:
 
 
 @dataclass(frozen=True)
+class PurgeRow:
+    """An audit record: the sealed copies of ``entry_id`` were deleted at ``purged_at``."""
+
+    entry_id: str
+    provisional_number: str
+    official_number: str | None
+    state: str
+    submitted_at: float | None
+    purged_at: float
+    bytes_freed: int
+    reason: str  # "retention" | "wipe" | …
+
+
+@dataclass(frozen=True)
 class AttachmentRow:
     entry_id: str
     position: int
@@ -130,7 +158,11 @@ class OutboxStore:
                 db.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                 )
+        except StorageError:
+            raise
         except sqlite3.Error as exc:
+            if _is_full(exc):
+                raise DiskFull("cannot open the outbox database: the disk is full") from exc
             raise StorageError(f"cannot open the outbox database: {exc}") from exc
         self.recovered = self._recover()
 
@@ -143,21 +175,33 @@ class OutboxStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                if _is_full(exc):
+                    raise DiskFull("cannot begin a transaction: the disk is full") from exc
                 raise StorageError(f"cannot begin a transaction: {exc}") from exc
             try:
                 yield _Cursor(self._db)
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError as exc:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 if "UNIQUE" in str(exc) and "entries.id" in str(exc):
                     raise DuplicateEntry("this application is already queued") from exc
                 raise StorageError(f"outbox constraint failed: {exc}") from exc
             except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
+                self._rollback()
+                if _is_full(exc):
+                    raise DiskFull("outbox write failed: the disk is full") from exc
                 raise StorageError(f"outbox write failed: {exc}") from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        """ROLLBACK if a transaction is open (SQLite may have ended it itself on a full disk)."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -265,9 +309,31 @@ class OutboxStore:
             )
             return True
 
-    def mark_purged(self, entry_id: str) -> None:
+    def mark_purged(self, entry_id: str, reason: str = "retention", bytes_freed: int = 0,
+                    now: float | None = None) -> bool:
+        """Mark an entry purged and keep the audit record, in one transaction; False if already."""
         with self.transaction() as db:
+            row = db.execute(
+                "SELECT provisional_number, official_number, state, submitted_at, purged FROM entries"
+                " WHERE id = ?", (entry_id,)
+            ).fetchone()
+            if row is None or row[4]:
+                return False
             db.execute("UPDATE entries SET purged = 1 WHERE id = ?", (entry_id,))
+            db.execute(
+                "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"
+                " purged_at, bytes_freed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry_id, row[0], row[1], row[2], row[3], now if now is not None else 0.0, bytes_freed,
+                 reason),
+            )
+            return True
+
+    def purges(self) -> list[PurgeRow]:
+        rows = self._query(
+            "SELECT entry_id, provisional_number, official_number, state, submitted_at, purged_at,"
+            " bytes_freed, reason FROM purges ORDER BY seq"
+        )
+        return [PurgeRow(*r) for r in rows]
 
     def next_sequence(self) -> int:
         with self.transaction() as db:
@@ -345,6 +411,16 @@ class OutboxStore:
         return {r[0] for r in docs} | {r[0] for r in atts}
 
 
+    def referenced_blobs_except(self, entry_id: str) -> set[str]:
+        """Blobs still needed by entries other than ``entry_id`` (identical pages may share a blob)."""
+        docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0 AND id != ?", (entry_id,))
+        atts = self._query(
+            "SELECT a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
+            " WHERE e.purged = 0 AND e.id != ?", (entry_id,)
+        )
+        return {r[0] for r in docs} | {r[0] for r in atts}
+
+
 class _Cursor:
     """The connection as seen inside a transaction (``execute`` only)."""
 
@@ -353,6 +429,11 @@ class _Cursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._db.execute(sql, params)
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None) or 0
+    return code & 0xFF == sqlite3.SQLITE_FULL or "disk is full" in str(exc).lower()
 
 
 def _entry(row: tuple) -> EntryRow:

@@ -13,20 +13,29 @@ Per entry: ``sealed -> uploading`` (one transaction), upload each attachment blo
   ``min(max, base * 2**attempts) * uniform(0.5, 1.0)`` (at least the hall's Retry-After);
 * hall-wide trouble (unreachable, busy, signature refused, revoked) also ends the pass.
 
-``SyncWorker`` runs the engine on a daemon thread and announces events with no personal
-data in them: ``sync_started``, ``progress`` {done, total}, ``sync_finished`` {report},
-``status_changed`` {id, state}.
+Link manners: no pass runs inside the configured quiet hours (China Standard Time, the
+kiosk's own time); the bandwidth cap and the adaptive chunk size live in the client
+(``transport.Throttle``, ``transport.ChunkSizer``). After each pass the engine purges
+the sealed copies of entries the hall confirmed longer ago than the retention period.
+
+``SyncWorker`` runs the engine on a daemon thread at a lower CPU priority (the UI
+stays smooth) and announces events with no personal data in them: ``sync_started``,
+``progress`` {done, total, bytes_done, bytes_total} (at most a few a second),
+``sync_finished`` {report}, ``status_changed`` {id, state}.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from offline_queue.errors import (
@@ -41,9 +50,23 @@ from offline_queue.errors import (
     StorageError,
 )
 from offline_queue.outbox import OfflineQueue, QueueEntry
-from offline_queue.transport import HallClient
+from offline_queue.transport import ChunkSizer, HallClient, Throttle
 
 log = logging.getLogger(__name__)
+
+CHINA_TIME = timezone(timedelta(hours=8))
+_QUIET = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+
+
+def in_quiet_hours(spec: str, now: float) -> bool:
+    """Whether ``now`` (Unix seconds) falls in ``"HH:MM-HH:MM"`` China Standard Time (may wrap midnight)."""
+    match = _QUIET.fullmatch(spec or "")
+    if not match:
+        return False
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    moment = datetime.fromtimestamp(now, UTC).astimezone(CHINA_TIME)
+    minute, start, end = moment.hour * 60 + moment.minute, h1 * 60 + m1, h2 * 60 + m2
+    return start <= minute < end if start < end else (minute >= start or minute < end)
 
 # errors that say the hall (not this entry) is the trouble: stop the pass after them
 _HALL_WIDE = (HallUnreachable, HallBusy, HallAuthRefused, DeviceRevoked)
@@ -57,6 +80,8 @@ class SyncReport:
     status_updates: int = 0
     errors: list[str] = field(default_factory=list)
     changed: list[tuple[str, str]] = field(default_factory=list)  # (entry id, new state)
+    quiet: bool = False  # the pass did not run: quiet hours
+    purged: int = 0  # entries whose sealed copies retention deleted
 
     @property
     def revoked(self) -> bool:
@@ -73,20 +98,40 @@ class SyncEngine:
         backoff_max_s: float = 300,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        quiet_hours: str = "",
+        retention_s: float | None = None,
     ) -> None:
         self.queue = queue
         self.client = client
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.quiet_hours = quiet_hours
+        self.retention_s = retention_s
         self._clock = clock
         self._rng = rng
         self._cancel = threading.Event()
+        # progress bookkeeping of the pass in hand (bytes confirmed per entry id)
+        self._counted: dict[str, int] = {}
+        self._bytes_before = 0
+        self._bytes_total = 0
+        self._on_bytes: Callable[[int, int], None] | None = None
 
     @classmethod
-    def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time) -> SyncEngine:
-        """Build from the kiosk's ``settings.sync`` section (backoff_base_s, backoff_max_s)."""
+    def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time,
+                      retention_days: float | None = None) -> SyncEngine:
+        """Build from the kiosk's ``settings.sync`` section (backoff, quiet hours, chunk sizes, cap).
+
+        The chunk bounds and bandwidth cap are set on ``client`` when it has none of its own.
+        """
+        if getattr(sync, "chunk_min_kb", None):
+            client.chunk_sizer = ChunkSizer(sync.chunk_min_kb * 1024, sync.chunk_max_kb * 1024,
+                                            start_bytes=64 * 1024)
+        if client.throttle is None and getattr(sync, "bandwidth_kbps", 0):
+            client.throttle = Throttle.from_kbps(sync.bandwidth_kbps)
         return cls(
-            queue, client, backoff_base_s=sync.backoff_base_s, backoff_max_s=sync.backoff_max_s, clock=clock
+            queue, client, backoff_base_s=sync.backoff_base_s, backoff_max_s=sync.backoff_max_s, clock=clock,
+            quiet_hours=getattr(sync, "quiet_hours", ""),
+            retention_s=None if retention_days is None else retention_days * 86400.0,
         )
 
     def cancel(self) -> None:
@@ -98,17 +143,34 @@ class SyncEngine:
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** min(attempts, 32))
         return ceiling * (0.5 + 0.5 * self._rng())
 
-    def run_once(self, on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
+    def run_once(
+        self,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_bytes: Callable[[int, int], None] | None = None,
+    ) -> SyncReport:
+        """One pass. ``on_progress(done, total)`` after each entry; ``on_bytes(done, total)``
+        as attachment bytes are confirmed by the hall (for a progress bar)."""
         self._cancel.clear()
+        if in_quiet_hours(self.quiet_hours, self._clock()):
+            log.info("sync: quiet hours, not sending now")
+            return SyncReport(quiet=True)
         sent = failed = retried = 0
         errors: list[str] = []
         stop = False
         due = self.queue.due()
         total = len(due)
+        self._bytes_total = sum(self._entry_bytes(e) for e in due)
+        self._bytes_before = 0
+        self._on_bytes = on_bytes
+        if on_bytes is not None:
+            on_bytes(0, self._bytes_total)
         for done, entry in enumerate(due, start=1):
             if self._cancel.is_set():
                 break
             outcome, error = self._send_one(entry)
+            self._bytes_before += self._entry_bytes_sent(entry)
+            if on_bytes is not None:
+                on_bytes(min(self._bytes_before, self._bytes_total), self._bytes_total)
             if outcome == "sent":
                 sent += 1
             elif outcome == "failed":
@@ -132,7 +194,21 @@ class SyncEngine:
             except StorageError as exc:
                 log.error("sync: status could not be stored (%s)", exc.code)
                 errors.append(exc.code)
-        return SyncReport(sent, failed, retried, len(changed), errors, changed)
+        purged = 0
+        if self.retention_s is not None:
+            try:
+                purged = self.queue.purge_confirmed(self.retention_s)
+            except StorageError as exc:
+                log.error("sync: retention purge failed (%s)", exc.code)
+                errors.append(exc.code)
+        return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged)
+
+    def _entry_bytes(self, entry: QueueEntry) -> int:
+        """What an entry still has to send: attachments not yet uploaded (the document rides in the post)."""
+        return sum(a.size for a in self.queue.attachments(entry.id) if not a.uploaded)
+
+    def _entry_bytes_sent(self, entry: QueueEntry) -> int:
+        return self._counted.pop(entry.id, 0)
 
     # -- one entry ----------------------------------------------------------------------
 
@@ -195,7 +271,18 @@ class SyncEngine:
                 self._upload(entry.id, exc.sha256)
 
     def _upload(self, entry_id: str, sha256: str) -> None:
-        self.client.upload_blob(sha256, self.queue.read_blob(sha256))
+        counted = self._counted
+        base = counted.get(entry_id, 0)
+        on_bytes = self._on_bytes
+        data = self.queue.read_blob(sha256)
+
+        def progress(offset: int, size: int) -> None:
+            counted[entry_id] = base + offset
+            if on_bytes is not None:
+                done = min(self._bytes_before + counted[entry_id], self._bytes_total)
+                on_bytes(done, self._bytes_total)
+
+        self.client.upload_blob(sha256, data, on_progress=progress)
         self.queue.mark_uploaded(entry_id, sha256)
 
     def _retry_later(self, entry: QueueEntry, exc: Exception) -> None:
@@ -232,6 +319,17 @@ def _submitted_state(status: str) -> str:
     )
 
 
+PROGRESS_HZ = 4
+
+
+def _lower_priority() -> None:
+    """Make this thread yield to the UI (Linux: threads have their own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 class SyncWorker:
     """Runs ``engine.run_once`` every ``interval_s`` (and on ``wake()``) on a daemon thread."""
 
@@ -266,6 +364,14 @@ class SyncWorker:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _progress(self, state: dict, force: bool) -> None:
+        """A ``progress`` event, at most ``PROGRESS_HZ`` a second unless ``force``."""
+        now = time.monotonic()
+        if not force and now - state["at"] < 1 / PROGRESS_HZ:
+            return
+        state["at"] = now
+        self._emit("progress", {k: state[k] for k in ("done", "total", "bytes_done", "bytes_total")})
+
     def _emit(self, name: str, payload: dict) -> None:
         try:
             self.on_event(name, payload)
@@ -273,13 +379,23 @@ class SyncWorker:
             log.exception("sync: event listener failed on %s", name)
 
     def _loop(self) -> None:
+        _lower_priority()
+        state = {"done": 0, "total": 0, "bytes_done": 0, "bytes_total": 0, "at": 0.0}
+
+        def on_progress(done: int, total: int) -> None:
+            state.update(done=done, total=total)
+            self._progress(state, force=True)
+
+        def on_bytes(done: int, total: int) -> None:
+            state.update(bytes_done=done, bytes_total=total)
+            self._progress(state, force=False)
+
         while not self._stop.is_set():
             self._wake.clear()
             self._emit("sync_started", {})
+            state.update(done=0, total=0, bytes_done=0, bytes_total=0, at=0.0)
             try:
-                report = self.engine.run_once(
-                    lambda done, total: self._emit("progress", {"done": done, "total": total})
-                )
+                report = self.engine.run_once(on_progress, on_bytes)
             except Exception as exc:  # noqa: BLE001 - e.g. the disk went away: report and go on
                 log.exception("sync: pass failed")
                 report = SyncReport(errors=[exc.code if isinstance(exc, QueueError) else "internal_error"])

@@ -4,6 +4,15 @@
 the outbox. Every request is signed with ``offline_queue.signing`` over the exact body
 bytes sent. ``requests`` errors become ``HallUnreachable``; answers become results or
 the ``HallError`` subclasses the protocol's table names.
+
+Uploads (``upload_blob``) go up in chunks whose size adapts to the link
+(``ChunkSizer``: about ``target_s`` seconds of the measured rate, halved after a
+failure, between ``min_bytes`` and ``max_bytes``). After a dropped connection, a stall
+or an unreadable answer the client asks the hall for its offset (HEAD) and resumes from
+it, a bounded number of times, so only the chunk in flight is ever sent again; a byte
+the hall confirmed is never sent twice. A ``Throttle`` (token bucket) paces the bytes
+as they are handed to the socket, for the configured bandwidth cap. ``TransferStats``
+counts what was sent, confirmed and sent again.
 """
 
 from __future__ import annotations
@@ -11,9 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -43,6 +53,8 @@ API = "/api/v1"
 _AUTH_CODES = {"bad_signature", "stale_timestamp", "replayed_nonce", "unknown_device"}
 _SHA_HEX = re.compile(r"[0-9a-f]{64}")
 _MAX_STATUS_PAGES = 50
+_MAX_RESUMES = 8  # per blob and call: immediate resumes after a drop before giving up to the backoff
+_MAX_INLINE_RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,116 @@ class UploadState:
     upload_id: str
     offset: int
     complete: bool
+
+
+class Throttle:
+    """A token bucket: at most ``rate_bps`` bytes a second on average, bursts of ``burst`` bytes."""
+
+    def __init__(self, rate_bps: float, burst: int = 16 * 1024,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.rate_bps = float(rate_bps)
+        self.burst = max(1, int(burst))
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(self.burst)
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_kbps(cls, kbps: float) -> Throttle | None:
+        """``None`` for 0 (no cap); else a bucket for ``kbps`` kilobits a second."""
+        return cls(kbps * 1000 / 8) if kbps and kbps > 0 else None
+
+    def take(self, n: int) -> None:
+        """Wait until ``n`` bytes may go."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate_bps)
+            self._last = now
+            self._tokens -= n
+            wait = -self._tokens / self.rate_bps if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(min(wait, 60.0))
+
+
+class _PacedBody:
+    """A request body read by ``http.client`` in blocks, each paced by the throttle and counted."""
+
+    def __init__(self, data: bytes, throttle: Throttle | None, counter: Callable[[int], None]) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+        self._throttle = throttle
+        self._counter = counter
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def read(self, n: int = -1) -> bytes:
+        n = len(self._view) - self._pos if n is None or n < 0 else min(n, 8192)
+        block = bytes(self._view[self._pos : self._pos + n])
+        if block and self._throttle is not None:
+            self._throttle.take(len(block))
+        self._pos += len(block)
+        self._counter(len(block))
+        return block
+
+
+class ChunkSizer:
+    """Chunk sizes that follow the link: about ``target_s`` seconds at the measured rate.
+
+    A failure halves the size (and the next ones recover by a quarter per success), so a
+    link that drops often gets small chunks and loses little; a steady one gets large
+    chunks and few round trips.
+    """
+
+    def __init__(self, min_bytes: int = 16 * 1024, max_bytes: int = 4 * 1024 * 1024,
+                 start_bytes: int = 64 * 1024, target_s: float = 0.5) -> None:
+        if not 0 < min_bytes <= max_bytes:
+            raise ValueError("chunk sizes must satisfy 0 < min <= max")
+        self.min_bytes, self.max_bytes, self.target_s = int(min_bytes), int(max_bytes), target_s
+        self._size = float(min(max(start_bytes, min_bytes), max_bytes))
+        self._rate: float | None = None  # bytes a second, EWMA over successful chunks
+        self._penalty = 1.0
+
+    def size(self) -> int:
+        return int(min(self.max_bytes, max(self.min_bytes, self._size)))
+
+    def on_success(self, nbytes: int, elapsed_s: float) -> None:
+        if nbytes <= 0:
+            return
+        rate = nbytes / max(elapsed_s, 1e-3)
+        self._rate = rate if self._rate is None else 0.7 * self._rate + 0.3 * rate
+        self._penalty = min(1.0, self._penalty * 1.25)
+        wanted = self._rate * self.target_s * self._penalty
+        self._size = min(wanted, self._size * 2)  # grow at most twofold a step
+
+    def on_failure(self) -> None:
+        self._penalty = max(1 / 64, self._penalty / 2)
+        self._size = self._size / 2
+
+
+@dataclass
+class TransferStats:
+    """Bytes of upload bodies: handed to the socket, confirmed by the hall, and sent again.
+
+    ``resent_bytes`` counts bytes sent a second time because the chunk carrying them was
+    lost in flight; ``confirmed_resent_bytes`` counts bytes sent again although the hall
+    had confirmed them (must stay 0; only a hash mismatch restarting an upload would).
+    """
+
+    sent_bytes: int = 0
+    confirmed_bytes: int = 0
+    resent_bytes: int = 0
+    confirmed_resent_bytes: int = 0
+    chunks: int = 0
+    failed_chunks: int = 0
+    resumes: int = 0
+    largest_chunk: int = 0
+    _high_water: dict[str, int] = field(default_factory=dict, repr=False)
+    _confirmed: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -159,11 +281,19 @@ class HallClient:
         timeout_s: float = 10,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
+        *,
+        throttle: Throttle | None = None,
+        chunk_sizer: ChunkSizer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.identity = identity
         self.timeout_s = timeout_s
         self._clock = clock
         self._session = session or requests.Session()
+        self.throttle = throttle
+        self.chunk_sizer = chunk_sizer or ChunkSizer()
+        self.stats = TransferStats()
+        self._sleep = sleep
         parts = urlsplit(identity.hall_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._prefix = parts.path.rstrip("/")
@@ -179,8 +309,12 @@ class HallClient:
         query: list[tuple[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         upload: bool = False,
+        paced: bool = False,
     ) -> requests.Response:
-        """Send one signed request; a 401 is tried once more with a fresh nonce."""
+        """Send one signed request; a 401 is tried once more with a fresh nonce.
+
+        ``paced``: the body goes through the throttle and is counted in ``stats.sent_bytes``.
+        """
         full_path = self._prefix + API + path
         query = query or []
         for attempt in (1, 2):
@@ -201,7 +335,7 @@ class HallClient:
                 method,
                 self._origin + full_path,
                 params=query or None,
-                data=body if body else None,
+                data=(_PacedBody(body, self.throttle, self._count_sent) if paced else body) if body else None,
                 headers=all_headers,
                 timeout=self.timeout_s,
             )
@@ -213,6 +347,9 @@ class HallClient:
                 continue
             raise err
         raise AssertionError("unreachable")
+
+    def _count_sent(self, n: int) -> None:
+        self.stats.sent_bytes += n
 
     def _post_json(self, path: str, payload: Any, headers: Mapping[str, str] | None = None) -> Any:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
@@ -241,20 +378,33 @@ class HallClient:
             body=chunk,
             headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
             upload=True,
+            paced=True,
         )
         answer = _json(resp)
         if not isinstance(answer, dict):
             raise HallGarbage("PATCH answer is not an object")
         return _upload_state({"upload_id": upload_id, **answer}, None, need_id=False)
 
-    def upload_blob(self, sha256: str, data: bytes, chunk_size: int = 256 * 1024) -> None:
-        """Upload ``data`` until the hall says it is complete, resuming where the hall is."""
+    def upload_blob(
+        self, sha256: str, data: bytes, chunk_size: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Upload ``data`` until the hall says it is complete, resuming where the hall is.
+
+        ``chunk_size`` fixes the chunk size (else the adaptive ``chunk_sizer``);
+        ``on_progress(confirmed, size)`` is called after each chunk the hall confirmed.
+        A drop, a stall or an unreadable answer mid-upload is resumed from the hall's
+        offset up to ``_MAX_RESUMES`` times; then the error goes up to the sync engine.
+        """
         size = len(data)
+        stats = self.stats
         for _restart in range(3):
             state = self.create_upload(sha256, size)
             if state.complete:
+                self._confirm(sha256, size, size, on_progress)
                 return
-            offset, stalls = state.offset, 0
+            offset, stalls, resumes = state.offset, 0, 0
+            self._confirm(sha256, offset, size, on_progress)
             try:
                 while True:
                     if offset > size:
@@ -266,26 +416,80 @@ class HallClient:
                             raise HallGarbage("upload has all bytes but is not complete")
                         state = self.create_upload(sha256, size)
                         if state.complete:
+                            self._confirm(sha256, size, size, on_progress)
                             return
                         offset = state.offset
                         continue
+                    length = chunk_size or self.chunk_sizer.size()
+                    chunk = data[offset : offset + length]
+                    self._note_sending(sha256, offset, len(chunk))
+                    started = time.monotonic()
                     try:
-                        state = self.upload_chunk(state.upload_id, offset, data[offset : offset + chunk_size])
+                        state = self.upload_chunk(state.upload_id, offset, chunk)
                     except OffsetMismatch:
                         stalls += 1
                         if stalls > 5:
                             raise
                         offset = self.upload_offset(state.upload_id)
+                        self._confirm(sha256, offset, size, on_progress)
                         continue
+                    except (HallUnreachable, HallGarbage, HallBusy) as exc:
+                        stats.failed_chunks += 1
+                        self.chunk_sizer.on_failure()
+                        resumes += 1
+                        retry_after = getattr(exc, "retry_after", None) or 0.0
+                        if resumes > _MAX_RESUMES or retry_after > _MAX_INLINE_RETRY_AFTER_S:
+                            raise
+                        stats.resumes += 1
+                        self._sleep(max(retry_after, min(1.0, 0.05 * 2**resumes)))
+                        offset = self._resume_offset(state.upload_id, exc)
+                        self._confirm(sha256, offset, size, on_progress)
+                        continue
+                    stats.chunks += 1
+                    self.chunk_sizer.on_success(len(chunk), time.monotonic() - started)
                     if state.complete:
+                        self._confirm(sha256, size, size, on_progress)
                         return
                     if state.offset <= offset:
                         raise HallGarbage("the hall's offset did not move forward")
                     offset = state.offset
+                    self._confirm(sha256, offset, size, on_progress)
             except UploadLost:
                 log.info("upload %s… vanished on the hall; starting again", sha256[:12])
+                self.stats._confirmed.pop(sha256, None)
                 continue
         raise UploadLost("the upload kept vanishing on the hall")
+
+    def _resume_offset(self, upload_id: str, cause: Exception) -> int:
+        """The hall's offset after a failed chunk (one HEAD; its failure ends the call)."""
+        try:
+            return self.upload_offset(upload_id)
+        except HallError as exc:
+            raise exc from cause
+
+    def _note_sending(self, sha256: str, offset: int, length: int) -> None:
+        stats = self.stats
+        stats.largest_chunk = max(stats.largest_chunk, length)
+        high = stats._high_water.get(sha256, 0)
+        if offset < high:
+            stats.resent_bytes += min(high, offset + length) - offset
+        confirmed = stats._confirmed.get(sha256, 0)
+        if offset < confirmed:
+            stats.confirmed_resent_bytes += min(confirmed, offset + length) - offset
+        stats._high_water[sha256] = max(high, offset + length)
+
+    def _confirm(self, sha256: str, offset: int, size: int,
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        stats = self.stats
+        before = stats._confirmed.get(sha256, 0)
+        if offset > before:
+            stats.confirmed_bytes += offset - before
+            stats._confirmed[sha256] = offset
+        if offset >= size:  # done: forget the blob (a repeat create answers "complete" at once)
+            stats._confirmed.pop(sha256, None)
+            stats._high_water.pop(sha256, None)
+        if on_progress is not None:
+            on_progress(offset, size)
 
     # -- applications and status ---------------------------------------------------------
 

@@ -1,10 +1,17 @@
-"""Capture: a live camera picture, a big 拍照 button, the pages taken with 重拍 (delete)."""
+"""Capture: the live picture with the page's outline and plain advice, a big 拍照 button,
+the pages taken (thumbnails with 删掉重拍), one material after another.
+
+The camera and the page detection run on the presenter's live-scanner thread; this
+screen only polls ``service.scan_preview()`` (which never waits) and draws. When every
+check has passed for a moment the presenter says ``fire`` and the page is taken by itself.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.graphics import Color, Line
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -30,11 +37,15 @@ class CaptureScreen(KioskScreen):
     preview = ObjectProperty(None, allownone=True)
     material_prompt = StringProperty("")
     ready = BooleanProperty(False)  # every needed paper has a page: 下一步 becomes the main action
+    guidance = StringProperty("")
+    guidance_ok = BooleanProperty(False)
 
     def prepare(self, **params: Any) -> None:
         self._event = None
+        self._outline: tuple = ()
 
     def on_enter(self, *_args) -> None:
+        self.service.start_scanning()
         self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_FPS)
         self._tick(0)
 
@@ -42,13 +53,41 @@ class CaptureScreen(KioskScreen):
         if getattr(self, "_event", None) is not None:
             self._event.cancel()
             self._event = None
+        self.service.stop_scanning()
 
     def _tick(self, _dt: float) -> None:
-        image = self.service.camera_frame()
-        if image is not None:
-            self.preview = to_texture(image, self.preview)
-            self.ids.preview.texture = self.preview
-            self.ids.preview.canvas.ask_update()
+        view = self.service.scan_preview()
+        if view is None:
+            self.guidance = self.tr(self.service._guidance_key or "scan.guide.waiting")
+            self.guidance_ok = False
+            return
+        self.preview = to_texture(view.image, self.preview)
+        self.ids.preview.texture = self.preview
+        self.ids.preview.canvas.ask_update()
+        self.guidance = view.guidance
+        self.guidance_ok = view.ok
+        self._outline = view.outline
+        self._draw_outline(view)
+        if view.fire:
+            self.shoot(auto=True)
+
+    def _draw_outline(self, view: Any) -> None:
+        """The page's outline over the picture: green when all is well, amber otherwise."""
+        widget = self.ids.preview
+        canvas = widget.canvas.after
+        canvas.clear()
+        if not view.outline:
+            return
+        iw, ih = view.image.width, view.image.height
+        scale = min(widget.width / iw, widget.height / ih)
+        ox = widget.x + (widget.width - iw * scale) / 2
+        oy = widget.y + (widget.height - ih * scale) / 2
+        points: list[float] = []
+        for x, y in view.outline:
+            points += [ox + x * scale, oy + (ih - y) * scale]
+        with canvas:
+            Color(*(theme.rgba("#1f9d55") if view.ok else theme.rgba("#f0a500")))
+            Line(points=points, close=True, width=6)
 
     def refresh(self) -> None:
         rows = self.service.materials_to_capture()
@@ -73,13 +112,14 @@ class CaptureScreen(KioskScreen):
         strip.clear_widgets()
         for i in range(len(self.service.pages)):
             thumb = self.service.page_thumbnail(i)
-            cell = BoxLayout(orientation="vertical", size_hint_x=None, width=250, spacing=8)
+            # big enough to check by eye that the page came out whole and readable
+            cell = BoxLayout(orientation="vertical", size_hint_x=None, width=300, spacing=8)
             picture = Image(fit_mode="contain")
             if thumb is not None:
                 picture.texture = to_texture(thumb)
             cell.add_widget(picture)
             redo = BigButton(kiosk_id=f"page_delete_{i}", style="danger", font_size=theme.SMALL,
-                             height=96, text=self.tr("capture.retake"))
+                             height=84, text=self.tr("capture.retake"))
             redo.bind(on_release=lambda _b, n=i: self.delete(n))
             cell.add_widget(redo)
             strip.add_widget(cell)
@@ -88,8 +128,8 @@ class CaptureScreen(KioskScreen):
         self.service.select_material(index)
         self.refresh()
 
-    def shoot(self) -> None:
-        if self.run(self.service.capture_page) is None:
+    def shoot(self, auto: bool = False) -> None:
+        if self.run(self.service.capture_page, None, auto) is None:
             return
         rows = self.service.materials_to_capture()
         current = rows[self.service.material_index]

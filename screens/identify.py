@@ -1,4 +1,8 @@
-"""Identify: place the ID card on the reader. The card is polled on a worker thread."""
+"""Identify: place the ID card on the reader. The card is polled on a worker thread.
+
+A villager whose card will not read can type the ID number on a big keypad instead
+(``open_manual_entry``; the button is made in code, ``kiosk_id`` "manual_entry").
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,64 @@ class IdentifyScreen(KioskScreen):
     def refresh(self) -> None:
         status = self.service.mode == "status"
         self.message = self.tr("identify.prompt_status" if status else "identify.prompt")
-        self.problem = ""
+        self.problem = self.service.device_notice("identify")
+        self._add_manual_button()
+
+    # -- typing the number when the card will not read ---------------------------------
+
+    def _add_manual_button(self) -> None:
+        from screens.widgets.big_button import BigButton
+
+        if getattr(self, "_manual_button", None) is None:
+            # over the layout, top right under the bar, so the card picture keeps its room
+            self._manual_button = BigButton(style="secondary", kiosk_id="manual_entry",
+                                            size_hint=(None, None), width=560, height=110,
+                                            pos_hint={"right": 0.98, "top": 0.86},
+                                            font_size=32, on_release=lambda *_: self.open_manual_entry())
+            self.add_widget(self._manual_button)
+        self._manual_button.text = self.tr("devices.manual_entry")
+
+    def open_manual_entry(self) -> None:
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.label import Label
+        from kivy.uix.modalview import ModalView
+
+        from screens import theme
+        from screens.widgets.big_button import BigButton
+        from screens.widgets.keypad import NumericKeypad
+
+        view = ModalView(size_hint=(None, None), size=(900, 1000), auto_dismiss=False)
+        box = BoxLayout(orientation="vertical", padding=32, spacing=16)
+        title = Label(text=self.tr("devices.manual_entry_title"), font_size=theme.LARGE,
+                      size_hint_y=None, height=80)
+        shown = Label(text="", font_size=theme.LARGE, bold=True, size_hint_y=None, height=90)
+        typed = {"value": ""}
+
+        def key(_pad, k: str) -> None:
+            typed["value"] = NumericKeypad.apply(typed["value"], k, max_length=18)
+            shown.text = typed["value"]
+
+        pad = NumericKeypad(clear_text=self.tr("form.clear"))
+        pad.bind(on_key=key)
+        row = BoxLayout(spacing=16, size_hint_y=None, height=120)
+        row.add_widget(BigButton(text="X", style="secondary", kiosk_id="manual_x",
+                                 on_release=lambda *_: key(None, "X")))
+        row.add_widget(BigButton(text=self.tr("common.back"), style="secondary", kiosk_id="manual_cancel",
+                                 on_release=lambda *_: view.dismiss()))
+        row.add_widget(BigButton(text="OK", style="primary", kiosk_id="manual_ok",
+                                 on_release=lambda *_: self._submit_manual(view, typed["value"])))
+        for widget in (title, shown, pad, row):
+            box.add_widget(widget)
+        view.add_widget(box)
+        view.open()
+        self._manual_view = view
+
+    def _submit_manual(self, view, text: str) -> None:
+        result = self.run(self.service.enter_id_number, text)
+        if result is None:
+            return
+        view.dismiss()
+        self.nav.go("status" if result["mode"] == "status" else "catalog", remember=False)
 
     def on_enter(self, *_args) -> None:
         self.service.wait_for_card()

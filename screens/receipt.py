@@ -32,21 +32,29 @@ class ReceiptScreen(KioskScreen):
     receipt = ObjectProperty(None, allownone=True)
     number = StringProperty("")
     details = StringProperty("")
+    print_notice = StringProperty("")  # set when the slip did not print
 
     def prepare(self, receipt: Any = None, **params: Any) -> None:
         if receipt is not None:
             self.receipt = receipt
+            self.print_notice = ""
+
+    def on_event_receipt_print_failed(self, message_key: str, notice: str) -> None:
+        self.print_notice = notice
+        self.refresh()
 
     def refresh(self) -> None:
         r = self.receipt
         if r is None:
             return
         self.number = r.provisional_number
+        if not self.print_notice and self.service is not None and hasattr(self.service, "print_notice"):
+            self.print_notice = self.service.print_notice(r.provisional_number)  # failed before we showed
         self.details = "\n".join((
             r.service_name,
             self.tr("receipt.time", time=r.created_at),
             self.tr("receipt.visits", visits=self.tr(f"kiosk.visits.{min(r.visits_needed, 2)}")),
-        ))
+        ) + ((self.print_notice,) if self.print_notice else ()))
         self.ids.qr.texture = qr_texture(r.qr_text)
 
     def done(self) -> None:

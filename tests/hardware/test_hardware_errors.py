@@ -15,12 +15,21 @@ ERROR_CLASSES = [
 
 
 def test_one_root_and_every_class_has_a_key():
-    assert len(ERROR_CLASSES) == 11
+    assert len(ERROR_CLASSES) >= 17
     for cls in ERROR_CLASSES:
         assert "message_key" in {k for c in cls.__mro__ for k in vars(c)}
         assert cls.message_key.startswith("hardware.")
     assert issubclass(errors.ReaderTimeout, TimeoutError)
     assert issubclass(errors.ReaderFault, errors.CardStatusError)
+    assert issubclass(errors.SmartCardUnavailable, errors.ReaderNotFound)
+    assert issubclass(errors.WrongPin, errors.SmartCardError)
+
+
+def test_smart_card_errors_carry_their_status_word():
+    exc = errors.WrongPin(2, sw=0x63C2)
+    assert exc.retries_left == 2 and exc.sw == 0x63C2 and "63C2" in str(exc)
+    assert errors.SmartCardError("select", sw=0x6A82).sw == 0x6A82
+    assert errors.CardRemoved(status=0x80).status == 0x80
 
 
 def test_the_docstring_draws_every_class():

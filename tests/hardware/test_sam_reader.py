@@ -10,6 +10,7 @@ import pytest
 from hardware import sam_protocol as proto
 from hardware.errors import (
     CardReadError,
+    CardRemoved,
     CardStatusError,
     ReaderFault,
     ReaderNotFound,
@@ -204,3 +205,64 @@ def test_no_personal_data_in_logs(sim, reader, caplog):
     assert caplog.records
     for secret in (card.name, card.id_number, card.id_number[6:14], card.address, card.issuer, "19510315"):
         assert secret not in text
+
+
+def test_a_card_pulled_mid_read_says_place_it_again(sim, reader):
+    sim.pull_card()
+    with pytest.raises(CardRemoved) as info:
+        reader.read_card(timeout=1)
+    assert info.value.message_key == "hardware.card_removed"
+    assert isinstance(info.value, CardReadError)
+    assert sim.received[-1] == proto.FIND_CARD  # the driver looked whether the card was still there
+    assert reader.read_card(timeout=0.1) is None
+    sim.present_card(MIDDLE_AGED_VILLAGER)
+    assert reader.read_card(timeout=1) == MIDDLE_AGED_VILLAGER
+
+
+def test_a_card_pulled_during_select(sim, reader):
+    sim.pull_card(proto.SELECT_CARD)
+    with pytest.raises(CardRemoved):
+        reader.read_card(timeout=1)
+
+
+def test_a_no_card_answer_to_the_read_is_a_removed_card(sim, reader):
+    sim.inject_status(proto.READ_TEXT_PHOTO, proto.Status.NO_CARD)
+    with pytest.raises(CardRemoved) as info:
+        reader.read_card(timeout=1)
+    assert info.value.status == proto.Status.NO_CARD
+
+
+def test_read_with_fingerprint():
+    print_data = bytes(range(256)) * 4
+    with SamSimulator(card=ELDERLY_VILLAGER, fingerprint=print_data) as sim:
+        with SamSerialReader(sim.port, timeout=0.3, fingerprint=True) as reader:
+            card = reader.read_card(timeout=1)
+    assert card == ELDERLY_VILLAGER and card.fingerprint == print_data
+    assert card.photo == ELDERLY_VILLAGER.photo
+    assert sim.received[-1] == proto.READ_TEXT_PHOTO_FINGERPRINT
+    assert str(print_data[:8].hex()) not in repr(card)
+
+
+def test_read_with_fingerprint_of_a_card_without_one(sim):
+    with SamSerialReader(sim.port, timeout=0.3, fingerprint=True) as reader:
+        assert reader.read_card(timeout=1).fingerprint == b""
+
+
+def test_sam_id(sim, reader):
+    from hardware.sam_simulator import SAM_ID
+
+    assert reader.sam_id() == SAM_ID.hex().upper()
+    sim.inject_status(proto.READ_SAM_ID, proto.Status.NO_PRODUCTION_KEYS)
+    with pytest.raises(ReaderFault):
+        reader.sam_id()
+
+
+def test_a_paced_simulator_takes_the_wire_time():
+    with SamSimulator(card=ELDERLY_VILLAGER, baud=115200) as sim:
+        with SamSerialReader(sim.port, baud=115200, timeout=1.0) as reader:
+            started = time.perf_counter()
+            assert reader.read_card(timeout=2) == ELDERLY_VILLAGER
+            elapsed = time.perf_counter() - started
+        wire = (sim.bytes_in + sim.bytes_out) * 10 / 115200
+    assert sim.bytes_out > 1295 and sim.bytes_in >= 30 and reader.stats["reads"] == 1
+    assert wire <= elapsed < wire * 3 + 0.2

@@ -6,6 +6,8 @@ import pytest
 from kiosk.errors import InvalidIdNumber
 from kiosk.idnumber import (
     check_char,
+    division_status,
+    load_division_table,
     load_divisions,
     mask_id_number,
     region_name,
@@ -19,7 +21,7 @@ from .conftest import make_id
 def test_known_sample_number():
     info = validate_id_number("11010519491231002X")
     assert info.birth_date == date(1949, 12, 31) and info.sex == "female"
-    assert info.division_code == "110105" and info.region == "北京市" and not info.legacy
+    assert info.division_code == "110105" and info.region == "北京市朝阳区" and not info.legacy
 
 
 def test_valid_guangdong_number():
@@ -84,18 +86,43 @@ def test_unknown_division_is_a_warning(caplog):
     assert caplog.records and number not in caplog.text
 
 
-def test_retired_and_partial_divisions():
+def test_retired_and_partial_divisions(caplog):
     assert region_name("441421") == "广东省梅州市梅县"  # retired in 2013, still on cards
-    assert region_name("440105") == "广东省广州市"  # county not in the sample table
+    assert division_status("441421") == "retired"
+    assert region_name("440105") == "广东省广州市海珠区"
+    assert region_name("440199") == "广东省广州市"  # a county the table lacks: its city
     assert region_name("440000") == "广东省"
+    assert region_name("440101") == "广东省广州市"  # 市辖区 is no place name
+    number = make_id("441421", date(1960, 5, 5), 12)
+    with caplog.at_level(logging.WARNING, logger="kiosk.idnumber"):
+        info = validate_id_number(number)
+    assert info.division_status == "retired" and info.region == "广东省梅州市梅县"
+    assert "retired" in caplog.text and number not in caplog.text
+    assert validate_id_number(make_id("441403", date(1960, 5, 5), 12)).division_status == "current"
 
 
-def test_division_table_has_every_province_and_guangdong_city():
-    table = load_divisions()
-    provinces = [c for c in table if c.endswith("0000")]
+def test_division_table_is_the_full_gb2260_list():
+    table = load_division_table()
+    assert len(table) > 6000
+    current = {c: d for c, d in table.items() if d.status == "current"}
+    provinces = [c for c in current if c.endswith("0000")]
     assert len(provinces) == 34
-    cities = [c for c in table if c.startswith("44") and c.endswith("00") and c != "440000"]
+    cities = [c for c in current if c.startswith("44") and c.endswith("00") and c != "440000"]
     assert len(cities) == 21
+    assert sum(1 for c in current if c.startswith("44") and not c.endswith("00")) > 120
+    assert {d.status for d in table.values()} == {"current", "retired"}
+    assert all(len(c) == 6 and c.isdigit() for c in table)
+    assert load_divisions()["445122"] == "饶平县"
+
+
+def test_a_sample_table_with_two_columns_still_loads(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("# a comment\ncode,name\n440000,广东省\n", encoding="utf-8")
+    assert load_division_table(path)["440000"].status == "current"
+    path = tmp_path / "e.csv"
+    path.write_text("code,name,status,last_revision\n440000,广东省,gone,2019\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="status"):
+        load_division_table(path)
 
 
 def test_mask():

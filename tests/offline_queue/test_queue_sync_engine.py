@@ -9,7 +9,7 @@ from offline_queue.sync import SyncEngine
 class Exploding:
     """A client whose every call hits a bug (not a hall: the engine must survive its own errors)."""
 
-    def upload_blob(self, sha256, data, chunk_size=0):
+    def upload_blob(self, sha256, data, chunk_size=0, **kwargs):
         raise RuntimeError("bug")
 
     def submit_application(self, payload, idempotency_key):
@@ -64,7 +64,7 @@ def test_offline_queue_imports_no_kiosk():
 
 
 class Busy(Exploding):
-    def upload_blob(self, sha256, data, chunk_size=0):
+    def upload_blob(self, sha256, data, chunk_size=0, **kwargs):
         from offline_queue.errors import HallBusy
 
         raise HallBusy("429 slow_down", retry_after=120, status=429)

@@ -59,6 +59,10 @@ def build_app(params: dict[str, Any]) -> Any:
     from kiosk.app import KioskApp
 
     service = build_service(params)
+    if params.get("steady_page"):  # one page held still under the camera
+        from hardware.camera import ReplayCamera
+
+        service.camera = ReplayCamera([Path(params["steady_page"])], fps=15)
     shot = params.get("screenshot")
     return KioskApp(service=service, settings=service.settings, screenshot=Path(shot) if shot else None,
                     exit_after=params.get("exit_after"))
@@ -190,3 +194,39 @@ def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:
             return {"language": d.app.service.language}
         d.tap(command["tap"])
         d.send(tapped=command["tap"], screen=d.current_screen(), language=d.app.service.language)
+
+
+def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The capture screen with a steady page: outline, guidance, auto-capture, delete."""
+    service = d.app.service
+    d.wait_for_screen("home")
+    d.tap("start_button")
+    d.wait_for_screen("catalog", timeout=20)
+    d.tap(f"service_{SERVICE}")
+    d.wait_for_screen("guide")
+    d.tap("guide_start")
+    d.wait_for_screen("form")
+    d.tap("form_next")
+    d.wait_for(lambda: d._find("popup_ok") is not None, what="the 'fill in' message")
+    d.tap("popup_ok")
+    d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
+    service.set_field("phone", "13800138000")
+    service.set_field("grade", "360")
+    service.set_field("bank", "psbc")
+    d.tap("form_next")
+    d.wait_for_screen("capture")
+    screen = d.app.root.current_screen if hasattr(d.app.root, "current_screen") else None
+    d.wait_for(lambda: service.scan_preview() is not None and bool(service.scan_preview().outline),
+               timeout=20, what="the page outline")
+    d.screenshot("06b-capture-outline")
+    guidance = d.text("capture_guidance")
+    d.wait_for(lambda: len(service.pages) >= 1, timeout=20, what="the page taken by itself")
+    taken = service.t("scan.guide.taken")
+    d.wait_for(lambda: d.text("capture_guidance") == taken, timeout=10, what="the 'page taken' advice",
+               on_ui=False)
+    d.screenshot("06c-capture-auto")
+    page = service.pages[0]
+    return {"guidance": guidance, "taken_guidance": d.text("capture_guidance"),
+            "pages": len(service.pages), "media_type": page.media_type,
+            "width": page.width, "height": page.height, "bytes": len(page.data),
+            "screen": screen is not None}

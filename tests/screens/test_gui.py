@@ -34,6 +34,29 @@ def test_walk_every_screen_by_touch(tmp_path):
         assert png.exists() and png.stat().st_size > 10_000, name
 
 
+def test_capture_screen_draws_the_outline_guides_and_takes_a_steady_page(tmp_path):
+    import cv2
+    import numpy as np
+
+    from hardware.docscan.synthetic import make_scene
+
+    rng = np.random.default_rng(21)
+    scene = make_scene(rng, "wood")
+    while any(e in scene.effects for e in ("blur", "glare", "finger")) or scene.quad[:, 1].max() > 690 \
+            or scene.quad[:, 1].min() < 30 or cv2.contourArea(scene.quad) < 0.3 * 1280 * 720:
+        scene = make_scene(rng, "wood")
+    photo = tmp_path / "steady.jpg"
+    cv2.imwrite(str(photo), scene.image)
+    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:capture_page_outline",
+                          params={"data_dir": str(tmp_path / "data"), "steady_page": str(photo)}, timeout=120)
+    assert result["pages"] >= 1 and result["media_type"] in ("image/jpeg", "image/webp")
+    assert result["bytes"] <= 250_000 and max(result["width"], result["height"]) == 1754
+    assert result["guidance"]
+    assert result["taken_guidance"] == "拍好了，请放下一页"  # not "马上自动拍照" while it lies there
+    for name in ("06b-capture-outline", "06c-capture-auto"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+
+
 def test_exception_in_a_callback_shows_a_friendly_message(tmp_path):
     result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:callback_error",
                           params={"data_dir": str(tmp_path / "data")}, timeout=90, console_log=True)

@@ -1,0 +1,189 @@
+"""Reading QR codes and 1-D barcodes from pictures: libzbar with raw bytes, plus passes.
+
+``BarcodeDecoder.decode(picture)`` turns the picture grey, then tries the passes of
+``hardware.barcode_passes`` in order — the cheapest and most often useful first — and
+returns the codes of the first pass that finds any. An easy picture costs one cheap
+scan; a hard one (dim, blurred, small, slanted) costs more passes. Each pass is one
+libzbar scan with QR binary mode on (``hardware.barcode_zbar``), so Chinese QR payloads
+come back right whether they were written in UTF-8 or GBK.
+
+``decode_bytes`` and ``decode_file`` accept what a person may hand the ``kiosk barcode``
+command: anything that is not a picture, or a broken one, raises ``ImageUnreadable``
+(the message names no file). A code's text can be personal (an ID number in a Code 128):
+``Barcode``'s repr shows its type and length only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES
+from hardware.barcode_zbar import ZbarScanner, decode_text
+from hardware.errors import ImageUnreadable
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS = 40_000_000  # a 40 MP photo is already far more than a code needs
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, repr=False)
+class Barcode:
+    """One code read from a picture: symbology (``QRCODE``, ``CODE128``, ``EAN13`` …) and text."""
+
+    type: str
+    text: str
+    data: bytes = field(default=b"", compare=False)  # the raw bytes in the symbol
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "text": self.text}
+
+    def __repr__(self) -> str:  # the text may be an ID number: never in a log line
+        return f"Barcode(type={self.type!r}, text=<{len(self.text)} chars>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """What a decode found, with which pass (None when none found anything) and its cost."""
+
+    codes: tuple[Barcode, ...]
+    pass_name: str | None
+    passes_tried: int
+    ms: float
+
+
+class BarcodeDecoder:
+    """Finds codes in pictures; safe to share between threads (scans are serialised)."""
+
+    def __init__(self, passes: Sequence[str] = DEFAULT_PASSES, scanner: ZbarScanner | None = None) -> None:
+        unknown = [name for name in passes if name not in ALL_PASSES]
+        if unknown or not passes:
+            raise ValueError(f"unknown or no passes: {unknown}; known: {sorted(ALL_PASSES)}")
+        self.passes = tuple(passes)
+        self._scanner = scanner or ZbarScanner()
+
+    def decode(self, picture: np.ndarray) -> list[Barcode]:
+        """The codes in a BGR, BGRA or greyscale picture (empty when none is found)."""
+        return list(self.decode_detailed(picture).codes)
+
+    def decode_detailed(self, picture: np.ndarray) -> DecodeResult:
+        start = time.perf_counter()
+        gray = to_gray(picture)
+        for tried, name in enumerate(self.passes, start=1):
+            codes = self._scan(ALL_PASSES[name](gray))
+            if codes:
+                return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
+        return DecodeResult((), None, len(self.passes), (time.perf_counter() - start) * 1000)
+
+    def _scan(self, gray: np.ndarray) -> list[Barcode]:
+        seen: set[tuple[str, bytes]] = set()
+        codes = []
+        for symbol in self._scanner.scan(gray):
+            if (symbol.type, symbol.data) in seen:
+                continue
+            seen.add((symbol.type, symbol.data))
+            codes.append(Barcode(type=symbol.type, text=decode_text(symbol.data), data=symbol.data))
+        return codes
+
+    def decode_bytes(self, data: bytes) -> list[Barcode]:
+        """The codes in an encoded picture (JPEG, PNG, BMP, TIFF, WebP, GIF …)."""
+        return self.decode(read_picture(data))
+
+    def decode_file(self, path: str | Path) -> list[Barcode]:
+        """The codes in a picture file; ``ImageUnreadable`` for anything else."""
+        return self.decode(load_picture(path))
+
+    def close(self) -> None:
+        self._scanner.close()
+
+
+def to_gray(picture: np.ndarray) -> np.ndarray:
+    if not isinstance(picture, np.ndarray) or picture.size == 0:
+        raise ImageUnreadable("no picture")
+    if picture.dtype != np.uint8:
+        if picture.dtype == np.uint16:
+            picture = (picture >> 8).astype(np.uint8)
+        else:
+            raise ImageUnreadable(f"unsupported pixel type {picture.dtype}")
+    if picture.ndim == 2:
+        return picture
+    if picture.ndim == 3 and picture.shape[2] == 3:
+        return cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY)
+    if picture.ndim == 3 and picture.shape[2] == 4:
+        return cv2.cvtColor(picture, cv2.COLOR_BGRA2GRAY)
+    if picture.ndim == 3 and picture.shape[2] == 1:
+        return picture[:, :, 0]
+    raise ImageUnreadable(f"unsupported picture shape {picture.shape}")
+
+
+def load_picture(path: str | Path) -> np.ndarray:
+    """Read a picture file; ``ImageUnreadable`` (naming no file) when it is not one."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ImageUnreadable("a folder, not a picture")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageUnreadable(f"file too large for a picture ({size} bytes)")
+        data = path.read_bytes()
+    except ImageUnreadable:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageUnreadable("no such file") from exc
+    except OSError as exc:
+        raise ImageUnreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    return read_picture(data)
+
+
+def read_picture(data: bytes) -> np.ndarray:
+    """Decode picture bytes to BGR; ``ImageUnreadable`` for empty, non-picture or broken data.
+
+    Pillow reads the header first, so that a picture claiming absurd dimensions is
+    refused before any pixel memory is taken; OpenCV then decodes it (Pillow when
+    OpenCV cannot, e.g. GIF).
+    """
+    if not data:
+        raise ImageUnreadable("empty file")
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            kind = probe.format or "unknown"
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageUnreadable(f"not a picture ({type(exc).__name__})") from exc
+    if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+        raise ImageUnreadable(f"{kind} picture of impossible size {width}x{height}")
+    picture = None
+    try:
+        picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        picture = None
+    if picture is None:
+        picture = _pillow_decode(data, kind)
+    if picture is None or picture.size == 0:
+        raise ImageUnreadable(f"broken {kind} picture")
+    return picture
+
+
+def _pillow_decode(data: bytes, kind: str) -> np.ndarray | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            rgb = np.asarray(image.convert("RGB"))
+    except Exception as exc:  # Pillow raises many types for broken data
+        log.info("picture (%s) could not be decoded: %s", kind, type(exc).__name__)
+        return None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)

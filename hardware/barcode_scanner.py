@@ -1,0 +1,129 @@
+"""Continuous scanning: frames from a ``Camera`` decoded on a worker thread.
+
+``ContinuousScanner(camera, on_codes)`` reads a frame, decodes it, and calls
+``on_codes(codes)`` with the codes it has not reported in the last ``repeat_after``
+seconds (a villager holding a slip up to the camera is reported once, not thirty times
+a second). Nothing runs on the caller's thread: ``start`` returns at once, and the
+callbacks come from the worker, so a UI moves them onto its own thread (Kivy:
+``Clock.schedule_once``). ``stop`` waits for the worker to finish its current frame.
+
+Camera errors go to ``on_error(exc)`` (when given) and the scanner keeps trying after
+``error_backoff`` seconds; a camera that says it has no frame now is polled again after
+``idle_interval``. Log lines carry error types only, never a code's text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from hardware.barcode import Barcode, BarcodeDecoder
+from hardware.errors import HardwareError
+from hardware.interfaces import Camera
+
+log = logging.getLogger(__name__)
+
+
+class ContinuousScanner:
+    def __init__(
+        self,
+        camera: Camera,
+        on_codes: Callable[[list[Barcode]], None],
+        *,
+        decoder: BarcodeDecoder | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        repeat_after: float = 3.0,
+        idle_interval: float = 0.05,
+        error_backoff: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.camera = camera
+        self.on_codes = on_codes
+        self.on_error = on_error
+        self.decoder = decoder or BarcodeDecoder()
+        self.repeat_after = repeat_after
+        self.idle_interval = idle_interval
+        self.error_backoff = error_backoff
+        self.clock = clock
+        self.frames = 0  # frames decoded since start, for health reports and tests
+        self._last_seen: dict[tuple[str, str], float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop = threading.Event()
+        self._last_seen.clear()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), name="barcode-scan",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> ContinuousScanner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                frame = self.camera.read_frame()
+            except HardwareError as exc:
+                self._report_error(exc)
+                stop.wait(self.error_backoff)
+                continue
+            except Exception as exc:  # a camera driver's untyped failure: keep scanning
+                log.warning("camera read failed: %s", type(exc).__name__)
+                self._report_error(exc)
+                stop.wait(self.error_backoff)
+                continue
+            if frame is None:
+                stop.wait(self.idle_interval)
+                continue
+            try:
+                codes = self.decoder.decode(frame)
+            except HardwareError as exc:
+                self._report_error(exc)
+                stop.wait(self.error_backoff)
+                continue
+            self.frames += 1
+            fresh = self._fresh(codes)
+            if fresh and not stop.is_set():
+                try:
+                    self.on_codes(fresh)
+                except Exception as exc:
+                    log.error("barcode callback failed: %s", type(exc).__name__)
+
+    def _fresh(self, codes: list[Barcode]) -> list[Barcode]:
+        now = self.clock()
+        self._last_seen = {k: t for k, t in self._last_seen.items() if now - t < self.repeat_after}
+        fresh = []
+        for code in codes:
+            key = (code.type, code.text)
+            if key not in self._last_seen:
+                fresh.append(code)
+            self._last_seen[key] = now  # still in view: keep it quiet
+        return fresh
+
+    def _report_error(self, exc: Exception) -> None:
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(exc)
+        except Exception as cb_exc:
+            log.error("barcode error callback failed: %s", type(cb_exc).__name__)

@@ -1,0 +1,490 @@
+"""Find a page's four corners in a camera frame.
+
+The method, in three steps (``docs/scanning.md`` has the measured figures):
+
+1. **Candidates, on a small copy** (``work_width`` pixels wide, 320 by default). Several
+   binary maps, each good at a different scene: Canny edges of every colour channel at
+   two strengths (clutter, wood grain, colour-only contrast), and Otsu thresholds of
+   brightness and of "paperness" (bright and unsaturated: pale tables, shadows). Every
+   outline big enough to be a page becomes its convex hull, and the hull becomes the
+   smallest enclosing four-sided shape (corner cut off by a thumb: the corner comes back).
+2. **Scoring.** Each candidate is first snapped to the edges near it, then described by
+   a few measures: per side, the share of points where the colour a little inside
+   differs from the colour a little outside *in the same direction* as along the rest
+   of the side (at two distances: a page edge is a sharp step, a shadow or glare a soft
+   one; texture and clutter do not line up), how busy the band just inside each side is
+   (a page has a blank margin there, the edge of a block of text has ink), its share
+   of the frame, how saturated its inside is and how bright inside against outside. A
+   linear model over these (``SCORE_WEIGHTS``, fitted on the synthetic training seeds by
+   ``benchmarks/fit_scan_scoring.py``) predicts the outline's Jaccard index with the
+   true page; the best candidate above ``MIN_SCORE`` wins, none → no page.
+3. **Refinement on the full frame.** Along each side, profiles across the edge are read
+   from the full-resolution frame in the colour direction that best separates page and
+   table; the strongest step near the coarse edge is taken to sub-pixel precision; a
+   robust line fit (Huber) through those points ignores a finger over the edge; the
+   corners are where neighbouring lines meet.
+
+``detect_page(frame)`` returns a ``Detection`` (corners clockwise from top-left, in the
+frame's own pixels) or None. A frame that is not a picture raises ``BadImage``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from hardware.docscan.errors import BadImage
+
+WORK_WIDTH = 320
+MIN_AREA = 0.08          # of the frame: smaller outlines are not a page held to the camera
+MAX_AREA = 0.995
+STEP_LEVELS = 9.0        # the least colour step (0–255 scale) that counts as an edge
+MAX_CANDIDATES = 24
+MAX_SCORED = 12
+MIN_SCORE = 0.5          # a candidate's predicted Jaccard below this is not a page
+GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
+SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
+# Candidate scoring: a linear model over ``_features`` (26 numbers) predicting the
+# outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
+# ridge regression on the training seeds 1–6 only (``benchmarks/fit_scan_scoring.py``).
+SCORE_WEIGHTS = np.array([
+    0.1493, 0.1532, 1.1332, -0.2541, -0.3315, -0.0900, 0.0394, 0.9687, 0.4419,
+    -0.0693, 0.0337, -0.0177, 0.1132, -1.1667, -0.2710, 0.0557, 1.2747, -0.3508,
+    -0.3736, -0.2501, -0.0614, -0.0207, 0.2903, -0.1527, -0.7101, 0.0396,
+])
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A page outline: ``quad`` is 4×2 float32, clockwise from top-left, in frame pixels."""
+
+    quad: np.ndarray
+    score: float      # mean share of each side with an edge under it (0–1)
+    coverage: float   # the outline's share of the frame (0–1)
+
+    def as_list(self) -> list[list[float]]:
+        return [[round(float(x), 1), round(float(y), 1)] for x, y in self.quad]
+
+
+def check_frame(frame: object) -> np.ndarray:
+    """The frame as an H×W×3 uint8 array, or ``BadImage``."""
+    if not isinstance(frame, np.ndarray) or frame.size == 0 or frame.ndim not in (2, 3):
+        raise BadImage("not a picture (empty or not an array)")
+    if frame.ndim == 3 and frame.shape[2] not in (1, 3, 4):
+        raise BadImage(f"a picture with {frame.shape[2]} channels")
+    if min(frame.shape[:2]) < 16:
+        raise BadImage("picture too small")
+    if frame.dtype != np.uint8:
+        if frame.dtype == np.uint16:
+            frame = (frame >> 8).astype(np.uint8)
+        else:
+            raise BadImage(f"pixels of type {frame.dtype}")
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    elif frame.shape[2] == 4:
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
+
+def order_corners(quad: np.ndarray) -> np.ndarray:
+    """Corners clockwise on screen (y down), starting from the one nearest the top-left."""
+    quad = np.asarray(quad, np.float32).reshape(4, 2)
+    centre = quad.mean(axis=0)
+    angles = np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0])
+    quad = quad[np.argsort(angles)]
+    start = int(np.argmin(quad[:, 0] + quad[:, 1]))
+    return np.roll(quad, -start, axis=0)
+
+
+# -- step 1: candidates ---------------------------------------------------------------------
+
+
+def _line_meet(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, p4: np.ndarray) -> np.ndarray | None:
+    d1, d2 = p2 - p1, p4 - p3
+    den = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(den) < 1e-9:
+        return None
+    t = ((p3[0] - p1[0]) * d2[1] - (p3[1] - p1[1]) * d2[0]) / den
+    return p1 + t * d1
+
+
+def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
+    """The four-sided shape around a convex polygon, found by dropping edges one by one.
+
+    Each round removes the edge whose removal (extending its two neighbours to meet)
+    adds the least area, until four sides remain.
+    """
+    pts = hull.reshape(-1, 2).astype(np.float64)
+    peri = cv2.arcLength(pts.astype(np.float32), True)
+    pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
+    while len(pts) > 4:
+        n = len(pts)
+        best, best_cost, best_point = -1, np.inf, None
+        for i in range(n):
+            a, b, c, d = pts[(i - 1) % n], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+            meet = _line_meet(a, b, c, d)
+            if meet is None:
+                continue
+            # the new point must lie beyond the removed edge (outside the polygon)
+            cost = 0.5 * abs((c[0] - b[0]) * (meet[1] - b[1]) - (c[1] - b[1]) * (meet[0] - b[0]))
+            if np.dot(meet - b, b - a) < 0 or np.dot(meet - c, c - d) < 0:
+                continue
+            if cost < best_cost:
+                best, best_cost, best_point = i, cost, meet
+        if best < 0:
+            return None
+        pts[best] = best_point
+        pts = np.delete(pts, (best + 1) % n, axis=0)
+    if len(pts) != 4:
+        return None
+    return pts.astype(np.float32)
+
+
+def _maps(small: np.ndarray) -> list[np.ndarray]:
+    """Binary maps whose outlines may be the page: two edge maps, then two region maps."""
+    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    grey = cv2.cvtColor(blur, cv2.COLOR_BGR2GRAY)
+    hsv = cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)
+    maps = []
+    kernel = np.ones((3, 3), np.uint8)
+    for low, high in ((15, 45), (40, 110)):
+        edges = cv2.Canny(grey, low, high) | cv2.Canny(hsv[..., 1], low, high)
+        maps.append(cv2.dilate(edges, kernel))
+    paper = cv2.subtract(hsv[..., 2], hsv[..., 1])
+    for plane in (grey, paper):
+        _, mask = cv2.threshold(plane, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        maps.append(mask)
+    return maps
+
+
+def _outlines(binary: np.ndarray, mode: int, min_area: float) -> list[np.ndarray]:
+    contours, _ = cv2.findContours(binary, mode, cv2.CHAIN_APPROX_SIMPLE)
+    return [c for c in contours if cv2.contourArea(c) >= min_area]
+
+
+def _candidates(small: np.ndarray) -> list[np.ndarray]:
+    h, w = small.shape[:2]
+    frame_area = float(h * w)
+    size = max(5, int(0.13 * min(h, w)) | 1)
+    round_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    outlines: list[np.ndarray] = []
+    for i, binary in enumerate(_maps(small)):
+        if i < 2:  # edges: every closed outline, and the filled outer shapes less thin parts
+            outlines += _outlines(binary, cv2.RETR_LIST, MIN_AREA * frame_area * 0.6)
+            filled = np.zeros_like(binary)
+            cv2.drawContours(filled, _outlines(binary, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6),
+                             -1, 255, -1)
+            binary = filled
+        else:
+            outlines += _outlines(binary, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
+        # a finger, a pen or a shadow joined to the page: cut thin parts off
+        opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, round_kernel)
+        outlines += _outlines(opened, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
+    found: list[tuple[float, np.ndarray]] = []
+    outlines.sort(key=cv2.contourArea, reverse=True)
+    for contour in outlines[: MAX_CANDIDATES * 2]:
+        hull = cv2.convexHull(contour)
+        area = cv2.contourArea(hull)
+        if not MIN_AREA * frame_area <= area <= MAX_AREA * frame_area:
+            continue
+        quad = hull_to_quad(hull)
+        if quad is not None:
+            found.append((area, quad))
+    found.sort(key=lambda item: -item[0])
+    unique: list[np.ndarray] = []
+    for _, quad in found:
+        if all(np.abs(quad[:, None, :] - other[None, :, :]).min(axis=1).max() > 2.0 for other in unique):
+            unique.append(quad)
+        if len(unique) >= MAX_CANDIDATES:
+            break
+    return unique
+
+
+# -- step 2: scoring ------------------------------------------------------------------------
+
+
+def _plausible(quad: np.ndarray, w: int, h: int) -> bool:
+    if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+        return False
+    for i in range(4):
+        a, b, c = quad[i - 1], quad[i], quad[(i + 1) % 4]
+        u, v = a - b, c - b
+        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
+        if abs(cos) > 0.6:  # corners between about 53° and 127°
+            return False
+    sides = [np.linalg.norm(quad[i] - quad[(i + 1) % 4]) for i in range(4)]
+    if min(sides) < 0.12 * max(w, h) or min(sides) / max(sides) < 0.25:
+        return False
+    return True
+
+
+def _sides(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per side: start point, vector to the end point, unit normal pointing into the quad."""
+    p = quad.astype(np.float32)
+    d = p[[1, 2, 3, 0]] - p
+    n = np.empty_like(d)
+    n[:, 0], n[:, 1] = -d[:, 1], d[:, 0]
+    n /= np.sqrt((n * n).sum(axis=1, keepdims=True)) + 1e-9
+    inward = ((p.mean(axis=0) - p) * n).sum(axis=1) >= 0
+    n *= np.where(inward, 1.0, -1.0).astype(np.float32)[:, None]
+    return p, d, n
+
+
+def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """The image's colours at float points (any shape ending in 2): same shape ending in 3, float32."""
+    flat = pts.reshape(1, -1, 2).astype(np.float32)
+    vals = cv2.remap(image, flat[..., 0], flat[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
+    return vals.reshape(*pts.shape[:-1], -1).astype(np.float32)
+
+
+def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: int = 24) -> np.ndarray:
+    """Per side, the share of points with a colour step across the side."""
+    p, d, n = _sides(quad)
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
+    base = p[:, None, :] + t[None, :, None] * d[:, None, :]                # 4 × samples × 2
+    pts = np.stack([base + offset * n[:, None, :], base - offset * n[:, None, :]])
+    vals = _sample(image, pts)                                             # 2 × 4 × samples × 3
+    steps = vals[0] - vals[1]                                              # inside minus outside
+    mean = steps.mean(axis=1)                                              # 4 × 3
+    norm = np.linalg.norm(mean, axis=1)
+    along = np.einsum("isc,ic->is", steps, mean / (norm[:, None] + 1e-9))
+    shares = np.mean(along > STEP_LEVELS, axis=1).astype(np.float32)
+    shares[norm < STEP_LEVELS * 0.5] = 0.0  # no steady step along this side: texture, or nothing
+    return shares
+
+
+def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
+                    samples: int = 32) -> np.ndarray:
+    """Per side, the share of points just inside it that differ from their neighbours along it.
+
+    A page has a blank margin inside its edge; the edge of a block of text (a wrong
+    outline inside a page) has ink and paper alternating there.
+    """
+    p, d, n = _sides(quad)
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
+    base = p[:, None, :] + t[None, :, None] * d[:, None, :]
+    pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
+    vals = _sample(image, pts)
+    second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
+    return np.mean(second > 20, axis=(1, 2)).astype(np.float32)
+
+
+def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """What the candidate scoring looks at (see ``SCORE_WEIGHTS``)."""
+    h, w = smooth.shape[:2]
+    sup1 = np.sort(_side_support(smooth, quad, offset=1.0))
+    sup = np.sort(support)
+    tex = np.sort(_inside_texture(smooth, quad))
+    # brightness inside (a grid over the page, away from its edges) and just outside
+    g = (np.arange(10, dtype=np.float32) + 0.5) / 10 * 0.8 + 0.1
+    u, v = np.meshgrid(g, g)
+    u, v = u.ravel()[:, None], v.ravel()[:, None]
+    grid = ((1 - u) * (1 - v) * quad[0] + u * (1 - v) * quad[1] + u * v * quad[2]
+            + (1 - u) * v * quad[3]).astype(np.float32)
+    p, d, n = _sides(quad)
+    t = (np.arange(24, dtype=np.float32) + 0.5) / 24
+    base = p[:, None, :] + t[None, :, None] * d[:, None, :]
+    ring = np.concatenate([(base - o * n[:, None, :]).reshape(-1, 2) for o in (2.5, 4.5)]).astype(np.float32)
+    pts = np.concatenate([grid, ring])
+    vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
+    inside, outside = vals[: len(grid)], vals[len(grid):]
+    v_in = float(np.percentile(inside[:, 2], 75))
+    v_out = float(np.percentile(outside[:, 2], 75))
+    s_in = float(np.median(inside[:, 1]))
+    area = float(cv2.contourArea(quad)) / float(h * w)
+    base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
+                     min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2))])
+    return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7], 1.0]])
+
+
+# -- step 3: refinement ---------------------------------------------------------------------
+
+
+def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 48) -> np.ndarray | None:
+    """Each side moved to the strongest page-to-table step near it, a line fitted through each."""
+    offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
+    k = len(offsets)
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.84 + 0.08
+    prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
+    p, d, n = _sides(quad)
+    base = p[:, None, :] + t[None, :, None] * d[:, None, :]                          # 4 × samples × 2
+    grid = base[:, :, None, :] + offsets[None, None, :, None] * n[:, None, None, :]  # 4 × samples × k × 2
+    vals = _sample(frame, grid)                                                      # 4 × samples × k × 3
+    direction = vals[:, :, k // 2 + 2:].mean(axis=(1, 2)) - vals[:, :, : k // 2 - 1].mean(axis=(1, 2))
+    norm = np.linalg.norm(direction, axis=1, keepdims=True)
+    direction = np.where(norm < 4.0, np.array([[0.114, 0.587, 0.299]], np.float32), direction / (norm + 1e-9))
+    profiles = np.einsum("iskc,ic->isk", vals, direction).astype(np.float32)          # 4 × samples × k
+    if k >= 5:
+        profiles = np.stack([cv2.GaussianBlur(pr, (1, 5), 0, sigmaY=0) for pr in profiles])
+    deriv = profiles[:, :, 2:] - profiles[:, :, :-2]                                  # outside → inside
+    j = np.argmax(deriv * prior[None, None, :], axis=2)                               # 4 × samples
+    side, row = np.arange(4)[:, None], np.arange(samples)[None, :]
+    strength = deriv[side, row, j]
+    jj = np.clip(j, 1, deriv.shape[2] - 2)
+    y0, y1, y2 = deriv[side, row, jj - 1], deriv[side, row, jj], deriv[side, row, jj + 1]
+    den = y0 - 2 * y1 + y2
+    sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
+    pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
+    threshold = np.maximum(4.0, 0.35 * np.median(strength, axis=1))
+    lines = []
+    for i in range(4):
+        good = strength[i] > threshold[i]
+        if good.sum() < samples * 0.3:
+            return None
+        pts = (base[i][good] + pos[i][good, None] * n[i][None, :]).astype(np.float32)
+        vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        # drop points far from the first fit (a finger, glare), fit again by least squares
+        resid = np.abs((pts - np.array([x0, y0_], np.float32)) @ np.array([-vy, vx], np.float32))
+        keep = resid < max(1.5, 2.5 * float(np.median(resid)))
+        if keep.sum() >= 6:
+            vx, vy, x0, y0_ = cv2.fitLine(pts[keep], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0_], np.float64), np.array([x0 + vx, y0_ + vy], np.float64)))
+    corners = []
+    for i in range(4):
+        meet = _line_meet(*lines[i - 1], *lines[i])
+        if meet is None:
+            return None
+        corners.append(meet)
+    refined = np.array(corners, np.float32)
+    if np.abs(refined - quad).max() > radius * 2.5:
+        return None
+    return refined
+
+
+def _shift_side(quad: np.ndarray, side: int, distance: float, n: np.ndarray) -> np.ndarray | None:
+    """The quad with one side's line moved ``distance`` outwards (against the inward normal)."""
+    p = quad.astype(np.float64)
+    a, b = p[side] - distance * n[side], p[(side + 1) % 4] - distance * n[side]
+    before = _line_meet(p[side - 1], p[side], a, b)                        # with the previous side
+    after = _line_meet(a, b, p[(side + 1) % 4], p[(side + 2) % 4])         # with the next side
+    if before is None or after is None:
+        return None
+    out = p.copy()
+    out[side], out[(side + 1) % 4] = before, after
+    return out.astype(np.float32)
+
+
+def _outer_edges(image: np.ndarray, quad: np.ndarray, side: int, reach: float,
+                 samples: int = 24) -> list[float]:
+    """Distances outwards from one side to lines parallel to it with a steady step across them.
+
+    The outline found may be a block of text, a printed border or the lit part of a page
+    half in shadow; the page's own edge is then further out.
+    """
+    p, d, n = _sides(quad)
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
+    offsets = np.arange(-2.0, reach + 3.0, 1.0, dtype=np.float32)
+    base = p[side][None, :] + t[:, None] * d[side][None, :]
+    vals = _sample(image, base[:, None, :] - offsets[None, :, None] * n[side][None, None, :])
+    steps = vals[:, :-4] - vals[:, 4:]                          # inside minus outside, at offsets[2:-2]
+    mean = steps.mean(axis=0)
+    norm = np.linalg.norm(mean, axis=1)
+    along = np.einsum("soc,oc->so", steps, mean / (norm[:, None] + 1e-9))
+    share = np.where(norm >= SEARCH_LEVELS * 0.5, np.mean(along > SEARCH_LEVELS, axis=0), 0.0)
+    at = offsets[2:-2]
+    peaks = [(float(share[i]), float(at[i])) for i in range(1, len(share) - 1)
+             if at[i] >= 3 and share[i] >= 0.5 and share[i] >= share[i - 1] and share[i] > share[i + 1]]
+    return [o for _, o in sorted(peaks, reverse=True)[:2]]
+
+
+def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray,
+          rank: float) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Try each side further out (to the next straight edge); keep moves the scoring prefers."""
+    sh, sw = small.shape[:2]
+    features = None
+    for side in range(4):
+        p, d, n = _sides(quad)
+        extent = float(np.max((quad - p[side]) @ n[side]))     # the quad's depth from this side
+        for distance in _outer_edges(smooth, quad, side, reach=min(0.8 * extent, 0.35 * sw)):
+            moved = _shift_side(quad, side, distance, n)
+            if moved is None or not _plausible(moved, sw, sh):
+                continue
+            if moved.min() < -1 or moved[:, 0].max() > sw or moved[:, 1].max() > sh:
+                continue  # the page lies inside the picture
+            snapped = _refine(smooth, moved, radius=4.0, samples=24)
+            if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
+                moved = order_corners(snapped)
+            f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0))
+            score = float(f @ SCORE_WEIGHTS)
+            if score > rank:
+                rank, quad, features = score, moved, f
+                break
+    return rank, quad, features
+
+
+def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
+    """The small working copy of a checked frame (the frame itself when it is small already)."""
+    h, w = frame.shape[:2]
+    scale = min(1.0, work_width / w)
+    if scale >= 1.0:
+        return frame
+    return cv2.resize(frame, (max(16, round(w * scale)), max(16, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def scored_candidates(small: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every plausible candidate on the small copy, snapped to its edges, with its features."""
+    sh, sw = small.shape[:2]
+    smooth = cv2.GaussianBlur(small, (3, 3), 0)
+    hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    tried = 0
+    for quad in _candidates(small):
+        if tried >= MAX_SCORED or not _plausible(quad, sw, sh):
+            continue
+        tried += 1
+        snapped = _refine(smooth, quad, radius=6.0, samples=24)  # snap the rough outline to edges
+        if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
+            quad = order_corners(snapped)
+        if any(np.abs(quad - other).max() < 0.5 for other, _ in out):
+            continue  # several maps often give the same outline
+        support = _side_support(smooth, quad, offset=2.0)
+        out.append((quad, _features(smooth, hsv, quad, support)))
+    return out
+
+
+def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:
+    """A quad on the small copy in the frame's pixels (pixel centres to pixel centres)."""
+    sx, sy = frame_shape[1] / small_shape[1], frame_shape[0] / small_shape[0]
+    full = np.empty_like(quad)
+    full[:, 0] = (quad[:, 0] + 0.5) * sx - 0.5
+    full[:, 1] = (quad[:, 1] + 0.5) * sy - 0.5
+    return full
+
+
+def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = True) -> Detection | None:
+    """The page's outline in ``frame`` (BGR, grey or BGRA), or None when there is no page."""
+    frame = check_frame(frame)
+    h, w = frame.shape[:2]
+    small = shrink(frame, work_width)
+    sh, sw = small.shape[:2]
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for quad, features in scored_candidates(small):
+        rank = float(features @ SCORE_WEIGHTS)  # the predicted Jaccard index
+        if rank >= MIN_SCORE and (best is None or rank > best[0]):
+            best = (rank, quad, features)
+    if best is None:
+        return None
+    rank, quad, features = best
+    if rank < GROW_BELOW:
+        smooth = cv2.GaussianBlur(small, (3, 3), 0)
+        hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+        rank, grown, grown_features = _grow(small, smooth, hsv, quad, rank)
+        if grown_features is not None:
+            quad, features = grown, grown_features
+    score = float(features[2])  # the mean side support
+    area = float(cv2.contourArea(quad))
+    full = to_frame(order_corners(quad), small.shape, frame.shape)
+    if refine and sw < w:
+        refined = _refine(frame, full, radius=max(3.0, 2.5 * w / sw))
+        if refined is not None:  # a second, narrower pass from the first one's lines
+            second = _refine(frame, refined, radius=3.0)
+            refined = refined if second is None else second
+        if refined is not None and cv2.isContourConvex(refined.reshape(-1, 1, 2)):
+            full = order_corners(refined)
+    full[:, 0] = np.clip(full[:, 0], 0, w - 1)
+    full[:, 1] = np.clip(full[:, 1], 0, h - 1)
+    return Detection(quad=full, score=score, coverage=area / float(sh * sw))

@@ -1,0 +1,46 @@
+"""A simulated serial device on a pseudo-terminal, the base of the device simulators.
+
+The simulator holds the master side and serves the device's protocol on a thread;
+``port`` is the slave's path, which the real driver opens through pyserial exactly as it
+would open ``/dev/ttyUSB0``. Subclasses set up their state, then call ``_start_pty``,
+and implement ``_serve`` (a loop that ends when ``_stop`` is set).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import tty
+from typing import Self
+
+
+class PtyDevice:
+    thread_name = "pty-device"
+
+    def _start_pty(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        self.port = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=2)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,31 @@
+"""The printed receipt's content: a confirmed application's receipt, in the kiosk's language.
+
+``receipt_slip`` turns the presenter's ``Receipt`` (number, tracking URL, service name,
+time) into the ``hardware.printer_receipt.ReceiptSlip`` the printer lays out. Nothing
+personal goes on the slip: not the name, the ID number, the phone or the address — the
+provisional number and the tracking URL are all a villager needs, and the tracking page
+shows status only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hardware.printer_receipt import ReceiptSlip
+
+
+def receipt_slip(receipt: Any, t: Any, place: str = "") -> ReceiptSlip:
+    """``receipt``: anything with ``provisional_number``, ``qr_text``, ``service_name``, ``created_at``."""
+    return ReceiptSlip(
+        title=t.t("codes.receipt.title"),
+        place=place,
+        service_label=t.t("codes.receipt.service"),
+        service_name=receipt.service_name,
+        number_label=t.t("codes.receipt.number"),
+        number=receipt.provisional_number,
+        date_label=t.t("codes.receipt.date"),
+        date=receipt.created_at,
+        qr_text=receipt.qr_text,
+        qr_caption=t.t("codes.receipt.qr_caption"),
+        keep_note=t.t("codes.receipt.keep"),
+    )

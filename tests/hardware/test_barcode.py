@@ -1,0 +1,153 @@
+"""The barcode decoder on the real libzbar: raw QR bytes, 1-D codes, preprocessing passes."""
+
+import cv2
+import numpy as np
+import pytest
+
+from hardware.barcode import Barcode, BarcodeDecoder
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, upright
+from hardware.barcode_samples import code_modules, fictional_id_number, make_sample
+from hardware.barcode_zbar import ZbarScanner, decode_text
+from hardware.errors import BarcodeError
+
+CHINESE = "广东政务服务网 办件查询 受理号 K0007-20261128-0012"
+
+
+def render(symbology: str, data: bytes, module_px: int = 4) -> np.ndarray:
+    modules = code_modules(symbology, data)
+    if symbology != "QRCODE":
+        modules = np.repeat(modules, 3, axis=0)
+    img = ((1 - modules) * 255).astype(np.uint8)
+    return cv2.resize(img, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    dec = BarcodeDecoder()
+    yield dec
+    dec.close()
+
+
+def test_decode_text_utf8_then_gb18030():
+    assert decode_text(CHINESE.encode("utf-8")) == CHINESE
+    assert decode_text(CHINESE.encode("gbk")) == CHINESE
+    assert decode_text(CHINESE.encode("gb18030")) == CHINESE
+    assert decode_text(b"\xef\xbb\xbf" + "你好".encode()) == "你好"
+    assert decode_text(b"https://example.gov.cn/a?b=1") == "https://example.gov.cn/a?b=1"
+    assert decode_text(b"\xff\xfe\x81") == decode_text(b"\xff\xfe\x81")  # never raises
+    # GBK 一 (D2 BB) is also valid UTF-8 (Cyrillic һ): scripts such codes never carry lose.
+    assert decode_text("一".encode("gbk")) == "一" and decode_text("一".encode()) == "一"
+    assert decode_text("café".encode()) == "café"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_chinese_qr_comes_back_right_where_plain_pyzbar_garbles_it(encoding):
+    from pyzbar import pyzbar
+
+    img = render("QRCODE", CHINESE.encode(encoding))
+    scanner = ZbarScanner()
+    try:
+        [symbol] = scanner.scan(img)
+    finally:
+        scanner.close()
+    assert symbol.type == "QRCODE"
+    assert symbol.data == CHINESE.encode(encoding)  # the raw bytes: ZBAR_CFG_BINARY is on
+    assert decode_text(symbol.data) == CHINESE
+    if encoding == "gbk":  # why this module exists: libzbar's own guess has no GBK
+        [plain] = pyzbar.decode(img)
+        assert plain.data.decode("utf-8", errors="replace") != CHINESE
+
+
+@pytest.mark.parametrize(
+    ("symbology", "text"),
+    [("CODE128", fictional_id_number(np.random.default_rng(3))), ("CODE128", "44142319480312002X"),
+     ("EAN13", "6901234567892"), ("CODE39", "GD-441423-0007")],
+)
+def test_one_dimensional_codes(decoder, symbology, text):
+    [code] = decoder.decode(render(symbology, text.encode("ascii"), module_px=3))
+    assert (code.type, code.text) == (symbology, text)
+
+
+def test_colour_grey_and_bgra_pictures(decoder):
+    grey = render("QRCODE", b"http://127.0.0.1:8400/track/K0001-20260101-0001")
+    bgr = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    bgra = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGRA)
+    for picture in (grey, bgr, bgra, grey[:, :, None]):
+        assert [c.text for c in decoder.decode(picture)] == ["http://127.0.0.1:8400/track/K0001-20260101-0001"]
+
+
+def test_two_codes_in_one_picture_are_both_reported_once(decoder):
+    a = render("QRCODE", "甲".encode("gbk"))
+    b = render("QRCODE", "乙".encode())
+    h = max(a.shape[0], b.shape[0])
+    pad = lambda x: np.pad(x, ((0, h - x.shape[0]), (0, 0)), constant_values=255)  # noqa: E731
+    both = np.hstack([pad(a), np.full((h, 40), 255, np.uint8), pad(b)])
+    assert sorted(c.text for c in decoder.decode(both)) == ["乙", "甲"]
+
+
+def test_nothing_found_is_an_empty_list(decoder):
+    rng = np.random.default_rng(0)
+    assert decoder.decode(rng.integers(0, 256, (240, 320), dtype=np.uint8)) == []
+    assert decoder.decode(np.full((100, 100, 3), 255, np.uint8)) == []
+
+
+def test_repr_never_shows_the_text():
+    code = Barcode(type="CODE128", text="44142319480312002X")
+    assert "4414" not in repr(code) and "4414" not in str(code)
+    assert code.to_json() == {"type": "CODE128", "text": "44142319480312002X"}
+
+
+def test_unknown_pass_and_bad_pixels_are_refused(decoder):
+    with pytest.raises(ValueError):
+        BarcodeDecoder(passes=("half", "magic"))
+    with pytest.raises(BarcodeError):
+        decoder.decode(np.zeros((10, 10), np.float64))
+    with pytest.raises(BarcodeError):
+        decoder.decode(np.zeros((0, 10), np.uint8))
+
+
+def test_every_default_pass_exists_and_keeps_uint8_greyscale():
+    img = render("QRCODE", b"x")
+    for name in DEFAULT_PASSES:
+        out = ALL_PASSES[name](img)
+        assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+
+
+def test_upright_stands_a_slanted_barcode_up():
+    img = cv2.resize(render("CODE128", b"44142319480312002X", module_px=3), None, fx=1, fy=0.25)
+    img = np.pad(img, 200, constant_values=255)
+    h, w = img.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), 50, 1.0)
+    slanted = cv2.warpAffine(img, matrix, (w, h), borderValue=255)
+    scanner = ZbarScanner()
+    try:
+        assert scanner.scan(slanted) == []  # libzbar reads along rows and columns only
+        [symbol] = scanner.scan(upright(slanted))
+    finally:
+        scanner.close()
+    assert symbol.data == b"44142319480312002X"
+
+
+def test_passes_rescue_photographs_plain_zbar_misses(decoder):
+    """Hard photographs (seeded): the passes read more than one plain scan does."""
+    rng = np.random.default_rng(20261128)
+    samples = [make_sample(rng, kind, 0.8) for kind in ("qr_gbk", "code128_id", "ean13", "qr_url") * 3]
+    scanner = ZbarScanner()
+    plain = sum(
+        any(decode_text(s.data) == x.text for s in scanner.scan(cv2.cvtColor(x.bgr, cv2.COLOR_BGR2GRAY)))
+        for x in samples
+    )
+    scanner.close()
+    ours = 0
+    for x in samples:
+        result = decoder.decode_detailed(x.bgr)
+        ours += any(c.text == x.text and c.type == x.type for c in result.codes)
+    assert ours > plain
+    assert ours >= 0.75 * len(samples)
+
+
+def test_an_easy_picture_stops_at_the_first_pass(decoder):
+    sample = make_sample(np.random.default_rng(5), "qr_utf8", 0.0)
+    result = decoder.decode_detailed(sample.bgr)
+    assert [c.text for c in result.codes] == [sample.text]
+    assert result.passes_tried == 1 and result.pass_name == DEFAULT_PASSES[0]

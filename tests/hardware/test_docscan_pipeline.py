@@ -1,0 +1,192 @@
+"""Document scanning on real image data: detection, tracking, rectify, enhance, quality, encode."""
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from hardware.camera import read_within
+from hardware.docscan.autocapture import AutoCapture
+from hardware.docscan.detect import Detection, detect_page, order_corners
+from hardware.docscan.encode import encode_page
+from hardware.docscan.enhance import MODES, enhance
+from hardware.docscan.errors import BadImage, ScanError
+from hardware.docscan.live import LiveScanner
+from hardware.docscan.page import scan_page
+from hardware.docscan.quality import Thresholds, assess
+from hardware.docscan.rectify import rectify
+from hardware.docscan.synthetic import make_scene, make_set
+from hardware.docscan.tracker import OutlineTracker
+from hardware.errors import HardwareError
+
+
+def _iou(a, b):
+    inter, _ = cv2.intersectConvexConvex(order_corners(a), order_corners(b))
+    return inter / (cv2.contourArea(order_corners(a)) + cv2.contourArea(order_corners(b)) - inter)
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return make_set(seed=2024, count=25, empty_share=0.15)
+
+
+def test_finds_pages_on_held_out_scenes_and_nothing_on_empty_ones(scenes):
+    scores = []
+    for scene in scenes:
+        found = detect_page(scene.image)
+        if scene.quad is None:
+            assert found is None, "a page was reported on a frame without one"
+        else:
+            scores.append(0.0 if found is None else _iou(found.quad, scene.quad))
+    assert np.mean(scores) > 0.9
+
+
+def test_corners_are_clockwise_from_top_left_in_frame_pixels():
+    rng = np.random.default_rng(3)
+    scene = make_scene(rng, "plain")
+    found = detect_page(scene.image)
+    assert found is not None and found.quad.shape == (4, 2)
+    q = found.quad
+    assert q[0].sum() == min(p.sum() for p in q)
+    a, b = q[1] - q[0], q[2] - q[1]
+    cross = a[0] * b[1] - a[1] * b[0]
+    assert cross > 0  # clockwise on screen (y down)
+    assert np.abs(q - scene.quad).max() < 6
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 0, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), None,
+                                 np.zeros((20, 20, 3), np.float64)])
+def test_bad_frames_raise_a_typed_error(bad):
+    with pytest.raises(BadImage) as err:
+        detect_page(bad)
+    assert isinstance(err.value, ScanError) and isinstance(err.value, HardwareError)
+    assert err.value.message_key == "scan.bad_image"
+
+
+def test_rectify_gives_the_a4_aspect_and_modes_keep_or_drop_colour():
+    rng = np.random.default_rng(11)
+    scene = make_scene(rng, "wood")
+    page = rectify(scene.image, scene.quad, size="a4", long_side=1000)
+    h, w = page.shape[:2]
+    assert max(h, w) == 1000 and abs(max(h, w) / min(h, w) - 297 / 210) < 0.01
+    colour, grey, text = (enhance(page, m) for m in MODES)
+    assert colour.ndim == 3 and grey.ndim == 2 and text.ndim == 2
+    assert set(np.unique(text)) <= {0, 255}
+    # paper is flattened to near white despite the lighting
+    assert np.percentile(grey, 60) > 200
+
+
+def test_red_seal_stays_red_in_colour_mode():
+    page = np.full((400, 300, 3), 200, np.uint8)
+    page[:, :150] = 150  # a shadow over half the page
+    cv2.circle(page, (200, 300), 40, (40, 40, 200), 6)
+    out = enhance(page, "colour")
+    b, g, r = out[300, 240].astype(int)
+    assert r > 150 and r - g > 60
+    assert abs(int(out[50, 50].mean()) - int(out[50, 250].mean())) < 25  # shadow flattened
+
+
+def test_encode_fits_the_target_and_reports_dimensions():
+    rng = np.random.default_rng(5)
+    scene = make_scene(rng, "cloth")
+    page = enhance(rectify(scene.image, scene.quad, size="a4"), "colour")
+    data, media, w, h = encode_page(page, target_bytes=200_000)
+    assert len(data) <= 200_000 and media in ("image/jpeg", "image/webp")
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (h, w)
+    with pytest.raises(BadImage):
+        encode_page(np.zeros((0, 0), np.uint8))
+
+
+def test_scan_page_keeps_the_whole_picture_when_no_page_is_found():
+    blank = np.full((360, 640, 3), 90, np.uint8)
+    page = scan_page(blank)
+    assert page.found is False and page.width == 640
+
+
+def test_quality_names_the_problem_first():
+    rng = np.random.default_rng(8)
+    scene = make_scene(rng, "plain")
+    found = detect_page(scene.image)
+    assert assess(scene.image, None, 0.0, Thresholds()).message_key == "scan.guide.no_page"
+    moving = assess(scene.image, found, 50.0, Thresholds())
+    assert "moving" in moving.problems
+    blurred = cv2.GaussianBlur(scene.image, (0, 0), 6)
+    assert "blurred" in assess(blurred, found, 0.0, Thresholds()).problems
+    small = Detection(quad=found.quad, score=1.0, coverage=0.05)
+    assert "too_small" in assess(scene.image, small, 0.0, Thresholds()).problems
+
+
+def test_tracker_smooths_holds_and_reports_motion():
+    quad = np.array([[100, 100], [500, 100], [500, 600], [100, 600]], np.float32)
+    tracker = OutlineTracker(hold_frames=2)
+    for i in range(5):
+        tracker.update(Detection(quad + (i % 2), 1.0, 0.3), 1280)
+    assert tracker.motion < 0.2
+    assert tracker.update(None, 1280) is not None  # a missed frame keeps the outline
+    tracker.update(None, 1280)
+    assert tracker.update(None, 1280) is None
+
+
+def test_autocapture_fires_once_after_the_hold():
+    auto = AutoCapture(hold_s=1.0, cooldown_s=2.0)
+    assert [auto.update(True, t) for t in (0.0, 0.5, 1.01, 1.5, 5.0)] == [False, False, True, False, False]
+    auto.update(False, 6.0)
+    assert auto.update(True, 6.1) is False and auto.update(True, 7.2) is True
+
+
+class StallingCamera:
+    def __init__(self):
+        self.release = threading.Event()
+
+    def read_frame(self):
+        self.release.wait(30)
+        return None
+
+    def close(self):
+        self.release.set()
+
+
+def test_a_stalling_camera_never_hangs_the_caller():
+    camera = StallingCamera()
+    started = time.monotonic()
+    assert read_within(camera, 0.3) is None
+    now = [0.0]
+    scanner = LiveScanner(camera, stall_s=1.0, clock=lambda: now[0])
+    scanner.start()
+    now[0] = 5.0
+    view = scanner.latest()
+    assert view.stalled and view.message_key == "scan.guide.no_camera"
+    scanner.stop(timeout=0.2)
+    assert time.monotonic() - started < 3
+    camera.close()
+
+
+class SteadyCamera:
+    def __init__(self, frame):
+        self.frame = frame
+
+    def read_frame(self):
+        return self.frame.copy()
+
+    def close(self):
+        pass
+
+
+def test_live_scanner_auto_captures_a_steady_sharp_page():
+    rng = np.random.default_rng(21)
+    scene = make_scene(rng, "plain")
+    while any(e in scene.effects for e in ("blur", "glare", "finger")) or scene.quad[:, 1].max() > 690 \
+            or scene.quad[:, 1].min() < 30:
+        scene = make_scene(rng, "plain")
+    now = [0.0]
+    scanner = LiveScanner(SteadyCamera(scene.image), Thresholds(min_coverage=0.1), hold_s=0.5,
+                          clock=lambda: now[0])
+    fired = False
+    for _ in range(12):
+        now[0] += 0.1
+        view = scanner.step(scene.image)
+        fired = fired or view.fire
+    assert view.outline is not None and view.quality.ok, view.quality
+    assert fired

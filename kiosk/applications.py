@@ -278,6 +278,9 @@ def build_application(
         "created_at": created_at,
         "kiosk": device_id,
     }
+    agent = getattr(session, "agent", None)
+    if agent:  # a grid worker applied on the villager's behalf (代办)
+        document["agent"] = {"worker_id": str(agent["worker_id"]), "county": str(agent["county"])}
     return Application(
         id=app_id,
         provisional_number=number,

@@ -111,6 +111,11 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
         clock=clock,
         translator_factory=lambda lang: Translator.load(lang=lang),
     )
+    if settings.devices.pcsc.enabled:  # staff cards (代办) and social security cards
+        from hardware.factory import build_pcsc_reader
+        from kiosk.staff import SmartCardDesk
+
+        service.watch_smart_cards(SmartCardDesk(build_pcsc_reader(settings.devices.pcsc)))
     if identity is not None:
         engine = open_sync_engine(settings, queue, clock)
         service.sync_worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)

@@ -24,6 +24,12 @@ scan_guidance       message_key, text: the capture screen's advice changed (a ho
                     for a voice prompt: speak ``text``)
 page_taken          index, material_id, auto (True when auto-capture took it)
 sync_progress       fraction (0…1, or -1 when no sync runs), text (for the grid worker)
+code_read           mode, what ("receipt" | "id_number"): a code held up to the camera
+                    identified the villager or the application (``kiosk.service_codes``)
+code_notice         message_key, text: a short friendly line (an unusable code, a card
+                    read at the wrong moment); at most one per few seconds
+staff_card          worker_id: a grid worker's staff card was read; ask its PIN
+staff_changed       worker_id ("" when signed out), reason (login | logout | idle)
 ==================  ============================================================
 
 Errors: every method a screen calls raises only ``ActionFailed`` (a ``KioskError``) whose
@@ -43,6 +49,8 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from kiosk.errors import KioskError, NoActiveSession
+from kiosk.service_codes import CodeReadingMixin
+from kiosk.service_staff import SmartCardMixin
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +170,7 @@ class Receipt:
     service_name: str
     created_at: str
     visits_needed: int
+    agent: str = ""  # the grid worker's id when one applied on the villager's behalf (代办)
 
 
 @dataclass(frozen=True)
@@ -193,7 +202,7 @@ def _mask_id(number: str) -> str:
         return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
 
 
-class KioskService:
+class KioskService(CodeReadingMixin, SmartCardMixin):
     """One village kiosk's presenter; see the module docstring."""
 
     def __init__(
@@ -240,6 +249,10 @@ class KioskService:
         self._print_notices: dict[str, str] = {}  # provisional number -> why its slip did not print
         self._scanner: Any = None
         self._guidance_key = ""
+        self.smart_cards: Any = None  # kiosk.staff.SmartCardDesk when [devices.pcsc] is enabled
+        self.staff: Any = None  # kiosk.staff.StaffLogin while a grid worker is signed in (代办)
+        self._code_scanner: Any = None
+        self._lookup_number: str | None = None
 
     # -- events ---------------------------------------------------------------------
 
@@ -400,8 +413,10 @@ class KioskService:
         self._wipe()
         self.mode = mode
         self.keeper.start()
+        self._stamp_agent()  # a signed-in grid worker applies on the villager's behalf
 
     def touch(self) -> None:
+        self._touch_staff()
         session = self.keeper.current
         if session is not None:
             session.touch(self.clock())
@@ -415,6 +430,7 @@ class KioskService:
         if expired:
             self._reset()
             self.emit("session_expired")
+        self._expire_staff()
         return expired
 
     def finish(self) -> None:
@@ -441,6 +457,7 @@ class KioskService:
 
     def _reset(self) -> None:
         self._applicant_tag = None
+        self._lookup_number = None
         self._manual_id_number = None
         self._material_index = 0
         self._last_frame = None
@@ -549,6 +566,11 @@ class KioskService:
     def choose_service(self, code: str) -> None:
         session = self._need_session()
         item = self.catalog.get(code)
+        if getattr(session, "identity_source", "") == "social_security_card":
+            from kiosk.staff import needs_address
+
+            if needs_address(item):  # not on the card, and there is no keyboard to type it
+                raise ActionFailed("staff.needs_id_card", "address needed")
         session.service_code = item.code
         if session.card is not None:
             from kiosk.applications import prefill_fields
@@ -657,6 +679,7 @@ class KioskService:
         """Start the live scanner (camera, page outline, quality checks) on its own thread."""
         if self.camera is None:
             return
+        self.stop_code_scan()  # one reader of the camera at a time
         if self._scanner is None:
             from hardware.docscan.live import LiveScanner
 
@@ -825,7 +848,8 @@ class KioskService:
         receipt = Receipt(provisional_number=entry.provisional_number,
                           qr_text=f"{base}/track/{entry.provisional_number}",
                           service_name=item.name.get(self.language), created_at=_short_time(entry.created_at),
-                          visits_needed=item.visits_needed)
+                          visits_needed=item.visits_needed,
+                          agent=(getattr(session, "agent", None) or {}).get("worker_id", ""))
         self._print_in_background(receipt)
         return receipt
 
@@ -891,12 +915,9 @@ class KioskService:
 
     @guarded
     def my_applications(self) -> list[StatusRow]:
-        tag = self._applicant_tag
-        if tag is None:
-            return []
         lang = self.language
         rows = []
-        for e in self.queue.by_applicant(tag):
+        for e in self._status_entries():  # by the villager's tag, or the receipt's number
             key, colour = STATE_LOOK.get(e.state, UNKNOWN_STATE_LOOK)
             try:
                 name = self.catalog.get(e.service_code).name.get(lang)
@@ -910,6 +931,8 @@ class KioskService:
 
     def close(self) -> None:
         self.cancel()
+        self.stop_code_scan()
+        self.stop_smart_cards()
 
 
 def _to_image(frame: Any, max_width: int) -> Image:

@@ -58,9 +58,12 @@ class Session:
         self.pages: list[Page] = []
         self.wiped = False
         # "card": read from the ID card reader; "paper": typed in from a paper form
-        # taken during an outage (`kiosk submit`), so card validity is unknown.
+        # taken during an outage (`kiosk submit`), so card validity is unknown;
+        # "social_security_card": read from a social security card (no address on it).
         self.identity_source = "card"
         self._card: IdCard | None = None
+        # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
+        self.agent: dict[str, str] | None = None
 
     @property
     def card(self) -> IdCard | None:
@@ -100,6 +103,7 @@ class Session:
         self.fields.clear()
         self._card = None
         self.service_code = None
+        self.agent = None
         self.wiped = True
         privacy.forget_names()
 

@@ -305,6 +305,14 @@ class OfflineQueue:
     def by_applicant(self, tag: str) -> list[QueueEntry]:
         return [_entry(r) for r in self._store.by_applicant(tag)]
 
+    def by_number(self, number: str) -> list[QueueEntry]:
+        """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
+        wanted = number.strip().upper()
+        if not wanted:
+            return []
+        return [e for e in self.entries()
+                if e.provisional_number.upper() == wanted or (e.official_number or "").upper() == wanted]
+
     def next_sequence(self) -> int:
         """A persistent counter (1, 2, 3 …) for provisional numbers."""
         return self._store.next_sequence()

@@ -2,6 +2,9 @@
 
 For the grid worker, a quiet line says how many applications wait to be sent and how
 old the oldest is, and a progress bar shows a sync while it runs.
+
+A grid worker taps the staff card on the PC/SC reader: the PIN is asked on a keypad
+popup, then the top line says "网格员 <id> 代办中" beside a sign-out button.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ class HomeScreen(KioskScreen):
     queue_text = StringProperty("")
     sync_fraction = NumericProperty(-1.0)  # -1: no sync running, the bar is hidden
     sync_text = StringProperty("")
+    staff_text = StringProperty("")  # "网格员 <id> 代办中" while a grid worker is signed in
 
     def refresh(self) -> None:
         self.notice_text = "\n".join(self.service.notices())
         self.can_start = self.service.can_start()
         self.queue_text = self.service.queue_line()
+        self.staff_text = self.service.staff_line()
 
     def start(self) -> None:
         self.run(self.service.start_application)
@@ -35,6 +40,37 @@ class HomeScreen(KioskScreen):
 
     def toggle_language(self) -> None:
         self.service.toggle_language()
+
+    # -- the grid worker ------------------------------------------------------------------
+
+    def staff_logout(self) -> None:
+        self.service.staff_logout()
+
+    def on_event_staff_card(self, worker_id: str) -> None:
+        from screens.widgets.pin_popup import PinPopup
+
+        old = getattr(self, "_pin_popup", None)
+        if old is not None:
+            old.dismiss()
+        popup = PinPopup(title=self.tr("staff.pin_title"), hint=self.tr("staff.pin_hint"),
+                         worker_id=worker_id,
+                         clear_text=self.tr("form.clear"), back_text=self.tr("common.back"),
+                         del_text=self.tr("form.delete"), ok_text=self.tr("staff.pin_ok"),
+                         on_submit=self.service.check_staff_pin, on_cancel=self.service.cancel_staff_pin)
+        self._pin_popup = popup
+        popup.open()
+
+    def on_event_staff_pin_checked(self, ok: bool, message: str, blocked: bool) -> None:
+        popup = getattr(self, "_pin_popup", None)
+        if popup is not None:
+            popup.show_result(ok, message, blocked)
+            if ok:
+                self._pin_popup = None
+
+    def on_event_staff_changed(self, worker_id: str, reason: str) -> None:
+        self.refresh()
+        if reason == "idle":
+            self.nav.show_error("staff.signed_out_idle")
 
     def on_event_queue_changed(self) -> None:
         self.refresh()

@@ -1,7 +1,9 @@
 """Identify: place the ID card on the reader. The card is polled on a worker thread.
 
 A villager whose card will not read can type the ID number on a big keypad instead
-(``open_manual_entry``; the button is made in code, ``kiosk_id`` "manual_entry").
+(``open_manual_entry``; the button's id is "manual_entry").
+Meanwhile the camera looks for codes on a worker thread (``start_code_scan``): a receipt
+QR in a status lookup, or an ID-number barcode in both modes.
 """
 
 from __future__ import annotations
@@ -14,26 +16,15 @@ from screens.base import KioskScreen
 class IdentifyScreen(KioskScreen):
     message = StringProperty("")
     problem = StringProperty("")
+    code_hint = StringProperty("")  # status lookup: "or hold the receipt's QR code up to the camera"
 
     def refresh(self) -> None:
         status = self.service.mode == "status"
         self.message = self.tr("identify.prompt_status" if status else "identify.prompt")
+        self.code_hint = self.tr("lookup.code_hint") if status and self.service.camera is not None else ""
         self.problem = self.service.device_notice("identify")
-        self._add_manual_button()
 
     # -- typing the number when the card will not read ---------------------------------
-
-    def _add_manual_button(self) -> None:
-        from screens.widgets.big_button import BigButton
-
-        if getattr(self, "_manual_button", None) is None:
-            # over the layout, top right under the bar, so the card picture keeps its room
-            self._manual_button = BigButton(style="secondary", kiosk_id="manual_entry",
-                                            size_hint=(None, None), width=560, height=110,
-                                            pos_hint={"right": 0.98, "top": 0.86},
-                                            font_size=32, on_release=lambda *_: self.open_manual_entry())
-            self.add_widget(self._manual_button)
-        self._manual_button.text = self.tr("devices.manual_entry")
 
     def open_manual_entry(self) -> None:
         from kivy.uix.boxlayout import BoxLayout
@@ -55,7 +46,7 @@ class IdentifyScreen(KioskScreen):
             typed["value"] = NumericKeypad.apply(typed["value"], k, max_length=18)
             shown.text = typed["value"]
 
-        pad = NumericKeypad(clear_text=self.tr("form.clear"))
+        pad = NumericKeypad(clear_text=self.tr("form.clear"), del_text=self.tr("form.delete"))
         pad.bind(on_key=key)
         row = BoxLayout(spacing=16, size_hint_y=None, height=120)
         row.add_widget(BigButton(text="X", style="secondary", kiosk_id="manual_x",
@@ -79,9 +70,18 @@ class IdentifyScreen(KioskScreen):
 
     def on_enter(self, *_args) -> None:
         self.service.wait_for_card()
+        self.service.start_code_scan()
 
     def leave(self) -> None:
         self.service.cancel_card_wait()
+        self.service.stop_code_scan()
+
+    def on_event_code_read(self, mode: str, what: str) -> None:
+        self.problem = ""
+        self.nav.go("status" if mode == "status" else "catalog", remember=False)
+
+    def on_event_code_notice(self, message_key: str, text: str) -> None:
+        self.problem = text  # a line on the screen, never a popup
 
     def on_event_card_read(self, mode: str, name: str, id_number: str) -> None:
         self.problem = ""

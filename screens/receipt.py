@@ -54,7 +54,8 @@ class ReceiptScreen(KioskScreen):
             r.service_name,
             self.tr("receipt.time", time=r.created_at),
             self.tr("receipt.visits", visits=self.tr(f"kiosk.visits.{min(r.visits_needed, 2)}")),
-        ) + ((self.print_notice,) if self.print_notice else ()))
+        ) + ((self.tr("staff.receipt_agent", worker_id=r.agent),) if getattr(r, "agent", "") else ())
+          + ((self.print_notice,) if self.print_notice else ()))
         self.ids.qr.texture = qr_texture(r.qr_text)
 
     def done(self) -> None:

@@ -45,6 +45,7 @@ MAX_CANDIDATES = 24
 MAX_SCORED = 12
 MIN_SCORE = 0.5          # a candidate's predicted Jaccard below this is not a page
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
+GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
 # Candidate scoring: a linear model over ``_features`` (26 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
@@ -409,7 +410,7 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
                 moved = order_corners(snapped)
             f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0))
             score = float(f @ SCORE_WEIGHTS)
-            if score > rank:
+            if score > rank + GROW_GAIN:
                 rank, quad, features = score, moved, f
                 break
     return rank, quad, features
@@ -425,14 +426,18 @@ def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def scored_candidates(small: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Every plausible candidate on the small copy, snapped to its edges, with its features."""
+def scored_candidates(small: np.ndarray,
+                      extra: tuple[np.ndarray, ...] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every plausible candidate on the small copy, snapped to its edges, with its features.
+
+    ``extra`` quads (small-copy pixels) are tried first: the live path's last outline.
+    """
     sh, sw = small.shape[:2]
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     tried = 0
-    for quad in _candidates(small):
+    for quad in [*extra, *_candidates(small)]:
         if tried >= MAX_SCORED or not _plausible(quad, sw, sh):
             continue
         tried += 1
@@ -455,14 +460,25 @@ def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[
     return full
 
 
-def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = True) -> Detection | None:
-    """The page's outline in ``frame`` (BGR, grey or BGRA), or None when there is no page."""
+def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = True,
+                prior: np.ndarray | None = None) -> Detection | None:
+    """The page's outline in ``frame`` (BGR, grey or BGRA), or None when there is no page.
+
+    ``prior`` (4×2, frame pixels), the outline found in the frames before, is scored as one
+    more candidate: a page steady under a thumb or glare keeps its outline. It is judged
+    like any other, so a page taken away is not reported.
+    """
     frame = check_frame(frame)
     h, w = frame.shape[:2]
     small = shrink(frame, work_width)
     sh, sw = small.shape[:2]
+    extra: tuple[np.ndarray, ...] = ()
+    if prior is not None:
+        quad = np.asarray(prior, np.float32).reshape(4, 2)
+        extra = (order_corners(np.stack([(quad[:, 0] + 0.5) * sw / w - 0.5,
+                                         (quad[:, 1] + 0.5) * sh / h - 0.5], axis=1)),)
     best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for quad, features in scored_candidates(small):
+    for quad, features in scored_candidates(small, extra):
         rank = float(features @ SCORE_WEIGHTS)  # the predicted Jaccard index
         if rank >= MIN_SCORE and (best is None or rank > best[0]):
             best = (rank, quad, features)

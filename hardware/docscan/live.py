@@ -124,7 +124,8 @@ class LiveScanner:
         self._last_frame_at = now
         self._sequence += 1
         try:
-            found = detect_page(frame)
+            last = self.tracker.current
+            found = detect_page(frame, prior=None if last is None else last.quad)
         except Exception as exc:  # a bad frame: no page, and say why in the log
             log.warning("live scanner: detection failed on a frame (%s)", type(exc).__name__)
             found = None

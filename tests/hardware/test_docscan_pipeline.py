@@ -43,6 +43,19 @@ def test_finds_pages_on_held_out_scenes_and_nothing_on_empty_ones(scenes):
     assert np.mean(scores) > 0.9
 
 
+def test_the_last_outline_helps_a_steady_page_and_never_invents_one(scenes):
+    pages = [s for s in scenes if s.quad is not None]
+    empty = [s for s in scenes if s.quad is None]
+    assert empty
+    for scene in empty:  # the page was taken away: its old outline is not reported
+        assert detect_page(scene.image, prior=pages[0].quad) is None
+    rng = np.random.default_rng(5)
+    with_prior = [detect_page(s.image, prior=s.quad + rng.normal(0, 3, (4, 2))) for s in pages]
+    score = np.mean([0.0 if f is None else _iou(f.quad, s.quad)
+                     for f, s in zip(with_prior, pages, strict=True)])
+    assert score > 0.95
+
+
 def test_corners_are_clockwise_from_top_left_in_frame_pixels():
     rng = np.random.default_rng(3)
     scene = make_scene(rng, "plain")

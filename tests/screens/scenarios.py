@@ -21,10 +21,12 @@ from hardware.sample_cards import ELDERLY_VILLAGER
 SERVICE = "GD-SAMPLE-001"
 
 
-def make_identity(county: str, hall_url: str) -> Any:
+def make_identity(county: str, hall_url: str, hall_key: X25519PrivateKey | None = None) -> Any:
+    """A device identity; ``hall_key`` is the hall's sealing key (a fresh one when None)."""
     from offline_queue.identity import DeviceIdentity
 
-    hall_seal = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    hall_key = hall_key or X25519PrivateKey.generate()
+    hall_seal = hall_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     hall_sign = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return DeviceIdentity(device_id="kiosk-7e57a001", county=county, hall_url=hall_url,
                           private_key=Ed25519PrivateKey.generate(), hall_seal_public_key=hall_seal,

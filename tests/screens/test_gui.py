@@ -105,3 +105,49 @@ def test_driver_takes_commands_from_the_parent_test(tmp_path):
         assert proc.receive(timeout=20) == {"tapped": "lang_toggle", "screen": "home", "language": "en"}
         proc.send(stop=True)
         assert proc.wait(timeout=30) == {"language": "en"}
+
+
+# -- codes held up to the camera; the grid worker's staff card (real pcscd + vpcd) -------------
+
+from tests.support.pcscd import VPCD_READER, pcscd  # noqa: E402,F401  (the session fixture)
+
+
+def test_status_lookup_by_holding_the_receipt_qr_up_to_the_camera(tmp_path):
+    result = run_scenario("tests.screens.scenarios_codes_staff:build_app",
+                          "tests.screens.scenarios_codes_staff:status_by_receipt_qr",
+                          params={"data_dir": str(tmp_path / "data"), "tmp": str(tmp_path)}, timeout=120)
+    assert result["hint"] == "也可以把回执上的二维码对准摄像头"
+    assert result["rows"] == [result["number"]]
+    assert result["popups"] is False  # an unusable code is a line on the screen, not a popup
+    assert result["scanning_after"] is False  # the camera is let go when identify is left
+    for name in ("13-identify-status-qr-hint", "13b-identify-unusable-code", "14-status-by-receipt-qr"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_status_lookup_by_an_id_number_barcode(tmp_path):
+    result = run_scenario("tests.screens.scenarios_codes_staff:build_app",
+                          "tests.screens.scenarios_codes_staff:status_by_id_barcode",
+                          params={"data_dir": str(tmp_path / "data"), "tmp": str(tmp_path)}, timeout=120)
+    assert result["rows"] == 1
+
+
+@pytest.mark.usefixtures("pcscd")  # the real pcscd with vpcd; skips only when they are not installed
+def test_grid_worker_signs_in_with_the_staff_card_and_applies_on_a_villagers_behalf(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    key = X25519PrivateKey.generate()
+    hall_key = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex()
+    result = run_scenario("tests.screens.scenarios_codes_staff:build_app",
+                          "tests.screens.scenarios_codes_staff:staff_card_login",
+                          params={"data_dir": str(tmp_path / "data"), "tmp": str(tmp_path),
+                                  "hall_key": hall_key, "pcsc_reader": VPCD_READER}, timeout=180)
+    assert result["wrong_message"] == "密码不对，还可以再试 2 次。"
+    assert result["staff_line"] == "网格员 GW-441423-0007 代办中"
+    assert result["agent"] == {"worker_id": "GW-441423-0007", "county": "441423"}
+    assert "网格员 GW-441423-0007 代办" in result["details"]
+    assert result["still_after_receipt"] == result["staff_line"]
+    assert result["staff_after"] is False
+    for name in ("15-staff-pin", "15b-staff-pin-wrong", "16-home-grid-worker", "17-receipt-grid-worker",
+                 "18-home-signed-out"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000

@@ -32,6 +32,7 @@ class ReceiptSlip:
     qr_caption: str
     keep_note: str
     place: str = ""  # the service point's name, when the kiosk has one
+    agent_note: str = ""  # "网格员 … 代办" when a grid worker applied on the villager's behalf
 
 
 def display_width(text: str) -> int:
@@ -84,6 +85,9 @@ def print_receipt(printer: EscposPrinter, slip: ReceiptSlip) -> None:
     printer.line(slip.number)
     printer.style(align="left", bold=False, normal_textsize=True)
     printer.line(f"{slip.date_label}{slip.date}")
+    if slip.agent_note:
+        for line in wrap(slip.agent_note, cols):
+            printer.line(line)
     printer.line(rule)
     printer.style(align="center")
     printer.qr(slip.qr_text, size=6 if cols >= 42 else 5)

@@ -16,6 +16,7 @@ from hardware.printer_receipt import ReceiptSlip
 
 def receipt_slip(receipt: Any, t: Any, place: str = "") -> ReceiptSlip:
     """``receipt``: anything with ``provisional_number``, ``qr_text``, ``service_name``, ``created_at``."""
+    agent = getattr(receipt, "agent", "")
     return ReceiptSlip(
         title=t.t("codes.receipt.title"),
         place=place,
@@ -28,4 +29,5 @@ def receipt_slip(receipt: Any, t: Any, place: str = "") -> ReceiptSlip:
         qr_text=receipt.qr_text,
         qr_caption=t.t("codes.receipt.qr_caption"),
         keep_note=t.t("codes.receipt.keep"),
+        agent_note=t.t("staff.receipt_agent", worker_id=agent) if agent else "",
     )

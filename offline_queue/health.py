@@ -103,7 +103,9 @@ def assess(summary: QueueSummary, limits: QueueLimits) -> Health:
 
 
 def age_words(seconds: float) -> tuple[str, dict[str, int]]:
-    """A rough age as a message key and its value: minutes, hours or days."""
+    """A rough age as a message key and its value: under a minute, minutes, hours or days."""
+    if seconds < 60:
+        return "queue.age.moment", {}
     if seconds < 3600:
         return "queue.age.minutes", {"n": int(seconds // 60)}
     if seconds < 48 * 3600:

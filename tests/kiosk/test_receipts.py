@@ -111,3 +111,14 @@ def test_printer_settings_default_to_none_and_accept_each_driver(tmp_path):
         config.write_text(f'[devices.printer]\ndriver = "{driver}"\ntarget = "{target}"\n', encoding="utf-8")
         printer = load_settings(config_file=config, data_dir=tmp_path, environ={}).devices.printer
         assert (printer.driver, printer.target) == (driver, target)
+
+
+def test_a_grid_workers_application_says_so_on_the_slip():
+    from kiosk.receipts import receipt_slip
+    from kiosk.service import Receipt
+
+    t = Translator.load(lang="zh")
+    base = dict(provisional_number="KC1A5-20261128-0001", qr_text="http://hall/track/KC1A5-20261128-0001",
+                service_name="城乡居民基本养老保险参保登记", created_at="2026-11-28 12:30", visits_needed=0)
+    assert receipt_slip(Receipt(**base), t).agent_note == ""
+    assert receipt_slip(Receipt(**base, agent="GW-441423-0007"), t).agent_note == "网格员 GW-441423-0007 代办"

@@ -66,6 +66,7 @@ def test_quarantined_entries_are_shown_without_blocking(queue, make_app, hall_pu
 
 
 def test_age_words():
+    assert age_words(30) == ("queue.age.moment", {})
     assert age_words(125) == ("queue.age.minutes", {"n": 2})
     assert age_words(5 * HOUR) == ("queue.age.hours", {"n": 5})
     assert age_words(72 * HOUR) == ("queue.age.days", {"n": 3})

@@ -69,7 +69,7 @@ def _emit(obj: dict[str, Any]) -> None:
 
 
 def _mask_name(name: str) -> str:
-    from kiosk.service import mask_name
+    from kiosk.presentation import mask_name
 
     return mask_name(name) if name else ""
 

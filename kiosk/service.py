@@ -38,171 +38,44 @@ Errors: every method a screen calls raises only ``ActionFailed`` (a ``KioskError
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
-from kiosk.errors import KioskError, NoActiveSession
+from kiosk.errors import NoActiveSession
+from kiosk.presentation import (  # screens and tests import these names from here
+    CARD_POLL_S,
+    MODE_APPLY,
+    MODE_STATUS,
+    STATE_LOOK,
+    UNEXPECTED_KEY,
+    UNKNOWN_STATE_LOOK,
+    ActionFailed,
+    FormRow,
+    Receipt,
+    ReviewLine,
+    StatusRow,
+    _mask_id,
+    _short_time,
+    as_action_failed,
+    guarded,
+    mask_name,
+)
+from kiosk.service_capture import CaptureMixin
 from kiosk.service_codes import CodeReadingMixin
+from kiosk.service_printing import ReceiptPrintingMixin
 from kiosk.service_staff import SmartCardMixin
 
 log = logging.getLogger(__name__)
 
-MODE_APPLY = "apply"
-MODE_STATUS = "status"
-UNEXPECTED_KEY = "kiosk.unexpected"
-CARD_POLL_S = 0.5
-PREVIEW_MAX_WIDTH = 960
-THUMB_MAX_WIDTH = 320
-JPEG_QUALITY = 85
-
-# Queue state -> (wording key, colour name). Screens map colour names to RGBA.
-STATE_LOOK: dict[str, tuple[str, str]] = {
-    "sealed": ("status.state.waiting", "grey"),
-    "uploading": ("status.state.waiting", "grey"),
-    "submitted": ("status.state.submitted", "blue"),
-    "accepted": ("status.state.accepted", "green"),
-    "correction_needed": ("status.state.correction_needed", "amber"),
-    "completed": ("status.state.completed", "green"),
-    "rejected": ("status.state.rejected", "red"),
-    "failed": ("status.state.failed", "red"),
-}
-UNKNOWN_STATE_LOOK = ("status.state.unknown", "grey")
+__all__ = ["STATE_LOOK", "UNEXPECTED_KEY", "ActionFailed", "KioskService", "Receipt", "mask_name"]
 
 
-class ActionFailed(KioskError):
-    """What a screen may meet: shows ``t(message_key)``; ``errors`` maps field ids to keys."""
-
-    message_key = "kiosk.error"
-
-    def __init__(self, message_key: str, detail: str = "", errors: dict[str, str] | None = None) -> None:
-        self.message_key = message_key
-        self.errors = dict(errors or {})
-        super().__init__(detail or message_key)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def guarded(method: F) -> F:
-    """Translate every exception into ``ActionFailed`` with a message key; never personal data."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except ActionFailed:
-            raise
-        except Exception as exc:
-            raise as_action_failed(exc, method.__name__) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def as_action_failed(exc: BaseException, where: str = "") -> ActionFailed:
-    key = getattr(exc, "message_key", None)
-    if isinstance(key, str) and key:
-        log.warning("%s failed: %s (%s)", where, type(exc).__name__, key)
-        return ActionFailed(key, f"{type(exc).__name__} in {where}", getattr(exc, "errors", None))
-    log.error("unexpected %s in %s", type(exc).__name__, where)  # no str(exc): it may hold data
-    return ActionFailed(UNEXPECTED_KEY, f"{type(exc).__name__} in {where}")
-
-
-@dataclass(frozen=True)
-class Image:
-    """Pixels for a screen: RGB, top row first."""
-
-    width: int
-    height: int
-    rgb: bytes
-
-
-@dataclass(frozen=True)
-class ScanPreview:
-    """The capture screen's live picture: RGB image, the page outline in its pixels, advice."""
-
-    image: Image
-    outline: tuple[tuple[float, float], ...]  # four corners, clockwise from top-left; () = none
-    message_key: str
-    guidance: str           # translated advice
-    ok: bool                # every check passes
-    progress: float         # 0–1, the hold before auto-capture
-    fire: bool              # auto-capture: take the page now
-    stalled: bool
-
-
-@dataclass(frozen=True)
-class FormRow:
-    field: Any  # kiosk.catalog.FormField
-    label: str
-    value: str
-    from_card: bool
-    error: str  # translated message, "" when fine
-    choices: tuple[tuple[str, str], ...]  # (value, translated label)
-
-
-@dataclass(frozen=True)
-class MaterialRow:
-    id: str
-    name: str
-    required: bool
-    count: int
-    pages: int
-    e_certificate: bool
-
-
-@dataclass(frozen=True)
-class ReviewLine:
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Receipt:
-    provisional_number: str
-    qr_text: str
-    service_name: str
-    created_at: str
-    visits_needed: int
-    agent: str = ""  # the grid worker's id when one applied on the villager's behalf (代办)
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    service_name: str
-    provisional_number: str
-    official_number: str
-    state: str
-    state_text: str
-    colour: str
-    reason: str
-    created_at: str
-
-
-def mask_name(name: str) -> str:
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def _mask_id(number: str) -> str:
-    try:
-        from kiosk.idnumber import mask_id_number
-
-        return mask_id_number(number)
-    except Exception:
-        return number[:2] + "*" * max(0, len(number) - 4) + number[-2:]
-
-
-class KioskService(CodeReadingMixin, SmartCardMixin):
+class KioskService(CaptureMixin, ReceiptPrintingMixin, CodeReadingMixin, SmartCardMixin):
     """One village kiosk's presenter; see the module docstring."""
 
     def __init__(
@@ -654,164 +527,6 @@ class KioskService(CodeReadingMixin, SmartCardMixin):
         session, item = self._need_session(), self._need_item()
         return dict(validate_fields(item, dict(session.fields)))
 
-    # -- the camera -----------------------------------------------------------------
-
-    def camera_frame(self, max_width: int = PREVIEW_MAX_WIDTH) -> Image | None:
-        """The next preview frame as RGB, or None when the camera has nothing now (never waits long)."""
-        if self.camera is None:
-            return None
-        if self._scanner is not None and self._scanner.running:
-            frame = self._scanner.latest().frame
-        else:
-            from hardware.camera import read_within
-
-            try:
-                frame = read_within(self.camera, 2.0)
-            except Exception as exc:
-                log.warning("camera frame failed: %s", type(exc).__name__)
-                return None
-        if frame is None:
-            return None
-        self._last_frame = frame
-        return _to_image(frame, max_width)
-
-    def start_scanning(self) -> None:
-        """Start the live scanner (camera, page outline, quality checks) on its own thread."""
-        if self.camera is None:
-            return
-        self.stop_code_scan()  # one reader of the camera at a time
-        if self._scanner is None:
-            from hardware.docscan.live import LiveScanner
-
-            scan = self.settings.scan
-            self._scanner = LiveScanner(self.camera, scan, auto_capture=scan.auto_capture, hold_s=scan.hold_s)
-        self._guidance_key = ""
-        self._scanner.start()
-
-    def stop_scanning(self) -> None:
-        if self._scanner is not None:
-            self._scanner.stop()
-
-    def scan_preview(self, max_width: int = PREVIEW_MAX_WIDTH) -> ScanPreview | None:
-        """The newest live view for the screen, at once; None before the first frame."""
-        if self._scanner is None:
-            return None
-        view = self._scanner.latest()
-        if view.frame is None:
-            key = view.message_key if view.stalled or view.error_key else "scan.guide.waiting"
-            self._announce(key)
-            return None
-        image = _to_image(view.frame, max_width)
-        scale = image.width / view.frame.shape[1]
-        outline = () if view.outline is None else tuple(
-            (float(x) * scale, float(y) * scale) for x, y in view.outline.quad)
-        key = view.message_key
-        self._announce(key)
-        return ScanPreview(image=image, outline=outline, message_key=key, guidance=self.t(key),
-                           ok=view.quality.ok and not view.stalled, progress=view.progress,
-                           fire=view.fire, stalled=view.stalled)
-
-    def _announce(self, key: str) -> None:
-        if key != self._guidance_key:
-            self._guidance_key = key
-            self.emit("scan_guidance", message_key=key, text=self.t(key))
-
-    @guarded
-    def capture_page(self, material_id: str | None = None, auto: bool = False) -> int:
-        """Take the page in view: straightened, cleaned and compressed; returns its index."""
-        from hardware.camera import read_within
-        from hardware.docscan.page import scan_page
-        from kiosk.session import Page
-
-        session, item = self._need_session(), self._need_item()
-        material_id = material_id or self.current_material_id()
-        if hasattr(item, "material"):
-            item.material(material_id)  # raises for a material the item does not have
-        frame, quad = None, None
-        if self._scanner is not None and self._scanner.running:
-            view = self._scanner.latest()
-            frame = view.frame
-            quad = None if view.outline is None else view.outline.quad
-        elif self.camera is not None:
-            frame = read_within(self.camera, 2.0)
-        if frame is None:
-            frame = self._last_frame
-        if frame is None:
-            raise ActionFailed("capture.no_frame", "no frame")
-        scan = self.settings.scan
-        page = scan_page(frame, quad, mode=scan.mode, paper=scan.paper, long_side=scan.long_side,
-                         target_bytes=scan.target_kb * 1000, formats=scan.formats)
-        session.add_page(Page(material_id=material_id, data=page.data, media_type=page.media_type,
-                              width=page.width, height=page.height))
-        session.touch(self.clock())
-        if self._scanner is not None and not auto:
-            self._scanner.rearm()
-        index = len(session.pages) - 1
-        self.emit("page_taken", index=index, material_id=material_id, auto=auto)
-        return index
-
-    @property
-    def pages(self) -> list[Any]:
-        session = self.keeper.current
-        return list(session.pages) if session is not None else []
-
-    def page_thumbnail(self, index: int, max_width: int = THUMB_MAX_WIDTH) -> Image | None:
-        import cv2
-        import numpy as np
-
-        pages = self.pages
-        if not 0 <= index < len(pages):
-            return None
-        frame = cv2.imdecode(np.frombuffer(pages[index].data, np.uint8), cv2.IMREAD_COLOR)
-        return None if frame is None else _to_image(frame, max_width)
-
-    @guarded
-    def delete_page(self, index: int) -> None:
-        session = self._need_session()
-        if 0 <= index < len(session.pages):
-            session.remove_page(index)
-        session.touch(self.clock())
-
-    def materials_to_capture(self) -> list[MaterialRow]:
-        item, lang = self.current_item, self.language
-        if item is None:
-            return []
-        pages = self.pages
-        must = {m.id for m in item.capture_materials()}
-        return [
-            MaterialRow(id=m.id, name=m.name.get(lang), required=m.id in must, count=max(1, m.count),
-                        pages=sum(1 for p in pages if p.material_id == m.id),
-                        e_certificate=bool(m.e_certificate))
-            for m in item.materials
-            if not m.covered_by_card
-        ]
-
-    def current_material_id(self) -> str:
-        rows = self.materials_to_capture()
-        if not rows:
-            raise ActionFailed("capture.no_materials", "no materials")
-        return rows[min(self._material_index, len(rows) - 1)].id
-
-    @property
-    def material_index(self) -> int:
-        return self._material_index
-
-    def select_material(self, index: int) -> None:
-        rows = self.materials_to_capture()
-        self._material_index = max(0, min(index, len(rows) - 1))
-
-    def next_material(self) -> bool:
-        """Move to the next material; False when the current one was the last."""
-        rows = self.materials_to_capture()
-        if self._material_index + 1 < len(rows):
-            self._material_index += 1
-            return True
-        return False
-
-    def missing_materials(self) -> list[str]:
-        """Translated names of required materials with no page yet."""
-        return [r.name for r in self.materials_to_capture() if r.required and r.pages == 0]
-
     # -- review and confirm ---------------------------------------------------------
 
     @guarded
@@ -853,53 +568,6 @@ class KioskService(CodeReadingMixin, SmartCardMixin):
         self._print_in_background(receipt)
         return receipt
 
-    def _print_in_background(self, receipt: Receipt) -> None:
-        """Print the slip on a worker thread when a printer is configured; never raises.
-
-        The application is already sealed and queued: a printer that is missing, out of
-        paper or with its cover open only costs the slip, reported as
-        ``receipt_print_failed`` (the receipt screen shows the number to write down).
-        """
-        cfg = getattr(getattr(self.settings, "devices", None), "printer", None)
-        if self.printer is None and getattr(cfg, "driver", "none") == "none":
-            return
-        thread = threading.Thread(target=self._print_receipt, args=(receipt, self.translator),
-                                  name="receipt-print", daemon=True)
-        thread.start()
-
-    def _print_receipt(self, receipt: Receipt, translator: Any) -> None:
-        from hardware.printer_receipt import print_receipt
-        from kiosk.receipts import receipt_slip
-
-        try:
-            with self._printer_lock:
-                if self.printer is None:
-                    from hardware.factory import build_printer
-
-                    self.printer = build_printer(self.settings.devices.printer)
-                slip = receipt_slip(receipt, translator, self.settings.kiosk.device_name)
-                print_receipt(self.printer, slip)
-        except Exception as exc:
-            key = getattr(exc, "message_key", None) or "hardware.printer_failed"
-            log.warning("receipt not printed: %s (%s)", type(exc).__name__, key)
-            if type(exc).__name__ == "PrinterUnavailable":
-                self._drop_printer()  # opened again for the next receipt: it may be back
-            notice = f"{self.t('codes.notice.receipt_not_printed')} {self.t(key)}"
-            self._print_notices = {receipt.provisional_number: notice}  # the latest receipt only
-            self.emit("receipt_print_failed", message_key=key, notice=notice)
-
-    def print_notice(self, provisional_number: str) -> str:
-        """Why this receipt's slip did not print ("" when it printed, is printing, or no printer)."""
-        return self._print_notices.get(provisional_number, "")
-
-    def _drop_printer(self) -> None:
-        printer, self.printer = self.printer, None
-        if printer is not None:
-            try:
-                printer.close()
-            except Exception as exc:
-                log.warning("closing the printer failed: %s", type(exc).__name__)
-
     def _wake_sync(self) -> None:
         worker = self.sync_worker
         for name in ("wake", "trigger", "poke"):
@@ -933,28 +601,3 @@ class KioskService(CodeReadingMixin, SmartCardMixin):
         self.cancel()
         self.stop_code_scan()
         self.stop_smart_cards()
-
-
-def _to_image(frame: Any, max_width: int) -> Image:
-    import cv2
-
-    height, width = frame.shape[:2]
-    if width > max_width:
-        scale = max_width / width
-        frame = cv2.resize(frame, (max_width, max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
-    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    return Image(width=rgb.shape[1], height=rgb.shape[0], rgb=rgb.tobytes())
-
-
-def _short_time(stamp: Any) -> str:
-    """China Standard Time, whatever the kiosk's clock zone: the villager's own time."""
-    from kiosk.applications import CHINA_TIME
-
-    if isinstance(stamp, int | float):
-        return datetime.fromtimestamp(stamp, CHINA_TIME).strftime("%Y-%m-%d %H:%M")
-    text = str(stamp)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text[:16]
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")

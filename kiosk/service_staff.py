@@ -68,7 +68,7 @@ class SmartCardMixin:
         return self.keeper.current is not None and getattr(self, "_card_thread", None) is not None
 
     def _accept_social_security(self, card: Any) -> None:
-        from kiosk.service import _mask_id, mask_name
+        from kiosk.presentation import _mask_id, mask_name
 
         session = self.keeper.current
         if session is None or not self._waiting_for_card() or self._identified():

@@ -19,7 +19,7 @@ from hardware.health import (
 from hardware.pcsc_reader import PcscCardReader
 from hardware.sam_reader import SamSerialReader
 from hardware.sam_simulator import SamSimulator
-from tests.support.pcscd import VPCD_READER, pcscd  # noqa: F401 - the fixture
+from tests.support.pcscd import VPCD_READER
 
 SIM_READER = NS(driver="sam_simulator", port="", baud=115200)
 REPLAY = NS(driver="replay", source="", width=1920, height=1080)
@@ -94,7 +94,7 @@ def test_printer_asks_the_device():
 
 
 @pytest.mark.pcsc
-def test_pcsc_reader_health(pcscd):  # noqa: F811
+def test_pcsc_reader_health(pcscd):
     health = probe_pcsc(NS(reader=VPCD_READER, enabled=True))
     assert health.state == "ok" and health.reason == "virtual" and health.required
     absent = probe_pcsc(NS(reader="Gemalto PC Twin", enabled=True))

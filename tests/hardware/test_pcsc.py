@@ -27,7 +27,7 @@ from hardware.pcsc_reader import PcscCardReader
 from hardware.pcsc_transport import ApduTransport, with_le
 from hardware.sample_cards import MIDDLE_AGED_VILLAGER
 from hardware.vpcd_card import BlankCard, VpcdCard, sample_social_security_card, sample_staff_card
-from tests.support.pcscd import VPCD_READER, pcscd  # noqa: F401 - the fixture
+from tests.support.pcscd import VPCD_READER
 
 pytestmark = pytest.mark.pcsc
 
@@ -42,13 +42,13 @@ def wait_for(predicate, timeout=5.0):
 
 
 @pytest.fixture
-def reader(pcscd):  # noqa: F811
+def reader(pcscd):
     with PcscCardReader(VPCD_READER, poll_interval=0.05) as r:
         yield r
 
 
 @pytest.fixture
-def insert(pcscd):  # noqa: F811
+def insert(pcscd):
     """insert(card) puts a virtual card into the reader and waits until pcscd sees it."""
     slots = []
 
@@ -174,14 +174,14 @@ def test_card_pulled_during_a_session(reader, insert):
     transport.close()
 
 
-def test_a_missing_named_reader(pcscd):  # noqa: F811
+def test_a_missing_named_reader(pcscd):
     with PcscCardReader("No Such Reader") as missing:
         with pytest.raises(SmartCardUnavailable) as info:
             missing.read_card(timeout=0.2)
     assert info.value.message_key == "hardware.pcsc_unavailable"
 
 
-def test_monitor_reports_insert_and_remove(pcscd):  # noqa: F811
+def test_monitor_reports_insert_and_remove(pcscd):
     events = []
     with PcscMonitor(events.append, interval=0.05, reader_filter=lambda n: n == VPCD_READER) as monitor:
         assert wait_for(lambda: [e.kind for e in events] == ["reader_added"])
@@ -212,7 +212,7 @@ def test_read_smart_card_logs_no_personal_data(reader, insert, caplog):
         assert secret not in caplog.text
 
 
-def test_reader_gone_when_pcscd_stops_and_back_when_it_returns(pcscd):  # noqa: F811
+def test_reader_gone_when_pcscd_stops_and_back_when_it_returns(pcscd):
     if not pcscd.own:
         pytest.skip("pcscd was already running; this test stops only a pcscd it started")
     events = []

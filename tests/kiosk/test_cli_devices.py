@@ -13,7 +13,7 @@ from hardware.vpcd_card import VpcdCard, sample_social_security_card, sample_sta
 from kiosk.commands_devices import id_card_json
 from tests.hardware.test_sam_text import FOREIGN_2023, FOREIGN_OLD, PERMIT
 from tests.kiosk.test_cli import kiosk
-from tests.support.pcscd import VPCD_READER, pcscd  # noqa: F401 - the fixture
+from tests.support.pcscd import VPCD_READER
 
 READ_ID_KEYS = {"card_type", "name", "sex", "birth_date", "valid_from", "valid_to", "expired", "address",
                 "id_number", "issuer"}
@@ -73,7 +73,7 @@ def test_read_id_json_of_permits_and_foreign_cards():
 
 
 @pytest.mark.pcsc
-def test_read_id_pcsc(tmp_path, pcscd):  # noqa: F811
+def test_read_id_pcsc(tmp_path, pcscd):
     with VpcdCard(sample_social_security_card()):
         social = kiosk("read-id", "--pcsc", VPCD_READER, "--json", "--timeout", "5",
                        "--data-dir", str(tmp_path))

@@ -109,7 +109,7 @@ def test_driver_takes_commands_from_the_parent_test(tmp_path):
 
 # -- codes held up to the camera; the grid worker's staff card (real pcscd + vpcd) -------------
 
-from tests.support.pcscd import VPCD_READER, pcscd  # noqa: E402,F401  (the session fixture)
+from tests.support.pcscd import VPCD_READER  # noqa: E402
 
 
 def test_status_lookup_by_holding_the_receipt_qr_up_to_the_camera(tmp_path):

@@ -479,13 +479,24 @@ class KioskService(CaptureMixin, ReceiptPrintingMixin, CodeReadingMixin, SmartCa
             "department": item.department.get(lang),
             "guide": item.guide.get(lang),
             "conditions": [c.get(lang) for c in item.conditions],
-            "materials": [m.name.get(lang) for m in item.materials],
+            "materials": [self._material_line(m) for m in item.materials],
             "promised_days": item.promised_days,
             "days_text": self.t("kiosk.days", days=item.promised_days),
             "fee": item.fee.get(lang),
             "visits_needed": item.visits_needed,
             "visits_text": self.t(f"kiosk.visits.{min(item.visits_needed, 2)}"),
         }
+
+    def _material_line(self, material: Any) -> str:
+        """"居民户口簿（原件）", "Resident ID card (original, 2 copies)": what to bring, plainly."""
+        parts = [self.t(f"kiosk.material.{material.form}")]
+        if material.count > 1:
+            parts.append(self.t("kiosk.material.count", count=material.count))
+        if not material.required:
+            parts.append(self.t("kiosk.material.optional"))
+        if self.language == "zh":
+            return f"{material.name.get('zh')}（{'，'.join(parts)}）"
+        return f"{material.name.get(self.language)} ({', '.join(parts)})"
 
     # -- the form -------------------------------------------------------------------
 

@@ -67,13 +67,8 @@ class PrinterSimulator(PtyDevice):
 
     def _serve(self) -> None:
         while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
-                if not ready:
-                    continue
-                chunk = os.read(self._master, 4096)
-            except OSError:
-                time.sleep(0.05)
+            chunk = self._read_chunk()
+            if chunk is None:
                 continue
             with self._lock:
                 self._pending += chunk
@@ -137,6 +132,3 @@ class PrinterSimulator(PtyDevice):
                 os.write(self._master, data)
         except OSError:
             pass
-
-    # -- life cycle -----------------------------------------------------------------
-

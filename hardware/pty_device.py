@@ -9,7 +9,9 @@ and implement ``_serve`` (a loop that ends when ``_stop`` is set).
 from __future__ import annotations
 
 import os
+import select
 import threading
+import time
 import tty
 from typing import Self
 
@@ -27,6 +29,19 @@ class PtyDevice:
 
     def _serve(self) -> None:
         raise NotImplementedError
+
+    def _read_chunk(self) -> bytes | None:
+        """What the driver wrote since the last call (None when nothing came in 50 ms).
+
+        An ``OSError`` (closing, or nobody on the slave side for a moment) also gives None,
+        after a short pause, so that ``_serve`` loops simply ``while not self._stop``.
+        """
+        try:
+            ready, _, _ = select.select([self._master], [], [], 0.05)
+            return os.read(self._master, 4096) if ready else None
+        except OSError:
+            time.sleep(0.05)
+            return None
 
     def close(self) -> None:
         if self._stop.is_set():

@@ -144,20 +144,12 @@ class SamSimulator(PtyDevice):
             self._faults.clear()
             self._statuses.clear()
 
-    # -- life cycle -----------------------------------------------------------------------
-
-
     # -- serving --------------------------------------------------------------------------
 
     def _serve(self) -> None:
         while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._master], [], [], 0.05)
-                if not ready:
-                    continue
-                chunk = os.read(self._master, 4096)
-            except OSError:  # closing, or nobody on the slave side for a moment
-                time.sleep(0.05)
+            chunk = self._read_chunk()
+            if chunk is None:
                 continue
             self.bytes_in += len(chunk)
             if self.baud:  # the bytes would still be on their way down a real line

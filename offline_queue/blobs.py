@@ -39,7 +39,8 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (the hall's upload store uses it too)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -76,7 +77,7 @@ class BlobStore:
             new_folder = not folder.exists()
             folder.mkdir(exist_ok=True)
             if new_folder:
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 view = memoryview(data)
@@ -87,7 +88,7 @@ class BlobStore:
             finally:
                 os.close(fd)
             os.replace(tmp, final)
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise storage_error(exc, "cannot write blob") from exc
@@ -118,7 +119,7 @@ class BlobStore:
             return False
         except OSError as exc:
             raise StorageError(f"cannot delete blob: {exc.strerror}") from exc
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return True
 
     def names(self) -> list[str]:

@@ -20,6 +20,7 @@ from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unprocessable
 from hall.models import Device, Upload
 from hall.timeutil import Clock, system_clock, to_datetime
+from offline_queue.blobs import fsync_dir
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -108,7 +109,7 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
             partial.unlink()
         else:
             os.replace(partial, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         upload.complete = True
         upload.verified = True
     db.commit()
@@ -125,11 +126,3 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

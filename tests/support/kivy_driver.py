@@ -49,6 +49,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.display import Xvfb as _Xvfb
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 MARK = "@@kivy-driver@@ "
@@ -64,47 +66,11 @@ class ScenarioFailed(AssertionError):
 # --------------------------------------------------------------------------------------
 
 
-def _free_display() -> int:
-    for number in range(200, 400):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    raise RuntimeError("no free X display between :200 and :399")
-
-
-class Xvfb:
-    """A private virtual screen; ``display`` is its name (``:217``)."""
+class Xvfb(_Xvfb):
+    """The kiosk's own virtual screen, on display numbers of its own (:200 and up)."""
 
     def __init__(self, width: int = 1920, height: int = 1080) -> None:
-        self.width, self.height = width, height
-        self.proc: subprocess.Popen | None = None
-        self.display = ""
-
-    def start(self) -> Xvfb:
-        for _attempt in range(5):
-            number = _free_display()
-            proc = subprocess.Popen(
-                ["Xvfb", f":{number}", "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and proc.poll() is None:
-                if Path(f"/tmp/.X11-unix/X{number}").exists():
-                    self.proc, self.display = proc, f":{number}"
-                    return self
-                time.sleep(0.05)
-            proc.kill()
-            proc.wait()
-        raise RuntimeError("Xvfb did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        super().__init__(width, height, first=200, last=400)
 
 
 class AppProcess:

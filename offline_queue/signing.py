@@ -18,8 +18,22 @@ The canonical string is these lines joined by "\\n" (no trailing newline):
     hex SHA-256 of the body bytes (of the empty string when there is no body)
 
 The hall refuses a bad signature, |now - timestamp| > 300 s, a nonce it has seen from
-that device within the skew window, and a revoked device. This module holds only the
-pure functions both sides share; storage of keys and nonces belongs to each side.
+that device within the skew window, and a revoked device.
+
+Answers are signed too (protocol section 5.1): the hall signs every answer to a signed
+request with its Ed25519 key, over
+
+    hall-answer-v1
+    device id
+    the request's nonce          (binds the answer to the one request it answers)
+    HTTP status code (decimal)
+    hex SHA-256 of the answer body bytes
+
+in the header ``X-Hall-Signature``. The kiosk pinned the hall's key at enrolment and
+applies nothing from an answer that does not verify. The enrolment answer is signed the
+same way with device id "" and, in the nonce's place, the hex SHA-256 of the enrolment
+request body. This module holds only the pure functions both sides share; storage of
+keys and nonces belongs to each side.
 """
 
 from __future__ import annotations
@@ -38,6 +52,8 @@ HEADER_DEVICE = "X-Device-Id"
 HEADER_TIMESTAMP = "X-Timestamp"
 HEADER_NONCE = "X-Nonce"
 HEADER_SIGNATURE = "X-Signature"
+HEADER_HALL_SIGNATURE = "X-Hall-Signature"
+ANSWER_CONTEXT = "hall-answer-v1"
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
@@ -97,5 +113,39 @@ def verify_signature(
         )
         public_key.verify(signature, message)
     except (KeyError, ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def answer_string(device_id: str, request_nonce: str, status_code: int, body: bytes) -> bytes:
+    """The canonical string the hall signs for one answer (see the module docstring)."""
+    body_hash = hashlib.sha256(body).hexdigest()
+    lines = [ANSWER_CONTEXT, device_id, request_nonce, str(int(status_code)), body_hash]
+    return "\n".join(lines).encode("utf-8")
+
+
+def sign_answer(
+    private_key: Ed25519PrivateKey, device_id: str, request_nonce: str, status_code: int, body: bytes
+) -> str:
+    """The value of ``X-Hall-Signature`` for one answer."""
+    message = answer_string(device_id, request_nonce, status_code, body)
+    return base64.b64encode(private_key.sign(message)).decode("ascii")
+
+
+def verify_answer(
+    public_key: Ed25519PublicKey,
+    signature_header: str | None,
+    device_id: str,
+    request_nonce: str,
+    status_code: int,
+    body: bytes,
+) -> bool:
+    """True when ``signature_header`` is the hall's signature over this very answer."""
+    if not signature_header:
+        return False
+    try:
+        signature = base64.b64decode(signature_header, validate=True)
+        public_key.verify(signature, answer_string(device_id, request_nonce, status_code, body))
+    except (ValueError, InvalidSignature):
         return False
     return True

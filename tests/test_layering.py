@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE_PACKAGES = ("kiosk", "hardware", "offline_queue", "hall")
+CORE_PACKAGES = ("kiosk", "hardware", "offline_queue", "hall", "workers")
 GUI_MODULES = {"kiosk/app.py"}
 
 

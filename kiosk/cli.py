@@ -20,6 +20,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+import hardware.images  # noqa: F401  (first: sets OpenCV's pixel limit before anything loads cv2)
 from kiosk import commands
 from kiosk.errors import KioskError
 

@@ -91,3 +91,59 @@ def test_a_decompression_bomb_is_refused_without_taking_memory(bomb, tmp_path, c
     assert_refused(ran, needle)
     assert ran.max_rss_mb < 250, f"peak RSS {ran.max_rss_mb:.0f} MB"  # 2.7 GB if the pixels were decoded
     assert not (tmp_path / "page.jpg").exists()
+
+
+# --- every command, hostile input: one line, exit 2 ------------------------------------------
+
+
+def _hostile_files(folder: Path) -> dict[str, str]:
+    deep = folder / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    big_int = folder / "bigint.json"
+    big_int.write_text('{"service": ' + "9" * 5000 + "}", encoding="utf-8")
+    deep_object = folder / "deep_object.json"
+    deep_object.write_text('{"a":' * 50 + "1" + "}" * 50, encoding="utf-8")
+    bad_toml = folder / "bad.toml"
+    bad_toml.write_text("x = [", encoding="utf-8")
+    broken_identity = folder / "broken-data"
+    broken_identity.mkdir()
+    (broken_identity / "identity.json").write_text('{"device_id": 5}', encoding="utf-8")
+    return {"{deep}": str(deep), "{bigint}": str(big_int), "{deep_object}": str(deep_object),
+            "{bad_toml}": str(bad_toml), "{broken_data}": str(broken_identity), "{tmp}": str(folder)}
+
+
+HOSTILE = [
+    (("submit", "{deep}"), "nested too deeply"),
+    (("submit", "{bigint}"), "more than 20 digits"),
+    (("submit", "{deep_object}"), "nested too deeply"),
+    (("submit", "/dev/zero"), "not a regular file"),
+    (("submit", "{tmp}"), "folder"),
+    (("submit", "{tmp}/missing.json"), "no such file"),
+    (("scan", "detect", "/dev/zero"), "not a regular file"),
+    (("scan", "rectify", "{deep}", "--out", "{tmp}/x.jpg"), "not a picture"),
+    (("barcode", "{bigint}"), "not a picture"),
+    (("sync", "--once", "--data-dir", "{broken_data}"), "identity.json"),
+    (("queue", "status", "--config", "{bad_toml}"), "not valid TOML"),
+    (("catalog", "--config", "{bad_toml}"), "not valid TOML"),
+    (("devices", "--config", "{bad_toml}"), "not valid TOML"),
+    (("doctor", "--config", "{bad_toml}"), "not valid TOML"),
+    (("run", "--config", "{bad_toml}"), "not valid TOML"),
+    (("enroll", "--hall", "ftp://hall.example", "--code", "X" * 5000, "--data-dir", "{tmp}/enrol"), "kiosk:"),
+    (("read-id", "--serial", "/dev/null", "--timeout", "0.5", "--data-dir", "{tmp}"), "kiosk:"),
+    (("print-test", "--out", "{tmp}", "--data-dir", "{tmp}"), "kiosk:"),
+]
+
+
+@pytest.mark.parametrize(("command", "needle"), HOSTILE, ids=[" ".join(c[:2]) + f"-{i}" for i, (c, _) in
+                                                               enumerate(HOSTILE)])
+def test_every_command_answers_hostile_input_with_one_line(tmp_path, command, needle):
+    """The 'low' item of issue 9: nested JSON or a 5000-digit integer printed a traceback."""
+    names = _hostile_files(tmp_path)
+    args = []
+    for part in command:
+        for placeholder, value in names.items():
+            part = part.replace(placeholder, value)
+        args.append(part)
+    if "--data-dir" not in args and "--config" not in args:
+        args += ["--data-dir", str(tmp_path / "data")]
+    assert_refused(run_kiosk(*args, timeout=60), needle)

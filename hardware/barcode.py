@@ -15,7 +15,6 @@ command: anything that is not a picture, or a broken one, raises ``ImageUnreadab
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -28,11 +27,11 @@ import numpy as np
 from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import ImageUnreadable
+from hardware.images import MAX_FILE_BYTES, MAX_PIXELS  # noqa: F401  (the one guarded picture loader)
+from hardware.images import decode as read_picture
+from hardware.images import load as load_picture
 
 log = logging.getLogger(__name__)
-
-MAX_PIXELS = 40_000_000  # a 40 MP photo is already far more than a code needs
-MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, repr=False)
@@ -124,66 +123,3 @@ def to_gray(picture: np.ndarray) -> np.ndarray:
     if picture.ndim == 3 and picture.shape[2] == 1:
         return picture[:, :, 0]
     raise ImageUnreadable(f"unsupported picture shape {picture.shape}")
-
-
-def load_picture(path: str | Path) -> np.ndarray:
-    """Read a picture file; ``ImageUnreadable`` (naming no file) when it is not one."""
-    path = Path(path)
-    try:
-        if path.is_dir():
-            raise ImageUnreadable("a folder, not a picture")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageUnreadable(f"file too large for a picture ({size} bytes)")
-        data = path.read_bytes()
-    except ImageUnreadable:
-        raise
-    except FileNotFoundError as exc:
-        raise ImageUnreadable("no such file") from exc
-    except OSError as exc:
-        raise ImageUnreadable(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    return read_picture(data)
-
-
-def read_picture(data: bytes) -> np.ndarray:
-    """Decode picture bytes to BGR; ``ImageUnreadable`` for empty, non-picture or broken data.
-
-    Pillow reads the header first, so that a picture claiming absurd dimensions is
-    refused before any pixel memory is taken; OpenCV then decodes it (Pillow when
-    OpenCV cannot, e.g. GIF).
-    """
-    if not data:
-        raise ImageUnreadable("empty file")
-    from PIL import Image, UnidentifiedImageError
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
-            kind = probe.format or "unknown"
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        raise ImageUnreadable(f"not a picture ({type(exc).__name__})") from exc
-    if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
-        raise ImageUnreadable(f"{kind} picture of impossible size {width}x{height}")
-    picture = None
-    try:
-        picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    except cv2.error:
-        picture = None
-    if picture is None:
-        picture = _pillow_decode(data, kind)
-    if picture is None or picture.size == 0:
-        raise ImageUnreadable(f"broken {kind} picture")
-    return picture
-
-
-def _pillow_decode(data: bytes, kind: str) -> np.ndarray | None:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            rgb = np.asarray(image.convert("RGB"))
-    except Exception as exc:  # Pillow raises many types for broken data
-        log.info("picture (%s) could not be decoded: %s", kind, type(exc).__name__)
-        return None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)

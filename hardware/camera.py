@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from hardware.errors import CameraError, CameraUnavailable
+from hardware.images import load_or_none
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class ReplayCamera:
         if path.suffix.lower() in VIDEO_SUFFIXES:
             log.warning("replay camera: skipping video file #%d among images", index)
             return False
-        if cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_8) is None:
+        if load_or_none(path) is None:
             log.warning(
                 "replay camera: skipping unreadable file #%d (%s)", index, path.suffix.lower() or "no suffix"
             )
@@ -111,7 +112,7 @@ class ReplayCamera:
                     return None
                 self._index = 0
             path = self._images[self._index]
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            frame = load_or_none(path)  # header checked first
             if frame is not None:
                 self._index += 1
                 return frame

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware.interfaces import IdCard
-from kiosk.catalog import FormField, ServiceItem
+from kiosk.catalog import FormField, ServiceItem, Text
 from kiosk.errors import ApplicationInvalid, InvalidIdNumber
 from kiosk.idnumber import validate_id_number
 from kiosk.privacy import applicant_tag
@@ -52,6 +52,14 @@ MATERIAL_UNKNOWN = "kiosk.material.unknown"
 CARD_MISSING = "kiosk.card.missing"
 SERVICE_MISMATCH = "kiosk.service.mismatch"
 
+# A field without a catalog ``max_length`` still has one: a typed or pasted value must not
+# grow the sealed document without bound (issue 9: a 10-million-character name was queued).
+DEFAULT_MAX_LENGTH = 200
+# The applicant's own texts in the sealed document (name, address, English name …): far more
+# than any card holds, so a card read never meets it; a paper identity (`kiosk submit`) may.
+IDENTITY_MAX_LENGTH = 200
+
+_PHONE = FormField("phone", Text("联系电话", "Phone number"), "phone", required=False)
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0(?:10|2\d|[3-9]\d{2})-?[2-9]\d{6,7}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -167,8 +175,35 @@ def validate_fields(item: ServiceItem, values: Mapping[str, str]) -> dict[str, s
                 errors[f.id] = REQUIRED
             continue
         problem = _field_error(f, value)
+        if not problem and f.max_length is None and len(value) > DEFAULT_MAX_LENGTH:
+            problem = TOO_LONG
         if problem:
             errors[f.id] = problem
+    return errors
+
+
+def validate_identity(item: ServiceItem, card: IdCard, values: Mapping[str, str]) -> dict[str, str]:
+    """Errors in what the sealed document's applicant block takes from the card, uncut.
+
+    ``prefill_fields`` cuts a card value to its field's length for the form; the applicant
+    block carries the card's own values, so they are checked here whole: a card-sourced
+    field's limit applies to its card value, every other text to ``IDENTITY_MAX_LENGTH``, and
+    a phone number given without a phone field is still checked as one.
+    """
+    errors: dict[str, str] = {}
+    for f in item.fields:
+        value = _card_value(card, f.source) if f.source else None
+        if value is not None and len(value) > (f.max_length or DEFAULT_MAX_LENGTH):
+            errors[f.id] = TOO_LONG
+    for name in ("name", "address", "english_name", "ethnicity", "issuer", "permit_number", "nationality"):
+        text = getattr(card, name, None)
+        if isinstance(text, str) and len(text) > IDENTITY_MAX_LENGTH:
+            errors.setdefault(f"applicant.{name}", TOO_LONG)
+    phone = values.get("phone", "")
+    if phone and not any(f.id == "phone" for f in item.fields):
+        problem = TOO_LONG if len(phone) > DEFAULT_MAX_LENGTH else _field_error(_PHONE, phone)
+        if problem:
+            errors["phone"] = problem
     return errors
 
 
@@ -245,6 +280,7 @@ def build_application(
     values = {k: v.strip() for k, v in session.fields.items() if isinstance(v, str)}
     values.update(prefill_fields(item, card))
     errors.update(validate_fields(item, values))
+    errors.update(validate_identity(item, card, values))
 
     known = {m.id for m in item.materials}
     for page in session.pages:

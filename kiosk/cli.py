@@ -20,6 +20,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+import hardware.images  # noqa: F401  (first: sets OpenCV's pixel limit before anything loads cv2)
 from kiosk import commands
 from kiosk.errors import KioskError
 
@@ -105,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(exc, "message_key", None):
             print(commands.explain(exc, args), file=sys.stderr)
             return 2
-        log.exception("unexpected error in `kiosk %s`", args.command)
+        if isinstance(exc, RecursionError):  # hostile input nested past Python's limit: bad input
+            print("kiosk: the input is nested too deeply", file=sys.stderr)
+            return 2
+        if log.hasHandlers():  # into the kiosk log when there is one; a traceback never reaches the console
+            log.error("unexpected error in `kiosk %s`", args.command, exc_info=True)
         print(f"kiosk: unexpected error ({type(exc).__name__}); see the kiosk log", file=sys.stderr)
         return 1

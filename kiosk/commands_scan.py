@@ -62,19 +62,19 @@ def _translator(args: argparse.Namespace) -> Any:
 
 
 def read_image(path: str) -> np.ndarray:
-    """The picture at ``path`` (BGR), or ``BadImage`` for a missing, empty or corrupt file."""
+    """The picture at ``path`` (BGR), or ``BadImage`` for a missing, empty, corrupt or oversized file.
+
+    Through ``hardware.images``: a bounded read of a regular file, and the header's size
+    checked before any pixel is decoded (a small PNG may claim 30000×30000 pixels).
+    """
+    from hardware import images
     from hardware.docscan.errors import BadImage
+    from hardware.errors import ImageUnreadable
 
     try:
-        raw = np.fromfile(path, np.uint8)
-    except OSError as exc:
-        raise BadImage(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    if raw.size == 0:
-        raise BadImage("the file is empty")
-    image = cv2.imdecode(raw, cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise BadImage("not a picture OpenCV can decode")
-    return image
+        return images.load(path)
+    except ImageUnreadable as exc:
+        raise BadImage(str(exc)) from exc
 
 
 def detect(args: argparse.Namespace) -> int:

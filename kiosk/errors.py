@@ -7,6 +7,7 @@
     ├── UnknownService(code)        "kiosk.unknown_service"    no such item in the catalog
     ├── InvalidIdNumber(reason)     "kiosk.invalid_id_number"  not a well-formed ID number
     ├── ApplicationInvalid(errors)  "kiosk.application_invalid" form or materials incomplete
+    ├── ApplicationTooLarge(size, limit) "kiosk.application_too_large" over the protocol's JSON limit
     └── SessionError                "kiosk.session_error"
         ├── SessionExpired          "kiosk.session_expired"    idle too long, data wiped
         └── NoActiveSession         "kiosk.no_active_session"  nobody is being served
@@ -69,6 +70,20 @@ class ApplicationInvalid(KioskError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         super().__init__("application invalid: " + ", ".join(f"{k}={v}" for k, v in self.errors.items()))
+
+
+class ApplicationTooLarge(KioskError):
+    """The request that would carry the sealed application exceeds the protocol's JSON limit.
+
+    The hall would refuse it (413) after it sat in the queue; it is refused before queueing.
+    """
+
+    message_key = "kiosk.application_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"the application request would be {size} bytes, the limit is {limit}")
 
 
 class SessionError(KioskError):

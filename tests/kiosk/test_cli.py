@@ -67,8 +67,10 @@ def paper_file(tmp_path: Path, **changes) -> Path:
             "address": "广东省梅州市丰顺县示范镇样板村一巷2号",
         },
         "fields": {"grade": "360", "bank": "psbc"},
-        "attachments": [{"material": "M1", "path": str(SAMPLES_DIR / "household_register.jpg")}],
+        "attachments": [{"material": "M1", "path": "household_register.jpg"}],
     }
+    # pages are files in the JSON file's folder, named relative to it
+    (tmp_path / "household_register.jpg").write_bytes((SAMPLES_DIR / "household_register.jpg").read_bytes())
     body.update(changes)
     path = tmp_path / "paper.json"
     path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")

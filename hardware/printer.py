@@ -1,7 +1,7 @@
 """The receipt printer: ESC/POS through python-escpos, Chinese in GB18030, native QR.
 
 ``EscposPrinter`` wraps any ``escpos.escpos.Escpos`` connection (file, serial, USB,
-network; ``hardware.printer_factory`` builds one from the settings) and adds what the
+network; ``hardware.printer_devices`` opens one from the settings) and adds what the
 kiosk needs on top of python-escpos:
 
 * **Chinese text.** Printers for the Chinese market print GB18030/GBK in double-byte
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hardware.device_health import DEGRADED, MISSING, OK, PRINTER, DeviceHealth, device_health
 from hardware.errors import PrinterCoverOpen, PrinterError, PrinterPaperOut, PrinterUnavailable
 
 log = logging.getLogger(__name__)
@@ -184,18 +185,15 @@ class EscposPrinter:
             raise PrinterError(f"{self.name}: printer offline")
         return status
 
-    def health(self) -> Any:
-        """A ``hardware.health.DeviceHealth`` for ``kiosk devices`` / ``doctor`` and the heartbeat.
+    def health(self) -> DeviceHealth:
+        """A ``hardware.device_health.DeviceHealth`` for ``kiosk devices`` / ``doctor`` and the heartbeat.
 
         Out of paper, cover open or offline is ``degraded`` (applications still go through;
         only the slip is lost); a printer that cannot be reached is ``missing``. Not required:
         no step waits for the printer.
         """
-        from hardware.health import DEGRADED, MISSING, NEEDED_FOR, OK, PRINTER, DeviceHealth
-
         def report(state: str, reason: str = "", detail: str = "") -> DeviceHealth:
-            return DeviceHealth(PRINTER, self.name, state, reason, detail, required=False,
-                                needed_for=NEEDED_FOR.get(PRINTER, ()))
+            return device_health(PRINTER, self.name, state, reason, detail, required=False)
 
         try:
             status = self.status()

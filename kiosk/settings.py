@@ -40,12 +40,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError, ValidationInfo
-from pydantic import field_validator as _field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.dataclasses import dataclass
 
-from hardware.factory import CAMERA_DRIVERS, ID_READER_DRIVERS
-from hardware.printer_devices import PRINTER_DRIVERS, parse_target
+from hardware.cameras import CAMERAS
+from hardware.id_readers import ID_READERS
+from hardware.printer_devices import PRINTERS
+from hardware.registry import DriverRegistry, DriverSettingsError
 from kiosk.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -108,7 +119,18 @@ def _below_or_equal(other: str, field: str) -> Any:
             raise ValueError(f"must not be below {other}")
         return value
 
-    return _field_validator(field)(check)  # type: ignore[arg-type]
+    return field_validator(field)(check)  # type: ignore[arg-type]
+
+
+def _suits_driver(registry: DriverRegistry[Any]) -> Any:
+    """A section validator: the section's values suit the driver it names (its registry line's
+    settings model decides); a refused value is reported under its own dotted key."""
+
+    def check(section: Any) -> Any:
+        registry.settings_for(section)  # raises DriverSettingsError naming the field
+        return section
+
+    return model_validator(mode="after")(check)
 
 
 Positive = Annotated[Float, Field(ge=0.01)]
@@ -138,33 +160,32 @@ class HallSection:
 
 @dataclass(frozen=True, config=_SECTION)
 class IdReaderSection:
-    driver: Annotated[Str, _one_of(ID_READER_DRIVERS)]
+    driver: Annotated[Str, _one_of(ID_READERS.names())]
     port: Str
     baud: Annotated[Int, Field(ge=1200)]
+
+    _driver = _suits_driver(ID_READERS)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class CameraSection:
-    driver: Annotated[Str, _one_of(CAMERA_DRIVERS)]
+    driver: Annotated[Str, _one_of(CAMERAS.names())]
     source: Str
     width: Pixels
     height: Pixels
     focus: Annotated[Int, Field(ge=-1, le=255)] = -1  # -1: the camera focuses itself; 0–255: fixed focus
+
+    _driver = _suits_driver(CAMERAS)
 
 
 @dataclass(frozen=True, config=_SECTION)
 class PrinterSection:
     """The receipt printer: ``driver`` none | file | serial | usb | network; ``target`` per driver."""
 
-    driver: Annotated[Str, _one_of(PRINTER_DRIVERS)] = "none"
-    target: Str = ""
+    driver: Annotated[Str, _one_of(PRINTERS.names())] = "none"
+    target: Str = ""  # its format is the driver's (hardware/printer_devices.py)
 
-    @_field_validator("target")
-    @classmethod
-    def _target_fits_driver(cls, value: str, info: ValidationInfo) -> str:
-        if "driver" in info.data:
-            parse_target(info.data["driver"], value)  # the one place the formats are written
-        return value
+    _driver = _suits_driver(PRINTERS)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -198,7 +219,7 @@ class QueueSection:
     _stop_unsent = _below_or_equal("warn_unsent_hours", "stop_unsent_hours")
     _stop_offline = _below_or_equal("warn_offline_hours", "stop_offline_hours")
 
-    @_field_validator("reserve_mb")
+    @field_validator("reserve_mb")
     @classmethod
     def _reserve_fits_budget(cls, value: int, info: ValidationInfo) -> int:
         if "budget_mb" in info.data and value > info.data["budget_mb"]:
@@ -242,7 +263,7 @@ class ScanSection:
     min_coverage: Fraction
     max_motion: Positive
 
-    @_field_validator("max_brightness")
+    @field_validator("max_brightness")
     @classmethod
     def _above_min_brightness(cls, value: float, info: ValidationInfo) -> float:
         if "min_brightness" in info.data and value <= info.data["min_brightness"]:
@@ -464,6 +485,9 @@ def _build(flat: Mapping[str, Any], data_dir: Path, sources: Mapping[str, str]) 
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         key = ".".join(str(part) for part in error["loc"])
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, DriverSettingsError) and cause.field:
+            key, error = f"{key}.{cause.field}", {**error, "ctx": {"error": cause.reason}}
         where = f" (in {sources[key]})" if sources.get(key) else ""
         raise ConfigError(key, _plain_reason(error, key) + where) from None
 

@@ -18,7 +18,7 @@ from typing import Any
 from hardware.errors import HardwareError, SmartCardUnavailable
 from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading, read_smart_card
 from hardware.pcsc_monitor import PcscContext, ReaderState
-from hardware.pcsc_transport import ApduTransport, _translate, release_connection
+from hardware.pcsc_transport import ApduTransport, release_connection, translate_pcsc_error
 
 log = logging.getLogger(__name__)
 
@@ -125,5 +125,5 @@ def _connect(name: str) -> Any:
         connection.connect()
     except Exception as exc:
         release_connection(connection)
-        raise _translate(exc, "connect") from exc
+        raise translate_pcsc_error(exc, "connect") from exc
     return connection

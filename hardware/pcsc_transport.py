@@ -100,7 +100,7 @@ class ApduTransport:
         try:
             return bytes(self.connection.getATR())
         except Exception as exc:
-            raise _translate(exc, "ATR") from exc
+            raise translate_pcsc_error(exc, "ATR") from exc
 
     def close(self) -> None:
         release_connection(self.connection)
@@ -116,7 +116,7 @@ class ApduTransport:
         try:
             data, sw1, sw2 = self.connection.transmit(list(apdu))
         except Exception as exc:
-            raise _translate(exc, f"APDU {apdu[1]:02X}") from exc
+            raise translate_pcsc_error(exc, f"APDU {apdu[1]:02X}") from exc
         return bytes(data), sw1, sw2
 
 
@@ -140,7 +140,7 @@ def release_connection(connection: Any) -> None:
         inner.hcontext = None  # released (or lost with the service): __del__ has nothing to do
 
 
-def _translate(exc: BaseException, what: str) -> Exception:
+def translate_pcsc_error(exc: BaseException, what: str) -> Exception:
     """pyscard's exceptions as ours (by message: pyscard puts the PC/SC error text in it)."""
     from smartcard.Exceptions import CardConnectionException, NoCardException, SmartcardException
 

@@ -29,6 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from escpos.exceptions import DeviceNotFoundError, USBNotFoundError
+from serial import SerialException
+
 from hardware.device_health import DEGRADED, MISSING, OK, PRINTER, DeviceHealth, device_health
 from hardware.errors import PrinterCoverOpen, PrinterError, PrinterPaperOut, PrinterUnavailable
 
@@ -48,7 +51,21 @@ _COVER_OPEN = 0x04  # n=2 bit 2
 _PAPER_STOP = 0x20  # n=2 bit 5: stopped because the paper ran out
 _NEAR_END = 0x0C  # n=4 bits 2-3
 _PAPER_END = 0x60  # n=4 bits 5-6
-_GONE = ("DeviceNotFoundError", "SerialException", "USBError", "USBNotFoundError")  # the link is gone
+
+
+def _link_gone_errors() -> tuple[type[BaseException], ...]:
+    """The third-party errors that mean the printer's link is gone (pyusb only when installed)."""
+    gone: list[type[BaseException]] = [DeviceNotFoundError, USBNotFoundError, SerialException]
+    try:
+        from usb.core import USBError  # optional: only USB printers need pyusb
+    except ImportError:
+        pass
+    else:
+        gone.append(USBError)
+    return tuple(gone)
+
+
+_GONE = _link_gone_errors()
 
 
 @dataclass(frozen=True)
@@ -224,7 +241,7 @@ class EscposPrinter:
         except OSError as exc:
             raise PrinterUnavailable(f"{self.name}: write failed ({type(exc).__name__})") from exc
         except Exception as exc:  # python-escpos raises its own Error types, and pyserial/pyusb theirs
-            if type(exc).__name__ in _GONE:
+            if isinstance(exc, _GONE):
                 raise PrinterUnavailable(f"{self.name}: {type(exc).__name__}") from exc
             raise PrinterError(f"{self.name}: {type(exc).__name__}") from exc
 

@@ -229,7 +229,7 @@ def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | N
     device.open()
 
     def read_byte(wait: float) -> int | None:
-        data = device._read()
+        data = device._read()  # python-escpos has no public read for USB
         return data[0] if data else None
 
     return device, read_byte

@@ -16,8 +16,6 @@ those at start-up already).
 
 from __future__ import annotations
 
-from typing import Any
-
 from hardware.barcode import BarcodeDecoder
 from hardware.barcode_passes import DEFAULT_PASSES
 from hardware.cameras import CAMERAS
@@ -34,22 +32,22 @@ __all__ = [
 ]
 
 
-def build_id_reader(cfg: Any, card: IdCard | None = ELDERLY_VILLAGER) -> IdCardReader:
+def build_id_reader(cfg: object, card: IdCard | None = ELDERLY_VILLAGER) -> IdCardReader:
     """The ID card reader for ``cfg``; ``card`` is what a simulator starts with."""
     return ID_READERS.build(cfg, card=card)
 
 
-def build_pcsc_reader(cfg: Any | None = None) -> PcscCardReader:
+def build_pcsc_reader(cfg: object | None = None) -> PcscCardReader:
     """The PC/SC reader for staff and social security cards. Lazy: nothing opens until used."""
     return PcscCardReader(getattr(cfg, "reader", "") or None, pin=getattr(cfg, "pin", None) or None)
 
 
-def build_camera(cfg: Any) -> Camera:
+def build_camera(cfg: object) -> Camera:
     """The camera for ``cfg``. Raises ``CameraUnavailable`` when a replay source is empty."""
     return CAMERAS.build(cfg)
 
 
-def build_printer(cfg: Any) -> EscposPrinter | None:
+def build_printer(cfg: object) -> EscposPrinter | None:
     """The receipt printer for ``cfg`` (``driver``, ``target``); None for ``none``.
 
     Raises ``PrinterUnavailable`` when it cannot be opened.
@@ -59,7 +57,7 @@ def build_printer(cfg: Any) -> EscposPrinter | None:
     return PRINTERS.build(cfg)
 
 
-def build_barcode_reader(cfg: Any = None) -> BarcodeDecoder:
+def build_barcode_reader(cfg: object | None = None) -> BarcodeDecoder:
     """The barcode decoder (libzbar with raw QR bytes and the measured preprocessing passes).
 
     ``cfg`` may carry ``passes`` (names from ``hardware.barcode_passes``) to override the order.

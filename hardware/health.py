@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from hardware.cameras import CAMERAS
 from hardware.device_health import (
@@ -41,9 +40,11 @@ from hardware.device_health import (
 )
 from hardware.errors import SmartCardUnavailable
 from hardware.id_readers import ID_READERS
+from hardware.interfaces import Camera, IdCardReader
 from hardware.pcsc_monitor import reader_states
+from hardware.printer import EscposPrinter
 from hardware.printer_devices import PRINTERS
-from hardware.registry import DriverRegistry
+from hardware.registry import DeviceT, DriverRegistry
 
 __all__ = [
     "CAMERA", "DEGRADED", "ID_READER", "MISSING", "NEEDED_FOR", "OK", "PCSC_READER", "PRINTER", "STATES",
@@ -54,7 +55,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _probe(registry: DriverRegistry[Any], device: str, cfg: Any, own: Any | None) -> DeviceHealth:
+def _probe(registry: DriverRegistry[DeviceT], device: str, cfg: object, own: DeviceT | None) -> DeviceHealth:
     """Asks the driver ``cfg`` names; a driver it does not know, or a value it refuses, is not_configured."""
     if cfg is None and own is None:
         return device_health(device, "none", MISSING, "not_configured")
@@ -65,17 +66,17 @@ def _probe(registry: DriverRegistry[Any], device: str, cfg: Any, own: Any | None
         return device_health(device, driver, MISSING, "not_configured", str(exc))
 
 
-def probe_id_reader(cfg: Any, reader: Any | None = None) -> DeviceHealth:
+def probe_id_reader(cfg: object, reader: IdCardReader | None = None) -> DeviceHealth:
     """The SAM reader: its port, then one "SAM status" command."""
     return _probe(ID_READERS, ID_READER, cfg, reader)
 
 
-def probe_camera(cfg: Any, camera: Any | None = None) -> DeviceHealth:
+def probe_camera(cfg: object, camera: Camera | None = None) -> DeviceHealth:
     """A few frames from the camera (built from ``cfg`` unless one is given)."""
     return _probe(CAMERAS, CAMERA, cfg, camera)
 
 
-def probe_printer(cfg: Any, printer: Any | None = None) -> DeviceHealth:
+def probe_printer(cfg: object, printer: EscposPrinter | None = None) -> DeviceHealth:
     """The printer's own ``health()`` (built from ``cfg`` unless one is given)."""
     return _probe(PRINTERS, PRINTER, cfg, printer)
 
@@ -83,7 +84,7 @@ def probe_printer(cfg: Any, printer: Any | None = None) -> DeviceHealth:
 # -- the PC/SC reader -----------------------------------------------------------------
 
 
-def probe_pcsc(cfg: Any) -> DeviceHealth:
+def probe_pcsc(cfg: object) -> DeviceHealth:
     """``pcscd`` and the wanted reader (``cfg.reader``, or any). Optional unless configured."""
     wanted = getattr(cfg, "reader", "") or ""
     required = bool(getattr(cfg, "enabled", cfg is not None))
@@ -111,11 +112,11 @@ def probe_pcsc(cfg: Any) -> DeviceHealth:
 
 
 def check_devices(
-    devices_cfg: Any,
+    devices_cfg: object,
     *,
-    id_reader: Any | None = None,
-    camera: Any | None = None,
-    printer: Any | None = None,
+    id_reader: IdCardReader | None = None,
+    camera: Camera | None = None,
+    printer: EscposPrinter | None = None,
     clock: Callable[[], float] = time.time,
 ) -> HealthReport:
     """Every device in ``devices_cfg`` (``settings.devices``): ID reader, PC/SC, camera, printer."""

@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from hardware.errors import HardwareError, SmartCardUnavailable
 from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading, read_smart_card
 from hardware.pcsc_monitor import PcscContext, ReaderState
-from hardware.pcsc_transport import ApduTransport, release_connection, translate_pcsc_error
+from hardware.pcsc_transport import ApduConnection, ApduTransport, release_connection, translate_pcsc_error
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class PcscCardReader:
         self.close()
 
 
-def _connect(name: str) -> Any:
+def _connect(name: str) -> ApduConnection:
     """A connected pyscard ``CardConnection`` to the card in reader ``name``."""
     from smartcard.System import readers
 
@@ -126,4 +125,5 @@ def _connect(name: str) -> Any:
     except Exception as exc:
         release_connection(connection)
         raise translate_pcsc_error(exc, "connect") from exc
-    return connection
+    connected: ApduConnection = connection  # pyscard is untyped: this is what it gives
+    return connected

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from hardware.errors import CardRemoved, SmartCardError, SmartCardUnavailable
 
@@ -64,10 +64,18 @@ def with_le(apdu: bytes, le: int) -> bytes:
     raise ValueError("APDU length does not match Lc")
 
 
+class ApduConnection(Protocol):
+    """What a transport needs of a connection (pyscard's ``CardConnection`` is one)."""
+
+    def getATR(self) -> list[int]: ...  # noqa: N802  (pyscard's name)
+
+    def transmit(self, bytes: list[int]) -> tuple[list[int], int, int]: ...
+
+
 class ApduTransport:
     """Sends APDUs over a connected pyscard ``CardConnection`` (or anything with ``transmit``)."""
 
-    def __init__(self, connection: Any, *, max_rounds: int = MAX_ROUNDS) -> None:
+    def __init__(self, connection: ApduConnection, *, max_rounds: int = MAX_ROUNDS) -> None:
         self.connection = connection
         self.max_rounds = max_rounds
         self.stats = {"apdus": 0, "get_response": 0, "resent_with_le": 0}
@@ -120,7 +128,7 @@ class ApduTransport:
         return bytes(data), sw1, sw2
 
 
-def release_connection(connection: Any) -> None:
+def release_connection(connection: object) -> None:
     """Disconnect and release the connection's PC/SC context now, not in ``__del__``.
 
     pyscard releases the context when the object is collected, and raises there when the

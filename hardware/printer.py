@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError, USBNotFoundError
 from serial import SerialException
 
@@ -146,7 +147,7 @@ class EscposPrinter:
 
     def __init__(
         self,
-        device: Any,
+        device: Escpos,
         *,
         read_byte: Callable[[float], int | None] | None = None,
         columns: int = 32,

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from escpos.escpos import Escpos
 from pydantic import field_validator
 
 from hardware.device_health import MISSING, OK, PRINTER, DeviceHealth, device_health
@@ -69,7 +70,7 @@ class TargetSettings(DriverSettings):
     def params(self) -> dict[str, Any]:
         return self.parse(self.target)
 
-    def open(self, timeout: float) -> tuple[Any, ReadByte | None]:
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         """The python-escpos connection, opened, and how to read one status byte (None: cannot)."""
         raise NotImplementedError
 
@@ -81,7 +82,7 @@ class FilePrinterSettings(TargetSettings):
     def parse(cls, target: str) -> dict[str, Any]:
         return {"path": target}
 
-    def open(self, timeout: float) -> tuple[Any, ReadByte | None]:
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         return _open_file(self.params(), timeout)
 
 
@@ -95,7 +96,7 @@ class SerialPrinterSettings(TargetSettings):
             raise ValueError("serial target is PORT or PORT@BAUD, BAUD one of " + ", ".join(map(str, BAUDS)))
         return {"port": port, "baud": int(baud) if baud else DEFAULT_SERIAL_BAUD}
 
-    def open(self, timeout: float) -> tuple[Any, ReadByte | None]:
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         return _open_serial(self.params(), timeout)
 
 
@@ -109,7 +110,7 @@ class UsbPrinterSettings(TargetSettings):
             raise ValueError("usb target is VID:PID in hex, e.g. 0416:5011")
         return {"vendor": int(match[1], 16), "product": int(match[2], 16)}
 
-    def open(self, timeout: float) -> tuple[Any, ReadByte | None]:
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         return _open_usb(self.params(), timeout)
 
 
@@ -123,7 +124,7 @@ class NetworkPrinterSettings(TargetSettings):
             raise ValueError("network target is HOST or HOST:PORT")
         return {"host": match[1].strip("[]"), "port": int(match[2]) if match[2] else DEFAULT_NETWORK_PORT}
 
-    def open(self, timeout: float) -> tuple[Any, ReadByte | None]:
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         return _open_network(self.params(), timeout)
 
 
@@ -171,7 +172,7 @@ def open_printer_from(
 
 
 def probe_printer_device(
-    driver: Driver[EscposPrinter | None], settings: DriverSettings | None, printer: Any | None
+    driver: Driver[EscposPrinter | None], settings: DriverSettings | None, printer: EscposPrinter | None
 ) -> DeviceHealth:
     """The printer's own ``health()`` (the printer given, or one opened for the probe)."""
     own = printer is None
@@ -194,7 +195,7 @@ def probe_printer_device(
                 pass
 
 
-def _open_file(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | None]:
+def _open_file(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import File
 
     device = File(devfile=params["path"])
@@ -202,7 +203,7 @@ def _open_file(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | 
     return device, None
 
 
-def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | None]:
+def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import Serial
 
     device = Serial(devfile=params["port"], baudrate=params["baud"], timeout=timeout, dsrdtr=False)
@@ -218,7 +219,7 @@ def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte 
     return device, read_byte
 
 
-def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | None]:
+def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     try:
         import usb  # noqa: F401  (pyusb, which python-escpos' Usb printer needs)
     except ImportError as exc:
@@ -235,7 +236,7 @@ def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | N
     return device, read_byte
 
 
-def _open_network(params: dict[str, Any], timeout: float) -> tuple[Any, ReadByte | None]:
+def _open_network(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import Network
 
     device = Network(host=params["host"], port=params["port"], timeout=max(1.0, timeout * 4))

@@ -57,7 +57,7 @@ class Driver(Generic[DeviceT]):
     name: str
     settings: type[DriverSettings]
     build: Callable[..., DeviceT]
-    probe: Callable[[Driver[DeviceT], Any, DeviceT | None], DeviceHealth]
+    probe: Callable[[Driver[DeviceT], Any, DeviceT | None], DeviceHealth]  # Any: the driver's own model
     """``probe(driver, settings, device)``: one of ``settings`` and ``device`` may be None, not both."""
 
 
@@ -78,7 +78,7 @@ class DriverRegistry(Generic[DeviceT]):
         except KeyError:
             raise ValueError(f"unknown {self.kind} driver {name!r}; one of {self.names()}") from None
 
-    def settings_for(self, cfg: Any) -> tuple[Driver[DeviceT], DriverSettings]:
+    def settings_for(self, cfg: object) -> tuple[Driver[DeviceT], DriverSettings]:
         """The driver ``cfg.driver`` names and its settings read from ``cfg``.
 
         Raises ``ValueError`` for an unknown driver and ``DriverSettingsError`` for a value
@@ -93,11 +93,11 @@ class DriverRegistry(Generic[DeviceT]):
             cause = error.get("ctx", {}).get("error")
             raise DriverSettingsError(field, str(cause) if cause else error["msg"]) from None
 
-    def build(self, cfg: Any, **options: Any) -> DeviceT:
+    def build(self, cfg: object, **options: Any) -> DeviceT:
         driver, settings = self.settings_for(cfg)
         return driver.build(settings, **options)
 
-    def probe(self, cfg: Any, device: DeviceT | None = None) -> DeviceHealth:
+    def probe(self, cfg: object, device: DeviceT | None = None) -> DeviceHealth:
         """How the device is. With the running kiosk's own ``device`` the settings are not needed
         (None goes to the probe when they do not read)."""
         if device is None:

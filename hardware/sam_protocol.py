@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from hardware.errors import FrameError
 from hardware.sam_status import Status, status_name
@@ -117,8 +117,11 @@ class HostFrame:
         return Command(self.cmd, self.para)
 
 
-class FrameParser:
-    """Splits a byte stream from the reader into frames.
+FrameT = TypeVar("FrameT", ReaderFrame, HostFrame)
+
+
+class FrameSplitter(Generic[FrameT]):
+    """Splits a byte stream into frames (``FrameParser``: the reader's; ``HostFrameParser``: the host's).
 
     Feed it chunks of any size; ``feed`` returns an iterator of the complete frames now
     available. Bytes before a preamble (line noise) are skipped and counted in
@@ -141,11 +144,11 @@ class FrameParser:
         """Bytes held waiting for the rest of a frame."""
         return len(self._buffer)
 
-    def feed(self, chunk: bytes) -> Iterator[ReaderFrame]:
+    def feed(self, chunk: bytes) -> Iterator[FrameT]:
         self._buffer += chunk
         return self._drain()
 
-    def _drain(self) -> Iterator:
+    def _drain(self) -> Iterator[FrameT]:
         buf = self._buffer
         while True:
             start = buf.find(PREAMBLE)
@@ -177,19 +180,23 @@ class FrameParser:
         del self._buffer[:1]
         self.discarded += 1
 
+    def _make(self, payload: bytes) -> FrameT:
+        raise NotImplementedError
+
+
+class FrameParser(FrameSplitter[ReaderFrame]):
+    """The reader's answers: SW1 SW2 SW3 and data."""
+
     def _make(self, payload: bytes) -> ReaderFrame:
         return ReaderFrame(payload[0], payload[1], payload[2], payload[3:])
 
 
-class HostFrameParser(FrameParser):
+class HostFrameParser(FrameSplitter[HostFrame]):
     """The same splitter for the other direction: yields ``HostFrame`` (the simulator's side)."""
 
     min_length = 3  # CMD PARA CHK
 
-    def feed(self, chunk: bytes) -> Iterator[HostFrame]:  # type: ignore[override]
-        return super().feed(chunk)
-
-    def _make(self, payload: bytes) -> HostFrame:  # type: ignore[override]
+    def _make(self, payload: bytes) -> HostFrame:
         return HostFrame(payload[0], payload[1], payload[2:])
 
 

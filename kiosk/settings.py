@@ -52,6 +52,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails
 
 from hardware.cameras import CAMERAS
 from hardware.id_readers import ID_READERS
@@ -119,7 +120,7 @@ def _below_or_equal(other: str, field: str) -> Any:
             raise ValueError(f"must not be below {other}")
         return value
 
-    return field_validator(field)(check)  # type: ignore[arg-type]
+    return field_validator(field)(check)
 
 
 def _suits_driver(registry: DriverRegistry[Any]) -> Any:
@@ -485,17 +486,17 @@ def _build(flat: Mapping[str, Any], data_dir: Path, sources: Mapping[str, str]) 
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         key = ".".join(str(part) for part in error["loc"])
+        reason = _plain_reason(error, key.rsplit(".", 1)[0])
         cause = error.get("ctx", {}).get("error")
-        if isinstance(cause, DriverSettingsError) and cause.field:
-            key, error = f"{key}.{cause.field}", {**error, "ctx": {"error": cause.reason}}
+        if isinstance(cause, DriverSettingsError) and cause.field:  # the driver's model refused a key
+            key, reason = f"{key}.{cause.field}", cause.reason
         where = f" (in {sources[key]})" if sources.get(key) else ""
-        raise ConfigError(key, _plain_reason(error, key) + where) from None
+        raise ConfigError(key, reason + where) from None
 
 
-def _plain_reason(error: Any, key: str) -> str:
+def _plain_reason(error: ErrorDetails, section: str) -> str:
     """A pydantic error in the words the kiosk has always used."""
     kind, ctx = error["type"], error.get("ctx", {})
-    section = key.rsplit(".", 1)[0]
     if kind == "value_error":
         reason = str(ctx.get("error", error["msg"]))
         # cross-key rules name the other key of the same section: give it its dotted name

@@ -59,6 +59,7 @@ from hardware.id_readers import ID_READERS
 from hardware.printer_devices import PRINTERS
 from hardware.registry import DriverRegistry, DriverSettingsError
 from kiosk.errors import ConfigError
+from kiosk.i18n import LANGUAGES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULTS_FILE = CONFIG_DIR / "defaults.toml"
@@ -66,7 +67,6 @@ DEVICE_FILE_NAME = "device.toml"
 DATA_DIR_ENV = "KIOSK_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.local/share/village-kiosk")
 
-LANGUAGES = ("zh", "en")
 
 _SECTION = ConfigDict(extra="forbid")
 

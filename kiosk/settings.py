@@ -112,7 +112,7 @@ def _quiet_hours(value: str) -> str:
     return value
 
 
-def _below_or_equal(other: str, field: str) -> Any:
+def _not_below(other: str, field: str) -> Any:
     """A field validator: ``field`` may not be below ``other`` of the same section (declared before it)."""
 
     def check(cls: type, value: float, info: ValidationInfo) -> float:
@@ -217,8 +217,8 @@ class QueueSection:
     warn_offline_hours: Positive
     stop_offline_hours: Positive
 
-    _stop_unsent = _below_or_equal("warn_unsent_hours", "stop_unsent_hours")
-    _stop_offline = _below_or_equal("warn_offline_hours", "stop_offline_hours")
+    _stop_unsent = _not_below("warn_unsent_hours", "stop_unsent_hours")
+    _stop_offline = _not_below("warn_offline_hours", "stop_offline_hours")
 
     @field_validator("reserve_mb")
     @classmethod
@@ -242,8 +242,8 @@ class SyncSection:
     chunk_min_kb: ChunkKb
     chunk_max_kb: ChunkKb
 
-    _backoff = _below_or_equal("backoff_base_s", "backoff_max_s")
-    _chunks = _below_or_equal("chunk_min_kb", "chunk_max_kb")
+    _backoff = _not_below("backoff_base_s", "backoff_max_s")
+    _chunks = _not_below("chunk_min_kb", "chunk_max_kb")
 
 
 @dataclass(frozen=True, config=_SECTION)

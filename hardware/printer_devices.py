@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from escpos.escpos import Escpos
 from pydantic import field_validator
@@ -38,6 +38,69 @@ DEFAULT_NETWORK_PORT = 9100
 BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
 ReadByte = Callable[[float], int | None]
+if TYPE_CHECKING:  # staticmethod is generic only to the type checker
+    OpenerSlot = staticmethod[[dict[str, Any], float], tuple[Escpos, ReadByte | None]]
+else:
+    OpenerSlot = staticmethod
+
+
+def _open_file(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
+    from escpos.printer import File
+
+    device = File(devfile=params["path"])
+    device.open()
+    return device, None
+
+
+def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
+    from escpos.printer import Serial
+
+    device = Serial(devfile=params["port"], baudrate=params["baud"], timeout=timeout, dsrdtr=False)
+    device.open()
+    port = device.device
+
+    def read_byte(wait: float) -> int | None:
+        port.timeout = wait
+        data = port.read(1)
+        return data[0] if data else None
+
+    port.reset_input_buffer()
+    return device, read_byte
+
+
+def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
+    try:
+        import usb  # noqa: F401  (pyusb, which python-escpos' Usb printer needs)
+    except ImportError as exc:
+        raise PrinterUnavailable("usb printers need pyusb, which is not installed") from exc
+    from escpos.printer import Usb
+
+    device = Usb(idVendor=params["vendor"], idProduct=params["product"], timeout=int(timeout * 1000))
+    device.open()
+
+    def read_byte(wait: float) -> int | None:
+        data = device._read()  # python-escpos has no public read for USB
+        return data[0] if data else None
+
+    return device, read_byte
+
+
+def _open_network(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
+    from escpos.printer import Network
+
+    device = Network(host=params["host"], port=params["port"], timeout=max(1.0, timeout * 4))
+    device.open()
+    sock = device.device
+
+    def read_byte(wait: float) -> int | None:
+        sock.settimeout(wait)
+        try:
+            data = sock.recv(1)
+        except (TimeoutError, BlockingIOError):
+            return None
+        return data[0] if data else None
+
+    return device, read_byte
 
 
 class NoPrinterSettings(DriverSettings):
@@ -51,6 +114,8 @@ class TargetSettings(DriverSettings):
     """A printer reached through ``target``, whose format ``parse`` checks."""
 
     driver: ClassVar[str] = ""
+    # opens the connection from ``params()``: one of the ``_open_*`` functions above
+    opener: ClassVar[OpenerSlot]
     target: str
 
     @field_validator("target")
@@ -72,22 +137,21 @@ class TargetSettings(DriverSettings):
 
     def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
         """The python-escpos connection, opened, and how to read one status byte (None: cannot)."""
-        raise NotImplementedError
+        return self.opener(self.params(), timeout)
 
 
 class FilePrinterSettings(TargetSettings):
     driver = "file"
+    opener = staticmethod(_open_file)
 
     @classmethod
     def parse(cls, target: str) -> dict[str, Any]:
         return {"path": target}
 
-    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
-        return _open_file(self.params(), timeout)
-
 
 class SerialPrinterSettings(TargetSettings):
     driver = "serial"
+    opener = staticmethod(_open_serial)
 
     @classmethod
     def parse(cls, target: str) -> dict[str, Any]:
@@ -96,12 +160,10 @@ class SerialPrinterSettings(TargetSettings):
             raise ValueError("serial target is PORT or PORT@BAUD, BAUD one of " + ", ".join(map(str, BAUDS)))
         return {"port": port, "baud": int(baud) if baud else DEFAULT_SERIAL_BAUD}
 
-    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
-        return _open_serial(self.params(), timeout)
-
 
 class UsbPrinterSettings(TargetSettings):
     driver = "usb"
+    opener = staticmethod(_open_usb)
 
     @classmethod
     def parse(cls, target: str) -> dict[str, Any]:
@@ -110,12 +172,10 @@ class UsbPrinterSettings(TargetSettings):
             raise ValueError("usb target is VID:PID in hex, e.g. 0416:5011")
         return {"vendor": int(match[1], 16), "product": int(match[2], 16)}
 
-    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
-        return _open_usb(self.params(), timeout)
-
 
 class NetworkPrinterSettings(TargetSettings):
     driver = "network"
+    opener = staticmethod(_open_network)
 
     @classmethod
     def parse(cls, target: str) -> dict[str, Any]:
@@ -123,9 +183,6 @@ class NetworkPrinterSettings(TargetSettings):
         if not match or (match[2] and not 0 < int(match[2]) < 65536):
             raise ValueError("network target is HOST or HOST:PORT")
         return {"host": match[1].strip("[]"), "port": int(match[2]) if match[2] else DEFAULT_NETWORK_PORT}
-
-    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
-        return _open_network(self.params(), timeout)
 
 
 def parse_target(driver: str, target: str) -> dict[str, Any]:
@@ -194,64 +251,6 @@ def probe_printer_device(
             except Exception:
                 pass
 
-
-def _open_file(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
-    from escpos.printer import File
-
-    device = File(devfile=params["path"])
-    device.open()
-    return device, None
-
-
-def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
-    from escpos.printer import Serial
-
-    device = Serial(devfile=params["port"], baudrate=params["baud"], timeout=timeout, dsrdtr=False)
-    device.open()
-    port = device.device
-
-    def read_byte(wait: float) -> int | None:
-        port.timeout = wait
-        data = port.read(1)
-        return data[0] if data else None
-
-    port.reset_input_buffer()
-    return device, read_byte
-
-
-def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
-    try:
-        import usb  # noqa: F401  (pyusb, which python-escpos' Usb printer needs)
-    except ImportError as exc:
-        raise PrinterUnavailable("usb printers need pyusb, which is not installed") from exc
-    from escpos.printer import Usb
-
-    device = Usb(idVendor=params["vendor"], idProduct=params["product"], timeout=int(timeout * 1000))
-    device.open()
-
-    def read_byte(wait: float) -> int | None:
-        data = device._read()  # python-escpos has no public read for USB
-        return data[0] if data else None
-
-    return device, read_byte
-
-
-def _open_network(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
-    from escpos.printer import Network
-
-    device = Network(host=params["host"], port=params["port"], timeout=max(1.0, timeout * 4))
-    device.open()
-    sock = device.device
-
-    def read_byte(wait: float) -> int | None:
-        sock.settimeout(wait)
-        try:
-            data = sock.recv(1)
-        except (TimeoutError, BlockingIOError):
-            return None
-        return data[0] if data else None
-
-    return device, read_byte
 
 
 def _build(settings: DriverSettings) -> EscposPrinter | None:

@@ -36,6 +36,8 @@ with ``raise … from exc``.
 
 from __future__ import annotations
 
+from hardware.sam_status import status_name
+
 
 class HardwareError(Exception):
     """Root of every error raised by the device layer."""
@@ -76,8 +78,6 @@ class CardStatusError(CardReadError):
     """The SAM answered with a failure status byte (SW3)."""
 
     def __init__(self, status: int, detail: str = "") -> None:
-        from hardware.sam_protocol import status_name  # the table lives with the protocol
-
         self.status = status
         text = f"SAM status {status:02X} ({status_name(status)})"
         super().__init__(f"{text}: {detail}" if detail else text)

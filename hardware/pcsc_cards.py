@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal, overload
 
 from hardware.errors import CardDataError, PinBlocked, SmartCardError, UnsupportedCard, WrongPin
 from hardware.pcsc_transport import ApduTransport
@@ -170,7 +171,14 @@ class SocialSecurityClient:
     def _select_ef(self, fid: bytes) -> None:
         self.transport.command(bytes([0x00, 0xA4, 0x00, 0x00, 0x02]) + fid, "select EF")
 
+    @overload
+    def record(self, number: int, optional: Literal[False] = False) -> bytes: ...
+
+    @overload
+    def record(self, number: int, optional: bool) -> bytes | None: ...
+
     def record(self, number: int, optional: bool = False) -> bytes | None:
+        """The value of record ``number``; None only for an ``optional`` one the card lacks."""
         answer = self.transport.transmit(bytes([0x00, 0xB2, number, 0x04, 0x00]))
         if optional and answer.sw == SW_RECORD_NOT_FOUND:
             return None

@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from hardware.errors import HardwareError, SmartCardUnavailable
 from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading, read_smart_card
 from hardware.pcsc_monitor import PcscContext, ReaderState
-from hardware.pcsc_transport import ApduTransport, _translate, release_connection
+from hardware.pcsc_transport import ApduConnection, ApduTransport, release_connection, translate_pcsc_error
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class PcscCardReader:
         self.close()
 
 
-def _connect(name: str) -> Any:
+def _connect(name: str) -> ApduConnection:
     """A connected pyscard ``CardConnection`` to the card in reader ``name``."""
     from smartcard.System import readers
 
@@ -125,5 +124,6 @@ def _connect(name: str) -> Any:
         connection.connect()
     except Exception as exc:
         release_connection(connection)
-        raise _translate(exc, "connect") from exc
-    return connection
+        raise translate_pcsc_error(exc, "connect") from exc
+    connected: ApduConnection = connection  # pyscard is untyped: this is what it gives
+    return connected

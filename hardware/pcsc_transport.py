@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from hardware.errors import CardRemoved, SmartCardError, SmartCardUnavailable
 
@@ -64,10 +64,18 @@ def with_le(apdu: bytes, le: int) -> bytes:
     raise ValueError("APDU length does not match Lc")
 
 
+class ApduConnection(Protocol):
+    """What a transport needs of a connection (pyscard's ``CardConnection`` is one)."""
+
+    def getATR(self) -> list[int]: ...  # noqa: N802  (pyscard's name)
+
+    def transmit(self, bytes: list[int]) -> tuple[list[int], int, int]: ...
+
+
 class ApduTransport:
     """Sends APDUs over a connected pyscard ``CardConnection`` (or anything with ``transmit``)."""
 
-    def __init__(self, connection: Any, *, max_rounds: int = MAX_ROUNDS) -> None:
+    def __init__(self, connection: ApduConnection, *, max_rounds: int = MAX_ROUNDS) -> None:
         self.connection = connection
         self.max_rounds = max_rounds
         self.stats = {"apdus": 0, "get_response": 0, "resent_with_le": 0}
@@ -100,7 +108,7 @@ class ApduTransport:
         try:
             return bytes(self.connection.getATR())
         except Exception as exc:
-            raise _translate(exc, "ATR") from exc
+            raise translate_pcsc_error(exc, "ATR") from exc
 
     def close(self) -> None:
         release_connection(self.connection)
@@ -116,11 +124,11 @@ class ApduTransport:
         try:
             data, sw1, sw2 = self.connection.transmit(list(apdu))
         except Exception as exc:
-            raise _translate(exc, f"APDU {apdu[1]:02X}") from exc
+            raise translate_pcsc_error(exc, f"APDU {apdu[1]:02X}") from exc
         return bytes(data), sw1, sw2
 
 
-def release_connection(connection: Any) -> None:
+def release_connection(connection: object) -> None:
     """Disconnect and release the connection's PC/SC context now, not in ``__del__``.
 
     pyscard releases the context when the object is collected, and raises there when the
@@ -140,7 +148,7 @@ def release_connection(connection: Any) -> None:
         inner.hcontext = None  # released (or lost with the service): __del__ has nothing to do
 
 
-def _translate(exc: BaseException, what: str) -> Exception:
+def translate_pcsc_error(exc: BaseException, what: str) -> Exception:
     """pyscard's exceptions as ours (by message: pyscard puts the PC/SC error text in it)."""
     from smartcard.Exceptions import CardConnectionException, NoCardException, SmartcardException
 

@@ -1,7 +1,7 @@
 """The receipt printer: ESC/POS through python-escpos, Chinese in GB18030, native QR.
 
 ``EscposPrinter`` wraps any ``escpos.escpos.Escpos`` connection (file, serial, USB,
-network; ``hardware.printer_factory`` builds one from the settings) and adds what the
+network; ``hardware.printer_devices`` opens one from the settings) and adds what the
 kiosk needs on top of python-escpos:
 
 * **Chinese text.** Printers for the Chinese market print GB18030/GBK in double-byte
@@ -29,6 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from escpos.escpos import Escpos
+from escpos.exceptions import DeviceNotFoundError, USBNotFoundError
+from serial import SerialException
+
+from hardware.device_health import DEGRADED, MISSING, OK, PRINTER, DeviceHealth, device_health
 from hardware.errors import PrinterCoverOpen, PrinterError, PrinterPaperOut, PrinterUnavailable
 
 log = logging.getLogger(__name__)
@@ -47,7 +52,21 @@ _COVER_OPEN = 0x04  # n=2 bit 2
 _PAPER_STOP = 0x20  # n=2 bit 5: stopped because the paper ran out
 _NEAR_END = 0x0C  # n=4 bits 2-3
 _PAPER_END = 0x60  # n=4 bits 5-6
-_GONE = ("DeviceNotFoundError", "SerialException", "USBError", "USBNotFoundError")  # the link is gone
+
+
+def _link_gone_errors() -> tuple[type[BaseException], ...]:
+    """The third-party errors that mean the printer's link is gone (pyusb only when installed)."""
+    gone: list[type[BaseException]] = [DeviceNotFoundError, USBNotFoundError, SerialException]
+    try:
+        from usb.core import USBError  # optional: only USB printers need pyusb
+    except ImportError:
+        pass
+    else:
+        gone.append(USBError)
+    return tuple(gone)
+
+
+_GONE = _link_gone_errors()
 
 
 @dataclass(frozen=True)
@@ -128,7 +147,7 @@ class EscposPrinter:
 
     def __init__(
         self,
-        device: Any,
+        device: Escpos,
         *,
         read_byte: Callable[[float], int | None] | None = None,
         columns: int = 32,
@@ -184,18 +203,15 @@ class EscposPrinter:
             raise PrinterError(f"{self.name}: printer offline")
         return status
 
-    def health(self) -> Any:
-        """A ``hardware.health.DeviceHealth`` for ``kiosk devices`` / ``doctor`` and the heartbeat.
+    def health(self) -> DeviceHealth:
+        """A ``hardware.device_health.DeviceHealth`` for ``kiosk devices`` / ``doctor`` and the heartbeat.
 
         Out of paper, cover open or offline is ``degraded`` (applications still go through;
         only the slip is lost); a printer that cannot be reached is ``missing``. Not required:
         no step waits for the printer.
         """
-        from hardware.health import DEGRADED, MISSING, NEEDED_FOR, OK, PRINTER, DeviceHealth
-
         def report(state: str, reason: str = "", detail: str = "") -> DeviceHealth:
-            return DeviceHealth(PRINTER, self.name, state, reason, detail, required=False,
-                                needed_for=NEEDED_FOR.get(PRINTER, ()))
+            return device_health(PRINTER, self.name, state, reason, detail, required=False)
 
         try:
             status = self.status()
@@ -226,7 +242,7 @@ class EscposPrinter:
         except OSError as exc:
             raise PrinterUnavailable(f"{self.name}: write failed ({type(exc).__name__})") from exc
         except Exception as exc:  # python-escpos raises its own Error types, and pyserial/pyusb theirs
-            if type(exc).__name__ in _GONE:
+            if isinstance(exc, _GONE):
                 raise PrinterUnavailable(f"{self.name}: {type(exc).__name__}") from exc
             raise PrinterError(f"{self.name}: {type(exc).__name__}") from exc
 

@@ -10,7 +10,10 @@ driver        target                              status (DLE EOT)
 ``network``   ``HOST`` or ``HOST:PORT``           read back (default port 9100)
 ============  ==================================  ===============================
 
-``parse_target`` checks a target without opening anything (the settings use it);
+Each driver is a settings model that checks and parses its ``target`` (the kiosk's
+settings use it, so a bad target is refused at start-up) and an opener, listed in
+``PRINTERS``: a new printer connection is one settings model and one opener, in a new
+module, plus one line there. ``parse_target`` checks a target without opening anything;
 ``open_printer`` opens the connection and wraps it in an ``EscposPrinter``, raising
 ``PrinterUnavailable`` when it cannot be opened. Errors name the driver, not the target
 (a file path can hold anything).
@@ -19,61 +22,29 @@ driver        target                              status (DLE EOT)
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from escpos.escpos import Escpos
+from pydantic import field_validator
+
+from hardware.device_health import MISSING, OK, PRINTER, DeviceHealth, device_health
 from hardware.errors import PrinterUnavailable
 from hardware.printer import EscposPrinter
+from hardware.registry import Driver, DriverRegistry, DriverSettings
 
-PRINTER_DRIVERS = ("none", "file", "serial", "usb", "network")
 DEFAULT_SERIAL_BAUD = 9600
 DEFAULT_NETWORK_PORT = 9100
 BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
-
-def parse_target(driver: str, target: str) -> dict[str, Any]:
-    """The connection parameters in ``target`` for ``driver``; ``ValueError`` saying what is wrong."""
-    target = target.strip()
-    if driver == "none":
-        return {}
-    if driver not in PRINTER_DRIVERS:
-        raise ValueError("driver must be one of " + ", ".join(PRINTER_DRIVERS))
-    if not target:
-        raise ValueError(f"must be set for the {driver} driver")
-    if driver == "file":
-        return {"path": target}
-    if driver == "serial":
-        port, _, baud = target.rpartition("@") if "@" in target else (target, "", "")
-        if baud and (not baud.isdigit() or int(baud) not in BAUDS):
-            raise ValueError("serial target is PORT or PORT@BAUD, BAUD one of " + ", ".join(map(str, BAUDS)))
-        return {"port": port, "baud": int(baud) if baud else DEFAULT_SERIAL_BAUD}
-    if driver == "usb":
-        match = re.fullmatch(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})", target)
-        if not match:
-            raise ValueError("usb target is VID:PID in hex, e.g. 0416:5011")
-        return {"vendor": int(match[1], 16), "product": int(match[2], 16)}
-    match = re.fullmatch(r"([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?", target)
-    if not match or (match[2] and not 0 < int(match[2]) < 65536):
-        raise ValueError("network target is HOST or HOST:PORT")
-    return {"host": match[1].strip("[]"), "port": int(match[2]) if match[2] else DEFAULT_NETWORK_PORT}
+ReadByte = Callable[[float], int | None]
+if TYPE_CHECKING:  # staticmethod is generic only to the type checker
+    OpenerSlot = staticmethod[[dict[str, Any], float], tuple[Escpos, ReadByte | None]]
+else:
+    OpenerSlot = staticmethod
 
 
-def open_printer(
-    driver: str, target: str, *, columns: int = 32, timeout: float = 0.5
-) -> EscposPrinter | None:
-    """An open printer for ``driver``/``target``; None for ``none``. Raises ``PrinterUnavailable``."""
-    params = parse_target(driver, target)
-    if driver == "none":
-        return None
-    try:
-        device, read_byte = _OPENERS[driver](params, timeout)
-    except PrinterUnavailable:
-        raise
-    except Exception as exc:  # DeviceNotFoundError, SerialException, OSError, USBNotFoundError …
-        raise PrinterUnavailable(f"{driver} printer cannot be opened ({type(exc).__name__})") from exc
-    return EscposPrinter(device, read_byte=read_byte, columns=columns, status_timeout=timeout, name=driver)
-
-
-def _open_file(params: dict[str, Any], timeout: float):
+def _open_file(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import File
 
     device = File(devfile=params["path"])
@@ -81,7 +52,7 @@ def _open_file(params: dict[str, Any], timeout: float):
     return device, None
 
 
-def _open_serial(params: dict[str, Any], timeout: float):
+def _open_serial(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import Serial
 
     device = Serial(devfile=params["port"], baudrate=params["baud"], timeout=timeout, dsrdtr=False)
@@ -97,7 +68,7 @@ def _open_serial(params: dict[str, Any], timeout: float):
     return device, read_byte
 
 
-def _open_usb(params: dict[str, Any], timeout: float):
+def _open_usb(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     try:
         import usb  # noqa: F401  (pyusb, which python-escpos' Usb printer needs)
     except ImportError as exc:
@@ -108,13 +79,13 @@ def _open_usb(params: dict[str, Any], timeout: float):
     device.open()
 
     def read_byte(wait: float) -> int | None:
-        data = device._read()
+        data = device._read()  # python-escpos has no public read for USB
         return data[0] if data else None
 
     return device, read_byte
 
 
-def _open_network(params: dict[str, Any], timeout: float):
+def _open_network(params: dict[str, Any], timeout: float) -> tuple[Escpos, ReadByte | None]:
     from escpos.printer import Network
 
     device = Network(host=params["host"], port=params["port"], timeout=max(1.0, timeout * 4))
@@ -132,4 +103,164 @@ def _open_network(params: dict[str, Any], timeout: float):
     return device, read_byte
 
 
-_OPENERS = {"file": _open_file, "serial": _open_serial, "usb": _open_usb, "network": _open_network}
+class NoPrinterSettings(DriverSettings):
+    """``none``: no printer; ``target`` is ignored."""
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+
+class TargetSettings(DriverSettings):
+    """A printer reached through ``target``, whose format ``parse`` checks."""
+
+    driver: ClassVar[str] = ""
+    # opens the connection from ``params()``: one of the ``_open_*`` functions above
+    opener: ClassVar[OpenerSlot]
+    target: str
+
+    @field_validator("target")
+    @classmethod
+    def _target_parses(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(f"must be set for the {cls.driver} driver")
+        cls.parse(value)
+        return value
+
+    @classmethod
+    def parse(cls, target: str) -> dict[str, Any]:
+        """The connection parameters in ``target``; ``ValueError`` saying what is wrong."""
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        return self.parse(self.target)
+
+    def open(self, timeout: float) -> tuple[Escpos, ReadByte | None]:
+        """The python-escpos connection, opened, and how to read one status byte (None: cannot)."""
+        return self.opener(self.params(), timeout)
+
+
+class FilePrinterSettings(TargetSettings):
+    driver = "file"
+    opener = staticmethod(_open_file)
+
+    @classmethod
+    def parse(cls, target: str) -> dict[str, Any]:
+        return {"path": target}
+
+
+class SerialPrinterSettings(TargetSettings):
+    driver = "serial"
+    opener = staticmethod(_open_serial)
+
+    @classmethod
+    def parse(cls, target: str) -> dict[str, Any]:
+        port, _, baud = target.rpartition("@") if "@" in target else (target, "", "")
+        if baud and (not baud.isdigit() or int(baud) not in BAUDS):
+            raise ValueError("serial target is PORT or PORT@BAUD, BAUD one of " + ", ".join(map(str, BAUDS)))
+        return {"port": port, "baud": int(baud) if baud else DEFAULT_SERIAL_BAUD}
+
+
+class UsbPrinterSettings(TargetSettings):
+    driver = "usb"
+    opener = staticmethod(_open_usb)
+
+    @classmethod
+    def parse(cls, target: str) -> dict[str, Any]:
+        match = re.fullmatch(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})", target)
+        if not match:
+            raise ValueError("usb target is VID:PID in hex, e.g. 0416:5011")
+        return {"vendor": int(match[1], 16), "product": int(match[2], 16)}
+
+
+class NetworkPrinterSettings(TargetSettings):
+    driver = "network"
+    opener = staticmethod(_open_network)
+
+    @classmethod
+    def parse(cls, target: str) -> dict[str, Any]:
+        match = re.fullmatch(r"([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?", target)
+        if not match or (match[2] and not 0 < int(match[2]) < 65536):
+            raise ValueError("network target is HOST or HOST:PORT")
+        return {"host": match[1].strip("[]"), "port": int(match[2]) if match[2] else DEFAULT_NETWORK_PORT}
+
+
+def parse_target(driver: str, target: str) -> dict[str, Any]:
+    """The connection parameters in ``target`` for ``driver``; ``ValueError`` saying what is wrong."""
+    settings = PRINTERS.get(driver).settings
+    if issubclass(settings, TargetSettings):
+        target = target.strip()
+        if not target:
+            raise ValueError(f"must be set for the {driver} driver")
+        return settings.parse(target)
+    return {}
+
+
+def open_printer(
+    driver: str, target: str, *, columns: int = 32, timeout: float = 0.5
+) -> EscposPrinter | None:
+    """An open printer for ``driver``/``target``; None for ``none``. Raises ``PrinterUnavailable``,
+    and ``ValueError`` for an unknown driver or a bad target."""
+    _driver, settings = PRINTERS.settings_for(_Section(driver, target))
+    return open_printer_from(settings, columns=columns, timeout=timeout)
+
+
+class _Section:
+    def __init__(self, driver: str, target: str) -> None:
+        self.driver = driver
+        self.target = target
+
+
+def open_printer_from(
+    settings: DriverSettings, *, columns: int = 32, timeout: float = 0.5
+) -> EscposPrinter | None:
+    """The printer ``settings`` describe, opened; None for ``none``. Raises ``PrinterUnavailable``."""
+    if not isinstance(settings, TargetSettings):
+        return None
+    try:
+        device, read_byte = settings.open(timeout)
+    except PrinterUnavailable:
+        raise
+    except Exception as exc:  # DeviceNotFoundError, SerialException, OSError, USBNotFoundError …
+        what = f"{settings.driver} printer cannot be opened ({type(exc).__name__})"
+        raise PrinterUnavailable(what) from exc
+    return EscposPrinter(device, read_byte=read_byte, columns=columns, status_timeout=timeout,
+                         name=settings.driver)
+
+
+def probe_printer_device(
+    driver: Driver[EscposPrinter | None], settings: DriverSettings | None, printer: EscposPrinter | None
+) -> DeviceHealth:
+    """The printer's own ``health()`` (the printer given, or one opened for the probe)."""
+    own = printer is None
+    try:
+        if own:
+            printer = driver.build(settings)
+        health = getattr(printer, "health", None)
+        if callable(health):
+            result = health()
+            if isinstance(result, DeviceHealth):
+                return result
+        return device_health(PRINTER, driver.name, OK, "", f"{type(printer).__name__} opened")
+    except Exception as exc:  # the printer's own typed errors; never personal data in them
+        return device_health(PRINTER, driver.name, MISSING, "unavailable", type(exc).__name__)
+    finally:
+        if own and printer is not None:
+            try:
+                printer.close()
+            except Exception:
+                pass
+
+
+
+def _build(settings: DriverSettings) -> EscposPrinter | None:
+    return open_printer_from(settings)
+
+
+PRINTERS: DriverRegistry[EscposPrinter | None] = DriverRegistry("printer", [
+    Driver("none", NoPrinterSettings, _build, probe_printer_device),
+    Driver("file", FilePrinterSettings, _build, probe_printer_device),
+    Driver("serial", SerialPrinterSettings, _build, probe_printer_device),
+    Driver("usb", UsbPrinterSettings, _build, probe_printer_device),
+    Driver("network", NetworkPrinterSettings, _build, probe_printer_device),
+])

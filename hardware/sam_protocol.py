@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from hardware.errors import FrameError
+from hardware.sam_status import Status, status_name
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 HEADER_SIZE = len(PREAMBLE) + 2  # preamble + LEN
@@ -47,36 +47,6 @@ COMMAND_NAMES: dict[Command, str] = {
     READ_TEXT_PHOTO: "read_text_photo",
     READ_TEXT_PHOTO_FINGERPRINT: "read_text_photo_fingerprint",
 }
-
-
-class Status(IntEnum):
-    """SW3, the status byte of a reader answer."""
-
-    OK = 0x90
-    CARD_FOUND = 0x9F
-    NO_CARD = 0x80
-    SELECT_FAILED = 0x81
-    READ_FAILED = 0x41
-    NO_SUCH_ITEM = 0x91
-    SAM_CHECKSUM_ERROR = 0x10
-    SAM_RECEIVE_ERROR = 0x11  # receive timeout or length error seen by the SAM
-    BAD_COMMAND = 0x21
-    NOT_PERMITTED = 0x23
-    CARD_REJECTED_READER = 0x31  # the card failed to authenticate the reader
-    READER_REJECTED_CARD = 0x32  # the reader failed to authenticate the card
-    DATA_CHECK_ERROR = 0x33
-    NO_CARD_YET = 0x34
-    UNKNOWN_CARD_TYPE = 0x40
-    SELF_TEST_FAILED = 0x60
-    NO_PRODUCTION_KEYS = 0x66
-
-
-def status_name(status: int) -> str:
-    """A readable name for a status byte (``"no_card"``), or ``"unknown"``."""
-    try:
-        return Status(status).name.lower()
-    except ValueError:
-        return "unknown"
 
 
 # Statuses that mean "the link garbled our command": resend it.
@@ -147,8 +117,11 @@ class HostFrame:
         return Command(self.cmd, self.para)
 
 
-class FrameParser:
-    """Splits a byte stream from the reader into frames.
+FrameT = TypeVar("FrameT", ReaderFrame, HostFrame)
+
+
+class FrameSplitter(Generic[FrameT]):
+    """Splits a byte stream into frames (``FrameParser``: the reader's; ``HostFrameParser``: the host's).
 
     Feed it chunks of any size; ``feed`` returns an iterator of the complete frames now
     available. Bytes before a preamble (line noise) are skipped and counted in
@@ -171,11 +144,11 @@ class FrameParser:
         """Bytes held waiting for the rest of a frame."""
         return len(self._buffer)
 
-    def feed(self, chunk: bytes) -> Iterator[ReaderFrame]:
+    def feed(self, chunk: bytes) -> Iterator[FrameT]:
         self._buffer += chunk
         return self._drain()
 
-    def _drain(self) -> Iterator:
+    def _drain(self) -> Iterator[FrameT]:
         buf = self._buffer
         while True:
             start = buf.find(PREAMBLE)
@@ -207,19 +180,23 @@ class FrameParser:
         del self._buffer[:1]
         self.discarded += 1
 
+    def _make(self, payload: bytes) -> FrameT:
+        raise NotImplementedError
+
+
+class FrameParser(FrameSplitter[ReaderFrame]):
+    """The reader's answers: SW1 SW2 SW3 and data."""
+
     def _make(self, payload: bytes) -> ReaderFrame:
         return ReaderFrame(payload[0], payload[1], payload[2], payload[3:])
 
 
-class HostFrameParser(FrameParser):
+class HostFrameParser(FrameSplitter[HostFrame]):
     """The same splitter for the other direction: yields ``HostFrame`` (the simulator's side)."""
 
     min_length = 3  # CMD PARA CHK
 
-    def feed(self, chunk: bytes) -> Iterator[HostFrame]:  # type: ignore[override]
-        return super().feed(chunk)
-
-    def _make(self, payload: bytes) -> HostFrame:  # type: ignore[override]
+    def _make(self, payload: bytes) -> HostFrame:
         return HostFrame(payload[0], payload[1], payload[2:])
 
 

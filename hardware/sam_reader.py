@@ -24,9 +24,11 @@ from dataclasses import replace
 import serial
 
 try:  # pyserial's POSIX backend lets termios.error (not an OSError) escape from tcflush
-    from termios import error as _TermiosError
+    from termios import error as termios_error
+
+    _TERMIOS_ERRORS: tuple[type[Exception], ...] = (termios_error,)
 except ImportError:  # pragma: no cover - not POSIX
-    _TermiosError = OSError
+    _TERMIOS_ERRORS = ()
 
 from hardware import sam_protocol as proto
 from hardware.errors import (
@@ -45,7 +47,7 @@ from hardware.sam_text import decode_text_block
 log = logging.getLogger(__name__)
 
 # What the port raises when the device vanishes under it.
-PORT_ERRORS = (serial.SerialException, OSError, _TermiosError)
+PORT_ERRORS = (serial.SerialException, OSError, *_TERMIOS_ERRORS)
 NO_CARD_STATUSES = frozenset({proto.Status.NO_CARD, proto.Status.NO_CARD_YET})
 
 

@@ -246,7 +246,7 @@ class SamSimulator(PtyDevice):
         if self.noise:
             answer = self._noise() + answer
         if self.baud:
-            self._write_paced(answer)
+            self._write_paced(answer, self.baud)
             return
         if not self.split:
             self._write(answer)
@@ -258,12 +258,12 @@ class SamSimulator(PtyDevice):
             offset += size
             time.sleep(0.001)
 
-    def _write_paced(self, answer: bytes) -> None:
+    def _write_paced(self, answer: bytes, baud: int) -> None:
         """Write at the line's speed: each piece once its last byte could have arrived."""
         started, offset, piece = time.monotonic(), 0, 16
         while offset < len(answer) and not self._stop.is_set():
             end = min(offset + piece, len(answer))
-            delay = started + end * BITS_PER_BYTE / self.baud - time.monotonic()
+            delay = started + end * BITS_PER_BYTE / baud - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             self._write(answer[offset:end])

@@ -24,7 +24,8 @@ def _wood(rng: np.random.Generator) -> np.ndarray:
     base = np.array([60, 105, 150], np.float32)  # BGR, a warm brown
     wood = base[None, None, :] * (0.82 + 0.18 * grain[..., None])
     wood += rng.normal(0, 2.0, (HEIGHT, WIDTH, 1)).astype(np.float32)
-    return np.clip(wood, 0, 255).astype(np.uint8)
+    image: np.ndarray = np.clip(wood, 0, 255).astype(np.uint8)
+    return image
 
 
 def _page(title: str, rows: int, rng: np.random.Generator) -> np.ndarray:

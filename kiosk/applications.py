@@ -27,26 +27,28 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from hardware.interfaces import IdCard
 from kiosk.catalog import FormField, ServiceItem, Text
-from kiosk.errors import ApplicationInvalid, InvalidIdNumber
-from kiosk.idnumber import validate_id_number
+from kiosk.errors import ApplicationInvalid
+from kiosk.fields import (  # noqa: F401  (the message keys are part of this module's interface)
+    CHOICE_INVALID,
+    DATE_INVALID,
+    FIELD_KINDS,
+    ID_NUMBER_INVALID,
+    NUMBER_INVALID,
+    PHONE_INVALID,
+    TOO_LONG,
+)
 from kiosk.privacy import applicant_tag
 from kiosk.session import Session
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # provisional numbers use the local date
 
 REQUIRED = "kiosk.field.required"
-TOO_LONG = "kiosk.field.too_long"
-PHONE_INVALID = "kiosk.field.phone_invalid"
-ID_NUMBER_INVALID = "kiosk.field.id_number_invalid"
-CHOICE_INVALID = "kiosk.field.choice_invalid"
-DATE_INVALID = "kiosk.field.date_invalid"
-NUMBER_INVALID = "kiosk.field.number_invalid"
 MATERIAL_MISSING = "kiosk.material.missing"
 MATERIAL_UNKNOWN = "kiosk.material.unknown"
 CARD_MISSING = "kiosk.card.missing"
@@ -60,9 +62,6 @@ DEFAULT_MAX_LENGTH = 200
 IDENTITY_MAX_LENGTH = 200
 
 _PHONE = FormField("phone", Text("联系电话", "Phone number"), "phone", required=False)
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0(?:10|2\d|[3-9]\d{2})-?[2-9]\d{6,7}")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, repr=False)
@@ -133,32 +132,14 @@ def prefill_fields(item: ServiceItem, card: IdCard) -> dict[str, str]:
     return values
 
 
-def _field_error(f: FormField, value: str) -> str | None:
-    if f.kind == "phone":
-        compact = re.sub(r"[\s]", "", value)
-        if not (_MOBILE.fullmatch(compact) or _LANDLINE.fullmatch(compact)):
-            return PHONE_INVALID
-    elif f.kind == "id_number":
-        try:
-            validate_id_number(value)
-        except InvalidIdNumber:
-            return ID_NUMBER_INVALID
-    elif f.kind == "choice":
-        if value not in f.choice_values():
-            return CHOICE_INVALID
-    elif f.kind == "date":
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return DATE_INVALID
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return DATE_INVALID
-    elif f.kind == "number":
-        if not _NUMBER.fullmatch(value):
-            return NUMBER_INVALID
-    if f.max_length is not None and len(value) > f.max_length:
-        return TOO_LONG
-    return None
+def field_error(f: FormField, value: str) -> str | None:
+    """The message key of what is wrong with ``value`` (stripped, not empty) for ``f``; None when right."""
+    problem = FIELD_KINDS[f.kind].check(value, f)
+    # A field without a catalog limit still has one (DEFAULT_MAX_LENGTH, issue 9).
+    limit = f.max_length if f.max_length is not None else DEFAULT_MAX_LENGTH
+    if problem is None and len(value) > limit:
+        problem = TOO_LONG
+    return problem
 
 
 def validate_fields(item: ServiceItem, values: Mapping[str, str]) -> dict[str, str]:
@@ -174,9 +155,7 @@ def validate_fields(item: ServiceItem, values: Mapping[str, str]) -> dict[str, s
             if f.required:
                 errors[f.id] = REQUIRED
             continue
-        problem = _field_error(f, value)
-        if not problem and f.max_length is None and len(value) > DEFAULT_MAX_LENGTH:
-            problem = TOO_LONG
+        problem = field_error(f, value)
         if problem:
             errors[f.id] = problem
     return errors
@@ -201,7 +180,7 @@ def validate_identity(item: ServiceItem, card: IdCard, values: Mapping[str, str]
             errors.setdefault(f"applicant.{name}", TOO_LONG)
     phone = values.get("phone", "")
     if phone and not any(f.id == "phone" for f in item.fields):
-        problem = TOO_LONG if len(phone) > DEFAULT_MAX_LENGTH else _field_error(_PHONE, phone)
+        problem = TOO_LONG if len(phone) > DEFAULT_MAX_LENGTH else field_error(_PHONE, phone)
         if problem:
             errors["phone"] = problem
     return errors

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import ConfigError, UnknownService
+from kiosk.fields import FIELD_KINDS as _KIND_REGISTRY
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "config" / "catalog"
 
-FIELD_KINDS = ("text", "phone", "choice", "date", "number", "id_number")
+FIELD_KINDS = tuple(_KIND_REGISTRY)  # the registered kinds (kiosk/fields)
 CARD_SOURCES = ("card.name", "card.id_number", "card.address", "card.birth_date", "card.sex")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 CARD_E_CERTIFICATE = "resident_id_card"  # a material of this type is covered by the card read
@@ -74,7 +75,7 @@ class FormField:
 
     id: str
     label: Text
-    kind: str  # text | phone | choice | date | number | id_number
+    kind: str  # a name in kiosk.fields.FIELD_KINDS
     required: bool
     source: str | None = None
     choices: tuple[Choice, ...] = ()
@@ -270,10 +271,11 @@ def _field(table: _Table) -> FormField:
     for row in table.tables("choices"):
         choices.append(Choice(value=row.get("value", str), label=row.text("label")))
         row.done()
-    if kind == "choice" and not choices:
-        raise table.error("choices", "a choice field needs choices")
-    if kind != "choice" and choices:
-        raise table.error("choices", "only a choice field has choices")
+    takes_choices = _KIND_REGISTRY[kind].takes_choices
+    if takes_choices and not choices:
+        raise table.error("choices", f"a {kind} field needs choices")
+    if not takes_choices and choices:
+        raise table.error("choices", "only a field of a kind with choices has choices")
     if len({c.value for c in choices}) != len(choices):
         raise table.error("choices", "duplicate value")
     max_length = table.get("max_length", int, None)

@@ -6,16 +6,11 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
-from kivy.uix.textinput import TextInput
 
 from screens import theme
 from screens.base import KioskScreen
-from screens.widgets.big_button import BigButton
-from screens.widgets.keypad import NumericKeypad
-
-KEYPAD_KINDS = ("phone", "number", "date", "id_number")
+from screens.widgets.field_widgets import field_widget
 
 
 class FormScreen(KioskScreen):
@@ -33,7 +28,7 @@ class FormScreen(KioskScreen):
             return
         box = self.ids.rows
         box.clear_widgets()
-        keypad_fields = [r.field.id for r in rows if r.field.kind in KEYPAD_KINDS and not r.from_card]
+        keypad_fields = [r.field.id for r in rows if field_widget(r.field.kind).keypad and not r.from_card]
         if self.selected not in keypad_fields:
             self.selected = keypad_fields[0] if keypad_fields else ""
         for row in rows:
@@ -41,8 +36,8 @@ class FormScreen(KioskScreen):
         self.keypad_hint = self.tr("form.keypad_hint") if self.selected else ""
         self.ids.keypad.opacity = 1 if self.selected else 0
         self.ids.keypad.disabled = not self.selected
-        kind = next((r.field.kind for r in rows if r.field.id == self.selected), "")
-        self.decimal = kind == "number"
+        keypad = next((field_widget(r.field.kind).keypad for r in rows if r.field.id == self.selected), None)
+        self.decimal = bool(keypad and keypad.decimal)
 
     def _row(self, row: Any) -> BoxLayout:
         f = row.field
@@ -53,33 +48,8 @@ class FormScreen(KioskScreen):
             value = _text(f"{row.value}    [size=28][color=3d3d3d]{self.tr('form.from_card')}[/color][/size]",
                           theme.LARGE, theme.TEXT, theme.TARGET, ground=theme.READ_ONLY_BG)
             outer.add_widget(value)
-        elif f.kind == "choice":
-            wide = max((len(text) for _v, text in row.choices), default=0) > 6
-            cols = 2 if wide else min(5, max(1, len(row.choices)))
-            rows_needed = -(-len(row.choices) // cols)
-            line = GridLayout(cols=cols, spacing=16, size_hint_y=None,
-                              height=rows_needed * theme.TARGET + (rows_needed - 1) * 16)
-            for value, text in row.choices:
-                chosen = row.value == value
-                button = BigButton(kiosk_id=f"choice_{f.id}_{value}", text=("✓ " if chosen else "") + text,
-                                   font_size=theme.BODY,
-                                   style="selected" if chosen else "secondary")
-                button.bind(on_release=lambda _b, fid=f.id, v=value: self.set_value(fid, v))
-                line.add_widget(button)
-            outer.add_widget(line)
-        elif f.kind in KEYPAD_KINDS:
-            shown = row.value or self.tr("form.tap_to_type")
-            button = BigButton(kiosk_id=f"field_{f.id}", text=shown,
-                               font_size=52 if row.value else theme.BODY,
-                               style="selected" if self.selected == f.id else "secondary")
-            button.bind(on_release=lambda _b, fid=f.id: self.select(fid))
-            outer.add_widget(button)
         else:
-            entry = TextInput(text=row.value, font_size=theme.LARGE, multiline=False, size_hint_y=None,
-                              height=theme.TARGET, padding=(20, 28), write_tab=False)
-            entry.kiosk_id = f"field_{f.id}"
-            entry.bind(text=lambda _w, text, fid=f.id: self.run(self.service.set_field, fid, text))
-            outer.add_widget(entry)
+            outer.add_widget(field_widget(f.kind).build(self, row))
         if row.error:
             outer.add_widget(_text(row.error, theme.BODY, theme.DANGER, 50, bold=True))
         outer.height = sum(c.height for c in outer.children) + 8 * (len(outer.children) - 1)
@@ -94,6 +64,10 @@ class FormScreen(KioskScreen):
         self.errors.pop(field_id, None)
         self.refresh()
 
+    def type_text(self, field_id: str, text: str) -> None:
+        """From a text box, as typed: no redraw, which would take the box's focus away."""
+        self.run(self.service.set_field, field_id, text)
+
     def on_key(self, key: str) -> None:
         if not self.selected:
             return
@@ -101,15 +75,10 @@ class FormScreen(KioskScreen):
         row = next((r for r in rows if r.field.id == self.selected), None)
         if row is None:
             return
-        kind = row.field.kind
-        if kind == "date":  # typed as digits, shown and stored as YYYY-MM-DD
-            digits = NumericKeypad.apply(row.value.replace("-", ""), key, 8)
-            value = "-".join(p for p in (digits[:4], digits[4:6], digits[6:8]) if p)
-        elif key == "." and (kind != "number" or "." in row.value):
+        keypad = field_widget(row.field.kind).keypad
+        value = keypad.type(row.value, key, row.field.max_length) if keypad else None
+        if value is None:
             return
-        else:
-            max_length = row.field.max_length or {"phone": 11, "id_number": 18}.get(kind)
-            value = NumericKeypad.apply(row.value, key, max_length)
         self.set_value(self.selected, value)
 
     def next(self) -> None:

@@ -4,7 +4,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import ConfigError
-from kiosk.settings import DEFAULT_DATA_DIR, Settings, known_keys, load_settings
+from kiosk.settings import (
+    DEFAULT_DATA_DIR,
+    Settings,
+    check_layer,
+    known_keys,
+    layer_from_tree,
+    load_settings,
+)
 
 
 def write(path: Path, text: str) -> Path:
@@ -79,6 +86,14 @@ def test_device_toml_comes_from_the_env_data_dir(tmp_path):
         ("[devices.scanner]\nport = 1\n", "devices.scanner", "unknown setting"),
         ("hall = 3\n", "hall", "must be a table"),
         ("[sync]\nbackoff_base_s = 10\nbackoff_max_s = 5\n", "sync.backoff_max_s", "backoff_base_s"),
+        ("[queue]\nbudget_mb = 16\n", "queue.reserve_mb", "must not be above queue.budget_mb"),
+        ("[queue]\nbudget_mb = true\n", "queue.budget_mb", "must be a whole number"),
+        ("[scan]\nmin_brightness = 200\nmax_brightness = 100\n", "scan.max_brightness", "min_brightness"),
+        ('[scan]\nmode = "sepia"\n', "scan.mode", "must be one of colour, grey, text"),
+        ('[sync]\nquiet_hours = "25:00-01:00"\n', "sync.quiet_hours", "hours must be 00-23"),
+        ("[sync]\nchunk_max_kb = 20000\n", "sync.chunk_max_kb", "must be at most 16384"),
+        ('[devices.printer]\ndriver = "usb"\ntarget = "lp0"\n', "devices.printer.target", "VID:PID"),
+        ('[kiosk]\ndevice_name = 7\n', "kiosk.device_name", "must be a string"),
     ],
 )
 def test_bad_values_name_the_dotted_key(tmp_path, text, key, reason):
@@ -146,3 +161,28 @@ def test_to_dict_round_trips_every_key(tmp_path):
 
     walk(d)
     assert flat == set(known_keys())
+
+
+def test_every_error_names_the_file_the_value_came_from(tmp_path):
+    cfg = write(tmp_path / "run.toml", "[queue]\nbudget_mb = 0\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, data_dir=tmp_path, environ={})
+    assert str(info.value) == f"queue.budget_mb: must be at least 1 (in {cfg})"
+
+
+def test_replace_on_a_section_checks_the_new_value(tmp_path):
+    s = load_settings(data_dir=tmp_path, environ={})
+    with pytest.raises(ValueError):
+        dataclasses.replace(s.queue, budget_mb=0)
+
+
+def test_a_partial_layer_is_checked_over_the_defaults():
+    """The hall checks a configuration layer before it signs it, with the kiosk's own models."""
+    check_layer(layer_from_tree({"queue": {"budget_mb": 256}, "sync": {"interval_s": 60}}, "hall"))
+    with pytest.raises(ConfigError) as info:
+        check_layer(layer_from_tree({"sync": {"backoff_max_s": 1}}, "hall configuration 7"))
+    assert str(info.value) == (
+        "sync.backoff_max_s: must not be below sync.backoff_base_s (in hall configuration 7)"
+    )
+    with pytest.raises(ConfigError, match=r"^hall\.colour: unknown setting"):
+        layer_from_tree({"hall": {"colour": "red"}}, "hall")

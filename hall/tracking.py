@@ -17,9 +17,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import or_, select
 
 from hall.api.deps import DbDep
+from hall.console.security_headers import ConsoleRoute
 from hall.models import Application
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "console" / "templates"))
 MAX_NUMBER_LENGTH = 64
 

@@ -12,7 +12,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
+from hall.console.attachments import safe_attachment
 from hall.console.auth import COOKIE, MAX_AGE_S, SessionDep, make_cookie
+from hall.console.security_headers import ATTACHMENT_POLICY, ConsoleRoute
 from hall.errors import HallError
 from hall.models import Application, Device
 from hall.services import applications as apps
@@ -33,13 +35,16 @@ STATUS_LABELS = {
     "rejected": "不予受理 Rejected",
 }
 TEMPLATES.env.globals["status_labels"] = STATUS_LABELS
+# Declared types shown as a thumbnail; whatever the bytes are, they are re-encoded first.
+TEMPLATES.env.globals["raster_types"] = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif",
+                                                   "image/tiff", "image/bmp"})
 TEMPLATES.env.globals["field_labels"] = {
     "name": "姓名 Name", "id_number": "身份证号 ID number", "sex": "性别 Sex",
     "birth_date": "出生日期 Birth date", "address": "住址 Address", "phone": "电话 Phone",
     "ethnicity": "民族 Ethnicity",
 }
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 FormStr = Annotated[str, Form()]
 
 
@@ -131,7 +136,7 @@ def application_page(app_id: str, request: Request, session: SessionDep, db: DbD
     media = {}
     for item in (document or {}).get("attachments", []) or []:
         if isinstance(item, dict) and item.get("sha256"):
-            media[item["sha256"]] = str(item.get("media_type") or "")
+            media[item["sha256"]] = str(item.get("media_type") or "")[:60]
     device = db.get(Device, application.device_id)
     return render(request, "application.html", session, app=application, document=document,
                   media=media, device=device, history=apps.history(db, app_id), settable=SETTABLE)
@@ -148,14 +153,10 @@ def set_status(app_id: str, session: SessionDep, db: DbDep, clock: ClockDep, csr
 @router.get("/applications/{app_id}/attachments/{sha256}")
 def attachment(app_id: str, sha256: str, session: SessionDep, db: DbDep, settings: SettingsDep,
                keys: KeysDep) -> Response:
+    """The attachment as the bytes say it is (see attachments.py), never as the kiosk declared it."""
     application = apps.get_application(db, app_id)
     data = apps.open_attachment(settings, application, sha256, keys.seal_private)
-    media_type = "application/octet-stream"
-    try:
-        for item in apps.open_document(application, keys.seal_private).get("attachments", []):
-            if item.get("sha256") == sha256 and item.get("media_type"):
-                media_type = str(item["media_type"])
-    except (SealError, ValueError, AttributeError):
-        pass
-    return Response(data, media_type=media_type,
-                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    safe = safe_attachment(data)
+    headers = safe.headers(f"{application.official_number}-{sha256[:8]}")
+    headers["Content-Security-Policy"] = ATTACHMENT_POLICY
+    return Response(safe.body, media_type=safe.media_type, headers=headers)

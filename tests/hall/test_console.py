@@ -147,7 +147,9 @@ def test_console_refuses_without_login_and_bad_csrf(tmp_path):
         anonymous = requests.get(hall.url + "/console/devices", allow_redirects=False, timeout=5)
         assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
         session = requests.Session()
-        form = {"username": "clerk", "password": "correct horse"}
+        page = session.get(hall.url + "/console/login", timeout=5).text
+        token = page.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+        form = {"username": "clerk", "password": "correct horse", "login_token": token}
         login = session.post(hall.url + "/console/login", data=form, allow_redirects=False, timeout=5)
         assert login.status_code == 303
         assert session.get(hall.url + "/console/devices", timeout=5).status_code == 200

@@ -29,10 +29,14 @@ class AttachmentIn(BaseModel):
     pages: int = Field(default=1, ge=0)
 
 
+# Catalog item codes (config/catalog: GD-SAMPLE-001; a county's own: GD-YL-001), not free text.
+SERVICE_CODE_PATTERN = r"^[A-Z]{2}-[A-Z0-9]{2,16}-[0-9]{3,6}$"
+
+
 class ApplicationIn(BaseModel):
     id: str = Field(min_length=32, max_length=36)
     provisional_number: str = Field(min_length=1, max_length=64)
-    service_code: str = Field(min_length=1, max_length=64)
+    service_code: str = Field(min_length=1, max_length=64, pattern=SERVICE_CODE_PATTERN)
     county: str = Field(default="", max_length=12)
     created_at: str = Field(min_length=1, max_length=40)
     page_count: int = Field(default=0, ge=0)

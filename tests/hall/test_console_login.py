@@ -27,8 +27,8 @@ def login(url: str, username: str, password: str, address: str = "203.0.113.9",
     session = session or requests.Session()
     all_headers = {"X-Forwarded-For": address, **(headers or {})}
     page = session.get(url + "/console/login", headers=all_headers, timeout=10)
-    token = re.search(r'name="login_token" value="([^"]+)"', page.text).group(1)
-    form = {"username": username, "password": password, "login_token": token}
+    found = re.search(r'name="login_token" value="([^"]+)"', page.text)
+    form = {"username": username, "password": password, "login_token": found.group(1) if found else ""}
     return session.post(url + "/console/login", data=form, headers=all_headers, allow_redirects=False,
                         timeout=10)
 

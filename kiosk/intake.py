@@ -1,7 +1,8 @@
-"""Turning a finished session into a sealed, queued application: one path for all.
+"""Turning a finished visit into a sealed, queued application: one path for all.
 
-The confirm button (``KioskService.confirm``) and `kiosk submit` both come through
-here, so a paper application gets exactly the validation and sealing a kiosk one does.
+The confirm step (``kiosk.steps.confirm.ReviewStep.confirm``) and `kiosk submit` both
+come through here, so a paper application gets exactly the validation and sealing a
+kiosk one does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from kiosk.applications import build_application
 from kiosk.catalog import ServiceItem
-from kiosk.session import Session
+from kiosk.visit import Visit
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue, QueueEntry
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_session(
-    session: Session,
+    session: Visit,
     item: ServiceItem,
     *,
     queue: OfflineQueue,

@@ -28,7 +28,7 @@ class FormScreen(KioskScreen):
         self.selected = ""
 
     def refresh(self) -> None:
-        rows = self.run(self.service.form_rows, getattr(self, "errors", {}))
+        rows = self.run(self.step.rows, getattr(self, "errors", {}))
         if rows is None:
             return
         box = self.ids.rows
@@ -78,26 +78,31 @@ class FormScreen(KioskScreen):
             entry = TextInput(text=row.value, font_size=theme.LARGE, multiline=False, size_hint_y=None,
                               height=theme.TARGET, padding=(20, 28), write_tab=False)
             entry.kiosk_id = f"field_{f.id}"
-            entry.bind(text=lambda _w, text, fid=f.id: self.run(self.service.set_field, fid, text))
+            entry.bind(text=lambda _w, text, fid=f.id: self.run(self.step.set_field, fid, text))
             outer.add_widget(entry)
         if row.error:
             outer.add_widget(_text(row.error, theme.BODY, theme.DANGER, 50, bold=True))
         outer.height = sum(c.height for c in outer.children) + 8 * (len(outer.children) - 1)
         return outer
 
+    def forget(self) -> None:
+        self.ids.rows.clear_widgets()
+        self.errors = {}
+        self.selected = ""
+
     def select(self, field_id: str) -> None:
         self.selected = field_id
         self.refresh()
 
     def set_value(self, field_id: str, value: str) -> None:
-        self.run(self.service.set_field, field_id, value)
+        self.run(self.step.set_field, field_id, value)
         self.errors.pop(field_id, None)
         self.refresh()
 
     def on_key(self, key: str) -> None:
         if not self.selected:
             return
-        rows = self.run(self.service.form_rows) or []
+        rows = self.run(self.step.rows) or []
         row = next((r for r in rows if r.field.id == self.selected), None)
         if row is None:
             return
@@ -113,7 +118,7 @@ class FormScreen(KioskScreen):
         self.set_value(self.selected, value)
 
     def next(self) -> None:
-        errors = self.run(self.service.validate_form)
+        errors = self.run(self.step.validate)
         if errors is None:
             return
         self.errors = errors
@@ -121,7 +126,7 @@ class FormScreen(KioskScreen):
             self.refresh()
             self.nav.show_error("form.fix_red")
             return
-        self.nav.go("capture")
+        self.nav.forward()
 
 
 def _text(text: str, size: int, colour, height: int, ground=None, bold: bool = False) -> Label:

@@ -18,10 +18,17 @@ from kiosk.i18n import Translator
 class SlipContent(Protocol):
     """What a slip shows: ``kiosk.presentation.Receipt``, or `kiosk print-test`'s sample."""
 
-    provisional_number: str
-    qr_text: str
-    service_name: str
-    created_at: str
+    @property
+    def provisional_number(self) -> str: ...
+
+    @property
+    def qr_text(self) -> str: ...
+
+    @property
+    def service_name(self) -> str: ...
+
+    @property
+    def created_at(self) -> str: ...
 
 
 def receipt_slip(receipt: SlipContent, t: Translator, place: str = "") -> ReceiptSlip:

@@ -54,7 +54,8 @@ class Page:
             self.data = bytearray(self.data)
 
     def wipe(self) -> None:
-        self.data[:] = bytes(len(self.data))
+        if isinstance(self.data, bytearray):  # always, after __post_init__
+            self.data[:] = bytes(len(self.data))
         self.data = bytearray()
 
     def __repr__(self) -> str:

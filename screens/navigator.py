@@ -18,7 +18,7 @@ from kivy.lang import Builder
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.service import KioskService
-from kiosk.steps.table import NO_WAY_BACK, check_move
+from kiosk.steps.table import NO_WAY_BACK, NOT_RETURNED_TO, check_move
 from screens.base import KioskScreen
 from screens.table import HOME, SCREENS
 
@@ -69,7 +69,8 @@ class Navigator:
         check_move(current, target)
         if target in NO_WAY_BACK:
             self.history.clear()  # no way back into a sent application
-        return self._show(target, remember=target not in NO_WAY_BACK, **params)
+        remember = target not in NO_WAY_BACK and current not in NOT_RETURNED_TO
+        return self._show(target, remember=remember, **params)
 
     def _show(self, name: str, remember: bool = True, **params: Any) -> KioskScreen:
         old = self.manager.current_screen if self.manager.screens else None

@@ -26,7 +26,7 @@ from kiosk.errors import NoActiveSession
 from kiosk.i18n import Translator
 from kiosk.jobs import OneShotJobs
 from kiosk.settings import Settings
-from kiosk.steps.table import MOVES
+from kiosk.steps.table import MOVES, MoveRefused
 from kiosk.visit import Visit, VisitKeeper
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
@@ -183,7 +183,11 @@ class Step:
         """Another step's screen takes over."""
 
     def next_step(self) -> str:
-        return MOVES[self.name][0]
+        """The step forward leads to: the first move in the table (a step with none ends the visit)."""
+        moves = MOVES.get(self.name, ())
+        if not moves:
+            raise MoveRefused(f"{self.name!r} has no way forward: it ends the visit")
+        return moves[0]
 
     def t(self, key: str, **fmt: Any) -> str:
         return self.ctx.t(key, **fmt)

@@ -33,6 +33,7 @@ MOVES: dict[str, tuple[str, ...]] = {
 }
 ENDS = (RECEIPT, STATUS)  # "done" finishes the visit
 NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten
+NOT_RETURNED_TO = (IDENTIFY,)  # "back" skips it: the card is read already (back from catalog goes home)
 
 
 class MoveRefused(RuntimeError):

@@ -181,8 +181,7 @@ def _identify_by_card(d: Any, start: str) -> None:
     simulator.present_card(ELDERLY_VILLAGER)
 
 
-def _fill_form_and_capture(d: Any) -> None:
-    service = d.app.service
+def _open_form_and_type_the_phone(d: Any) -> None:
     d.tap(f"service_{SERVICE}")
     d.wait_for_screen("guide")
     d.tap("guide_start")
@@ -190,6 +189,11 @@ def _fill_form_and_capture(d: Any) -> None:
     d.tap("field_phone")
     for digit in PHONE:
         d.tap(f"keypad_{digit}")
+
+
+def _fill_form_and_capture(d: Any) -> None:
+    service = d.app.service
+    _open_form_and_type_the_phone(d)
     d.tap("choice_grade_360")
     d.tap("choice_bank_psbc")
     d.tap("form_next")
@@ -226,13 +230,7 @@ def path_typed_number(d: Any) -> None:
         d.tap("manual_x" if key == "X" else f"keypad_{key}")
     d.tap("manual_ok")
     d.wait_for_screen("catalog", timeout=20)
-    d.tap(f"service_{SERVICE}")
-    d.wait_for_screen("guide")
-    d.tap("guide_start")
-    d.wait_for_screen("form")
-    d.tap("field_phone")
-    for digit in PHONE:
-        d.tap(f"keypad_{digit}")
+    _open_form_and_type_the_phone(d)
     d.tap("home_button")
     d.wait_for_screen("home")
 

@@ -144,13 +144,13 @@ class PinyinIndex:
         first = self._first_reading
         syllables = []
         for ch in word:
-            reading = first.get(ch)
-            if reading is None:
-                raw = self._char_readings.get(ord(ch))
-                if not raw:
+            known = first.get(ch)
+            if known is None:
+                readings = self._char_readings.get(ord(ch))
+                if not readings:
                     return []
-                reading = first[ch] = toneless(raw.split(",", 1)[0])
-            syllables.append(reading)
+                known = first[ch] = toneless(readings.split(",", 1)[0])
+            syllables.append(known)
         return [tuple(syllables)]
 
     def add_words(self, words: Iterable[tuple[str, int]], min_freq: int = 0) -> None:

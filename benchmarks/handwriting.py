@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from glyph_strokes import strokes_for  # noqa: E402
 
-from kiosk.input.handwriting import HandwritingRecognizer  # noqa: E402
+from kiosk.input.handwriting import HandwritingRecognizer, character_frequencies  # noqa: E402
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许"
@@ -127,6 +127,22 @@ def main() -> None:
     }
     if edge_cases:
         result["top5_accuracy_edge_to_edge"] = round(accuracy(recognizer, edge_cases)[1], 3)
+    # the same strokes, re-ranked with jieba's character frequencies (the kiosk's default)
+    with HandwritingRecognizer.open(frequencies=character_frequencies()) as with_prior:
+        prior_latencies: list[float] = []
+        for _, strokes, size in cases[:100]:
+            for n in range(1, len(strokes) + 1):
+                t0 = time.perf_counter()
+                with_prior.candidates(strokes[:n], size, size, limit=10)
+                prior_latencies.append((time.perf_counter() - t0) * 1000)
+        prior_top1, prior_top5 = accuracy(with_prior, cases)
+    result.update({
+        "prior_top1_accuracy": round(prior_top1, 3),
+        "prior_top5_accuracy": round(prior_top5, 3),
+        "prior_candidates_median_ms": round(statistics.median(prior_latencies), 2),
+        "prior_vs_plain_latency_ratio": round(
+            statistics.median(prior_latencies) / statistics.median(latencies[:len(prior_latencies)]), 2),
+    })
     if not math.isfinite(result["candidates_median_ms"]):
         raise SystemExit("no measurements")
     print(json.dumps(result, ensure_ascii=False))

@@ -17,24 +17,33 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable
+from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable, character_frequencies
 from kiosk.input.pinyin import PinyinIndex, PinyinUnavailable
 from workers.loop import BackgroundLoop, PassResult
 
 log = logging.getLogger(__name__)
 
 
+def _recognizer_with_prior() -> HandwritingRecognizer:
+    try:
+        frequencies: dict[str, int] | None = character_frequencies()
+    except (ImportError, OSError) as exc:  # no jieba: Zinnia's own order
+        log.warning("no character frequencies for handwriting (%s)", type(exc).__name__)
+        frequencies = None
+    return HandwritingRecognizer.open(frequencies=frequencies)
+
+
 class InputEngines:
     def __init__(self, on_ready: Callable[[InputEngines], None] | None = None,
                  load_pinyin: Callable[[], PinyinIndex] = PinyinIndex.load,
-                 load_handwriting: Callable[[], HandwritingRecognizer] = HandwritingRecognizer.open) -> None:
+                 load_handwriting: Callable[[], HandwritingRecognizer] | None = None) -> None:
         self.pinyin: PinyinIndex | None = None
         self.handwriting: HandwritingRecognizer | None = None
         self.problems: dict[str, str] = {}  # engine -> message key, for the screens
         self.ready = threading.Event()
         self._on_ready = on_ready
         self._load_pinyin = load_pinyin
-        self._load_handwriting = load_handwriting
+        self._load_handwriting = load_handwriting or _recognizer_with_prior
         self._loop = BackgroundLoop("input-engines", self._load, interval_s=1, lower_priority=True)
 
     def start(self) -> None:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable
+from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable, character_frequencies
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +74,12 @@ def test_closed_recognizer_refuses():
     with pytest.raises(HandwritingUnavailable):
         rec.candidates(TEN, 400, 400)
     rec.close()  # twice is fine
+
+
+def test_a_frequency_prior_reranks_zinnias_best(recognizer):
+    plain = [c.text for c in recognizer.candidates(TEN, 400, 400, limit=5)]
+    with HandwritingRecognizer.open(frequencies={plain[3]: 10**9}) as biased:
+        assert biased.candidates(TEN, 400, 400, limit=5)[0].text == plain[3]
+    with HandwritingRecognizer.open(frequencies=character_frequencies()) as real:
+        assert real.candidates(TEN, 400, 400, limit=5)[0].text == "十"
+        assert len(real.candidates(KING, 400, 400, limit=3)) == 3

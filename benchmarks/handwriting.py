@@ -11,7 +11,7 @@ Test strokes, in order of preference:
    all round, as a finger writes inside the pad's frame; the edge-to-edge figure is
    reported too.
 2. ``glyph_skeletons`` when that data is absent: skeletons of Noto Sans CJK SC glyphs by
-   ``glyph_strokes.strokes_for`` (a rough writer with wrong stroke order; a floor only).
+   ``strokes/glyph_strokes.strokes_for`` (a rough writer with wrong stroke order; a floor only).
 
 For each character the strokes are fed one by one, as a finger adds them, and the
 recogniser is asked for candidates after each stroke: that is the latency a villager
@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "strokes"))
 
 from glyph_strokes import strokes_for  # noqa: E402
 

@@ -2,12 +2,12 @@
 
 The widgets are not in the form yet (that comes after the screens' reshape), so they
 are tried here on their own, with the real engines: Zinnia with the Debian model, and
-the pinyin index on jieba's whole dictionary (loaded off the UI thread, as the kiosk will).
+the pinyin index on jieba's whole dictionary, both loaded off the UI thread by
+``kiosk.input.engines.InputEngines`` as the kiosk will.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 
@@ -20,8 +20,7 @@ def build_app(params: dict[str, Any]) -> Any:
 
     from kiosk.app import font_cache_dir, register_fonts
     from kiosk.i18n import Translator
-    from kiosk.input.handwriting import HandwritingRecognizer
-    from kiosk.input.pinyin import PinyinIndex
+    from kiosk.input.engines import InputEngines
     from screens import theme
     from screens.widgets.handwriting_pad import HandwritingPad
     from screens.widgets.pinyin_keyboard import PinyinKeyboard
@@ -41,8 +40,7 @@ def build_app(params: dict[str, Any]) -> Any:
             self.chosen.kiosk_id = "chosen_text"
             root.add_widget(self.chosen)
             body = BoxLayout(orientation="vertical" if portrait else "horizontal", spacing=theme.GAP)
-            self.pad = HandwritingPad(recognizer=HandwritingRecognizer.open(),
-                                      undo_text=t.t("input.pad.undo"), clear_text=t.t("input.pad.clear"))
+            self.pad = HandwritingPad(undo_text=t.t("input.pad.undo"), clear_text=t.t("input.pad.clear"))
             self.keyboard = PinyinKeyboard(del_text=t.t("input.keyboard.delete"),
                                            clear_text=t.t("input.keyboard.clear"),
                                            prev_text=t.t("input.keyboard.previous"),
@@ -54,13 +52,19 @@ def build_app(params: dict[str, Any]) -> Any:
                 body.add_widget(widget)
             root.add_widget(body)
 
-            def load_engine() -> None:
-                index = PinyinIndex.load()
-                index.candidates("a")  # sort once, off the UI thread
-                Clock.schedule_once(lambda _dt: setattr(self.keyboard, "engine", index), 0)
+            def ready(engines: InputEngines) -> None:  # on the loader's thread
+                def hand_over(_dt: float) -> None:
+                    self.pad.recognizer = engines.handwriting
+                    self.keyboard.engine = engines.pinyin
 
-            threading.Thread(target=load_engine, name="pinyin-load", daemon=True).start()
+                Clock.schedule_once(hand_over, 0)
+
+            self.engines = InputEngines(on_ready=ready)
+            self.engines.start()
             return root
+
+        def on_stop(self) -> None:
+            self.engines.stop()
 
     return InputApp()
 
@@ -102,9 +106,11 @@ def write_and_type(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     name = "input-widgets-{}x{}".format(*params.get("size", (1920, 1080)))
     app = d.app
     d.wait_frames(5)
-    d.screenshot(f"{name}-1-empty")
     targets = d.call(lambda: _targets(app.root))
 
+    d.wait_for(lambda: app.pad.recognizer is not None and app.keyboard.engine is not None, 90,
+               what="input engines")
+    d.screenshot(f"{name}-1-empty")
     # handwriting: 十, as a finger writes it (横 then 竖)
     canvas = app.pad.ids.pad_canvas
     d.call(_draw, _line(0.15, 0.5, 0.85, 0.5), canvas)
@@ -116,7 +122,6 @@ def write_and_type(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: app.chosen.text != "", 5, what="chosen character")
 
     # pinyin: zhangsan, then the candidate 张三
-    d.wait_for(lambda: app.keyboard.engine is not None, 90, what="pinyin engine")
     for letter in "zhangsan":
         d.tap(f"pinyin_key_{letter}")
     shown = d.call(lambda: [c.text for c in app.keyboard.shown])

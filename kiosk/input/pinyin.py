@@ -15,8 +15,9 @@ A word matches a cut when it has one syllable per piece and each syllable starts
 its piece (a whole syllable that is not the last piece must match exactly).
 
 Ranking: words that cover all the letters (fewest pieces first, then frequency), then
-a composed candidate of the best character per whole syllable (for names, which no
-dictionary holds: ``zhangsan`` -> 张三), then single characters for the first piece,
+composed candidates for what no dictionary holds as one word (the longest words left to
+right, ``guangdongshengmeizhoushi`` -> 广东省梅州市; and a surname plus the commonest
+character per syllable, for names: ``zhangsan`` -> 张三), then single characters for the first piece,
 which cover only part of the letters: ``Candidate.consumed`` says how many, and the
 keyboard keeps the rest for the next choice.
 
@@ -222,9 +223,9 @@ class PinyinIndex:
         found.sort(key=lambda cut: (len(cut), sum(p not in self._syllables for p in cut)))
         return found[:MAX_CUTS]
 
-    def _matches(self, cut: tuple[str, ...], limit: int) -> Iterator[_Entry]:
+    def _matches(self, cut: tuple[str, ...], limit: int, exact: bool = False) -> Iterator[_Entry]:
         key = "".join(p[0] for p in cut)
-        last = len(cut) - 1
+        last = len(cut) if exact else len(cut) - 1  # exact: the last piece is whole too
         found = 0
         for entry in self._by_key.get(key, ()):
             ok = True
@@ -241,6 +242,29 @@ class PinyinIndex:
                 if found >= limit:
                     return
 
+    def _compose_words(self, cut: tuple[str, ...]) -> str:
+        """Left to right, the longest dictionary word at each point (广东省 + 梅州市), else a
+        character: a surname when it is the first (王 + 晓明)."""
+        parts: list[str] = []
+        i = 0
+        while i < len(cut):
+            for j in range(min(len(cut), i + 4), i, -1):
+                if j - i == 1:
+                    single = self._surname.get(cut[i]) if i == 0 else None
+                    parts.append(single or self._best_char[cut[i]])
+                    break
+                word = next(self._matches(cut[i:j], 1, exact=True), None)
+                if word is not None:
+                    parts.append(word.word)
+                    break
+            i = j
+        return "".join(parts)
+
+    def _compose_name(self, cut: tuple[str, ...]) -> str:
+        """A surname for the first syllable, the commonest character for each other (张 + 三)."""
+        head = self._surname.get(cut[0], self._best_char[cut[0]])
+        return head + "".join(self._best_char[p] for p in cut[1:])
+
     def candidates(self, letters: str, limit: int = 50) -> list[Candidate]:
         """Ranked candidates for the typed ``letters`` (see the module docstring)."""
         letters = "".join(ch for ch in letters.lower() if ch.isascii() and (ch.isalpha() or ch == "'"))
@@ -255,11 +279,10 @@ class PinyinIndex:
                 out.setdefault(entry.word, Candidate(entry.word, whole))
             if len(out) >= limit:
                 break
-        for cut in cuts:  # a composed phrase for names no dictionary holds
+        for cut in cuts:  # composed phrases for what no dictionary holds as one word
             if len(cut) > 1 and all(p in self._best_char for p in cut):
-                head = self._surname.get(cut[0], self._best_char[cut[0]])
-                composed = head + "".join(self._best_char[p] for p in cut[1:])
-                out.setdefault(composed, Candidate(composed, whole))
+                for composed in (self._compose_words(cut), self._compose_name(cut)):
+                    out.setdefault(composed, Candidate(composed, whole))
                 break
         for cut in cuts:  # characters for the first piece, covering only its letters
             if len(cut) < 2:

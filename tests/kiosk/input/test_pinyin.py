@@ -89,3 +89,14 @@ def test_the_real_dictionary(full):
     assert "张三" in texts(full, "zhangsan", 5)
     assert "张" in texts(full, "zhang", 5)
     assert "出生" in texts(full, "chusheng", 3)
+
+
+def test_long_input_is_composed_from_words(small):
+    index = PinyinIndex.load([("广东", 900), ("广东省", 500), ("梅州", 300), ("市", 800), ("没", 900),
+                              *((ch, 100) for ch in "广东省梅州")])
+    assert texts(index, "guangdongshengmeizhoushi")[0] == "广东省梅州市"
+
+
+def test_the_real_dictionary_composes_places_and_names(full):
+    assert "广东省梅州市" in texts(full, "guangdongshengmeizhoushi", 5)
+    assert "王晓明" in texts(full, "wangxiaoming", 5)

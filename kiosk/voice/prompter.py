@@ -156,7 +156,7 @@ class VoicePrompter:
             self._log_once("synth", "no espeak-ng; prompts without recordings are silent")
             return None
         try:
-            return self._synth.render(text, language.espeak_voice), "synth"
+            return self._synth.render(language.speech_text(text), language.espeak_voice), "synth"
         except VoiceUnavailable as exc:
             self._log_once(f"render:{language.code}", "voice prompt not rendered: %s", exc)
             return None

@@ -17,6 +17,7 @@ import pytest
 
 from kiosk.i18n import TRANSLATIONS_DIR, read_catalogs
 from kiosk.voice import AudioPlayer, EspeakSynth, VoicePrompter, find_player
+from kiosk.voice.languages import VOICE_LANGUAGES
 from kiosk.voice.prompter import error_prompt_key, step_prompt_key
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -102,7 +103,7 @@ def test_hakka_without_recordings_speaks_mandarin_not_spelled_letters(catalogs, 
     with caplog.at_level(logging.WARNING):
         wav, source = prompter.audio_for("voice.take_card", "hak")
         prompter.audio_for("voice.home", "hak")
-    assert source == "synth" and wav.name.startswith("cmn-")
+    assert source == "synth" and wav.name.startswith("cmn-latn-pinyin-")
     assert sum("cannot read Chinese" in r.message for r in caplog.records) == 1
 
 
@@ -206,3 +207,29 @@ def test_no_player_and_no_synth_at_all(catalogs, caplog):
         assert prompter.running and prompter.loop.stats.crashes == 0
     finally:
         prompter.stop()
+
+
+def espeak_phonemes(text: str, voice: str) -> str:
+    return subprocess.run(["espeak-ng", "-q", "-x", "-v", voice, text], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize("step", ["home", "identify", "take_card", "idle_warning"])
+def test_mandarin_is_spoken_as_mandarin_not_english_letter_names(catalogs, step):
+    cmn = VOICE_LANGUAGES["cmn"]
+    text = catalogs["zh"][step_prompt_key(step)]
+    # the reason for the pinyin path: the plain cmn voice switches to English for 您, 要, 办, 请 ...
+    assert "(en)" in espeak_phonemes(text, "cmn") or step == "take_card"
+    spoken = cmn.speech_text(text)
+    assert "(en)" not in espeak_phonemes(spoken, cmn.espeak_voice)
+
+
+def test_pinyin_speech_text_is_phrase_aware():
+    spoken = VOICE_LANGUAGES["cmn"].speech_text("请拿好您的身份证")
+    assert spoken == "qing3 na2 hao3 nin2 de5 shen1 fen4 zheng4"
+    assert VOICE_LANGUAGES["yue"].speech_text("请拿好您的身份证") == "请拿好您的身份证"
+
+
+def test_cantonese_reads_the_characters(catalogs):
+    text = catalogs["zh"][step_prompt_key("identify")]
+    assert "(en)" not in espeak_phonemes(text, "yue")

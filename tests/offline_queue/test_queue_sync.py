@@ -279,7 +279,7 @@ def test_revoked_device_stops_syncing(hall, kiosk, make_app):
     events: list[str] = []
     worker = SyncWorker(kiosk.engine, interval_s=0.05, on_event=lambda name, payload: events.append(name))
     worker.start()
-    worker._thread.join(10)
+    worker.join(10)
     assert not worker.running  # it stopped by itself instead of hammering the hall
     assert worker.last_report.errors == ["device_revoked"]
     assert worker.last_report.revoked

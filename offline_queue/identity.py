@@ -11,12 +11,14 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue.errors import EnrolmentFailed, NotEnrolled, StorageError
+from offline_queue.transport import request_enrolment
 
 IDENTITY_FILE = "identity.json"
 
@@ -112,10 +114,8 @@ class DeviceIdentity:
 
 def _kiosk_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("village-kiosk")
-    except Exception:  # noqa: BLE001 - not installed: a version string is only informative
+    except PackageNotFoundError:  # not installed: a version string is only informative
         return "0.1.0"
 
 
@@ -124,8 +124,6 @@ def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: 
 
     Raises ``EnrolmentFailed`` (refused code, odd answer) or ``HallUnreachable``.
     """
-    from offline_queue.transport import request_enrolment
-
     private_key = Ed25519PrivateKey.generate()
     answer = request_enrolment(
         hall_url,

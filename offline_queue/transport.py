@@ -24,10 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue import signing
 from offline_queue.errors import (
@@ -44,10 +45,28 @@ from offline_queue.errors import (
     UploadLost,
 )
 
-if TYPE_CHECKING:
-    from offline_queue.identity import DeviceIdentity
-
 log = logging.getLogger(__name__)
+
+
+class ClientIdentity(Protocol):
+    """What the client needs of the kiosk's identity (``offline_queue.identity.DeviceIdentity``).
+
+    A protocol, not an import: ``identity`` uses this module to enrol, so this module
+    must not know ``identity`` (the two used to import each other).
+    """
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def hall_url(self) -> str: ...
+
+    @property
+    def private_key(self) -> Ed25519PrivateKey: ...
+
+    @property
+    def hall_sign_public_key(self) -> bytes: ...
+
 
 API = "/api/v1"
 _AUTH_CODES = {"bad_signature", "stale_timestamp", "replayed_nonce", "unknown_device"}
@@ -277,7 +296,7 @@ class HallClient:
 
     def __init__(
         self,
-        identity: DeviceIdentity,
+        identity: ClientIdentity,
         timeout_s: float = 10,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,

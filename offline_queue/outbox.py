@@ -193,8 +193,9 @@ class OfflineQueue:
         self._store = OutboxStore(self.data_dir / "outbox.sqlite3")
         self._blobs = BlobStore(self.data_dir / "blobs", write=write)
         self.recovered = self._store.recovered
-        self.orphans_removed = self._remove_orphans()
-        quarantined = self._quarantine_missing()
+        on_disk = set(self._blobs.names())  # the one walk over the blob folder, on open only
+        self.orphans_removed = self._remove_orphans(on_disk)
+        quarantined = self._quarantine_missing(on_disk)
         self.recovery = Recovery(self.recovered, self._blobs.swept, self.orphans_removed, quarantined)
         if self._store.get_meta(_CREATED_KEY) is None:
             self._store.set_meta(_CREATED_KEY, repr(self._clock()))
@@ -220,7 +221,7 @@ class OfflineQueue:
         del payload, document
         needed = len(sealed_doc) + sum(len(b) for b in sealed_atts)
         with self._lock:
-            used = self._blobs.total_size()
+            used = self._store.bytes_used()  # a running total: enqueue costs the same at any queue size
             if used + needed > self.budget_bytes:
                 raise QueueFull(f"queue budget exceeded: {used} + {needed} > {self.budget_bytes} bytes")
             free = self.free_disk_bytes()
@@ -265,7 +266,8 @@ class OfflineQueue:
         return _entry(row)
 
     def summary(self) -> QueueSummary:
-        used = self._blobs.total_size()
+        """Counts, ages and bytes from indexed queries and running totals (asked before each villager)."""
+        used = self._store.bytes_used()
         oldest = self._store.oldest_unsent_queued_at()
         now = self._clock()
         contact = self.last_contact
@@ -307,11 +309,10 @@ class OfflineQueue:
 
     def by_number(self, number: str) -> list[QueueEntry]:
         """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
-        wanted = number.strip().upper()
+        wanted = number.strip()
         if not wanted:
             return []
-        return [e for e in self.entries()
-                if e.provisional_number.upper() == wanted or (e.official_number or "").upper() == wanted]
+        return [_entry(r) for r in self._store.by_number(wanted)]
 
     def next_sequence(self) -> int:
         """A persistent counter (1, 2, 3 …) for provisional numbers."""
@@ -335,10 +336,8 @@ class OfflineQueue:
         """
         cutoff = self._clock() - retention_s
         purged = 0
-        for row in self._store.entries(HALL_STATES):
-            if row.purged or row.submitted_at is None or row.submitted_at > cutoff:
-                continue
-            if self.purge(row.id, "retention"):
+        for entry_id in self._store.purgeable(cutoff):  # indexed: not a walk over every entry
+            if self.purge(entry_id, "retention"):
                 purged += 1
         if purged:
             log.info("outbox: retention purged the sealed copies of %d confirmed entries", purged)
@@ -355,7 +354,7 @@ class OfflineQueue:
             return False
         shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
         with self._lock:
-            others = self._store.referenced_blobs_except(entry_id)
+            others = self._store.referenced_blobs_except(entry_id, shas)
             freed = sum(self._blob_size(sha) for sha in shas if sha not in others)
             if not self._store.mark_purged(entry_id, reason, freed, self._clock()):
                 return False
@@ -442,23 +441,21 @@ class OfflineQueue:
         except StorageError:
             log.warning("outbox: could not remove the blobs of a failed enqueue")
 
-    def _quarantine_missing(self) -> tuple[str, ...]:
+    def _quarantine_missing(self, on_disk: set[str]) -> tuple[str, ...]:
         """Unsent entries whose sealed copies are gone can never be sent: ``failed``, not stuck."""
-        quarantined = []
-        for row in self._store.entries(UNSENT_STATES):
-            shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
-            if all(self._blobs.exists(sha) for sha in shas):
-                continue
-            self._store.mark_failed(row.id, "blob_missing", self._clock())
-            quarantined.append(row.id)
-        return tuple(quarantined)
+        missing = list(dict.fromkeys(entry_id for entry_id, sha in self._store.unsent_blobs()
+                                     if sha not in on_disk))
+        for entry_id in missing:
+            self._store.mark_failed(entry_id, "blob_missing", self._clock())
+        return tuple(missing)
 
-    def _remove_orphans(self) -> int:
+    def _remove_orphans(self, on_disk: set[str]) -> int:
         """Blobs written just before a crash, whose outbox row never committed."""
         referenced = self._store.referenced_blobs()
-        orphans = [sha for sha in self._blobs.names() if sha not in referenced]
+        orphans = [sha for sha in on_disk if sha not in referenced]
         for sha in orphans:
             self._blobs.delete(sha)
+            on_disk.discard(sha)
         return len(orphans)
 
 

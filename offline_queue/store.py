@@ -34,7 +34,10 @@ STATES = (SEALED, UPLOADING, SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, 
 UNSENT_STATES = (SEALED, UPLOADING)
 HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 
-SCHEMA_VERSION = 1
+# 2: indexes for every query the kiosk runs per villager or per pass, and the running
+#    total of blob bytes (meta "bytes_used"): nothing on the enqueue path scans the queue
+SCHEMA_VERSION = 2
+_BYTES_USED_KEY = "bytes_used"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (
@@ -61,6 +64,11 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
+CREATE INDEX IF NOT EXISTS entries_queued ON entries (state, queued_at);
+CREATE INDEX IF NOT EXISTS entries_provisional ON entries (provisional_number COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS entries_official ON entries (official_number COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS entries_retention ON entries (purged, submitted_at);
+CREATE INDEX IF NOT EXISTS entries_document ON entries (document_sha256);
 CREATE TABLE IF NOT EXISTS attachments (
     entry_id TEXT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -71,6 +79,7 @@ CREATE TABLE IF NOT EXISTS attachments (
     uploaded INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (entry_id, sha256)
 );
+CREATE INDEX IF NOT EXISTS attachments_sha256 ON attachments (sha256);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS purges (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -153,11 +162,8 @@ class OutboxStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            with self.transaction() as db:
-                db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+            self._db.executescript(_SCHEMA)  # IF NOT EXISTS: also adds version 2's indexes to old files
+            self._upgrade()
         except StorageError:
             raise
         except sqlite3.Error as exc:
@@ -217,6 +223,34 @@ class OutboxStore:
         with self._lock:
             self._db.close()
 
+    def _upgrade(self) -> None:
+        """Bring an outbox of an older schema up to ``SCHEMA_VERSION`` (one transaction)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            version = int(row[0]) if row else 0
+            if version < 2 or db.execute(
+                "SELECT 1 FROM meta WHERE key = ?", (_BYTES_USED_KEY,)
+            ).fetchone() is None:
+                # the running total starts from what the rows name (the one scan, once per file)
+                used = db.execute(
+                    "SELECT COALESCE(SUM(size), 0) FROM ("
+                    " SELECT document_sha256 AS sha, document_size AS size FROM entries WHERE purged = 0"
+                    " UNION SELECT a.sha256, a.size FROM attachments a JOIN entries e ON e.id = a.entry_id"
+                    " WHERE e.purged = 0)"
+                ).fetchone()[0]
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           (_BYTES_USED_KEY, str(int(used))))
+            if version < SCHEMA_VERSION:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                           (str(SCHEMA_VERSION),))
+
+    def _add_bytes_used(self, db: _Cursor, delta: int) -> None:
+        """Move the running total inside the transaction that adds or frees the blobs."""
+        db.execute(
+            "UPDATE meta SET value = CAST(MAX(0, CAST(value AS INTEGER) + ?) AS TEXT) WHERE key = ?",
+            (int(delta), _BYTES_USED_KEY),
+        )
+
     def _recover(self) -> int:
         with self.transaction() as db:
             return db.execute(
@@ -226,8 +260,13 @@ class OutboxStore:
     # -- writes -----------------------------------------------------------------------
 
     def insert(self, entry: EntryRow, attachments: Iterable[AttachmentRow]) -> None:
+        """Add an entry and its attachments; the blobs they name count in ``bytes_used`` from now."""
         values = tuple(getattr(entry, f.strip()) for f in _ENTRY_COLUMNS.split(","))
+        attachments = list(attachments)
         with self.transaction() as db:
+            named = {entry.document_sha256: entry.document_size, **{a.sha256: a.size for a in attachments}}
+            shared = self._referenced(db, list(named), except_entry=None)
+            self._add_bytes_used(db, sum(size for sha, size in named.items() if sha not in shared))
             db.execute(
                 f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
             )
@@ -320,6 +359,7 @@ class OutboxStore:
             if row is None or row[4]:
                 return False
             db.execute("UPDATE entries SET purged = 1 WHERE id = ?", (entry_id,))
+            self._add_bytes_used(db, -bytes_freed)
             db.execute(
                 "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"
                 " purged_at, bytes_freed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -347,6 +387,11 @@ class OutboxStore:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- reads ------------------------------------------------------------------------
+
+    def bytes_used(self) -> int:
+        """Bytes of the blobs the live rows name: a running total, not a scan."""
+        value = self.get_meta(_BYTES_USED_KEY)
+        return int(value) if value is not None else 0
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
@@ -383,6 +428,36 @@ class OutboxStore:
         )
         return [_entry(r) for r in rows]
 
+    def by_number(self, number: str) -> list[EntryRow]:
+        """Entries whose provisional or official number is ``number``, case-insensitively (indexed)."""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE provisional_number = ? COLLATE NOCASE"
+            " UNION "
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE official_number = ? COLLATE NOCASE",
+            (number, number),
+        )
+        return sorted((_entry(r) for r in rows), key=lambda e: e.queued_at)
+
+    def purgeable(self, cutoff: float) -> list[str]:
+        """Ids of entries the hall confirmed (``HALL_STATES``) at or before ``cutoff``, not yet purged."""
+        marks = ", ".join("?" * len(HALL_STATES))
+        rows = self._query(
+            f"SELECT id FROM entries WHERE purged = 0 AND submitted_at <= ? AND state IN ({marks})"
+            " ORDER BY submitted_at",
+            (cutoff, *HALL_STATES),
+        )
+        return [r[0] for r in rows]
+
+    def unsent_blobs(self) -> list[tuple[str, str]]:
+        """(entry id, blob sha256) for every blob an unsent entry needs: one query, for the open check."""
+        marks = ", ".join("?" * len(UNSENT_STATES))
+        return self._query(
+            f"SELECT id, document_sha256 FROM entries WHERE state IN ({marks})"
+            " UNION ALL SELECT e.id, a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
+            f" WHERE e.state IN ({marks})",
+            (*UNSENT_STATES, *UNSENT_STATES),
+        )
+
     def attachments(self, entry_id: str) -> list[AttachmentRow]:
         rows = self._query(
             "SELECT entry_id, position, sha256, size, material, pages, uploaded FROM attachments"
@@ -411,13 +486,29 @@ class OutboxStore:
         return {r[0] for r in docs} | {r[0] for r in atts}
 
 
-    def referenced_blobs_except(self, entry_id: str) -> set[str]:
-        """Blobs still needed by entries other than ``entry_id`` (identical pages may share a blob)."""
-        docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0 AND id != ?", (entry_id,))
-        atts = self._query(
+    def referenced_blobs_except(self, entry_id: str, shas: Sequence[str]) -> set[str]:
+        """Which of ``shas`` live entries other than ``entry_id`` still need (pages may share a blob)."""
+        with self._lock:
+            try:
+                return self._referenced(_Cursor(self._db), list(shas), except_entry=entry_id)
+            except sqlite3.Error as exc:
+                raise StorageError(f"outbox read failed: {exc}") from exc
+
+    @staticmethod
+    def _referenced(db: _Cursor, shas: list[str], except_entry: str | None) -> set[str]:
+        """Indexed lookups of ``shas`` among the live entries (but ``except_entry``)."""
+        if not shas:
+            return set()
+        marks = ", ".join("?" * len(shas))
+        other = except_entry if except_entry is not None else ""
+        docs = db.execute(
+            f"SELECT document_sha256 FROM entries WHERE document_sha256 IN ({marks}) AND purged = 0"
+            " AND id != ?", (*shas, other),
+        ).fetchall()
+        atts = db.execute(
             "SELECT a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
-            " WHERE e.purged = 0 AND e.id != ?", (entry_id,)
-        )
+            f" WHERE a.sha256 IN ({marks}) AND e.purged = 0 AND e.id != ?", (*shas, other),
+        ).fetchall()
         return {r[0] for r in docs} | {r[0] for r in atts}
 
 

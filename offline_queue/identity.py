@@ -119,10 +119,14 @@ def _kiosk_version() -> str:
         return "0.1.0"
 
 
-def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: float = 10) -> DeviceIdentity:
+def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: float = 10,
+           hall_sign_key: bytes | None = None) -> DeviceIdentity:
     """Enrol with the hall using a one-time ``code``; saves and returns the identity.
 
-    Raises ``EnrolmentFailed`` (refused code, odd answer) or ``HallUnreachable``.
+    The hall's Ed25519 key in the answer is pinned in ``identity.json``; every later answer
+    must be signed by it. ``hall_sign_key`` (when the county hands it out with the code)
+    must match it. Raises ``InsecureHallUrl`` (plain http:// to another machine),
+    ``EnrolmentFailed`` (refused code, odd or unsigned answer) or ``HallUnreachable``.
     """
     private_key = Ed25519PrivateKey.generate()
     answer = request_enrolment(
@@ -134,6 +138,7 @@ def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: 
             "versions": {"kiosk": _kiosk_version()},
         },
         timeout_s=timeout_s,
+        pinned_sign_key=hall_sign_key,
     )
     try:
         identity = DeviceIdentity(

@@ -83,6 +83,7 @@ class SyncReport:
     changed: list[tuple[str, str]] = field(default_factory=list)  # (entry id, new state)
     quiet: bool = False  # the pass did not run: quiet hours
     purged: int = 0  # entries whose sealed copies retention deleted
+    wait_s: float = 0.0  # the hall asked for this long of quiet (Retry-After, capped by the client)
 
     @property
     def revoked(self) -> bool:
@@ -116,6 +117,7 @@ class SyncEngine:
         self._bytes_before = 0
         self._bytes_total = 0
         self._on_bytes: Callable[[int, int], None] | None = None
+        self._not_before = 0.0  # the hall's Retry-After: no pass contacts it before this time
 
     @classmethod
     def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time,
@@ -155,6 +157,10 @@ class SyncEngine:
         if in_quiet_hours(self.quiet_hours, self._clock()):
             log.info("sync: quiet hours, not sending now")
             return SyncReport(quiet=True)
+        waiting = self._not_before - self._clock()
+        if waiting > 0:
+            log.info("sync: the hall asked for quiet; next try in %.0f s", waiting)
+            return SyncReport(errors=[HallBusy.code], wait_s=waiting)
         sent = failed = retried = 0
         errors: list[str] = []
         stop = False
@@ -181,6 +187,7 @@ class SyncEngine:
             if error is not None:
                 errors.append(error.code if isinstance(error, QueueError) else "internal_error")
                 stop = isinstance(error, _HALL_WIDE)
+                self._honour_retry_after(error)
             if on_progress is not None:
                 on_progress(done, total)
             if stop:
@@ -192,6 +199,7 @@ class SyncEngine:
             except HallError as exc:
                 log.info("sync: status pull failed (%s)", exc.code)
                 errors.append(exc.code)
+                self._honour_retry_after(exc)
             except StorageError as exc:
                 log.error("sync: status could not be stored (%s)", exc.code)
                 errors.append(exc.code)
@@ -202,7 +210,13 @@ class SyncEngine:
             except StorageError as exc:
                 log.error("sync: retention purge failed (%s)", exc.code)
                 errors.append(exc.code)
-        return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged)
+        return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged,
+                          wait_s=max(0.0, self._not_before - self._clock()))
+
+    def _honour_retry_after(self, error: Exception) -> None:
+        """A 429/503 with Retry-After (already capped by the client) holds every pass off until then."""
+        if isinstance(error, HallBusy) and error.retry_after:
+            self._not_before = max(self._not_before, self._clock() + error.retry_after)
 
     def _entry_bytes(self, entry: QueueEntry) -> int:
         """What an entry still has to send: attachments not yet uploaded (the document rides in the post)."""
@@ -408,4 +422,4 @@ class SyncWorker:
         if report.revoked:
             log.error("sync: stopping, the hall revoked this kiosk")
             return BackgroundLoop.STOP
-        return None
+        return max(self.interval_s, report.wait_s)

@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from offline_queue import sealing
+from offline_queue.applicant_lookup import ApplicantLookup, LookupParams
 from offline_queue.blobs import BlobStore, sha256_hex
 from offline_queue.errors import DiskFull, QueueFull, StorageError
 from offline_queue.store import (
     HALL_STATES,
+    LOOKUP_KDF_KEY,
     SEALED,
     STATES,
     SUBMITTED,
@@ -193,6 +195,7 @@ class OfflineQueue:
         self._store = OutboxStore(self.data_dir / "outbox.sqlite3")
         self._blobs = BlobStore(self.data_dir / "blobs", write=write)
         self.recovered = self._store.recovered
+        self._lookup = self._open_lookup()
         on_disk = set(self._blobs.names())  # the one walk over the blob folder, on open only
         self.orphans_removed = self._remove_orphans(on_disk)
         quarantined = self._quarantine_missing(on_disk)
@@ -243,7 +246,7 @@ class OfflineQueue:
                     queued_at=now,
                     page_count=sum(int(a.pages) for a in app.attachments),
                     visits_needed=int(app.visits_needed),
-                    applicant_tag=app.applicant_tag,
+                    applicant_tag=self._lookup.key_for(app.applicant_tag),  # never the tag itself
                     document_sha256=written[-1],
                     document_size=len(sealed_doc),
                     state=SEALED,
@@ -305,7 +308,10 @@ class OfflineQueue:
         return None if row is None else _entry(row)
 
     def by_applicant(self, tag: str) -> list[QueueEntry]:
-        return [_entry(r) for r in self._store.by_applicant(tag)]
+        """The entries queued under the kiosk's applicant tag (see ``offline_queue.applicant_lookup``)."""
+        if not tag:
+            return []
+        return [_entry(r) for r in self._store.by_applicant(self._lookup.key_for(tag))]
 
     def by_number(self, number: str) -> list[QueueEntry]:
         """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
@@ -430,6 +436,22 @@ class OfflineQueue:
         return None if value is None else float(value)
 
     # -- housekeeping -----------------------------------------------------------------
+
+    def _open_lookup(self) -> ApplicantLookup:
+        """The lookup KDF of this outbox; an outbox from before it has its plain tags converted."""
+        stored = self._store.get_meta(LOOKUP_KDF_KEY)
+        if stored is not None:
+            try:
+                return ApplicantLookup(LookupParams.from_json(stored))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StorageError("the outbox's lookup parameters are damaged") from exc
+        lookup = ApplicantLookup(LookupParams.fresh())
+        old_tags = self._store.applicant_tags()
+        if old_tags:
+            log.warning("outbox: converting the applicant tags of %d applicants (once)", len(old_tags))
+        self._store.convert_applicant_tags({t: lookup.key_for(t) for t in old_tags}, lookup.params.to_json())
+        lookup.forget()
+        return lookup
 
     def _forget(self, written: list[str]) -> None:
         """Best effort after a failed enqueue; what is left is swept as orphans on next open."""

@@ -36,7 +36,10 @@ HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 
 # 2: indexes for every query the kiosk runs per villager or per pass, and the running
 #    total of blob bytes (meta "bytes_used"): nothing on the enqueue path scans the queue
-SCHEMA_VERSION = 2
+# 3: applicant_tag holds the memory-hard lookup key (offline_queue.applicant_lookup), not
+#    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows)
+SCHEMA_VERSION = 3
+LOOKUP_KDF_KEY = "lookup_kdf"
 _BYTES_USED_KEY = "bytes_used"
 
 _SCHEMA = f"""
@@ -358,7 +361,8 @@ class OutboxStore:
             ).fetchone()
             if row is None or row[4]:
                 return False
-            db.execute("UPDATE entries SET purged = 1 WHERE id = ?", (entry_id,))
+            # the lookup key goes with the sealed copies: a finished entry is found by its number
+            db.execute("UPDATE entries SET purged = 1, applicant_tag = '' WHERE id = ?", (entry_id,))
             self._add_bytes_used(db, -bytes_freed)
             db.execute(
                 "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"
@@ -374,6 +378,19 @@ class OutboxStore:
             " bytes_freed, reason FROM purges ORDER BY seq"
         )
         return [PurgeRow(*r) for r in rows]
+
+    def applicant_tags(self) -> list[str]:
+        """The distinct non-empty values in ``applicant_tag`` (for the one-time conversion)."""
+        rows = self._query("SELECT DISTINCT applicant_tag FROM entries WHERE applicant_tag != ''")
+        return [r[0] for r in rows]
+
+    def convert_applicant_tags(self, replacements: dict[str, str], params_json: str) -> None:
+        """Replace each old tag by its lookup key and record the KDF parameters, in one transaction."""
+        with self.transaction() as db:
+            for old, new in replacements.items():
+                db.execute("UPDATE entries SET applicant_tag = ? WHERE applicant_tag = ?", (new, old))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       (LOOKUP_KDF_KEY, params_json))
 
     def next_sequence(self) -> int:
         with self.transaction() as db:

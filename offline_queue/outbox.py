@@ -26,13 +26,15 @@ which keeps an audit record in the outbox (``purges()``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,8 +107,11 @@ class QueueEntry:
     county: str = ""
     page_count: int = 0
     visits_needed: int = 0
-    applicant_tag: str = field(default="", repr=False)
+    applicant_tag: str = field(default="", repr=False)  # the outbox's lookup key, not the kiosk's tag
     submitted_at: float | None = None
+    # the hall's reason is sealed to the applicant: ``reason`` holds it only in entries from
+    # ``by_applicant`` (the card opens it); elsewhere this says one is there
+    reason_sealed: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ def _entry(row: EntryRow) -> QueueEntry:
         visits_needed=row.visits_needed,
         applicant_tag=row.applicant_tag,
         submitted_at=row.submitted_at,
+        reason_sealed=row.reason_box is not None,
     )
 
 
@@ -196,6 +202,7 @@ class OfflineQueue:
         self._blobs = BlobStore(self.data_dir / "blobs", write=write)
         self.recovered = self._store.recovered
         self._lookup = self._open_lookup()
+        self._seal_plain_reasons()
         on_disk = set(self._blobs.names())  # the one walk over the blob folder, on open only
         self.orphans_removed = self._remove_orphans(on_disk)
         quarantined = self._quarantine_missing(on_disk)
@@ -247,6 +254,8 @@ class OfflineQueue:
                     page_count=sum(int(a.pages) for a in app.attachments),
                     visits_needed=int(app.visits_needed),
                     applicant_tag=self._lookup.key_for(app.applicant_tag),  # never the tag itself
+                    reason_public=(self._lookup.reason_public(app.applicant_tag) if app.applicant_tag
+                                   else None),
                     document_sha256=written[-1],
                     document_size=len(sealed_doc),
                     state=SEALED,
@@ -311,7 +320,21 @@ class OfflineQueue:
         """The entries queued under the kiosk's applicant tag (see ``offline_queue.applicant_lookup``)."""
         if not tag:
             return []
-        return [_entry(r) for r in self._store.by_applicant(self._lookup.key_for(tag))]
+        entries = []
+        for row in self._store.by_applicant(self._lookup.key_for(tag)):
+            entry = _entry(row)
+            if row.reason_box is not None:
+                entry = replace(entry, reason=self._open_reason(row, tag))
+            entries.append(entry)
+        return entries
+
+    def _open_reason(self, row: EntryRow, tag: str) -> str:
+        try:
+            return sealing.open_box(row.reason_box or b"", self._lookup.reason_key(tag),
+                                    context=row.id.encode("ascii")).decode("utf-8")
+        except Exception:  # noqa: BLE001 - a damaged box: show the state without its reason
+            log.warning("outbox: a sealed reason could not be opened")
+            return ""
 
     def by_number(self, number: str) -> list[QueueEntry]:
         """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
@@ -329,10 +352,29 @@ class OfflineQueue:
         if change.status not in HALL_STATES:
             log.warning("outbox: ignoring unknown hall status %r", change.status)
             return None
+        row = self._store.get(change.id)
+        if row is None:
+            return None
+        box, digest = self._seal_reason(row, change.reason or "")
         changed = self._store.apply_status(
-            change.id, change.status, change.official_number or None, change.reason or "", self._clock()
+            change.id, change.status, change.official_number or None, "", self._clock(),
+            reason_box=box, reason_digest=digest,
         )
         return self.get(change.id) if changed else None
+
+    def _seal_reason(self, row: EntryRow, reason: str) -> tuple[bytes | None, str]:
+        """The hall's reason sealed to the applicant's key, and a digest to tell a repeat.
+
+        An entry queued without an applicant tag has no key: its reason is not kept (the
+        hall and its tracking page still show it).
+        """
+        if not reason:
+            return None, ""
+        message = f"{row.id}\n{reason}".encode()
+        digest = hmac.new(self._lookup.params.salt, message, hashlib.sha256).hexdigest()
+        if row.reason_public is None:
+            return None, digest
+        return sealing.seal(reason.encode("utf-8"), row.reason_public, context=row.id.encode("ascii")), digest
 
     def purge_confirmed(self, retention_s: float) -> int:
         """Delete the sealed copies of entries the hall confirmed more than ``retention_s`` ago.
@@ -449,9 +491,23 @@ class OfflineQueue:
         old_tags = self._store.applicant_tags()
         if old_tags:
             log.warning("outbox: converting the applicant tags of %d applicants (once)", len(old_tags))
-        self._store.convert_applicant_tags({t: lookup.key_for(t) for t in old_tags}, lookup.params.to_json())
+        converted = {t: (lookup.key_for(t), lookup.reason_public(t)) for t in old_tags}
+        self._store.convert_applicant_tags(converted, lookup.params.to_json())
+        if old_tags:
+            self._store.checkpoint()
         lookup.forget()
         return lookup
+
+    def _seal_plain_reasons(self) -> None:
+        """Reasons an older outbox kept in the clear: sealed to their applicant now (once)."""
+        plain = self._store.plain_hall_reasons()
+        for entry_id, reason, public in plain:
+            row = self._store.get(entry_id)
+            if row is not None:
+                box, digest = self._seal_reason(replace(row, reason_public=public), reason)
+                self._store.seal_reason(entry_id, box, digest)
+        if plain:
+            self._store.checkpoint()
 
     def _forget(self, written: list[str]) -> None:
         """Best effort after a failed enqueue; what is left is swept as orphans on next open."""

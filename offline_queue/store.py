@@ -37,7 +37,8 @@ HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 # 2: indexes for every query the kiosk runs per villager or per pass, and the running
 #    total of blob bytes (meta "bytes_used"): nothing on the enqueue path scans the queue
 # 3: applicant_tag holds the memory-hard lookup key (offline_queue.applicant_lookup), not
-#    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows)
+#    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows);
+#    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest)
 SCHEMA_VERSION = 3
 LOOKUP_KDF_KEY = "lookup_kdf"
 _BYTES_USED_KEY = "bytes_used"
@@ -63,7 +64,10 @@ CREATE TABLE IF NOT EXISTS entries (
     next_attempt_at REAL,
     updated_at REAL NOT NULL,
     submitted_at REAL,
-    purged INTEGER NOT NULL DEFAULT 0
+    purged INTEGER NOT NULL DEFAULT 0,
+    reason_public BLOB,
+    reason_box BLOB,
+    reason_digest TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
@@ -100,8 +104,11 @@ CREATE TABLE IF NOT EXISTS purges (
 _ENTRY_COLUMNS = (
     "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
     "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
-    "attempts, next_attempt_at, updated_at, submitted_at, purged"
+    "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest"
 )
+_ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
+    "reason_public": "BLOB", "reason_box": "BLOB", "reason_digest": "TEXT NOT NULL DEFAULT ''",
+}
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,9 @@ class EntryRow:
     updated_at: float
     submitted_at: float | None
     purged: bool
+    reason_public: bytes | None = None  # the applicant's reason key (public half), None without a tag
+    reason_box: bytes | None = None  # the hall's reason, sealed to reason_public
+    reason_digest: str = ""  # tells a repeated reason from a new one without opening the box
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,10 @@ class OutboxStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # overwritten tags and reasons are zeroed, not left in free pages for a disk thief
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
+            self._add_columns()
             self._db.executescript(_SCHEMA)  # IF NOT EXISTS: also adds version 2's indexes to old files
             self._upgrade()
         except StorageError:
@@ -219,12 +232,26 @@ class OutboxStore:
             except sqlite3.Error as exc:
                 raise StorageError(f"outbox read failed: {exc}") from exc
 
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database and empty it (old page images gone from the WAL too)."""
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def pragma(self, name: str) -> Any:
         return self._query(f"PRAGMA {name}")[0][0]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _add_columns(self) -> None:
+        """Columns of schema 3 on an outbox made before (ALTER TABLE before the indexes)."""
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'")
+        if found.fetchone() is None:
+            return
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {kind}")
 
     def _upgrade(self) -> None:
         """Bring an outbox of an older schema up to ``SCHEMA_VERSION`` (one transaction)."""
@@ -332,24 +359,53 @@ class OutboxStore:
             )
 
     def apply_status(
-        self, entry_id: str, state: str, official_number: str | None, reason: str, now: float
+        self, entry_id: str, state: str, official_number: str | None, reason: str, now: float,
+        reason_box: bytes | None = None, reason_digest: str | None = None,
     ) -> bool:
-        """Set a state the hall reported; True if anything changed (applying twice is harmless)."""
+        """Set a state the hall reported; True if anything changed (applying twice is harmless).
+
+        With ``reason_digest`` the reason is kept only as ``reason_box`` (sealed by the
+        caller) and the digest tells a repeat; ``reason`` is then stored empty.
+        """
         with self.transaction() as db:
             row = db.execute(
-                "SELECT state, official_number, reason FROM entries WHERE id = ?", (entry_id,)
+                "SELECT state, official_number, reason, reason_digest FROM entries WHERE id = ?", (entry_id,)
             ).fetchone()
             if row is None:
                 return False
             number = official_number or row[1]
+            if reason_digest is not None:
+                if (row[0], row[1], row[3]) == (state, number, reason_digest) and not row[2]:
+                    return False
+                db.execute(
+                    "UPDATE entries SET state = ?, official_number = ?, reason = '', reason_box = ?,"
+                    " reason_digest = ?, next_attempt_at = NULL, updated_at = ?,"
+                    " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                    (state, number, reason_box, reason_digest, now, now, entry_id),
+                )
+                return True
             if (row[0], row[1], row[2]) == (state, number, reason):
                 return False
             db.execute(
-                "UPDATE entries SET state = ?, official_number = ?, reason = ?, next_attempt_at = NULL,"
-                " updated_at = ?, submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                "UPDATE entries SET state = ?, official_number = ?, reason = ?, reason_box = NULL,"
+                " reason_digest = '', next_attempt_at = NULL, updated_at = ?,"
+                " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
                 (state, number, reason, now, now, entry_id),
             )
             return True
+
+    def plain_hall_reasons(self) -> list[tuple[str, str, bytes | None]]:
+        """(id, reason, reason_public) of hall states whose reason is still in the clear (old outboxes)."""
+        marks = ", ".join("?" * len(HALL_STATES))
+        return self._query(
+            f"SELECT id, reason, reason_public FROM entries WHERE state IN ({marks}) AND reason != ''",
+            HALL_STATES,
+        )
+
+    def seal_reason(self, entry_id: str, reason_box: bytes | None, reason_digest: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE entries SET reason = '', reason_box = ?, reason_digest = ? WHERE id = ?",
+                       (reason_box, reason_digest, entry_id))
 
     def mark_purged(self, entry_id: str, reason: str = "retention", bytes_freed: int = 0,
                     now: float | None = None) -> bool:
@@ -362,7 +418,8 @@ class OutboxStore:
             if row is None or row[4]:
                 return False
             # the lookup key goes with the sealed copies: a finished entry is found by its number
-            db.execute("UPDATE entries SET purged = 1, applicant_tag = '' WHERE id = ?", (entry_id,))
+            db.execute("UPDATE entries SET purged = 1, applicant_tag = '', reason_public = NULL,"
+                       " reason_box = NULL WHERE id = ?", (entry_id,))
             self._add_bytes_used(db, -bytes_freed)
             db.execute(
                 "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"
@@ -384,11 +441,13 @@ class OutboxStore:
         rows = self._query("SELECT DISTINCT applicant_tag FROM entries WHERE applicant_tag != ''")
         return [r[0] for r in rows]
 
-    def convert_applicant_tags(self, replacements: dict[str, str], params_json: str) -> None:
-        """Replace each old tag by its lookup key and record the KDF parameters, in one transaction."""
+    def convert_applicant_tags(self, replacements: dict[str, tuple[str, bytes]], params_json: str) -> None:
+        """Replace each old tag by (lookup key, reason public key) and record the KDF parameters,
+        in one transaction."""
         with self.transaction() as db:
-            for old, new in replacements.items():
-                db.execute("UPDATE entries SET applicant_tag = ? WHERE applicant_tag = ?", (new, old))
+            for old, (new, public) in replacements.items():
+                db.execute("UPDATE entries SET applicant_tag = ?, reason_public = ? WHERE applicant_tag = ?",
+                           (new, public, old))
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                        (LOOKUP_KDF_KEY, params_json))
 
@@ -546,5 +605,5 @@ def _is_full(exc: sqlite3.Error) -> bool:
 
 def _entry(row: tuple) -> EntryRow:
     values = list(row)
-    values[-1] = bool(values[-1])
+    values[18] = bool(values[18])  # purged
     return EntryRow(*values)

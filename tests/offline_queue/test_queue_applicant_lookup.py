@@ -102,3 +102,67 @@ def test_purge_drops_the_lookup_key_with_the_sealed_copies(queue, clock, make_ap
 def test_weak_or_odd_parameters_are_refused(text):
     with pytest.raises(ValueError):
         LookupParams.from_json(text)
+
+
+# -- the hall's reasons (issue 9 "low": correction reasons in the clear in the outbox) ---------
+
+REASON = "张三丰的户口簿第2页不清楚，请联系13800138000补交"
+
+
+class _Change:
+    def __init__(self, id, status, official_number="GD2026-000007", reason=""):
+        self.id, self.status, self.official_number, self.reason = id, status, official_number, reason
+
+
+def test_a_correction_reason_is_sealed_at_rest_and_opened_by_the_card(tmp_path, clock, make_app,
+                                                                      hall_public):
+    queue = OfflineQueue(tmp_path / "data", budget_bytes=10_000_000, clock=clock)
+    app = make_app()
+    entry = queue.enqueue(app, hall_public)
+    queue.apply_status(_Change(entry.id, "correction_needed", reason=REASON))
+    assert queue.get(entry.id).reason == "" and queue.get(entry.id).reason_sealed
+    assert [e.reason for e in queue.by_number("GD2026-000007")] == [""]  # a found receipt does not open it
+    assert [e.reason for e in queue.by_applicant(app.applicant_tag)] == [REASON]
+    assert queue.by_applicant(_tag("110101199003070019")) == []
+    queue.close()
+    disk = _disk_bytes(queue)
+    for needle in (REASON, "户口簿", "13800138000"):
+        assert needle.encode("utf-8") not in disk
+    reopened = OfflineQueue(tmp_path / "data", budget_bytes=10_000_000, clock=clock)
+    assert [e.reason for e in reopened.by_applicant(app.applicant_tag)] == [REASON]
+    reopened.close()
+
+
+def test_the_kiosks_own_failure_codes_stay_readable(queue, make_app, hall_public):
+    """The grid worker's quarantine list shows why an entry failed: codes, not the clerk's text."""
+    entry = queue.enqueue(make_app(), hall_public)
+    queue.claim(entry.id)
+    queue.mark_failed(entry.id, "too_large: 20 MB")
+    assert (queue.get(entry.id).reason, queue.get(entry.id).reason_sealed) == ("too_large: 20 MB", False)
+
+
+def test_without_an_applicant_tag_the_reason_is_not_kept(queue, make_app, hall_public):
+    app = make_app()
+    entry = queue.enqueue(type(app)(**{**app.__dict__, "applicant_tag": ""}), hall_public)
+    changed = queue.apply_status(_Change(entry.id, "rejected", reason=REASON))
+    assert (changed.state, changed.reason, changed.reason_sealed) == ("rejected", "", False)
+    assert queue.apply_status(_Change(entry.id, "rejected", reason=REASON)) is None  # a repeat
+
+
+def test_plain_reasons_of_an_older_outbox_are_sealed_on_open(tmp_path, clock, make_app, hall_public):
+    data = tmp_path / "data"
+    queue = OfflineQueue(data, budget_bytes=10_000_000, clock=clock)
+    app = make_app()
+    entry = queue.enqueue(app, hall_public)
+    queue.close()
+    db = sqlite3.connect(data / "outbox.sqlite3")  # as schema 2 kept it: plain tag, plain reason
+    db.execute("UPDATE entries SET applicant_tag = ?, reason_public = NULL, state = 'correction_needed',"
+               " reason = ? WHERE id = ?", (app.applicant_tag, REASON, entry.id))
+    db.execute("DELETE FROM meta WHERE key = ?", (LOOKUP_KDF_KEY,))
+    db.commit()
+    db.close()
+    upgraded = OfflineQueue(data, budget_bytes=10_000_000, clock=clock)
+    assert [e.reason for e in upgraded.by_applicant(app.applicant_tag)] == [REASON]
+    assert upgraded.get(entry.id).reason == ""
+    upgraded.close()
+    assert REASON.encode("utf-8") not in _disk_bytes(upgraded)

@@ -159,14 +159,21 @@ class _Change:
 
 
 def test_apply_status(queue, make_app, hall_public):
-    entry = queue.enqueue(make_app(), hall_public)
+    app = make_app()
+    entry = queue.enqueue(app, hall_public)
     changed = queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy blurred"))
-    assert (changed.state, changed.reason, changed.official_number) == (
+    # the hall's reason is sealed to the applicant: only the card's lookup opens it
+    assert (changed.state, changed.reason, changed.reason_sealed, changed.official_number) == (
         "correction_needed",
-        "ID copy blurred",
+        "",
+        True,
         "441423-1",
     )
+    assert [e.reason for e in queue.by_applicant(app.applicant_tag)] == ["ID copy blurred"]
     assert queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy blurred")) is None
+    again = queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy still blurred"))
+    assert again is not None
+    assert [e.reason for e in queue.by_applicant(app.applicant_tag)] == ["ID copy still blurred"]
     assert queue.apply_status(_Change(entry.id, "vanished")) is None
     assert queue.apply_status(_Change("someone-else", "accepted")) is None
 

@@ -492,10 +492,12 @@ class OfflineQueue:
         if old_tags:
             log.warning("outbox: converting the applicant tags of %d applicants (once)", len(old_tags))
         converted = {t: (lookup.key_for(t), lookup.reason_public(t)) for t in old_tags}
-        self._store.convert_applicant_tags(converted, lookup.params.to_json())
+        in_force = self._store.convert_applicant_tags(converted, lookup.params.to_json())
         if old_tags:
             self._store.checkpoint()
         lookup.forget()
+        if in_force != lookup.params.to_json():  # another process sharing the outbox was first
+            return ApplicantLookup(LookupParams.from_json(in_force))
         return lookup
 
     def _seal_plain_reasons(self) -> None:

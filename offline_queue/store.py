@@ -441,15 +441,19 @@ class OutboxStore:
         rows = self._query("SELECT DISTINCT applicant_tag FROM entries WHERE applicant_tag != ''")
         return [r[0] for r in rows]
 
-    def convert_applicant_tags(self, replacements: dict[str, tuple[str, bytes]], params_json: str) -> None:
+    def convert_applicant_tags(self, replacements: dict[str, tuple[str, bytes]], params_json: str) -> str:
         """Replace each old tag by (lookup key, reason public key) and record the KDF parameters,
-        in one transaction."""
+        in one transaction; returns the parameters in force. When another process sharing the
+        outbox recorded its own first, nothing is replaced and those are returned."""
         with self.transaction() as db:
+            existing = db.execute("SELECT value FROM meta WHERE key = ?", (LOOKUP_KDF_KEY,)).fetchone()
+            if existing is not None:
+                return existing[0]
             for old, (new, public) in replacements.items():
                 db.execute("UPDATE entries SET applicant_tag = ?, reason_public = ? WHERE applicant_tag = ?",
                            (new, public, old))
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                       (LOOKUP_KDF_KEY, params_json))
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (LOOKUP_KDF_KEY, params_json))
+            return params_json
 
     def next_sequence(self) -> int:
         with self.transaction() as db:

@@ -166,3 +166,14 @@ def test_plain_reasons_of_an_older_outbox_are_sealed_on_open(tmp_path, clock, ma
     assert upgraded.get(entry.id).reason == ""
     upgraded.close()
     assert REASON.encode("utf-8") not in _disk_bytes(upgraded)
+
+
+def test_the_first_process_to_record_lookup_parameters_wins(queue, make_app, hall_public):
+    """Two processes opening a new outbox at once (the kiosk and `kiosk queue status`) agree on one salt."""
+    app = make_app()
+    queue.enqueue(app, hall_public)
+    in_force = queue._store.get_meta(LOOKUP_KDF_KEY)
+    late = LookupParams.fresh().to_json()
+    assert queue._store.convert_applicant_tags({"x": ("y", b"z")}, late) == in_force
+    assert queue._store.get_meta(LOOKUP_KDF_KEY) == in_force
+    assert len(queue.by_applicant(app.applicant_tag)) == 1

@@ -88,6 +88,21 @@ CREATE TABLE IF NOT EXISTS attachments (
 );
 CREATE INDEX IF NOT EXISTS attachments_sha256 ON attachments (sha256);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- running counts per state, kept by the database itself in the writing transaction
+CREATE TABLE IF NOT EXISTS state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS entries_count_insert AFTER INSERT ON entries BEGIN
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_count_update AFTER UPDATE OF state ON entries
+WHEN OLD.state != NEW.state BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_count_delete AFTER DELETE ON entries BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+END;
 CREATE TABLE IF NOT EXISTS purges (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entry_id TEXT NOT NULL,
@@ -270,6 +285,12 @@ class OutboxStore:
                 ).fetchone()[0]
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                            (_BYTES_USED_KEY, str(int(used))))
+            if db.execute("SELECT 1 FROM meta WHERE key = 'state_counts'").fetchone() is None:
+                # the triggers keep the counts from now on; start them from the rows (once per file)
+                db.execute("DELETE FROM state_counts")
+                db.execute("INSERT INTO state_counts (state, n)"
+                           " SELECT state, COUNT(*) FROM entries GROUP BY state")
+                db.execute("INSERT INTO meta (key, value) VALUES ('state_counts', '1')")
             if version < SCHEMA_VERSION:
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                            (str(SCHEMA_VERSION),))
@@ -547,16 +568,17 @@ class OutboxStore:
         return [AttachmentRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     def counts(self) -> dict[str, int]:
+        """Entries per state: running counts the triggers keep, not a scan."""
         counts = dict.fromkeys(STATES, 0)
-        for state, n in self._query("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+        for state, n in self._query("SELECT state, n FROM state_counts"):
             counts[state] = n
         return counts
 
     def oldest_unsent_queued_at(self) -> float | None:
-        marks = ", ".join("?" * len(UNSENT_STATES))
-        return self._query(f"SELECT MIN(queued_at) FROM entries WHERE state IN ({marks})", UNSENT_STATES)[0][
-            0
-        ]
+        # one MIN per state: each is a single seek in entries_queued (an IN list would walk them all)
+        oldest = [self._query("SELECT MIN(queued_at) FROM entries WHERE state = ?", (state,))[0][0]
+                  for state in UNSENT_STATES]
+        return min((t for t in oldest if t is not None), default=None)
 
     def referenced_blobs(self) -> set[str]:
         docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0")
@@ -582,12 +604,13 @@ class OutboxStore:
         marks = ", ".join("?" * len(shas))
         other = except_entry if except_entry is not None else ""
         docs = db.execute(
-            f"SELECT document_sha256 FROM entries WHERE document_sha256 IN ({marks}) AND purged = 0"
-            " AND id != ?", (*shas, other),
+            # "+purged": without statistics SQLite would walk entries_retention (every live entry)
+            f"SELECT document_sha256 FROM entries WHERE document_sha256 IN ({marks}) AND +purged = 0"
+            " AND +id != ?", (*shas, other),
         ).fetchall()
         atts = db.execute(
             "SELECT a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
-            f" WHERE a.sha256 IN ({marks}) AND e.purged = 0 AND e.id != ?", (*shas, other),
+            f" WHERE a.sha256 IN ({marks}) AND +e.purged = 0 AND +e.id != ?", (*shas, other),
         ).fetchall()
         return {r[0] for r in docs} | {r[0] for r in atts}
 

@@ -14,7 +14,7 @@ import sqlite3
 import pytest
 
 from offline_queue.outbox import OfflineQueue
-from offline_queue.store import SCHEMA_VERSION
+from offline_queue.store import SCHEMA_VERSION, STATES
 
 
 def _on_disk(queue: OfflineQueue) -> int:
@@ -59,6 +59,7 @@ def test_per_villager_and_per_pass_queries_use_an_index(queue, sql, params):
     assert "USING" in plan and "INDEX" in plan, plan
 
 
+
 def test_by_number_finds_either_number_in_any_case(queue, make_app, hall_public):
     entry = queue.enqueue(make_app(), hall_public)
     queue.mark_submitted(entry.id, "GD2026-000123")
@@ -67,13 +68,59 @@ def test_by_number_finds_either_number_in_any_case(queue, make_app, hall_public)
     assert queue.by_number("nothing") == [] and queue.by_number("  ") == []
 
 
+def _recount(queue: OfflineQueue) -> dict[str, int]:
+    counts = dict.fromkeys(STATES, 0)
+    for state, n in queue._store._query("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+        counts[state] = n
+    return counts
+
+
+def _sql_steps(queue: OfflineQueue, action) -> int:
+    """SQLite virtual-machine steps (in hundreds) an action costs: a count, not a timing."""
+    steps = [0]
+    queue._store._db.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1), 100)
+    try:
+        action()
+    finally:
+        queue._store._db.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def test_enqueue_and_summary_do_the_same_sql_work_at_any_queue_size(queue, make_app, hall_public):
+    for _ in range(5):
+        queue.enqueue(make_app(pages=0), hall_public)
+    small = (_sql_steps(queue, lambda: queue.enqueue(make_app(pages=3), hall_public)),
+             _sql_steps(queue, queue.summary))
+    for _ in range(250):
+        queue.enqueue(make_app(pages=0), hall_public)
+    large = (_sql_steps(queue, lambda: queue.enqueue(make_app(pages=3), hall_public)),
+             _sql_steps(queue, queue.summary))
+    assert large[0] <= small[0] + 2 and large[1] <= small[1] + 1, (small, large)
+
+
+def test_running_counts_follow_every_transition(queue, clock, make_app, hall_public):
+    entries = [queue.enqueue(make_app(pages=1), hall_public) for _ in range(4)]
+    queue.claim(entries[0].id)
+    queue.release(entries[0].id, "hall_busy", clock() + 5)
+    queue.claim(entries[1].id)
+    queue.mark_submitted(entries[1].id, "GD-1")
+    queue.claim(entries[2].id)
+    queue.mark_failed(entries[2].id, "too_large")
+    queue.claim(entries[3].id)  # left uploading, as a crash would
+    assert queue.summary().counts == _recount(queue)
+    assert queue.summary().counts["uploading"] == 1
+
+
 def _downgrade_to_schema_1(path) -> None:
     """What an outbox written before schema 2 looks like: no running total, no new indexes."""
     db = sqlite3.connect(path)
     for name in ("entries_queued", "entries_provisional", "entries_official", "entries_retention",
                  "entries_document", "attachments_sha256"):
         db.execute(f"DROP INDEX {name}")
-    db.execute("DELETE FROM meta WHERE key = 'bytes_used'")
+    db.execute("DELETE FROM meta WHERE key IN ('bytes_used', 'state_counts')")
+    for trigger in ("entries_count_insert", "entries_count_update", "entries_count_delete"):
+        db.execute(f"DROP TRIGGER {trigger}")
+    db.execute("DROP TABLE state_counts")
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
     db.commit()
     db.close()
@@ -94,6 +141,7 @@ def test_an_outbox_of_schema_1_is_upgraded_on_open(tmp_path, clock, make_app, ha
     try:
         assert upgraded._store.get_meta("schema") == str(SCHEMA_VERSION)
         assert upgraded.summary().bytes_used == expected == _on_disk(upgraded)
+        assert upgraded.summary().counts == _recount(upgraded)
         indexes = {r[0] for r in upgraded._store._query("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"entries_queued", "entries_provisional", "attachments_sha256"} <= indexes
         upgraded.enqueue(make_app(), hall_public)

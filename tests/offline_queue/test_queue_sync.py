@@ -171,12 +171,18 @@ def test_status_changes_come_back(hall, kiosk, make_app):
     assert sorted(report.changed) == sorted([(a.id, ACCEPTED), (b.id, CORRECTION_NEEDED)])
     assert kiosk.queue.get(a.id).state == ACCEPTED
     corrected = kiosk.queue.get(b.id)
-    assert (corrected.state, corrected.reason) == (CORRECTION_NEEDED, "ID copy blurred")
+    assert (corrected.state, corrected.reason, corrected.reason_sealed) == (CORRECTION_NEEDED, "", True)
+    tag = make_app().applicant_tag  # the same villager: the card opens the sealed reason
+
+    def reason_by_card() -> str:
+        return {e.id: e for e in kiosk.queue.by_applicant(tag)}[b.id].reason
+
+    assert reason_by_card() == "ID copy blurred"
     assert kiosk.queue.sync_cursor
     assert kiosk.engine.run_once().status_updates == 0
     kiosk.queue.set_sync_cursor("0")  # replaying every change is harmless
     assert kiosk.engine.run_once().status_updates == 0
-    assert kiosk.queue.get(b.id).reason == "ID copy blurred"
+    assert reason_by_card() == "ID copy blurred"
 
 
 def test_permanent_refusal_fails_without_blocking_the_next(hall, kiosk, make_app):
@@ -279,7 +285,7 @@ def test_revoked_device_stops_syncing(hall, kiosk, make_app):
     events: list[str] = []
     worker = SyncWorker(kiosk.engine, interval_s=0.05, on_event=lambda name, payload: events.append(name))
     worker.start()
-    worker._thread.join(10)
+    worker.join(10)
     assert not worker.running  # it stopped by itself instead of hammering the hall
     assert worker.last_report.errors == ["device_revoked"]
     assert worker.last_report.revoked

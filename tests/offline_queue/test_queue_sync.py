@@ -50,7 +50,7 @@ class Kiosk:
 
     def enqueue(self, make_app, **kwargs):
         return self.queue.enqueue(
-            make_app(county=self.identity.county, **kwargs), self.identity.hall_seal_public_key
+            make_app(county=self.identity.county, device_id=self.identity.device_id, **kwargs), self.identity.hall_seal_public_key
         )
 
 
@@ -191,7 +191,8 @@ def test_permanent_refusal_fails_without_blocking_the_next(hall, kiosk, make_app
         .public_key()
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
-    bad = kiosk.queue.enqueue(make_app(county=kiosk.identity.county), wrong_key)
+    bad = kiosk.queue.enqueue(make_app(county=kiosk.identity.county, device_id=kiosk.identity.device_id),
+                              wrong_key)
     good = kiosk.enqueue(make_app)
     report = kiosk.engine.run_once()
     assert (report.sent, report.failed, report.retried) == (1, 1, 0)

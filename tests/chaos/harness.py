@@ -49,7 +49,8 @@ def make_application(county: str, pages: int, page_bytes: int, n: int = 0,
     app_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     atts = tuple(PlainAttachment(f"M{i + 1}", rng.randbytes(page_bytes), "image/jpeg") for i in range(pages))
     return Application(
-        id=app_id, provisional_number=f"K{device_short(device_id)}-20261128-{n:04d}", service_code="GD-SAMPLE-001",
+        id=app_id, provisional_number=f"K{device_short(device_id)}-20261128-{n:04d}",
+        service_code="GD-SAMPLE-001",
         county=county, created_at="2026-11-28T04:00:00Z", visits_needed=0, applicant_tag="chaos",
         document={"id": app_id, "service_code": "GD-SAMPLE-001", "fields": {"note": "chaos"},
                   "attachments": [{"material": a.material} for a in atts]},

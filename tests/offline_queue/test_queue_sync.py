@@ -50,7 +50,8 @@ class Kiosk:
 
     def enqueue(self, make_app, **kwargs):
         return self.queue.enqueue(
-            make_app(county=self.identity.county, device_id=self.identity.device_id, **kwargs), self.identity.hall_seal_public_key
+            make_app(county=self.identity.county, device_id=self.identity.device_id, **kwargs),
+            self.identity.hall_seal_public_key,
         )
 
 

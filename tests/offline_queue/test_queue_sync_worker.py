@@ -82,7 +82,8 @@ def test_worker_survives_status_changes_restarts_and_raising_listeners(hall, kio
     statuses = ["accepted", "correction_needed", "completed", "rejected", "accepted", "completed"]
     try:
         for round_no, status in enumerate(statuses):
-            entry = queue.enqueue(make_app(county=identity.county, pages=1, device_id=identity.device_id), identity.hall_seal_public_key)
+            app = make_app(county=identity.county, pages=1, device_id=identity.device_id)
+            entry = queue.enqueue(app, identity.hall_seal_public_key)
             assert wait_until(worker, lambda e=entry: queue.get(e.id).state == SUBMITTED), f"round {round_no}"
             assert_alive(worker)
 
@@ -120,7 +121,8 @@ def test_worker_survives_a_pass_that_raises(hall, kiosk_parts, make_app):
     engine.run_once = flaky_run_once
     listener = Recorder()
     worker = SyncWorker(engine, interval_s=60, on_event=listener)
-    entry = queue.enqueue(make_app(county=identity.county, pages=1, device_id=identity.device_id), identity.hall_seal_public_key)
+    entry = queue.enqueue(make_app(county=identity.county, pages=1, device_id=identity.device_id),
+                          identity.hall_seal_public_key)
     worker.start()
     try:
         assert wait_until(worker, lambda: len(listener.finished_reports()) >= 1)

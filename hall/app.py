@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from hall.api.answer_signing import AnswerSigning
 from hall.api.errors import install_error_handlers
 from hall.api.main import api_router
 from hall.console.auth import LoginRequired
@@ -35,6 +36,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.console_secret = console_secret(settings.data_dir)
 
     install_error_handlers(app)
+    app.add_middleware(AnswerSigning, key=app.state.keys.sign_private)  # protocol 5.1: signed answers
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> RedirectResponse:

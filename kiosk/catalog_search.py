@@ -8,14 +8,15 @@ so 重庆 reads chong qing) when the search is built.
 Ranking, best first: initials starting with the letters, full pinyin starting with them,
 initials containing them, full pinyin containing them, then catalog order. Chinese in
 the query matches names containing it. The search holds no personal data.
+
+Building a search loads pypinyin's tables (about a second, once per process): build it
+off the UI thread, e.g. beside ``kiosk.input.engines.InputEngines``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from pypinyin import Style, lazy_pinyin
 
 from kiosk.catalog import ServiceItem
 
@@ -33,6 +34,8 @@ def readings(text: str) -> tuple[str, str]:
 
     Letters and digits in the name are kept as they are; other signs are dropped.
     """
+    from pypinyin import Style, lazy_pinyin  # ~1 s of tables: loaded when a search is built
+
     syllables = [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors="default", v_to_u=False)]
     syllables = ["".join(ch for ch in s if ch.isalnum()) for s in syllables]
     syllables = [s for s in syllables if s]

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
-
 
 @dataclass(frozen=True)
 class VoiceLanguage:
@@ -32,6 +30,9 @@ class VoiceLanguage:
         """What espeak-ng is given for ``text`` in this language."""
         if not self.as_pinyin:
             return text
+        # imported here: pypinyin's tables take about a second, on the voice worker, not at start-up
+        from pypinyin import Style, lazy_pinyin
+
         return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
 
 

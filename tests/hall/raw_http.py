@@ -93,3 +93,16 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def request(port: int, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes = b"",
+            timeout_s: float = 10.0) -> RawAnswer:
+    """One request with headers exactly as given (bytes), answered or not."""
+    lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close",
+             b"Content-Length: %d" % len(body), *(name + b": " + value for name, value in headers)]
+    sock = connect(port, timeout_s)
+    try:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+        return read_answer(sock, timeout_s)
+    finally:
+        sock.close()

@@ -70,6 +70,18 @@ def declared_length(scope: Scope) -> int | None | str:
     return None
 
 
+HEALTH_PATH = "/api/v1/health"
+_HEALTH_BODY = b'{"status":"ok"}'
+
+
+async def send_health(send: Send, method: str) -> None:
+    """``GET /api/v1/health`` answered here, before routing (hall/api/routes/health.py
+    documents it in the OpenAPI schema and answers the same)."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_HEALTH_BODY))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else _HEALTH_BODY})
+
+
 class _Disconnected(Exception):
     """The client went away while sending its body: there is no one to answer."""
 
@@ -95,6 +107,9 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            await send_health(send, scope["method"])  # the cheapest answer: a flood of it costs little
             return
         limit = limit_for(self.settings, scope["method"], scope["path"])
         declared = declared_length(scope)

@@ -1,10 +1,11 @@
-"""Connection-level guards: uvicorn's HTTP/1.1 protocol with a head timeout and a cap.
+"""Connection-level guards: uvicorn's HTTP/1.1 protocols with a head timeout and a cap.
 
 uvicorn waits forever for a request head: a client that connects and sends half its
 headers holds a file descriptor for good (3,000 such sockets held the hall 70 s; with
 1,024 descriptors it stopped answering). Its keep-alive timer only runs between
 requests, and its ``limit_concurrency`` answers 503 without ``Retry-After``. So
-``county-hall serve`` runs this subclass (``http="hall.api.connection_guard:GuardedH11Protocol"``):
+``county-hall serve`` runs one of these subclasses (``GuardedHttpToolsProtocol``, the
+faster C parser, when ``httptools`` is installed, else ``GuardedH11Protocol``):
 
 * a connection must deliver a whole request head within ``header_timeout_s`` of its
   first byte (or of connecting, or of the previous answer): else it is closed;
@@ -26,6 +27,11 @@ from functools import cache
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed: h11 only
+    HttpToolsProtocol = None
+
 from hall.core.config import Settings
 
 log = logging.getLogger("hall.connections")
@@ -46,7 +52,10 @@ def busy_response(retry_after_s: int) -> bytes:
             % (len(body), retry_after_s, body))
 
 
-class GuardedH11Protocol(H11Protocol):
+class _Guard:
+    """Mixed in before a uvicorn HTTP protocol class; uses its ``cycle``, ``loop``,
+    ``transport`` and ``connections``."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         settings = _settings()
@@ -96,3 +105,18 @@ class GuardedH11Protocol(H11Protocol):
         self._head_timer = None
         if self._waiting_for_head() and not self.transport.is_closing():
             self.transport.close()
+
+
+class GuardedH11Protocol(_Guard, H11Protocol):
+    pass
+
+
+if HttpToolsProtocol is not None:
+    class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
+        pass
+
+
+def protocol_path() -> str:
+    """The import path of the guarded protocol ``county-hall serve`` hands uvicorn."""
+    name = "GuardedHttpToolsProtocol" if HttpToolsProtocol is not None else "GuardedH11Protocol"
+    return f"{__name__}:{name}"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
 from hall.core.keys import HallKeys
-from hall.db import sqlite_begin
+from hall.db import lazy_commit, sqlite_begin
 from hall.errors import TooLarge
 from hall.models import Device
 from hall.services.signatures import authenticate
@@ -60,8 +60,9 @@ def signed_device(request: Request, body: BodyDep, db: DbDep, clock: ClockDep,
                   settings: SettingsDep) -> Device:
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else request.url.path
-    # The check records the nonce: a write, even on a GET, so it takes the lock up front.
-    with sqlite_begin("IMMEDIATE"):
+    # The check records the nonce: a write, even on a GET, so it takes the lock up front;
+    # and it need not wait for the disk (see hall.db.lazy_commit for why that is safe).
+    with sqlite_begin("IMMEDIATE"), lazy_commit():
         return authenticate(
             db, request.headers, request.method, path, request.query_params.multi_items(), body,
             clock=clock, max_skew_s=settings.max_skew_s,

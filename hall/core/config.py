@@ -46,7 +46,7 @@ class Settings:
     # Requests in flight per process and kind (hall/api/admission.py); a request that
     # finds its kind full waits at most admission_wait_s, then gets 503 + Retry-After.
     inflight_kiosk: int = 12
-    inflight_login: int = 2
+    inflight_login: int = 1  # scrypt: one per process leaves the other core to the rest
     inflight_public: int = 6
     admission_wait_s: float = 0.5
     retry_after_s: int = 2

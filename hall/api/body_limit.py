@@ -50,7 +50,8 @@ async def send_error(send: Send, status: int, code: str, detail: str, *, retry_a
                      close: bool = False) -> None:
     """A complete ``{"error", "detail"}`` answer sent straight from a middleware."""
     body = json.dumps({"error": code, "detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store")]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
     if close:
@@ -77,7 +78,8 @@ _HEALTH_BODY = b'{"status":"ok"}'
 async def send_health(send: Send, method: str) -> None:
     """``GET /api/v1/health`` answered here, before routing (hall/api/routes/health.py
     documents it in the OpenAPI schema and answers the same)."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_HEALTH_BODY))]
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_HEALTH_BODY)),
+               (b"cache-control", b"no-store")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if method == "HEAD" else _HEALTH_BODY})
 

@@ -48,7 +48,7 @@ def _settings() -> Settings:
 def busy_response(retry_after_s: int) -> bytes:
     body = b'{"error": "busy", "detail": "the hall is busy; try again later"}'
     return (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\nretry-after: %d\r\nconnection: close\r\n\r\n%s"
+            b"content-length: %d\r\nretry-after: %d\r\ncache-control: no-store\r\nconnection: close\r\n\r\n%s"
             % (len(body), retry_after_s, body))
 
 

@@ -44,11 +44,13 @@ class Settings:
     # Open connections per process; beyond it a new one gets 503 + Retry-After at once.
     max_connections: int = 1000
     # Requests in flight per process and kind (hall/api/admission.py); a request that
-    # finds its kind full waits at most admission_wait_s, then gets 503 + Retry-After.
+    # finds its kind full waits at most kiosk_wait_s (signed kiosk requests) or
+    # admission_wait_s (the rest), then gets 503 + Retry-After.
     inflight_kiosk: int = 12
     inflight_login: int = 1  # scrypt: one per process leaves the other core to the rest
     inflight_public: int = 6
-    admission_wait_s: float = 0.5
+    admission_wait_s: float = 0.25
+    kiosk_wait_s: float = 1.0
     retry_after_s: int = 2
     # Database: a short wait for a pooled connection or a SQLite lock, then 503.
     db_pool_timeout_s: float = 2.0

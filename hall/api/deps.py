@@ -63,10 +63,16 @@ def signed_device(request: Request, body: BodyDep, db: DbDep, clock: ClockDep,
     # The check records the nonce: a write, even on a GET, so it takes the lock up front;
     # and it need not wait for the disk (see hall.db.lazy_commit for why that is safe).
     with sqlite_begin("IMMEDIATE"), lazy_commit():
-        return authenticate(
-            db, request.headers, request.method, path, request.query_params.multi_items(), body,
-            clock=clock, max_skew_s=settings.max_skew_s,
-        )
+        try:
+            return authenticate(
+                db, request.headers, request.method, path, request.query_params.multi_items(), body,
+                clock=clock, max_skew_s=settings.max_skew_s,
+            )
+        except BaseException:
+            # A refused request must not keep SQLite's write lock until the session closes
+            # (after the answer is sent): forged-signature floods would serialise on it.
+            db.rollback()
+            raise
 
 
 DeviceDep = Annotated[Device, Depends(signed_device)]

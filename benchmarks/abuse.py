@@ -1,8 +1,8 @@
 """The hall under load and abuse (issue 9): does it shed load instead of freezing?
 
-Against a real ``county-hall serve`` (the production settings of docs/operations.md,
-``--workers 2``) on SQLite and on a throwaway PostgreSQL cluster (initdb/pg_ctl as
-tests/support/postgres.py does), on loopback only:
+Against a real ``county-hall serve`` with the production settings of docs/operations.md,
+on SQLite (``--workers 1``) and on a throwaway PostgreSQL cluster (``--workers 2``;
+initdb/pg_ctl as tests/support/postgres.py does), on loopback only:
 
 1. ``mix``: BENCH_REQUESTS requests (health, signed status feed, console logins with a
    wrong password, uploads = create + one chunk) over BENCH_CONNECTIONS concurrent
@@ -19,7 +19,8 @@ Retry-After; goal 0), 429/503 without Retry-After (goal 0), ``stalls_over_2s``
 against its baseline (goal < 1000 ms). Latencies are measured by the clients, on the same
 2 cores as the hall. Prints one JSON line last.
 
-Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS (2), BENCH_REQUESTS (2000),
+Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS_SQLITE (1), BENCH_WORKERS_POSTGRES
+(2), BENCH_REQUESTS (2000),
 BENCH_CONNECTIONS (500), BENCH_FLOOD_CONNECTIONS (400), BENCH_FLOOD_S (10),
 BENCH_KIOSKS (20).
 """
@@ -204,9 +205,9 @@ def run_against(hall: HallProcess) -> dict:
 def main() -> int:
     from tests.support.postgres import PostgresCluster, find_bindir
 
-    workers = str(env_int("BENCH_WORKERS", 2))
-    result: dict = {"benchmark": "abuse", "workers": int(workers), "cores": os.cpu_count()}
+    result: dict = {"benchmark": "abuse", "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
+        workers = str(env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2))
         with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
             cluster = None
             db_url = None
@@ -220,7 +221,7 @@ def main() -> int:
                 db_url = cluster.create_database("hall_abuse")
             try:
                 with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers]) as hall:
-                    result[db] = run_against(hall)
+                    result[db] = {"workers": int(workers), **run_against(hall)}
                     print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
             finally:
                 if cluster is not None:

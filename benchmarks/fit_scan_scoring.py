@@ -8,7 +8,7 @@ and labelled with its Jaccard index against the true page (the SmartDoc measure,
 ``benchmarks/scan.py``; −0.5 on a frame without a page, so that anything found there
 scores low). A ridge regression from the
 features to the label gives the weights; the detector keeps the candidate with the
-highest prediction if it is at least ``MIN_SCORE``.
+highest prediction if it is at least ``MIN_SCORE`` and has edges (``detect.edged``).
 
     .venv/bin/python benchmarks/fit_scan_scoring.py [--sets first:1,...,desks:11,...] [--frames 300]
                                                     [--photos DIR]
@@ -28,9 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.scan import jaccard  # noqa: E402
 from hardware.docscan import synthetic_desks  # noqa: E402
-from hardware.docscan.detect import MIN_SCORE, check_frame, scored_candidates, shrink, to_frame  # noqa: E402
+from hardware.docscan.detect import (  # noqa: E402
+    MIN_SCORE,
+    check_frame,
+    edged,
+    scored_candidates,
+    shrink,
+    to_frame,
+)
+from hardware.docscan.measure import jaccard  # noqa: E402
 from hardware.docscan.photos import load_photos  # noqa: E402
 from hardware.docscan.synthetic import make_set  # noqa: E402
 
@@ -78,7 +85,7 @@ def mean_jaccard(data: list, weights: np.ndarray) -> tuple[float, int, float]:
     """Mean Jaccard of the chosen candidates, false pages, and the best possible choice's mean."""
     scores, best_possible, false_pages = [], [], 0
     for page, rows in data:
-        ranked = [(float(f @ weights), j) for f, j in rows]
+        ranked = [(float(f @ weights), j) for f, j in rows if edged(f)]
         best = max(ranked, default=None)
         best_possible.append(max((j for _f, j in rows), default=0.0) if page else 1.0)
         if best is None or best[0] < MIN_SCORE:

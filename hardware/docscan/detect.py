@@ -4,8 +4,9 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
 
 1. **Candidates, on a small copy** (``work_width`` pixels wide, 320 by default). Several
    binary maps, each good at a different scene: Canny edges of every colour channel at
-   two strengths (clutter, wood grain, colour-only contrast), and Otsu thresholds of
-   brightness and of "paperness" (bright and unsaturated: pale tables, shadows). Every
+   two strengths (clutter, wood grain, colour-only contrast), Otsu thresholds of
+   brightness and of "paperness" (bright and unsaturated: pale tables, shadows), and the
+   whitest unsaturated pixels after a median filter (a page on stripes or print). Every
    outline big enough to be a page becomes its convex hull, and the hull becomes the
    smallest enclosing four-sided shape (corner cut off by a thumb: the corner comes back).
 2. **Scoring.** Each candidate is first snapped to the edges near it, then described by
@@ -14,8 +15,10 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    of the side (at two distances: a page edge is a sharp step, a shadow or glare a soft
    one; texture and clutter do not line up), how busy the band just inside each side is
    (a page has a blank margin there, the edge of a block of text has ink), its share
-   of the frame, how saturated its inside is and how bright inside against outside. A
-   linear model over these (``SCORE_WEIGHTS``, fitted on the synthetic training seeds by
+   of the frame, how saturated its inside is, how bright inside against outside, and
+   what paper is (unsaturated, about as bright as the brightest things in the frame,
+   some ink). A linear model over these (``SCORE_WEIGHTS``, fitted on both synthetic
+   generators' training seeds by
    ``benchmarks/fit_scan_scoring.py``) predicts the outline's Jaccard index with the
    true page; the best candidate above ``MIN_SCORE`` wins, none → no page.
 3. **Refinement on the full frame.** Along each side, profiles across the edge are read

@@ -12,7 +12,7 @@ So the outbox never stores the tag. It stores ``HMAC(scrypt(tag, salt, N=2**15, 
 (memory-hard: 32 MiB and ~0.1–0.3 s per try on the kiosk's CPU; GPUs gain little), under
 a random per-kiosk salt (no table computed once serves every kiosk). Every guess an
 attacker makes costs the same: see ``benchmarks/applicant_lookup.py`` and
-``docs/security-kiosk.md`` for the measured cost, and for what it does not stop (a
+``docs/security.md`` ("Stolen kiosk") for the measured cost, and for what it does not stop (a
 targeted guess with a known birth date). The kiosk pays it once per visit: ``key_for``
 remembers the last few results in memory only.
 

@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ data_dir = Path(sys.argv[1]); count = int(sys.argv[2]); seed = int(sys.argv[3])
 identity = DeviceIdentity.load(data_dir)
 queue = open_queue(data_dir)
 rng = random.Random(seed)
+print("ready", flush=True)
 for i in range(count):
     app = make_application(identity.county, 2, 120_000, seed * 100 + i, rng, identity.device_id)
     queue.enqueue(app, identity.hall_seal_public_key)
@@ -149,6 +151,37 @@ def _kill_at_random(cmd: list[str], rng: random.Random, window: tuple[float, flo
     return process
 
 
+def _kill_while_enqueueing(cmd: list[str], rng: random.Random, window: tuple[float, float]) -> list[str]:
+    """Start the enqueueing child, and kill it at a random time after it has started up.
+
+    The clock starts at the child's "ready" line (imports done, outbox open), not at its
+    start: on a busy machine Python's start-up alone can outlast the whole window, and the
+    kill would never land while enqueueing. Returns the lines it printed (the ids it queued).
+    """
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=kiosk_env(),
+                               cwd=ROOT, text=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line.strip())
+            if line.strip() == "ready":
+                ready.set()
+        ready.set()  # ended (or died) without saying ready: do not wait for ever
+
+    reader = threading.Thread(target=read, name="enqueue-child-stdout", daemon=True)
+    reader.start()
+    ready.wait(60)
+    time.sleep(rng.uniform(*window))
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    reader.join(10)
+    return [line for line in lines if line]
+
+
 def kill9_campaign(hall, data_dir: Path, identity: DeviceIdentity, *, kills: int, seed: int = 1,
                    initial_apps: int = 6, pages: int = 2, page_bytes: int = 150_000,
                    window: tuple[float, float] = (0.3, 2.2), enqueue_every: int = 5,
@@ -173,10 +206,9 @@ def kill9_campaign(hall, data_dir: Path, identity: DeviceIdentity, *, kills: int
             break
         if enqueue_every and round_no % enqueue_every == 0:
             script = ENQUEUE_CHILD.format(root=str(ROOT))
-            process = _kill_at_random([sys.executable, "-c", script, str(data_dir), "3", str(round_no)],
-                                      rng, (0.2, 1.2), stdout=subprocess.PIPE)
-            out = process.stdout.read().decode() if process.stdout else ""
-            confirmed.update(line.strip() for line in out.splitlines() if line.strip())
+            out = _kill_while_enqueueing([sys.executable, "-c", script, str(data_dir), "3", str(round_no)],
+                                         rng, (0.2, 1.2))
+            confirmed.update(line for line in out if line != "ready")
             tally.kills_while_enqueueing += 1
         else:
             _kill_at_random(sync_cmd, rng, window)

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -138,9 +139,18 @@ async def one(connection: Connection, kind: str, kiosk: Kiosk | None) -> list[Ou
         path = "/api/v1/status-changes"
         return [(await _timed(kind, lambda: c.request("GET", path, _signed(kiosk, "GET", path))))[0]]
     if kind == "login":
-        form = urllib.parse.urlencode({"username": "clerk", "password": "wrong-" + os.urandom(4).hex()})
-        form_type = {"Content-Type": "application/x-www-form-urlencoded"}
-        login = await _timed(kind, lambda: c.request("POST", "/console/login", form_type, form.encode()))
+        # As a browser (or a determined attacker) does: fetch the form for its one-time login
+        # token and cookie, then post a wrong password with them, so the flood reaches the
+        # password check instead of stopping at the missing token.
+        page_outcome, page = await _timed(kind, lambda: c.request("GET", "/console/login"))
+        if page is None or page.status != 200:
+            return [page_outcome]
+        token = re.search(rb'name="login_token" value="([^"]+)"', page.body)
+        cookie = page.headers.get("set-cookie", "").split(";", 1)[0]
+        form = urllib.parse.urlencode({"username": "clerk", "password": "wrong-" + os.urandom(4).hex(),
+                                       "login_token": token.group(1).decode() if token else ""})
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        login = await _timed(kind, lambda: c.request("POST", "/console/login", headers, form.encode()))
         return [login[0]]
     if kind == "junk":
         return [(await _timed(kind, lambda: c.request(

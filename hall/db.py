@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps this in step with Alembic's head).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0003_fleet"
 
 
 def make_engine(url: str) -> Engine:

@@ -32,6 +32,11 @@ class Settings:
     max_json_bytes: int = 4 * 1024 * 1024
     # Official numbers carry the local date of receipt (China Standard Time, no DST).
     utc_offset_hours: int = 8
+    # Fleet: the beat the hall asks of every kiosk, how many beats it keeps per kiosk (the
+    # timeline and chart), and how long a command waits for its kiosk before it expires.
+    heartbeat_interval_s: int = 60
+    heartbeat_history: int = 1440
+    command_ttl_s: int = 24 * 3600
 
     @property
     def keys_dir(self) -> Path:

@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(devices)
     devices.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    fleet = sub.add_parser("fleet", help="every kiosk with its latest heartbeat")
+    _common(fleet)
+    fleet.add_argument("--json", action="store_true", help="one JSON object per line")
+
     command = sub.add_parser("command", help="send a signed command to a kiosk (delivered at its next beat)")
     _common(command)
     command.add_argument("device_id")
@@ -214,6 +218,25 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fleet(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.models import DeviceState
+    from hall.services.devices import device_json, list_devices
+    from hall.services.fleet import state_json
+
+    with _session(settings) as db:
+        for device in list_devices(db):
+            row = {**device_json(device), "state": state_json(db.get(DeviceState, device.id))}
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                state, beat = row["state"], "no beat"
+                if state:
+                    beat = (f"beat {state['reported_at']}  health {state['health_state'] or '-'}  "
+                            f"queue {state['queue_depth']}" + ("  LOCKED" if state["locked"] else ""))
+                print(f"{row['device_id']}  {row['county']}  {beat}  {row['name']}")
+    return 0
+
+
 def cmd_command(settings: Settings, args: argparse.Namespace) -> int:
     from hall.core.keys import load_or_create_keys
     from hall.services.commands import command_json, issue
@@ -263,7 +286,8 @@ COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
-    "devices": cmd_devices, "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit,
+    "devices": cmd_devices, "fleet": cmd_fleet, "command": cmd_command, "commands": cmd_commands,
+    "audit": cmd_audit,
 }
 
 

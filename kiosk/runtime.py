@@ -92,6 +92,7 @@ def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, cloc
 def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time.time):
     """The presenter with its devices, queue and sync worker (started)."""
     from hardware.factory import build_camera, build_id_reader
+    from kiosk.agent.wiring import start_agent
     from kiosk.service import KioskService
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -120,11 +121,13 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
         engine = open_sync_engine(settings, queue, clock)
         service.sync_worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
         service.sync_worker.start()
+    service.fleet_agent = start_agent(settings, service)  # heartbeats, the hall's commands (kiosk/agent)
     return service
 
 
 def close_service(service) -> None:
-    for part in (service.sync_worker, service.id_reader, service.camera, getattr(service, "printer", None)):
+    agent, printer = getattr(service, "fleet_agent", None), getattr(service, "printer", None)
+    for part in (agent, service.sync_worker, service.id_reader, service.camera, printer):
         stop = getattr(part, "stop", None) or getattr(part, "close", None)
         if part is not None and callable(stop):
             try:

@@ -41,10 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--county", help="6-digit county code (default 441423)")
     code.add_argument("--json", action="store_true", help="print a JSON object")
 
-    user = sub.add_parser("create-user", help="create a console user (or reset the password)")
+    user = sub.add_parser("create-user", help="create a console user (or reset the password, which ends "
+                          "the user's sessions)")
     _common(user)
     user.add_argument("--username", required=True)
-    user.add_argument("--password", required=True)
+    user.add_argument("--password", help="at least 10 characters, not a common one (default: asked for, or "
+                      "one line from standard input; on the command line it shows in `ps`)")
 
     apps = sub.add_parser("applications", help="list applications")
     _common(apps)
@@ -159,10 +161,19 @@ def cmd_enrollment_code(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    from hall.services.users import create_user
+    from hall.services.users import check_password, create_user
 
+    password = args.password
+    if password is None:
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass("password: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+    check_password(password, args.username)  # before touching the database
     with _session(settings) as db:
-        user = create_user(db, args.username, args.password)
+        user = create_user(db, args.username, password)
         print(f"console user {user.username} saved")
     return 0
 

@@ -6,7 +6,8 @@ the class's HTTP status (see ``docs/protocol.md``)::
     HallError                      (400, any code)
     ├── InvalidRequest             422 invalid_request
     ├── InvalidCode                400 invalid_code
-    ├── AuthFailed                 401 bad_signature | stale_timestamp | replayed_nonce | unknown_device
+    ├── AuthFailed                 401 bad_signature (also for an unknown device) | stale_timestamp
+    │                                  | replayed_nonce
     ├── DeviceRevoked              403 device_revoked
     ├── NotFound                   404 not_found | upload_not_found | application_not_found
     ├── Conflict                   409 offset_mismatch | missing_attachment

@@ -102,7 +102,7 @@ class Application(Base):
     device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
-    provisional_number: Mapped[str] = mapped_column(String(64))
+    provisional_number: Mapped[str] = mapped_column(String(64), index=True)
     official_number: Mapped[str] = mapped_column(String(40), unique=True)
     service_code: Mapped[str] = mapped_column(String(64))
     county: Mapped[str] = mapped_column(String(12))
@@ -167,6 +167,22 @@ class ConsoleUser(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # In every session cookie; logout and a password reset add one, which ends every session.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class RateLimit(Base):
+    """One fixed-window counter per key (``login-user:…``, ``login-addr:…``, ``track-addr:…``).
+
+    In the database, not in memory, so that every hall process (workers, hosts) counts
+    the same attempts. See ``hall/services/ratelimit.py``.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, index=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 # -- the fleet: heartbeats, commands, the audit log ---------------------------------

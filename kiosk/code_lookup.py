@@ -25,7 +25,7 @@ ID_NUMBER = "id_number"
 OTHER = "other"
 
 PROVISIONAL = re.compile(r"K[0-9A-Z]{4}-\d{8}-\d{4,}")
-OFFICIAL = re.compile(r"\d{6}-\d{8}-\d{6}")
+OFFICIAL = re.compile(r"\d{6}-\d{8}-\d{4}-\d{4}-\d{4}")
 
 
 @dataclass(frozen=True, repr=False)

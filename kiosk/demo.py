@@ -22,7 +22,7 @@ from offline_queue.identity import DeviceIdentity, enroll
 
 DEFAULT_DIR = Path("demo-data")
 DEMO_PORT = 8400  # the port `county-hall serve` and the default settings use
-CONSOLE_USER = ("admin", "demo")
+CONSOLE_USER = ("admin", "village-demo-2026")
 
 
 def _announce(url: str) -> None:

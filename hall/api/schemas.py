@@ -29,16 +29,92 @@ class AttachmentIn(BaseModel):
     pages: int = Field(default=1, ge=0)
 
 
+# Catalog item codes (config/catalog: GD-SAMPLE-001; a county's own: GD-YL-001), not free text.
+SERVICE_CODE_PATTERN = r"^[A-Z]{2}-[A-Z0-9]{2,16}-[0-9]{3,6}$"
+
+
 class ApplicationIn(BaseModel):
     id: str = Field(min_length=32, max_length=36)
     provisional_number: str = Field(min_length=1, max_length=64)
-    service_code: str = Field(min_length=1, max_length=64)
+    service_code: str = Field(min_length=1, max_length=64, pattern=SERVICE_CODE_PATTERN)
     county: str = Field(default="", max_length=12)
     created_at: str = Field(min_length=1, max_length=40)
     page_count: int = Field(default=0, ge=0)
     visits_needed: int = Field(default=0, ge=0)
     sealed_document: str = Field(min_length=1)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=200)
+
+
+class ErrorOut(BaseModel):
+    """Every non-2xx answer (docs/protocol.md, "Errors")."""
+
+    error: str
+    detail: str
+
+
+# The answers a route may give besides its success, for the OpenAPI spec (the fuzz test checks it).
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "bad request (e.g. an enrolment code that cannot be used)"),
+        (401, "the signature, timestamp or nonce is refused"),
+        (403, "the device is revoked"),
+        (404, "no such resource for this device"),
+        (409, "conflict (upload offset, missing attachment)"),
+        (413, "body too large"),
+        (422, "the body or a header is invalid"),
+        (429, "too many requests: wait for Retry-After"),
+        (503, "the hall is busy: wait for Retry-After"),
+    )
+}
+
+
+class EnrolmentOut(BaseModel):
+    device_id: str
+    county: str
+    hall_seal_public_key: str
+    hall_sign_public_key: str
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    official_number: str
+    provisional_number: str
+    status: str
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class StatusChangeOut(BaseModel):
+    id: str
+    status: str
+    official_number: str
+    reason: str
+    changed_at: str
+
+
+class StatusChangesOut(BaseModel):
+    changes: list[StatusChangeOut]
+    cursor: str
+
+
+def json_body(model: type[BaseModel]) -> dict:
+    """``openapi_extra`` declaring a JSON request body (the routes read raw bytes, for the signature)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -116,3 +192,19 @@ class CommandAckIn(BaseModel):
     status: str = Field(pattern="^(done|failed|refused)$")
     reason: str = Field(default="", max_length=_SHORT)
     result: dict = Field(default_factory=dict)
+
+
+class CommandDeliveryOut(BaseModel):
+    document: dict  # {id, device_id, kind, args, issued_at, not_after}, as signed
+    signature: str  # base64 Ed25519 over "hall-command-v1\n" + canonical JSON of document
+
+
+class HeartbeatOut(BaseModel):
+    heartbeat_interval_s: int
+    server_time: str
+    commands: list[CommandDeliveryOut]
+
+
+class CommandAckOut(BaseModel):
+    id: str
+    status: str

@@ -1,4 +1,12 @@
-"""Console sessions: an itsdangerous-signed cookie, and a CSRF token inside it."""
+"""Console sessions: an itsdangerous-signed cookie holding the user, a CSRF token and the
+user's session version, which is checked against the database on every request (logout
+and a password reset end the session everywhere).
+
+The login form has its own CSRF token (double submit: the same signed token in a cookie
+and in the form), so that no other site can log a clerk's browser into an account of its
+choosing. Cookies are ``HttpOnly``, ``SameSite=Strict``, limited to ``/console``, and
+``Secure`` when the hall is reached over https (or ``Settings.secure_cookies`` is set).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from hall.api.deps import DbDep
+from hall.services.users import session_version
+
 COOKIE = "hall_console"
+LOGIN_COOKIE = "hall_console_login"
 MAX_AGE_S = 12 * 3600
+LOGIN_FORM_MAX_AGE_S = 3600
 
 
 class LoginRequired(Exception):
@@ -22,6 +35,7 @@ class LoginRequired(Exception):
 class ConsoleSession:
     username: str
     csrf: str
+    version: int
 
     def check_csrf(self, token: str) -> None:
         if not hmac.compare_digest(self.csrf, token or ""):
@@ -32,8 +46,8 @@ def serializer(secret: bytes) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="hall-console-session")
 
 
-def make_cookie(secret: bytes, username: str) -> str:
-    return serializer(secret).dumps({"u": username, "c": secrets.token_urlsafe(24)})
+def make_cookie(secret: bytes, username: str, version: int) -> str:
+    return serializer(secret).dumps({"u": username, "c": secrets.token_urlsafe(24), "v": version})
 
 
 def read_cookie(secret: bytes, value: str | None) -> ConsoleSession | None:
@@ -41,16 +55,47 @@ def read_cookie(secret: bytes, value: str | None) -> ConsoleSession | None:
         return None
     try:
         data = serializer(secret).loads(value, max_age=MAX_AGE_S)
-    except BadSignature:
+        return ConsoleSession(username=str(data["u"]), csrf=str(data["c"]), version=int(data["v"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
         return None
-    return ConsoleSession(username=data["u"], csrf=data["c"])
 
 
-def current_session(request: Request) -> ConsoleSession:
+def current_session(request: Request, db: DbDep) -> ConsoleSession:
     session = read_cookie(request.app.state.console_secret, request.cookies.get(COOKIE))
-    if session is None:
+    if session is None or session_version(db, session.username) != session.version:
         raise LoginRequired()
     return session
 
 
 SessionDep = Annotated[ConsoleSession, Depends(current_session)]
+
+
+# -- the login form's CSRF token --------------------------------------------------------
+
+
+def _login_serializer(secret: bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="hall-console-login-form")
+
+
+def new_login_token(secret: bytes) -> str:
+    return _login_serializer(secret).dumps(secrets.token_urlsafe(16))
+
+
+def login_token_ok(secret: bytes, cookie: str | None, form: str) -> bool:
+    """The form's token equals the cookie's, and it is one this hall signed, recently."""
+    if not cookie or not form or not hmac.compare_digest(cookie, form):
+        return False
+    try:
+        _login_serializer(secret).loads(form, max_age=LOGIN_FORM_MAX_AGE_S)
+    except BadSignature:
+        return False
+    return True
+
+
+def wants_secure_cookies(request: Request) -> bool:
+    return request.url.scheme == "https" or bool(getattr(request.app.state.settings, "secure_cookies", False))
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", path="/console",
+                        secure=wants_secure_cookies(request))

@@ -12,14 +12,27 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
-from hall.console.auth import COOKIE, MAX_AGE_S, SessionDep, make_cookie
+from hall.console.attachments import safe_attachment
+from hall.console.auth import (
+    COOKIE,
+    LOGIN_COOKIE,
+    LOGIN_FORM_MAX_AGE_S,
+    MAX_AGE_S,
+    SessionDep,
+    login_token_ok,
+    make_cookie,
+    new_login_token,
+    set_cookie,
+)
+from hall.console.security_headers import ATTACHMENT_POLICY, ConsoleRoute
 from hall.errors import HallError
 from hall.models import Application, Device
 from hall.services import applications as apps
 from hall.services import devices as fleet
+from hall.services import ratelimit
 from hall.services.enrolment import create_code
 from hall.services.status import SETTABLE, change_status
-from hall.services.users import check_login
+from hall.services.users import check_login, end_sessions
 from hall.timeutil import iso
 from offline_queue.sealing import SealError
 
@@ -33,13 +46,16 @@ STATUS_LABELS = {
     "rejected": "不予受理 Rejected",
 }
 TEMPLATES.env.globals["status_labels"] = STATUS_LABELS
+# Declared types shown as a thumbnail; whatever the bytes are, they are re-encoded first.
+TEMPLATES.env.globals["raster_types"] = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif",
+                                                   "image/tiff", "image/bmp"})
 TEMPLATES.env.globals["field_labels"] = {
     "name": "姓名 Name", "id_number": "身份证号 ID number", "sex": "性别 Sex",
     "birth_date": "出生日期 Birth date", "address": "住址 Address", "phone": "电话 Phone",
     "ethnicity": "民族 Ethnicity",
 }
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 FormStr = Annotated[str, Form()]
 
 
@@ -48,27 +64,63 @@ def render(request: Request, name: str, session=None, status_code: int = 200, **
                                       status_code=status_code)
 
 
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn puts the proxy's X-Forwarded-For here when it trusts it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_form(request: Request, error: str = "", username: str = "", status_code: int = 200,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    token = new_login_token(request.app.state.console_secret)
+    response = render(request, "login.html", error=error, username=username, login_token=token,
+                      status_code=status_code)
+    set_cookie(request, response, LOGIN_COOKIE, token, LOGIN_FORM_MAX_AGE_S)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html", error="")
+    return login_form(request)
 
 
 @router.post("/login")
-def login(request: Request, db: DbDep, username: FormStr = "", password: FormStr = "") -> Response:
+def login(request: Request, db: DbDep, clock: ClockDep, username: FormStr = "", password: FormStr = "",
+          login_token: FormStr = "") -> Response:
+    secret = request.app.state.console_secret
+    if not login_token_ok(secret, request.cookies.get(LOGIN_COOKIE), login_token):
+        log.info("console login refused: form token missing or stale")
+        return login_form(request, "登录页面已过期，请重新输入 The form expired; please log in again",
+                          username=username[:100], status_code=400)
+    # One upsert per limit and attempt, counted in the database that every hall process shares.
+    now = clock()
+    verdicts = [ratelimit.hit(db, ratelimit.LOGIN_PER_ADDRESS, client_address(request), now),
+                ratelimit.hit(db, ratelimit.LOGIN_PER_ACCOUNT, username.strip().lower(), now)]
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        wait_s = max(v.retry_after_s for v in refused)
+        log.warning("console login throttled (%s)", "account" if not verdicts[1].allowed else "address")
+        minutes = max(1, -(-wait_s // 60))
+        return login_form(request, f"尝试次数太多，请 {minutes} 分钟后再试 "
+                                   f"Too many attempts; try again in {minutes} min",
+                          username=username[:100], status_code=429, headers={"Retry-After": str(wait_s)})
     user = check_login(db, username, password)
     if user is None:
         log.info("console login refused")
-        return render(request, "login.html", error="用户名或密码不正确 Wrong username or password",
-                      username=username, status_code=401)
+        return login_form(request, "用户名或密码不正确 Wrong username or password", username=username[:100],
+                          status_code=401)
+    ratelimit.reset(db, ratelimit.LOGIN_PER_ACCOUNT, username.strip().lower())
     response = RedirectResponse("/console/", status_code=303)
-    response.set_cookie(COOKIE, make_cookie(request.app.state.console_secret, user.username),
-                        max_age=MAX_AGE_S, httponly=True, samesite="strict", path="/console")
+    set_cookie(request, response, COOKIE, make_cookie(secret, user.username, user.session_version), MAX_AGE_S)
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
 
 
 @router.post("/logout")
-def logout(session: SessionDep, csrf: FormStr = "") -> Response:
+def logout(session: SessionDep, db: DbDep, csrf: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    end_sessions(db, session.username)  # the cookie is dead even if a copy of it survives
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/console")
     return response
@@ -131,7 +183,7 @@ def application_page(app_id: str, request: Request, session: SessionDep, db: DbD
     media = {}
     for item in (document or {}).get("attachments", []) or []:
         if isinstance(item, dict) and item.get("sha256"):
-            media[item["sha256"]] = str(item.get("media_type") or "")
+            media[item["sha256"]] = str(item.get("media_type") or "")[:60]
     device = db.get(Device, application.device_id)
     return render(request, "application.html", session, app=application, document=document,
                   media=media, device=device, history=apps.history(db, app_id), settable=SETTABLE)
@@ -148,14 +200,10 @@ def set_status(app_id: str, session: SessionDep, db: DbDep, clock: ClockDep, csr
 @router.get("/applications/{app_id}/attachments/{sha256}")
 def attachment(app_id: str, sha256: str, session: SessionDep, db: DbDep, settings: SettingsDep,
                keys: KeysDep) -> Response:
+    """The attachment as the bytes say it is (see attachments.py), never as the kiosk declared it."""
     application = apps.get_application(db, app_id)
     data = apps.open_attachment(settings, application, sha256, keys.seal_private)
-    media_type = "application/octet-stream"
-    try:
-        for item in apps.open_document(application, keys.seal_private).get("attachments", []):
-            if item.get("sha256") == sha256 and item.get("media_type"):
-                media_type = str(item["media_type"])
-    except (SealError, ValueError, AttributeError):
-        pass
-    return Response(data, media_type=media_type,
-                    headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    safe = safe_attachment(data)
+    headers = safe.headers(f"{application.official_number}-{sha256[:8]}")
+    headers["Content-Security-Policy"] = ATTACHMENT_POLICY
+    return Response(safe.body, media_type=safe.media_type, headers=headers)

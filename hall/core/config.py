@@ -13,6 +13,7 @@ from hall.errors import InvalidRequest
 ENV_DB = "COUNTY_HALL_DB"
 ENV_DATA_DIR = "COUNTY_HALL_DATA_DIR"
 ENV_COUNTY = "COUNTY_HALL_COUNTY"
+ENV_SECURE_COOKIES = "COUNTY_HALL_SECURE_COOKIES"
 DEFAULT_DATA_DIR = Path("hall-data")
 DEFAULT_COUNTY = "441423"
 _COUNTY = re.compile(r"^[0-9]{6}$")
@@ -32,6 +33,9 @@ class Settings:
     max_json_bytes: int = 4 * 1024 * 1024
     # Official numbers carry the local date of receipt (China Standard Time, no DST).
     utc_offset_hours: int = 8
+    # Console cookies get the Secure flag on https requests anyway; this forces it (e.g.
+    # behind a TLS proxy that does not say X-Forwarded-Proto).
+    secure_cookies: bool = False
     # Fleet: the beat the hall asks of every kiosk, how many beats it keeps per kiosk (the
     # timeline and chart), and how long a command waits for its kiosk before it expires.
     heartbeat_interval_s: int = 60
@@ -50,10 +54,25 @@ class Settings:
     def attachments_dir(self) -> Path:
         return self.data_dir / "attachments"
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, when the database is one."""
+        if not self.db_url.startswith("sqlite:///"):
+            return None
+        path = self.db_url[len("sqlite:///"):].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
+
     def ensure_dirs(self) -> None:
+        """The data folders, owner-only: they hold keys, sealed attachments and the database."""
         for folder in (self.data_dir, self.keys_dir, self.uploads_dir, self.attachments_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.keys_dir, 0o700)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
+        database = self.sqlite_path
+        if database is not None:
+            # SQLite would create it with the umask (0644); its -wal and -shm files copy its mode.
+            database.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.chmod(database, 0o600)
 
 
 def validate_county(county: str) -> str:
@@ -76,7 +95,8 @@ def load_settings(
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     county = validate_county(environ.get(ENV_COUNTY) or DEFAULT_COUNTY)
-    kwargs: dict = {"data_dir": folder, "db_url": url, "county": county}
+    secure = (environ.get(ENV_SECURE_COOKIES) or "").strip().lower() in ("1", "true", "yes")
+    kwargs: dict = {"data_dir": folder, "db_url": url, "county": county, "secure_cookies": secure}
     if host:
         kwargs["host"] = host
     if port is not None:

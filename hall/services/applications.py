@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
-from hall.services.numbering import next_official_number
+from hall.services.numbering import check_provisional, next_official_number
 from hall.services.uploads import attachment_path, check_sha256
 from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
 from offline_queue.sealing import SealError, open_box
@@ -62,6 +62,7 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
         raise InvalidRequest("id must be a UUID") from exc
     if key.lower() != app_id.lower():
         raise InvalidRequest("Idempotency-Key must equal the application id")
+    check_provisional(payload["provisional_number"], device.id)  # its own, never an official one
     if db.get(Application, app_id) is not None:
         raise Unprocessable("application id already used by another device", code="idempotency_conflict")
     try:

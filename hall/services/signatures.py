@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -22,6 +23,8 @@ from offline_queue.signing import (
 )
 
 _HEADERS = (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
+SIGNATURE_REFUSED = "the request's signature does not verify"
+log = logging.getLogger("hall.signatures")
 
 
 def authenticate(
@@ -39,9 +42,7 @@ def authenticate(
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise AuthFailed(f"missing header {missing[0]}", code="bad_signature")
-    device = db.get(Device, values[HEADER_DEVICE])
-    if device is None:
-        raise AuthFailed("unknown device", code="unknown_device")
+    # The clock first: it does not depend on the device, so a stale answer says nothing about it.
     now = clock()
     try:
         timestamp = int(values[HEADER_TIMESTAMP])
@@ -50,12 +51,17 @@ def authenticate(
     if abs(now - timestamp) > max_skew_s:
         raise AuthFailed(f"timestamp differs from the hall clock by {int(now - timestamp)} s",
                          code="stale_timestamp")
+    # One answer for an unknown device, a bad nonce and a bad signature, so that a caller
+    # cannot tell which device ids exist; the hall's log keeps the distinction.
     nonce = values[HEADER_NONCE]
-    if len(nonce) > 64:
-        raise AuthFailed("nonce too long", code="bad_signature")
+    device = db.get(Device, values[HEADER_DEVICE])
+    if device is None or len(nonce) > 64:
+        log.info("signed request refused: %s", "unknown device" if device is None else "nonce too long")
+        raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     public_key = Ed25519PublicKey.from_public_bytes(device.public_key)
     if not verify_signature(public_key, values, method, path, query_pairs, body):
-        raise AuthFailed("signature does not verify", code="bad_signature")
+        log.info("signed request refused: signature does not verify (device %s)", device.id)
+        raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     if device.revoked:
         raise DeviceRevoked("this device has been revoked")
     db.execute(delete(SeenNonce).where(SeenNonce.ts < int(now) - max_skew_s - 1))

@@ -13,6 +13,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kiosk.applications import device_short, provisional_number
 from offline_queue.sealing import seal
 from offline_queue.signing import sign_headers
 
@@ -84,6 +85,13 @@ class SignedClient:
         return upload_id
 
     # -- applications -----------------------------------------------------
+    def provisional_prefix(self) -> str:
+        return "K" + device_short(self.device_id)
+
+    def next_provisional_number(self) -> str:
+        """As the real kiosk makes them (kiosk.applications), with a random sequence."""
+        return provisional_number(self.device_id, uuid.uuid4().int % 10000, time.time())
+
     def make_application(self, attachments: list[tuple[bytes, str, str]] | None = None,
                          app_id: str | None = None, seal_key: bytes | None = None,
                          applicant_name: str = "张三") -> tuple[dict, list[bytes]]:
@@ -107,7 +115,7 @@ class SignedClient:
         }
         sealed = seal(json.dumps(document, ensure_ascii=False).encode(), key, context)
         body = {
-            "id": app_id, "provisional_number": f"K0001-20261128-{uuid.uuid4().int % 10000:04d}",
+            "id": app_id, "provisional_number": self.next_provisional_number(),
             "service_code": "GD-YL-001", "county": self.county, "created_at": "2026-11-28T04:30:00Z",
             "page_count": len(meta), "visits_needed": 0,
             "sealed_document": base64.b64encode(sealed).decode(), "attachments": meta,

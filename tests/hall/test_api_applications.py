@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from hall.services.numbering import canonical_official
+
 PNG = bytes.fromhex("89504e470d0a1a0a") + b"fake page"
 
 
@@ -22,7 +24,7 @@ def test_201_then_200_with_the_same_body(hall, kiosk):
     assert answer["provisional_number"] == body["provisional_number"]
     assert answer["status"] == "submitted"
     day = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d")
-    assert re.fullmatch(rf"441423-{day}-\d{{6}}", answer["official_number"])
+    assert re.fullmatch(rf"441423-{day}-\d{{4}}-\d{{4}}-\d{{4}}", answer["official_number"])
     again = kiosk.post_application(body)
     assert again.status_code == 200
     assert again.json() == answer
@@ -37,10 +39,34 @@ def test_201_then_200_with_the_same_body(hall, kiosk):
                                    "verified": True, "material": "M1", "pages": 1}]
 
 
-def test_official_numbers_increase(kiosk):
-    first = kiosk.submit()["official_number"]
-    second = kiosk.submit()["official_number"]
-    assert int(second.rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 1
+def test_official_numbers_cannot_be_guessed(kiosk):
+    """Issue 9, finding 9: numbers were a daily sequence; now 11 random digits and a check digit."""
+    numbers = [kiosk.submit()["official_number"] for _ in range(3)]
+    tails = [int(n.split("-", 2)[2].replace("-", "")[:-1]) for n in numbers]
+    assert len(set(tails)) == 3 and all(abs(a - b) > 1 for a, b in zip(tails, tails[1:], strict=False))
+    assert all(canonical_official(n) == n for n in numbers)
+    assert all(canonical_official(n.replace("-", " ")) == n for n in numbers)
+
+
+def test_a_provisional_number_must_be_the_devices_own(kiosk):
+    """Issue 9, finding 9: a kiosk may not pick a number that is another's or an official one."""
+    official = kiosk.submit()["official_number"]
+    for number in (official, "K0001-20261128-0001", f"{kiosk.provisional_prefix()}-2026-1",
+                   "441423-20261128-000013"):
+        body, _ = kiosk.make_application()
+        body["provisional_number"] = number
+        refused = kiosk.post_application(body)
+        assert refused.status_code == 422, number
+        answer = refused.json()
+        assert answer["error"] == "invalid_request" and "provisional_number" in answer["detail"]
+
+
+def test_service_code_must_follow_the_catalog_pattern(kiosk):
+    for code in ("<b>x</b>", "GD-YL-001; DROP", "free text", "gd-yl-001"):
+        body, _ = kiosk.make_application()
+        body["service_code"] = code
+        refused = kiosk.post_application(body)
+        assert refused.status_code == 422 and "service_code" in refused.json()["detail"], code
 
 
 def test_same_key_different_body_is_a_conflict(kiosk):

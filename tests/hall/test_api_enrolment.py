@@ -9,6 +9,7 @@ import requests
 from sqlalchemy import create_engine, update
 
 from hall.models import EnrolmentCode
+from hall.services.enrolment import CODE_REFUSED
 from tests.hall.kiosk_client import enroll
 
 
@@ -32,7 +33,7 @@ def test_code_is_single_use(hall):
     assert enroll(hall.url, code).status_code == 201
     again = enroll(hall.url, code)
     assert again.status_code == 400
-    assert again.json() == {"error": "invalid_code", "detail": "enrolment code already used"}
+    assert again.json() == {"error": "invalid_code", "detail": CODE_REFUSED}
 
 
 def test_code_is_case_and_dash_insensitive(hall):
@@ -49,12 +50,11 @@ def test_expired_code_is_refused(hall):
     engine.dispose()
     response = enroll(hall.url, code)
     assert response.status_code == 400
-    assert response.json()["error"] == "invalid_code"
-    assert "expired" in response.json()["detail"]
+    assert response.json() == {"error": "invalid_code", "detail": CODE_REFUSED}
 
 
 def test_unknown_code_and_bad_bodies(hall):
-    assert enroll(hall.url, "ZZZZ-ZZZZ").json()["error"] == "invalid_code"
+    assert enroll(hall.url, "ZZZZ-ZZZZ").json() == {"error": "invalid_code", "detail": CODE_REFUSED}
     bad_key = requests.post(hall.url + "/api/v1/enrolment", timeout=5,
                             json={"code": hall.enrollment_code(), "public_key": "AAAA"})
     assert bad_key.status_code == 422 and bad_key.json()["error"] == "invalid_request"
@@ -66,3 +66,24 @@ def test_unknown_code_and_bad_bodies(hall):
 def test_county_code_from_cli(hall):
     code = hall.enrollment_code(county="441402")
     assert enroll(hall.url, code).json()["county"] == "441402"
+
+
+def test_unknown_used_and_expired_codes_get_one_answer(hall):
+    """Issue 9 (low): the answer must not tell which codes exist or were used."""
+    used = hall.enrollment_code()
+    assert enroll(hall.url, used).status_code == 201
+    expired = hall.enrollment_code()
+    engine = create_engine(hall.db_url)
+    with engine.begin() as conn:
+        conn.execute(update(EnrolmentCode).where(EnrolmentCode.code == expired)
+                     .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    engine.dispose()
+    answers = [enroll(hall.url, code) for code in ("ZZZZ-ZZZZ", used, expired)]
+    assert {(a.status_code, a.text) for a in answers} == {(400, answers[0].text)}
+
+
+def test_each_kiosk_has_its_own_mark_for_provisional_numbers(hall, make_code):
+    from hall.services.numbering import device_short
+
+    marks = [device_short(enroll(hall.url, make_code()).json()["device_id"]) for _ in range(5)]
+    assert len(set(marks)) == 5

@@ -67,11 +67,17 @@ def test_nonce_replay(kiosk):
     assert again.json()["error"] == "replayed_nonce"
 
 
-def test_unknown_device(kiosk):
+def test_unknown_device_and_bad_signature_get_one_answer(kiosk):
+    """Issue 9 (low): the answer must not tell which device ids exist."""
+    real_key = kiosk.private_key
+    kiosk.private_key = Ed25519PrivateKey.generate()
+    wrong_key = _status(kiosk)
+    kiosk.private_key = real_key
     kiosk.device_id = "kiosk-00000000"
-    response = _status(kiosk)
-    assert response.status_code == 401
-    assert response.json()["error"] == "unknown_device"
+    unknown = _status(kiosk)
+    assert unknown.status_code == wrong_key.status_code == 401
+    assert unknown.json() == wrong_key.json() == {"error": "bad_signature",
+                                                  "detail": "the request's signature does not verify"}
 
 
 def test_revoked_device(hall, kiosk):

@@ -31,6 +31,11 @@ def test_cli_commands_and_restart(local_hall):
     keys = hall.data_dir / "keys"
     for name in ("seal.key", "sign.key"):
         assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600
+    # issue 9 (low): the database and the console secret are owner-only, and so is every folder
+    for path in (hall.data_dir / "hall.db", hall.data_dir / "hall.db-wal", hall.data_dir / "console-secret"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    for folder in (hall.data_dir, keys, hall.data_dir / "uploads", hall.data_dir / "attachments"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
     seal_before = (keys / "seal.key").read_bytes()
     hall.stop()
     hall.start()
@@ -50,7 +55,9 @@ def test_cli_errors_are_one_line(local_hall):
     revoke = hall.cli("revoke", "kiosk-nope", check=False)
     assert revoke.stderr.strip() == "county-hall: error: no device kiosk-nope"
     short = hall.cli("create-user", "--username", "a", "--password", "x", check=False)
-    assert short.returncode == 2 and "at least 4" in short.stderr
+    assert short.returncode == 2 and "at least 10" in short.stderr and "Traceback" not in short.stderr
+    common = hall.cli("create-user", "--username", "a", "--password", "1234567890", check=False)
+    assert common.returncode == 2 and "too common" in common.stderr
     county = hall.cli("enrollment-code", "--county", "44", check=False)
     assert county.returncode == 2 and "Traceback" not in county.stderr
     bad_db = subprocess.run([*hall_command(), "devices", "--db", "mysql://x"], capture_output=True, text=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,9 @@ def browser():
                 "--disable-background-networking", "--no-first-run", "--disable-component-update",
                 "--disable-sync", "--window-size=1280,1000", f"--user-data-dir={profile}"):
         options.add_argument(arg)
+    # Attachments that are not images are downloads: keep them in the throw-away profile.
+    options.add_experimental_option("prefs", {"download.default_directory": profile,
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -143,10 +147,88 @@ def test_console_refuses_without_login_and_bad_csrf(tmp_path):
         anonymous = requests.get(hall.url + "/console/devices", allow_redirects=False, timeout=5)
         assert anonymous.status_code == 303 and anonymous.headers["location"] == "/console/login"
         session = requests.Session()
-        form = {"username": "clerk", "password": "correct horse"}
+        page = session.get(hall.url + "/console/login", timeout=5).text
+        token = page.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+        form = {"username": "clerk", "password": "correct horse", "login_token": token}
         login = session.post(hall.url + "/console/login", data=form, allow_redirects=False, timeout=5)
         assert login.status_code == 303
         assert session.get(hall.url + "/console/devices", timeout=5).status_code == 200
         forged = session.post(hall.url + "/console/enrolment-codes", data={"csrf": "forged"},
                               allow_redirects=False, timeout=5)
         assert forged.status_code == 303 and forged.headers["location"] == "/console/login"
+
+
+ATTACK_SCRIPT = """
+document.title = "pwned";
+fetch("/console/enrolment-codes").then(r => r.text()).then(page => {
+  const csrf = page.match(/name="csrf" value="([^"]+)"/)[1];
+  return fetch("/console/enrolment-codes", {method: "POST", body: "csrf=" + encodeURIComponent(csrf),
+    headers: {"Content-Type": "application/x-www-form-urlencoded"}});
+}).then(() => { document.title = "pwned: code made"; });
+"""
+HTML_ATTACK = f"<html><head><title>scan</title></head><body><script>{ATTACK_SCRIPT}</script></body></html>"
+SVG_ATTACK = ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" '
+              'onload="document.title=\'pwned\'">'
+              f"<script>{ATTACK_SCRIPT}</script><rect width=\"100\" height=\"100\"/></svg>")
+
+
+def enrolment_code_count(hall: HallProcess) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(hall.db_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM enrolment_codes")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_attachment_declared_html_or_svg_runs_no_script(tmp_path, browser):
+    """Finding 1 (issue 9): a kiosk's attachment must never run script in the clerk's session."""
+    import requests
+    from selenium.webdriver.common.by import By
+
+    with HallProcess(tmp_path) as hall:
+        hall.create_user("clerk", "correct horse")
+        kiosk = SignedClient.enrolled(hall.url, hall.enrollment_code())
+        answer = kiosk.submit([
+            (HTML_ATTACK.encode(), "M1", "text/html"),
+            (SVG_ATTACK.encode(), "M2", "image/svg+xml"),
+            (SVG_ATTACK.encode() + b" ", "M3", "image/png"),  # a lie the thumbnail would believe
+            (page_image("ID card front"), "M4", "text/html"),  # a real image, declared wrongly
+        ])
+        codes_before = enrolment_code_count(hall)
+
+        browser.get(hall.url + "/console/login")
+        browser.find_element(By.ID, "username").send_keys("clerk")
+        browser.find_element(By.ID, "password").send_keys("correct horse")
+        submit(browser, "login")
+        browser.find_element(By.LINK_TEXT, answer["official_number"]).click()
+        page_url = browser.current_url
+        links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".thumbs a")]
+        assert len(links) == 4
+        for link in links:
+            browser.get(page_url)
+            browser.get(link)  # a download leaves the browser on the application page
+            time.sleep(0.5)  # the script's fetches had their chance
+            assert "pwned" not in browser.title
+        assert enrolment_code_count(hall) == codes_before
+
+        cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+        kinds = []
+        for link in links:
+            served = requests.get(link, cookies=cookies, timeout=10)
+            assert served.status_code == 200
+            assert served.headers["X-Content-Type-Options"] == "nosniff"
+            assert "sandbox" in served.headers["Content-Security-Policy"]
+            assert served.headers["Content-Type"] in ("image/png", "image/jpeg", "application/octet-stream")
+            kind = served.headers["Content-Type"]
+            kinds.append((kind, served.headers["Content-Disposition"].split(";")[0]))
+            assert b"<script" not in served.content or kind == "application/octet-stream"
+        assert kinds == [("application/octet-stream", "attachment")] * 3 + [("image/png", "inline")]
+        page = requests.get(page_url, cookies=cookies, timeout=10)
+        assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'none' covers it
+        assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Cache-Control"] == "no-store"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert "<script" not in page.text and " style=" not in page.text

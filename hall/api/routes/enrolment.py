@@ -4,13 +4,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from hall.api.deps import BodyDep, ClockDep, DbDep, KeysDep
-from hall.api.schemas import EnrolmentIn, parse_json, validate
+from hall.api.schemas import ERROR_RESPONSES, EnrolmentIn, EnrolmentOut, json_body, parse_json, validate
 from hall.services.enrolment import EnrolmentRequest, enrol
 
 router = APIRouter(tags=["enrolment"])
 
 
-@router.post("/enrolment", status_code=201)
+@router.post("/enrolment", status_code=201, response_model=EnrolmentOut, responses=ERROR_RESPONSES,
+             openapi_extra=json_body(EnrolmentIn))
 def post_enrolment(body: BodyDep, db: DbDep, keys: KeysDep, clock: ClockDep) -> JSONResponse:
     data = validate(EnrolmentIn, parse_json(body))
     answer = enrol(db, keys, EnrolmentRequest(**data.model_dump()), clock=clock)

@@ -3,14 +3,24 @@
 from fastapi import APIRouter
 
 from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, SettingsDep
-from hall.api.schemas import CommandAckIn, HeartbeatIn, parse_json, validate
+from hall.api.schemas import (
+    ERROR_RESPONSES,
+    CommandAckIn,
+    CommandAckOut,
+    HeartbeatIn,
+    HeartbeatOut,
+    json_body,
+    parse_json,
+    validate,
+)
 from hall.services import commands, fleet
 from hall.timeutil import iso, to_datetime
 
 router = APIRouter(tags=["fleet"])
 
 
-@router.post("/heartbeat")
+@router.post("/heartbeat", response_model=HeartbeatOut, openapi_extra=json_body(HeartbeatIn),
+             responses=ERROR_RESPONSES)
 def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep,
                    clock: ClockDep) -> dict:
     report = validate(HeartbeatIn, parse_json(body))
@@ -23,7 +33,8 @@ def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: Settin
     return answer
 
 
-@router.post("/commands/{command_id}/ack")
+@router.post("/commands/{command_id}/ack", response_model=CommandAckOut,
+             openapi_extra=json_body(CommandAckIn), responses=ERROR_RESPONSES)
 def post_command_ack(command_id: str, device: DeviceDep, body: BodyDep, db: DbDep, clock: ClockDep) -> dict:
     ack = validate(CommandAckIn, parse_json(body))
     command = commands.acknowledge(db, device, command_id, ack.status, ack.reason, ack.result, clock=clock)

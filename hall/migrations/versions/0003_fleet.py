@@ -1,14 +1,14 @@
 """fleet: device states, heartbeat history, signed commands, audit log
 
 Revision ID: 0003_fleet
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_fleet'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -81,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--by", default="cli", help="who issues it (for the audit log)")
     command.add_argument("--json", action="store_true", help="print the command as JSON")
 
+    push = sub.add_parser("config-push", help="sign a configuration layer (TOML) for some kiosks or all")
+    _common(push)
+    push.add_argument("file", help="a TOML file of kiosk settings, e.g. [kiosk] idle_timeout_s = 90")
+    target = push.add_mutually_exclusive_group(required=True)
+    target.add_argument("--device", action="append", default=[], metavar="DEVICE_ID",
+                        help="a kiosk; repeat for a group")
+    target.add_argument("--all", action="store_true", help="every kiosk that is not revoked")
+    push.add_argument("--note", default="", help="what changed, for the audit log")
+    push.add_argument("--by", default="cli", help="who pushes it (for the audit log)")
+
+    rollout = sub.add_parser("configs", help="which kiosks took their configuration")
+    _common(rollout)
+    rollout.add_argument("--json", action="store_true", help="one JSON object per line")
+
     commands = sub.add_parser("commands", help="list commands and their acknowledgements")
     _common(commands)
     commands.add_argument("--device", default=None, help="only this kiosk's commands")
@@ -264,6 +278,38 @@ def cmd_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_push(settings: Settings, args: argparse.Namespace) -> int:
+    import tomllib
+    from pathlib import Path
+
+    from hall.services.configs import push
+    from hall.services.devices import list_devices
+
+    try:
+        tree = tomllib.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"{args.file} is not valid TOML: {exc}") from exc
+    with _session(settings) as db:
+        ids = args.device or [d.id for d in list_devices(db) if not d.revoked]
+        version = push(db, tree, ids, actor=args.by, note=args.note)
+        print(f"configuration version {version.id} for {len(ids)} kiosk(s)")
+    return 0
+
+
+def cmd_configs(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.configs import rollout
+
+    with _session(settings) as db:
+        for row in rollout(db):
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                took = "took it" if row["took_it"] else f"runs v{row['reported_version']}"
+                refused = f"  ({', '.join(row['refused'])})" if row["refused"] else ""
+                print(f"{row['device_id']}  v{row['version']}  {took}{refused}")
+    return 0
+
+
 def cmd_commands(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.commands import command_json, list_commands
 
@@ -298,7 +344,7 @@ COMMANDS = {
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
     "devices": cmd_devices, "fleet": cmd_fleet, "command": cmd_command, "commands": cmd_commands,
-    "audit": cmd_audit,
+    "audit": cmd_audit, "config-push": cmd_config_push, "configs": cmd_configs,
 }
 
 

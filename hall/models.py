@@ -251,3 +251,27 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     device_id: Mapped[str] = mapped_column(String(40), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConfigVersion(Base):
+    """A configuration layer staff wrote (nested tables like a TOML file), validated by the
+    kiosk's own settings models before it is stored; ``id`` is its version number."""
+
+    __tablename__ = "config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    settings_json: Mapped[str] = mapped_column(Text)
+
+
+class DeviceConfig(Base):
+    """Which configuration version each kiosk should run (the one delivered until it reports it)."""
+
+    __tablename__ = "device_configs"
+
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, ForeignKey("config_versions.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    assigned_by: Mapped[str] = mapped_column(String(100))

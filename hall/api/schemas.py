@@ -199,10 +199,16 @@ class CommandDeliveryOut(BaseModel):
     signature: str  # base64 Ed25519 over "hall-command-v1\n" + canonical JSON of document
 
 
+class ConfigDeliveryOut(BaseModel):
+    document: dict  # {version, device_id, settings, issued_at}, as signed
+    signature: str  # base64 Ed25519 over "hall-config-v1\n" + canonical JSON of document
+
+
 class HeartbeatOut(BaseModel):
     heartbeat_interval_s: int
     server_time: str
     commands: list[CommandDeliveryOut]
+    config: ConfigDeliveryOut | None = None  # only when the kiosk runs an older version
 
 
 class CommandAckOut(BaseModel):

@@ -12,8 +12,12 @@ and remembered (so it never runs twice) before it is acknowledged. Disruptive ki
 (restart, wipe, rotate_keys) wait, unacknowledged, until no villager is at the kiosk and
 the clock is inside ``kiosk.maintenance_window``; the hall delivers them again meanwhile.
 
+A configuration in the answer is checked and kept by ``kiosk.agent.config`` (the next
+heartbeat reports its version, or why it was refused).
+
 Events (``emit(what, payload)``, on the agent's thread): ``locked`` {notice}, ``unlocked``,
-``wiped``, ``restart``, ``reload_config``. Syncing is not touched by a lock.
+``wiped``, ``restart``, ``reload_config``, ``config_applied`` {version}. Syncing is not
+touched by a lock.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.agent.actions import ACTIONS, REFUSED, Kit, Outcome
 from kiosk.agent.checks import REPLAYED, Command, Refusal, check_delivery
+from kiosk.agent.config import ConfigRefused, applied_version, check_config, save_config
 from kiosk.agent.documents import DISRUPTIVE_KINDS
 from kiosk.agent.state import AgentState
 from offline_queue.errors import HallError, HallRejected
@@ -55,6 +60,8 @@ class BeatReport:
     done: list[tuple[str, str, str]] = field(default_factory=list)  # (id, kind, status)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (id, kind)
+    config_applied: int = 0  # the configuration version taken in this beat
+    config_refused: str = ""  # or why the delivered one was refused
     error: str = ""
 
 
@@ -100,10 +107,11 @@ class DeviceAgent:
         sync_now: Callable[[], None] | None = None,
         is_idle: Callable[[], bool] = lambda: True,
         maintenance_window: str = "",
-        config_version: Callable[[], int] = lambda: 0,
+        config_version: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.identity = identity
+        self._hall_key = Ed25519PublicKey.from_public_bytes(identity.hall_sign_public_key)
         self.client = client
         self.data_dir = Path(data_dir)
         self.state = AgentState.load(self.data_dir)
@@ -111,11 +119,11 @@ class DeviceAgent:
         self.kit = Kit(self.data_dir, queue, self.state, self_test or health, emit or _no_event, sync_now)
         self.is_idle = is_idle
         self.maintenance_window = maintenance_window
-        self.config_version = config_version
+        self.config_version = config_version or (
+            lambda: applied_version(self.data_dir, self._hall_key, identity.device_id))
         self.clock = clock
         self.started = clock()
         self.interval_s = DEFAULT_INTERVAL_S
-        self._hall_key = Ed25519PublicKey.from_public_bytes(identity.hall_sign_public_key)
         self.loop = BackgroundLoop("fleet-agent", self._one_pass, DEFAULT_INTERVAL_S, lower_priority=True)
 
     @property
@@ -164,6 +172,8 @@ class DeviceAgent:
             self.state.problems = [p for p in self.state.problems if p not in sent_problems]
             self.state.save(self.data_dir)
         self.interval_s = result.interval_s = self._interval(answer.get("heartbeat_interval_s"))
+        if answer.get("config") is not None:
+            self._take_config(answer["config"], result)
         deliveries = answer.get("commands", [])
         if not isinstance(deliveries, list):
             self.state.add_problem("bad_heartbeat_answer")
@@ -172,6 +182,20 @@ class DeviceAgent:
         for delivery in deliveries[:MAX_COMMANDS_PER_BEAT]:
             self._handle(delivery, result)
         return result
+
+    def _take_config(self, delivery: object, result: BeatReport) -> None:
+        try:
+            config = check_config(delivery, self._hall_key, self.identity.device_id, self.config_version())
+            save_config(self.data_dir, delivery)  # type: ignore[arg-type]  (checked: a mapping)
+        except ConfigRefused as refused:
+            log.warning("refused the hall's configuration: %s", refused.reason)
+            result.config_refused = refused.reason
+            self.state.add_problem(refused.problem)
+            self.state.save(self.data_dir)
+            return
+        result.config_applied = config.version
+        log.info("hall configuration version %d kept; it applies from the next start", config.version)
+        self.kit.emit("config_applied", {"version": config.version})
 
     def _interval(self, value: object) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

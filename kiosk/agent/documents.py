@@ -24,6 +24,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 COMMAND_CONTEXT = "hall-command-v1"
+# A configuration document: {version, device_id, settings (nested tables), issued_at}.
+CONFIG_CONTEXT = "hall-config-v1"
+CONFIG_FIELDS = ("version", "device_id", "settings", "issued_at")
+# Keys the hall may not set: where the kiosk keeps its data, and which hall it talks to
+# (a wrong URL pushed by mistake would cut every kiosk off from the hall that could fix it).
+CONFIG_FORBIDDEN_KEYS = frozenset({"kiosk.data_dir", "hall.url"})
 MAX_NOTICE_CHARS = 500
 
 # kind -> {argument: type}; a kind not here does not exist.

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, SettingsDep
+from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, KeysDep, SettingsDep
 from hall.api.schemas import (
     ERROR_RESPONSES,
     CommandAckIn,
@@ -13,7 +13,7 @@ from hall.api.schemas import (
     parse_json,
     validate,
 )
-from hall.services import commands, fleet
+from hall.services import commands, configs, fleet
 from hall.timeutil import iso, to_datetime
 
 router = APIRouter(tags=["fleet"])
@@ -21,7 +21,7 @@ router = APIRouter(tags=["fleet"])
 
 @router.post("/heartbeat", response_model=HeartbeatOut, openapi_extra=json_body(HeartbeatIn),
              responses=ERROR_RESPONSES)
-def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep,
+def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep, keys: KeysDep,
                    clock: ClockDep) -> dict:
     report = validate(HeartbeatIn, parse_json(body))
     fleet.record_heartbeat(db, settings, device, report.model_dump(), clock=clock)
@@ -29,6 +29,9 @@ def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: Settin
     answer = {"heartbeat_interval_s": settings.heartbeat_interval_s,
               "server_time": iso(to_datetime(clock())),
               "commands": [commands.delivery_json(command) for command in pending]}
+    config = configs.delivery_for(db, keys.sign_private, device, report.config_version)
+    if config is not None:
+        answer["config"] = config
     db.commit()
     return answer
 

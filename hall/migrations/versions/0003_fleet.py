@@ -1,4 +1,4 @@
-"""fleet: device states, heartbeat history, signed commands, audit log
+"""fleet: device states, heartbeat history, signed commands, audit log, signed configuration
 
 Revision ID: 0003_fleet
 Revises: 0002
@@ -69,9 +69,28 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_audit_log_at', 'audit_log', ['at'])
+    op.create_table('config_versions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('settings_json', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('device_configs',
+    sa.Column('device_id', sa.String(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('assigned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('assigned_by', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id']),
+    sa.ForeignKeyConstraint(['version'], ['config_versions.id']),
+    sa.PrimaryKeyConstraint('device_id')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('device_configs')
+    op.drop_table('config_versions')
     op.drop_index('ix_audit_log_at', table_name='audit_log')
     op.drop_table('audit_log')
     op.drop_index('ix_device_commands_status', table_name='device_commands')

@@ -13,7 +13,7 @@ import logging
 import os
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Kivy's own log mode swaps sys.stderr and adds handlers that would bypass the
 # personal-data filter; in PYTHON mode its records go through ours (kiosk.privacy).
@@ -21,7 +21,8 @@ os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 
 from kivy.config import Config  # noqa: E402
 
-from kiosk.service import UNEXPECTED_KEY  # noqa: E402
+from kiosk.service import UNEXPECTED_KEY, KioskService  # noqa: E402
+from kiosk.settings import Settings  # noqa: E402
 from screens import theme  # noqa: E402
 from screens.table import HOME  # noqa: E402
 
@@ -34,6 +35,9 @@ from kivy.base import ExceptionHandler, ExceptionManager  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 from kivy.core.text import LabelBase  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
+
+if TYPE_CHECKING:
+    from screens.navigator import Navigator
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +150,14 @@ class UiRelay:
 class KioskApp(App):
     title = "村级自助服务终端"
 
-    def __init__(self, *, service: Any, settings: Any, screenshot: Path | None = None,
+    def __init__(self, *, service: KioskService, settings: Settings, screenshot: Path | None = None,
                  exit_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service = service
         self.settings = settings
         self.screenshot_path = Path(screenshot) if screenshot else None
         self.exit_after = exit_after
-        self.nav: Any = None  # screens.navigator.Navigator, made in build()
+        self.nav: Navigator | None = None  # made in build(), after the window settings
         self.errors_handled = 0
         self.fonts: dict[str, str] = {}
         self._relay = UiRelay(self)
@@ -177,7 +181,7 @@ class KioskApp(App):
         from screens.navigator import Navigator  # after the window settings above
 
         self.nav = Navigator(self.service)
-        self.nav.go(HOME, remember=False)
+        self.nav.start()
         return self.nav.manager
 
     def on_start(self) -> None:
@@ -215,6 +219,7 @@ class KioskApp(App):
     def recover(self) -> None:
         """After an unexpected error: wipe the visit, show home and a kind message."""
         if self.nav is None:
+            self.service.cancel()
             return
         self.nav.home()
         self.nav.show_error(UNEXPECTED_KEY)

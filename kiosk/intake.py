@@ -1,7 +1,8 @@
-"""Turning a finished session into a sealed, queued application: one path for all.
+"""Turning a finished visit into a sealed, queued application: one path for all.
 
-The confirm button (``KioskService.confirm``) and `kiosk submit` both come through
-here, so a paper application gets exactly the validation and sealing a kiosk one does.
+The confirm step (``kiosk.steps.confirm.ReviewStep.confirm``) and `kiosk submit` both
+come through here, so a paper application gets exactly the validation and sealing a
+kiosk one does.
 
 Before anything is sealed, the size of the ``POST /applications`` request that will
 carry the application is bounded from above (``request_bytes``) and checked against the
@@ -20,7 +21,7 @@ from pathlib import Path
 from kiosk.applications import Application, build_application
 from kiosk.catalog import ServiceItem
 from kiosk.errors import ApplicationTooLarge
-from kiosk.session import Session
+from kiosk.visit import Visit
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue, QueueEntry
 
@@ -46,7 +47,7 @@ def request_bytes(app: Application) -> int:
 
 
 def enqueue_session(
-    session: Session,
+    session: Visit,
     item: ServiceItem,
     *,
     queue: OfflineQueue,

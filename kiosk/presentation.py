@@ -1,8 +1,7 @@
 """What the presenter hands the screens: view rows, the error screens catch, and helpers.
 
-Screens import these names through ``kiosk.service``; they live here so that the
-presenter's parts (``kiosk.service`` and its mixins) share them without importing
-each other. No Kivy, no personal data beyond what a screen shows (masked).
+The step controllers (``kiosk.steps``) share them without importing each other. No Kivy,
+no personal data beyond what a screen shows (masked).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from kiosk.catalog import FormField
 from kiosk.errors import KioskError
 
 log = logging.getLogger("kiosk.service")
@@ -104,7 +104,7 @@ class ScanPreview:
 
 @dataclass(frozen=True)
 class FormRow:
-    field: Any  # kiosk.catalog.FormField
+    field: FormField
     label: str
     value: str
     from_card: bool
@@ -158,7 +158,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def _mask_id(number: str) -> str:
+def mask_id(number: str) -> str:
     try:
         from kiosk.idnumber import mask_id_number
 
@@ -168,7 +168,7 @@ def _mask_id(number: str) -> str:
 
 
 
-def _to_image(frame: Any, max_width: int) -> Image:
+def to_image(frame: Any, max_width: int) -> Image:
     import cv2
 
     height, width = frame.shape[:2]
@@ -179,7 +179,7 @@ def _to_image(frame: Any, max_width: int) -> Image:
     return Image(width=rgb.shape[1], height=rgb.shape[0], rgb=rgb.tobytes())
 
 
-def _short_time(stamp: Any) -> str:
+def short_time(stamp: Any) -> str:
     """China Standard Time, whatever the kiosk's clock zone: the villager's own time."""
     from kiosk.applications import CHINA_TIME
 

@@ -9,14 +9,31 @@ shows status only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from hardware.printer_receipt import ReceiptSlip
+from kiosk.i18n import Translator
 
 
-def receipt_slip(receipt: Any, t: Any, place: str = "") -> ReceiptSlip:
-    """``receipt``: anything with ``provisional_number``, ``qr_text``, ``service_name``, ``created_at``."""
-    agent = getattr(receipt, "agent", "")
+class SlipContent(Protocol):
+    """What a slip shows: ``kiosk.presentation.Receipt``, or `kiosk print-test`'s sample."""
+
+    @property
+    def provisional_number(self) -> str: ...
+
+    @property
+    def qr_text(self) -> str: ...
+
+    @property
+    def service_name(self) -> str: ...
+
+    @property
+    def created_at(self) -> str: ...
+
+
+def receipt_slip(receipt: SlipContent, t: Translator, place: str = "") -> ReceiptSlip:
+    """The slip for ``receipt`` in ``t``'s language; ``place`` is the kiosk's name."""
+    agent = getattr(receipt, "agent", "")  # only a real receipt has one (the print test has none)
     return ReceiptSlip(
         title=t.t("codes.receipt.title"),
         place=place,

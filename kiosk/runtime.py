@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hardware.interfaces import Camera, IdCardReader
 from kiosk.catalog import load_catalog
 from kiosk.display import has_display, virtual_display
 from kiosk.i18n import Translator
@@ -21,6 +24,9 @@ from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
 from offline_queue.sync import SyncEngine, SyncWorker
 from offline_queue.transport import HallClient
+
+if TYPE_CHECKING:  # the core imports the camera and code stacks: only `kiosk run` needs them
+    from kiosk.service import KioskService
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +95,9 @@ def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, cloc
     )
 
 
-def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time.time):
-    """The presenter with its devices, queue and sync worker (started)."""
+def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, camera: Camera | None = None,
+                  clock: Callable[[], float] = time.time) -> KioskService:
+    """The kiosk's core with its devices, queue and sync worker (started)."""
     from hardware.factory import build_camera, build_id_reader
     from kiosk.agent.wiring import start_agent
     from kiosk.service import KioskService
@@ -119,21 +126,29 @@ def build_service(settings: Settings, *, id_reader=None, camera=None, clock=time
         service.watch_smart_cards(SmartCardDesk(build_pcsc_reader(settings.devices.pcsc)))
     if identity is not None:
         engine = open_sync_engine(settings, queue, clock)
-        service.sync_worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
-        service.sync_worker.start()
+        worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
+        service.sync_worker = worker
+        worker.start()
     service.fleet_agent = start_agent(settings, service)  # heartbeats, the hall's commands (kiosk/agent)
     return service
 
 
-def close_service(service) -> None:
-    agent, printer = getattr(service, "fleet_agent", None), getattr(service, "printer", None)
-    for part in (agent, service.sync_worker, service.id_reader, service.camera, printer):
-        stop = getattr(part, "stop", None) or getattr(part, "close", None)
-        if part is not None and callable(stop):
-            try:
-                stop()
-            except Exception as exc:  # shutting down: note it, keep closing the rest
-                log.warning("closing %s failed: %s", type(part).__name__, type(exc).__name__)
+def close_service(service: KioskService) -> None:
+    """Shutting down: the steps' devices and workers, the sync worker, the devices, the outbox."""
+    steps: list[tuple[str, Callable[[], object]]] = [("the steps", service.close)]
+    agent = getattr(service, "fleet_agent", None)
+    if agent is not None:
+        steps.append(("the fleet agent", agent.stop))
+    if isinstance(service.sync_worker, SyncWorker):
+        steps.append(("the sync worker", service.sync_worker.stop))
+    for name, device in (("the ID card reader", service.id_reader), ("the camera", service.camera)):
+        if device is not None:
+            steps.append((name, device.close))
+    for name, stop in steps:
+        try:
+            stop()
+        except Exception as exc:  # shutting down: note it, keep closing the rest
+            log.warning("closing %s failed: %s", name, type(exc).__name__)
     service.queue.close()
 
 

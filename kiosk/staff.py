@@ -19,13 +19,21 @@ No Kivy here; no personal data in a log line.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
+from hardware.errors import PinBlocked, WrongPin
 from hardware.interfaces import IdCard
+from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading
+from kiosk.catalog import ServiceItem
+from workers import BackgroundLoop
+
+if TYPE_CHECKING:  # pyscard is loaded only when a PC/SC reader is configured
+    from hardware.pcsc_reader import PcscCardReader
+
+SmartCardReading = SocialSecurityCard | StaffCardReading
 
 log = logging.getLogger(__name__)
 
@@ -61,107 +69,103 @@ class PinResult:
     gone: bool = False  # the card left the reader: ask again when it is back
 
 
-def id_card_from_social_security(card: Any) -> IdCard:
+def id_card_from_social_security(card: SocialSecurityCard) -> IdCard:
     """The session's ``IdCard`` for a social security card (no address, no ID-card validity)."""
     return IdCard(card_type="social_security", name=card.name, sex=card.sex, ethnicity=card.ethnicity,
                   birth_date=card.birth_date, address="", id_number=card.id_number, issuer="",
                   valid_from=card.issued or card.birth_date, valid_to=card.expires)
 
 
-def needs_address(item: Any) -> bool:
+def needs_address(item: ServiceItem) -> bool:
     """Whether the item's form wants the address from the card (which a social security card lacks)."""
     return any(f.source == "card.address" and f.required for f in item.fields)
+
+
+class SmartCardReader(Protocol):
+    """What the desk needs of ``hardware.pcsc_reader.PcscCardReader``."""
+
+    def read_card(self, timeout: float) -> SmartCardReading | None: ...
+
+    def close(self) -> None: ...
 
 
 class SmartCardDesk:
     """Watches the PC/SC reader on a worker thread; checks staff-card PINs on demand."""
 
-    def __init__(self, reader: Any, *, pin_reader_factory: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, reader: SmartCardReader,
+                 *, pin_reader_factory: Callable[[str], SmartCardReader] | None = None) -> None:
         self.reader = reader
         self._pin_reader_factory = pin_reader_factory
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._on_card: Callable[[SmartCardReading], None] = _ignore
+        self._on_error: Callable[[Exception], None] = _ignore
+        # A callback that raises is logged by the loop, which waits ERROR_BACKOFF_S and goes on.
+        self.loop = BackgroundLoop("pcsc-watch", self._watch_pass, interval_s=0.0,
+                                   crash_backoff_s=ERROR_BACKOFF_S)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.loop.running
 
-    def watch(self, on_card: Callable[[Any], None], on_error: Callable[[Exception], None]) -> None:
+    def watch(self, on_card: Callable[[SmartCardReading], None],
+              on_error: Callable[[Exception], None]) -> None:
         if self.running:
             return
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(self._stop, on_card, on_error),
-                                        name="pcsc-watch", daemon=True)
-        self._thread.start()
+        self._on_card, self._on_error = on_card, on_error
+        self.loop.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self.loop.stop(timeout)
 
     def close(self) -> None:
         self.stop()
-        close = getattr(self.reader, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception as exc:
-                log.warning("closing the PC/SC reader failed: %s", type(exc).__name__)
+        try:
+            self.reader.close()
+        except Exception as exc:
+            log.warning("closing the PC/SC reader failed: %s", type(exc).__name__)
 
-    def _run(self, stop: threading.Event, on_card: Callable[[Any], None],
-             on_error: Callable[[Exception], None]) -> None:
-        while not stop.is_set():
-            try:
-                card = self.reader.read_card(READ_TIMEOUT_S)
-            except Exception as exc:
-                if stop.is_set():
-                    return
-                log.info("pcsc watch: %s", type(exc).__name__)
-                try:
-                    on_error(exc)
-                except Exception as cb_exc:
-                    log.error("pcsc error callback failed: %s", type(cb_exc).__name__)
-                stop.wait(ERROR_BACKOFF_S)
-                continue
-            if card is None or stop.is_set():
-                continue
-            try:
-                on_card(card)
-            except Exception as exc:
-                log.error("pcsc card callback failed: %s", type(exc).__name__)
+    def _watch_pass(self) -> float:
+        """One read of the reader: a card goes to ``on_card``, a failure to ``on_error``."""
+        try:
+            card = self.reader.read_card(READ_TIMEOUT_S)
+        except Exception as exc:
+            if self.loop.stopping.is_set():
+                return 0.0
+            log.info("pcsc watch: %s", type(exc).__name__)
+            self._on_error(exc)
+            return ERROR_BACKOFF_S
+        if card is not None and not self.loop.stopping.is_set():
+            self._on_card(card)
+        return 0.0
 
-    def check_pin(self, pin: str) -> Any:
+    def check_pin(self, pin: str) -> SmartCardReading | None:
         """VERIFY ``pin`` on the staff card in the reader; the reading with its role.
 
         Raises ``WrongPin`` / ``PinBlocked`` / ``CardReadError`` from the device layer.
         """
-        factory = self._pin_reader_factory
-        if factory is None:
-            from hardware.pcsc_reader import PcscCardReader
-
-            def factory(pin: str) -> Any:
-                return PcscCardReader(getattr(self.reader, "reader", None), pin=pin, require_removal=False)
-
-        reader = factory(pin)
+        reader = (self._pin_reader_factory or self._pin_reader)(pin)
         try:
-            reading = reader.read_card(PIN_TIMEOUT_S)
+            return reader.read_card(PIN_TIMEOUT_S)
         finally:
-            close = getattr(reader, "close", None)
-            if callable(close):
-                close()
-        return reading
+            reader.close()
+
+    def _pin_reader(self, pin: str) -> PcscCardReader:
+        from hardware.pcsc_reader import PcscCardReader
+
+        return PcscCardReader(getattr(self.reader, "reader", None), pin=pin, require_removal=False)
+
+
+def _ignore(_value: object) -> None:
+    """What the desk does with a card or an error before ``watch`` names the listeners."""
 
 
 def pin_result(exc: BaseException | None, t: Callable[..., str]) -> PinResult:
     """A ``PinResult`` for what VERIFY raised (None: it passed)."""
     if exc is None:
         return PinResult(ok=True)
-    name = type(exc).__name__
-    if name == "PinBlocked":
+    if isinstance(exc, PinBlocked):
         return PinResult(ok=False, message=t("staff.pin_blocked"), tries_left=0, blocked=True)
-    if name == "WrongPin":
-        tries = getattr(exc, "retries_left", None)
+    if isinstance(exc, WrongPin):
+        tries = exc.retries_left
         if tries is None:
             return PinResult(ok=False, message=t("staff.pin_format"))
         return PinResult(ok=False, message=t("staff.pin_wrong", tries=tries), tries_left=tries)

@@ -1,9 +1,10 @@
 """Capture: the live picture with the page's outline and plain advice, a big 拍照 button,
 the pages taken (thumbnails with 删掉重拍), one material after another.
 
-The camera and the page detection run on the presenter's live-scanner thread; this
-screen only polls ``service.scan_preview()`` (which never waits) and draws. When every
-check has passed for a moment the presenter says ``fire`` and the page is taken by itself.
+The capture step (``kiosk.steps.capture``) borrows the camera while the screen shows and
+runs the page detection on its own thread; this screen only polls ``step.scan_preview()``
+(which never waits) and draws. When every check has passed for a moment the step says
+``fire`` and the page is taken by itself.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ PREVIEW_FPS = 10
 
 
 def to_texture(image: Any, texture: Texture | None = None) -> Texture:
-    """An RGB ``kiosk.service.Image`` into a texture (reused when the size matches)."""
+    """An RGB ``kiosk.presentation.Image`` into a texture (reused when the size matches)."""
     if texture is None or tuple(texture.size) != (image.width, image.height):
         texture = Texture.create(size=(image.width, image.height), colorfmt="rgb")
         texture.flip_vertical()  # the presenter gives the top row first
@@ -45,7 +46,6 @@ class CaptureScreen(KioskScreen):
         self._outline: tuple = ()
 
     def on_enter(self, *_args) -> None:
-        self.service.start_scanning()
         self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_FPS)
         self._tick(0)
 
@@ -53,12 +53,11 @@ class CaptureScreen(KioskScreen):
         if getattr(self, "_event", None) is not None:
             self._event.cancel()
             self._event = None
-        self.service.stop_scanning()
 
     def _tick(self, _dt: float) -> None:
-        view = self.service.scan_preview()
+        view = self.step.scan_preview()
         if view is None:
-            self.guidance = self.tr(self.service._guidance_key or "scan.guide.waiting")
+            self.guidance = self.step.guidance()
             self.guidance_ok = False
             return
         self.preview = to_texture(view.image, self.preview)
@@ -90,8 +89,8 @@ class CaptureScreen(KioskScreen):
             Line(points=points, close=True, width=6)
 
     def refresh(self) -> None:
-        rows = self.service.materials_to_capture()
-        current = self.service.material_index
+        rows = self.step.materials_to_capture()
+        current = self.step.material_index
         box = self.ids.materials
         box.clear_widgets()
         for i, row in enumerate(rows):
@@ -104,14 +103,14 @@ class CaptureScreen(KioskScreen):
             box.add_widget(button)
         if rows:
             self.material_prompt = self.tr("capture.prompt", name=rows[min(current, len(rows) - 1)].name)
-        self.ready = not self.service.missing_materials()
+        self.ready = not self.step.missing_materials()
         self._show_pages()
 
     def _show_pages(self) -> None:
         strip = self.ids.pages
         strip.clear_widgets()
-        for i in range(len(self.service.pages)):
-            thumb = self.service.page_thumbnail(i)
+        for i in range(len(self.step.pages)):
+            thumb = self.step.page_thumbnail(i)
             # big enough to check by eye that the page came out whole and readable
             cell = BoxLayout(orientation="vertical", size_hint_x=None, width=300, spacing=8)
             picture = Image(fit_mode="contain")
@@ -124,26 +123,30 @@ class CaptureScreen(KioskScreen):
             cell.add_widget(redo)
             strip.add_widget(cell)
 
+    def forget(self) -> None:
+        self.ids.pages.clear_widgets()  # thumbnails of the villager's papers
+        self.ids.materials.clear_widgets()
+        self.preview = None
+        self.ids.preview.texture = None
+        self.ids.preview.canvas.after.clear()
+
     def pick(self, index: int) -> None:
-        self.service.select_material(index)
+        self.step.select_material(index)
         self.refresh()
 
     def shoot(self, auto: bool = False) -> None:
-        if self.run(self.service.capture_page, None, auto) is None:
+        if self.run(self.step.capture_page, None, auto) is None:
             return
-        rows = self.service.materials_to_capture()
-        current = rows[self.service.material_index]
-        if current.pages >= current.count:
-            self.service.next_material()
+        self.step.page_done()
         self.refresh()
 
     def delete(self, index: int) -> None:
-        self.run(self.service.delete_page, index)
+        self.run(self.step.delete_page, index)
         self.refresh()
 
     def next(self) -> None:
-        missing = self.service.missing_materials()
+        missing = self.step.missing_materials()
         if missing:
             self.nav.show_error("capture.missing")
             return
-        self.nav.go("review")
+        self.nav.forward()

@@ -13,18 +13,20 @@ class CatalogScreen(KioskScreen):
     greeting = StringProperty("")
 
     def refresh(self) -> None:
-        card = self.service.card_summary()
+        card = self.step.card_summary()
         self.greeting = self.tr("catalog.greeting", name=card["name"]) if card["name"] else ""
         grid = self.ids.item_grid
         grid.clear_widgets()
-        for code, name, department in self.service.catalog_items():
+        for code, name, department in self.step.items():
             button = BigButton(kiosk_id=f"service_{code}", style="secondary", height=190,
                                font_size=theme.LARGE if len(name) <= 16 else theme.BODY + 4,
                                text=f"{name}\n[size=30][color=3d3d3d]{department}[/color][/size]")
             button.bind(on_release=lambda _b, c=code: self.choose(c))
             grid.add_widget(button)
 
+    def forget(self) -> None:
+        self.greeting = ""
+
     def choose(self, code: str) -> None:
-        self.run(self.service.choose_service, code)
-        if self.service.current_item is not None:
-            self.nav.go("guide")
+        if self.run(self.step.choose, code):
+            self.nav.forward()

@@ -23,7 +23,7 @@ class FormScreen(KioskScreen):
         self.selected = ""
 
     def refresh(self) -> None:
-        rows = self.run(self.service.form_rows, getattr(self, "errors", {}))
+        rows = self.run(self.step.rows, getattr(self, "errors", {}))
         if rows is None:
             return
         box = self.ids.rows
@@ -55,23 +55,28 @@ class FormScreen(KioskScreen):
         outer.height = sum(c.height for c in outer.children) + 8 * (len(outer.children) - 1)
         return outer
 
+    def forget(self) -> None:
+        self.ids.rows.clear_widgets()
+        self.errors = {}
+        self.selected = ""
+
     def select(self, field_id: str) -> None:
         self.selected = field_id
         self.refresh()
 
     def set_value(self, field_id: str, value: str) -> None:
-        self.run(self.service.set_field, field_id, value)
+        self.run(self.step.set_field, field_id, value)
         self.errors.pop(field_id, None)
         self.refresh()
 
     def type_text(self, field_id: str, text: str) -> None:
         """From a text box, as typed: no redraw, which would take the box's focus away."""
-        self.run(self.service.set_field, field_id, text)
+        self.run(self.step.set_field, field_id, text)
 
     def on_key(self, key: str) -> None:
         if not self.selected:
             return
-        rows = self.run(self.service.form_rows) or []
+        rows = self.run(self.step.rows) or []
         row = next((r for r in rows if r.field.id == self.selected), None)
         if row is None:
             return
@@ -82,7 +87,7 @@ class FormScreen(KioskScreen):
         self.set_value(self.selected, value)
 
     def next(self) -> None:
-        errors = self.run(self.service.validate_form)
+        errors = self.run(self.step.validate)
         if errors is None:
             return
         self.errors = errors
@@ -90,7 +95,7 @@ class FormScreen(KioskScreen):
             self.refresh()
             self.nav.show_error("form.fix_red")
             return
-        self.nav.go("capture")
+        self.nav.forward()
 
 
 def _text(text: str, size: int, colour, height: int, ground=None, bold: bool = False) -> Label:

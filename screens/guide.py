@@ -14,7 +14,7 @@ class GuideScreen(KioskScreen):
     facts_text = StringProperty("")
 
     def refresh(self) -> None:
-        info = self.run(self.service.guide)
+        info = self.run(self.step.guide)
         if not info:
             return
         self.item_name = info["name"]

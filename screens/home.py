@@ -23,28 +23,26 @@ class HomeScreen(KioskScreen):
     staff_text = StringProperty("")  # "网格员 <id> 代办中" while a grid worker is signed in
 
     def refresh(self) -> None:
-        self.notice_text = "\n".join(self.service.notices())
-        self.can_start = self.service.can_start()
-        self.queue_text = self.service.queue_line()
-        self.staff_text = self.service.staff_line()
+        self.notice_text = "\n".join(self.step.notices())
+        self.can_start = self.step.can_start()
+        self.queue_text = self.step.queue_line()
+        self.staff_text = self.step.staff.line()
 
     def start(self) -> None:
-        self.run(self.service.start_application)
-        if self.service.session is not None:
-            self.nav.go("identify")
+        if self.run(self.step.start_application):
+            self.nav.forward()
 
     def check_status(self) -> None:
-        self.run(self.service.start_status_lookup)
-        if self.service.session is not None:
-            self.nav.go("identify")
+        if self.run(self.step.start_status_lookup):
+            self.nav.forward()
 
     def toggle_language(self) -> None:
-        self.service.toggle_language()
+        self.step.toggle_language()
 
     # -- the grid worker ------------------------------------------------------------------
 
     def staff_logout(self) -> None:
-        self.service.staff_logout()
+        self.step.staff.logout()
 
     def on_event_staff_card(self, worker_id: str) -> None:
         from screens.widgets.pin_popup import PinPopup
@@ -56,7 +54,7 @@ class HomeScreen(KioskScreen):
                          worker_id=worker_id,
                          clear_text=self.tr("form.clear"), back_text=self.tr("common.back"),
                          del_text=self.tr("form.delete"), ok_text=self.tr("staff.pin_ok"),
-                         on_submit=self.service.check_staff_pin, on_cancel=self.service.cancel_staff_pin)
+                         on_submit=self.step.staff.check_pin, on_cancel=self.step.staff.cancel_pin)
         self._pin_popup = popup
         popup.open()
 

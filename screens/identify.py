@@ -2,8 +2,9 @@
 
 A villager whose card will not read can type the ID number on a big keypad instead
 (``open_manual_entry``; the button's id is "manual_entry").
-Meanwhile the camera looks for codes on a worker thread (``start_code_scan``): a receipt
-QR in a status lookup, or an ID-number barcode in both modes.
+Meanwhile the step (``kiosk.steps.identify``) looks for codes on the camera it borrows: a
+receipt QR in a status lookup, or an ID-number barcode in both modes. Where the visit goes
+next (catalog, or status for a lookup) is the step's to say.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ class IdentifyScreen(KioskScreen):
     code_hint = StringProperty("")  # status lookup: "or hold the receipt's QR code up to the camera"
 
     def refresh(self) -> None:
-        status = self.service.mode == "status"
+        status = self.step.mode == "status"
         self.message = self.tr("identify.prompt_status" if status else "identify.prompt")
-        self.code_hint = self.tr("lookup.code_hint") if status and self.service.camera is not None else ""
-        self.problem = self.service.device_notice("identify")
+        self.code_hint = self.tr("lookup.code_hint") if status and self.step.has_camera else ""
+        self.problem = self.step.device_notice()
 
     # -- typing the number when the card will not read ---------------------------------
 
@@ -61,31 +62,29 @@ class IdentifyScreen(KioskScreen):
         view.open()
         self._manual_view = view
 
+    def forget(self) -> None:
+        view, self._manual_view = getattr(self, "_manual_view", None), None
+        if view is not None:
+            view.dismiss()  # the typed number lives in its label
+        self.problem = ""
+
     def _submit_manual(self, view, text: str) -> None:
-        result = self.run(self.service.enter_id_number, text)
-        if result is None:
+        if self.run(self.step.enter_id_number, text) is None:
             return
         view.dismiss()
-        self.nav.go("status" if result["mode"] == "status" else "catalog", remember=False)
-
-    def on_enter(self, *_args) -> None:
-        self.service.wait_for_card()
-        self.service.start_code_scan()
-
-    def leave(self) -> None:
-        self.service.cancel_card_wait()
-        self.service.stop_code_scan()
+        self._manual_view = None
+        self.nav.forward()
 
     def on_event_code_read(self, mode: str, what: str) -> None:
         self.problem = ""
-        self.nav.go("status" if mode == "status" else "catalog", remember=False)
+        self.nav.forward()
 
     def on_event_code_notice(self, message_key: str, text: str) -> None:
         self.problem = text  # a line on the screen, never a popup
 
     def on_event_card_read(self, mode: str, name: str, id_number: str) -> None:
         self.problem = ""
-        self.nav.go("status" if mode == "status" else "catalog", remember=False)
+        self.nav.forward()
 
     def on_event_card_failed(self, message_key: str) -> None:
         self.problem = self.tr(message_key)

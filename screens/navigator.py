@@ -1,4 +1,11 @@
-"""The one place that changes screens. Screens come from ``screens.table``, loaded on first use."""
+"""The one place that changes screens; it follows the step table (``kiosk.steps.table``).
+
+Screens come from ``screens.table``, loaded on first use, each handed its own step
+controller. ``forward()`` asks the current step where forward leads and checks the move
+against the table; ``back()`` and ``home()`` are allowed everywhere, ``finish()`` ends the
+visit. Leaving a screen calls its step's ``leave()`` (devices stopped, the camera given
+back), showing one calls ``enter()``.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +17,24 @@ from typing import Any
 from kivy.lang import Builder
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.service import KioskService
+from kiosk.steps.table import NO_WAY_BACK, NOT_RETURNED_TO, check_move
+from screens.base import KioskScreen
 from screens.table import HOME, SCREENS
 
 log = logging.getLogger(__name__)
 
 
 class Navigator:
-    """Shows screens by name, keeps the way back, and shows errors."""
+    """Shows screens by step, keeps the way back, and shows errors."""
 
-    def __init__(self, service: Any, manager: ScreenManager | None = None,
+    def __init__(self, service: KioskService, manager: ScreenManager | None = None,
                  table: dict[str, tuple[str, str]] = SCREENS) -> None:
         from screens import widgets
 
         widgets.load()
         self.service = service
+        self.steps = service.steps
         self.manager = manager or ScreenManager(transition=NoTransition())
         self.table = table
         self.history: list[str] = []
@@ -34,10 +45,10 @@ class Navigator:
         return self.manager.current
 
     @property
-    def current_screen(self) -> Any:
+    def current_screen(self) -> KioskScreen:
         return self.manager.current_screen
 
-    def screen(self, name: str) -> Any:
+    def screen(self, name: str) -> KioskScreen:
         """The screen called ``name``, built (module imported, kv read) on first use."""
         if self.manager.has_screen(name):
             return self.manager.get_screen(name)
@@ -46,22 +57,35 @@ class Navigator:
         kv = Path(module.__file__).with_suffix(".kv")
         if kv.exists() and str(kv) not in Builder.files:
             Builder.load_file(str(kv))
-        screen = getattr(module, class_name)(name=name, service=self.service, nav=self,
+        screen = getattr(module, class_name)(name=name, step=self.steps.by_name(name), nav=self,
                                              lang=self.service.language)
         self.manager.add_widget(screen)
         return screen
 
-    def go(self, name: str, remember: bool = True, **params: Any) -> Any:
+    def forward(self, **params: Any) -> KioskScreen:
+        """Where the current step says forward leads (a move in the step table)."""
+        current = self.current
+        target = self.steps.by_name(current).next_step()
+        check_move(current, target)
+        if target in NO_WAY_BACK:
+            self.history.clear()  # no way back into a sent application
+        remember = target not in NO_WAY_BACK and current not in NOT_RETURNED_TO
+        return self._show(target, remember=remember, **params)
+
+    def _show(self, name: str, remember: bool = True, **params: Any) -> KioskScreen:
         old = self.manager.current_screen if self.manager.screens else None
         screen = self.screen(name)
         if old is not None and old is not screen:
             old.leave()
+            self.steps.by_name(old.name).leave()
             if remember and old.name != name:
                 self.history.append(old.name)
         screen.lang = self.service.language
         screen.prepare(**params)
         screen.refresh()
         self.manager.current = name
+        if old is not screen:
+            self.steps.by_name(name).enter()
         return screen
 
     def back(self) -> None:
@@ -70,21 +94,29 @@ class Navigator:
             name = self.history.pop()
             if name == HOME:
                 break
-            self.go(name, remember=False)
+            self._show(name, remember=False)
             return
         self.home()
 
     def home(self) -> None:
         """Wipe the visit and show home."""
         self.service.cancel()
-        self.history.clear()
-        self.go(HOME, remember=False)
+        self._forget_visit()
 
     def finish(self) -> None:
         """The visit is done: wipe it and show home."""
         self.service.finish()
+        self._forget_visit()
+
+    def start(self) -> None:
+        """Home, when the app starts."""
+        self._show(HOME, remember=False)
+
+    def _forget_visit(self) -> None:
         self.history.clear()
-        self.go(HOME, remember=False)
+        self._show(HOME, remember=False)
+        for screen in self.manager.screens:
+            screen.forget()  # what the screens showed of the villager goes with the visit
 
     def show_error(self, message_key: str, then_home: bool = False) -> Any:
         from screens.widgets.error_popup import ErrorPopup
@@ -105,7 +137,7 @@ class Navigator:
         return popup
 
     def dispatch_event(self, name: str, payload: dict[str, Any]) -> None:
-        """Hand a presenter event (already on the UI thread) to the screens that care."""
+        """Hand a core event (already on the UI thread) to the screens that care."""
         if name == "language_changed":
             for screen in self.manager.screens:
                 screen.on_event_language_changed(**payload)

@@ -48,15 +48,20 @@ class ReceiptScreen(KioskScreen):
         if r is None:
             return
         self.number = r.provisional_number
-        if not self.print_notice and self.service is not None and hasattr(self.service, "print_notice"):
-            self.print_notice = self.service.print_notice(r.provisional_number)  # failed before we showed
+        if not self.print_notice:
+            self.print_notice = self.step.print_notice(r.provisional_number)  # failed before we showed
         self.details = "\n".join((
             r.service_name,
             self.tr("receipt.time", time=r.created_at),
             self.tr("receipt.visits", visits=self.tr(f"kiosk.visits.{min(r.visits_needed, 2)}")),
-        ) + ((self.tr("staff.receipt_agent", worker_id=r.agent),) if getattr(r, "agent", "") else ())
+        ) + ((self.tr("staff.receipt_agent", worker_id=r.agent),) if r.agent else ())
           + ((self.print_notice,) if self.print_notice else ()))
         self.ids.qr.texture = qr_texture(r.qr_text)
+
+    def forget(self) -> None:
+        self.receipt = None
+        self.number = self.details = self.print_notice = ""
+        self.ids.qr.texture = None
 
     def done(self) -> None:
         self.receipt = None

@@ -15,12 +15,16 @@ class StatusScreen(KioskScreen):
     summary = StringProperty("")
 
     def refresh(self) -> None:
-        rows = self.run(self.service.my_applications) or []
+        rows = self.run(self.step.my_applications) or []
         box = self.ids.rows
         box.clear_widgets()
         self.summary = self.tr("status.count", count=len(rows)) if rows else self.tr("status.none")
         for i, row in enumerate(rows):
             box.add_widget(self._card(i, row))
+
+    def forget(self) -> None:
+        self.ids.rows.clear_widgets()
+        self.summary = ""
 
     def on_event_queue_changed(self) -> None:
         self.refresh()  # a status came back from the hall while the villager looks

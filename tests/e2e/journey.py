@@ -64,9 +64,9 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("form_next")
 
     d.wait_for_screen("capture")
-    d.wait_for(lambda: service.camera_frame() is not None, what="a camera frame")
+    d.wait_for(lambda: service.steps.capture.camera_frame() is not None, what="a camera frame")
     d.tap("capture_shoot")
-    d.wait_for(lambda: len(service.pages) == 1, what="one page")
+    d.wait_for(lambda: len(service.steps.capture.pages) == 1, what="one page")
     d.screenshot("e2e-06-capture")
     d.tap("capture_next")
     d.wait_for_screen("review")
@@ -87,7 +87,7 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
 
     d.tap("receipt_done")
     d.wait_for_screen("home")
-    assert service.session is None, "the session was not wiped after the receipt"
+    assert service.visit is None, "the session was not wiped after the receipt"
     simulator.remove_card()
     d.tap("status_button")
     d.wait_for_screen("identify")

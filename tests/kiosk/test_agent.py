@@ -270,3 +270,36 @@ def test_the_agent_loop_keeps_beating_after_a_failed_pass(hall, tmp_path):
     finally:
         assert agent.stop()
     assert commands(hall, agent.identity.device_id)[lock_id]["status"] == "done"
+
+
+def test_the_running_apps_wiring_starts_the_agent_and_stops_it(hall, tmp_path):
+    """``build_service`` starts the agent beside the sync worker; a lock reaches the core as an event."""
+    from kiosk.runtime import build_service, close_service
+
+    data_dir = tmp_path / "app"
+    enroll(hall.url, hall.enrollment_code(), data_dir)
+    settings = load_settings(data_dir=data_dir, environ={})
+    lock_id = None
+    service = build_service(settings)
+    try:
+        heard = []
+
+        class Screen:
+            def on_event_fleet(self, what, payload):
+                heard.append((what, payload))
+
+        screen = Screen()
+        service.bind(screen)
+        agent = service.fleet_agent
+        assert agent is not None and agent.loop.running
+        lock_id = issue(hall, service.identity.device_id, "lock", "--arg", "notice=closed")
+        agent.loop.wake()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not heard:
+            time.sleep(0.1)
+        assert heard == [("locked", {"notice": "closed"})]
+        assert agent.loop.running and service.sync_worker is not None
+    finally:
+        close_service(service)
+    assert not service.fleet_agent.loop.alive
+    assert commands(hall, service.identity.device_id)[lock_id]["status"] == "done"

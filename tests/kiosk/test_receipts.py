@@ -33,10 +33,10 @@ def make_service(tmp_path, **printer):
 
 def confirm_one(service):
     recorder = Recorder()
-    service.start_application()
+    service.steps.home.start_application()
     read_card(service, recorder)
     fill_in(service)
-    return service.confirm(), recorder
+    return service.steps.review.confirm(), recorder
 
 
 def test_the_slip_prints_with_no_personal_data(tmp_path):
@@ -44,8 +44,10 @@ def test_the_slip_prints_with_no_personal_data(tmp_path):
         service = make_service(tmp_path, driver="serial", target=f"{sim.port}@115200")
         receipt, recorder = confirm_one(service)
         data = sim.wait_for(CUT, timeout=10)
+        # The job asks the printer for its status after the cut: let it finish before closing.
+        service.steps.receipt.last_print.result(timeout=10)
         service.finish()
-        service.printer.close()
+        service.steps.receipt.printer.close()
     assert data.endswith(CUT)
     assert receipt.provisional_number.encode() in data and receipt.qr_text.encode() in data
     assert "办事回执".encode("gb18030") in data
@@ -68,11 +70,11 @@ def test_a_printer_that_cannot_print_never_costs_the_application(tmp_path, targe
         service.bind(recorder)
         payload = recorder.wait("receipt_print_failed", timeout=10)
         assert sim.received == b""
-        if service.printer is not None:
-            service.printer.close()
+        if service.steps.receipt.printer is not None:
+            service.steps.receipt.printer.close()
     assert payload["message_key"] == key
     assert "受理号" in payload["notice"]
-    assert service.print_notice(receipt.provisional_number) == payload["notice"]
+    assert service.steps.receipt.print_notice(receipt.provisional_number) == payload["notice"]
     assert service.queue.summary().counts["sealed"] == 1  # queued all the same
     service.finish()
 
@@ -81,7 +83,8 @@ def test_no_printer_configured_prints_nothing(tmp_path):
     service = make_service(tmp_path)
     receipt, recorder = confirm_one(service)
     time.sleep(0.2)
-    assert service.printer is None and service.print_notice(receipt.provisional_number) == ""
+    receipts = service.steps.receipt
+    assert receipts.printer is None and receipts.print_notice(receipt.provisional_number) == ""
     assert all(event != "receipt_print_failed" for event, _ in recorder.events)
     service.finish()
 

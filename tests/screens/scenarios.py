@@ -104,19 +104,19 @@ def walk_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         d.tap(f"keypad_{digit}")
     d.tap("choice_grade_360")
     d.tap("choice_bank_psbc")
-    d.wait_for(lambda: service.session.fields.get("phone") == "13800138000", what="the phone number")
+    d.wait_for(lambda: service.visit.fields.get("phone") == "13800138000", what="the phone number")
     d.screenshot("05-form")
 
     d.tap("form_next")
     d.wait_for_screen("capture")
-    d.wait_for(lambda: service.camera_frame() is not None, what="a camera frame")
+    d.wait_for(lambda: service.steps.capture.camera_frame() is not None, what="a camera frame")
     d.screenshot("06a-capture")
     d.tap("capture_shoot")
-    d.wait_for(lambda: len(service.pages) == 1, what="one page")
+    d.wait_for(lambda: len(service.steps.capture.pages) == 1, what="one page")
     d.tap("capture_shoot")
-    d.wait_for(lambda: len(service.pages) == 2, what="two pages")
+    d.wait_for(lambda: len(service.steps.capture.pages) == 2, what="two pages")
     d.tap("page_delete_1")
-    d.wait_for(lambda: len(service.pages) == 1, what="the retaken page deleted")
+    d.wait_for(lambda: len(service.steps.capture.pages) == 1, what="the retaken page deleted")
     d.screenshot("06-capture")
 
     d.tap("capture_next")
@@ -130,7 +130,7 @@ def walk_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
 
     d.tap("receipt_done")
     d.wait_for_screen("home")
-    assert service.session is None, "the session was not wiped"
+    assert service.visit is None, "the session was not wiped"
 
     d.tap("status_button")
     d.wait_for_screen("status", timeout=20)
@@ -168,7 +168,7 @@ def callback_error(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("popup_ok")
     d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
     return {"message": message, "errors_handled": d.app.errors_handled, "screen": d.current_screen(),
-            "session": service.session is not None, "alive": True}
+            "session": service.visit is not None, "alive": True}
 
 
 def idle_timeout(d: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +183,7 @@ def idle_timeout(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: d._find("popup_ok") is not None, what="the expiry message")
     message = d.text("popup_message")
     d.screenshot("12-idle-timeout")
-    return {"message": message, "session": service.session is not None}
+    return {"message": message, "session": service.visit is not None}
 
 
 def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -212,23 +212,24 @@ def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: d._find("popup_ok") is not None, what="the 'fill in' message")
     d.tap("popup_ok")
     d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
-    service.set_field("phone", "13800138000")
-    service.set_field("grade", "360")
-    service.set_field("bank", "psbc")
+    service.steps.form.set_field("phone", "13800138000")
+    service.steps.form.set_field("grade", "360")
+    service.steps.form.set_field("bank", "psbc")
     d.tap("form_next")
     d.wait_for_screen("capture")
     screen = d.app.root.current_screen if hasattr(d.app.root, "current_screen") else None
-    d.wait_for(lambda: service.scan_preview() is not None and bool(service.scan_preview().outline),
+    capture = service.steps.capture
+    d.wait_for(lambda: capture.scan_preview() is not None and bool(capture.scan_preview().outline),
                timeout=20, what="the page outline")
     d.screenshot("06b-capture-outline")
     guidance = d.text("capture_guidance")
-    d.wait_for(lambda: len(service.pages) >= 1, timeout=20, what="the page taken by itself")
+    d.wait_for(lambda: len(service.steps.capture.pages) >= 1, timeout=20, what="the page taken by itself")
     taken = service.t("scan.guide.taken")
     d.wait_for(lambda: d.text("capture_guidance") == taken, timeout=10, what="the 'page taken' advice",
                on_ui=False)
     d.screenshot("06c-capture-auto")
-    page = service.pages[0]
+    page = service.steps.capture.pages[0]
     return {"guidance": guidance, "taken_guidance": d.text("capture_guidance"),
-            "pages": len(service.pages), "media_type": page.media_type,
+            "pages": len(service.steps.capture.pages), "media_type": page.media_type,
             "width": page.width, "height": page.height, "bytes": len(page.data),
             "screen": screen is not None}

@@ -67,13 +67,13 @@ def code_picture(symbology: str, text: str) -> np.ndarray:
 
 def queue_sample_application(service: Any) -> Any:
     """Confirm one application of the sample villager, as the confirm button would."""
-    service.start_application()
-    service.session.card = ELDERLY_VILLAGER
-    service.choose_service(SERVICE)
+    service.steps.home.start_application()
+    service.visit.card = ELDERLY_VILLAGER
+    service.steps.catalog.choose(SERVICE)
     for field, value in (("phone", "13800138000"), ("grade", "360"), ("bank", "psbc")):
-        service.set_field(field, value)
-    service.capture_page()
-    receipt = service.confirm()
+        service.steps.form.set_field(field, value)
+    service.steps.capture.capture_page()
+    receipt = service.steps.review.confirm()
     service.finish()
     return receipt
 
@@ -112,7 +112,7 @@ def status_by_receipt_qr(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     service.id_reader.simulator.remove_card()
     d.tap("status_button")
     d.wait_for_screen("identify")
-    d.wait_for(lambda: service.code_scanning, what="the camera looking for codes")
+    d.wait_for(lambda: service.steps.identify.code_scanning, what="the camera looking for codes")
     hint = d.text("code_hint")
     d.screenshot("13-identify-status-qr-hint")
     service.camera.hold_up(str(tmp / "egov_qr.png"))
@@ -125,8 +125,8 @@ def status_by_receipt_qr(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for_screen("status", timeout=20)
     d.wait_for(lambda: d._find("status_badge_0") is not None, what="a status row")
     d.screenshot("14-status-by-receipt-qr")
-    rows = [r.provisional_number for r in service.my_applications()]
-    scanning_after = service.code_scanning
+    rows = [r.provisional_number for r in service.steps.status.my_applications()]
+    scanning_after = service.steps.identify.code_scanning
     service.camera.hold_up(None)
     d.tap("status_done")
     d.wait_for_screen("home")
@@ -146,7 +146,7 @@ def status_by_id_barcode(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: d._find("status_badge_0") is not None, what="a status row")
     d.screenshot("14b-status-by-id-barcode")
     summary = d.call(lambda: d.app.nav.current_screen.summary)
-    return {"rows": len(service.my_applications()), "summary": summary}
+    return {"rows": len(service.steps.status.my_applications()), "summary": summary}
 
 
 def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -187,12 +187,12 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("guide_start")
     d.wait_for_screen("form")
     for field, value in (("phone", "13800138000"), ("grade", "360"), ("bank", "psbc")):
-        d.call(service.set_field, field, value)
+        d.call(service.steps.form.set_field, field, value)
     d.tap("form_next")
     d.wait_for_screen("capture")
-    d.wait_for(lambda: service.camera_frame() is not None, what="a camera frame")
+    d.wait_for(lambda: service.steps.capture.camera_frame() is not None, what="a camera frame")
     d.tap("capture_shoot")
-    d.wait_for(lambda: len(service.pages) >= 1, what="one page")
+    d.wait_for(lambda: len(service.steps.capture.pages) >= 1, what="one page")
     d.tap("capture_next")
     d.wait_for_screen("review")
     d.tap("review_confirm")

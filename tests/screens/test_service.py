@@ -1,4 +1,4 @@
-"""KioskService, the presenter the screens bind to: tested without a window."""
+"""The kiosk core (KioskService) and its step controllers, tested without a window."""
 
 from __future__ import annotations
 
@@ -106,39 +106,39 @@ def make_service(tmp_path, clock, reader=None, enrolled=True, worker=None):
 
 def read_card(service, recorder):
     service.bind(recorder)
-    service.wait_for_card()
+    service.steps.identify.wait_for_card()
     return recorder.wait("card_read")
 
 
 def fill_in(service):
-    service.choose_service(SERVICE)
-    service.set_field("phone", "13800138000")
-    service.set_field("grade", "360")
-    service.set_field("bank", "psbc")
-    service.capture_page()
+    service.steps.catalog.choose(SERVICE)
+    service.steps.form.set_field("phone", "13800138000")
+    service.steps.form.set_field("grade", "360")
+    service.steps.form.set_field("bank", "psbc")
+    service.steps.capture.capture_page()
 
 
 def test_a_whole_visit_queues_one_sealed_application(tmp_path, clock):
     worker = FakeWorker()
     service = make_service(tmp_path, clock, worker=worker)
     recorder = Recorder()
-    assert service.can_start() and service.notices() == []
-    service.start_application()
+    assert service.steps.home.can_start() and service.steps.home.notices() == []
+    service.steps.home.start_application()
     payload = read_card(service, recorder)
     assert payload["mode"] == "apply"
     assert payload["name"] != ELDERLY_VILLAGER.name and "*" in payload["name"]
     assert ELDERLY_VILLAGER.id_number not in payload["id_number"]
 
     fill_in(service)
-    rows = {r.field.id: r for r in service.form_rows()}
+    rows = {r.field.id: r for r in service.steps.form.rows()}
     assert rows["name"].from_card and rows["name"].value == ELDERLY_VILLAGER.name
     assert not rows["phone"].from_card and rows["phone"].value == "13800138000"
-    assert service.validate_form() == {}
-    assert service.missing_materials() == []
-    lines = service.review()
+    assert service.steps.form.validate() == {}
+    assert service.steps.capture.missing_materials() == []
+    lines = service.steps.review.lines()
     assert all(ELDERLY_VILLAGER.id_number not in line.value for line in lines)
 
-    receipt = service.confirm()
+    receipt = service.steps.review.confirm()
     assert receipt.provisional_number.startswith("K7E57-")
     assert receipt.provisional_number in receipt.qr_text
     assert receipt.service_name == "城乡居民基本养老保险参保登记"
@@ -146,22 +146,22 @@ def test_a_whole_visit_queues_one_sealed_application(tmp_path, clock):
     assert worker.woken == 1
     assert ("queue_changed", {}) in recorder.events
     service.finish()
-    assert service.session is None and service.pages == []
+    assert service.visit is None and service.steps.capture.pages == []
 
 
 def test_status_lookup_finds_the_villagers_applications(tmp_path, clock):
     service = make_service(tmp_path, clock, reader=FakeReader(ELDERLY_VILLAGER, ELDERLY_VILLAGER))
-    service.start_application()
+    service.steps.home.start_application()
     read_card(service, Recorder())
     fill_in(service)
-    number = service.confirm().provisional_number
+    number = service.steps.review.confirm().provisional_number
     service.finish()
 
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     recorder = Recorder()
     assert read_card(service, recorder)["mode"] == "status"
-    assert service.session.card is None  # a lookup keeps nothing of the card
-    [row] = service.my_applications()
+    assert service.visit.card is None  # a lookup keeps nothing of the card
+    [row] = service.steps.status.my_applications()
     assert row.provisional_number == number
     assert (row.state, row.state_text, row.colour) == ("sealed", "等待发送", "grey")
 
@@ -176,85 +176,85 @@ def test_every_queue_state_has_wording_and_colour(tmp_path, clock):
 
 def test_card_fields_are_read_only_and_errors_carry_message_keys(tmp_path, clock):
     service = make_service(tmp_path, clock)
-    service.start_application()
+    service.steps.home.start_application()
     read_card(service, Recorder())
-    service.choose_service(SERVICE)
+    service.steps.catalog.choose(SERVICE)
     with pytest.raises(ActionFailed) as err:
-        service.set_field("name", "someone else")
+        service.steps.form.set_field("name", "someone else")
     assert err.value.message_key == "form.read_only"
     with pytest.raises(ActionFailed) as err:
-        service.choose_service("NO-SUCH-ITEM")
+        service.steps.catalog.choose("NO-SUCH-ITEM")
     assert err.value.message_key == "kiosk.unknown_service"
-    service.set_field("phone", "123")
-    assert service.validate_form()["phone"] == "kiosk.field.phone_invalid"
+    service.steps.form.set_field("phone", "123")
+    assert service.steps.form.validate()["phone"] == "kiosk.field.phone_invalid"
     with pytest.raises(ActionFailed) as err:
-        service.confirm()
+        service.steps.review.confirm()
     assert err.value.message_key == "kiosk.application_invalid" and "phone" in err.value.errors
 
 
 def test_a_bad_read_reports_card_failed_and_keeps_waiting(tmp_path, clock):
     reader = FakeReader(CardReadError("checksum"), ELDERLY_VILLAGER)
     service = make_service(tmp_path, clock, reader=reader)
-    service.start_application()
+    service.steps.home.start_application()
     recorder = Recorder()
     service.bind(recorder)
-    service.wait_for_card()
+    service.steps.identify.wait_for_card()
     assert recorder.wait("card_failed") == {"message_key": "hardware.card_read_failed"}
     recorder.wait("card_read")
 
 
 def test_an_expired_card_is_refused(tmp_path, clock):
     service = make_service(tmp_path, clock, reader=FakeReader(EXPIRED_CARD))
-    service.start_application()
+    service.steps.home.start_application()
     recorder = Recorder()
     service.bind(recorder)
-    service.wait_for_card()
+    service.steps.identify.wait_for_card()
     assert recorder.wait("card_failed") == {"message_key": "identify.card_expired"}
-    service.cancel_card_wait()
-    assert service.session.card is None
+    service.steps.identify.cancel_card_wait()
+    assert service.visit.card is None
 
 
 def test_unexpected_errors_become_the_generic_message(tmp_path, clock):
     service = make_service(tmp_path, clock)
-    service.start_application()
+    service.steps.home.start_application()
     read_card(service, Recorder())
-    service.choose_service(SERVICE)
+    service.steps.catalog.choose(SERVICE)
 
     def broken():
         raise ZeroDivisionError("personal data could be here")
 
     service.queue.next_sequence = broken
-    service.set_field("phone", "13800138000")
-    service.set_field("grade", "360")
-    service.set_field("bank", "psbc")
-    service.capture_page()
+    service.steps.form.set_field("phone", "13800138000")
+    service.steps.form.set_field("grade", "360")
+    service.steps.form.set_field("bank", "psbc")
+    service.steps.capture.capture_page()
     with pytest.raises(ActionFailed) as err:
-        service.confirm()
+        service.steps.review.confirm()
     assert err.value.message_key == UNEXPECTED_KEY
     assert "personal data" not in str(err.value)
 
 
 def test_not_enrolled_kiosk_says_so_and_will_not_start(tmp_path, clock):
     service = make_service(tmp_path, clock, enrolled=False)
-    assert not service.can_start()
-    assert any("没有接入" in notice for notice in service.notices())
+    assert not service.steps.home.can_start()
+    assert any("没有接入" in notice for notice in service.steps.home.notices())
     with pytest.raises(ActionFailed) as err:
-        service.start_application()
+        service.steps.home.start_application()
     assert err.value.message_key == "home.notice.not_enrolled"
-    service.start_status_lookup()  # checking progress needs no enrolment
-    assert service.session is not None
+    service.steps.home.start_status_lookup()  # checking progress needs no enrolment
+    assert service.visit is not None
 
 
 def test_idle_session_is_wiped_and_announced(tmp_path, clock):
     service = make_service(tmp_path, clock)
     recorder = Recorder()
     service.bind(recorder)
-    service.start_application()
+    service.steps.home.start_application()
     service.touch()
     assert not service.expire_if_idle()
     clock.now += service.settings.kiosk.idle_timeout_s + 1
     assert service.expire_if_idle()
-    assert service.session is None
+    assert service.visit is None
     assert ("session_expired", {}) in recorder.events
 
 
@@ -266,8 +266,8 @@ def test_language_switch_and_camera_preview(tmp_path, clock):
     service.set_language("en")
     assert service.language == "en" and service.t("common.home") == "Home"
     assert ("language_changed", {"lang": "en"}) in recorder.events
-    assert service.catalog_items()[0][1].startswith("Urban-rural")
-    image = service.camera_frame()
+    assert service.steps.catalog.items()[0][1].startswith("Urban-rural")
+    image = service.steps.capture.camera_frame()
     assert (image.width, image.height) == (960, 540) and len(image.rgb) == 960 * 540 * 3
 
 

@@ -124,10 +124,10 @@ def queue_one(service):
     """One confirmed application of ELDERLY_VILLAGER; its receipt."""
     camera = service.camera
     service.camera = PictureCamera(np.full((720, 1280, 3), 200, np.uint8))
-    service.start_application()
+    service.steps.home.start_application()
     read_card(service, Recorder())
     fill_in(service)
-    receipt = service.confirm()
+    receipt = service.steps.review.confirm()
     service.finish()
     service.camera = camera
     return receipt
@@ -140,8 +140,8 @@ def test_codes_are_sorted_into_receipts_id_numbers_and_the_rest():
     assert classify("http://127.0.0.1:8400/track/K7E57-20251128-0001") == CodeMeaning(
         RECEIPT, "K7E57-20251128-0001"
     )
-    assert classify("https://hall.example/a/track/441423-20251128-000123/") == CodeMeaning(
-        RECEIPT, "441423-20251128-000123"
+    assert classify("https://hall.example/a/track/441423-20251128-0123-4567-8901/") == CodeMeaning(
+        RECEIPT, "441423-20251128-0123-4567-8901"
     )
     assert classify(" k7e57-20251128-0001 ") == CodeMeaning(RECEIPT, "K7E57-20251128-0001")
     assert classify(ELDERLY_VILLAGER.id_number) == CodeMeaning(ID_NUMBER, ELDERLY_VILLAGER.id_number)
@@ -174,69 +174,70 @@ def test_receipt_qr_to_the_camera_shows_that_applications_status(tmp_path, clock
     service = make(tmp_path, clock)
     receipt = queue_one(service)
     service.camera.frame = code_picture("QRCODE", receipt.qr_text)
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     recorder = Recorder()
     service.bind(recorder)
     service.id_reader.answers.clear()  # no ID card comes
-    service.wait_for_card()
-    assert service.start_code_scan()
+    service.steps.identify.wait_for_card()
+    assert service.steps.identify.start_code_scan()
     try:
         assert recorder.wait("code_read", timeout=15) == {"mode": "status", "what": "receipt"}
     finally:
-        service.stop_code_scan()
-    assert not service.code_scanning
-    [row] = service.my_applications()
+        service.steps.identify.stop_code_scan()
+    assert not service.steps.identify.code_scanning
+    [row] = service.steps.status.my_applications()
     assert row.provisional_number == receipt.provisional_number and row.state == "sealed"
     service.cancel()
-    assert service.my_applications() == []  # the lookup is wiped with the visit
+    assert service.steps.status.my_applications() == []  # the lookup is wiped with the visit
 
 
 def test_id_number_barcode_works_like_typing_the_number(tmp_path, clock):
     service = make(tmp_path, clock, camera=PictureCamera(code_picture("CODE128", ELDERLY_VILLAGER.id_number)))
     queue_one(service)
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     recorder = Recorder()
     service.bind(recorder)
-    service.start_code_scan()
+    service.steps.identify.start_code_scan()
     try:
         assert recorder.wait("code_read", timeout=15) == {"mode": "status", "what": "id_number"}
     finally:
-        service.stop_code_scan()
-    assert len(service.my_applications()) == 1
+        service.steps.identify.stop_code_scan()
+    assert len(service.steps.status.my_applications()) == 1
 
-    service.start_application()
-    service._on_codes([Barcode("CODE128", ELDERLY_VILLAGER.id_number)])
+    service.steps.home.start_application()
+    service.steps.identify._on_codes([Barcode("CODE128", ELDERLY_VILLAGER.id_number)])
     assert recorder.events[-1] == ("code_read", {"mode": "apply", "what": "id_number"})
-    service.choose_service(SERVICE)
-    assert service.session.fields["id_number"] == ELDERLY_VILLAGER.id_number
+    service.steps.catalog.choose(SERVICE)
+    assert service.visit.fields["id_number"] == ELDERLY_VILLAGER.id_number
 
 
 def test_an_unusable_code_gets_one_friendly_line_not_a_storm(tmp_path, clock):
     service = make(tmp_path, clock)
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     recorder = Recorder()
     service.bind(recorder)
     for _ in range(5):
-        service._on_codes([Barcode("QRCODE", "https://www.gdzwfw.gov.cn/egov?id=abc")])
+        service.steps.identify._on_codes([Barcode("QRCODE", "https://www.gdzwfw.gov.cn/egov?id=abc")])
     notices = [p for e, p in recorder.events if e == "code_notice"]
     assert notices == [{"message_key": "lookup.code_unusable", "text": service.t("lookup.code_unusable")}]
     clock.advance(5)
-    service._on_codes([Barcode("QRCODE", "K7E57-20251128-0099")])  # a number this kiosk never made
+    # a number this kiosk never made
+    service.steps.identify._on_codes([Barcode("QRCODE", "K7E57-20251128-0099")])
     assert recorder.events[-1][1]["message_key"] == "lookup.number_unknown"
-    assert service.my_applications() == [] and service.session is not None
+    assert service.steps.status.my_applications() == [] and service.visit is not None
 
 
 def test_the_code_scanner_gives_the_camera_up_before_the_capture_screen(tmp_path, clock):
     camera = PictureCamera(np.full((720, 1280, 3), 200, np.uint8))
     service = make(tmp_path, clock, camera=camera)
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     for _ in range(3):  # entering and leaving the identify screen again and again
-        service.start_code_scan()
+        service.steps.identify.start_code_scan()
         deadline = time.monotonic() + 5
         while camera.reads == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        service.stop_code_scan()
-        assert not service.code_scanning
+        service.steps.identify.stop_code_scan()
+        assert not service.steps.identify.code_scanning
         reads = camera.reads
         time.sleep(0.1)
         assert camera.reads == reads  # nobody reads the camera once the screen is left
@@ -255,12 +256,12 @@ def test_staff_card_pin_then_agent_in_the_sealed_document_then_logout(tmp_path, 
     service.watch_smart_cards(desk)
     desk.on_card(STAFF)
     assert recorder.wait("staff_card") == {"worker_id": "GW-441423-0007"}
-    assert service.staff_pending == "GW-441423-0007"
+    assert service.steps.staff.pending == "GW-441423-0007"
 
-    wrong = service.verify_staff_pin("000000")
+    wrong = service.steps.staff.verify_pin("000000")
     assert not wrong.ok and wrong.tries_left == 2 and "2" in wrong.message and service.staff is None
-    right = service.verify_staff_pin("123456")
-    assert right.ok and service.staff_line() == "网格员 GW-441423-0007 代办中"
+    right = service.steps.staff.verify_pin("123456")
+    assert right.ok and service.steps.staff.line() == "网格员 GW-441423-0007 代办中"
     assert ("staff_changed", {"worker_id": "GW-441423-0007", "reason": "login"}) in recorder.events
 
     receipt = queue_one(service)
@@ -269,8 +270,8 @@ def test_staff_card_pin_then_agent_in_the_sealed_document_then_logout(tmp_path, 
     document = json.loads(open_box(service.queue.sealed_document(entry.id), hall_key, entry.id.encode()))
     assert document["agent"] == {"worker_id": "GW-441423-0007", "county": "441423"}
 
-    service.staff_logout()
-    assert service.staff is None and service.staff_line() == ""
+    service.steps.staff.logout()
+    assert service.staff is None and service.steps.staff.line() == ""
     queue_one(service)
     last = service.queue.entries()[-1]
     assert "agent" not in json.loads(
@@ -285,17 +286,17 @@ def test_blocked_pin_and_a_card_taken_away_are_explained(tmp_path, clock):
     desk = FakeDesk(UnsupportedCard("gone"), PinBlocked("blocked", 0x6983))
     service.watch_smart_cards(desk)
     desk.on_card(STAFF)
-    gone = service.verify_staff_pin("123456")
+    gone = service.steps.staff.verify_pin("123456")
     assert not gone.ok and gone.gone and "读卡器" in gone.message
-    blocked = service.verify_staff_pin("123456")
-    assert blocked.blocked and "锁住" in blocked.message and service.staff_pending == ""
+    blocked = service.steps.staff.verify_pin("123456")
+    assert blocked.blocked and "锁住" in blocked.message and service.steps.staff.pending == ""
 
 
 def test_grid_worker_mode_ends_after_the_idle_timeout(tmp_path, clock):
     service = make(tmp_path, clock)
     service.watch_smart_cards(FakeDesk(STAFF_VERIFIED))
-    service._on_smart_card(STAFF)
-    assert service.verify_staff_pin("123456").ok
+    service.steps.staff._on_card(STAFF)
+    assert service.steps.staff.verify_pin("123456").ok
     clock.advance(service.settings.kiosk.idle_timeout_s - 10)
     service.touch()  # the worker taps the screen: still signed in
     clock.advance(20)
@@ -311,37 +312,38 @@ def test_grid_worker_mode_ends_after_the_idle_timeout(tmp_path, clock):
 
 def test_social_security_card_finds_the_villagers_applications(tmp_path, clock):
     service = make(tmp_path, clock, reader=FakeReader())
-    service.start_status_lookup()
+    service.steps.home.start_status_lookup()
     recorder = Recorder()
     service.bind(recorder)
     service.watch_smart_cards(FakeDesk())
-    service.wait_for_card()
-    service._on_smart_card(social_card(id_number=ELDERLY_VILLAGER.id_number, name=ELDERLY_VILLAGER.name))
+    service.steps.identify.wait_for_card()
+    card = social_card(id_number=ELDERLY_VILLAGER.id_number, name=ELDERLY_VILLAGER.name)
+    service.steps.staff._on_card(card)
     payload = recorder.wait("card_read")
     assert payload["mode"] == "status" and ELDERLY_VILLAGER.id_number not in payload["id_number"]
-    assert service.session.card is None
+    assert service.visit.card is None
 
 
 def test_social_security_card_fills_identity_but_not_an_address(tmp_path, clock):
     service = make(tmp_path, clock, reader=FakeReader())
     recorder = Recorder()
     service.bind(recorder)
-    service.start_application()
-    service.wait_for_card()
-    service._on_smart_card(social_card())
+    service.steps.home.start_application()
+    service.steps.identify.wait_for_card()
+    service.steps.staff._on_card(social_card())
     recorder.wait("card_read")
-    card = service.session.card
+    card = service.visit.card
     assert (card.name, card.id_number, card.address) == (
         MIDDLE_AGED_VILLAGER.name,
         MIDDLE_AGED_VILLAGER.id_number,
         "",
     )
     with pytest.raises(ActionFailed) as err:
-        service.choose_service(SERVICE)  # its form wants the address from the card
+        service.steps.catalog.choose(SERVICE)  # its form wants the address from the card
     assert err.value.message_key == "staff.needs_id_card"
     assert "居民身份证" in service.t(err.value.message_key)
-    service.choose_service("GD-SAMPLE-002")  # no address on this form
-    rows = {r.field.id: r for r in service.form_rows()}
+    service.steps.catalog.choose("GD-SAMPLE-002")  # no address on this form
+    rows = {r.field.id: r for r in service.steps.form.rows()}
     assert rows["name"].value == MIDDLE_AGED_VILLAGER.name
 
 
@@ -349,12 +351,12 @@ def test_a_social_security_card_out_of_turn_or_expired_is_explained(tmp_path, cl
     service = make(tmp_path, clock, reader=FakeReader())
     recorder = Recorder()
     service.bind(recorder)
-    service._on_smart_card(social_card())  # nobody pressed 办事 or 查进度
+    service.steps.staff._on_card(social_card())  # nobody pressed 办事 or 查进度
     assert recorder.events[-1][1]["message_key"] == "staff.ss_choose_first"
-    service.start_application()
-    service.wait_for_card()
-    service._on_smart_card(social_card(expires=date(2020, 1, 1)))
+    service.steps.home.start_application()
+    service.steps.identify.wait_for_card()
+    service.steps.staff._on_card(social_card(expires=date(2020, 1, 1)))
     assert recorder.wait("card_failed") == {"message_key": "identify.card_expired"}
-    service._on_smart_card_error(UnsupportedCard("a bank card"))
+    service.steps.staff._on_error(UnsupportedCard("a bank card"))
     assert recorder.events[-1] == ("card_failed", {"message_key": "hardware.card_unsupported"})
     service.cancel()

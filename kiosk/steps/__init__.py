@@ -1,0 +1,78 @@
+"""One controller per step of a visit; the screens talk each to its own.
+
+===========  ==========================  ============================================
+step         controller                  devices it uses while entered
+===========  ==========================  ============================================
+home         ``home.HomeStep``           —
+(staff)      ``staff.StaffStep``         the PC/SC reader (always watched: staff cards)
+identify     ``identify.IdentifyStep``   ID card reader (a ``BackgroundLoop``), camera
+                                         (borrowed: codes), social security cards
+catalog      ``choose.CatalogStep``      —
+guide        ``choose.GuideStep``        —
+form         ``choose.FormStep``         —
+capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner)
+review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
+receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
+status       ``status.StatusStep``       —
+===========  ==========================  ============================================
+
+The moves between steps are in ``kiosk.steps.table``; ``screens.navigator.Navigator`` is
+the one place that changes screens and it follows that table, calling ``leave()`` on the
+step it leaves and ``enter()`` on the one it shows. Everything about the villager is in the
+``kiosk.visit.Visit`` the steps share through ``StepContext``; a step holds devices and
+workers, never personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.steps.capture import CaptureStep
+from kiosk.steps.choose import CatalogStep, FormStep, GuideStep
+from kiosk.steps.confirm import ReceiptStep, ReviewStep, SyncWaker
+from kiosk.steps.context import Step, StepContext
+from kiosk.steps.home import HomeStep
+from kiosk.steps.identify import IdentifyStep
+from kiosk.steps.staff import StaffStep
+from kiosk.steps.status import StatusStep
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Every step controller of the kiosk, by name (``by_name`` for the navigator)."""
+
+    home: HomeStep
+    staff: StaffStep
+    identify: IdentifyStep
+    catalog: CatalogStep
+    guide: GuideStep
+    form: FormStep
+    capture: CaptureStep
+    review: ReviewStep
+    receipt: ReceiptStep
+    status: StatusStep
+
+    @classmethod
+    def build(cls, ctx: StepContext, sync: SyncWaker | None = None) -> Steps:
+        identify = IdentifyStep(ctx)
+        staff = StaffStep(ctx, identify)
+        receipt = ReceiptStep(ctx)
+        return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
+                   guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
+                   review=ReviewStep(ctx, receipt, sync), receipt=receipt, status=StatusStep(ctx))
+
+    def by_name(self, name: str) -> Step:
+        step = getattr(self, name, None)
+        if not isinstance(step, Step):
+            raise KeyError(name)
+        return step
+
+    def close(self) -> None:
+        """Shutting down: stop every device user and worker the steps started."""
+        self.identify.close()
+        self.capture.close()
+        self.staff.close()
+        self.receipt.close()
+
+
+__all__ = ["Step", "StepContext", "Steps"]

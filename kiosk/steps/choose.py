@@ -1,0 +1,125 @@
+"""Catalog, guide and form: choosing the service item, reading its guide, filling its form.
+
+The form's values live in the ``Visit``; fields that come from the card are filled when
+the item is chosen and cannot be changed. A villager identified by a social security
+card cannot choose an item that needs the address from the ID card (there is no keyboard
+to type it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.applications import prefill_fields, validate_fields
+from kiosk.catalog import Material
+from kiosk.presentation import ActionFailed, FormRow, guarded, mask_id, mask_name
+from kiosk.staff import needs_address
+from kiosk.steps.context import Step
+from kiosk.steps.table import CATALOG, FORM, GUIDE
+from kiosk.visit import FROM_SOCIAL_SECURITY_CARD
+
+
+class CatalogStep(Step):
+    name = CATALOG
+
+    def items(self) -> list[tuple[str, str, str]]:
+        """(code, name, department) for each item, in the current language."""
+        lang = self.language
+        return [(i.code, i.name.get(lang), i.department.get(lang)) for i in self.ctx.catalog.items()]
+
+    def card_summary(self) -> dict[str, str]:
+        """Masked name and ID number of the card in the visit, for a greeting."""
+        visit = self.ctx.visit
+        card = visit.card if visit is not None else None
+        if card is None:
+            return {"name": "", "id_number": ""}
+        return {"name": mask_name(card.name), "id_number": mask_id(card.id_number)}
+
+    @guarded
+    def choose(self, code: str) -> bool:
+        """Choose the item ``code`` (its form and pages start empty); True when chosen."""
+        visit = self.ctx.need_visit()
+        item = self.ctx.catalog.get(code)
+        if visit.identity_source == FROM_SOCIAL_SECURITY_CARD and needs_address(item):
+            raise ActionFailed("staff.needs_id_card", "address needed")
+        visit.clear_application()
+        visit.service_code = item.code
+        if visit.card is not None:
+            visit.fields.update(prefill_fields(item, visit.card))
+        elif visit.typed_id_number:  # typed on the identify screen's keypad, or a barcode
+            typed = visit.typed_id_number
+            visit.fields.update({f.id: typed for f in item.fields if f.kind == "id_number"})
+        visit.touch(self.ctx.clock())
+        return True
+
+
+class GuideStep(Step):
+    name = GUIDE
+
+    @guarded
+    def guide(self) -> dict[str, Any]:
+        """The plain-language guide of the chosen item, translated."""
+        item, lang = self.ctx.need_item(), self.language
+        return {
+            "name": item.name.get(lang),
+            "department": item.department.get(lang),
+            "guide": item.guide.get(lang),
+            "conditions": [c.get(lang) for c in item.conditions],
+            "materials": [self.material_line(m) for m in item.materials],
+            "promised_days": item.promised_days,
+            "days_text": self.t("kiosk.days", days=item.promised_days),
+            "fee": item.fee.get(lang),
+            "visits_needed": item.visits_needed,
+            "visits_text": self.t(f"kiosk.visits.{min(item.visits_needed, 2)}"),
+        }
+
+    def material_line(self, material: Material) -> str:
+        """"居民户口簿（原件）", "Resident ID card (original, 2 copies)": what to bring, plainly."""
+        parts = [self.t(f"kiosk.material.{material.form}")]
+        if material.count > 1:
+            parts.append(self.t("kiosk.material.count", count=material.count))
+        if not material.required:
+            parts.append(self.t("kiosk.material.optional"))
+        if self.language == "zh":
+            return f"{material.name.get('zh')}（{'，'.join(parts)}）"
+        return f"{material.name.get(self.language)} ({', '.join(parts)})"
+
+
+class FormStep(Step):
+    name = FORM
+
+    @guarded
+    def rows(self, errors: dict[str, str] | None = None) -> list[FormRow]:
+        visit, item, lang = self.ctx.need_visit(), self.ctx.need_item(), self.language
+        errors = errors or {}
+        rows = []
+        for f in item.fields:
+            from_card = bool(f.source) and visit.card is not None
+            value = visit.fields.get(f.id, "")
+            if from_card and f.source == "card.id_number":
+                value = mask_id(value)  # a public screen: as on the review screen, masked
+            rows.append(FormRow(
+                field=f, label=f.label.get(lang), value=value, from_card=from_card,
+                error=self.t(errors[f.id]) if f.id in errors else "",
+                choices=tuple((c.value, c.label.get(lang)) for c in f.choices),
+            ))
+        return rows
+
+    @guarded
+    def set_field(self, field_id: str, value: str) -> None:
+        visit, item = self.ctx.need_visit(), self.ctx.need_item()
+        spec = next((f for f in item.fields if f.id == field_id), None)
+        if spec is None:
+            raise ActionFailed("kiosk.unknown_field", "unknown field")
+        if spec.source and visit.card is not None:
+            raise ActionFailed("form.read_only", "field comes from the card")
+        if spec.max_length is not None:
+            value = value[: spec.max_length]
+        visit.fields[field_id] = value
+        visit.touch(self.ctx.clock())
+
+    @guarded
+    def validate(self) -> dict[str, str]:
+        """Field id -> message key; empty when the form is complete."""
+        visit, item = self.ctx.need_visit(), self.ctx.need_item()
+        return dict(validate_fields(item, dict(visit.fields)))

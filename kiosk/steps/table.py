@@ -1,0 +1,45 @@
+"""The steps of a visit and the moves between them: the one table the navigator follows.
+
+A screen never names the screen that comes next: it asks the navigator to move
+``forward`` and the step's controller says where forward leads (``next_step``), which
+must be one of the moves written here. ``back`` (to the step before) and ``home``
+(cancel: the visit is wiped) are allowed from every step; ``finish`` (the visit is done,
+wiped) from the steps in ``ENDS``.
+"""
+
+from __future__ import annotations
+
+HOME = "home"
+IDENTIFY = "identify"
+CATALOG = "catalog"
+GUIDE = "guide"
+FORM = "form"
+CAPTURE = "capture"
+REVIEW = "review"
+RECEIPT = "receipt"
+STATUS = "status"
+
+# step -> the steps it may move forward to
+MOVES: dict[str, tuple[str, ...]] = {
+    HOME: (IDENTIFY,),
+    IDENTIFY: (CATALOG, STATUS),  # apply: choose the item; status lookup: the applications
+    CATALOG: (GUIDE,),
+    GUIDE: (FORM,),
+    FORM: (CAPTURE,),
+    CAPTURE: (REVIEW,),
+    REVIEW: (RECEIPT,),  # confirmed: sealed and queued; no way back into it
+    RECEIPT: (),
+    STATUS: (),
+}
+ENDS = (RECEIPT, STATUS)  # "done" finishes the visit
+NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten
+NOT_RETURNED_TO = (IDENTIFY,)  # "back" skips it: the card is read already (back from catalog goes home)
+
+
+class MoveRefused(RuntimeError):
+    """A move the table does not have: a bug in a step controller, never a villager's doing."""
+
+
+def check_move(current: str, target: str) -> None:
+    if target not in MOVES.get(current, ()):
+        raise MoveRefused(f"no move from {current!r} to {target!r}")

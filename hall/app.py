@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from hall.api.errors import install_error_handlers
 from hall.api.main import api_router
 from hall.console.auth import LoginRequired
+from hall.console.fleet_routes import router as fleet_console_router
 from hall.console.routes import router as console_router
 from hall.core.config import Settings
 from hall.core.keys import load_or_create_keys
@@ -46,6 +47,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(console_router)
+    app.include_router(fleet_console_router)
     app.include_router(tracking_router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")

@@ -129,7 +129,7 @@ def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, 
         worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
         service.sync_worker = worker
         worker.start()
-    service.fleet_agent = start_agent(settings, service)  # heartbeats, the hall's commands (kiosk/agent)
+    setattr(service, "fleet_agent", start_agent(settings, service))  # noqa: B010 - heartbeats, hall commands
     return service
 
 

@@ -8,16 +8,19 @@ import tomllib
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
-from hall.console.auth import SessionDep
+from hall.console.auth import ConsoleSession, SessionDep
 from hall.console.charts import queue_chart
 from hall.console.routes import TEMPLATES, FormStr, render
 from hall.console.security_headers import ConsoleRoute
+from hall.core.config import Settings
 from hall.errors import HallError, NotFound
 from hall.models import Device, DeviceConfig, DeviceState
 from hall.services import audit, commands, configs, fleet_view
 from hall.services.commands import command_json
+from hall.timeutil import Clock
 from kiosk.agent.documents import COMMAND_ARGS
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -34,8 +37,9 @@ def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: Setti
                   sort_keys=fleet_view.SORT_KEYS, flag_labels=fleet_view.FLAG_LABELS)
 
 
-def _device_page(request: Request, session, db, settings, clock, device_id: str, error: str = "",
-                 status_code: int = 200, config_text: str = "") -> HTMLResponse:
+def _device_page(request: Request, session: ConsoleSession, db: Session, settings: Settings, clock: Clock,
+                 device_id: str, error: str = "", status_code: int = 200,
+                 config_text: str = "") -> HTMLResponse:
     device = db.get(Device, device_id)
     if device is None:
         raise NotFound(f"no device {device_id}", code="device_not_found")

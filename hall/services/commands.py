@@ -64,7 +64,7 @@ def expire_overdue(db: Session, clock: Clock = system_clock) -> int:
     """Mark every pending command past its ``not_after`` expired; the number marked."""
     overdue = (DeviceCommand.status == PENDING, DeviceCommand.not_after < to_datetime(clock()))
     result = db.execute(update(DeviceCommand).where(*overdue).values(status=EXPIRED))
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def pending_for(db: Session, device: Device, clock: Clock = system_clock) -> list[DeviceCommand]:

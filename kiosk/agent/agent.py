@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,8 @@ class DeviceAgent:
     def _take_config(self, delivery: object, result: BeatReport) -> None:
         try:
             config = check_config(delivery, self._hall_key, self.identity.device_id, self.config_version())
-            save_config(self.data_dir, delivery)  # type: ignore[arg-type]  (checked: a mapping)
+            if isinstance(delivery, Mapping):  # always, once check_config passed
+                save_config(self.data_dir, delivery)
         except ConfigRefused as refused:
             log.warning("refused the hall's configuration: %s", refused.reason)
             result.config_refused = refused.reason

@@ -27,13 +27,16 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.agent.documents import CONFIG_CONTEXT, CONFIG_FIELDS, CONFIG_FORBIDDEN_KEYS, verify_document
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from kiosk.settings import Layer, Settings
 
 CONFIG_FILE = "hall-config.json"
 DEVICE_FILE = "device.toml"
@@ -56,7 +59,7 @@ class HallConfig:
     values: dict[str, Any]  # dotted keys
 
 
-def _flat(delivery_settings: Mapping[str, Any]):
+def _flat(delivery_settings: Mapping[str, Any]) -> Layer:
     from kiosk.settings import check_layer, layer_from_tree
 
     layer = layer_from_tree(delivery_settings, "hall configuration")  # ConfigError: unknown key
@@ -123,7 +126,7 @@ def applied_version(data_dir: Path, hall_key: Ed25519PublicKey, device_id: str) 
     return config.version if config is not None else 0
 
 
-def with_hall_layer(settings, config_file: Path | None = None):
+def with_hall_layer(settings: Settings, config_file: Path | None = None) -> Settings:
     """``settings`` with the last good hall configuration under ``device.toml`` and ``--config``."""
     from kiosk.errors import ConfigError
     from kiosk.settings import read_layer

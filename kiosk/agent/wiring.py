@@ -41,8 +41,8 @@ class HealthCache:
         return self._last
 
 
-def build_agent(settings: Settings, identity: DeviceIdentity, queue: OfflineQueue, *, clock=time.time,
-                **hooks: Any) -> DeviceAgent:
+def build_agent(settings: Settings, identity: DeviceIdentity, queue: OfflineQueue, *,
+                clock: Callable[[], float] = time.time, **hooks: Any) -> DeviceAgent:
     """``hooks``: ``health``, ``self_test``, ``emit``, ``sync_now``, ``is_idle`` (see ``DeviceAgent``)."""
     hooks.setdefault("health", lambda: device_health(settings))
     client = HallClient(identity, timeout_s=settings.hall.timeout_s, clock=clock)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import tomllib
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
@@ -99,6 +101,36 @@ def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep
         db.rollback()
         return _device_page(request, session, db, settings, clock, device_id, exc.detail, 422, settings_toml)
     return RedirectResponse(f"/console/fleet/{device_id}", status_code=303)
+
+
+def _configs_page(request: Request, session: ConsoleSession, db: Session, error: str = "",
+                  status_code: int = 200, config_text: str = "",
+                  chosen: list[str] | None = None) -> HTMLResponse:
+    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
+    return render(request, "fleet_configs.html", session, devices=devices, rows=configs.rollout(db),
+                  error=error, config_text=config_text, chosen=set(chosen or []), status_code=status_code)
+
+
+@router.get("/configs")
+def configs_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    return _configs_page(request, session, db)
+
+
+@router.post("/configs")
+def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: ClockDep, csrf: FormStr = "",
+                      device: Annotated[list[str] | None, Form()] = None, settings_toml: FormStr = "",
+                      note: FormStr = "") -> Response:
+    session.check_csrf(csrf)
+    chosen, text = (device or [])[:1000], settings_toml
+    try:
+        configs.push(db, tomllib.loads(text), chosen, actor=f"console:{session.username}", note=note,
+                     clock=clock)
+    except tomllib.TOMLDecodeError as exc:
+        return _configs_page(request, session, db, f"TOML: {exc}", 422, text, chosen)
+    except HallError as exc:
+        db.rollback()
+        return _configs_page(request, session, db, exc.detail, 422, text, chosen)
+    return RedirectResponse("/console/configs", status_code=303)
 
 
 @router.get("/audit")

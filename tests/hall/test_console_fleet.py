@@ -86,6 +86,22 @@ def test_fleet_pages(tmp_path, browser):  # noqa: F811
         assert "command.lock" in browser.find_element(By.ID, "timeline").text
         shot(browser, "fleet-kiosk")
 
+        browser.get(hall.url + "/console/configs")  # a group: two of the three kiosks
+        browser.find_element(By.ID, f"pick-{healthy.device_id}").click()
+        browser.find_element(By.ID, f"pick-{paper.device_id}").click()
+        browser.find_element(By.ID, "group-toml").send_keys('[sync]\nquiet_hours = "08:00-09:00"\n')
+        submit(browser, "push-group")
+        assert "Waiting" in browser.find_element(By.ID, f"rollout-{paper.device_id}").text
+        config = beat(healthy, HEALTHY, 0)["config"]
+        assert config["document"]["version"] == 2
+        report = {"health": HEALTHY, "config_version": 2}
+        assert healthy.post_json("/api/v1/heartbeat", report).json()["config"] is None
+        browser.refresh()
+        assert "Took it" in browser.find_element(By.ID, f"rollout-{healthy.device_id}").text
+        assert "Waiting" in browser.find_element(By.ID, f"rollout-{paper.device_id}").text
+        assert quiet.device_id not in browser.find_element(By.ID, "rollout").text
+        shot(browser, "fleet-configs")
+
         browser.get(hall.url + "/console/audit")
         text = browser.find_element(By.ID, "audit").text
         assert "console:staff-li" in text and "config.push" in text and "command.lock" in text

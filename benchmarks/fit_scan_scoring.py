@@ -1,18 +1,21 @@
 """Fit the page detector's candidate scoring (``SCORE_WEIGHTS`` in ``hardware/docscan/detect.py``).
 
-For every frame of the synthetic training sets (seeds 1–6 by default; never the seeds
-the benchmark reports as held out: 7, 42, 2026), every candidate outline the detector scores is
-described by its features (``detect._features``) and labelled with its Jaccard index
-against the true page (the SmartDoc measure, as in ``benchmarks/scan.py``; −0.5 on a frame
-without a page, so that anything found there scores low). A ridge regression from the
+For every frame of the training sets (both generators' training seeds by default:
+``synthetic.py`` seeds 1–6 and ``synthetic_desks.py``'s ``TRAINING_SEEDS``; never a held-out
+seed, which is refused; plus folders of labelled real photos with ``--photos DIR``), every
+candidate outline the detector scores is described by its features (``detect._features``)
+and labelled with its Jaccard index against the true page (the SmartDoc measure, as in
+``benchmarks/scan.py``; −0.5 on a frame without a page, so that anything found there
+scores low). A ridge regression from the
 features to the label gives the weights; the detector keeps the candidate with the
-highest prediction if it is at least ``MIN_SCORE``.
+highest prediction if it is at least ``MIN_SCORE`` and has edges (``detect.edged``).
 
-    .venv/bin/python benchmarks/fit_scan_scoring.py [--seeds 1,2,3,4,5,6] [--frames 300]
+    .venv/bin/python benchmarks/fit_scan_scoring.py [--sets first:1,...,desks:11,...] [--frames 300]
+                                                    [--photos DIR]
 
-Prints, per training seed left out in turn, the mean Jaccard of the chosen (unrefined)
-candidates with weights fitted on the other seeds, then the weights fitted on all of
-them, ready to paste.
+Prints, per training set left out in turn, the mean Jaccard of the chosen (unrefined)
+candidates with weights fitted on the other sets (and of the best candidate there was),
+then the weights fitted on all of them, ready to paste.
 """
 
 from __future__ import annotations
@@ -25,21 +28,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.scan import jaccard  # noqa: E402
-from hardware.docscan.detect import MIN_SCORE, check_frame, scored_candidates, shrink, to_frame  # noqa: E402
+from hardware.docscan import synthetic_desks  # noqa: E402
+from hardware.docscan.detect import (  # noqa: E402
+    MIN_SCORE,
+    check_frame,
+    edged,
+    scored_candidates,
+    shrink,
+    to_frame,
+)
+from hardware.docscan.measure import jaccard  # noqa: E402
+from hardware.docscan.photos import load_photos  # noqa: E402
 from hardware.docscan.synthetic import make_set  # noqa: E402
 
 NO_PAGE_LABEL = -0.5
 RIDGE = 1e-2
+DEFAULT_SETS = "first:1,first:2,first:3,first:4,first:5,first:6,desks:11,desks:12,desks:13,desks:14"
 
 
-def collect(seed: int, frames: int) -> list[tuple[bool, list[tuple[np.ndarray, float]]]]:
+def scenes_of(name: str, frames: int) -> list:
+    """``first:N`` / ``desks:N`` (a generator and a seed) or ``photos:DIR``."""
+    kind, _, arg = name.partition(":")
+    if kind == "photos":
+        return load_photos(arg)
+    if kind == "desks":
+        seed = int(arg)
+        if seed in synthetic_desks.HELD_OUT_SEEDS:
+            raise SystemExit(f"{name} is held out: never fit on it")
+        return synthetic_desks.make_set(seed, frames)
+    if kind == "first":
+        if int(arg) in (7, 42, 2026):
+            raise SystemExit(f"{name} is held out: never fit on it")
+        return make_set(int(arg), frames)
+    raise SystemExit(f"unknown set {name!r}: first:N, desks:N or photos:DIR")
+
+
+def collect(scenes: list) -> list[tuple[bool, list[tuple[np.ndarray, float]]]]:
     """Per frame: whether it holds a page, and each candidate's (features, Jaccard)."""
     out = []
-    for scene in make_set(seed, frames):
+    for scene in scenes:
         frame = check_frame(scene.image)
         small = shrink(frame)
-        rows = [(features, jaccard(to_frame(quad, small.shape, frame.shape), scene.quad))
+        rows = [(features, jaccard(to_frame(quad, small.shape, frame.shape), scene.quad, frame.shape))
                 for quad, features in scored_candidates(small)]
         out.append((scene.quad is not None, rows))
     return out
@@ -51,31 +81,37 @@ def fit(data: list) -> np.ndarray:
     return np.linalg.solve(x.T @ x + RIDGE * np.eye(x.shape[1]), x.T @ y)
 
 
-def mean_jaccard(data: list, weights: np.ndarray) -> tuple[float, int]:
-    scores, false_pages = [], 0
+def mean_jaccard(data: list, weights: np.ndarray) -> tuple[float, int, float]:
+    """Mean Jaccard of the chosen candidates, false pages, and the best possible choice's mean."""
+    scores, best_possible, false_pages = [], [], 0
     for page, rows in data:
-        ranked = [(float(f @ weights), j) for f, j in rows]
+        ranked = [(float(f @ weights), j) for f, j in rows if edged(f)]
         best = max(ranked, default=None)
+        best_possible.append(max((j for _f, j in rows), default=0.0) if page else 1.0)
         if best is None or best[0] < MIN_SCORE:
             scores.append(0.0 if page else 1.0)
         else:
             scores.append(best[1] if page else 0.0)
             false_pages += not page
-    return float(np.mean(scores)), false_pages
+    return float(np.mean(scores)), false_pages, float(np.mean(best_possible))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", default="1,2,3,4,5,6")
+    parser.add_argument("--sets", default=DEFAULT_SETS,
+                        help="comma-separated first:SEED, desks:SEED, photos:DIR (training sets only)")
+    parser.add_argument("--photos", metavar="DIR", action="append", default=[],
+                        help="a folder of labelled photos to fit on as well")
     parser.add_argument("--frames", type=int, default=300)
     args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    data = {seed: collect(seed, args.frames) for seed in seeds}
-    for seed in seeds:
-        rest = [frame for other in seeds if other != seed for frame in data[other]]
-        score, false_pages = mean_jaccard(data[seed], fit(rest))
-        print(f"seed {seed} left out: mean Jaccard {score:.4f} (unrefined), false pages {false_pages}")
-    weights = fit([frame for seed in seeds for frame in data[seed]])
+    names = [n for n in args.sets.split(",") if n] + [f"photos:{d}" for d in args.photos]
+    data = {name: collect(scenes_of(name, args.frames)) for name in names}
+    for name in names:
+        rest = [frame for other in names if other != name for frame in data[other]]
+        score, false_pages, possible = mean_jaccard(data[name], fit(rest))
+        print(f"{name} left out: mean Jaccard {score:.4f} (unrefined; best candidate {possible:.4f}), "
+              f"false pages {false_pages}")
+    weights = fit([frame for name in names for frame in data[name]])
     print("SCORE_WEIGHTS = np.array([")
     for i in range(0, len(weights), 9):
         print("    " + ", ".join(f"{w:.4f}" for w in weights[i:i + 9]) + ",")

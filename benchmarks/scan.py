@@ -14,11 +14,17 @@ for a plain Canny + largest-four-point-contour baseline run on the same frames:
 
 per background and overall; then the size of a rectified A4 page in each mode.
 
-    .venv/bin/python benchmarks/scan.py [--seed N] [--frames N]      (or SCAN_SEED, SCAN_FRAMES)
+    .venv/bin/python benchmarks/scan.py [--generator first|desks] [--seed N] [--frames N]
+    .venv/bin/python benchmarks/scan.py --photos DIR      (labelled real photos, docs/scanning.md)
 
-The detector was tuned, and its candidate scoring fitted (``benchmarks/fit_scan_scoring.py``),
-on seeds 1–6 only (seed 1 is the default); seeds 7, 42 and 2026 are held out: run with them
-to see that the figures hold on sets it has not seen. Prints one JSON line last.
+Two generators: ``first`` (``synthetic.py``) and ``desks`` (``synthetic_desks.py``, written
+apart from the first: striped, plaid and patterned cloth, wood at every scale, cluttered
+desks with folders, books, cards and phones, hands, curled, folded and cut-off pages, low
+light). The detector was tuned, and its candidate scoring fitted
+(``benchmarks/fit_scan_scoring.py``), on the training seeds only (first: 1–6, desks:
+``synthetic_desks.TRAINING_SEEDS``); the held-out seeds (first: 7, 42, 2026; desks:
+``synthetic_desks.HELD_OUT_SEEDS``) are for reporting. A page partly off the frame is
+scored on its part inside the frame. Prints one JSON line last.
 """
 
 from __future__ import annotations
@@ -37,27 +43,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hardware.docscan import synthetic_desks  # noqa: E402
 from hardware.docscan.detect import detect_page, order_corners  # noqa: E402
 from hardware.docscan.encode import encode_page  # noqa: E402
 from hardware.docscan.enhance import MODES, enhance  # noqa: E402
+from hardware.docscan.measure import jaccard  # noqa: E402
+from hardware.docscan.photos import PhotoSetError, load_photos  # noqa: E402
 from hardware.docscan.rectify import rectify  # noqa: E402
 from hardware.docscan.synthetic import make_set  # noqa: E402
 
-GOAL_JACCARD, GOAL_MS = 0.97, 15.0
-
-
-def jaccard(found: np.ndarray | None, truth: np.ndarray | None) -> float:
-    if truth is None:
-        return 1.0 if found is None else 0.0
-    if found is None:
-        return 0.0
-    a = order_corners(found).astype(np.float32)
-    b = order_corners(truth).astype(np.float32)
-    if not cv2.isContourConvex(a.reshape(-1, 1, 2)):
-        a = cv2.convexHull(a).reshape(-1, 2)
-    inter, _ = cv2.intersectConvexConvex(a, b)
-    union = cv2.contourArea(a) + cv2.contourArea(b) - inter
-    return float(inter / union) if union > 0 else 0.0
+GOAL_JACCARD, GOAL_MS, GOAL_P90_MS, GOAL_NO_PAGE = 0.98, 15.0, 25.0, 0.99
+HELD_OUT = {"first": (7, 42, 2026), "desks": synthetic_desks.HELD_OUT_SEEDS}
 
 
 def baseline(frame: np.ndarray) -> np.ndarray | None:
@@ -74,8 +70,13 @@ def baseline(frame: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def run(seed: int, frames: int) -> dict:
-    scenes = make_set(seed, frames)
+def scenes_for(generator: str, seed: int, frames: int) -> list:
+    if generator == "desks":
+        return synthetic_desks.make_set(seed, frames)
+    return make_set(seed, frames)
+
+
+def run(scenes: list) -> dict:
     results: dict[str, dict] = {}
     for name, method in (("kiosk", lambda f: _quad(detect_page(f))), ("baseline", baseline)):
         scores, times, false_pages = [], [], 0
@@ -86,7 +87,7 @@ def run(seed: int, frames: int) -> dict:
             start = time.perf_counter()
             found = method(scene.image)
             times.append((time.perf_counter() - start) * 1000)
-            score = jaccard(found, scene.quad)
+            score = jaccard(found, scene.quad, scene.image.shape)
             scores.append(score)
             by_kind[scene.background if scene.quad is not None else "no_page"].append(score)
             for effect in scene.effects:
@@ -94,10 +95,13 @@ def run(seed: int, frames: int) -> dict:
             if scene.quad is None and found is not None:
                 false_pages += 1
             worst.append((score, i))
+        pages = [s for s, scene in zip(scores, scenes, strict=True) if scene.quad is not None]
         results[name] = {
             "mean_jaccard": round(statistics.fmean(scores), 4),
+            "pages_mean_jaccard": round(statistics.fmean(pages), 4) if pages else None,
+            "no_page_rate": round(statistics.fmean(by_kind["no_page"]), 4) if "no_page" in by_kind else None,
             "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(statistics.quantiles(times, n=10)[-1], 2),
+            "p90_ms": round(float(np.percentile(times, 90)), 2),
             "false_pages": false_pages,
             "by_background": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_kind.items())},
             "by_effect": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_effect.items())},
@@ -133,27 +137,46 @@ def _aspect(quad: np.ndarray) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--generator", choices=("first", "desks"), default="first",
+                        help="synthetic.py (first) or synthetic_desks.py (desks)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SCAN_SEED", "1")))
     parser.add_argument("--frames", type=int, default=int(os.environ.get("SCAN_FRAMES", "300")))
+    parser.add_argument("--photos", metavar="DIR",
+                        help="a folder of labelled photos instead (docs/scanning.md)")
+    parser.add_argument("--no-sizes", action="store_true", help="skip the rectified page sizes")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     cv2.setNumThreads(2)
-    results = run(args.seed, args.frames)
+    if args.photos:
+        try:
+            scenes = load_photos(args.photos)
+        except PhotoSetError as exc:
+            print(f"--photos: {exc}", file=sys.stderr)
+            return 2
+        source = {"photos": str(args.photos)}
+    else:
+        scenes = scenes_for(args.generator, args.seed, args.frames)
+        held_out = HELD_OUT[args.generator]
+        source = {"generator": args.generator, "seed": args.seed, "held_out": args.seed in held_out}
+    results = run(scenes)
     if args.verbose:
         print(json.dumps(results, indent=1))
     kiosk, base = results["kiosk"], results["baseline"]
+    no_page = kiosk["no_page_rate"]
     line = {
-        "benchmark": "scan", "seed": args.seed, "frames": results["frames"], "pages": results["pages"],
+        "benchmark": "scan", **source, "frames": results["frames"], "pages": results["pages"],
         "mean_jaccard": kiosk["mean_jaccard"], "median_ms": kiosk["median_ms"], "p90_ms": kiosk["p90_ms"],
-        "false_pages": kiosk["false_pages"],
+        "false_pages": kiosk["false_pages"], "no_page_rate": no_page,
         "baseline_mean_jaccard": base["mean_jaccard"], "baseline_median_ms": base["median_ms"],
         "baseline_false_pages": base["false_pages"],
         "by_background": kiosk["by_background"],
+        "by_effect": kiosk["by_effect"],
         "baseline_by_background": base["by_background"],
-        "a4_page": page_sizes(args.seed),
         "goal_met": kiosk["mean_jaccard"] >= GOAL_JACCARD and kiosk["median_ms"] <= GOAL_MS
-        and kiosk["false_pages"] == 0,
+        and kiosk["p90_ms"] <= GOAL_P90_MS and (no_page is None or no_page >= GOAL_NO_PAGE),
     }
+    if not args.photos and not args.no_sizes and args.generator == "first":
+        line["a4_page"] = page_sizes(args.seed)
     print(json.dumps(line, ensure_ascii=False))
     return 0
 

@@ -1,33 +1,82 @@
 """The FastAPI application factory: ``create_app(settings)``.
 
 Migrations are not run here (``county-hall serve`` and ``migrate`` run them first).
+
+A request meets, in order: the streaming body limit (hall/api/body_limit.py: 413 before
+the body is buffered, slow bodies cut off), admission (hall/api/admission.py: a bounded
+number in flight per kind, else a fast 503), the read mode (GET/HEAD read SQLite
+without the write lock), then FastAPI's routes. The server also runs a cleanup pass of
+abandoned uploads every ``cleanup_interval_s`` on a ``workers.BackgroundLoop``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from hall.api.admission import AdmissionMiddleware
+from hall.api.answer_signing import AnswerSigning
+from hall.api.body_limit import BodyLimitMiddleware
 from hall.api.errors import install_error_handlers
 from hall.api.main import api_router
+from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
 from hall.console.fleet_routes import router as fleet_console_router
 from hall.console.routes import router as console_router
-from hall.core.config import Settings
+from hall.core.config import Settings, load_settings
 from hall.core.keys import load_or_create_keys
 from hall.core.secrets_store import console_secret
 from hall.db import make_engine, make_sessionmaker
 from hall.timeutil import Clock, system_clock
 from hall.tracking import router as tracking_router
+from workers.loop import BackgroundLoop
+
+log = logging.getLogger("hall.app")
+# ``county-hall serve --workers N`` hands each worker process its settings through this
+# variable (a JSON object of load_settings arguments), see ``app_from_environment``.
+ENV_SERVE_SETTINGS = "COUNTY_HALL_SERVE_SETTINGS"
+
+
+def _cleanup_loop(app: FastAPI) -> BackgroundLoop:
+    from hall.services.uploads import cleanup_abandoned
+
+    def one_pass() -> None:
+        with app.state.sessionmaker() as db:
+            done = cleanup_abandoned(db, app.state.settings, clock=app.state.clock)
+        if done.uploads or done.stray_files:
+            log.info("cleanup: %d abandoned uploads, %d stray files, %d bytes freed",
+                     done.uploads, done.stray_files, done.bytes_freed)
+
+    return BackgroundLoop("hall-upload-cleanup", one_pass, interval_s=app.state.settings.cleanup_interval_s,
+                          lower_priority=True)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    loop = _cleanup_loop(app)
+    app.state.cleanup_loop = loop
+    loop.start()
+    try:
+        yield
+    finally:
+        loop.stop()
+        app.state.engine.dispose()
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     settings.ensure_dirs()
-    engine = make_engine(settings.db_url)
-    app = FastAPI(title="Reference county sub-hall", version="0.1.0", docs_url=None, redoc_url=None)
+    engine = make_engine(settings.db_url, pool_size=settings.db_pool_size,
+                         pool_timeout_s=settings.db_pool_timeout_s,
+                         busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    app = FastAPI(title="Reference county sub-hall", version="0.1.0", docs_url=None, redoc_url=None,
+                  lifespan=_lifespan)
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = engine
@@ -36,6 +85,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.console_secret = console_secret(settings.data_dir)
 
     install_error_handlers(app)
+    app.add_middleware(AnswerSigning, key=app.state.keys.sign_private)  # protocol 5.1: signed answers
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
@@ -51,4 +101,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(tracking_router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")
+    # The last added runs first: body limit, then admission, then the read mode.
+    app.add_middleware(ReadModeMiddleware)
+    app.add_middleware(AdmissionMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``uvicorn`` worker process (``county-hall serve --workers N``)."""
+    import json
+
+    arguments = json.loads(os.environ.get(ENV_SERVE_SETTINGS, "{}"))
+    return create_app(load_settings(**arguments))

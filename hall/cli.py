@@ -33,6 +33,42 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="listen port (default 8400)")
+    serve.add_argument("--workers", type=_positive, default=1,
+                       help="worker processes (default 1; on PostgreSQL about the number of cores)")
+    serve.add_argument("--max-connections", type=_positive, default=None,
+                       help="open connections per worker; more get 503 + Retry-After (default 1000)")
+    serve.add_argument("--timeout-keep-alive", type=_positive, default=5,
+                       help="seconds an idle keep-alive connection stays open (default 5)")
+    serve.add_argument("--header-timeout", type=_positive, default=None,
+                       help="seconds to send a whole request head (default 10)")
+    serve.add_argument("--body-timeout", type=_positive, default=None,
+                       help="seconds a request body may pause (default 10)")
+    serve.add_argument("--backlog", type=_positive, default=2048,
+                       help="listen backlog: connections the kernel queues before accept (default 2048)")
+    serve.add_argument("--access-log", action="store_true",
+                       help="log every request (method, path, status); off by default: it costs under load")
+    serve.add_argument("--inflight-kiosk", type=_positive, default=None,
+                       help="signed kiosk requests in flight per worker (default 12)")
+    serve.add_argument("--inflight-public", type=_positive, default=None,
+                       help="other requests in flight per worker (default 6)")
+    serve.add_argument("--inflight-login", type=_positive, default=None,
+                       help="console logins in flight per worker (default 1)")
+
+    serve.add_argument("--device-upload-mb", type=_positive, default=None,
+                       help="MiB of unused uploads one kiosk may hold (default 512)")
+    serve.add_argument("--device-upload-count", type=_positive, default=None,
+                       help="unused uploads one kiosk may hold (default 200)")
+    serve.add_argument("--disk-reserve-mb", type=int, default=None,
+                       help="MiB of disk kept free; uploads past it get 507 (default 1024)")
+    serve.add_argument("--upload-max-age-hours", type=float, default=None,
+                       help="unfinished uploads untouched this long are deleted (default 48)")
+    serve.add_argument("--cleanup-interval", type=float, default=None,
+                       help="seconds between two cleanup passes of abandoned uploads (default 3600)")
+
+    cleanup = sub.add_parser("cleanup-uploads", help="delete unfinished uploads untouched for a while")
+    _common(cleanup)
+    cleanup.add_argument("--max-age-hours", type=float, default=None,
+                         help="age of the last chunk after which an unfinished upload goes (default 48)")
 
     _common(sub.add_parser("migrate", help="bring the database schema up to date"))
 
@@ -127,6 +163,16 @@ def _command_args(kind: str, pairs: Sequence[str]) -> dict:
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _session(settings: Settings):
     """A DB session on an up-to-date schema (migrating is idempotent and quick)."""
     from hall.db import is_current, make_engine, make_sessionmaker, migrate
@@ -138,17 +184,74 @@ def _session(settings: Settings):
     return make_sessionmaker(engine)()
 
 
+def serve_overrides(args: argparse.Namespace) -> dict:
+    """Settings that ``serve`` options change (None: keep the default)."""
+    return {
+        "max_connections": args.max_connections, "header_timeout_s": args.header_timeout,
+        "body_idle_timeout_s": args.body_timeout, "inflight_kiosk": args.inflight_kiosk,
+        "inflight_public": args.inflight_public, "inflight_login": args.inflight_login,
+        "device_upload_bytes": _mib(args.device_upload_mb), "device_upload_count": args.device_upload_count,
+        "disk_reserve_bytes": _mib(args.disk_reserve_mb), "cleanup_interval_s": args.cleanup_interval,
+        "upload_max_age_s": (None if args.upload_max_age_hours is None
+                             else int(args.upload_max_age_hours * 3600)),
+    }
+
+
+def _mib(value: int | None) -> int | None:
+    return None if value is None else value * 1024 * 1024
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """uvicorn with N worker processes, each building the app from the settings handed
+    down in the environment; see docs/operations.md, "Running the hall"."""
+    import os
+
     import uvicorn
 
-    from hall.app import create_app
+    from hall.api.connection_guard import protocol_path
+    from hall.app import ENV_SERVE_SETTINGS
     from hall.db import migrate
 
     settings.ensure_dirs()
     migrate(settings.db_url)
-    app = create_app(settings)
-    log.info("serving on http://%s:%s (data dir %s)", settings.host, settings.port, settings.data_dir)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
+    os.environ[ENV_SERVE_SETTINGS] = json.dumps({
+        "db": settings.db_url, "data_dir": str(settings.data_dir), "host": settings.host,
+        "port": settings.port, **overrides,
+    })
+    log.info("serving on http://%s:%s with %d worker(s) (data dir %s)", settings.host, settings.port,
+             args.workers, settings.data_dir)
+    uvicorn.run(
+        "hall.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
+        workers=args.workers, http=protocol_path(), loop=_event_loop(),
+        backlog=args.backlog, timeout_keep_alive=args.timeout_keep_alive,
+        timeout_graceful_shutdown=5, log_level="info", access_log=args.access_log,
+    )
+    return 0
+
+
+def _event_loop() -> str:
+    """uvloop when installed (about twice the requests per core), else asyncio."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def cmd_cleanup_uploads(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from hall.services.uploads import cleanup_abandoned
+
+    if args.max_age_hours is not None:
+        if args.max_age_hours < 0:
+            raise HallError("--max-age-hours must not be negative")
+        settings = dataclasses.replace(settings, upload_max_age_s=int(args.max_age_hours * 3600))
+    with _session(settings) as db:
+        done = cleanup_abandoned(db, settings)
+    print(f"deleted {done.uploads} abandoned uploads and {done.stray_files} stray files "
+          f"({done.bytes_freed} bytes)")
     return 0
 
 
@@ -343,8 +446,9 @@ COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
-    "devices": cmd_devices, "fleet": cmd_fleet, "command": cmd_command, "commands": cmd_commands,
-    "audit": cmd_audit, "config-push": cmd_config_push, "configs": cmd_configs,
+    "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
+    "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
+    "configs": cmd_configs,
 }
 
 

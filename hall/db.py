@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -13,25 +16,87 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD_REVISION = "0003_fleet"
 
 
-def make_engine(url: str) -> Engine:
+# How the next SQLite transaction in this context begins. IMMEDIATE takes the write lock
+# at once, so a transaction that reads and then writes cannot fail half-way on a lock
+# (the safe default: the CLI, services, signed-request checks). DEFERRED takes no lock
+# until it writes, so reads never queue behind writers (WAL): the server runs GET and
+# HEAD requests this way (hall/api/deps.py). PostgreSQL ignores it.
+_sqlite_begin: ContextVar[str] = ContextVar("sqlite_begin", default="IMMEDIATE")
+
+
+@contextmanager
+def sqlite_begin(mode: str) -> Iterator[None]:
+    """Transactions begun inside this block begin ``BEGIN <mode>`` (IMMEDIATE or DEFERRED)."""
+    if mode not in ("IMMEDIATE", "DEFERRED"):
+        raise ValueError(mode)
+    token = _sqlite_begin.set(mode)
+    try:
+        yield
+    finally:
+        _sqlite_begin.reset(token)
+
+
+# Whether the next transaction's commit must reach the disk before it returns. Only the
+# signed-request check turns it off (``lazy_commit``): it records a nonce and last_seen,
+# and every signed request is idempotent (uploads by offset, applications by
+# Idempotency-Key, the feed reads), so a power cut that forgets the last milliseconds of
+# nonces lets nothing happen twice. Without it every signed request waited for an fsync
+# of its own, and on SQLite one at a time: ~30 signed requests/s for the whole hall.
+_durable: ContextVar[bool] = ContextVar("durable_commit", default=True)
+
+
+@contextmanager
+def lazy_commit() -> Iterator[None]:
+    """Transactions begun inside this block commit without waiting for the disk
+    (SQLite: ``PRAGMA synchronous=NORMAL`` in WAL; PostgreSQL: ``synchronous_commit=off``)."""
+    token = _durable.set(False)
+    try:
+        yield
+    finally:
+        _durable.reset(token)
+
+
+def set_sqlite_begin(mode: str) -> None:
+    """Like ``sqlite_begin`` for the rest of the current context (one request's task)."""
+    if mode not in ("IMMEDIATE", "DEFERRED"):
+        raise ValueError(mode)
+    _sqlite_begin.set(mode)
+
+
+def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
+                busy_timeout_ms: int = 30000) -> Engine:
+    """An engine whose pool holds ``pool_size`` connections and no overflow: a request that
+    finds none free waits ``pool_timeout_s`` and then fails with sqlalchemy's TimeoutError
+    (the API answers 503 + Retry-After). The server sizes both from its admission budgets;
+    the CLI keeps the patient defaults."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
+                               pool_timeout=pool_timeout_s)
+
+        @event.listens_for(engine, "begin")
+        def _on_begin_pg(connection):
+            if not _durable.get():
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+        return engine
+    engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout_s,
+                           connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        # Let SQLAlchemy, not pysqlite, open transactions, so that each one is
-        # BEGIN IMMEDIATE: writers queue on busy_timeout instead of deadlocking.
+        # Let SQLAlchemy, not pysqlite, open transactions, so that each begins as we say.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # synchronous is per connection and cannot change inside a transaction: set it each time.
+        connection.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if _durable.get() else "NORMAL"))
+        connection.exec_driver_sql(f"BEGIN {_sqlite_begin.get()}")
 
     return engine
 

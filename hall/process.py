@@ -8,7 +8,8 @@
         hall.set_status(app_id, "accepted", reason="")
         hall.stop(); hall.start()                   # restart on the same port, data dir and DB
 
-``HallProcess(tmp_path, db_url="postgresql+psycopg://…")`` runs it on PostgreSQL.
+``HallProcess(tmp_path, db_url="postgresql+psycopg://…")`` runs it on PostgreSQL;
+``serve_args=["--workers", "2", …]`` passes more ``serve`` options.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class HallError(RuntimeError):
 
 class HallProcess:
     def __init__(self, tmp_path: Path, db_url: str | None = None, port: int | None = None,
-                 startup_timeout_s: float = 30.0, preferred_port: int | None = None) -> None:
+                 startup_timeout_s: float = 30.0, preferred_port: int | None = None,
+                 serve_args: list[str] | None = None) -> None:
         self.data_dir = Path(tmp_path) / "hall-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_url = db_url or f"sqlite:///{self.data_dir / 'hall.db'}"
@@ -61,6 +63,7 @@ class HallProcess:
         self.url = f"http://{self.host}:{self.port}"
         self.log_path = Path(tmp_path) / f"hall-{self.port}.log"
         self.startup_timeout_s = startup_timeout_s
+        self.serve_args = list(serve_args or [])  # more ``serve`` options, e.g. ["--workers", "2"]
         self._process: subprocess.Popen | None = None
         self._log = None
 
@@ -85,7 +88,7 @@ class HallProcess:
         self._log = open(self.log_path, "ab")
         self._process = subprocess.Popen(
             [*hall_command(), "serve", "--db", self.db_url, "--data-dir", str(self.data_dir),
-             "--host", self.host, "--port", str(self.port)],
+             "--host", self.host, "--port", str(self.port), *self.serve_args],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self._env(),
         )
         deadline = time.monotonic() + self.startup_timeout_s
@@ -119,6 +122,10 @@ class HallProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     @property
     def running(self) -> bool:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from hall.api.deps import ClockDep, DbDep
 from hall.console.security_headers import ConsoleRoute
+from hall.db import lazy_commit, sqlite_begin
 from hall.models import Application
 from hall.services import ratelimit
 from hall.services.numbering import canonical_official, canonical_provisional
@@ -62,7 +63,10 @@ def _find(db, number: str) -> Application | None:
 def track(number: str, request: Request, db: DbDep, clock: ClockDep) -> HTMLResponse:
     number = number.strip()[:MAX_NUMBER_LENGTH]
     address = request.client.host if request.client else "unknown"
-    verdict = ratelimit.hit(db, ratelimit.TRACK_PER_ADDRESS, address, clock())
+    # A GET runs on SQLite without the write lock (hall/api/read_mode.py); this one writes a
+    # counter, so it takes the lock at once, and the counter need not wait for the disk.
+    with sqlite_begin("IMMEDIATE"), lazy_commit():
+        verdict = ratelimit.hit(db, ratelimit.TRACK_PER_ADDRESS, address, clock())
     context: dict = {"number": number, "application": None, "state": "", "words": None}
     if not verdict.allowed:
         context["state"] = "busy"

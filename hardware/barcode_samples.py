@@ -8,7 +8,8 @@ which ones apply and how strongly is drawn from ``rng``, so a seed fixes the who
 
 Kinds: ``qr_utf8`` and ``qr_gbk`` (Chinese payloads in byte mode, encoded in UTF-8 or
 GBK), ``qr_url`` (e-government and receipt URLs), ``code128_id`` (an ID number),
-``ean13``, ``code39``. Every name, number and URL here is made up.
+``ean13``, ``code39``, and ``code128_slanted`` (an ID number held at 20–45° to the
+camera, either way, at any difficulty). Every name, number and URL here is made up.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-KINDS = ("qr_utf8", "qr_gbk", "qr_url", "code128_id", "ean13", "code39")
+KINDS = ("qr_utf8", "qr_gbk", "qr_url", "code128_id", "ean13", "code39", "code128_slanted")
 FRAME_W, FRAME_H = 1280, 720
 
 _CHINESE = (
@@ -63,7 +64,7 @@ def _payload(kind: str, rng: np.random.Generator) -> tuple[str, str, bytes]:
     if kind == "qr_url":
         text = _URLS[int(rng.integers(len(_URLS)))]
         return "QRCODE", text, text.encode("ascii")
-    if kind == "code128_id":
+    if kind in ("code128_id", "code128_slanted"):
         text = fictional_id_number(rng)
         return "CODE128", text, text.encode("ascii")
     if kind == "ean13":
@@ -154,6 +155,8 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     # Pose: rotation (any angle for QR, a held barcode is mostly upright) and perspective.
     if is_2d:
         angle = float(rng.uniform(-180, 180)) * min(1.0, 0.2 + d)
+    elif kind == "code128_slanted":  # an ID slip held at 20–45° to the camera, either way
+        angle = float(rng.uniform(20, 45) * rng.choice([-1, 1]))
     else:
         angle = float(rng.normal(0, 8 + 30 * d))
     tilt = d * rng.uniform(0.0, 0.22)

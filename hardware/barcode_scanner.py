@@ -7,6 +7,7 @@ a second). Nothing runs on the caller's thread: ``start`` returns at once, and t
 callbacks come from the worker, so a UI moves them onto its own thread (Kivy:
 ``Clock.schedule_once``). ``stop`` waits for the worker to finish its current frame.
 
+The worker is a ``workers.BackgroundLoop``: a frame that fails in any way never ends it.
 Camera errors go to ``on_error(exc)`` (when given) and the scanner keeps trying after
 ``error_backoff`` seconds; a camera that says it has no frame now is polled again after
 ``idle_interval``. Log lines carry error types only, never a code's text.
@@ -15,13 +16,13 @@ Camera errors go to ``on_error(exc)`` (when given) and the scanner keeps trying 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from hardware.barcode import Barcode, BarcodeDecoder
 from hardware.errors import HardwareError
 from hardware.interfaces import Camera
+from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +50,22 @@ class ContinuousScanner:
         self.clock = clock
         self.frames = 0  # frames decoded since start, for health reports and tests
         self._last_seen: dict[tuple[str, str], float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # a decoder bug that raises is logged by the loop, which tries again after error_backoff
+        self.loop = BackgroundLoop("barcode-scan", self._one_frame, interval_s=0.0,
+                                   crash_backoff_s=error_backoff)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.loop.running
 
     def start(self) -> None:
         if self.running:
             return
-        self._stop = threading.Event()
         self._last_seen.clear()
-        self._thread = threading.Thread(target=self._run, args=(self._stop,), name="barcode-scan",
-                                        daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
+        self.loop.stop(timeout)
 
     def __enter__(self) -> ContinuousScanner:
         self.start()
@@ -79,35 +74,32 @@ class ContinuousScanner:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+    def _one_frame(self) -> float:
+        """Read and decode one frame; returns how long to wait before the next."""
+        try:
+            frame = self.camera.read_frame()
+        except HardwareError as exc:
+            self._report_error(exc)
+            return self.error_backoff
+        except Exception as exc:  # a camera driver's untyped failure: keep scanning
+            log.warning("camera read failed: %s", type(exc).__name__)
+            self._report_error(exc)
+            return self.error_backoff
+        if frame is None:
+            return self.idle_interval
+        try:
+            codes = self.decoder.decode(frame)
+        except HardwareError as exc:
+            self._report_error(exc)
+            return self.error_backoff
+        self.frames += 1
+        fresh = self._fresh(codes)
+        if fresh and not self.loop.stopping.is_set():
             try:
-                frame = self.camera.read_frame()
-            except HardwareError as exc:
-                self._report_error(exc)
-                stop.wait(self.error_backoff)
-                continue
-            except Exception as exc:  # a camera driver's untyped failure: keep scanning
-                log.warning("camera read failed: %s", type(exc).__name__)
-                self._report_error(exc)
-                stop.wait(self.error_backoff)
-                continue
-            if frame is None:
-                stop.wait(self.idle_interval)
-                continue
-            try:
-                codes = self.decoder.decode(frame)
-            except HardwareError as exc:
-                self._report_error(exc)
-                stop.wait(self.error_backoff)
-                continue
-            self.frames += 1
-            fresh = self._fresh(codes)
-            if fresh and not stop.is_set():
-                try:
-                    self.on_codes(fresh)
-                except Exception as exc:
-                    log.error("barcode callback failed: %s", type(exc).__name__)
+                self.on_codes(fresh)
+            except Exception as exc:
+                log.error("barcode callback failed: %s", type(exc).__name__)
+        return 0.0
 
     def _fresh(self, codes: list[Barcode]) -> list[Barcode]:
         now = self.clock()

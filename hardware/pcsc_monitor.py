@@ -3,7 +3,8 @@
 ``reader_states()`` asks ``pcscd`` once (``SCardListReaders`` + ``SCardGetStatusChange``
 with a zero timeout) and returns ``{reader name: ReaderState}``; it raises
 ``SmartCardUnavailable`` when the service does not answer. ``PcscMonitor`` polls it on a
-thread and calls ``on_event(PcscEvent)`` for each change:
+``workers.BackgroundLoop`` (a poll that raises is logged and polling goes on) and calls
+``on_event(PcscEvent)`` for each change:
 
 =================  ===========================================================
 kind               when
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hardware.errors import SmartCardUnavailable
+from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +172,8 @@ class PcscMonitor:
         self.service_up = False
         self.states: dict[str, ReaderState] = {}
         self._context = PcscContext()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # a poll that raises (an odd answer from pyscard) is logged and the next one runs
+        self.loop = BackgroundLoop("pcsc-monitor", self.poll_once, interval_s=interval)
 
     def poll(self) -> list[PcscEvent]:
         """One poll: update ``states`` and return (and report) the events."""
@@ -194,18 +196,20 @@ class PcscMonitor:
                 log.error("pcsc observer failed: %s", type(exc).__name__)
         return events
 
+    def poll_once(self) -> None:
+        """One pass of the monitor's loop."""
+        self.poll()
+
+    @property
+    def running(self) -> bool:
+        return self.loop.running
+
     def start(self) -> PcscMonitor:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="pcsc-monitor", daemon=True)
-            self._thread.start()
+        self.loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
+        self.loop.stop(5)
         self._context.close()
 
     def __enter__(self) -> PcscMonitor:
@@ -213,8 +217,3 @@ class PcscMonitor:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.poll()
-            self._stop.wait(self.interval)

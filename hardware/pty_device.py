@@ -1,6 +1,7 @@
 """A simulated serial device on a pseudo-terminal, the base of the device simulators.
 
-The simulator holds the master side and serves the device's protocol on a thread;
+The simulator holds the master side and serves the device's protocol on a thread (a
+``workers.BackgroundLoop``: a bug in ``_serve`` is logged and serving starts again);
 ``port`` is the slave's path, which the real driver opens through pyserial exactly as it
 would open ``/dev/ttyUSB0``. Subclasses set up their state, then call ``_start_pty``,
 and implement ``_serve`` (a loop that ends when ``_stop`` is set).
@@ -15,6 +16,8 @@ import time
 import tty
 from typing import Self
 
+from workers.loop import BackgroundLoop
+
 
 class PtyDevice:
     thread_name = "pty-device"
@@ -23,9 +26,14 @@ class PtyDevice:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=self.thread_name, daemon=True)
-        self._thread.start()
+        # one pass is one call of ``_serve``, which returns only once ``_stop`` is set
+        self._loop = BackgroundLoop(self.thread_name, self._serve, interval_s=0.0, crash_backoff_s=0.05)
+        self._loop.start()
+
+    @property
+    def _stop(self) -> threading.Event:
+        """Set when the simulator closes; ``_serve`` loops until then."""
+        return self._loop.stopping
 
     def _serve(self) -> None:
         raise NotImplementedError
@@ -46,8 +54,7 @@ class PtyDevice:
     def close(self) -> None:
         if self._stop.is_set():
             return
-        self._stop.set()
-        self._thread.join(timeout=2)
+        self._loop.stop(2)
         for fd in (self._master, self._slave):
             try:
                 os.close(fd)

@@ -39,6 +39,8 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
+from workers.loop import BackgroundLoop, PassResult
+
 log = logging.getLogger(__name__)
 
 VPCD_HOST = "127.0.0.1"
@@ -323,7 +325,7 @@ class VpcdCard:
         self.host = host
         self.port = port
         self._sock: socket.socket | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: BackgroundLoop | None = None
         self._lock = threading.Lock()
 
     @property
@@ -347,8 +349,10 @@ class VpcdCard:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self._sock = sock
-        self._thread = threading.Thread(target=self._serve, args=(sock,), name="vpcd-card", daemon=True)
-        self._thread.start()
+        # one pass answers one message; a card model that raises is logged and answers 6F00
+        self._loop = BackgroundLoop("vpcd-card", lambda: self._serve_one(sock), interval_s=0.0,
+                                    crash_backoff_s=0.0)
+        self._loop.start()
 
     def remove(self) -> None:
         with self._lock:
@@ -359,9 +363,9 @@ class VpcdCard:
             except OSError:
                 pass
             sock.close()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2)
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.stop(2)
 
     close = remove
 
@@ -372,21 +376,26 @@ class VpcdCard:
     def __exit__(self, *exc_info: object) -> None:
         self.remove()
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve_one(self, sock: socket.socket) -> PassResult:
+        """Read one message from vpcd and answer it; STOP once the socket is closed."""
         try:
-            while True:
-                head = _recv_exact(sock, 2)
-                if head is None:
-                    return
-                (size,) = struct.unpack(">H", head)
-                payload = _recv_exact(sock, size)
-                if payload is None:
-                    return
+            head = _recv_exact(sock, 2)
+            if head is None:
+                return BackgroundLoop.STOP
+            (size,) = struct.unpack(">H", head)
+            payload = _recv_exact(sock, size)
+            if payload is None:
+                return BackgroundLoop.STOP
+            try:
                 answer = self._answer(payload)
-                if answer is not None:
-                    sock.sendall(struct.pack(">H", len(answer)) + answer)
+            except Exception as exc:  # a bug in a card model: answer as a card would, keep serving
+                log.error("virtual card failed on a command (%s); answering 6F00", type(exc).__name__)
+                answer = _sw(0x6F00)
+            if answer is not None:
+                sock.sendall(struct.pack(">H", len(answer)) + answer)
         except OSError:
-            return
+            return BackgroundLoop.STOP
+        return 0.0
 
     def _answer(self, payload: bytes) -> bytes | None:
         if len(payload) == 1:

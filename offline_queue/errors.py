@@ -14,8 +14,11 @@ stable snake_case word for reports and logs). Hall errors also say whether they 
     │   └── BlobCorrupt              queue.blob_corrupt    a blob's bytes no longer match its name
     ├── NotEnrolled                  queue.not_enrolled    no identity.json in the data directory
     ├── EnrolmentFailed              queue.enrolment_failed  the hall refused the code / odd answer
+    ├── InsecureHallUrl              queue.insecure_hall_url plain http:// to a host that is not loopback
     └── HallError                    queue.hall_error      anything the hall exchange went wrong on
         ├── HallUnreachable   (transient)  connection refused, DNS, timeouts
+        │   └── AnswerUnverified (transient) the answer lacks the pinned hall key's signature:
+        │                                    nothing in it is applied (maybe a fake hall)
         ├── HallBusy          (transient)  429 (honours Retry-After) and 5xx
         ├── HallGarbage       (transient)  an answer that does not parse or has the wrong shape
         ├── HallAuthRefused   (transient)  401 twice in a row: clock off or device unknown
@@ -80,6 +83,13 @@ class EnrolmentFailed(QueueError):
         self.code = code
 
 
+class InsecureHallUrl(QueueError):
+    """The hall's address is plain ``http://`` to a host other than this machine."""
+
+    message_key = "queue.insecure_hall_url"
+    code = "insecure_hall_url"
+
+
 class HallError(QueueError):
     """Something went wrong talking to the county hall."""
 
@@ -91,6 +101,12 @@ class HallError(QueueError):
 class HallUnreachable(HallError):
     message_key = "queue.hall_unreachable"
     code = "hall_unreachable"
+
+
+class AnswerUnverified(HallUnreachable):
+    """An answer whose ``X-Hall-Signature`` does not verify: treated as if it never came."""
+
+    code = "answer_unverified"
 
 
 class HallBusy(HallError):

@@ -11,12 +11,14 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue.errors import EnrolmentFailed, NotEnrolled, StorageError
+from offline_queue.transport import request_enrolment
 
 IDENTITY_FILE = "identity.json"
 
@@ -112,20 +114,20 @@ class DeviceIdentity:
 
 def _kiosk_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("village-kiosk")
-    except Exception:  # noqa: BLE001 - not installed: a version string is only informative
+    except PackageNotFoundError:  # not installed: a version string is only informative
         return "0.1.0"
 
 
-def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: float = 10) -> DeviceIdentity:
+def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: float = 10,
+           hall_sign_key: bytes | None = None) -> DeviceIdentity:
     """Enrol with the hall using a one-time ``code``; saves and returns the identity.
 
-    Raises ``EnrolmentFailed`` (refused code, odd answer) or ``HallUnreachable``.
+    The hall's Ed25519 key in the answer is pinned in ``identity.json``; every later answer
+    must be signed by it. ``hall_sign_key`` (when the county hands it out with the code)
+    must match it. Raises ``InsecureHallUrl`` (plain http:// to another machine),
+    ``EnrolmentFailed`` (refused code, odd or unsigned answer) or ``HallUnreachable``.
     """
-    from offline_queue.transport import request_enrolment
-
     private_key = Ed25519PrivateKey.generate()
     answer = request_enrolment(
         hall_url,
@@ -136,6 +138,7 @@ def enroll(hall_url: str, code: str, data_dir: Path, name: str = "", timeout_s: 
             "versions": {"kiosk": _kiosk_version()},
         },
         timeout_s=timeout_s,
+        pinned_sign_key=hall_sign_key,
     )
     try:
         identity = DeviceIdentity(

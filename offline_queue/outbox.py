@@ -26,21 +26,25 @@ which keeps an audit record in the outbox (``purges()``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from offline_queue import sealing
+from offline_queue.applicant_lookup import ApplicantLookup, LookupParams
 from offline_queue.blobs import BlobStore, sha256_hex
 from offline_queue.errors import DiskFull, QueueFull, StorageError
 from offline_queue.store import (
     HALL_STATES,
+    LOOKUP_KDF_KEY,
     SEALED,
     STATES,
     SUBMITTED,
@@ -103,8 +107,11 @@ class QueueEntry:
     county: str = ""
     page_count: int = 0
     visits_needed: int = 0
-    applicant_tag: str = field(default="", repr=False)
+    applicant_tag: str = field(default="", repr=False)  # the outbox's lookup key, not the kiosk's tag
     submitted_at: float | None = None
+    # the hall's reason is sealed to the applicant: ``reason`` holds it only in entries from
+    # ``by_applicant`` (the card opens it); elsewhere this says one is there
+    reason_sealed: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,7 @@ def _entry(row: EntryRow) -> QueueEntry:
         visits_needed=row.visits_needed,
         applicant_tag=row.applicant_tag,
         submitted_at=row.submitted_at,
+        reason_sealed=row.reason_box is not None,
     )
 
 
@@ -193,8 +201,11 @@ class OfflineQueue:
         self._store = OutboxStore(self.data_dir / "outbox.sqlite3")
         self._blobs = BlobStore(self.data_dir / "blobs", write=write)
         self.recovered = self._store.recovered
-        self.orphans_removed = self._remove_orphans()
-        quarantined = self._quarantine_missing()
+        self._lookup = self._open_lookup()
+        self._seal_plain_reasons()
+        on_disk = set(self._blobs.names())  # the one walk over the blob folder, on open only
+        self.orphans_removed = self._remove_orphans(on_disk)
+        quarantined = self._quarantine_missing(on_disk)
         self.recovery = Recovery(self.recovered, self._blobs.swept, self.orphans_removed, quarantined)
         if self._store.get_meta(_CREATED_KEY) is None:
             self._store.set_meta(_CREATED_KEY, repr(self._clock()))
@@ -220,7 +231,7 @@ class OfflineQueue:
         del payload, document
         needed = len(sealed_doc) + sum(len(b) for b in sealed_atts)
         with self._lock:
-            used = self._blobs.total_size()
+            used = self._store.bytes_used()  # a running total: enqueue costs the same at any queue size
             if used + needed > self.budget_bytes:
                 raise QueueFull(f"queue budget exceeded: {used} + {needed} > {self.budget_bytes} bytes")
             free = self.free_disk_bytes()
@@ -242,7 +253,9 @@ class OfflineQueue:
                     queued_at=now,
                     page_count=sum(int(a.pages) for a in app.attachments),
                     visits_needed=int(app.visits_needed),
-                    applicant_tag=app.applicant_tag,
+                    applicant_tag=self._lookup.key_for(app.applicant_tag),  # never the tag itself
+                    reason_public=(self._lookup.reason_public(app.applicant_tag) if app.applicant_tag
+                                   else None),
                     document_sha256=written[-1],
                     document_size=len(sealed_doc),
                     state=SEALED,
@@ -265,7 +278,8 @@ class OfflineQueue:
         return _entry(row)
 
     def summary(self) -> QueueSummary:
-        used = self._blobs.total_size()
+        """Counts, ages and bytes from indexed queries and running totals (asked before each villager)."""
+        used = self._store.bytes_used()
         oldest = self._store.oldest_unsent_queued_at()
         now = self._clock()
         contact = self.last_contact
@@ -303,15 +317,31 @@ class OfflineQueue:
         return None if row is None else _entry(row)
 
     def by_applicant(self, tag: str) -> list[QueueEntry]:
-        return [_entry(r) for r in self._store.by_applicant(tag)]
+        """The entries queued under the kiosk's applicant tag (see ``offline_queue.applicant_lookup``)."""
+        if not tag:
+            return []
+        entries = []
+        for row in self._store.by_applicant(self._lookup.key_for(tag)):
+            entry = _entry(row)
+            if row.reason_box is not None:
+                entry = replace(entry, reason=self._open_reason(row, tag))
+            entries.append(entry)
+        return entries
+
+    def _open_reason(self, row: EntryRow, tag: str) -> str:
+        try:
+            return sealing.open_box(row.reason_box or b"", self._lookup.reason_key(tag),
+                                    context=row.id.encode("ascii")).decode("utf-8")
+        except Exception:  # noqa: BLE001 - a damaged box: show the state without its reason
+            log.warning("outbox: a sealed reason could not be opened")
+            return ""
 
     def by_number(self, number: str) -> list[QueueEntry]:
         """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
-        wanted = number.strip().upper()
+        wanted = number.strip()
         if not wanted:
             return []
-        return [e for e in self.entries()
-                if e.provisional_number.upper() == wanted or (e.official_number or "").upper() == wanted]
+        return [_entry(r) for r in self._store.by_number(wanted)]
 
     def next_sequence(self) -> int:
         """A persistent counter (1, 2, 3 …) for provisional numbers."""
@@ -322,10 +352,29 @@ class OfflineQueue:
         if change.status not in HALL_STATES:
             log.warning("outbox: ignoring unknown hall status %r", change.status)
             return None
+        row = self._store.get(change.id)
+        if row is None:
+            return None
+        box, digest = self._seal_reason(row, change.reason or "")
         changed = self._store.apply_status(
-            change.id, change.status, change.official_number or None, change.reason or "", self._clock()
+            change.id, change.status, change.official_number or None, "", self._clock(),
+            reason_box=box, reason_digest=digest,
         )
         return self.get(change.id) if changed else None
+
+    def _seal_reason(self, row: EntryRow, reason: str) -> tuple[bytes | None, str]:
+        """The hall's reason sealed to the applicant's key, and a digest to tell a repeat.
+
+        An entry queued without an applicant tag has no key: its reason is not kept (the
+        hall and its tracking page still show it).
+        """
+        if not reason:
+            return None, ""
+        message = f"{row.id}\n{reason}".encode()
+        digest = hmac.new(self._lookup.params.salt, message, hashlib.sha256).hexdigest()
+        if row.reason_public is None:
+            return None, digest
+        return sealing.seal(reason.encode("utf-8"), row.reason_public, context=row.id.encode("ascii")), digest
 
     def purge_confirmed(self, retention_s: float) -> int:
         """Delete the sealed copies of entries the hall confirmed more than ``retention_s`` ago.
@@ -335,10 +384,8 @@ class OfflineQueue:
         """
         cutoff = self._clock() - retention_s
         purged = 0
-        for row in self._store.entries(HALL_STATES):
-            if row.purged or row.submitted_at is None or row.submitted_at > cutoff:
-                continue
-            if self.purge(row.id, "retention"):
+        for entry_id in self._store.purgeable(cutoff):  # indexed: not a walk over every entry
+            if self.purge(entry_id, "retention"):
                 purged += 1
         if purged:
             log.info("outbox: retention purged the sealed copies of %d confirmed entries", purged)
@@ -355,7 +402,7 @@ class OfflineQueue:
             return False
         shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
         with self._lock:
-            others = self._store.referenced_blobs_except(entry_id)
+            others = self._store.referenced_blobs_except(entry_id, shas)
             freed = sum(self._blob_size(sha) for sha in shas if sha not in others)
             if not self._store.mark_purged(entry_id, reason, freed, self._clock()):
                 return False
@@ -432,6 +479,38 @@ class OfflineQueue:
 
     # -- housekeeping -----------------------------------------------------------------
 
+    def _open_lookup(self) -> ApplicantLookup:
+        """The lookup KDF of this outbox; an outbox from before it has its plain tags converted."""
+        stored = self._store.get_meta(LOOKUP_KDF_KEY)
+        if stored is not None:
+            try:
+                return ApplicantLookup(LookupParams.from_json(stored))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StorageError("the outbox's lookup parameters are damaged") from exc
+        lookup = ApplicantLookup(LookupParams.fresh())
+        old_tags = self._store.applicant_tags()
+        if old_tags:
+            log.warning("outbox: converting the applicant tags of %d applicants (once)", len(old_tags))
+        converted = {t: (lookup.key_for(t), lookup.reason_public(t)) for t in old_tags}
+        in_force = self._store.convert_applicant_tags(converted, lookup.params.to_json())
+        if old_tags:
+            self._store.checkpoint()
+        lookup.forget()
+        if in_force != lookup.params.to_json():  # another process sharing the outbox was first
+            return ApplicantLookup(LookupParams.from_json(in_force))
+        return lookup
+
+    def _seal_plain_reasons(self) -> None:
+        """Reasons an older outbox kept in the clear: sealed to their applicant now (once)."""
+        plain = self._store.plain_hall_reasons()
+        for entry_id, reason, public in plain:
+            row = self._store.get(entry_id)
+            if row is not None:
+                box, digest = self._seal_reason(replace(row, reason_public=public), reason)
+                self._store.seal_reason(entry_id, box, digest)
+        if plain:
+            self._store.checkpoint()
+
     def _forget(self, written: list[str]) -> None:
         """Best effort after a failed enqueue; what is left is swept as orphans on next open."""
         try:
@@ -442,23 +521,21 @@ class OfflineQueue:
         except StorageError:
             log.warning("outbox: could not remove the blobs of a failed enqueue")
 
-    def _quarantine_missing(self) -> tuple[str, ...]:
+    def _quarantine_missing(self, on_disk: set[str]) -> tuple[str, ...]:
         """Unsent entries whose sealed copies are gone can never be sent: ``failed``, not stuck."""
-        quarantined = []
-        for row in self._store.entries(UNSENT_STATES):
-            shas = [row.document_sha256, *(a.sha256 for a in self._store.attachments(row.id))]
-            if all(self._blobs.exists(sha) for sha in shas):
-                continue
-            self._store.mark_failed(row.id, "blob_missing", self._clock())
-            quarantined.append(row.id)
-        return tuple(quarantined)
+        missing = list(dict.fromkeys(entry_id for entry_id, sha in self._store.unsent_blobs()
+                                     if sha not in on_disk))
+        for entry_id in missing:
+            self._store.mark_failed(entry_id, "blob_missing", self._clock())
+        return tuple(missing)
 
-    def _remove_orphans(self) -> int:
+    def _remove_orphans(self, on_disk: set[str]) -> int:
         """Blobs written just before a crash, whose outbox row never committed."""
         referenced = self._store.referenced_blobs()
-        orphans = [sha for sha in self._blobs.names() if sha not in referenced]
+        orphans = [sha for sha in on_disk if sha not in referenced]
         for sha in orphans:
             self._blobs.delete(sha)
+            on_disk.discard(sha)
         return len(orphans)
 
 

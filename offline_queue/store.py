@@ -34,7 +34,14 @@ STATES = (SEALED, UPLOADING, SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, 
 UNSENT_STATES = (SEALED, UPLOADING)
 HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 
-SCHEMA_VERSION = 1
+# 2: indexes for every query the kiosk runs per villager or per pass, and the running
+#    total of blob bytes (meta "bytes_used"): nothing on the enqueue path scans the queue
+# 3: applicant_tag holds the memory-hard lookup key (offline_queue.applicant_lookup), not
+#    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows);
+#    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest)
+SCHEMA_VERSION = 3
+LOOKUP_KDF_KEY = "lookup_kdf"
+_BYTES_USED_KEY = "bytes_used"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries (
@@ -57,10 +64,18 @@ CREATE TABLE IF NOT EXISTS entries (
     next_attempt_at REAL,
     updated_at REAL NOT NULL,
     submitted_at REAL,
-    purged INTEGER NOT NULL DEFAULT 0
+    purged INTEGER NOT NULL DEFAULT 0,
+    reason_public BLOB,
+    reason_box BLOB,
+    reason_digest TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
+CREATE INDEX IF NOT EXISTS entries_queued ON entries (state, queued_at);
+CREATE INDEX IF NOT EXISTS entries_provisional ON entries (provisional_number COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS entries_official ON entries (official_number COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS entries_retention ON entries (purged, submitted_at);
+CREATE INDEX IF NOT EXISTS entries_document ON entries (document_sha256);
 CREATE TABLE IF NOT EXISTS attachments (
     entry_id TEXT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -71,7 +86,23 @@ CREATE TABLE IF NOT EXISTS attachments (
     uploaded INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (entry_id, sha256)
 );
+CREATE INDEX IF NOT EXISTS attachments_sha256 ON attachments (sha256);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- running counts per state, kept by the database itself in the writing transaction
+CREATE TABLE IF NOT EXISTS state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS entries_count_insert AFTER INSERT ON entries BEGIN
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_count_update AFTER UPDATE OF state ON entries
+WHEN OLD.state != NEW.state BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_count_delete AFTER DELETE ON entries BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+END;
 CREATE TABLE IF NOT EXISTS purges (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entry_id TEXT NOT NULL,
@@ -88,8 +119,11 @@ CREATE TABLE IF NOT EXISTS purges (
 _ENTRY_COLUMNS = (
     "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
     "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
-    "attempts, next_attempt_at, updated_at, submitted_at, purged"
+    "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest"
 )
+_ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
+    "reason_public": "BLOB", "reason_box": "BLOB", "reason_digest": "TEXT NOT NULL DEFAULT ''",
+}
 
 
 @dataclass(frozen=True)
@@ -113,6 +147,9 @@ class EntryRow:
     updated_at: float
     submitted_at: float | None
     purged: bool
+    reason_public: bytes | None = None  # the applicant's reason key (public half), None without a tag
+    reason_box: bytes | None = None  # the hall's reason, sealed to reason_public
+    reason_digest: str = ""  # tells a repeated reason from a new one without opening the box
 
 
 @dataclass(frozen=True)
@@ -152,12 +189,12 @@ class OutboxStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # overwritten tags and reasons are zeroed, not left in free pages for a disk thief
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            with self.transaction() as db:
-                db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
+            self._add_columns()
+            self._db.executescript(_SCHEMA)  # IF NOT EXISTS: also adds version 2's indexes to old files
+            self._upgrade()
         except StorageError:
             raise
         except sqlite3.Error as exc:
@@ -210,12 +247,60 @@ class OutboxStore:
             except sqlite3.Error as exc:
                 raise StorageError(f"outbox read failed: {exc}") from exc
 
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database and empty it (old page images gone from the WAL too)."""
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def pragma(self, name: str) -> Any:
         return self._query(f"PRAGMA {name}")[0][0]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _add_columns(self) -> None:
+        """Columns of schema 3 on an outbox made before (ALTER TABLE before the indexes)."""
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='entries'")
+        if found.fetchone() is None:
+            return
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(entries)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {kind}")
+
+    def _upgrade(self) -> None:
+        """Bring an outbox of an older schema up to ``SCHEMA_VERSION`` (one transaction)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            version = int(row[0]) if row else 0
+            if version < 2 or db.execute(
+                "SELECT 1 FROM meta WHERE key = ?", (_BYTES_USED_KEY,)
+            ).fetchone() is None:
+                # the running total starts from what the rows name (the one scan, once per file)
+                used = db.execute(
+                    "SELECT COALESCE(SUM(size), 0) FROM ("
+                    " SELECT document_sha256 AS sha, document_size AS size FROM entries WHERE purged = 0"
+                    " UNION SELECT a.sha256, a.size FROM attachments a JOIN entries e ON e.id = a.entry_id"
+                    " WHERE e.purged = 0)"
+                ).fetchone()[0]
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           (_BYTES_USED_KEY, str(int(used))))
+            if db.execute("SELECT 1 FROM meta WHERE key = 'state_counts'").fetchone() is None:
+                # the triggers keep the counts from now on; start them from the rows (once per file)
+                db.execute("DELETE FROM state_counts")
+                db.execute("INSERT INTO state_counts (state, n)"
+                           " SELECT state, COUNT(*) FROM entries GROUP BY state")
+                db.execute("INSERT INTO meta (key, value) VALUES ('state_counts', '1')")
+            if version < SCHEMA_VERSION:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                           (str(SCHEMA_VERSION),))
+
+    def _add_bytes_used(self, db: _Cursor, delta: int) -> None:
+        """Move the running total inside the transaction that adds or frees the blobs."""
+        db.execute(
+            "UPDATE meta SET value = CAST(MAX(0, CAST(value AS INTEGER) + ?) AS TEXT) WHERE key = ?",
+            (int(delta), _BYTES_USED_KEY),
+        )
 
     def _recover(self) -> int:
         with self.transaction() as db:
@@ -226,8 +311,13 @@ class OutboxStore:
     # -- writes -----------------------------------------------------------------------
 
     def insert(self, entry: EntryRow, attachments: Iterable[AttachmentRow]) -> None:
+        """Add an entry and its attachments; the blobs they name count in ``bytes_used`` from now."""
         values = tuple(getattr(entry, f.strip()) for f in _ENTRY_COLUMNS.split(","))
+        attachments = list(attachments)
         with self.transaction() as db:
+            named = {entry.document_sha256: entry.document_size, **{a.sha256: a.size for a in attachments}}
+            shared = self._referenced(db, list(named), except_entry=None)
+            self._add_bytes_used(db, sum(size for sha, size in named.items() if sha not in shared))
             db.execute(
                 f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * len(values))})", values
             )
@@ -290,24 +380,53 @@ class OutboxStore:
             )
 
     def apply_status(
-        self, entry_id: str, state: str, official_number: str | None, reason: str, now: float
+        self, entry_id: str, state: str, official_number: str | None, reason: str, now: float,
+        reason_box: bytes | None = None, reason_digest: str | None = None,
     ) -> bool:
-        """Set a state the hall reported; True if anything changed (applying twice is harmless)."""
+        """Set a state the hall reported; True if anything changed (applying twice is harmless).
+
+        With ``reason_digest`` the reason is kept only as ``reason_box`` (sealed by the
+        caller) and the digest tells a repeat; ``reason`` is then stored empty.
+        """
         with self.transaction() as db:
             row = db.execute(
-                "SELECT state, official_number, reason FROM entries WHERE id = ?", (entry_id,)
+                "SELECT state, official_number, reason, reason_digest FROM entries WHERE id = ?", (entry_id,)
             ).fetchone()
             if row is None:
                 return False
             number = official_number or row[1]
+            if reason_digest is not None:
+                if (row[0], row[1], row[3]) == (state, number, reason_digest) and not row[2]:
+                    return False
+                db.execute(
+                    "UPDATE entries SET state = ?, official_number = ?, reason = '', reason_box = ?,"
+                    " reason_digest = ?, next_attempt_at = NULL, updated_at = ?,"
+                    " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                    (state, number, reason_box, reason_digest, now, now, entry_id),
+                )
+                return True
             if (row[0], row[1], row[2]) == (state, number, reason):
                 return False
             db.execute(
-                "UPDATE entries SET state = ?, official_number = ?, reason = ?, next_attempt_at = NULL,"
-                " updated_at = ?, submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                "UPDATE entries SET state = ?, official_number = ?, reason = ?, reason_box = NULL,"
+                " reason_digest = '', next_attempt_at = NULL, updated_at = ?,"
+                " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
                 (state, number, reason, now, now, entry_id),
             )
             return True
+
+    def plain_hall_reasons(self) -> list[tuple[str, str, bytes | None]]:
+        """(id, reason, reason_public) of hall states whose reason is still in the clear (old outboxes)."""
+        marks = ", ".join("?" * len(HALL_STATES))
+        return self._query(
+            f"SELECT id, reason, reason_public FROM entries WHERE state IN ({marks}) AND reason != ''",
+            HALL_STATES,
+        )
+
+    def seal_reason(self, entry_id: str, reason_box: bytes | None, reason_digest: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE entries SET reason = '', reason_box = ?, reason_digest = ? WHERE id = ?",
+                       (reason_box, reason_digest, entry_id))
 
     def mark_purged(self, entry_id: str, reason: str = "retention", bytes_freed: int = 0,
                     now: float | None = None) -> bool:
@@ -319,7 +438,10 @@ class OutboxStore:
             ).fetchone()
             if row is None or row[4]:
                 return False
-            db.execute("UPDATE entries SET purged = 1 WHERE id = ?", (entry_id,))
+            # the lookup key goes with the sealed copies: a finished entry is found by its number
+            db.execute("UPDATE entries SET purged = 1, applicant_tag = '', reason_public = NULL,"
+                       " reason_box = NULL WHERE id = ?", (entry_id,))
+            self._add_bytes_used(db, -bytes_freed)
             db.execute(
                 "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"
                 " purged_at, bytes_freed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -335,6 +457,25 @@ class OutboxStore:
         )
         return [PurgeRow(*r) for r in rows]
 
+    def applicant_tags(self) -> list[str]:
+        """The distinct non-empty values in ``applicant_tag`` (for the one-time conversion)."""
+        rows = self._query("SELECT DISTINCT applicant_tag FROM entries WHERE applicant_tag != ''")
+        return [r[0] for r in rows]
+
+    def convert_applicant_tags(self, replacements: dict[str, tuple[str, bytes]], params_json: str) -> str:
+        """Replace each old tag by (lookup key, reason public key) and record the KDF parameters,
+        in one transaction; returns the parameters in force. When another process sharing the
+        outbox recorded its own first, nothing is replaced and those are returned."""
+        with self.transaction() as db:
+            existing = db.execute("SELECT value FROM meta WHERE key = ?", (LOOKUP_KDF_KEY,)).fetchone()
+            if existing is not None:
+                return existing[0]
+            for old, (new, public) in replacements.items():
+                db.execute("UPDATE entries SET applicant_tag = ?, reason_public = ? WHERE applicant_tag = ?",
+                           (new, public, old))
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (LOOKUP_KDF_KEY, params_json))
+            return params_json
+
     def next_sequence(self) -> int:
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
@@ -347,6 +488,11 @@ class OutboxStore:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- reads ------------------------------------------------------------------------
+
+    def bytes_used(self) -> int:
+        """Bytes of the blobs the live rows name: a running total, not a scan."""
+        value = self.get_meta(_BYTES_USED_KEY)
+        return int(value) if value is not None else 0
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
@@ -383,6 +529,36 @@ class OutboxStore:
         )
         return [_entry(r) for r in rows]
 
+    def by_number(self, number: str) -> list[EntryRow]:
+        """Entries whose provisional or official number is ``number``, case-insensitively (indexed)."""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE provisional_number = ? COLLATE NOCASE"
+            " UNION "
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE official_number = ? COLLATE NOCASE",
+            (number, number),
+        )
+        return sorted((_entry(r) for r in rows), key=lambda e: e.queued_at)
+
+    def purgeable(self, cutoff: float) -> list[str]:
+        """Ids of entries the hall confirmed (``HALL_STATES``) at or before ``cutoff``, not yet purged."""
+        marks = ", ".join("?" * len(HALL_STATES))
+        rows = self._query(
+            f"SELECT id FROM entries WHERE purged = 0 AND submitted_at <= ? AND state IN ({marks})"
+            " ORDER BY submitted_at",
+            (cutoff, *HALL_STATES),
+        )
+        return [r[0] for r in rows]
+
+    def unsent_blobs(self) -> list[tuple[str, str]]:
+        """(entry id, blob sha256) for every blob an unsent entry needs: one query, for the open check."""
+        marks = ", ".join("?" * len(UNSENT_STATES))
+        return self._query(
+            f"SELECT id, document_sha256 FROM entries WHERE state IN ({marks})"
+            " UNION ALL SELECT e.id, a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
+            f" WHERE e.state IN ({marks})",
+            (*UNSENT_STATES, *UNSENT_STATES),
+        )
+
     def attachments(self, entry_id: str) -> list[AttachmentRow]:
         rows = self._query(
             "SELECT entry_id, position, sha256, size, material, pages, uploaded FROM attachments"
@@ -392,16 +568,17 @@ class OutboxStore:
         return [AttachmentRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
 
     def counts(self) -> dict[str, int]:
+        """Entries per state: running counts the triggers keep, not a scan."""
         counts = dict.fromkeys(STATES, 0)
-        for state, n in self._query("SELECT state, COUNT(*) FROM entries GROUP BY state"):
+        for state, n in self._query("SELECT state, n FROM state_counts"):
             counts[state] = n
         return counts
 
     def oldest_unsent_queued_at(self) -> float | None:
-        marks = ", ".join("?" * len(UNSENT_STATES))
-        return self._query(f"SELECT MIN(queued_at) FROM entries WHERE state IN ({marks})", UNSENT_STATES)[0][
-            0
-        ]
+        # one MIN per state: each is a single seek in entries_queued (an IN list would walk them all)
+        oldest = [self._query("SELECT MIN(queued_at) FROM entries WHERE state = ?", (state,))[0][0]
+                  for state in UNSENT_STATES]
+        return min((t for t in oldest if t is not None), default=None)
 
     def referenced_blobs(self) -> set[str]:
         docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0")
@@ -411,13 +588,30 @@ class OutboxStore:
         return {r[0] for r in docs} | {r[0] for r in atts}
 
 
-    def referenced_blobs_except(self, entry_id: str) -> set[str]:
-        """Blobs still needed by entries other than ``entry_id`` (identical pages may share a blob)."""
-        docs = self._query("SELECT document_sha256 FROM entries WHERE purged = 0 AND id != ?", (entry_id,))
-        atts = self._query(
+    def referenced_blobs_except(self, entry_id: str, shas: Sequence[str]) -> set[str]:
+        """Which of ``shas`` live entries other than ``entry_id`` still need (pages may share a blob)."""
+        with self._lock:
+            try:
+                return self._referenced(_Cursor(self._db), list(shas), except_entry=entry_id)
+            except sqlite3.Error as exc:
+                raise StorageError(f"outbox read failed: {exc}") from exc
+
+    @staticmethod
+    def _referenced(db: _Cursor, shas: list[str], except_entry: str | None) -> set[str]:
+        """Indexed lookups of ``shas`` among the live entries (but ``except_entry``)."""
+        if not shas:
+            return set()
+        marks = ", ".join("?" * len(shas))
+        other = except_entry if except_entry is not None else ""
+        docs = db.execute(
+            # "+purged": without statistics SQLite would walk entries_retention (every live entry)
+            f"SELECT document_sha256 FROM entries WHERE document_sha256 IN ({marks}) AND +purged = 0"
+            " AND +id != ?", (*shas, other),
+        ).fetchall()
+        atts = db.execute(
             "SELECT a.sha256 FROM attachments a JOIN entries e ON e.id = a.entry_id"
-            " WHERE e.purged = 0 AND e.id != ?", (entry_id,)
-        )
+            f" WHERE a.sha256 IN ({marks}) AND +e.purged = 0 AND +e.id != ?", (*shas, other),
+        ).fetchall()
         return {r[0] for r in docs} | {r[0] for r in atts}
 
 
@@ -438,5 +632,5 @@ def _is_full(exc: sqlite3.Error) -> bool:
 
 def _entry(row: tuple) -> EntryRow:
     values = list(row)
-    values[-1] = bool(values[-1])
+    values[18] = bool(values[18])  # purged
     return EntryRow(*values)

@@ -18,17 +18,17 @@ kiosk's own time); the bandwidth cap and the adaptive chunk size live in the cli
 (``transport.Throttle``, ``transport.ChunkSizer``). After each pass the engine purges
 the sealed copies of entries the hall confirmed longer ago than the retention period.
 
-``SyncWorker`` runs the engine on a daemon thread at a lower CPU priority (the UI
-stays smooth) and announces events with no personal data in them: ``sync_started``,
-``progress`` {done, total, bytes_done, bytes_total} (at most a few a second),
-``sync_finished`` {report}, ``status_changed`` {id, state}.
+``SyncWorker`` runs the engine on a ``workers.BackgroundLoop`` at a lower CPU priority
+(the UI stays smooth; a pass or a listener that raises never ends the thread) and
+announces events with no personal data in them: ``sync_started``, ``progress`` {done,
+total, bytes_done, bytes_total} (at most a few a second), ``sync_finished`` {report},
+``status_changed`` {id, state}.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import os
 import random
 import re
 import threading
@@ -51,6 +51,7 @@ from offline_queue.errors import (
 )
 from offline_queue.outbox import OfflineQueue, QueueEntry
 from offline_queue.transport import ChunkSizer, HallClient, Throttle
+from workers.loop import BackgroundLoop, PassResult
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class SyncReport:
     changed: list[tuple[str, str]] = field(default_factory=list)  # (entry id, new state)
     quiet: bool = False  # the pass did not run: quiet hours
     purged: int = 0  # entries whose sealed copies retention deleted
+    wait_s: float = 0.0  # the hall asked for this long of quiet (Retry-After, capped by the client)
 
     @property
     def revoked(self) -> bool:
@@ -115,6 +117,7 @@ class SyncEngine:
         self._bytes_before = 0
         self._bytes_total = 0
         self._on_bytes: Callable[[int, int], None] | None = None
+        self._not_before = 0.0  # the hall's Retry-After: no pass contacts it before this time
 
     @classmethod
     def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time,
@@ -154,6 +157,10 @@ class SyncEngine:
         if in_quiet_hours(self.quiet_hours, self._clock()):
             log.info("sync: quiet hours, not sending now")
             return SyncReport(quiet=True)
+        waiting = self._not_before - self._clock()
+        if waiting > 0:
+            log.info("sync: the hall asked for quiet; next try in %.0f s", waiting)
+            return SyncReport(errors=[HallBusy.code], wait_s=waiting)
         sent = failed = retried = 0
         errors: list[str] = []
         stop = False
@@ -180,6 +187,7 @@ class SyncEngine:
             if error is not None:
                 errors.append(error.code if isinstance(error, QueueError) else "internal_error")
                 stop = isinstance(error, _HALL_WIDE)
+                self._honour_retry_after(error)
             if on_progress is not None:
                 on_progress(done, total)
             if stop:
@@ -191,6 +199,7 @@ class SyncEngine:
             except HallError as exc:
                 log.info("sync: status pull failed (%s)", exc.code)
                 errors.append(exc.code)
+                self._honour_retry_after(exc)
             except StorageError as exc:
                 log.error("sync: status could not be stored (%s)", exc.code)
                 errors.append(exc.code)
@@ -201,7 +210,13 @@ class SyncEngine:
             except StorageError as exc:
                 log.error("sync: retention purge failed (%s)", exc.code)
                 errors.append(exc.code)
-        return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged)
+        return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged,
+                          wait_s=max(0.0, self._not_before - self._clock()))
+
+    def _honour_retry_after(self, error: Exception) -> None:
+        """A 429/503 with Retry-After (already capped by the client) holds every pass off until then."""
+        if isinstance(error, HallBusy) and error.retry_after:
+            self._not_before = max(self._not_before, self._clock() + error.retry_after)
 
     def _entry_bytes(self, entry: QueueEntry) -> int:
         """What an entry still has to send: attachments not yet uploaded (the document rides in the post)."""
@@ -322,88 +337,89 @@ def _submitted_state(status: str) -> str:
 PROGRESS_HZ = 4
 
 
-def _lower_priority() -> None:
-    """Make this thread yield to the UI (Linux: threads have their own nice value)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
+@dataclass
+class _Progress:
+    """The progress of the pass in hand, as the ``progress`` event reports it."""
+
+    done: int = 0
+    total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    emitted_at: float = 0.0  # monotonic time of the last event (for the PROGRESS_HZ limit)
+
+    def payload(self) -> dict[str, int]:
+        return {"done": self.done, "total": self.total, "bytes_done": self.bytes_done,
+                "bytes_total": self.bytes_total}
 
 
 class SyncWorker:
-    """Runs ``engine.run_once`` every ``interval_s`` (and on ``wake()``) on a daemon thread."""
+    """Runs ``engine.run_once`` every ``interval_s`` (and on ``wake()``) on a ``BackgroundLoop``.
+
+    A pass that raises is logged and the loop goes on (``workers.loop``); a listener that
+    raises is logged and the pass goes on. Only ``stop()`` or a revoked kiosk end it.
+    """
 
     def __init__(self, engine: SyncEngine, interval_s: float, on_event: Callable[[str, dict], None]) -> None:
         self.engine = engine
         self.interval_s = interval_s
         self.on_event = on_event
         self.last_report: SyncReport | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = BackgroundLoop("offline-queue-sync", self._one_pass, interval_s, lower_priority=True)
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="offline-queue-sync", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def wake(self) -> None:
         """Run a pass now (e.g. just after an application was queued)."""
-        self._wake.set()
+        self.loop.wake()
 
     def stop(self, timeout_s: float = 15) -> None:
-        self._stop.set()
         self.engine.cancel()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self.loop.stop(timeout_s)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.loop.running
 
-    def _progress(self, state: dict, force: bool) -> None:
-        """A ``progress`` event, at most ``PROGRESS_HZ`` a second unless ``force``."""
-        now = time.monotonic()
-        if not force and now - state["at"] < 1 / PROGRESS_HZ:
-            return
-        state["at"] = now
-        self._emit("progress", {k: state[k] for k in ("done", "total", "bytes_done", "bytes_total")})
+    def join(self, timeout_s: float | None = None) -> None:
+        """Wait for the thread to end (after ``stop()``, or by itself when the kiosk is revoked)."""
+        self.loop.join(timeout_s)
 
     def _emit(self, name: str, payload: dict) -> None:
         try:
             self.on_event(name, payload)
-        except Exception:  # noqa: BLE001 - a listener's bug must not kill the sync thread
+        except Exception:  # noqa: BLE001 - a listener's bug must not stop the pass
             log.exception("sync: event listener failed on %s", name)
 
-    def _loop(self) -> None:
-        _lower_priority()
-        state = {"done": 0, "total": 0, "bytes_done": 0, "bytes_total": 0, "at": 0.0}
+    def _one_pass(self) -> PassResult:
+        progress = _Progress()
+
+        def emit_progress(force: bool) -> None:
+            now = time.monotonic()
+            if not force and now - progress.emitted_at < 1 / PROGRESS_HZ:
+                return
+            progress.emitted_at = now
+            self._emit("progress", progress.payload())
 
         def on_progress(done: int, total: int) -> None:
-            state.update(done=done, total=total)
-            self._progress(state, force=True)
+            progress.done, progress.total = done, total
+            emit_progress(force=True)
 
         def on_bytes(done: int, total: int) -> None:
-            state.update(bytes_done=done, bytes_total=total)
-            self._progress(state, force=False)
+            progress.bytes_done, progress.bytes_total = done, total
+            emit_progress(force=False)
 
-        while not self._stop.is_set():
-            self._wake.clear()
-            self._emit("sync_started", {})
-            state.update(done=0, total=0, bytes_done=0, bytes_total=0, at=0.0)
-            try:
-                report = self.engine.run_once(on_progress, on_bytes)
-            except Exception as exc:  # noqa: BLE001 - e.g. the disk went away: report and go on
-                log.exception("sync: pass failed")
-                report = SyncReport(errors=[exc.code if isinstance(exc, QueueError) else "internal_error"])
-            self.last_report = report
-            for entry_id, state in report.changed:
-                self._emit("status_changed", {"id": entry_id, "state": state})
-            self._emit("sync_finished", {"report": report})
-            if report.revoked:
-                log.error("sync: stopping, the hall revoked this kiosk")
-                return
-            self._wake.wait(self.interval_s)
+        self._emit("sync_started", {})
+        try:
+            report = self.engine.run_once(on_progress, on_bytes)
+        except Exception as exc:  # noqa: BLE001 - e.g. the disk went away: report it, the loop goes on
+            log.exception("sync: pass failed (%s)", type(exc).__name__)
+            report = SyncReport(errors=[exc.code if isinstance(exc, QueueError) else "internal_error"])
+        self.last_report = report
+        for entry_id, new_state in report.changed:
+            self._emit("status_changed", {"id": entry_id, "state": new_state})
+        self._emit("sync_finished", {"report": report})
+        if report.revoked:
+            log.error("sync: stopping, the hall revoked this kiosk")
+            return BackgroundLoop.STOP
+        return max(self.interval_s, report.wait_s)

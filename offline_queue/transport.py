@@ -17,6 +17,10 @@ counts what was sent, confirmed and sent again.
 
 from __future__ import annotations
 
+import base64
+import email.utils
+import hashlib
+import ipaddress
 import json
 import logging
 import re
@@ -24,13 +28,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from offline_queue import signing
 from offline_queue.errors import (
+    AnswerUnverified,
     AttachmentMissing,
     DeviceRevoked,
     EnrolmentFailed,
@@ -40,14 +46,33 @@ from offline_queue.errors import (
     HallGarbage,
     HallRejected,
     HallUnreachable,
+    InsecureHallUrl,
     OffsetMismatch,
     UploadLost,
 )
 
-if TYPE_CHECKING:
-    from offline_queue.identity import DeviceIdentity
-
 log = logging.getLogger(__name__)
+
+
+class ClientIdentity(Protocol):
+    """What the client needs of the kiosk's identity (``offline_queue.identity.DeviceIdentity``).
+
+    A protocol, not an import: ``identity`` uses this module to enrol, so this module
+    must not know ``identity`` (the two used to import each other).
+    """
+
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def hall_url(self) -> str: ...
+
+    @property
+    def private_key(self) -> Ed25519PrivateKey: ...
+
+    @property
+    def hall_sign_public_key(self) -> bytes: ...
+
 
 API = "/api/v1"
 _AUTH_CODES = {"bad_signature", "stale_timestamp", "replayed_nonce", "unknown_device"}
@@ -55,6 +80,10 @@ _SHA_HEX = re.compile(r"[0-9a-f]{64}")
 _MAX_STATUS_PAGES = 50
 _MAX_RESUMES = 8  # per blob and call: immediate resumes after a drop before giving up to the backoff
 _MAX_INLINE_RETRY_AFTER_S = 5.0
+# Retry-After is honoured up to this: a 429/503 may come unsigned (from a proxy, or forged),
+# and a forger must not silence a kiosk for days with one answer
+MAX_RETRY_AFTER_S = 15 * 60.0
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 @dataclass(frozen=True)
@@ -207,12 +236,49 @@ def _json(resp: requests.Response) -> Any:
         raise HallGarbage(f"{resp.status_code} answer is not JSON") from exc
 
 
-def _retry_after(resp: requests.Response) -> float | None:
+def _retry_after(resp: requests.Response, now: float | None = None) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date), capped at ``MAX_RETRY_AFTER_S``."""
     value = resp.headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
+
+
+def require_safe_url(hall_url: str) -> None:
+    """Refuse a hall address other than ``https://``, or ``http://`` to this machine (loopback).
+
+    Plain http elsewhere lets anyone on the path read and change the exchange; the answer
+    signatures catch changes, but not reading, and not an enrolment answer swapped whole.
+    """
+    parts = urlsplit(hall_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and host and _is_loopback(host):
+        return
+    raise InsecureHallUrl(f"the hall address must be https:// (http:// only to loopback), not {parts.scheme}://"
+                          f"{host or '?'}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _error_for(resp: requests.Response, upload: bool) -> HallError:
@@ -248,9 +314,16 @@ def _error_for(resp: requests.Response, upload: bool) -> HallError:
 
 
 def request_enrolment(
-    hall_url: str, body: Mapping[str, Any], timeout_s: float = 10, session: requests.Session | None = None
+    hall_url: str, body: Mapping[str, Any], timeout_s: float = 10, session: requests.Session | None = None,
+    pinned_sign_key: bytes | None = None,
 ) -> dict[str, Any]:
-    """POST /api/v1/enrolment (unsigned); the hall's 201 answer as a dict."""
+    """POST /api/v1/enrolment (unsigned); the hall's 201 answer as a dict.
+
+    The answer must carry ``X-Hall-Signature`` by the Ed25519 key it names (or by
+    ``pinned_sign_key`` when the operator gave one), over device id "" and the SHA-256 of
+    this request's body: an answer made for another enrolment does not verify.
+    """
+    require_safe_url(hall_url)
     session = session or requests.Session()
     raw = json.dumps(body).encode("utf-8")
     resp = _send(
@@ -269,6 +342,17 @@ def request_enrolment(
     answer = _json(resp)
     if not isinstance(answer, dict):
         raise EnrolmentFailed("the hall's enrolment answer is malformed", "bad_answer")
+    try:
+        named_key = base64.b64decode(str(answer.get("hall_sign_public_key", "")), validate=True)
+        key = Ed25519PublicKey.from_public_bytes(pinned_sign_key or named_key)
+    except ValueError as exc:
+        raise EnrolmentFailed("the hall's enrolment answer is malformed", "bad_answer") from exc
+    if pinned_sign_key is not None and named_key != pinned_sign_key:
+        raise EnrolmentFailed("the hall's key is not the one given for this county", "answer_unverified")
+    if not signing.verify_answer(key, resp.headers.get(signing.HEADER_HALL_SIGNATURE), "",
+                                 hashlib.sha256(raw).hexdigest(), resp.status_code, resp.content):
+        log.warning("enrolment answer failed verification; nothing saved")
+        raise EnrolmentFailed("the hall's enrolment answer is not signed by its key", "answer_unverified")
     return answer
 
 
@@ -277,7 +361,7 @@ class HallClient:
 
     def __init__(
         self,
-        identity: DeviceIdentity,
+        identity: ClientIdentity,
         timeout_s: float = 10,
         clock: Callable[[], float] = time.time,
         session: requests.Session | None = None,
@@ -286,7 +370,9 @@ class HallClient:
         chunk_sizer: ChunkSizer | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        require_safe_url(identity.hall_url)
         self.identity = identity
+        self._hall_key = Ed25519PublicKey.from_public_bytes(identity.hall_sign_public_key)
         self.timeout_s = timeout_s
         self._clock = clock
         self._session = session or requests.Session()
@@ -339,6 +425,7 @@ class HallClient:
                 headers=all_headers,
                 timeout=self.timeout_s,
             )
+            self._verify(resp, signed[signing.HEADER_NONCE], method, path)
             if 200 <= resp.status_code < 300:
                 return resp
             err = _error_for(resp, upload)
@@ -347,6 +434,23 @@ class HallClient:
                 continue
             raise err
         raise AssertionError("unreachable")
+
+    def _verify(self, resp: requests.Response, nonce: str, method: str, path: str) -> None:
+        """Apply nothing from an answer the pinned hall key did not sign for this very request.
+
+        The exception: an unsigned 429/503 is still a "busy" (a proxy in front of the hall
+        may shed load): the kiosk only waits, for at most ``MAX_RETRY_AFTER_S``.
+        """
+        if signing.verify_answer(self._hall_key, resp.headers.get(signing.HEADER_HALL_SIGNATURE),
+                                 self.identity.device_id, nonce, resp.status_code, resp.content):
+            return
+        if resp.status_code in (429, 503):
+            raise HallBusy(f"hall answered {resp.status_code} (unsigned)", _retry_after(resp, self._clock()),
+                           resp.status_code)
+        # the status code is all that is logged: the body may be a forger's text
+        log.warning("hall answer to %s %s failed verification (status %d); nothing applied",
+                    method, path.split("/")[1] if "/" in path else path, resp.status_code)
+        raise AnswerUnverified(f"answer to {method} not signed by the hall's key")
 
     def _count_sent(self, n: int) -> None:
         self.stats.sent_bytes += n

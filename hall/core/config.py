@@ -31,6 +31,39 @@ class Settings:
     max_upload_bytes: int = 64 * 1024 * 1024
     max_chunk_bytes: int = 16 * 1024 * 1024
     max_json_bytes: int = 4 * 1024 * 1024
+    # Bodies of the unsigned enrolment endpoint and of console forms are small: a body
+    # bigger than these is refused before it is read (hall/api/body_limit.py).
+    max_enrolment_bytes: int = 16 * 1024
+    max_form_bytes: int = 64 * 1024
+    # Bodies buffered at once by one process, all requests together: beyond it, 503.
+    max_buffered_bytes: int = 256 * 1024 * 1024
+    # A body must keep arriving (idle) and be complete (total) within these, else 408.
+    body_idle_timeout_s: float = 10.0
+    body_total_timeout_s: float = 60.0
+    # A connection must send a whole request head within this, else it is closed.
+    header_timeout_s: float = 10.0
+    # Open connections per process; beyond it a new one gets 503 + Retry-After at once.
+    max_connections: int = 1000
+    # Requests in flight per process and kind (hall/api/admission.py); a request that
+    # finds its kind full waits at most kiosk_wait_s (signed kiosk requests) or
+    # admission_wait_s (the rest), then gets 503 + Retry-After.
+    inflight_kiosk: int = 12
+    inflight_login: int = 1  # scrypt: one per process leaves the other core to the rest
+    inflight_public: int = 6
+    admission_wait_s: float = 0.25
+    kiosk_wait_s: float = 1.0
+    retry_after_s: int = 2
+    # Database: a short wait for a pooled connection or a SQLite lock, then 503.
+    db_pool_timeout_s: float = 2.0
+    sqlite_busy_timeout_ms: int = 1000
+    # Uploads per device (unfinished, or finished but not yet in an application).
+    device_upload_bytes: int = 512 * 1024 * 1024
+    device_upload_count: int = 200
+    # Free disk kept in reserve under the data dir: an upload that would eat into it is 507.
+    disk_reserve_bytes: int = 1024 * 1024 * 1024
+    # Unfinished uploads untouched this long are deleted (served pass and cleanup-uploads).
+    upload_max_age_s: int = 48 * 3600
+    cleanup_interval_s: float = 3600.0
     # Official numbers carry the local date of receipt (China Standard Time, no DST).
     utc_offset_hours: int = 8
     # Console cookies get the Secure flag on https requests anyway; this forces it (e.g.
@@ -41,6 +74,11 @@ class Settings:
     heartbeat_interval_s: int = 60
     heartbeat_history: int = 1440
     command_ttl_s: int = 24 * 3600
+
+    @property
+    def db_pool_size(self) -> int:
+        """Connections one process may hold: every admitted request, and one to spare."""
+        return self.inflight_kiosk + self.inflight_login + self.inflight_public + 1
 
     @property
     def keys_dir(self) -> Path:
@@ -87,6 +125,7 @@ def load_settings(
     host: str | None = None,
     port: int | None = None,
     environ: Mapping[str, str] = os.environ,
+    **overrides: object,
 ) -> Settings:
     folder = Path(data_dir or environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser().resolve()
     url = db or environ.get(ENV_DB) or f"sqlite:///{folder / 'hall.db'}"
@@ -101,4 +140,8 @@ def load_settings(
         kwargs["host"] = host
     if port is not None:
         kwargs["port"] = port
+    unknown = set(overrides) - set(Settings.__dataclass_fields__)
+    if unknown:
+        raise InvalidRequest(f"unknown setting {sorted(unknown)[0]}")
+    kwargs.update({name: value for name, value in overrides.items() if value is not None})
     return Settings(**kwargs)

@@ -2,6 +2,18 @@
 
 Bytes go to ``<data-dir>/uploads/<upload_id>`` while partial; when the offset reaches
 the size the SHA-256 is checked and the file moves to ``<data-dir>/attachments/<sha256>``.
+
+Bounds, so that one device (or a stolen key) cannot fill the hall's disk:
+
+* a quota per device on uploads it has not yet used in an application (unfinished, or
+  finished but unclaimed): ``device_upload_bytes`` of declared size and
+  ``device_upload_count`` uploads; over it, ``429 upload_quota`` with ``Retry-After``;
+* a free-disk check before an upload is created and before each chunk is written: the
+  hall keeps ``disk_reserve_bytes`` free and answers ``507 insufficient_storage`` with
+  ``Retry-After`` instead of eating into it;
+* ``cleanup_abandoned``: unfinished uploads untouched for ``upload_max_age_s`` are
+  deleted with their partial file (run by the server every ``cleanup_interval_s`` and by
+  ``county-hall cleanup-uploads``).
 """
 
 from __future__ import annotations
@@ -10,19 +22,62 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
-from hall.errors import Conflict, InvalidRequest, NotFound, TooLarge, Unprocessable
-from hall.models import Device, Upload
+from hall.errors import Conflict, HallError, InvalidRequest, NotFound, TooLarge, Unprocessable
+from hall.models import ApplicationAttachment, Device, Upload
 from hall.timeutil import Clock, system_clock, to_datetime
 from offline_queue.blobs import fsync_dir
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class QuotaExceeded(HallError):
+    """The device holds too many unused uploads: transient, they go when it posts them."""
+
+    status = 429
+    code = "upload_quota"
+    retry_after = 60
+
+
+class InsufficientStorage(HallError):
+    """The hall's disk is down to its reserve: transient for the kiosk, an alarm for IT."""
+
+    status = 507
+    code = "insufficient_storage"
+    retry_after = 300
+
+
+def check_disk(settings: Settings, incoming: int) -> None:
+    """Refuse ``incoming`` more bytes when they would leave less than the reserve free."""
+    free = shutil.disk_usage(settings.uploads_dir).free
+    if free - incoming < settings.disk_reserve_bytes:
+        raise InsufficientStorage("the hall is short of disk space; try again later")
+
+
+def _unclaimed(device_id: str):
+    """Uploads of this device that no application uses yet."""
+    claimed = exists().where(ApplicationAttachment.upload_id == Upload.id)
+    return and_(Upload.device_id == device_id, ~claimed)
+
+
+def check_quota(db: Session, settings: Settings, device: Device, size: int) -> None:
+    count, total = db.execute(
+        select(func.count(Upload.id), func.coalesce(func.sum(Upload.size), 0)).where(_unclaimed(device.id))
+    ).one()
+    if count + 1 > settings.device_upload_count or total + size > settings.device_upload_bytes:
+        raise QuotaExceeded(
+            f"this device holds {count} unused uploads ({total} bytes); "
+            f"the limit is {settings.device_upload_count} uploads and {settings.device_upload_bytes} bytes")
 
 
 def check_sha256(value: str) -> str:
@@ -48,6 +103,8 @@ def create_upload(db: Session, settings: Settings, device: Device, sha256: str, 
     existing = _by_hash(db, device.id, sha256)
     if existing is not None:
         return existing, False
+    check_quota(db, settings, device, size)
+    check_disk(settings, size)
     now = to_datetime(clock())
     upload = Upload(id=f"up-{secrets.token_hex(12)}", device_id=device.id, sha256=sha256, size=size,
                     offset=0, complete=False, verified=False, created_at=now, updated_at=now)
@@ -88,6 +145,7 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
         raise Conflict(f"hall offset is {upload.offset}, chunk starts at {offset}", code="offset_mismatch")
     if upload.offset + len(chunk) > upload.size:
         raise TooLarge("chunk goes past the declared size")
+    check_disk(settings, len(chunk))
     partial = settings.uploads_dir / upload.id
     with open(partial, "r+b" if partial.exists() else "wb") as handle:
         handle.seek(upload.offset)
@@ -126,3 +184,50 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    uploads: int  # unfinished uploads deleted (row and partial file)
+    stray_files: int  # files in uploads/ with no upload row, older than the age limit
+    bytes_freed: int
+
+
+def cleanup_abandoned(db: Session, settings: Settings, clock: Clock = system_clock) -> Cleanup:
+    """Delete unfinished uploads untouched for ``settings.upload_max_age_s``.
+
+    Each row is deleted on its own, re-checking age and state in the DELETE, so a chunk
+    that lands meanwhile (it updates ``updated_at`` under the row's lock) keeps its upload.
+    """
+    now = clock()
+    cutoff = to_datetime(now) - timedelta(seconds=settings.upload_max_age_s)
+    stale = list(db.scalars(select(Upload.id).where(Upload.complete.is_(False), Upload.updated_at < cutoff)))
+    db.rollback()
+    deleted = freed = 0
+    for upload_id in stale:
+        result = db.execute(delete(Upload).where(
+            Upload.id == upload_id, Upload.complete.is_(False), Upload.updated_at < cutoff))
+        db.commit()
+        if result.rowcount != 1:
+            continue
+        deleted += 1
+        freed += _unlink(settings.uploads_dir / upload_id)
+    stray = 0
+    known = set(db.scalars(select(Upload.id).where(Upload.complete.is_(False))))
+    db.rollback()
+    for path in settings.uploads_dir.iterdir():
+        if path.name in known or not path.is_file():
+            continue
+        if path.stat().st_mtime < time.time() - settings.upload_max_age_s:
+            stray += 1
+            freed += _unlink(path)
+    return Cleanup(uploads=deleted, stray_files=stray, bytes_freed=freed)
+
+
+def _unlink(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+        path.unlink()
+    except FileNotFoundError:
+        return 0
+    return size

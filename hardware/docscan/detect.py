@@ -4,8 +4,9 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
 
 1. **Candidates, on a small copy** (``work_width`` pixels wide, 320 by default). Several
    binary maps, each good at a different scene: Canny edges of every colour channel at
-   two strengths (clutter, wood grain, colour-only contrast), and Otsu thresholds of
-   brightness and of "paperness" (bright and unsaturated: pale tables, shadows). Every
+   two strengths (clutter, wood grain, colour-only contrast), Otsu thresholds of
+   brightness and of "paperness" (bright and unsaturated: pale tables, shadows), and the
+   whitest unsaturated pixels after a median filter (a page on stripes or print). Every
    outline big enough to be a page becomes its convex hull, and the hull becomes the
    smallest enclosing four-sided shape (corner cut off by a thumb: the corner comes back).
 2. **Scoring.** Each candidate is first snapped to the edges near it, then described by
@@ -14,8 +15,10 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    of the side (at two distances: a page edge is a sharp step, a shadow or glare a soft
    one; texture and clutter do not line up), how busy the band just inside each side is
    (a page has a blank margin there, the edge of a block of text has ink), its share
-   of the frame, how saturated its inside is and how bright inside against outside. A
-   linear model over these (``SCORE_WEIGHTS``, fitted on the synthetic training seeds by
+   of the frame, how saturated its inside is, how bright inside against outside, and
+   what paper is (unsaturated, about as bright as the brightest things in the frame,
+   some ink). A linear model over these (``SCORE_WEIGHTS``, fitted on both synthetic
+   generators' training seeds by
    ``benchmarks/fit_scan_scoring.py``) predicts the outline's Jaccard index with the
    true page; the best candidate above ``MIN_SCORE`` wins, none → no page.
 3. **Refinement on the full frame.** Along each side, profiles across the edge are read
@@ -43,17 +46,21 @@ MAX_AREA = 0.995
 STEP_LEVELS = 9.0        # the least colour step (0–255 scale) that counts as an edge
 MAX_CANDIDATES = 24
 MAX_SCORED = 12
-MIN_SCORE = 0.5          # a candidate's predicted Jaccard below this is not a page
+MIN_SCORE = 0.55         # a candidate's predicted Jaccard below this is not a page (0.5 let a stale
+                         # outline over a shadow on a pale table through at 0.502)
+MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less than this on average
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
-# Candidate scoring: a linear model over ``_features`` (26 numbers) predicting the
+# Candidate scoring: a linear model over ``_features`` (36 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
-# ridge regression on the training seeds 1–6 only (``benchmarks/fit_scan_scoring.py``).
+# ridge regression on the training seeds only, of both generators (synthetic.py 1–6,
+# synthetic_desks.py 11–14, 100 frames each; ``benchmarks/fit_scan_scoring.py --frames 100``).
 SCORE_WEIGHTS = np.array([
-    0.1493, 0.1532, 1.1332, -0.2541, -0.3315, -0.0900, 0.0394, 0.9687, 0.4419,
-    -0.0693, 0.0337, -0.0177, 0.1132, -1.1667, -0.2710, 0.0557, 1.2747, -0.3508,
-    -0.3736, -0.2501, -0.0614, -0.0207, 0.2903, -0.1527, -0.7101, 0.0396,
+    0.2413, 0.1291, 0.0060, -0.1637, -0.0984, 0.0470, -0.0982, 0.3289, 0.0439,
+    -0.1982, 0.0062, 1.5171, 0.1236, 0.5975, 0.1630, -0.2200, 0.0244, -0.1426,
+    -0.1572, 0.0158, 0.9316, -0.1160, -0.0777, -0.1521, 0.0962, -0.0055, -1.2574,
+    -0.0716, -0.6587, -0.0456, 0.3580, -0.9489, -0.3067, 0.4386, 0.5966, -0.3670,
 ])
 
 
@@ -157,6 +164,12 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     for plane in (grey, paper):
         _, mask = cv2.threshold(plane, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         maps.append(mask)
+    # Paper on stripes, plaid or print: the whitest, least saturated pixels, with the thin
+    # stripes and dots of a cloth (and the page's own ink) smoothed out first.
+    whiteness = cv2.medianBlur(cv2.subtract(hsv[..., 2], cv2.multiply(hsv[..., 1], 2)), 5)
+    top = float(np.percentile(whiteness, 97))
+    if top > 40:
+        maps.append(cv2.inRange(whiteness, top * 0.8, 255))
     return maps
 
 
@@ -183,6 +196,17 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
         # a finger, a pen or a shadow joined to the page: cut thin parts off
         opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, round_kernel)
         outlines += _outlines(opened, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
+    unique: list[np.ndarray] = []
+    for quad in _quads(outlines, frame_area):
+        if all(np.abs(quad[:, None, :] - other[None, :, :]).min(axis=1).max() > 2.0 for other in unique):
+            unique.append(quad)
+        if len(unique) >= MAX_CANDIDATES:
+            break
+    return unique
+
+
+def _quads(outlines: list[np.ndarray], frame_area: float) -> list[np.ndarray]:
+    """The four-sided shapes around the biggest outlines, biggest first."""
     found: list[tuple[float, np.ndarray]] = []
     outlines.sort(key=cv2.contourArea, reverse=True)
     for contour in outlines[: MAX_CANDIDATES * 2]:
@@ -194,13 +218,7 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
         if quad is not None:
             found.append((area, quad))
     found.sort(key=lambda item: -item[0])
-    unique: list[np.ndarray] = []
-    for _, quad in found:
-        if all(np.abs(quad[:, None, :] - other[None, :, :]).min(axis=1).max() > 2.0 for other in unique):
-            unique.append(quad)
-        if len(unique) >= MAX_CANDIDATES:
-            break
-    return unique
+    return [quad for _, quad in found]
 
 
 # -- step 2: scoring ------------------------------------------------------------------------
@@ -233,6 +251,18 @@ def _sides(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return p, d, n
 
 
+def side_points(quad: np.ndarray, samples: int, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Points along each side of a quad, and the sides' unit normals pointing into it.
+
+    Per side, ``samples`` evenly spaced points (4 × samples × 2, float32) between its start
+    and end corners, leaving ``margin`` of the side's length free at each end (the corners
+    are where a thumb, a fold or the next side's edge spoils a measure).
+    """
+    p, d, n = _sides(quad)
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * (1 - 2 * margin) + margin
+    return p[:, None, :] + t[None, :, None] * d[:, None, :], n
+
+
 def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """The image's colours at float points (any shape ending in 2): same shape ending in 3, float32."""
     flat = pts.reshape(1, -1, 2).astype(np.float32)
@@ -242,9 +272,7 @@ def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_L
 
 def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: int = 24) -> np.ndarray:
     """Per side, the share of points with a colour step across the side."""
-    p, d, n = _sides(quad)
-    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
-    base = p[:, None, :] + t[None, :, None] * d[:, None, :]                # 4 × samples × 2
+    base, n = side_points(quad, samples)                                   # 4 × samples × 2
     pts = np.stack([base + offset * n[:, None, :], base - offset * n[:, None, :]])
     vals = _sample(image, pts)                                             # 2 × 4 × samples × 3
     steps = vals[0] - vals[1]                                              # inside minus outside
@@ -263,13 +291,18 @@ def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, .
     A page has a blank margin inside its edge; the edge of a block of text (a wrong
     outline inside a page) has ink and paper alternating there.
     """
-    p, d, n = _sides(quad)
-    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
-    base = p[:, None, :] + t[None, :, None] * d[:, None, :]
+    base, n = side_points(quad, samples)
     pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
     vals = _sample(image, pts)
     second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
     return np.mean(second > 20, axis=(1, 2)).astype(np.float32)
+
+
+def edged(features: np.ndarray) -> bool:
+    """Whether a candidate has edges under its sides (``_features``' third number: the mean
+    side support). The paper-likeness measures weigh much in the scoring; without this a
+    stale outline over a shadow on a pale table (the live path's prior) scored as a page."""
+    return bool(features[2] >= MIN_SUPPORT)
 
 
 def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -284,9 +317,7 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     u, v = u.ravel()[:, None], v.ravel()[:, None]
     grid = ((1 - u) * (1 - v) * quad[0] + u * (1 - v) * quad[1] + u * v * quad[2]
             + (1 - u) * v * quad[3]).astype(np.float32)
-    p, d, n = _sides(quad)
-    t = (np.arange(24, dtype=np.float32) + 0.5) / 24
-    base = p[:, None, :] + t[None, :, None] * d[:, None, :]
+    base, n = side_points(quad, 24, margin=0.0)
     ring = np.concatenate([(base - o * n[:, None, :]).reshape(-1, 2) for o in (2.5, 4.5)]).astype(np.float32)
     pts = np.concatenate([grid, ring])
     vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
@@ -296,9 +327,17 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     v_out = float(np.percentile(outside[:, 2], 75))
     s_in = float(np.median(inside[:, 1]))
     area = float(cv2.contourArea(quad)) / float(h * w)
+    # What paper is: unsaturated and about as bright as the brightest things in the frame
+    # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
+    paper = float(np.mean((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in)))
+    ink = float(np.mean(inside[:, 2] < 0.6 * v_in))
+    brightest = float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+    s_out = min(float(np.median(outside[:, 1])), 120.0) / 60.0
     base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
-                     min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2))])
-    return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7], 1.0]])
+                     min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2)),
+                     paper, min(ink, 0.5) * 2, v_in / brightest, s_out])
+    return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7],
+                                            base[11] * base[13], base[2] * base[11], 1.0]])
 
 
 # -- step 3: refinement ---------------------------------------------------------------------
@@ -308,10 +347,8 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     """Each side moved to the strongest page-to-table step near it, a line fitted through each."""
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
-    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.84 + 0.08
     prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
-    p, d, n = _sides(quad)
-    base = p[:, None, :] + t[None, :, None] * d[:, None, :]                          # 4 × samples × 2
+    base, n = side_points(quad, samples, margin=0.08)                                # 4 × samples × 2
     grid = base[:, :, None, :] + offsets[None, None, :, None] * n[:, None, None, :]  # 4 × samples × k × 2
     vals = _sample(frame, grid)                                                      # 4 × samples × k × 3
     direction = vals[:, :, k // 2 + 2:].mean(axis=(1, 2)) - vals[:, :, : k // 2 - 1].mean(axis=(1, 2))
@@ -375,10 +412,9 @@ def _outer_edges(image: np.ndarray, quad: np.ndarray, side: int, reach: float,
     The outline found may be a block of text, a printed border or the lit part of a page
     half in shadow; the page's own edge is then further out.
     """
-    p, d, n = _sides(quad)
-    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * 0.8 + 0.1
+    points, n = side_points(quad, samples)
     offsets = np.arange(-2.0, reach + 3.0, 1.0, dtype=np.float32)
-    base = p[side][None, :] + t[:, None] * d[side][None, :]
+    base = points[side]
     vals = _sample(image, base[:, None, :] - offsets[None, :, None] * n[side][None, None, :])
     steps = vals[:, :-4] - vals[:, 4:]                          # inside minus outside, at offsets[2:-2]
     mean = steps.mean(axis=0)
@@ -480,7 +516,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for quad, features in scored_candidates(small, extra):
         rank = float(features @ SCORE_WEIGHTS)  # the predicted Jaccard index
-        if rank >= MIN_SCORE and (best is None or rank > best[0]):
+        if rank >= MIN_SCORE and edged(features) and (best is None or rank > best[0]):
             best = (rank, quad, features)
     if best is None:
         return None

@@ -1,6 +1,7 @@
 """The live scanner: camera → detection → steady outline → quality gate → auto-capture.
 
-It runs on its own thread, so the screen never waits for the camera or for detection:
+It runs on its own thread (a ``workers.BackgroundLoop``: a frame whose processing raises
+is logged and the next one tried), so the screen never waits for the camera or for detection:
 the screen asks ``latest()`` for the newest ``LiveView`` and gets it at once. A camera
 that returns nothing or stalls shows as ``stalled`` after ``stall_s`` seconds (the read
 itself may hang inside a driver: the thread is a daemon and is left behind on stop).
@@ -23,6 +24,7 @@ from hardware.docscan.autocapture import AutoCapture
 from hardware.docscan.detect import Detection, detect_page
 from hardware.docscan.quality import Quality, Thresholds, assess
 from hardware.docscan.tracker import OutlineTracker
+from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -69,33 +71,32 @@ class LiveScanner:
         self._lock = threading.Lock()
         self._view = EMPTY_VIEW
         self._fire_pending = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = self._new_loop()
         self._last_frame_at = clock()
         self._sequence = 0
         self._error_key = ""
 
+    def _new_loop(self) -> BackgroundLoop:
+        # a pass that raises (a detection or quality bug) is logged and the next frame is tried
+        return BackgroundLoop("live-scanner", self._one_frame, interval_s=0.0, crash_backoff_s=0.5)
+
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.loop.running
 
     def start(self) -> None:
         if self.running:
             return
-        self._stop.clear()
+        if self.loop.alive:  # the last camera read still hangs in its driver: leave that thread behind
+            self.loop = self._new_loop()
         self.tracker.reset()
         self.auto.reset()
         self._last_frame_at = self.clock()
-        self._thread = threading.Thread(target=self._run, name="live-scanner", daemon=True)
-        self._thread.start()
+        self.loop.start()
 
     def stop(self, timeout: float = 1.0) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("live scanner: the camera read did not return; thread left behind")
+        if not self.loop.stop(timeout):
+            log.warning("live scanner: the camera read did not return; thread left behind")
 
     def latest(self) -> LiveView:
         """The newest view, at once; ``fire`` is True only in the first view after it fired."""
@@ -141,24 +142,20 @@ class LiveScanner:
                 self._fire_pending = True
         return view
 
-    def _run(self) -> None:
+    def _one_frame(self) -> float:
+        """Read one frame and process it; returns how long to wait before the next."""
+        started = time.monotonic()
+        try:
+            frame = self.camera.read_frame()
+            self._error_key = ""
+        except Exception as exc:  # reported on the screen by its message_key, never raised into it
+            key = getattr(exc, "message_key", "hardware.camera_failed")
+            if key != self._error_key:
+                log.warning("live scanner: camera read failed (%s)", type(exc).__name__)
+            self._error_key = key
+            return 0.5
+        if frame is None:
+            return 0.05
+        self.step(frame)
         period = 1.0 / self.fps if self.fps else 0.0
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                frame = self.camera.read_frame()
-                self._error_key = ""
-            except Exception as exc:
-                key = getattr(exc, "message_key", "hardware.camera_failed")
-                if key != self._error_key:
-                    log.warning("live scanner: camera read failed (%s)", type(exc).__name__)
-                self._error_key = key
-                frame = None
-                self._stop.wait(0.5)
-            if frame is not None:
-                self.step(frame)
-            elif not self._stop.is_set():
-                self._stop.wait(0.05)
-            spare = period - (time.monotonic() - started)
-            if spare > 0:
-                self._stop.wait(spare)
+        return max(0.0, period - (time.monotonic() - started))

@@ -42,7 +42,8 @@ class Kiosk:
 
     def enqueue(self, pages: int = 2, page_bytes: int = 100_000):
         self.n += 1
-        app = make_application(self.identity.county, pages, page_bytes, self.n)
+        app = make_application(self.identity.county, pages, page_bytes, self.n,
+                               device_id=self.identity.device_id)
         return self.queue.enqueue(app, self.identity.hall_seal_public_key)
 
     def sync_until_drained(self, max_passes: int = 200, deadline_s: float = 120) -> list:

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.applications import Application, PlainAttachment
+from kiosk.applications import Application, PlainAttachment, device_short
 from offline_queue.identity import DeviceIdentity, enroll
 from offline_queue.outbox import OfflineQueue
 
@@ -44,12 +44,13 @@ timeout_s = 5.0
 
 
 def make_application(county: str, pages: int, page_bytes: int, n: int = 0,
-                     rng: random.Random | None = None) -> Application:
+                     rng: random.Random | None = None, device_id: str = "kiosk-0000") -> Application:
     rng = rng or random.Random()
     app_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     atts = tuple(PlainAttachment(f"M{i + 1}", rng.randbytes(page_bytes), "image/jpeg") for i in range(pages))
     return Application(
-        id=app_id, provisional_number=f"KCHAOS-20261128-{n:04d}", service_code="GD-SAMPLE-001",
+        id=app_id, provisional_number=f"K{device_short(device_id)}-20261128-{n:04d}",
+        service_code="GD-SAMPLE-001",
         county=county, created_at="2026-11-28T04:00:00Z", visits_needed=0, applicant_tag="chaos",
         document={"id": app_id, "service_code": "GD-SAMPLE-001", "fields": {"note": "chaos"},
                   "attachments": [{"material": a.material} for a in atts]},
@@ -112,7 +113,7 @@ identity = DeviceIdentity.load(data_dir)
 queue = open_queue(data_dir)
 rng = random.Random(seed)
 for i in range(count):
-    app = make_application(identity.county, 2, 120_000, seed * 100 + i, rng)
+    app = make_application(identity.county, 2, 120_000, seed * 100 + i, rng, identity.device_id)
     queue.enqueue(app, identity.hall_seal_public_key)
     print(app.id, flush=True)
 """
@@ -160,7 +161,7 @@ def kill9_campaign(hall, data_dir: Path, identity: DeviceIdentity, *, kills: int
     queue = open_queue(data_dir)
     try:
         for i in range(initial_apps):
-            app = make_application(identity.county, pages, page_bytes, i, rng)
+            app = make_application(identity.county, pages, page_bytes, i, rng, identity.device_id)
             queue.enqueue(app, identity.hall_seal_public_key)
             confirmed.add(app.id)
     finally:
@@ -186,7 +187,7 @@ def kill9_campaign(hall, data_dir: Path, identity: DeviceIdentity, *, kills: int
             if queue.summary().waiting < 2:  # keep work in flight for the next kill
                 for j in range(2):
                     n = 10_000 + round_no * 10 + j
-                    app = make_application(identity.county, pages, page_bytes, n, rng)
+                    app = make_application(identity.county, pages, page_bytes, n, rng, identity.device_id)
                     queue.enqueue(app, identity.hall_seal_public_key)
                     confirmed.add(app.id)
         finally:

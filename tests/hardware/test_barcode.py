@@ -151,3 +151,30 @@ def test_an_easy_picture_stops_at_the_first_pass(decoder):
     result = decoder.decode_detailed(sample.bgr)
     assert [c.text for c in result.codes] == [sample.text]
     assert result.passes_tried == 1 and result.pass_name == DEFAULT_PASSES[0]
+
+
+def test_strips_reads_two_codes_held_at_opposite_slants():
+    """Two slips at +40° and -40°: the whole picture's dominant angle is about 0°, so
+    ``upright`` turns nothing and libzbar reads neither; ``strips`` turns each by its own."""
+    canvas = np.full((720, 1280), 120, np.uint8)
+    for i, (payload, angle) in enumerate(((b"44142319480312002X", 40), (b"GD-441423-0007", -40))):
+        code = cv2.resize(render("CODE128", payload, module_px=3), None, fx=1, fy=0.25)
+        code = np.pad(code, 30, constant_values=255)
+        h, w = code.shape
+        big = np.full((760, 760), 120, np.uint8)
+        big[380 - h // 2:380 - h // 2 + h, 380 - w // 2:380 - w // 2 + w] = code
+        turn = cv2.getRotationMatrix2D((380, 380), angle, 1.0)
+        turned = cv2.warpAffine(big, turn, (760, 760), borderValue=120)
+        canvas[:, i * 640:(i + 1) * 640] = turned[20:740, 60:700]
+    scanner = ZbarScanner()
+    try:
+        assert scanner.scan(canvas) == [] and scanner.scan(upright(canvas)) == []
+        found = {s.data for s in scanner.scan(ALL_PASSES["strips"](canvas))}
+    finally:
+        scanner.close()
+    assert found == {b"44142319480312002X", b"GD-441423-0007"}
+
+
+def test_strips_on_a_picture_without_bars_is_a_small_blank():
+    out = ALL_PASSES["strips"](np.full((720, 1280), 90, np.uint8))
+    assert out.dtype == np.uint8 and out.ndim == 2 and out.size < 5000

@@ -126,6 +126,31 @@ def test_a_failing_callback_does_not_stop_the_scanner(decoder):
     assert [[c.text for c in batch] for batch in calls] == [["一"], ["二"]]
 
 
+def test_a_decoder_that_raises_does_not_end_the_thread(decoder):
+    """An untyped error in a pass (here the decoder) is logged; the scanner is alive afterwards."""
+    got = Collector()
+    calls = {"n": 0}
+
+    class BuggyDecoder:
+        def decode(self, frame):
+            calls["n"] += 1
+            if calls["n"] <= 2:
+                raise IndexError("decoder bug")
+            return decoder.decode(frame)
+
+    camera = type("Cam", (), {"read_frame": lambda self: qr_picture("活着"), "close": lambda self: None})()
+    scanner = ContinuousScanner(camera, got.on_codes, decoder=BuggyDecoder(), error_backoff=0.01)
+    scanner.start()
+    try:
+        assert got.event.wait(5)
+        assert scanner.running, "the scan thread died after a failing pass"
+        assert scanner.loop.stats.crashes == 2 and scanner.loop.stats.last_crash == "IndexError"
+        assert got.batches[0] == ["活着"]
+    finally:
+        scanner.stop()
+    assert not scanner.running
+
+
 # -- bad input --------------------------------------------------------------------------
 
 

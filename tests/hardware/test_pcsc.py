@@ -193,6 +193,23 @@ def test_monitor_reports_insert_and_remove(pcscd):
     assert [e.kind for e in events] == ["reader_added", "card_inserted", "card_removed"]
 
 
+def test_monitor_survives_a_poll_that_raises(pcscd):
+    """A poll that raises (here a buggy reader filter) is logged; the thread is alive afterwards."""
+    events, calls = [], {"n": 0}
+
+    def buggy_filter(name):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise KeyError("filter bug")
+        return name == VPCD_READER
+
+    with PcscMonitor(events.append, interval=0.05, reader_filter=buggy_filter) as monitor:
+        assert wait_for(lambda: [e.kind for e in events] == ["reader_added"])
+        assert monitor.running, "the monitor thread died after a failing poll"
+        assert monitor.loop.stats.crashes == 2
+    assert not monitor.running
+
+
 def test_transport_over_a_fake_connection_stops_endless_chains():
     class Chatty:
         def transmit(self, apdu):

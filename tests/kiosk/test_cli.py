@@ -183,7 +183,8 @@ def test_enroll_submit_sync_against_a_real_hall(tmp_path):
         assert json.loads(kiosk("sync", "--once", "--json", "--data-dir", data_dir).stdout)["sent"] == 0
         status = kiosk("queue", "status", "--json", "--data-dir", data_dir).stdout.splitlines()
         entry = json.loads(status[1])
-        assert entry["state"] == "correction_needed" and entry["reason"] == "户口簿页面不清楚"
+        # the clerk's reason is sealed to the villager at rest (issue 9): the CLI cannot open it
+        assert entry["state"] == "correction_needed" and entry["reason"] == ""
         assert entry["official_number"] == application["official_number"]
 
         hall.stop()  # a hall that is down: a plain transient report, nothing lost

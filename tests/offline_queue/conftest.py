@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from kiosk.applications import device_short
 from offline_queue.outbox import OfflineQueue
 from tests.support.clock import ManualClock
 
@@ -77,6 +78,7 @@ def make_app():
         pages: int = 2,
         page_bytes: int = 2048,
         material: str = "M1",
+        device_id: str = "kiosk-0001",
     ) -> Application:
         n = next(counter)
         app_id = str(uuid.uuid4())
@@ -101,7 +103,7 @@ def make_app():
         }
         return Application(
             id=app_id,
-            provisional_number=f"K0001-20261128-{n:04d}",
+            provisional_number=f"K{device_short(device_id)}-20261128-{n:04d}",
             service_code=service_code,
             county=county,
             created_at="2026-11-28T04:30:00Z",

@@ -111,10 +111,12 @@ def test_summary(tmp_path, clock, make_app, hall_public):
 
 def test_entries_get_by_applicant(queue, make_app, hall_public):
     a = queue.enqueue(make_app(id_number="110101199003070019"), hall_public)
-    b = queue.enqueue(make_app(), hall_public)
+    app_b = make_app()
+    b = queue.enqueue(app_b, hall_public)
     c = queue.enqueue(make_app(), hall_public)
     assert [e.id for e in queue.entries()] == [a.id, b.id, c.id]
-    assert [e.id for e in queue.by_applicant(b.applicant_tag)] == [b.id, c.id]
+    assert [e.id for e in queue.by_applicant(app_b.applicant_tag)] == [b.id, c.id]
+    assert b.applicant_tag != app_b.applicant_tag  # the outbox keeps a lookup key, not the tag
     assert queue.get(a.id) == a
     assert queue.get("nope") is None
     assert queue.entries(["failed"]) == []
@@ -157,14 +159,21 @@ class _Change:
 
 
 def test_apply_status(queue, make_app, hall_public):
-    entry = queue.enqueue(make_app(), hall_public)
+    app = make_app()
+    entry = queue.enqueue(app, hall_public)
     changed = queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy blurred"))
-    assert (changed.state, changed.reason, changed.official_number) == (
+    # the hall's reason is sealed to the applicant: only the card's lookup opens it
+    assert (changed.state, changed.reason, changed.reason_sealed, changed.official_number) == (
         "correction_needed",
-        "ID copy blurred",
+        "",
+        True,
         "441423-1",
     )
+    assert [e.reason for e in queue.by_applicant(app.applicant_tag)] == ["ID copy blurred"]
     assert queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy blurred")) is None
+    again = queue.apply_status(_Change(entry.id, "correction_needed", "441423-1", "ID copy still blurred"))
+    assert again is not None
+    assert [e.reason for e in queue.by_applicant(app.applicant_tag)] == ["ID copy still blurred"]
     assert queue.apply_status(_Change(entry.id, "vanished")) is None
     assert queue.apply_status(_Change("someone-else", "accepted")) is None
 

@@ -50,7 +50,8 @@ class Kiosk:
 
     def enqueue(self, make_app, **kwargs):
         return self.queue.enqueue(
-            make_app(county=self.identity.county, **kwargs), self.identity.hall_seal_public_key
+            make_app(county=self.identity.county, device_id=self.identity.device_id, **kwargs),
+            self.identity.hall_seal_public_key,
         )
 
 
@@ -171,12 +172,18 @@ def test_status_changes_come_back(hall, kiosk, make_app):
     assert sorted(report.changed) == sorted([(a.id, ACCEPTED), (b.id, CORRECTION_NEEDED)])
     assert kiosk.queue.get(a.id).state == ACCEPTED
     corrected = kiosk.queue.get(b.id)
-    assert (corrected.state, corrected.reason) == (CORRECTION_NEEDED, "ID copy blurred")
+    assert (corrected.state, corrected.reason, corrected.reason_sealed) == (CORRECTION_NEEDED, "", True)
+    tag = make_app().applicant_tag  # the same villager: the card opens the sealed reason
+
+    def reason_by_card() -> str:
+        return {e.id: e for e in kiosk.queue.by_applicant(tag)}[b.id].reason
+
+    assert reason_by_card() == "ID copy blurred"
     assert kiosk.queue.sync_cursor
     assert kiosk.engine.run_once().status_updates == 0
     kiosk.queue.set_sync_cursor("0")  # replaying every change is harmless
     assert kiosk.engine.run_once().status_updates == 0
-    assert kiosk.queue.get(b.id).reason == "ID copy blurred"
+    assert reason_by_card() == "ID copy blurred"
 
 
 def test_permanent_refusal_fails_without_blocking_the_next(hall, kiosk, make_app):
@@ -185,7 +192,8 @@ def test_permanent_refusal_fails_without_blocking_the_next(hall, kiosk, make_app
         .public_key()
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
-    bad = kiosk.queue.enqueue(make_app(county=kiosk.identity.county), wrong_key)
+    bad = kiosk.queue.enqueue(make_app(county=kiosk.identity.county, device_id=kiosk.identity.device_id),
+                              wrong_key)
     good = kiosk.enqueue(make_app)
     report = kiosk.engine.run_once()
     assert (report.sent, report.failed, report.retried) == (1, 1, 0)
@@ -279,7 +287,7 @@ def test_revoked_device_stops_syncing(hall, kiosk, make_app):
     events: list[str] = []
     worker = SyncWorker(kiosk.engine, interval_s=0.05, on_event=lambda name, payload: events.append(name))
     worker.start()
-    worker._thread.join(10)
+    worker.join(10)
     assert not worker.running  # it stopped by itself instead of hammering the hall
     assert worker.last_report.errors == ["device_revoked"]
     assert worker.last_report.revoked

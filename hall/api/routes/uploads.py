@@ -46,7 +46,8 @@ def patch_upload(upload_id: str, request: Request, device: DeviceDep, body: Body
     if content_type != "application/offset+octet-stream":
         raise InvalidRequest("Content-Type must be application/offset+octet-stream")
     offset_text = request.headers.get("upload-offset", "")
-    if not offset_text.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
+    if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 18:
         raise InvalidRequest("Upload-Offset header must be a non-negative integer")
     if len(body) > settings.max_chunk_bytes:
         raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")

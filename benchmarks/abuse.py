@@ -1,0 +1,234 @@
+"""The hall under load and abuse (issue 9): does it shed load instead of freezing?
+
+Against a real ``county-hall serve`` with the production settings of docs/operations.md,
+on SQLite (``--workers 1``) and on a throwaway PostgreSQL cluster (``--workers 2``;
+initdb/pg_ctl as tests/support/postgres.py does), on loopback only:
+
+1. ``mix``: BENCH_REQUESTS requests (health, signed status feed, console logins with a
+   wrong password, uploads = create + one chunk) over BENCH_CONNECTIONS concurrent
+   connections, from two client processes.
+2. ``flood``: an unauthenticated flood (health, wrong logins, unsigned junk posts) over
+   BENCH_FLOOD_CONNECTIONS connections from a client process of its own, for
+   BENCH_FLOOD_S seconds, while enrolled kiosks poll the signed status feed; the same
+   kiosks' feed is measured first without the flood (the baseline, same process).
+
+Per database it reports requests/s, p50/p99 per kind (ms), answers by status, the
+5xx that are not load shedding (``server_errors``: anything 5xx but a 503/507 with
+Retry-After; goal 0), 429/503 without Retry-After (goal 0), ``stalls_over_2s``
+(answers slower than 2 s, or none at all; goal 0), and the signed p99 during the flood
+against its baseline (goal < 1000 ms). Latencies are measured by the clients, on the same
+2 cores as the hall. Prints one JSON line last.
+
+Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS_SQLITE (1), BENCH_WORKERS_POSTGRES
+(2), BENCH_REQUESTS (2000),
+BENCH_CONNECTIONS (500), BENCH_FLOOD_CONNECTIONS (400), BENCH_FLOOD_S (10),
+BENCH_KIOSKS (20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from tests.hall.load_mix import SHED, Connection, Kiosk, Outcome, enrol_all, one  # noqa: E402
+from tests.support.hall_process import HallProcess  # noqa: E402
+
+STALL_S = 2.0
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _raw(kiosk: Kiosk) -> tuple[str, bytes]:
+    return kiosk.device_id, kiosk.key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+
+
+def _kiosks(raw: list[tuple[str, bytes]]) -> list[Kiosk]:
+    return [Kiosk(device_id, Ed25519PrivateKey.from_private_bytes(key)) for device_id, key in raw]
+
+
+async def _pool(base: str, kiosks: list[Kiosk], kinds: list[str], connections: int,
+                until: float | None = None) -> list[Outcome]:
+    """``connections`` workers, one keep-alive connection each, take kinds from the list
+    (round and round until ``until``)."""
+    outcomes: list[Outcome] = []
+    position = 0
+
+    async def worker(index: int) -> None:
+        nonlocal position
+        connection = Connection(base)
+        try:
+            await serve_kinds(index, connection)
+        finally:
+            connection.close()
+
+    async def serve_kinds(index: int, connection: Connection) -> None:
+        nonlocal position
+        while True:
+            if until is None:
+                if position >= len(kinds):
+                    return
+            elif time.monotonic() >= until:
+                return
+            kind = kinds[position % len(kinds)]
+            position += 1
+            kiosk = kiosks[(position + index) % len(kiosks)] if kiosks else None
+            outcomes.extend(await one(connection, kind, kiosk))
+
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return outcomes
+
+
+def _client_process(base: str, raw: list[tuple[str, bytes]], kinds: list[str], connections: int,
+                    seconds: float | None, queue) -> None:
+    until = None if seconds is None else time.monotonic() + seconds
+    outcomes = asyncio.run(_pool(base, _kiosks(raw), kinds, connections, until))
+    queue.put([(o.kind, o.status, o.seconds, o.retry_after) for o in outcomes])
+
+
+def _in_processes(jobs: list[tuple]) -> list[Outcome]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_client_process, args=(*job, queue)) for job in jobs]
+    for process in processes:
+        process.start()
+    rows = [row for _ in processes for row in queue.get(timeout=600)]
+    for process in processes:
+        process.join(30)
+    return [Outcome(*row) for row in rows]
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+
+def summary(outcomes: list[Outcome], elapsed_s: float) -> dict:
+    kinds = sorted({o.kind for o in outcomes})
+    return {
+        "requests": len(outcomes),
+        "requests_per_s": round(len(outcomes) / elapsed_s, 1),
+        "per_kind": {kind: {
+            "count": sum(1 for o in outcomes if o.kind == kind),
+            "p50_ms": _ms([o.seconds for o in outcomes if o.kind == kind], 0.5),
+            "p99_ms": _ms([o.seconds for o in outcomes if o.kind == kind], 0.99),
+            "statuses": dict(Counter(str(o.status) for o in outcomes if o.kind == kind)),
+        } for kind in kinds},
+        "server_errors": sum(1 for o in outcomes if o.status is not None and o.status >= 500
+                             and not (o.status in (503, 507) and o.retry_after)),
+        "shed_without_retry_after": sum(1 for o in outcomes if o.status in SHED and not o.retry_after),
+        "shed": sum(1 for o in outcomes if o.status in SHED),
+        "no_answer": sum(1 for o in outcomes if o.status is None),
+        "stalls_over_2s": sum(1 for o in outcomes if o.status is None or o.seconds > STALL_S),
+    }
+
+
+async def _signed_feed(base: str, kiosks: list[Kiosk], seconds: float) -> list[Outcome]:
+    """Each kiosk polls its feed back to back, as a kiosk syncing would (one at a time)."""
+    until = time.monotonic() + seconds
+    outcomes: list[Outcome] = []
+
+    async def poll(kiosk: Kiosk) -> None:
+        connection = Connection(base)
+        try:
+            while time.monotonic() < until:
+                outcomes.extend(await one(connection, "feed", kiosk))
+                await asyncio.sleep(0.05)
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(poll(kiosk) for kiosk in kiosks))
+    return outcomes
+
+
+def run_against(hall: HallProcess) -> dict:
+    kiosks = enrol_all(hall.url, [hall.enrollment_code() for _ in range(env_int("BENCH_KIOSKS", 20))])
+    hall.create_user("clerk", "a long enough password 1")
+    raw = [_raw(kiosk) for kiosk in kiosks]
+    connections = env_int("BENCH_CONNECTIONS", 500)
+    total = env_int("BENCH_REQUESTS", 2000)
+    kinds = ["health", "feed", "login", "upload"] * (total // 8)  # an upload is two requests
+
+    started = time.monotonic()
+    mix = _in_processes([(hall.url, raw, kinds, connections // 2, None)] * 2)
+    mix_summary = summary(mix, time.monotonic() - started)
+
+    flood_s = float(os.environ.get("BENCH_FLOOD_S", 10))
+    baseline = asyncio.run(_signed_feed(hall.url, kiosks, min(flood_s, 5.0)))
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    flood_process = context.Process(target=_client_process, args=(
+        hall.url, [], ["health", "login", "junk"], env_int("BENCH_FLOOD_CONNECTIONS", 400), flood_s, queue))
+    flood_process.start()
+    time.sleep(1.0)  # let the flood build up first
+    started = time.monotonic()
+    during = asyncio.run(_signed_feed(hall.url, kiosks, flood_s - 2.0))
+    signed_elapsed = time.monotonic() - started
+    flood = [Outcome(*row) for row in queue.get(timeout=600)]
+    flood_process.join(30)
+    base_p99 = _ms([o.seconds for o in baseline], 0.99)
+    during_p99 = _ms([o.seconds for o in during], 0.99)
+    return {
+        "mix": mix_summary,
+        "flood": {
+            "flood": summary(flood, flood_s),
+            "signed_during_flood": summary(during, signed_elapsed),
+            "signed_baseline_p50_ms": _ms([o.seconds for o in baseline], 0.5),
+            "signed_baseline_p99_ms": base_p99,
+            "signed_p99_ratio_to_baseline": (round(during_p99 / base_p99, 2)
+                                             if base_p99 and during_p99 else None),
+        },
+        "goals_met": (mix_summary["server_errors"] == 0 and mix_summary["stalls_over_2s"] == 0
+                      and mix_summary["shed_without_retry_after"] == 0
+                      and during_p99 is not None and during_p99 < 1000
+                      and summary(during, signed_elapsed)["server_errors"] == 0),
+    }
+
+
+def main() -> int:
+    from tests.support.postgres import PostgresCluster, find_bindir
+
+    result: dict = {"benchmark": "abuse", "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
+    for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
+        workers = str(env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2))
+        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
+            cluster = None
+            db_url = None
+            if db == "postgres":
+                bindir = find_bindir()
+                if bindir is None:
+                    result[db] = {"skipped": "PostgreSQL server binaries are not installed"}
+                    continue
+                cluster = PostgresCluster(bindir)
+                cluster.start()
+                db_url = cluster.create_database("hall_abuse")
+            try:
+                with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers]) as hall:
+                    result[db] = {"workers": int(workers), **run_against(hall)}
+                    print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
+            finally:
+                if cluster is not None:
+                    cluster.stop()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Admission control: a bounded number of requests in flight per process and per kind.
+
+Without it the hall took every request it was given, each one a thread waiting for a
+database connection; at ~50 concurrent requests everything stalled 30 s and then failed
+with 500s while the CPU sat idle. Now each kind of request has its own budget:
+
+* ``kiosk``  — requests to the signed endpoints of ``/api/v1`` (with the signature headers);
+* ``login``  — ``POST /console/login`` (password hashing is the dearest thing we do);
+* ``public`` — everything else (console pages, enrolment, ``/track``, unsigned junk).
+
+A request whose budget is full waits a moment for a place (``kiosk_wait_s`` for
+kiosks, ``admission_wait_s`` for the rest: a kiosk's request is worth waiting for) and
+is then answered ``503 busy`` with ``Retry-After``, without touching the database.
+
+The cheapest rejection comes first: a request to a signed endpoint that lacks any of the
+four signature headers is answered ``401 bad_signature`` here, before routing, the
+same answer the signature check would give. So an unauthenticated flood fills ``public``
+and ``login`` and cannot starve the kiosks; ``/api/v1/health`` needs no budget at all.
+
+Budgets are per process: with ``county-hall serve --workers N`` the hall admits N times
+as much, and the database pool of each process is sized to its budgets
+(``Settings.db_pool_size``).
+
+Not defended here: a flood that forges the signature headers is counted as ``kiosk``
+(it is refused at the signature check, quickly, but it shares the kiosks' budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hall.api.body_limit import ASGIApp, Receive, Scope, Send, send_error
+from hall.core.config import Settings
+
+UNLIMITED_PATHS = frozenset({"/api/v1/health"})
+UNSIGNED_API_PATHS = frozenset({"/api/v1/health", "/api/v1/enrolment"})
+SIGNATURE_HEADERS = (b"x-device-id", b"x-timestamp", b"x-nonce", b"x-signature")
+_HEADER_NAMES = {b"x-device-id": "X-Device-Id", b"x-timestamp": "X-Timestamp", b"x-nonce": "X-Nonce",
+                 b"x-signature": "X-Signature"}
+
+
+def missing_signature_header(scope: Scope) -> str | None:
+    """The first signature header a request to a signed endpoint lacks, or None."""
+    path: str = scope["path"]
+    if not path.startswith("/api/v1/") or path.rstrip("/") in UNSIGNED_API_PATHS:
+        return None
+    present = {name for name, value in scope.get("headers", ()) if value}
+    for name in SIGNATURE_HEADERS:
+        if name not in present:
+            return _HEADER_NAMES[name]
+    return None
+
+
+def request_kind(scope: Scope) -> str | None:
+    """The budget a request counts against, or None for requests that need none."""
+    path: str = scope["path"]
+    if path in UNLIMITED_PATHS:
+        return None
+    if path.startswith("/api/v1/"):
+        if path.rstrip("/") in UNSIGNED_API_PATHS:
+            return "public"
+        return "kiosk"  # the signature headers are there (missing_signature_header)
+    if path.rstrip("/") == "/console/login" and scope["method"] == "POST":
+        return "login"
+    return "public"
+
+
+class AdmissionMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.budgets = {
+            "kiosk": asyncio.Semaphore(settings.inflight_kiosk),
+            "login": asyncio.Semaphore(settings.inflight_login),
+            "public": asyncio.Semaphore(settings.inflight_public),
+        }
+        self.refused = dict.fromkeys(self.budgets, 0)  # for logs and tests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        missing = missing_signature_header(scope)
+        if missing is not None:
+            await send_error(send, 401, "bad_signature", f"missing header {missing}")
+            return
+        kind = request_kind(scope)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        budget = self.budgets[kind]
+        wait = self.settings.kiosk_wait_s if kind == "kiosk" else self.settings.admission_wait_s
+        try:
+            await asyncio.wait_for(budget.acquire(), wait)
+        except TimeoutError:
+            self.refused[kind] += 1
+            await send_error(send, 503, "busy", "the hall is busy; try again later",
+                             retry_after=self.settings.retry_after_s)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            budget.release()

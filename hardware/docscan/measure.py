@@ -1,0 +1,38 @@
+"""How well a found page outline matches the true one (the benchmark, the fit and the tests)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from hardware.docscan.detect import order_corners
+
+
+def _convex(quad: np.ndarray) -> np.ndarray:
+    a = order_corners(quad).astype(np.float32)
+    if not cv2.isContourConvex(a.reshape(-1, 1, 2)):
+        a = cv2.convexHull(a).reshape(-1, 2)
+    return a
+
+
+def _clip(poly: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
+    """The part of a convex outline inside the frame (a page partly off the frame)."""
+    if shape is None:
+        return poly
+    h, w = shape[:2]
+    frame = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    area, inter = cv2.intersectConvexConvex(poly, frame)
+    return poly if inter is None or area <= 0 else inter.reshape(-1, 2).astype(np.float32)
+
+
+def jaccard(found: np.ndarray | None, truth: np.ndarray | None,
+            shape: tuple[int, ...] | None = None) -> float:
+    """SmartDoc's measure; with ``shape``, both outlines are first cut to the frame."""
+    if truth is None:
+        return 1.0 if found is None else 0.0
+    if found is None:
+        return 0.0
+    a, b = _clip(_convex(found), shape), _clip(_convex(truth), shape)
+    inter, _ = cv2.intersectConvexConvex(a, b)
+    union = cv2.contourArea(a) + cv2.contourArea(b) - inter
+    return float(inter / union) if union > 0 else 0.0

@@ -1,0 +1,93 @@
+"""Finding 2 of issue 9: a body over its route's limit is refused while it arrives.
+
+The hall used to buffer a chunked body whole (``request.body()``) before any check, also
+on the unsigned enrolment endpoint: one request took it from 95 MiB to 3 GiB. Here the
+413 must come back while the client is still sending, and the hall's RSS must not grow
+with the bytes thrown at it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.hall.raw_http import connect, read_answer, rss_bytes, stream_chunked
+from tests.support.hall_process import HallProcess
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def small_hall(tmp_path_factory):
+    with HallProcess(tmp_path_factory.mktemp("hall-limits")) as process:
+        yield process
+
+
+@pytest.mark.parametrize("method, path, limit", [
+    ("POST", "/api/v1/enrolment", 16 * 1024),
+    ("POST", "/api/v1/applications", 4 * MiB),
+    ("PATCH", "/api/v1/uploads/up-0123", 16 * MiB),
+])
+def test_chunked_body_gets_413_before_it_is_read(small_hall, method, path, limit):
+    answer, sent = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB,
+                                  headers={"Content-Type": "application/json"})
+    assert answer.status == 413, answer.head
+    assert b"too_large" in answer.body
+    # The answer came while the client was sending: it sent the limit and what the
+    # socket buffers hold, nowhere near the 256 MiB it meant to.
+    assert sent < limit + 32 * MiB
+
+
+def test_declared_length_over_the_limit_is_refused_without_reading(small_hall):
+    sock = connect(small_hall.port)
+    try:
+        sock.sendall(b"POST /api/v1/enrolment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1048576\r\n\r\n")
+        started = time.monotonic()
+        answer = read_answer(sock, timeout_s=5)
+    finally:
+        sock.close()
+    assert answer.status == 413
+    assert time.monotonic() - started < 2
+
+
+def test_bad_content_length_is_400(small_hall):
+    sock = connect(small_hall.port)
+    try:
+        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n")
+        answer = read_answer(sock, timeout_s=5)
+    finally:
+        sock.close()
+    assert answer.status == 400
+
+
+def test_memory_stays_flat_under_endless_bodies(small_hall):
+    """Six clients each pour 256 MiB at the hall (enrolment, applications, upload chunks):
+    the process grows by less than 50 MiB."""
+    pid = small_hall.pid
+    assert requests.get(small_hall.url + "/api/v1/health", timeout=5).status_code == 200
+    baseline = rss_bytes(pid)
+    peak = baseline
+    answers: list[int | None] = []
+
+    def pour(method: str, path: str) -> None:
+        answer, _ = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB)
+        answers.append(answer.status)
+
+    threads = [threading.Thread(target=pour, args=args) for args in [
+        ("POST", "/api/v1/enrolment"), ("POST", "/api/v1/applications"), ("PATCH", "/api/v1/uploads/u1"),
+        ("POST", "/api/v1/enrolment"), ("POST", "/api/v1/applications"), ("PATCH", "/api/v1/uploads/u2"),
+    ]]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        peak = max(peak, rss_bytes(pid))
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+    assert answers == [413] * 6
+    assert peak - baseline < 50 * MiB, f"RSS grew by {(peak - baseline) / MiB:.0f} MiB"
+    assert requests.get(small_hall.url + "/api/v1/health", timeout=5).status_code == 200

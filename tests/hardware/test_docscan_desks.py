@@ -1,0 +1,112 @@
+"""The second page generator (desks no one tuned to), the labelled-photo loader, and the
+detector on both: a real folder of pictures written here, real frames, no mocks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hardware.docscan import synthetic_desks
+from hardware.docscan.detect import detect_page
+from hardware.docscan.measure import jaccard
+from hardware.docscan.photos import PhotoSetError, load_photos
+
+
+@pytest.fixture(scope="module")
+def desk_scenes():
+    # seed 99 is neither a training nor a held-out seed of the benchmark
+    return synthetic_desks.make_set(99, 20, empty_share=0.2)
+
+
+def test_the_generator_is_seeded_labelled_and_covers_every_ground():
+    a = synthetic_desks.make_set(5, 10)
+    b = synthetic_desks.make_set(5, 10)
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
+    assert {s.background for s in a} == set(synthetic_desks.KINDS)
+    for scene in a:
+        assert scene.image.shape == (synthetic_desks.HEIGHT, synthetic_desks.WIDTH, 3)
+        assert scene.image.dtype == np.uint8
+        if scene.quad is not None:
+            assert scene.quad.shape == (4, 2)
+            assert cv2.contourArea(scene.quad) > 0.05 * synthetic_desks.WIDTH * synthetic_desks.HEIGHT
+    assert not set(synthetic_desks.TRAINING_SEEDS) & set(synthetic_desks.HELD_OUT_SEEDS)
+
+
+def test_empty_desk_frames_hold_no_page_even_with_folders_and_cards():
+    rng = np.random.default_rng(123)
+    found = []
+    for i in range(12):
+        scene = synthetic_desks.make_scene(rng, synthetic_desks.KINDS[i % 5], page=False)
+        if detect_page(scene.image) is not None:
+            found.append((i, scene.background, scene.effects))
+    # Known miss (docs/scanning.md, "Where it falls short"): frame 5, a blank mid-grey book
+    # under dim light on stripes, is as paper-like as a page in that light. No other.
+    assert [i for i, _, _ in found] in ([], [5]), found
+
+
+def test_finds_pages_on_desks(desk_scenes):
+    scores = []
+    for scene in desk_scenes:
+        found = detect_page(scene.image)
+        scores.append(jaccard(None if found is None else found.quad, scene.quad, scene.image.shape))
+    assert np.mean(scores) > 0.9
+
+
+def _write(folder, entries, pictures):
+    for name, image in pictures.items():
+        assert cv2.imwrite(str(folder / name), image)
+    (folder / "labels.json").write_text(json.dumps({"photos": entries}), encoding="utf-8")
+
+
+def test_loader_reads_a_labelled_folder_and_the_benchmark_scores_it(tmp_path):
+    rng = np.random.default_rng(7)
+    page = synthetic_desks.make_scene(rng, "wood", page=True)
+    empty = synthetic_desks.make_scene(rng, "desk", page=False)
+    corners = page.quad[[2, 0, 3, 1]].tolist()  # any order: put clockwise by the loader
+    _write(tmp_path, [{"file": "page.png", "corners": corners, "background": "kitchen"},
+                      {"file": "empty.jpg", "corners": None}],
+           {"page.png": page.image, "empty.jpg": empty.image})
+    scenes = load_photos(tmp_path)
+    assert [s.file for s in scenes] == ["page.png", "empty.jpg"]
+    assert [s.background for s in scenes] == ["kitchen", "photo"]
+    assert np.allclose(scenes[0].quad, page.quad, atol=1e-3)
+    assert scenes[1].quad is None
+    assert np.array_equal(scenes[0].image, page.image)
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "scan.py"), "--photos", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert line["frames"] == 2 and line["pages"] == 1
+    assert set(line["by_background"]) == {"kitchen", "no_page"}
+
+
+def test_the_benchmark_refuses_a_bad_folder_with_a_message(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "scan.py"), "--photos", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "no labels.json" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("labels, problem", [
+    (None, "no labels.json"),
+    ("not json", "cannot be read"),
+    ({"pictures": []}, '"photos" list'),
+    ({"photos": [{"file": "a.png"}]}, "photos[0]"),
+    ({"photos": [{"file": "a.png", "corners": [[0, 0], [1, 1]]}]}, "four [x, y] pairs"),
+    ({"photos": [{"file": "../a.png", "corners": None}]}, "lie in the folder"),
+    ({"photos": [{"file": "missing.png", "corners": None}]}, "photos[0]"),
+    ({"photos": [{"file": "broken.png", "corners": None}]}, "photos[0]"),
+])
+def test_loader_says_what_is_wrong(tmp_path, labels, problem):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    if labels is not None:
+        text = labels if isinstance(labels, str) else json.dumps(labels)
+        (tmp_path / "labels.json").write_text(text, encoding="utf-8")
+    with pytest.raises(PhotoSetError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        load_photos(tmp_path)

@@ -1,0 +1,94 @@
+"""The live scanner's thread (a workers.BackgroundLoop): alive after passes that fail."""
+
+import threading
+import time
+
+import numpy as np
+
+import hardware.docscan.live as live
+from hardware.docscan.live import LiveScanner
+from hardware.errors import CameraError
+
+
+def wait_for(predicate, timeout_s=5.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+class GreyCamera:
+    """A grey frame each read; the first reads fail as a flaky driver's would."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.reads = 0
+
+    def read_frame(self):
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise CameraError("usb hiccup")
+        return np.full((120, 160, 3), 128, np.uint8)
+
+    def close(self):
+        pass
+
+
+def test_camera_errors_are_reported_and_the_thread_goes_on():
+    scanner = LiveScanner(GreyCamera(failures=1), fps=100)
+    scanner.start()
+    try:
+        assert wait_for(lambda: scanner.latest().sequence >= 3)
+        assert scanner.running
+        assert scanner.latest().error_key == ""  # cleared once frames came again
+    finally:
+        scanner.stop()
+    assert not scanner.running
+
+
+def test_a_pass_that_raises_is_logged_and_the_thread_stays_alive(monkeypatch):
+    """A bug in quality assessment used to end the thread silently: the screen froze on 'no page'."""
+    real_assess = live.assess
+    calls = {"n": 0}
+
+    def buggy_assess(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise ZeroDivisionError("quality bug")
+        return real_assess(*args, **kwargs)
+
+    monkeypatch.setattr(live, "assess", buggy_assess)
+    scanner = LiveScanner(GreyCamera(), fps=100)
+    scanner.loop.crash_backoff_s = 0.01
+    scanner.start()
+    try:
+        assert wait_for(lambda: scanner.latest().sequence >= 3 and calls["n"] >= 3)
+        assert scanner.running, "the live-scanner thread died after a failing pass"
+        assert scanner.loop.stats.crashes == 2
+    finally:
+        scanner.stop()
+
+
+def test_restart_while_a_read_hangs_leaves_the_old_thread_behind():
+    release = threading.Event()
+
+    class Hanging:
+        def read_frame(self):
+            release.wait(5)
+            return None
+
+        def close(self):
+            release.set()
+
+    scanner = LiveScanner(Hanging())
+    scanner.start()
+    time.sleep(0.05)
+    scanner.stop(timeout=0.1)
+    started = time.monotonic()
+    scanner.start()  # must not wait for the hanging read
+    assert time.monotonic() - started < 0.5
+    assert scanner.running
+    release.set()
+    scanner.stop()

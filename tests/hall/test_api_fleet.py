@@ -167,3 +167,26 @@ def test_signing_key_matches_the_enrolment_answer(hall, make_code):
     from cryptography.hazmat.primitives import serialization
     raw = hall_sign_key(hall).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert pinned == raw
+
+
+def test_a_configuration_is_signed_per_kiosk_and_delivered_until_reported(hall, new_kiosk, tmp_path):
+    from kiosk.agent.documents import CONFIG_CONTEXT
+
+    first, second = new_kiosk(), new_kiosk()
+    layer = tmp_path / "layer.toml"
+    layer.write_text("[kiosk]\nidle_timeout_s = 75.0\n")
+    group = ["--device", first.device_id, "--device", second.device_id]
+    hall.cli("config-push", str(layer), *group, "--by", "li")
+    deliveries = [beat(k)["config"] for k in (first, second)]
+    versions = {d["document"]["version"] for d in deliveries}
+    assert len(versions) == 1 and [d["document"]["device_id"] for d in deliveries] == [first.device_id,
+                                                                                       second.device_id]
+    key = hall_sign_key(hall)
+    assert all(verify_document(key, CONFIG_CONTEXT, d["document"], d["signature"]) for d in deliveries)
+    assert not verify_document(key, COMMAND_CONTEXT, deliveries[0]["document"], deliveries[0]["signature"])
+    (version,) = versions
+    assert beat(first, config_version=version)["config"] is None
+    assert beat(second)["config"]["document"]["version"] == version  # until it says it took it
+    out = hall.cli("configs", "--json").stdout
+    rows = {row["device_id"]: row for row in map(json.loads, out.splitlines())}
+    assert rows[first.device_id]["took_it"] and not rows[second.device_id]["took_it"]

@@ -1,0 +1,81 @@
+"""Find a service item by pinyin initials, full pinyin or Chinese characters.
+
+A villager who cannot type a whole name taps a few letters on the pinyin keyboard
+(``csyx`` for 出生医学证明) or writes one character on the handwriting pad (生). The
+readings of each item's Chinese name are worked out once with pypinyin (phrase-aware,
+so 重庆 reads chong qing) when the search is built.
+
+Ranking, best first: initials starting with the letters, full pinyin starting with them,
+initials containing them, full pinyin containing them, then catalog order. Chinese in
+the query matches names containing it. The search holds no personal data.
+
+Building a search loads pypinyin's tables (about a second, once per process): build it
+off the UI thread, e.g. beside ``kiosk.input.engines.InputEngines``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kiosk.catalog import ServiceItem
+
+
+@dataclass(frozen=True)
+class _Entry:
+    item: ServiceItem
+    initials: str
+    full: str
+    order: int
+
+
+def readings(text: str) -> tuple[str, str]:
+    """(initials, full pinyin) of ``text``: 出生医学证明 -> (csyxzm, chushengyixuezhengming).
+
+    Letters and digits in the name are kept as they are; other signs are dropped.
+    """
+    from pypinyin import Style, lazy_pinyin  # ~1 s of tables: loaded when a search is built
+
+    syllables = [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors="default", v_to_u=False)]
+    syllables = ["".join(ch for ch in s if ch.isalnum()) for s in syllables]
+    syllables = [s for s in syllables if s]
+    return "".join(s[0] for s in syllables), "".join(syllables)
+
+
+class CatalogSearch:
+    """Built once from the catalog's items; ``find`` is pure and cheap."""
+
+    def __init__(self, items: Iterable[ServiceItem]) -> None:
+        self._entries = []
+        for order, item in enumerate(items):
+            initials, full = readings(item.name.zh)
+            self._entries.append(_Entry(item, initials, full, order))
+
+    def find(self, query: str, limit: int = 20) -> list[ServiceItem]:
+        """Items matching ``query`` (letters or Chinese), best first; empty query finds none."""
+        query = "".join(query.split()).lower()
+        if not query:
+            return []
+        han = "".join(ch for ch in query if not ch.isascii())
+        letters = "".join(ch for ch in query if ch.isascii() and ch.isalnum())
+        ranked: list[tuple[int, int, ServiceItem]] = []
+        for entry in self._entries:
+            rank = self._rank(entry, han, letters)
+            if rank is not None:
+                ranked.append((rank, entry.order, entry.item))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        return [item for _, _, item in ranked[:limit]]
+
+    @staticmethod
+    def _rank(entry: _Entry, han: str, letters: str) -> int | None:
+        if han and han not in entry.item.name.zh:
+            return None
+        if not letters:
+            return 0
+        for rank, (text, prefix) in enumerate(((entry.initials, True), (entry.full, True),
+                                               (entry.initials, False), (entry.full, False))):
+            if (text.startswith(letters) if prefix else letters in text):
+                return rank
+        if entry.item.code.lower().startswith(letters):
+            return 4
+        return None

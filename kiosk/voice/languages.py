@@ -1,0 +1,45 @@
+"""The spoken languages: which espeak-ng voice speaks, and which translation it reads.
+
+Cantonese and Mandarin read the Simplified Chinese texts (written Chinese read aloud is
+how both are normally spoken from a page). espeak-ng 1.51's ``cmn`` dictionary (Debian
+builds it without the extended list) lacks common characters such as 您, 要, 办, 请 and
+reads them as English letter names; so Mandarin texts are first written in tone-numbered
+pinyin with pypinyin (phrase-aware) and spoken by the ``cmn-latn-pinyin`` voice, which
+reads every syllable. Cantonese's ``yue`` dictionary reads the characters themselves.
+
+espeak-ng 1.51's ``hak`` voice cannot read Chinese characters: it spells them out in
+English, so Hakka without a recording falls back to the Mandarin voice (logged once)
+until Hakka recordings, or texts in Hakka romanisation, are supplied. Recorded WAVs
+(``<recordings>/<code>/<key>.wav``) always win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VoiceLanguage:
+    code: str            # the kiosk's name for it and the recordings sub-folder
+    espeak_voice: str    # the espeak-ng voice that speaks it
+    text_lang: str       # the translation table whose texts it speaks
+    reads_hanzi: bool    # False: synthesised speech of Chinese text would be gibberish
+    as_pinyin: bool = False  # speak tone-numbered pinyin instead of the characters
+
+    def speech_text(self, text: str) -> str:
+        """What espeak-ng is given for ``text`` in this language."""
+        if not self.as_pinyin:
+            return text
+        # imported here: pypinyin's tables take about a second, on the voice worker, not at start-up
+        from pypinyin import Style, lazy_pinyin
+
+        return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
+
+
+VOICE_LANGUAGES: dict[str, VoiceLanguage] = {
+    "cmn": VoiceLanguage("cmn", "cmn-latn-pinyin", "zh", True, as_pinyin=True),
+    "yue": VoiceLanguage("yue", "yue", "zh", True),
+    "hak": VoiceLanguage("hak", "hak", "zh", False),
+    "en": VoiceLanguage("en", "en", "en", True),
+}
+FALLBACK_VOICE = VOICE_LANGUAGES["cmn"]

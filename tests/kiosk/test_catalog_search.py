@@ -1,0 +1,57 @@
+"""Service items found by pinyin initials, full pinyin or a written character."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.catalog import load_catalog
+from kiosk.catalog_search import CatalogSearch, readings
+
+
+@pytest.fixture(scope="module")
+def search() -> CatalogSearch:
+    return CatalogSearch(load_catalog())
+
+
+def names(items) -> list[str]:
+    return [item.name.zh for item in items]
+
+
+def test_readings_are_phrase_aware():
+    assert readings("生育登记") == ("sydj", "shengyudengji")
+    assert readings("重庆") == ("cq", "chongqing")
+
+
+def test_initials(search):
+    assert names(search.find("sydj")) == ["生育登记"]
+    assert names(search.find("cs"))[0].startswith("出生登记")
+
+
+def test_full_pinyin_and_its_start(search):
+    assert names(search.find("shengyu"))[0] == "生育登记"
+    assert names(search.find("linshi")) == ["临时救助"]
+
+
+def test_initials_prefix_ranks_above_a_match_inside(search):
+    found = names(search.find("sh"))
+    assert found[0] == "生育登记"  # its pinyin starts with sh; the others only contain it
+    assert len(found) > 1
+
+
+def test_a_written_character(search):
+    found = names(search.find("生"))
+    assert "生育登记" in found and "出生登记（新生儿入户）" in found
+    assert all("生" in name for name in found)
+
+
+def test_character_and_letters_together(search):
+    # both only contain "dj" in their initials: same rank, so catalog order
+    assert names(search.find("生 dj")) == ["出生登记（新生儿入户）", "生育登记"]
+
+
+def test_nothing_and_junk(search):
+    assert search.find("") == []
+    assert search.find("   ") == []
+    assert search.find("zzzzzz") == []
+    assert search.find("<script>") == []
+    assert len(search.find("b", limit=2)) == 2

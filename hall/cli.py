@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from hall.core.config import Settings, load_settings
-from hall.errors import HallError
+from hall.errors import HallError, InvalidRequest
+from kiosk.agent.documents import COMMAND_ARGS
 
 log = logging.getLogger("hall.cli")
 
@@ -101,7 +102,65 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list kiosks")
     _common(devices)
     devices.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    fleet = sub.add_parser("fleet", help="every kiosk with its latest heartbeat")
+    _common(fleet)
+    fleet.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    command = sub.add_parser("command", help="send a signed command to a kiosk (delivered at its next beat)")
+    _common(command)
+    command.add_argument("device_id")
+    command.add_argument("kind", help="one of: " + ", ".join(COMMAND_ARGS))
+    command.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE",
+                         help="a command argument, e.g. --arg notice='Closed today' or --arg force=true")
+    command.add_argument("--ttl", type=int, default=None, help="seconds before it expires (default 1 day)")
+    command.add_argument("--by", default="cli", help="who issues it (for the audit log)")
+    command.add_argument("--json", action="store_true", help="print the command as JSON")
+
+    push = sub.add_parser("config-push", help="sign a configuration layer (TOML) for some kiosks or all")
+    _common(push)
+    push.add_argument("file", help="a TOML file of kiosk settings, e.g. [kiosk] idle_timeout_s = 90")
+    target = push.add_mutually_exclusive_group(required=True)
+    target.add_argument("--device", action="append", default=[], metavar="DEVICE_ID",
+                        help="a kiosk; repeat for a group")
+    target.add_argument("--all", action="store_true", help="every kiosk that is not revoked")
+    push.add_argument("--note", default="", help="what changed, for the audit log")
+    push.add_argument("--by", default="cli", help="who pushes it (for the audit log)")
+
+    rollout = sub.add_parser("configs", help="which kiosks took their configuration")
+    _common(rollout)
+    rollout.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    commands = sub.add_parser("commands", help="list commands and their acknowledgements")
+    _common(commands)
+    commands.add_argument("--device", default=None, help="only this kiosk's commands")
+    commands.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
+    _common(audit)
+    audit.add_argument("--device", default=None, help="only actions on this kiosk")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
+
+
+def _command_args(kind: str, pairs: Sequence[str]) -> dict:
+    """``NAME=VALUE`` pairs typed by ``COMMAND_ARGS[kind]`` (booleans: true/false, yes/no, 1/0)."""
+    types = COMMAND_ARGS.get(kind, {})
+    args: dict = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidRequest(f"--arg must be NAME=VALUE, got {pair!r}")
+        if types.get(name) is bool:
+            if value.lower() not in _BOOLEANS:
+                raise InvalidRequest(f"--arg {name} must be true or false")
+            args[name] = _BOOLEANS[value.lower()]
+        else:
+            args[name] = value
+    return args
+
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def _positive(text: str) -> int:
@@ -260,10 +319,13 @@ def cmd_set_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services import audit
     from hall.services.devices import revoke
 
     with _session(settings) as db:
         revoke(db, args.device_id)
+        audit.record(db, "cli", "device.revoke", args.device_id)
+        db.commit()
         print(f"{args.device_id} revoked")
     return 0
 
@@ -284,11 +346,109 @@ def cmd_devices(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fleet(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.models import DeviceState
+    from hall.services.devices import device_json, list_devices
+    from hall.services.fleet import state_json
+
+    with _session(settings) as db:
+        for device in list_devices(db):
+            row = {**device_json(device), "state": state_json(db.get(DeviceState, device.id))}
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                state, beat = row["state"], "no beat"
+                if state:
+                    beat = (f"beat {state['reported_at']}  health {state['health_state'] or '-'}  "
+                            f"queue {state['queue_depth']}" + ("  LOCKED" if state["locked"] else ""))
+                print(f"{row['device_id']}  {row['county']}  {beat}  {row['name']}")
+    return 0
+
+
+def cmd_command(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.core.keys import load_or_create_keys
+    from hall.services.commands import command_json, issue
+
+    keys = load_or_create_keys(settings.keys_dir)
+    with _session(settings) as db:
+        command = issue(db, keys.sign_private, args.device_id, args.kind, _command_args(args.kind, args.arg),
+                        actor=args.by, ttl_s=args.ttl or settings.command_ttl_s)
+        row = command_json(command)
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(f"{row['id']}  {row['kind']} for {row['device_id']}, expires {row['not_after']}")
+    return 0
+
+
+def cmd_config_push(settings: Settings, args: argparse.Namespace) -> int:
+    import tomllib
+    from pathlib import Path
+
+    from hall.services.configs import push
+    from hall.services.devices import list_devices
+
+    try:
+        tree = tomllib.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"{args.file} is not valid TOML: {exc}") from exc
+    with _session(settings) as db:
+        ids = args.device or [d.id for d in list_devices(db) if not d.revoked]
+        version = push(db, tree, ids, actor=args.by, note=args.note)
+        print(f"configuration version {version.id} for {len(ids)} kiosk(s)")
+    return 0
+
+
+def cmd_configs(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.configs import rollout
+
+    with _session(settings) as db:
+        for row in rollout(db):
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                took = "took it" if row["took_it"] else f"runs v{row['reported_version']}"
+                refused = f"  ({', '.join(row['refused'])})" if row["refused"] else ""
+                print(f"{row['device_id']}  v{row['version']}  {took}{refused}")
+    return 0
+
+
+def cmd_commands(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.commands import command_json, list_commands
+
+    with _session(settings) as db:
+        for command in list_commands(db, args.device):
+            row = command_json(command)
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                reason = row["ack"].get("reason", "")
+                note = f"  ({reason})" if reason else ""
+                print(f"{row['id']}  {row['kind']:<18}  {row['status']:<8}  {row['device_id']}  "
+                      f"issued {row['issued_at']} by {row['issued_by']}{note}")
+    return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.audit import audit_json, recent
+
+    with _session(settings) as db:
+        for entry in recent(db, device_id=args.device):
+            row = audit_json(entry)
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False))
+            else:
+                print(f"{row['at']}  {row['actor']:<12}  {row['action']:<24}  {row['device_id'] or '-'}")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
-    "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads,
+    "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
+    "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
+    "configs": cmd_configs,
 }
 
 

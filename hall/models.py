@@ -183,3 +183,95 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, index=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# -- the fleet: heartbeats, commands, the audit log ---------------------------------
+
+
+class DeviceState(Base):
+    """The latest heartbeat of each kiosk (one row per device, replaced at each beat)."""
+
+    __tablename__ = "device_states"
+
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), primary_key=True)
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    health_state: Mapped[str] = mapped_column(String(16), default="")
+    queue_depth: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_unsent_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    free_disk_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    software_version: Mapped[str] = mapped_column(String(40), default="")
+    config_version: Mapped[int] = mapped_column(Integer, default=0)
+    uptime_s: Mapped[int] = mapped_column(BigInteger, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    report_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Heartbeat(Base):
+    """Bounded history of heartbeats per device (the timeline and the queue-depth chart)."""
+
+    __tablename__ = "heartbeats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    health_state: Mapped[str] = mapped_column(String(16), default="")
+    queue_depth: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_unsent_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class DeviceCommand(Base):
+    """A signed command for one kiosk: ``pending`` until acknowledged (``done`` / ``failed`` /
+    ``refused``) or past ``not_after`` (``expired``). ``document`` is the exact signed JSON."""
+
+    __tablename__ = "device_commands"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    document: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(200))
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    not_after: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    result_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class AuditEntry(Base):
+    """Every staff action: who, when, what, on which device."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    device_id: Mapped[str] = mapped_column(String(40), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ConfigVersion(Base):
+    """A configuration layer staff wrote (nested tables like a TOML file), validated by the
+    kiosk's own settings models before it is stored; ``id`` is its version number."""
+
+    __tablename__ = "config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    settings_json: Mapped[str] = mapped_column(Text)
+
+
+class DeviceConfig(Base):
+    """Which configuration version each kiosk should run (the one delivered until it reports it)."""
+
+    __tablename__ = "device_configs"
+
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, ForeignKey("config_versions.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    assigned_by: Mapped[str] = mapped_column(String(100))

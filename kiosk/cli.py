@@ -79,7 +79,9 @@ def _command_modules() -> list:
     return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
-COMMAND_MODULES: list[str] = ["kiosk.commands_scan", "kiosk.commands_codes", "kiosk.commands_devices"]
+COMMAND_MODULES: list[str] = [
+    "kiosk.commands_scan", "kiosk.commands_codes", "kiosk.commands_devices", "kiosk.commands_agent",
+]
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {

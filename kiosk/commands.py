@@ -20,9 +20,12 @@ from kiosk.settings import Settings, load_settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from kiosk.agent.config import with_hall_layer
+
     config = Path(args.config) if getattr(args, "config", None) else None
     data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else None
-    return load_settings(config_file=config, data_dir=data_dir)
+    # The hall's signed configuration (if any) sits under device.toml and the --config file.
+    return with_hall_layer(load_settings(config_file=config, data_dir=data_dir), config)
 
 
 def _translator(args: argparse.Namespace) -> Translator:

@@ -99,6 +99,7 @@ def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, 
                   clock: Callable[[], float] = time.time) -> KioskService:
     """The kiosk's core with its devices, queue and sync worker (started)."""
     from hardware.factory import build_camera, build_id_reader
+    from kiosk.agent.wiring import start_agent
     from kiosk.service import KioskService
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -128,12 +129,16 @@ def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, 
         worker = SyncWorker(engine, settings.sync.interval_s, on_event=service.on_sync_event)
         service.sync_worker = worker
         worker.start()
+    setattr(service, "fleet_agent", start_agent(settings, service))  # noqa: B010 - heartbeats, hall commands
     return service
 
 
 def close_service(service: KioskService) -> None:
     """Shutting down: the steps' devices and workers, the sync worker, the devices, the outbox."""
     steps: list[tuple[str, Callable[[], object]]] = [("the steps", service.close)]
+    agent = getattr(service, "fleet_agent", None)
+    if agent is not None:
+        steps.append(("the fleet agent", agent.stop))
     if isinstance(service.sync_worker, SyncWorker):
         steps.append(("the sync worker", service.sync_worker.stop))
     for name, device in (("the ID card reader", service.id_reader), ("the camera", service.camera)):

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -647,6 +647,20 @@ class HallClient:
                 return collected, new_cursor
             cursor = new_cursor
         return collected, cursor
+
+    # -- fleet (kiosk.agent) --------------------------------------------------------------
+
+    def heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /heartbeat; the hall's answer (interval, signed commands) for the agent to check."""
+        answer = self._post_json("/heartbeat", report)
+        if not isinstance(answer, dict):
+            raise HallGarbage("heartbeat answer is not an object")
+        return answer
+
+    def ack_command(self, command_id: str, status: str, reason: str, result: Mapping[str, Any]) -> None:
+        """POST /commands/{id}/ack with what became of one command."""
+        self._post_json(f"/commands/{quote(command_id, safe='')}/ack",
+                        {"status": status, "reason": reason, "result": dict(result)})
 
 
 def _str(obj: Any, key: str) -> str:

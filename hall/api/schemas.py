@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from hall.errors import InvalidRequest
 
@@ -134,3 +134,83 @@ def validate(model: type[Model], data: object) -> Model:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidRequest(f"{where}: {first['msg']}") from exc
+
+
+# -- fleet ------------------------------------------------------------------------------
+
+_SHORT = 200
+
+
+class DeviceHealthIn(BaseModel):
+    device: str = Field(max_length=32)
+    driver: str = Field(default="", max_length=64)
+    state: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=64)
+    detail: str = Field(default="", max_length=_SHORT)
+    required: bool = True
+    needed_for: list[str] = Field(default_factory=list, max_length=20)
+
+
+class HealthIn(BaseModel):
+    checked_at: str = Field(default="", max_length=40)
+    state: str = Field(default="", max_length=16)
+    devices: list[DeviceHealthIn] = Field(default_factory=list, max_length=20)
+
+
+class QueueIn(BaseModel):
+    depth: int = Field(default=0, ge=0, le=10**9)
+    oldest_unsent_s: int | None = Field(default=None, ge=0, le=10**10)
+
+
+class HeartbeatIn(BaseModel):
+    health: HealthIn = Field(default_factory=HealthIn)
+    queue: QueueIn = Field(default_factory=QueueIn)
+    free_disk_bytes: int = Field(default=0, ge=0, le=10**16)
+    versions: dict[str, str] = Field(default_factory=dict, max_length=20)
+    config_version: int = Field(default=0, ge=0, le=2**31 - 1)
+    uptime_s: int = Field(default=0, ge=0, le=10**10)
+    locked: bool = False
+    # Short codes the kiosk wants staff to see (a refused configuration, a refused command).
+    problems: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("versions")
+    @classmethod
+    def _short_versions(cls, versions: dict[str, str]) -> dict[str, str]:
+        if any(len(key) > 32 or len(value) > 40 for key, value in versions.items()):
+            raise ValueError("names up to 32 and values up to 40 characters")
+        return versions
+
+    @field_validator("problems")
+    @classmethod
+    def _short_problems(cls, problems: list[str]) -> list[str]:
+        if any(len(problem) > _SHORT for problem in problems):
+            raise ValueError(f"each up to {_SHORT} characters")
+        return problems
+
+
+class CommandAckIn(BaseModel):
+    status: str = Field(pattern="^(done|failed|refused)$")
+    reason: str = Field(default="", max_length=_SHORT)
+    result: dict = Field(default_factory=dict)
+
+
+class CommandDeliveryOut(BaseModel):
+    document: dict  # {id, device_id, kind, args, issued_at, not_after}, as signed
+    signature: str  # base64 Ed25519 over "hall-command-v1\n" + canonical JSON of document
+
+
+class ConfigDeliveryOut(BaseModel):
+    document: dict  # {version, device_id, settings, issued_at}, as signed
+    signature: str  # base64 Ed25519 over "hall-config-v1\n" + canonical JSON of document
+
+
+class HeartbeatOut(BaseModel):
+    heartbeat_interval_s: int
+    server_time: str
+    commands: list[CommandDeliveryOut]
+    config: ConfigDeliveryOut | None = None  # only when the kiosk runs an older version
+
+
+class CommandAckOut(BaseModel):
+    id: str
+    status: str

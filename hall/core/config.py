@@ -69,6 +69,11 @@ class Settings:
     # Console cookies get the Secure flag on https requests anyway; this forces it (e.g.
     # behind a TLS proxy that does not say X-Forwarded-Proto).
     secure_cookies: bool = False
+    # Fleet: the beat the hall asks of every kiosk, how many beats it keeps per kiosk (the
+    # timeline and chart), and how long a command waits for its kiosk before it expires.
+    heartbeat_interval_s: int = 60
+    heartbeat_history: int = 1440
+    command_ttl_s: int = 24 * 3600
 
     @property
     def db_pool_size(self) -> int:

@@ -1,0 +1,142 @@
+"""``/console/fleet``: the fleet overview, one kiosk's page (timeline, queue chart, commands,
+configuration), and ``/console/audit``. Forms only, no script (the console's CSP)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
+from hall.console.auth import ConsoleSession, SessionDep
+from hall.console.charts import queue_chart
+from hall.console.routes import TEMPLATES, FormStr, render
+from hall.console.security_headers import ConsoleRoute
+from hall.core.config import Settings
+from hall.errors import HallError, NotFound
+from hall.models import Device, DeviceConfig, DeviceState
+from hall.services import audit, commands, configs, fleet_view
+from hall.services.commands import command_json
+from hall.timeutil import Clock
+from kiosk.agent.documents import COMMAND_ARGS
+
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
+# Arguments and results as people read them (tojson escapes every Chinese character).
+TEMPLATES.env.filters["plain_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@router.get("/fleet")
+def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep, clock: ClockDep,
+               q: str = "", sort: str = "device", desc: bool = False) -> HTMLResponse:
+    sort = sort if sort in fleet_view.SORT_KEYS else "device"
+    rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s, q[:100], sort, desc)
+    return render(request, "fleet.html", session, rows=rows, q=q[:100], sort=sort, desc=desc,
+                  sort_keys=fleet_view.SORT_KEYS, flag_labels=fleet_view.FLAG_LABELS)
+
+
+def _device_page(request: Request, session: ConsoleSession, db: Session, settings: Settings, clock: Clock,
+                 device_id: str, error: str = "", status_code: int = 200,
+                 config_text: str = "") -> HTMLResponse:
+    device = db.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", code="device_not_found")
+    rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s)
+    row = next(r for r in rows if r.device.id == device_id)
+    recent = commands.list_commands(db, device_id, limit=30, clock=clock)
+    return render(request, "fleet_device.html", session, device=device, row=row,
+                  state=db.get(DeviceState, device_id),
+                  chart=queue_chart(fleet_view.queue_points(db, device_id)),
+                  timeline=fleet_view.timeline(db, device_id),
+                  commands=[command_json(c) for c in recent], kinds=list(COMMAND_ARGS),
+                  assignment=db.get(DeviceConfig, device_id), flag_labels=fleet_view.FLAG_LABELS,
+                  error=error, config_text=config_text, status_code=status_code)
+
+
+@router.get("/fleet/{device_id}")
+def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+                clock: ClockDep) -> HTMLResponse:
+    return _device_page(request, session, db, settings, clock, device_id)
+
+
+@router.post("/fleet/{device_id}/commands")
+def send_command(device_id: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+                 keys: KeysDep, clock: ClockDep, csrf: FormStr = "", kind: FormStr = "",
+                 notice: FormStr = "", force: FormStr = "", ttl_hours: FormStr = "24") -> Response:
+    session.check_csrf(csrf)
+    args: dict = {}
+    if kind == "lock" and notice.strip():
+        args["notice"] = notice.strip()
+    if kind == "wipe":
+        args["force"] = force == "yes"
+    try:
+        hours = float(ttl_hours or "24")
+        commands.issue(db, keys.sign_private, device_id, kind, args, actor=f"console:{session.username}",
+                       ttl_s=int(hours * 3600), clock=clock)
+    except (ValueError, OverflowError):
+        return _device_page(request, session, db, settings, clock, device_id,
+                            "有效期须为数字 Hours must be a number", 422)
+    except HallError as exc:
+        db.rollback()
+        return _device_page(request, session, db, settings, clock, device_id, exc.detail, 422)
+    return RedirectResponse(f"/console/fleet/{device_id}", status_code=303)
+
+
+@router.post("/fleet/{device_id}/config")
+def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+                clock: ClockDep, csrf: FormStr = "", settings_toml: FormStr = "",
+                note: FormStr = "") -> Response:
+    session.check_csrf(csrf)
+    try:
+        tree = tomllib.loads(settings_toml)
+        configs.push(db, tree, [device_id], actor=f"console:{session.username}", note=note, clock=clock)
+    except tomllib.TOMLDecodeError as exc:
+        return _device_page(request, session, db, settings, clock, device_id, f"TOML: {exc}", 422,
+                            settings_toml)
+    except HallError as exc:
+        db.rollback()
+        return _device_page(request, session, db, settings, clock, device_id, exc.detail, 422, settings_toml)
+    return RedirectResponse(f"/console/fleet/{device_id}", status_code=303)
+
+
+def _configs_page(request: Request, session: ConsoleSession, db: Session, error: str = "",
+                  status_code: int = 200, config_text: str = "",
+                  chosen: list[str] | None = None) -> HTMLResponse:
+    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
+    return render(request, "fleet_configs.html", session, devices=devices, rows=configs.rollout(db),
+                  error=error, config_text=config_text, chosen=set(chosen or []), status_code=status_code)
+
+
+@router.get("/configs")
+def configs_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    return _configs_page(request, session, db)
+
+
+@router.post("/configs")
+def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: ClockDep, csrf: FormStr = "",
+                      device: Annotated[list[str] | None, Form()] = None, settings_toml: FormStr = "",
+                      note: FormStr = "") -> Response:
+    session.check_csrf(csrf)
+    chosen, text = (device or [])[:1000], settings_toml
+    try:
+        configs.push(db, tomllib.loads(text), chosen, actor=f"console:{session.username}", note=note,
+                     clock=clock)
+    except tomllib.TOMLDecodeError as exc:
+        return _configs_page(request, session, db, f"TOML: {exc}", 422, text, chosen)
+    except HallError as exc:
+        db.rollback()
+        return _configs_page(request, session, db, exc.detail, 422, text, chosen)
+    return RedirectResponse("/console/configs", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    entries = []
+    for entry in audit.recent(db, limit=300):
+        row = audit.audit_json(entry)
+        entries.append({**row, "detail_text": json.dumps(row["detail"], ensure_ascii=False)})
+    return render(request, "audit.html", session, entries=entries)

@@ -1,0 +1,131 @@
+"""Commands for kiosks: created by staff, signed by the hall, delivered in heartbeat answers
+until the kiosk acknowledges them or ``not_after`` passes.
+
+    pending ──ack──> done | failed | refused
+       └──── not_after passed ────> expired
+
+The signed document is stored as the exact JSON that was signed, so every delivery of a
+command carries the same bytes and the same signature. The kiosk checks the signature with
+the hall key it pinned at enrolment (``kiosk.agent.documents``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hall.errors import Conflict, InvalidRequest, NotFound
+from hall.models import Device, DeviceCommand
+from hall.services import audit
+from hall.timeutil import Clock, iso, system_clock, to_datetime
+from kiosk.agent.documents import COMMAND_CONTEXT, BadCommandArgs, check_args, sign_document
+
+PENDING = "pending"
+EXPIRED = "expired"
+ACK_STATUSES = ("done", "failed", "refused")
+MAX_RESULT_CHARS = 16 * 1024
+MAX_TTL_S = 30 * 24 * 3600
+
+
+def issue(db: Session, sign_key: Ed25519PrivateKey, device_id: str, kind: str, args: dict,
+          actor: str, ttl_s: int, clock: Clock = system_clock) -> DeviceCommand:
+    """Create, sign and store one command, and audit who issued it."""
+    device = db.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", code="device_not_found")
+    if device.revoked:
+        raise Conflict(f"device {device_id} is revoked", code="device_revoked")
+    try:
+        checked = check_args(kind, args)
+    except BadCommandArgs as exc:
+        raise InvalidRequest(str(exc), code="invalid_command") from exc
+    if not 60 <= ttl_s <= MAX_TTL_S:
+        raise InvalidRequest(f"ttl must be between 60 s and {MAX_TTL_S} s", code="invalid_command")
+    now = clock()
+    document = {"id": str(uuid.uuid4()), "device_id": device_id, "kind": kind, "args": checked,
+                "issued_at": iso(to_datetime(now)), "not_after": iso(to_datetime(now + ttl_s))}
+    command = DeviceCommand(
+        id=document["id"], device_id=device_id, kind=kind,
+        document=json.dumps(document, ensure_ascii=False, sort_keys=True),
+        signature=sign_document(sign_key, COMMAND_CONTEXT, document), issued_by=actor,
+        issued_at=to_datetime(now), not_after=to_datetime(now + ttl_s), status=PENDING,
+    )
+    db.add(command)
+    audit.record(db, actor, f"command.{kind}", device_id, {"command_id": command.id, **checked}, clock=clock)
+    db.commit()
+    return command
+
+
+def expire_overdue(db: Session, clock: Clock = system_clock) -> int:
+    """Mark every pending command past its ``not_after`` expired; the number marked."""
+    overdue = (DeviceCommand.status == PENDING, DeviceCommand.not_after < to_datetime(clock()))
+    result = db.execute(update(DeviceCommand).where(*overdue).values(status=EXPIRED))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def pending_for(db: Session, device: Device, clock: Clock = system_clock) -> list[DeviceCommand]:
+    """The commands to deliver in this heartbeat answer (oldest first), marked delivered."""
+    expire_overdue(db, clock)
+    commands = list(db.scalars(select(DeviceCommand)
+                               .where(DeviceCommand.device_id == device.id, DeviceCommand.status == PENDING)
+                               .order_by(DeviceCommand.issued_at, DeviceCommand.id).limit(20)))
+    now = to_datetime(clock())
+    for command in commands:
+        if command.delivered_at is None:
+            command.delivered_at = now
+    return commands
+
+
+def delivery_json(command: DeviceCommand) -> dict:
+    return {"document": json.loads(command.document), "signature": command.signature}
+
+
+def acknowledge(db: Session, device: Device, command_id: str, status: str, reason: str, result: dict,
+                clock: Clock = system_clock) -> DeviceCommand:
+    """Record the kiosk's answer to one of its own commands. A repeat of the same answer is
+    accepted (the first ack's reply may have been lost); a different second answer is refused."""
+    command = db.get(DeviceCommand, command_id)
+    if command is None or command.device_id != device.id:
+        raise NotFound(f"no command {command_id} for this device", code="command_not_found")
+    if status not in ACK_STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(ACK_STATUSES)}")
+    stored = json.dumps({"status": status, "reason": reason, "result": result}, ensure_ascii=False,
+                        sort_keys=True)
+    if len(stored) > MAX_RESULT_CHARS:
+        raise InvalidRequest(f"result larger than {MAX_RESULT_CHARS} characters")
+    if command.acked_at is not None:
+        if command.result_json == stored:
+            return command
+        raise Conflict(f"command {command_id} was already acknowledged", code="already_acknowledged")
+    # An ack after expiry is still recorded (the kiosk usually refuses an expired command),
+    # but the command stays expired: it was not carried out in time.
+    if command.status == PENDING:
+        command.status = status
+    command.acked_at = to_datetime(clock())
+    command.result_json = stored
+    db.commit()
+    return command
+
+
+def list_commands(db: Session, device_id: str | None = None, limit: int = 100,
+                  clock: Clock = system_clock) -> list[DeviceCommand]:
+    if expire_overdue(db, clock):
+        db.commit()
+    query = select(DeviceCommand).order_by(DeviceCommand.issued_at.desc(), DeviceCommand.id).limit(limit)
+    if device_id is not None:
+        query = query.where(DeviceCommand.device_id == device_id)
+    return list(db.scalars(query))
+
+
+def command_json(command: DeviceCommand) -> dict:
+    document = json.loads(command.document)
+    ack = json.loads(command.result_json or "{}")
+    return {"id": command.id, "device_id": command.device_id, "kind": command.kind,
+            "args": document.get("args", {}), "issued_by": command.issued_by,
+            "issued_at": iso(command.issued_at), "not_after": iso(command.not_after),
+            "status": command.status, "delivered_at": iso(command.delivered_at),
+            "acked_at": iso(command.acked_at), "ack": ack}

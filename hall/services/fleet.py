@@ -1,0 +1,72 @@
+"""Heartbeats: the latest state of every kiosk, and a bounded history per kiosk.
+
+A heartbeat replaces the kiosk's row in ``device_states`` (what the fleet overview shows)
+and adds one row to ``heartbeats``; only the newest ``Settings.heartbeat_history`` rows per
+kiosk are kept, so a kiosk beating every minute for years costs a bounded table.
+Everything in a heartbeat comes from a kiosk and is hostile: it is validated by
+``HeartbeatIn`` (sizes bounded) before it reaches here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hall.core.config import Settings
+from hall.models import Device, DeviceState, Heartbeat
+from hall.timeutil import Clock, iso, system_clock, to_datetime
+
+
+def record_heartbeat(db: Session, settings: Settings, device: Device, report: dict[str, Any],
+                     clock: Clock = system_clock) -> DeviceState:
+    """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``); the caller commits."""
+    now = to_datetime(clock())
+    health = report.get("health") or {}
+    queue = report.get("queue") or {}
+    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+    state = db.get(DeviceState, device.id)
+    if state is None:
+        state = DeviceState(device_id=device.id)
+        db.add(state)
+    state.reported_at = now
+    state.health_state = str(health.get("state", ""))[:16]
+    state.queue_depth = int(queue.get("depth", 0))
+    state.oldest_unsent_s = queue.get("oldest_unsent_s")
+    state.free_disk_bytes = int(report.get("free_disk_bytes", 0))
+    state.software_version = str((report.get("versions") or {}).get("kiosk", ""))[:40]
+    state.config_version = int(report.get("config_version", 0))
+    state.uptime_s = int(report.get("uptime_s", 0))
+    state.locked = bool(report.get("locked", False))
+    state.report_json = text
+    db.add(Heartbeat(device_id=device.id, received_at=now, health_state=state.health_state,
+                     queue_depth=state.queue_depth, oldest_unsent_s=state.oldest_unsent_s, report_json=text))
+    db.flush()
+    _trim_history(db, device.id, settings.heartbeat_history)
+    return state
+
+
+def _trim_history(db: Session, device_id: str, keep: int) -> None:
+    cutoff = db.scalar(select(Heartbeat.id).where(Heartbeat.device_id == device_id)
+                       .order_by(Heartbeat.id.desc()).offset(keep).limit(1))
+    if cutoff is not None:
+        db.execute(delete(Heartbeat).where(Heartbeat.device_id == device_id, Heartbeat.id <= cutoff))
+
+
+def history(db: Session, device_id: str, limit: int = 200) -> list[Heartbeat]:
+    """The newest ``limit`` heartbeats of one kiosk, oldest first."""
+    rows = db.scalars(select(Heartbeat).where(Heartbeat.device_id == device_id)
+                      .order_by(Heartbeat.id.desc()).limit(limit))
+    return list(reversed(list(rows)))
+
+
+def state_json(state: DeviceState | None) -> dict:
+    if state is None:
+        return {}
+    return {"reported_at": iso(state.reported_at), "health_state": state.health_state,
+            "queue_depth": state.queue_depth, "oldest_unsent_s": state.oldest_unsent_s,
+            "free_disk_bytes": state.free_disk_bytes, "software_version": state.software_version,
+            "config_version": state.config_version, "uptime_s": state.uptime_s, "locked": state.locked,
+            "report": json.loads(state.report_json or "{}")}

@@ -1,0 +1,1 @@
+"""Fleet tests: real kiosk processes against a real hall."""

@@ -33,7 +33,7 @@ from typing import Literal, overload
 
 from hardware.errors import CardDataError, PinBlocked, SmartCardError, UnsupportedCard, WrongPin
 from hardware.pcsc_transport import ApduTransport
-from hardware.sam_text import ETHNICITY_BY_CODE, SEX_BY_CODE
+from hardware.sam_text import ETHNICITY_BY_CODE, SEX_BY_CODE, parse_yyyymmdd
 
 SOCIAL_SECURITY_AID = b"sx1.sh." + "社会保障".encode("gbk")
 STAFF_AID = bytes.fromhex("F0") + b"KIOSKSTAFF"
@@ -256,10 +256,4 @@ def _ascii(value: bytes | None, what: str) -> str:
 def _optional_bcd_date(value: bytes | None, what: str) -> date | None:
     if not value or value.strip(b"\x00\xff") == b"":
         return None
-    digits = value.hex()
-    if len(digits) != 8 or not digits.isdigit():
-        raise CardDataError(f"{what} is not a BCD date")
-    try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError as exc:
-        raise CardDataError(f"{what} is not a valid date") from exc
+    return parse_yyyymmdd(value.hex(), what)  # BCD: each byte's hex is two decimal digits

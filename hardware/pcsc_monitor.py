@@ -120,7 +120,7 @@ def _text(rc: int) -> str:
     from smartcard import scard
 
     try:
-        return scard.SCardGetErrorMessage(rc).strip().rstrip(".")
+        return str(scard.SCardGetErrorMessage(rc)).strip().rstrip(".")
     except Exception:
         return f"0x{rc & 0xFFFFFFFF:08X}"
 
@@ -144,10 +144,10 @@ def diff_states(before: dict[str, ReaderState], after: dict[str, ReaderState]) -
         if new is None:
             events.append(PcscEvent(READER_REMOVED, name))
     for name, new in after.items():
-        old = before.get(name)
-        if old is None:
+        previous = before.get(name)
+        if previous is None:
             events.append(PcscEvent(READER_ADDED, name))
-        if new.card_present and (old is None or not old.card_present or new.atr != old.atr):
+        if new.card_present and (previous is None or not previous.card_present or new.atr != previous.atr):
             events.append(PcscEvent(CARD_INSERTED, name, new.atr))
     return events
 

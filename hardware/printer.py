@@ -106,10 +106,6 @@ def parse_status(printer: int | None, offline_cause: int | None, paper: int | No
     return PrinterStatus(online=online, paper=paper_state, cover_open=cover)
 
 
-def has_wide(text: str) -> bool:
-    return any(ord(ch) > 0x7E for ch in text)
-
-
 def encode_text(text: str) -> bytes:
     """ESC/POS bytes for ``text``: ASCII as is; runs with Chinese in FS & … FS . as GB18030.
 

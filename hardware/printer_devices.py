@@ -236,11 +236,8 @@ def probe_printer_device(
     try:
         if own:
             printer = driver.build(settings)
-        health = getattr(printer, "health", None)
-        if callable(health):
-            result = health()
-            if isinstance(result, DeviceHealth):
-                return result
+        if printer is not None:
+            return printer.health()
         return device_health(PRINTER, driver.name, OK, "", f"{type(printer).__name__} opened")
     except Exception as exc:  # the printer's own typed errors; never personal data in them
         return device_health(PRINTER, driver.name, MISSING, "unavailable", type(exc).__name__)

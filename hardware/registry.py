@@ -36,10 +36,6 @@ class DriverSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True, strict=True)
 
 
-class NoSettings(DriverSettings):
-    """For a driver that reads nothing from its section."""
-
-
 class DriverSettingsError(ValueError):
     """A section's value does not suit its driver; ``field`` names the key within the section."""
 

@@ -8,7 +8,6 @@ Offsets and sizes below are in bytes, as in HARDWARE.md.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 from hardware.errors import CardDataError, UnsupportedCard
@@ -135,12 +134,12 @@ def decode_text_block(block: bytes, photo: bytes = b"") -> IdCard:
         name=text("name"),
         sex=SEX_BY_CODE[sex_code],
         ethnicity=ethnicity,
-        birth_date=_parse_date(text("birth_date"), "birth_date"),
+        birth_date=parse_yyyymmdd(text("birth_date"), "field birth_date"),
         address=text("address") if "address" in layout else "",
         id_number=text("id_number"),
         issuer=text("issuer") if "issuer" in layout else "",
-        valid_from=_parse_date(text("valid_from"), "valid_from"),
-        valid_to=None if valid_to_text == LONG_TERM else _parse_date(valid_to_text, "valid_to"),
+        valid_from=parse_yyyymmdd(text("valid_from"), "field valid_from"),
+        valid_to=None if valid_to_text == LONG_TERM else parse_yyyymmdd(valid_to_text, "field valid_to"),
         photo=photo,
         permit_number=optional("permit_number"),
         issue_count=optional("issue_count"),
@@ -202,15 +201,11 @@ def _mark_for(card: IdCard) -> str:
     raise ValueError(f"unknown card type {card.card_type!r}")
 
 
-def _parse_date(value: str, field_name: str) -> date:
+def parse_yyyymmdd(value: str, what: str) -> date:
+    """A card's eight-digit date (the SAM's text, a PC/SC card's BCD as hex); else ``CardDataError``."""
     if len(value) != 8 or not value.isdigit():
-        raise CardDataError(f"field {field_name} is not a YYYYMMDD date")
+        raise CardDataError(f"{what} is not a YYYYMMDD date")
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError as exc:
-        raise CardDataError(f"field {field_name} is not a valid date") from exc
-
-
-def with_photo(card: IdCard, photo: bytes) -> IdCard:
-    """The same reading with another photo (a small helper for the simulator and tests)."""
-    return replace(card, photo=photo)
+        raise CardDataError(f"{what} is not a valid date") from exc

@@ -113,7 +113,7 @@ class FriendlyExceptionHandler(ExceptionHandler):
 
     def handle_exception(self, inst: BaseException) -> int:
         if isinstance(inst, KeyboardInterrupt | SystemExit):
-            return ExceptionManager.RAISE
+            return int(ExceptionManager.RAISE)  # Kivy has no type information: its constants are Any
         # The type and where it happened, never the message (it may hold personal data).
         log.error("unexpected %s in a UI callback at %s", type(inst).__name__, where(inst))
         self.app.errors_handled += 1
@@ -121,7 +121,7 @@ class FriendlyExceptionHandler(ExceptionHandler):
             self.app.recover()
         except Exception as exc:  # never let the safety net itself fall
             log.error("recovery failed: %s", type(exc).__name__)
-        return ExceptionManager.PASS
+        return int(ExceptionManager.PASS)
 
 
 def where(exc: BaseException) -> str:

@@ -44,7 +44,7 @@ from kiosk.fields import (  # noqa: F401  (the message keys are part of this mod
     TOO_LONG,
 )
 from kiosk.privacy import applicant_tag
-from kiosk.session import Session
+from kiosk.visit import Visit
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # provisional numbers use the local date
 
@@ -235,7 +235,7 @@ def _applicant(card: IdCard, values: Mapping[str, str], source: str) -> dict[str
 
 
 def build_application(
-    session: Session,
+    session: Visit,
     item: ServiceItem,
     *,
     device_id: str,
@@ -293,7 +293,7 @@ def build_application(
         "created_at": created_at,
         "kiosk": device_id,
     }
-    agent = getattr(session, "agent", None)
+    agent = session.agent
     if agent:  # a grid worker applied on the villager's behalf (代办)
         document["agent"] = {"worker_id": str(agent["worker_id"]), "county": str(agent["county"])}
     return Application(

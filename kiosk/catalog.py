@@ -14,7 +14,7 @@ and the key. The shipped items are SAMPLE DATA, not an official catalog.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,6 +216,20 @@ class _Table:
             raise self.error(key, "must not be empty")
         return value
 
+    def choice(self, key: str, allowed: Sequence[str], default: Any = ...) -> Any:
+        """A text that must be one of ``allowed`` (``default`` when missing, if given)."""
+        value = self.get(key, str, default)
+        if key in self.data and value not in allowed:
+            raise self.error(key, "must be one of " + ", ".join(allowed))
+        return value
+
+    def at_least_one(self, key: str, default: Any = ...) -> Any:
+        """A whole number of at least 1 (``default`` when missing, if given)."""
+        value = self.get(key, int, default)
+        if key in self.data and value < 1:
+            raise self.error(key, "must be at least 1")
+        return value
+
     def text(self, key: str) -> Text:
         return _text(self.get(key, dict), self.where, f"{self.prefix}{key}")
 
@@ -242,12 +256,8 @@ def _text(data: Mapping[str, Any], where: str, key: str) -> Text:
 
 
 def _material(table: _Table) -> Material:
-    form = table.get("form", str)
-    if form not in MATERIAL_FORMS:
-        raise table.error("form", "must be one of " + ", ".join(MATERIAL_FORMS))
-    count = table.get("count", int, 1)
-    if count < 1:
-        raise table.error("count", "must be at least 1")
+    form = table.choice("form", MATERIAL_FORMS)
+    count = table.at_least_one("count", 1)
     material = Material(
         id=table.get("id", str),
         name=table.text("name"),
@@ -261,12 +271,8 @@ def _material(table: _Table) -> Material:
 
 
 def _field(table: _Table) -> FormField:
-    kind = table.get("kind", str)
-    if kind not in FIELD_KINDS:
-        raise table.error("kind", "must be one of " + ", ".join(FIELD_KINDS))
-    source = table.get("source", str, None)
-    if source is not None and source not in CARD_SOURCES:
-        raise table.error("source", "must be one of " + ", ".join(CARD_SOURCES))
+    kind = table.choice("kind", FIELD_KINDS)
+    source = table.choice("source", CARD_SOURCES, None)
     choices = []
     for row in table.tables("choices"):
         choices.append(Choice(value=row.get("value", str), label=row.text("label")))
@@ -278,9 +284,7 @@ def _field(table: _Table) -> FormField:
         raise table.error("choices", "only a field of a kind with choices has choices")
     if len({c.value for c in choices}) != len(choices):
         raise table.error("choices", "duplicate value")
-    max_length = table.get("max_length", int, None)
-    if max_length is not None and max_length < 1:
-        raise table.error("max_length", "must be at least 1")
+    max_length = table.at_least_one("max_length", None)
     field = FormField(
         id=table.get("id", str),
         label=table.text("label"),

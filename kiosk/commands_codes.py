@@ -103,6 +103,7 @@ class _SampleReceipt:
     qr_text: str
     service_name: str
     created_at: str
+    agent: str = ""
 
 
 def print_test(args: argparse.Namespace) -> int:
@@ -122,6 +123,9 @@ def print_test(args: argparse.Namespace) -> int:
         hint = f"{t.t('codes.cli.no_printer')}; {t.t('codes.cli.no_printer_hint')}"
         raise ConfigError("devices.printer.driver", hint)
     printer = build_printer(cfg)
+    if printer is None:  # an empty driver name: nothing to print on
+        hint = f"{t.t('codes.cli.no_printer')}; {t.t('codes.cli.no_printer_hint')}"
+        raise ConfigError("devices.printer.driver", hint)
     try:
         sample = _SampleReceipt(
             provisional_number=SAMPLE_NUMBER,

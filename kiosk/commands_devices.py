@@ -27,6 +27,8 @@ import sys
 from datetime import date
 from typing import Any
 
+from hardware.interfaces import IdCard
+from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading
 from kiosk.commands import settings_from
 from kiosk.i18n import Translator
 
@@ -85,7 +87,7 @@ def _mask_address(address: str) -> str:
     return address[:6] + "*" * max(0, len(address) - 6)
 
 
-def id_card_json(card: Any, today: date, reveal: bool = False) -> dict[str, Any]:
+def id_card_json(card: IdCard, today: date, reveal: bool = False) -> dict[str, Any]:
     """The read-id JSON of an ``IdCard`` (the contract in the module docstring)."""
     show_name = (lambda s: s) if reveal else _mask_name
     show_number = (lambda s: s) if reveal else _mask_number
@@ -112,9 +114,11 @@ def id_card_json(card: Any, today: date, reveal: bool = False) -> dict[str, Any]
     return out
 
 
-def smart_card_json(card: Any, today: date, reveal: bool = False) -> dict[str, Any]:
+def smart_card_json(card: StaffCardReading | SocialSecurityCard, today: date,
+                    reveal: bool = False) -> dict[str, Any]:
     """The read-id JSON of a social security card or a staff card."""
-    if card.card_type == "staff":
+    out: dict[str, Any]
+    if isinstance(card, StaffCardReading):
         out = {"card_type": "staff", "worker_id": card.worker_id, "county": card.county}
         if card.role:
             out["role"] = card.role
@@ -144,18 +148,17 @@ def read_id(args: argparse.Namespace) -> int:
         from hardware.sam_reader import SamSerialReader
 
         with SamSerialReader(args.serial, baud=args.baud, timeout=2.0) as reader:
-            card = reader.read_card(timeout=args.timeout)
-        to_json = id_card_json
+            id_card = reader.read_card(timeout=args.timeout)
+        record = None if id_card is None else id_card_json(id_card, date.today(), reveal=args.reveal)
     else:
         from hardware.pcsc_reader import PcscCardReader
 
         with PcscCardReader(args.pcsc or None, require_removal=False) as reader:
-            card = reader.read_card(timeout=args.timeout)
-        to_json = smart_card_json
-    if card is None:
+            smart_card = reader.read_card(timeout=args.timeout)
+        record = None if smart_card is None else smart_card_json(smart_card, date.today(), reveal=args.reveal)
+    if record is None:
         print(f"kiosk: {t.t('devices.no_card', seconds=f'{args.timeout:g}')}", file=sys.stderr)
         return 2
-    record = to_json(card, date.today(), reveal=args.reveal)
     if args.json:
         _emit(record)
         return 0

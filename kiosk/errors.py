@@ -9,7 +9,6 @@
     ├── ApplicationInvalid(errors)  "kiosk.application_invalid" form or materials incomplete
     ├── ApplicationTooLarge(size, limit) "kiosk.application_too_large" over the protocol's JSON limit
     └── SessionError                "kiosk.session_error"
-        ├── SessionExpired          "kiosk.session_expired"    idle too long, data wiped
         └── NoActiveSession         "kiosk.no_active_session"  nobody is being served
 
 Every error carries ``message_key``, a key in ``config/translations/core.*.toml``; the
@@ -90,12 +89,6 @@ class SessionError(KioskError):
     """Something is wrong with the applicant's session."""
 
     message_key = "kiosk.session_error"
-
-
-class SessionExpired(SessionError):
-    """The session was idle too long and has been wiped."""
-
-    message_key = "kiosk.session_expired"
 
 
 class NoActiveSession(SessionError):

@@ -4,7 +4,7 @@ The file names the service item, the applicant, the form's values and the scanne
 pages. It becomes a session exactly like one the screens build, so the same
 validation and the same sealing apply (``kiosk.intake.enqueue_session``, which the
 confirm button uses too); only the identity is typed in instead of read from a card
-(``Session.identity_source = "paper"``).
+(``Visit.identity_source = "paper"``).
 
     {"service": CODE, "applicant": {"name", "id_number", "phone"?, "address"?},
      "fields": {...}, "attachments": [{"material": ID, "path": FILE}, ...]}
@@ -35,6 +35,7 @@ import math
 import os
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -45,7 +46,7 @@ from hardware.interfaces import CARD_HK_MACAU_TAIWAN, CARD_RESIDENT, IdCard
 from kiosk.catalog import Catalog, ServiceItem
 from kiosk.errors import ApplicationInvalid, KioskError
 from kiosk.idnumber import validate_id_number
-from kiosk.session import Page, Session
+from kiosk.visit import Page, Visit
 
 MAX_FILE_BYTES = 1024 * 1024  # text only: pages are files beside it
 MAX_DEPTH = 6  # the format needs 3 (file → attachments → entry)
@@ -165,7 +166,7 @@ def _require(obj: Any, key: str, kind: type, where: str) -> Any:
     return value
 
 
-_KIND_NAMES = {str: "text", dict: "an object", list: "a list"}
+_KIND_NAMES: dict[type, str] = {str: "text", dict: "an object", list: "a list"}
 
 
 def _only(obj: dict[str, Any], allowed: frozenset[str], where: str) -> None:
@@ -259,7 +260,8 @@ def read_page(path: Path, material: str, where: str) -> Page:
 # --- the session --------------------------------------------------------------------------
 
 
-def read_paper_application(path: Path, catalog: Catalog, clock=time.time) -> tuple[Session, ServiceItem]:
+def read_paper_application(path: Path, catalog: Catalog,
+                           clock: Callable[[], float] = time.time) -> tuple[Visit, ServiceItem]:
     """A filled session and its service item; raises a ``KioskError`` the CLI explains.
 
     Field values and the identity are validated when the session is enqueued, by the same
@@ -283,7 +285,7 @@ def read_paper_application(path: Path, catalog: Catalog, clock=time.time) -> tup
     attachments = _attachments(data)
     folder = path.parent if path.parent != Path("") else Path(os.curdir)
 
-    session = Session(id=f"paper-{int(clock())}", started_at=clock())
+    session = Visit(id=f"paper-{int(clock())}", started_at=clock())
     try:
         session.identity_source = "paper"
         session.card = _identity(applicant)

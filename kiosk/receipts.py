@@ -30,10 +30,12 @@ class SlipContent(Protocol):
     @property
     def created_at(self) -> str: ...
 
+    @property
+    def agent(self) -> str: ...  # the grid worker's id, or "" (the print test's sample has none)
+
 
 def receipt_slip(receipt: SlipContent, t: Translator, place: str = "") -> ReceiptSlip:
     """The slip for ``receipt`` in ``t``'s language; ``place`` is the kiosk's name."""
-    agent = getattr(receipt, "agent", "")  # only a real receipt has one (the print test has none)
     return ReceiptSlip(
         title=t.t("codes.receipt.title"),
         place=place,
@@ -46,5 +48,5 @@ def receipt_slip(receipt: SlipContent, t: Translator, place: str = "") -> Receip
         qr_text=receipt.qr_text,
         qr_caption=t.t("codes.receipt.qr_caption"),
         keep_note=t.t("codes.receipt.keep"),
-        agent_note=t.t("staff.receipt_agent", worker_id=agent) if agent else "",
+        agent_note=t.t("staff.receipt_agent", worker_id=receipt.agent) if receipt.agent else "",
     )

@@ -14,19 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hardware.interfaces import Camera, IdCardReader
-from kiosk.catalog import load_catalog
+from kiosk.catalog import ServiceItem, load_catalog
 from kiosk.display import has_display, virtual_display
 from kiosk.i18n import Translator
 from kiosk.privacy import setup_logging
 from kiosk.settings import Settings
 from offline_queue.errors import NotEnrolled
 from offline_queue.identity import DeviceIdentity
-from offline_queue.outbox import OfflineQueue
+from offline_queue.outbox import OfflineQueue, QueueEntry
 from offline_queue.sync import SyncEngine, SyncWorker
 from offline_queue.transport import HallClient
 
 if TYPE_CHECKING:  # the core imports the camera and code stacks: only `kiosk run` needs them
     from kiosk.service import KioskService
+    from kiosk.visit import Visit
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def queue_dir(settings: Settings) -> Path:
     return settings.data_dir / "outbox"
 
 
-def open_queue(settings: Settings, clock=time.time) -> OfflineQueue:
+def open_queue(settings: Settings, clock: Callable[[], float] = time.time) -> OfflineQueue:
     return OfflineQueue(
         queue_dir(settings),
         settings.queue.budget_bytes,
@@ -75,13 +76,15 @@ def require_identity(settings: Settings) -> DeviceIdentity:
     return identity
 
 
-def open_sync_engine(settings: Settings, queue: OfflineQueue | None = None, clock=time.time) -> SyncEngine:
+def open_sync_engine(settings: Settings, queue: OfflineQueue | None = None,
+                     clock: Callable[[], float] = time.time) -> SyncEngine:
     client = HallClient(require_identity(settings), timeout_s=settings.hall.timeout_s, clock=clock)
     return SyncEngine.from_settings(queue or open_queue(settings, clock), client, settings.sync, clock=clock,
                                     retention_days=settings.queue.retention_days)
 
 
-def enqueue_session(settings: Settings, queue: OfflineQueue, session, item, clock=time.time):
+def enqueue_session(settings: Settings, queue: OfflineQueue, session: Visit, item: ServiceItem,
+                    clock: Callable[[], float] = time.time) -> QueueEntry:
     from kiosk.intake import enqueue_session as enqueue
 
     return enqueue(

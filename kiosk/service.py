@@ -93,7 +93,7 @@ class KioskService:
     ) -> None:
         self.ctx = StepContext(
             settings=settings, catalog=catalog, queue=queue, identity=identity, id_reader=id_reader,
-            words=Words(translator, settings.kiosk.language, translator_factory),
+            words=Words(translator, translator_factory),
             keeper=keeper if keeper is not None else VisitKeeper(settings.kiosk.idle_timeout_s, clock),
             events=Events(), camera=DeviceLease("camera", camera), jobs=OneShotJobs(), clock=clock,
         )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
 from hardware.errors import PinBlocked, WrongPin
@@ -151,7 +150,9 @@ class SmartCardDesk:
     def _pin_reader(self, pin: str) -> PcscCardReader:
         from hardware.pcsc_reader import PcscCardReader
 
-        return PcscCardReader(getattr(self.reader, "reader", None), pin=pin, require_removal=False)
+        # the same PC/SC reader as the watcher's when it names one; else the first reader there is
+        name = self.reader.reader if isinstance(self.reader, PcscCardReader) else None
+        return PcscCardReader(name, pin=pin, require_removal=False)
 
 
 def _ignore(_value: object) -> None:
@@ -170,7 +171,3 @@ def pin_result(exc: BaseException | None, t: Callable[..., str]) -> PinResult:
             return PinResult(ok=False, message=t("staff.pin_format"))
         return PinResult(ok=False, message=t("staff.pin_wrong", tries=tries), tries_left=tries)
     return PinResult(ok=False, message=t("staff.card_gone"), gone=True)
-
-
-def today_of(clock: Callable[[], float]) -> date:
-    return date.fromtimestamp(clock())

@@ -123,7 +123,7 @@ class BlobStore:
         return True
 
     def names(self) -> list[str]:
-        found = []
+        found: list[str] = []
         for shard in self._shards():
             found.extend(e.name for e in os.scandir(shard) if _HEX64.fullmatch(e.name))
         return found

@@ -62,32 +62,51 @@ _CONTACT_KEY = "last_contact"
 _CREATED_KEY = "created_at"
 
 
+# Read-only properties, not plain attributes: the kiosk's frozen dataclasses fit them
+# (a plain protocol attribute would demand a settable one).
 class AttachmentLike(Protocol):
-    material: str
-    data: bytes
-    media_type: str
-    pages: int
+    @property
+    def material(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def pages(self) -> int: ...
 
 
 class ApplicationLike(Protocol):
     """What ``enqueue`` reads from an application (``kiosk.applications.Application`` fits)."""
 
-    id: str
-    provisional_number: str
-    service_code: str
-    county: str
-    created_at: str
-    visits_needed: int
-    applicant_tag: str
-    document: dict[str, Any]
-    attachments: Sequence[AttachmentLike]
+    @property
+    def id(self) -> str: ...
+    @property
+    def provisional_number(self) -> str: ...
+    @property
+    def service_code(self) -> str: ...
+    @property
+    def county(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def visits_needed(self) -> int: ...
+    @property
+    def applicant_tag(self) -> str: ...
+    @property
+    def document(self) -> dict[str, Any]: ...
+    @property
+    def attachments(self) -> Sequence[AttachmentLike]: ...
 
 
 class StatusChangeLike(Protocol):
-    id: str
-    status: str
-    official_number: str
-    reason: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def official_number(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True)

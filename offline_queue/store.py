@@ -304,9 +304,9 @@ class OutboxStore:
 
     def _recover(self) -> int:
         with self.transaction() as db:
-            return db.execute(
+            return int(db.execute(
                 "UPDATE entries SET state = ?, next_attempt_at = NULL WHERE state = ?", (SEALED, UPLOADING)
-            ).rowcount
+            ).rowcount)
 
     # -- writes -----------------------------------------------------------------------
 
@@ -339,13 +339,11 @@ class OutboxStore:
     def claim(self, entry_id: str, now: float) -> bool:
         """``sealed`` -> ``uploading``; False if the entry was not ready."""
         with self.transaction() as db:
-            return (
-                db.execute(
-                    "UPDATE entries SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
-                    (UPLOADING, now, entry_id, SEALED),
-                ).rowcount
-                == 1
-            )
+            claimed: int = db.execute(
+                "UPDATE entries SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
+                (UPLOADING, now, entry_id, SEALED),
+            ).rowcount
+            return claimed == 1
 
     def release(self, entry_id: str, reason: str, next_attempt_at: float, now: float, count: bool) -> None:
         """``uploading`` -> ``sealed``, to be tried again at ``next_attempt_at``."""
@@ -469,7 +467,7 @@ class OutboxStore:
         with self.transaction() as db:
             existing = db.execute("SELECT value FROM meta WHERE key = ?", (LOOKUP_KDF_KEY,)).fetchone()
             if existing is not None:
-                return existing[0]
+                return str(existing[0])
             for old, (new, public) in replacements.items():
                 db.execute("UPDATE entries SET applicant_tag = ?, reason_public = ? WHERE applicant_tag = ?",
                            (new, public, old))

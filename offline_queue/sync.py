@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Protocol
 
 from offline_queue.errors import (
     AttachmentMissing,
@@ -50,7 +50,7 @@ from offline_queue.errors import (
     StorageError,
 )
 from offline_queue.outbox import OfflineQueue, QueueEntry
-from offline_queue.transport import ChunkSizer, HallClient, Throttle
+from offline_queue.transport import ChunkSizer, HallClient, SubmitResult, Throttle
 from workers.loop import BackgroundLoop, PassResult
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,23 @@ class SyncReport:
         return DeviceRevoked.code in self.errors
 
 
+class SyncPolicy(Protocol):
+    """The ``sync`` settings the engine reads (``kiosk.settings.SyncSection`` fits)."""
+
+    @property
+    def backoff_base_s(self) -> float: ...
+    @property
+    def backoff_max_s(self) -> float: ...
+    @property
+    def bandwidth_kbps(self) -> float: ...
+    @property
+    def quiet_hours(self) -> str: ...
+    @property
+    def chunk_min_kb(self) -> int: ...
+    @property
+    def chunk_max_kb(self) -> int: ...
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -120,20 +137,21 @@ class SyncEngine:
         self._not_before = 0.0  # the hall's Retry-After: no pass contacts it before this time
 
     @classmethod
-    def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: Any, clock=time.time,
+    def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: SyncPolicy,
+                      clock: Callable[[], float] = time.time,
                       retention_days: float | None = None) -> SyncEngine:
         """Build from the kiosk's ``settings.sync`` section (backoff, quiet hours, chunk sizes, cap).
 
         The chunk bounds and bandwidth cap are set on ``client`` when it has none of its own.
         """
-        if getattr(sync, "chunk_min_kb", None):
+        if sync.chunk_min_kb:
             client.chunk_sizer = ChunkSizer(sync.chunk_min_kb * 1024, sync.chunk_max_kb * 1024,
                                             start_bytes=64 * 1024)
-        if client.throttle is None and getattr(sync, "bandwidth_kbps", 0):
+        if client.throttle is None and sync.bandwidth_kbps:
             client.throttle = Throttle.from_kbps(sync.bandwidth_kbps)
         return cls(
             queue, client, backoff_base_s=sync.backoff_base_s, backoff_max_s=sync.backoff_max_s, clock=clock,
-            quiet_hours=getattr(sync, "quiet_hours", ""),
+            quiet_hours=sync.quiet_hours,
             retention_s=None if retention_days is None else retention_days * 86400.0,
         )
 
@@ -143,7 +161,7 @@ class SyncEngine:
 
     def backoff_s(self, attempts: int) -> float:
         """Delay before the next try after ``attempts`` earlier failures (protocol.md, Retries)."""
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** min(attempts, 32))
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** min(attempts, 32))
         return ceiling * (0.5 + 0.5 * self._rng())
 
     def run_once(
@@ -254,7 +272,7 @@ class SyncEngine:
         log.info("sync: %s submitted as %s", entry.provisional_number, result.official_number)
         return "sent", None
 
-    def _deliver(self, entry: QueueEntry):
+    def _deliver(self, entry: QueueEntry) -> SubmitResult:
         attachments = self.queue.attachments(entry.id)
         for att in attachments:
             if not att.uploaded:

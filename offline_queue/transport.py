@@ -202,6 +202,31 @@ class TransferStats:
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    def note_sending(self, sha256: str, offset: int, length: int) -> None:
+        """A chunk of ``length`` bytes at ``offset`` of blob ``sha256`` goes to the socket."""
+        self.largest_chunk = max(self.largest_chunk, length)
+        high = self._high_water.get(sha256, 0)
+        if offset < high:
+            self.resent_bytes += min(high, offset + length) - offset
+        confirmed = self._confirmed.get(sha256, 0)
+        if offset < confirmed:
+            self.confirmed_resent_bytes += min(confirmed, offset + length) - offset
+        self._high_water[sha256] = max(high, offset + length)
+
+    def note_confirmed(self, sha256: str, offset: int, size: int) -> None:
+        """The hall holds the first ``offset`` of the ``size`` bytes of blob ``sha256``."""
+        before = self._confirmed.get(sha256, 0)
+        if offset > before:
+            self.confirmed_bytes += offset - before
+            self._confirmed[sha256] = offset
+        if offset >= size:  # done: forget the blob (a repeat create answers "complete" at once)
+            self._confirmed.pop(sha256, None)
+            self._high_water.pop(sha256, None)
+
+    def forget_confirmed(self, sha256: str) -> None:
+        """The hall lost the upload: what it had confirmed of ``sha256`` is gone with it."""
+        self._confirmed.pop(sha256, None)
+
 
 @dataclass(frozen=True)
 class SubmitResult:
@@ -281,7 +306,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _error_for(resp: requests.Response, upload: bool) -> HallError:
+def error_for_response(resp: requests.Response, upload: bool) -> HallError:
     """The error a non-2xx answer means (protocol.md, "Errors")."""
     status = resp.status_code
     code, detail = f"http_{status}", ""
@@ -335,7 +360,7 @@ def request_enrolment(
         timeout=timeout_s,
     )
     if resp.status_code not in (200, 201):
-        err = _error_for(resp, upload=False)
+        err = error_for_response(resp, upload=False)
         if isinstance(err, HallRejected):
             raise EnrolmentFailed(f"the hall refused the enrolment: {err.code}", err.code)
         raise err
@@ -428,7 +453,7 @@ class HallClient:
             self._verify(resp, signed[signing.HEADER_NONCE], method, path)
             if 200 <= resp.status_code < 300:
                 return resp
-            err = _error_for(resp, upload)
+            err = error_for_response(resp, upload)
             if isinstance(err, HallAuthRefused) and attempt == 1:
                 log.warning("hall refused a signature (%s); trying once more", err.code)
                 continue
@@ -463,7 +488,7 @@ class HallClient:
 
     def create_upload(self, sha256: str, size: int) -> UploadState:
         answer = self._post_json("/uploads", {"sha256": sha256, "size": size})
-        return _upload_state(answer, size, need_id=True)
+        return parse_upload_state(answer, size, need_id=True)
 
     def upload_offset(self, upload_id: str) -> int:
         resp = self._request("HEAD", f"/uploads/{upload_id}", upload=True)
@@ -487,7 +512,7 @@ class HallClient:
         answer = _json(resp)
         if not isinstance(answer, dict):
             raise HallGarbage("PATCH answer is not an object")
-        return _upload_state({"upload_id": upload_id, **answer}, None, need_id=False)
+        return parse_upload_state({"upload_id": upload_id, **answer}, None, need_id=False)
 
     def upload_blob(
         self, sha256: str, data: bytes, chunk_size: int | None = None,
@@ -526,7 +551,7 @@ class HallClient:
                         continue
                     length = chunk_size or self.chunk_sizer.size()
                     chunk = data[offset : offset + length]
-                    self._note_sending(sha256, offset, len(chunk))
+                    self.stats.note_sending(sha256, offset, len(chunk))
                     started = time.monotonic()
                     try:
                         state = self.upload_chunk(state.upload_id, offset, chunk)
@@ -560,7 +585,7 @@ class HallClient:
                     self._confirm(sha256, offset, size, on_progress)
             except UploadLost:
                 log.info("upload %s… vanished on the hall; starting again", sha256[:12])
-                self.stats._confirmed.pop(sha256, None)
+                self.stats.forget_confirmed(sha256)
                 continue
         raise UploadLost("the upload kept vanishing on the hall")
 
@@ -571,27 +596,9 @@ class HallClient:
         except HallError as exc:
             raise exc from cause
 
-    def _note_sending(self, sha256: str, offset: int, length: int) -> None:
-        stats = self.stats
-        stats.largest_chunk = max(stats.largest_chunk, length)
-        high = stats._high_water.get(sha256, 0)
-        if offset < high:
-            stats.resent_bytes += min(high, offset + length) - offset
-        confirmed = stats._confirmed.get(sha256, 0)
-        if offset < confirmed:
-            stats.confirmed_resent_bytes += min(confirmed, offset + length) - offset
-        stats._high_water[sha256] = max(high, offset + length)
-
     def _confirm(self, sha256: str, offset: int, size: int,
                  on_progress: Callable[[int, int], None] | None) -> None:
-        stats = self.stats
-        before = stats._confirmed.get(sha256, 0)
-        if offset > before:
-            stats.confirmed_bytes += offset - before
-            stats._confirmed[sha256] = offset
-        if offset >= size:  # done: forget the blob (a repeat create answers "complete" at once)
-            stats._confirmed.pop(sha256, None)
-            stats._high_water.pop(sha256, None)
+        self.stats.note_confirmed(sha256, offset, size)
         if on_progress is not None:
             on_progress(offset, size)
 
@@ -670,7 +677,8 @@ def _str(obj: Any, key: str) -> str:
     return value
 
 
-def _upload_state(answer: Any, size: int | None, need_id: bool) -> UploadState:
+def parse_upload_state(answer: Any, size: int | None, need_id: bool) -> UploadState:
+    """An upload's id and offset from the hall's answer; anything malformed is ``HallGarbage``."""
     if not isinstance(answer, dict):
         raise HallGarbage("upload answer is not an object")
     upload_id, offset = answer.get("upload_id"), answer.get("offset")

@@ -140,7 +140,7 @@ class BackgroundLoop:
             while not stopping.is_set():
                 self._wake.clear()
                 delay = self._one_pass_guarded()
-                if delay is BackgroundLoop.STOP:
+                if isinstance(delay, _Stop):
                     log.info("%s: ended by its own pass", self.name)
                     return
                 if stopping.is_set():
@@ -171,7 +171,7 @@ class BackgroundLoop:
             return self.crash_backoff_s
         finally:
             self.stats.passes += 1
-        if result is BackgroundLoop.STOP or result is None:
+        if isinstance(result, _Stop) or result is None:
             return result
         return max(0.0, float(result))
 

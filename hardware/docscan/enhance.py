@@ -56,8 +56,9 @@ def enhance(page: np.ndarray, mode: str = "colour") -> np.ndarray:
     grey = cv2.cvtColor(flat, cv2.COLOR_BGR2GRAY)
     if mode == "grey":
         low = float(np.percentile(grey, 1))
-        return np.clip((grey.astype(np.float32) - low) * (255.0 / max(1.0, 250.0 - low)), 0, 255
-                       ).astype(np.uint8)
+        scale = 255.0 / max(1.0, 250.0 - low)
+        stretched: np.ndarray = np.clip((grey.astype(np.float32) - low) * scale, 0, 255).astype(np.uint8)
+        return stretched
     block = max(15, int(min(grey.shape) * 0.03) | 1)
     text = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 12)
     return cv2.medianBlur(text, 3)

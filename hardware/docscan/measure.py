@@ -11,7 +11,7 @@ from hardware.docscan.detect import order_corners
 def _convex(quad: np.ndarray) -> np.ndarray:
     a = order_corners(quad).astype(np.float32)
     if not cv2.isContourConvex(a.reshape(-1, 1, 2)):
-        a = cv2.convexHull(a).reshape(-1, 2)
+        return np.asarray(cv2.convexHull(a)).reshape(-1, 2)
     return a
 
 
@@ -20,7 +20,7 @@ def _clip(poly: np.ndarray, shape: tuple[int, ...] | None) -> np.ndarray:
     if shape is None:
         return poly
     h, w = shape[:2]
-    frame = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     area, inter = cv2.intersectConvexConvex(poly, frame)
     return poly if inter is None or area <= 0 else inter.reshape(-1, 2).astype(np.float32)
 

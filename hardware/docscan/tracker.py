@@ -34,7 +34,7 @@ class OutlineTracker:
     @property
     def motion(self) -> float:
         """Largest per-frame corner movement lately, in % of the frame's width (100 when unknown)."""
-        if self._current is None or len(self._moves) < self._moves.maxlen:
+        if self._current is None or len(self._moves) < (self._moves.maxlen or 0):
             return 100.0
         return max(self._moves)
 

@@ -58,6 +58,8 @@ class ReceiptStep(Step):
             with self._printer_lock:
                 if self.printer is None:
                     self.printer = build_printer(self.ctx.settings.devices.printer)
+                if self.printer is None:  # no driver named: nothing to print on
+                    return
                 slip = receipt_slip(receipt, translator, self.ctx.settings.kiosk.device_name)
                 print_receipt(self.printer, slip)
         except Exception as exc:

@@ -67,16 +67,14 @@ class Events:
 class Words:
     """The translator of the current language; switching loads the other one once."""
 
-    def __init__(self, translator: Translator, default_lang: str,
-                 factory: Callable[[str], Translator] | None = None) -> None:
+    def __init__(self, translator: Translator, factory: Callable[[str], Translator] | None = None) -> None:
         self.translator = translator
-        self._default_lang = default_lang
         self._factory = factory or (lambda lang: Translator.load(lang=lang))
         self._loaded = {self.language: translator}
 
     @property
     def language(self) -> str:
-        return getattr(self.translator, "lang", self._default_lang)
+        return self.translator.lang
 
     def t(self, key: str, **fmt: Any) -> str:
         try:

@@ -53,13 +53,6 @@ class HomeStep(Step):
         except Exception:
             return False
 
-    def waiting_count(self) -> int:
-        try:
-            counts = self.ctx.queue.summary().counts
-        except Exception:
-            return 0
-        return sum(n for s, n in counts.items() if s in ("sealed", "uploading"))
-
     def queue_line(self) -> str:
         """For the grid worker: how many wait to be sent and how old the oldest is ("" if none)."""
         try:

@@ -17,7 +17,7 @@ from kiosk.applications import (
 from kiosk.catalog import load_catalog
 from kiosk.errors import ApplicationInvalid
 from kiosk.privacy import applicant_tag
-from kiosk.session import Page, SessionKeeper
+from kiosk.visit import Page, VisitKeeper
 
 from .conftest import make_card, make_id
 
@@ -69,7 +69,7 @@ def test_validate_dates_and_numbers():
 
 
 def make_session(clock, item=PENSION, pages=True):
-    session = SessionKeeper(120, clock).start()
+    session = VisitKeeper(120, clock).start()
     session.card = make_card()
     session.service_code = item.code
     session.fields.update(good_values(session.card))
@@ -138,7 +138,7 @@ def test_every_item_builds_with_one_page_of_its_first_required_material(clock, t
     samples = {"phone": "13812345678", "text": "样例", "number": "3", "date": "2025-01-02",
                "id_number": make_id("441423", date(1990, 1, 1), 11)}
     for item in CATALOG.items():
-        session = SessionKeeper(120, clock).start()
+        session = VisitKeeper(120, clock).start()
         session.card = card
         for f in item.fields:
             session.fields[f.id] = f.choices[0].value if f.choices else samples[f.kind]

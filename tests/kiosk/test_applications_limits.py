@@ -8,7 +8,7 @@ from hardware.sample_cards import SAMPLE_CARDS
 from kiosk.applications import IDENTITY_MAX_LENGTH, TOO_LONG, build_application, validate_identity
 from kiosk.catalog import load_catalog
 from kiosk.errors import ApplicationInvalid
-from kiosk.session import Page, Session
+from kiosk.visit import Page, Visit
 from tests.kiosk.conftest import make_card
 
 CATALOG = load_catalog()
@@ -22,8 +22,8 @@ def test_a_real_cards_values_fit_every_item(card_name):
         assert validate_identity(item, card, {"phone": "13800138000"}) == {}, item.code
 
 
-def _session(card, **fields) -> Session:
-    session = Session("s", 0.0)
+def _session(card, **fields) -> Visit:
+    session = Visit("s", 0.0)
     session.card = card
     session.fields = {"phone": "13800138000", "grade": "360", "bank": "psbc", **fields}
     session.add_page(Page("M1", b"\xff\xd8page"))

@@ -3,7 +3,7 @@ from kiosk import errors
 
 def test_every_error_is_a_kiosk_error_with_a_message_key():
     classes = [errors.ConfigError, errors.UnknownService, errors.InvalidIdNumber,
-               errors.ApplicationInvalid, errors.SessionExpired, errors.NoActiveSession]
+               errors.ApplicationInvalid, errors.NoActiveSession]
     for cls in classes:
         assert issubclass(cls, errors.KioskError)
         assert cls.message_key.startswith("kiosk.")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue import errors
 from offline_queue.identity import DeviceIdentity
-from offline_queue.transport import HallClient, _error_for, _upload_state
+from offline_queue.transport import HallClient, error_for_response, parse_upload_state
 
 
 def _response(status: int, body=None, headers=None) -> requests.Response:
@@ -43,21 +43,22 @@ def _response(status: int, body=None, headers=None) -> requests.Response:
     ],
 )
 def test_status_mapping(status, body, upload, expected):
-    err = _error_for(_response(status, body), upload)
+    err = error_for_response(_response(status, body), upload)
     assert type(err) is expected
 
 
 def test_rejection_keeps_the_halls_reason():
-    err = _error_for(_response(413, {"error": "too_large", "detail": "20 MB"}), upload=True)
+    err = error_for_response(_response(413, {"error": "too_large", "detail": "20 MB"}), upload=True)
     assert (err.code, err.detail, err.status) == ("too_large", "20 MB", 413)
     assert err.transient is False
 
 
 def test_retry_after_is_honoured():
-    err = _error_for(_response(429, {"error": "slow_down", "detail": ""}, {"Retry-After": "42"}), False)
+    answer = _response(429, {"error": "slow_down", "detail": ""}, {"Retry-After": "42"})
+    err = error_for_response(answer, False)
     assert isinstance(err, errors.HallBusy)
     assert err.retry_after == 42
-    assert _error_for(_response(429, {}, {"Retry-After": "soon"}), False).retry_after is None
+    assert error_for_response(_response(429, {}, {"Retry-After": "soon"}), False).retry_after is None
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_retry_after_is_honoured():
 )
 def test_bad_upload_answers_are_garbage(answer):
     with pytest.raises(errors.HallGarbage):
-        _upload_state(answer, 10, need_id=True)
+        parse_upload_state(answer, 10, need_id=True)
 
 
 def test_unreachable_hall(tmp_path):

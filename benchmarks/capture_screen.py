@@ -47,6 +47,14 @@ def build_app(params: dict[str, Any]) -> Any:
     return KioskApp(service=service, settings=service.settings)
 
 
+def _scanner_counts(service: Any) -> tuple[int, int]:
+    """(frames the live scanner read, page detections it ran); looks = -1 before it counted them."""
+    scanner = getattr(service.steps.capture, "_scanner", None)
+    if scanner is None:
+        return 0, -1
+    return scanner.latest().sequence, int(getattr(scanner, "looks", -1))
+
+
 def _count_drawn(screen: Any) -> int:
     counted = getattr(screen, "frames_drawn", None)
     if counted is not None:
@@ -89,12 +97,18 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     marks = []
     while True:
         command = d.receive(timeout=600)
-        marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen)})
+        read, looks = _scanner_counts(service)
+        marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen), "read": read, "looks": looks})
         d.send(marked=len(marks))
         if command.get("stop"):
             break
     seconds = marks[-1]["t"] - marks[0]["t"]
-    return {"fps": (marks[-1]["drawn"] - marks[0]["drawn"]) / seconds if seconds > 0 else 0.0}
+    first, last = marks[0], marks[-1]
+    rate = (lambda key: (last[key] - first[key]) / seconds if seconds > 0 else 0.0)  # noqa: E731
+    from kivy.clock import Clock
+
+    return {"ui_fps": Clock.get_rfps(), "fps": rate("drawn"), "read_fps": rate("read"),
+            "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
 
 
 # -- in the parent -------------------------------------------------------------------------
@@ -173,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         "home_cpu": round(home["cpu"], 3), "capture_cpu": round(capture["cpu"], 3),
         "home_rss_mb": round(home["rss_mb"], 1), "capture_rss_mb": round(capture["rss_mb"], 1),
         "rss_ratio": round(capture["rss_mb"] / home["rss_mb"], 3), "fps_drawn": round(value["fps"], 1),
+        "frames_read_per_s": round(value["read_fps"], 1), "ui_loop_fps": value["ui_fps"],
+        "looks_per_s": None if value["looks_per_s"] is None else round(value["looks_per_s"], 2),
     }
     print(json.dumps(result))
     return 0

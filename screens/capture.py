@@ -3,7 +3,7 @@ the pages taken (thumbnails with 删掉重拍), one material after another.
 
 The capture step (``kiosk.steps.capture``) borrows the camera while the screen shows and
 runs the page detection on its own thread; this screen only polls ``step.live_preview()``
-(which never waits) and draws: each new camera frame's bytes straight into one reused
+(which never waits) and draws: each new preview frame's bytes straight into one reused
 texture (no copy, no new texture), the outline as one reused line. When every check has
 passed for a moment the step says ``fire`` and the page is taken by itself.
 """
@@ -74,15 +74,15 @@ class CaptureScreen(KioskScreen):
             self.shoot(auto=True)
 
     def _show_frame(self, frame: Any) -> None:
-        """The camera's frame into the one preview texture: its bytes as they are (BGR), no copy."""
+        """The scanner's preview (RGB) into the one preview texture: its bytes as they are, no copy."""
         height, width = frame.shape[:2]
         texture = self.preview
         if texture is None or tuple(texture.size) != (width, height):
             texture = Texture.create(size=(width, height), colorfmt="rgb")
-            texture.flip_vertical()  # the camera gives the top row first
+            texture.flip_vertical()  # the top row comes first
             self.preview = texture
             self.ids.preview.texture = texture
-        texture.blit_buffer(frame.reshape(-1), colorfmt="bgr", bufferfmt="ubyte")
+        texture.blit_buffer(frame.reshape(-1), colorfmt="rgb", bufferfmt="ubyte")
         self.ids.preview.canvas.ask_update()
         self.frames_drawn += 1
 

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 PREVIEW_FPS = 20.0     # frames read (and offered to the preview) a second at most
 DETECT_EVERY = 10      # frames: look for the page at least this often though nothing moved
+PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at; a smaller upload
+PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written
 MOTION_WIDTH = 96      # the tiny grey copy the frame difference is taken on (≈13-pixel cells at 1280)
 MOTION_LEVEL = 14.0    # a cell changing more than this (0–255) is movement: an edge moving ≈2 px
 
@@ -56,6 +58,7 @@ class LiveView:
     error_key: str          # the camera's last error's message_key ("" when fine)
     sequence: int           # counts frames processed
     taken: bool = False     # this page was just taken; waiting for the next one
+    preview: np.ndarray | None = None  # the frame scaled for the screen, RGB (one of a few reused buffers)
 
     @property
     def message_key(self) -> str:
@@ -94,6 +97,9 @@ class LiveScanner:
         self._since_look = 0
         self._found: Detection | None = None   # the last look's own result (before the tracker)
         self._quality: Quality | None = None   # … and its quality (None: look at the next frame)
+        self._previews: list[np.ndarray] = []   # reused in turn, never allocated per frame
+        self._next_preview = 0
+        self._scaled_buffer: np.ndarray | None = None
         self._small: np.ndarray | None = None  # the frame difference's buffers, reused
         self._grey: np.ndarray | None = None
         self._grey_looked: np.ndarray | None = None
@@ -147,7 +153,8 @@ class LiveScanner:
                 return self._view
         self._last_frame_at = now
         self._sequence += 1
-        if self._needs_look(frame):
+        preview = self._preview(frame)
+        if self._needs_look(frame if preview is None else preview):
             found = self._look(frame)
             outline = self.tracker.update(found, frame.shape[1])
             quality = assess(frame, outline if found is not None else None, self.tracker.motion,
@@ -159,12 +166,35 @@ class LiveScanner:
             quality = self._with_motion(self._quality, self.tracker.motion)
         fire = self.auto.update(quality.ok, now)
         view = LiveView(frame, outline, quality, fire, self.auto.progress(now), False, self._error_key,
-                        self._sequence, self.auto.waiting_for_change)
+                        self._sequence, self.auto.waiting_for_change, preview)
         with self._lock:
             self._view = view
             if fire:
                 self._fire_pending = True
         return view
+
+    def _preview(self, frame: np.ndarray) -> np.ndarray | None:
+        """The frame scaled to the preview's width and turned RGB, into the next reused buffer."""
+        if frame.dtype != np.uint8 or frame.shape[2] != 3:
+            return None
+        h, w = frame.shape[:2]
+        width = min(w, PREVIEW_WIDTH)
+        shape = (max(1, round(h * width / w)), width, 3)
+        if not self._previews or self._previews[0].shape != shape:
+            self._previews = [np.empty(shape, np.uint8) for _ in range(PREVIEW_BUFFERS)]
+        out = self._previews[self._next_preview]
+        self._next_preview = (self._next_preview + 1) % len(self._previews)
+        if width == w:
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=out)
+        else:
+            cv2.resize(frame, (shape[1], shape[0]), dst=self._scaled(shape), interpolation=cv2.INTER_AREA)
+            cv2.cvtColor(self._scaled(shape), cv2.COLOR_BGR2RGB, dst=out)
+        return out
+
+    def _scaled(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._scaled_buffer is None or self._scaled_buffer.shape != shape:
+            self._scaled_buffer = np.empty(shape, np.uint8)
+        return self._scaled_buffer
 
     def _look(self, frame: np.ndarray) -> Detection | None:
         self.looks += 1
@@ -188,6 +218,8 @@ class LiveScanner:
             self._grey = np.empty((size[1], size[0]), np.uint8)
             self._grey_looked = None
         cv2.resize(frame, size, dst=self._small, interpolation=cv2.INTER_AREA)
+        # (from the RGB preview the weights of red and blue swap: alike on every frame, which is all
+        # a difference needs)
         cv2.cvtColor(self._small, cv2.COLOR_BGR2GRAY, dst=self._grey)
         if self._quality is None or self._grey_looked is None or self._since_look >= self.detect_every:
             return True

@@ -3,7 +3,7 @@
 On ``enter`` the step borrows the camera from its ``DeviceLease`` and runs the live
 scanner on it (``hardware.docscan.live``: camera and detection on their own thread); on
 ``leave`` it stops and gives the camera back. The screen only asks for the latest view
-(``live_preview``: the camera's own frame, no copy; ``scan_preview``: a scaled RGB copy;
+(``live_preview``: the scanner's scaled RGB preview buffer, no copy; ``scan_preview``: a scaled RGB copy;
 neither waits). Pages, the material being photographed and the last
 frame are the ``Visit``'s. Events: ``scan_guidance`` (message_key, text: a hook for a voice
 prompt), ``page_taken`` (index, material_id, auto).
@@ -42,15 +42,16 @@ FRAME_WAIT_S = 2.0
 
 @dataclass(frozen=True)
 class LivePreview:
-    """The capture screen's live picture, without a copy: the camera's own frame, drawn as it is.
+    """The capture screen's live picture, without a copy: the scanner's preview buffer, drawn as it is.
 
-    ``frame`` is BGR, top row first, the camera's own array (read it, never write to it);
-    ``sequence`` changes with each new frame, so a screen draws each frame once.
+    ``frame`` is RGB, top row first, scaled for the screen by the scanner's thread into one of
+    a few buffers it reuses (read it at once, never write to it); ``sequence`` changes with
+    each new frame, so a screen draws each frame once.
     """
 
     frame: np.ndarray
     sequence: int
-    outline: tuple[tuple[float, float], ...]  # the page's part inside the frame, frame pixels; () = none
+    outline: tuple[tuple[float, float], ...]  # the page's part inside the frame, in ``frame``'s pixels
     message_key: str
     guidance: str           # translated advice
     ok: bool                # every check passes
@@ -154,10 +155,15 @@ class CaptureStep(Step):
             self._announce(view.message_key if view.stalled or view.error_key else "scan.guide.waiting")
             return None
         h, w = view.frame.shape[:2]
-        outline = () if view.outline is None else visible_outline(view.outline.quad, w, h)
+        picture = view.preview
+        if picture is None:  # an odd frame the scanner made no preview of: the slow way, once
+            picture = np.frombuffer(to_image(view.frame, PREVIEW_MAX_WIDTH).rgb, np.uint8).reshape(
+                -1, min(w, PREVIEW_MAX_WIDTH), 3)
+        scale = picture.shape[1] / w
+        outline = () if view.outline is None else visible_outline(view.outline.quad, w, h, scale)
         key = view.message_key
         self._announce(key)
-        return LivePreview(frame=view.frame, sequence=view.sequence, outline=outline, message_key=key,
+        return LivePreview(frame=picture, sequence=view.sequence, outline=outline, message_key=key,
                            guidance=self.t(key), ok=view.quality.ok and not view.stalled,
                            progress=view.progress, fire=view.fire, stalled=view.stalled)
 

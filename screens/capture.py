@@ -2,9 +2,10 @@
 the pages taken (thumbnails with 删掉重拍), one material after another.
 
 The capture step (``kiosk.steps.capture``) borrows the camera while the screen shows and
-runs the page detection on its own thread; this screen only polls ``step.scan_preview()``
-(which never waits) and draws. When every check has passed for a moment the step says
-``fire`` and the page is taken by itself.
+runs the page detection on its own thread; this screen only polls ``step.live_preview()``
+(which never waits) and draws: each new preview frame's bytes straight into one reused
+texture (no copy, no new texture), the outline as one reused line. When every check has
+passed for a moment the step says ``fire`` and the page is taken by itself.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from screens import theme
 from screens.base import KioskScreen
 from screens.widgets.big_button import BigButton
 
-PREVIEW_FPS = 10
+PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 20 a second)
 
 
 def to_texture(image: Any, texture: Texture | None = None) -> Texture:
@@ -40,13 +41,16 @@ class CaptureScreen(KioskScreen):
     ready = BooleanProperty(False)  # every needed paper has a page: 下一步 becomes the main action
     guidance = StringProperty("")
     guidance_ok = BooleanProperty(False)
+    frames_drawn = 0                 # preview frames drawn so far (benchmarks/capture_screen.py reads it)
+    _line: Line | None = None        # the outline: one line on the preview, made once, moved
+    _line_colour: Color | None = None
 
     def prepare(self, **params: Any) -> None:
         self._event = None
-        self._outline: tuple = ()
+        self._drawn = -1  # the sequence number of the frame on the screen: none yet
 
     def on_enter(self, *_args) -> None:
-        self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_FPS)
+        self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_POLLS)
         self._tick(0)
 
     def leave(self) -> None:
@@ -55,38 +59,54 @@ class CaptureScreen(KioskScreen):
             self._event = None
 
     def _tick(self, _dt: float) -> None:
-        view = self.step.scan_preview()
+        view = self.step.live_preview()
         if view is None:
             self.guidance = self.step.guidance()
             self.guidance_ok = False
             return
-        self.preview = to_texture(view.image, self.preview)
-        self.ids.preview.texture = self.preview
-        self.ids.preview.canvas.ask_update()
+        if view.sequence != self._drawn:
+            self._show_frame(view.frame)
+            self._drawn = view.sequence
         self.guidance = view.guidance
         self.guidance_ok = view.ok
-        self._outline = view.outline
         self._draw_outline(view)
         if view.fire:
             self.shoot(auto=True)
 
+    def _show_frame(self, frame: Any) -> None:
+        """The scanner's preview (RGB) into the one preview texture: its bytes as they are, no copy."""
+        height, width = frame.shape[:2]
+        texture = self.preview
+        if texture is None or tuple(texture.size) != (width, height):
+            texture = Texture.create(size=(width, height), colorfmt="rgb")
+            texture.flip_vertical()  # the top row comes first
+            self.preview = texture
+            self.ids.preview.texture = texture
+        texture.blit_buffer(frame.reshape(-1), colorfmt="rgb", bufferfmt="ubyte")
+        self.ids.preview.canvas.ask_update()
+        self.frames_drawn += 1
+
     def _draw_outline(self, view: Any) -> None:
-        """The page's outline over the picture: green when all is well, amber otherwise."""
+        """The page's outline over the picture: green when all is well, amber otherwise.
+
+        One line, made once and moved: no new canvas instructions per frame.
+        """
         widget = self.ids.preview
-        canvas = widget.canvas.after
-        canvas.clear()
-        if not view.outline:
-            return
-        iw, ih = view.image.width, view.image.height
+        if self._line is None:
+            with widget.canvas.after:
+                self._line_colour = Color(0, 0, 0, 0)
+                self._line = Line(points=[], close=True, width=6)
+        assert self._line is not None and self._line_colour is not None
+        ih, iw = view.frame.shape[:2]
         scale = min(widget.width / iw, widget.height / ih)
         ox = widget.x + (widget.width - iw * scale) / 2
         oy = widget.y + (widget.height - ih * scale) / 2
         points: list[float] = []
         for x, y in view.outline:
             points += [ox + x * scale, oy + (ih - y) * scale]
-        with canvas:
-            Color(*(theme.rgba("#1f9d55") if view.ok else theme.rgba("#f0a500")))
-            Line(points=points, close=True, width=6)
+        if points != self._line.points:
+            self._line.points = points
+        self._line_colour.rgba = theme.rgba("#1f9d55") if view.ok else theme.rgba("#f0a500")
 
     def refresh(self) -> None:
         rows = self.step.materials_to_capture()
@@ -127,8 +147,10 @@ class CaptureScreen(KioskScreen):
         self.ids.pages.clear_widgets()  # thumbnails of the villager's papers
         self.ids.materials.clear_widgets()
         self.preview = None
+        self._drawn = -1
         self.ids.preview.texture = None
         self.ids.preview.canvas.after.clear()
+        self._line = self._line_colour = None
 
     def pick(self, index: int) -> None:
         self.step.select_material(index)

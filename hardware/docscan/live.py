@@ -1,5 +1,12 @@
 """The live scanner: camera → detection → steady outline → quality gate → auto-capture.
 
+Cheap enough for a low-end kiosk: every frame is published for the preview at once, but
+the page is looked for only when the picture moved since the last look (a frame
+difference on a tiny grey copy, in buffers kept from frame to frame) or every
+``detect_every`` frames at the latest (light creeps, a page slides slowly). Between looks
+the tracker keeps the outline and the quality found at the last look stands (with the
+stability measure brought up to date), so a page lying still costs a look a second or so.
+
 It runs on its own thread (a ``workers.BackgroundLoop``: a frame whose processing raises
 is logged and the next one tried), so the screen never waits for the camera or for detection:
 the screen asks ``latest()`` for the newest ``LiveView`` and gets it at once. A camera
@@ -11,6 +18,7 @@ into the screen. The clock is injected.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -18,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from hardware.docscan.autocapture import AutoCapture
@@ -27,6 +36,13 @@ from hardware.docscan.tracker import OutlineTracker
 from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
+
+PREVIEW_FPS = 20.0     # frames read (and offered to the preview) a second at most
+DETECT_EVERY = 10      # frames: look for the page at least this often though nothing moved
+PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at; a smaller upload
+PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written
+MOTION_WIDTH = 96      # the tiny grey copy the frame difference is taken on (≈13-pixel cells at 1280)
+MOTION_LEVEL = 14.0    # a cell changing more than this (0–255) is movement: an edge moving ≈2 px
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class LiveView:
     error_key: str          # the camera's last error's message_key ("" when fine)
     sequence: int           # counts frames processed
     taken: bool = False     # this page was just taken; waiting for the next one
+    preview: np.ndarray | None = None  # the frame scaled for the screen, RGB (one of a few reused buffers)
 
     @property
     def message_key(self) -> str:
@@ -59,12 +76,13 @@ EMPTY_VIEW = LiveView(None, None, Quality(problems=("no_page",)), False, 0.0, Fa
 
 class LiveScanner:
     def __init__(self, camera: Any, thresholds: Any = None, *, auto_capture: bool = True,
-                 hold_s: float = 1.2, fps: float = 12.0, stall_s: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 hold_s: float = 1.2, fps: float = PREVIEW_FPS, stall_s: float = 3.0,
+                 detect_every: int = DETECT_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
         self.camera = camera
         self.thresholds = thresholds if thresholds is not None else Thresholds()
         self.fps = fps
         self.stall_s = stall_s
+        self.detect_every = max(1, detect_every)
         self.clock = clock
         self.tracker = OutlineTracker()
         self.auto = AutoCapture(hold_s=hold_s, enabled=auto_capture)
@@ -75,6 +93,16 @@ class LiveScanner:
         self._last_frame_at = clock()
         self._sequence = 0
         self._error_key = ""
+        self.looks = 0  # detections run (the rest of the frames reused the last one)
+        self._since_look = 0
+        self._found: Detection | None = None   # the last look's own result (before the tracker)
+        self._quality: Quality | None = None   # … and its quality (None: look at the next frame)
+        self._previews: list[np.ndarray] = []   # reused in turn, never allocated per frame
+        self._next_preview = 0
+        self._scaled_buffer: np.ndarray | None = None
+        self._small: np.ndarray | None = None  # the frame difference's buffers, reused
+        self._grey: np.ndarray | None = None
+        self._grey_looked: np.ndarray | None = None
 
     def _new_loop(self) -> BackgroundLoop:
         # a pass that raises (a detection or quality bug) is logged and the next frame is tried
@@ -91,6 +119,7 @@ class LiveScanner:
             self.loop = self._new_loop()
         self.tracker.reset()
         self.auto.reset()
+        self._quality = None
         self._last_frame_at = self.clock()
         self.loop.start()
 
@@ -124,23 +153,98 @@ class LiveScanner:
                 return self._view
         self._last_frame_at = now
         self._sequence += 1
-        try:
-            last = self.tracker.current
-            found = detect_page(frame, prior=None if last is None else last.quad)
-        except Exception as exc:  # a bad frame: no page, and say why in the log
-            log.warning("live scanner: detection failed on a frame (%s)", type(exc).__name__)
-            found = None
-        outline = self.tracker.update(found, frame.shape[1])
-        quality = assess(frame, outline if found is not None else None, self.tracker.motion,
-                         self.thresholds)
+        preview = self._preview(frame)
+        if self._needs_look(frame if preview is None else preview):
+            found = self._look(frame)
+            outline = self.tracker.update(found, frame.shape[1])
+            quality = assess(frame, outline if found is not None else None, self.tracker.motion,
+                             self.thresholds)
+            self._found, self._quality = found, quality
+            self._remember_look()  # only now: a pass that raised looks again at the next frame
+        else:  # the picture did not change: the last look stands, the stability measure goes on
+            outline = self.tracker.update(self._found, frame.shape[1])
+            quality = self._with_motion(self._quality, self.tracker.motion)
         fire = self.auto.update(quality.ok, now)
         view = LiveView(frame, outline, quality, fire, self.auto.progress(now), False, self._error_key,
-                        self._sequence, self.auto.waiting_for_change)
+                        self._sequence, self.auto.waiting_for_change, preview)
         with self._lock:
             self._view = view
             if fire:
                 self._fire_pending = True
         return view
+
+    def _preview(self, frame: np.ndarray) -> np.ndarray | None:
+        """The frame scaled to the preview's width and turned RGB, into the next reused buffer."""
+        if frame.dtype != np.uint8 or frame.shape[2] != 3:
+            return None
+        h, w = frame.shape[:2]
+        width = min(w, PREVIEW_WIDTH)
+        shape = (max(1, round(h * width / w)), width, 3)
+        if not self._previews or self._previews[0].shape != shape:
+            self._previews = [np.empty(shape, np.uint8) for _ in range(PREVIEW_BUFFERS)]
+        out = self._previews[self._next_preview]
+        self._next_preview = (self._next_preview + 1) % len(self._previews)
+        if width == w:
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=out)
+        else:
+            cv2.resize(frame, (shape[1], shape[0]), dst=self._scaled(shape), interpolation=cv2.INTER_AREA)
+            cv2.cvtColor(self._scaled(shape), cv2.COLOR_BGR2RGB, dst=out)
+        return out
+
+    def _scaled(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._scaled_buffer is None or self._scaled_buffer.shape != shape:
+            self._scaled_buffer = np.empty(shape, np.uint8)
+        return self._scaled_buffer
+
+    def _look(self, frame: np.ndarray) -> Detection | None:
+        self.looks += 1
+        try:
+            last = self.tracker.current
+            return detect_page(frame, prior=None if last is None else last.quad)
+        except Exception as exc:  # a bad frame: no page, and say why in the log
+            log.warning("live scanner: detection failed on a frame (%s)", type(exc).__name__)
+            return None
+
+    def _needs_look(self, frame: np.ndarray) -> bool:
+        """Shrink the frame into the reused grey buffer; True when it moved since the last look."""
+        self._since_look += 1
+        if frame.dtype != np.uint8 or frame.shape[2] != 3:
+            self._grey = None  # an odd frame: detection converts or refuses it; compare afresh after it
+            return True
+        h, w = frame.shape[:2]
+        size = (MOTION_WIDTH, max(1, round(h * MOTION_WIDTH / w)))
+        if self._small is None or self._grey is None or self._grey.shape != (size[1], size[0]):
+            self._small = np.empty((size[1], size[0], 3), np.uint8)
+            self._grey = np.empty((size[1], size[0]), np.uint8)
+            self._grey_looked = None
+        cv2.resize(frame, size, dst=self._small, interpolation=cv2.INTER_AREA)
+        # (from the RGB preview the weights of red and blue swap: alike on every frame, which is all
+        # a difference needs)
+        cv2.cvtColor(self._small, cv2.COLOR_BGR2GRAY, dst=self._grey)
+        if self._quality is None or self._grey_looked is None or self._since_look >= self.detect_every:
+            return True
+        return cv2.norm(self._grey, self._grey_looked, cv2.NORM_INF) > MOTION_LEVEL
+
+    def _remember_look(self) -> None:
+        self._since_look = 0
+        if self._grey is None:
+            return
+        if self._grey_looked is None or self._grey_looked.shape != self._grey.shape:
+            self._grey_looked = self._grey.copy()
+        else:
+            np.copyto(self._grey_looked, self._grey)
+
+    def _with_motion(self, quality: Quality | None, motion: float) -> Quality:
+        """The last look's quality with the stability measure as it is now."""
+        if quality is None:
+            return EMPTY_VIEW.quality
+        if "no_page" in quality.problems:
+            return quality
+        moving = motion > float(getattr(self.thresholds, "max_motion", Thresholds.max_motion))
+        problems = tuple(p for p in quality.problems if p != "moving") + (("moving",) if moving else ())
+        if problems == quality.problems and quality.motion == round(motion, 2):
+            return quality
+        return dataclasses.replace(quality, motion=round(motion, 2), problems=problems)
 
     def _one_frame(self) -> float:
         """Read one frame and process it; returns how long to wait before the next."""

@@ -3,7 +3,8 @@
 On ``enter`` the step borrows the camera from its ``DeviceLease`` and runs the live
 scanner on it (``hardware.docscan.live``: camera and detection on their own thread); on
 ``leave`` it stops and gives the camera back. The screen only asks for the latest view
-(``scan_preview``, which never waits). Pages, the material being photographed and the last
+(``live_preview``: the scanner's scaled RGB preview buffer, no copy; ``scan_preview``: a scaled RGB copy;
+neither waits). Pages, the material being photographed and the last
 frame are the ``Visit``'s. Events: ``scan_guidance`` (message_key, text: a hook for a voice
 prompt), ``page_taken`` (index, material_id, auto).
 """
@@ -11,11 +12,13 @@ prompt), ``page_taken`` (index, material_id, auto).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from hardware.camera import read_within
+from hardware.docscan.detect import clip_to_frame
 from hardware.docscan.live import LiveScanner
 from hardware.docscan.page import scan_page
 from kiosk.presentation import (
@@ -35,6 +38,33 @@ from kiosk.visit import Page
 log = logging.getLogger(__name__)
 
 FRAME_WAIT_S = 2.0
+
+
+@dataclass(frozen=True)
+class LivePreview:
+    """The capture screen's live picture, without a copy: the scanner's preview buffer, drawn as it is.
+
+    ``frame`` is RGB, top row first, scaled for the screen by the scanner's thread into one of
+    a few buffers it reuses (read it at once, never write to it); ``sequence`` changes with
+    each new frame, so a screen draws each frame once.
+    """
+
+    frame: np.ndarray
+    sequence: int
+    outline: tuple[tuple[float, float], ...]  # the page's part inside the frame, in ``frame``'s pixels
+    message_key: str
+    guidance: str           # translated advice
+    ok: bool                # every check passes
+    progress: float         # 0–1, the hold before auto-capture
+    fire: bool              # take the page now (once)
+    stalled: bool
+
+
+def visible_outline(quad: np.ndarray, width: int, height: int,
+                    scale: float = 1.0) -> tuple[tuple[float, float], ...]:
+    """A page outline cut to the frame as a whole (its true corners may lie outside), scaled."""
+    part = clip_to_frame(quad, width, height)
+    return tuple((float(x) * scale, float(y) * scale) for x, y in part) if len(part) >= 3 else ()
 
 
 class CaptureStep(Step):
@@ -108,14 +138,34 @@ class CaptureStep(Step):
             self._announce(view.message_key if view.stalled or view.error_key else "scan.guide.waiting")
             return None
         image = to_image(view.frame, max_width)
-        scale = image.width / view.frame.shape[1]
-        outline = (() if view.outline is None
-                   else tuple((float(x) * scale, float(y) * scale) for x, y in view.outline.quad))
+        h, w = view.frame.shape[:2]
+        outline = () if view.outline is None else visible_outline(view.outline.quad, w, h, image.width / w)
         key = view.message_key
         self._announce(key)
         return ScanPreview(image=image, outline=outline, message_key=key, guidance=self.t(key),
                            ok=view.quality.ok and not view.stalled, progress=view.progress, fire=view.fire,
                            stalled=view.stalled)
+
+    def live_preview(self) -> LivePreview | None:
+        """The newest live view for the screen, at once and without copying the frame."""
+        if self._scanner is None:
+            return None
+        view = self._scanner.latest()
+        if view.frame is None:
+            self._announce(view.message_key if view.stalled or view.error_key else "scan.guide.waiting")
+            return None
+        h, w = view.frame.shape[:2]
+        picture = view.preview
+        if picture is None:  # an odd frame the scanner made no preview of: the slow way, once
+            picture = np.frombuffer(to_image(view.frame, PREVIEW_MAX_WIDTH).rgb, np.uint8).reshape(
+                -1, min(w, PREVIEW_MAX_WIDTH), 3)
+        scale = picture.shape[1] / w
+        outline = () if view.outline is None else visible_outline(view.outline.quad, w, h, scale)
+        key = view.message_key
+        self._announce(key)
+        return LivePreview(frame=picture, sequence=view.sequence, outline=outline, message_key=key,
+                           guidance=self.t(key), ok=view.quality.ok and not view.stalled,
+                           progress=view.progress, fire=view.fire, stalled=view.stalled)
 
     def guidance(self) -> str:
         """The current advice, translated (before the first frame: "waiting for the camera")."""

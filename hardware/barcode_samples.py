@@ -103,7 +103,7 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     base = rng.integers(40, 200, 3).astype(np.float32)
     y, x = np.mgrid[0:FRAME_H, 0:FRAME_W].astype(np.float32)
     wave = np.sin(x / rng.uniform(20, 200) + np.sin(y / rng.uniform(30, 300)) * 2.0)
-    frame = base[None, None, :] * (0.85 + 0.15 * wave[..., None])
+    frame: np.ndarray = base[None, None, :] * (0.85 + 0.15 * wave[..., None])
     frame = np.clip(frame, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(3, 9))):  # clutter: boxes and strokes
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -160,19 +160,20 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     else:
         angle = float(rng.normal(0, 8 + 30 * d))
     tilt = d * rng.uniform(0.0, 0.22)
-    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    corners = src - np.float32([pw / 2, ph / 2])
-    corners += rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * np.float32([pw, ph])
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    corners = src - np.array([pw / 2, ph / 2], np.float32)
+    corners += rng.uniform(-tilt, tilt, (4, 2)).astype(np.float32) * np.array([pw, ph], np.float32)
     rad = np.deg2rad(angle)
-    rot = np.float32([[np.cos(rad), -np.sin(rad)], [np.sin(rad), np.cos(rad)]])
+    rot = np.array([[np.cos(rad), -np.sin(rad)], [np.sin(rad), np.cos(rad)]], np.float32)
     corners = corners @ rot.T
     span = corners.max(axis=0) - corners.min(axis=0)
     fit = min(1.0, (FRAME_W - 20) / span[0], (FRAME_H - 20) / span[1])
     corners *= fit
     span *= fit
     lo = -corners.min(axis=0) + 10
-    hi = np.float32([FRAME_W, FRAME_H]) - corners.max(axis=0) - 10
-    centre = np.float32([rng.uniform(lo[0], max(lo[0], hi[0])), rng.uniform(lo[1], max(lo[1], hi[1]))])
+    hi = np.array([FRAME_W, FRAME_H], np.float32) - corners.max(axis=0) - 10
+    centre = np.array([rng.uniform(lo[0], max(lo[0], hi[0])), rng.uniform(lo[1], max(lo[1], hi[1]))],
+                      np.float32)
     dst = (corners + centre).astype(np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     frame = _background(rng)
@@ -183,7 +184,7 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     frame[mask] = np.clip(warped[mask][:, None] * tint[None, :], 0, 255).astype(np.uint8)
 
     # Light: a gradient across the frame, darker overall when hard.
-    img = frame.astype(np.float32)
+    img: np.ndarray = frame.astype(np.float32)
     y, x = np.mgrid[0:FRAME_H, 0:FRAME_W].astype(np.float32)
     gx, gy = rng.uniform(-1, 1, 2)
     shade = 1.0 - d * 0.45 * (gx * (x / FRAME_W - 0.5) + gy * (y / FRAME_H - 0.5) + 0.5)
@@ -198,11 +199,11 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
                 img = cv2.GaussianBlur(img, (0, 0), sigma)
         else:
             length = int(round(2 + d * rng.uniform(0, 7)))
-            kernel = np.zeros((length, length), np.float32)
+            kernel: np.ndarray = np.zeros((length, length), np.float32)
             kernel[length // 2, :] = 1.0 / length
             centre_k = (length / 2 - 0.5, length / 2 - 0.5)
             turn = cv2.getRotationMatrix2D(centre_k, float(rng.uniform(0, 180)), 1.0)
-            kernel = cv2.warpAffine(kernel, turn, (length, length))
+            kernel = cv2.warpAffine(kernel, turn, (length, length)).astype(np.float32)
             kernel /= max(kernel.sum(), 1e-6)
             img = cv2.filter2D(img, -1, kernel)
 
@@ -214,6 +215,7 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert bgr is not None
     return Sample(kind=kind, type=symbology, text=text, difficulty=d, bgr=bgr)
 
 

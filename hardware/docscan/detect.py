@@ -119,7 +119,8 @@ def _line_meet(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray, p4: np.ndarray) -
     if abs(den) < 1e-9:
         return None
     t = ((p3[0] - p1[0]) * d2[1] - (p3[1] - p1[1]) * d2[0]) / den
-    return p1 + t * d1
+    meet: np.ndarray = p1 + t * d1
+    return meet
 
 
 def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
@@ -162,7 +163,7 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     maps = []
     kernel = np.ones((3, 3), np.uint8)
     for low, high in ((15, 45), (40, 110)):
-        edges = cv2.Canny(grey, low, high) | cv2.Canny(hsv[..., 1], low, high)
+        edges = np.bitwise_or(cv2.Canny(grey, low, high), cv2.Canny(hsv[..., 1], low, high))
         maps.append(cv2.dilate(edges, kernel))
     paper = cv2.subtract(hsv[..., 2], hsv[..., 1])
     for plane in (grey, paper):
@@ -170,7 +171,8 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
         maps.append(mask)
     # Paper on stripes, plaid or print: the whitest, least saturated pixels, with the thin
     # stripes and dots of a cloth (and the page's own ink) smoothed out first.
-    whiteness = cv2.medianBlur(cv2.subtract(hsv[..., 2], cv2.multiply(hsv[..., 1], 2)), 5)
+    # The cv2 stubs lack the scalar form of multiply that OpenCV accepts.
+    whiteness = cv2.medianBlur(cv2.subtract(hsv[..., 2], cv2.multiply(hsv[..., 1], 2)), 5)  # type: ignore[call-overload]
     top = float(np.percentile(whiteness, 97))
     if top > 40:
         maps.append(cv2.inRange(whiteness, top * 0.8, 255))
@@ -283,7 +285,7 @@ def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: i
     mean = steps.mean(axis=1)                                              # 4 × 3
     norm = np.linalg.norm(mean, axis=1)
     along = np.einsum("isc,ic->is", steps, mean / (norm[:, None] + 1e-9))
-    shares = np.mean(along > STEP_LEVELS, axis=1).astype(np.float32)
+    shares: np.ndarray = np.mean(along > STEP_LEVELS, axis=1).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0  # no steady step along this side: texture, or nothing
     return shares
 
@@ -299,7 +301,7 @@ def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, .
     pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
     vals = _sample(image, pts)
     second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
-    return np.mean(second > 20, axis=(1, 2)).astype(np.float32)
+    return np.asarray(np.mean(second > 20, axis=(1, 2)).astype(np.float32))
 
 
 def edged(features: np.ndarray) -> bool:

@@ -38,7 +38,7 @@ def _wood(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     warp = 12 * np.sin(v * rng.uniform(0.004, 0.012) + rng.uniform(0, 6))
     grain = 0.5 + 0.5 * np.sin((u + warp) * freq)
     base = np.array([rng.uniform(40, 90), rng.uniform(80, 140), rng.uniform(120, 200)], np.float32)
-    img = base * (0.75 + 0.35 * grain[..., None])
+    img: np.ndarray = base * (0.75 + 0.35 * grain[..., None])
     return img
 
 
@@ -47,7 +47,7 @@ def _cloth(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     period = rng.uniform(3, 8)
     weave = 0.5 + 0.25 * (np.sin(x * 2 * np.pi / period) + np.sin(y * 2 * np.pi / period))
     colour = rng.uniform(30, 220, 3).astype(np.float32)
-    img = colour * (0.8 + 0.3 * weave[..., None])
+    img: np.ndarray = colour * (0.8 + 0.3 * weave[..., None])
     if rng.random() < 0.5:  # a check or stripe pattern
         stripe = ((x // rng.integers(20, 60) + y // rng.integers(20, 60)) % 2).astype(np.float32)
         img = img * (0.8 + 0.25 * stripe[..., None])
@@ -89,7 +89,7 @@ def _clutter(rng: np.random.Generator, h: int, w: int, avoid: np.ndarray | None)
         else:  # a text scrap
             cv2.putText(canvas, "ABC 123", (cx, cy), cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.8, 2.0),
                         colour, int(rng.integers(2, 5)), cv2.LINE_AA)
-    return canvas.astype(np.float32)
+    return np.asarray(canvas.astype(np.float32))
 
 
 def _page_texture(rng: np.random.Generator, pw: int, ph: int) -> np.ndarray:
@@ -155,7 +155,7 @@ def _page_quad(rng: np.random.Generator, aspect: float) -> np.ndarray:
         quad += centre
         if quad[:, 0].min() > 8 and quad[:, 0].max() < WIDTH - 8 and quad[:, 1].min() > 8 \
                 and quad[:, 1].max() < HEIGHT - 8:
-            return quad.astype(np.float32)
+            return np.asarray(quad.astype(np.float32))
     raise RuntimeError("no page placement found")
 
 
@@ -193,7 +193,7 @@ def _lighting(rng: np.random.Generator, img: np.ndarray, effects: list[str]) -> 
         img *= (1 - strength * ramp)[..., None]
         effects.append("gradient")
     if rng.random() < 0.35:  # a soft shadow from a head or a hand
-        mask = np.zeros((h, w), np.float32)
+        mask: np.ndarray = np.zeros((h, w), np.float32)
         pts = np.array([[rng.uniform(0, w), rng.uniform(0, h)] for _ in range(5)], np.int32)
         cv2.fillConvexPoly(mask, cv2.convexHull(pts), 1.0)
         mask = cv2.GaussianBlur(mask, (0, 0), rng.uniform(8, 40))
@@ -243,7 +243,7 @@ def make_scene(rng: np.random.Generator, kind: str | None = None, page: bool = T
         alpha = cv2.resize(mask, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
         if rng.random() < 0.6:  # the page casts a thin shadow on the table
             offset = rng.uniform(2, 8, 2)
-            drop = np.zeros((HEIGHT, WIDTH), np.float32)
+            drop: np.ndarray = np.zeros((HEIGHT, WIDTH), np.float32)
             cv2.fillConvexPoly(drop, np.round(quad + offset).astype(np.int32), 1.0)
             drop = cv2.GaussianBlur(drop, (0, 0), 4)
             img *= (1 - 0.35 * drop)[..., None]

@@ -81,7 +81,7 @@ def _stripes(rng: np.random.Generator) -> np.ndarray:
         mix = cv2.GaussianBlur(mix, (0, 0), 0.8)
     else:
         mix = 0.5 + 0.5 * np.sin(u * 2 * np.pi / period)
-    return a * (1 - mix[..., None]) + b * mix[..., None]
+    return np.asarray(a * (1 - mix[..., None]) + b * mix[..., None])
 
 
 def _plaid(rng: np.random.Generator) -> np.ndarray:
@@ -147,18 +147,18 @@ def _plain_desk(rng: np.random.Generator) -> np.ndarray:
 def _rect(centre: np.ndarray, w: float, h: float, angle: float) -> np.ndarray:
     c, s = np.cos(angle), np.sin(angle)
     base = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
-    return (base @ np.array([[c, s], [-s, c]]) + centre).astype(np.float32)
+    return np.asarray((base @ np.array([[c, s], [-s, c]]) + centre).astype(np.float32))
 
 
 def _not_paper(rng: np.random.Generator) -> tuple[float, float, float]:
     """A colour that a page cannot be: saturated, or dark, or mid grey."""
     choice = rng.integers(0, 3)
     if choice == 0:
-        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(90, 256), rng.integers(60, 256)]]])
-        return tuple(float(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
-    if choice == 1:
-        return tuple(float(c) for c in _colour(rng, 0, 90))
-    return tuple(float(c) for c in _colour(rng, 90, 165))
+        hsv = np.array([[[rng.integers(0, 180), rng.integers(90, 256), rng.integers(60, 256)]]], np.uint8)
+        bgr = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
+    else:
+        bgr = _colour(rng, 0, 90) if choice == 1 else _colour(rng, 90, 165)
+    return float(bgr[0]), float(bgr[1]), float(bgr[2])
 
 
 def _objects(rng: np.random.Generator, img: np.ndarray, count: int, effects: list[str]) -> None:
@@ -255,7 +255,8 @@ def _page_quad(rng: np.random.Generator, aspect: float, off_frame: bool) -> np.n
             return quad.astype(np.float32)
         if off_frame and not inside:
             clipped, _ = cv2.intersectConvexConvex(
-                quad.astype(np.float32), np.float32([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]]))
+                quad.astype(np.float32),
+                np.array([[0, 0], [WIDTH, 0], [WIDTH, HEIGHT], [0, HEIGHT]], np.float32))
             if clipped >= 0.88 * cv2.contourArea(quad.astype(np.float32)):  # at most an eighth cut off
                 return quad.astype(np.float32)
     raise RuntimeError("no page placement found")
@@ -366,7 +367,7 @@ def make_scene(rng: np.random.Generator, kind: str | None = None, page: bool = T
     """One labelled frame on the ground ``kind`` (random when None)."""
     kind = kind or str(rng.choice(KINDS))
     effects: list[str] = []
-    img = {"stripes": _stripes, "plaid": _plaid, "pattern": _pattern, "wood": _wood,
+    img: np.ndarray = {"stripes": _stripes, "plaid": _plaid, "pattern": _pattern, "wood": _wood,
            "desk": _plain_desk}[kind](rng).astype(np.float32)
     count = int(rng.integers(3, 9)) if kind == "desk" else int(rng.integers(0, 3)) * (rng.random() < 0.5)
     _objects(rng, img, count, effects)
@@ -379,7 +380,7 @@ def make_scene(rng: np.random.Generator, kind: str | None = None, page: bool = T
             effects.append("off_frame")
         pw = 800
         ph = int(round(pw * aspect))
-        src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+        src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
         top = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
         left = np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])
         if (top > left) != (pw > ph):
@@ -409,10 +410,10 @@ def make_scene(rng: np.random.Generator, kind: str | None = None, page: bool = T
     img = np.clip(img, 0, 255)
     if rng.random() < 0.2:
         length = int(rng.integers(5, 15))
-        kernel = np.zeros((length, length), np.float32)
+        kernel: np.ndarray = np.zeros((length, length), np.float32)
         kernel[length // 2, :] = 1.0 / length
         turn = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
-        kernel = cv2.warpAffine(kernel, turn, (length, length))
+        kernel = cv2.warpAffine(kernel, turn, (length, length)).astype(np.float32)
         img = cv2.filter2D(img, -1, kernel / max(float(kernel.sum()), 1e-6))
         effects.append("motion_blur")
     noise = rng.uniform(1, 5) * (1 + 3 * (1 - light))

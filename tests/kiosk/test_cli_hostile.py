@@ -19,15 +19,19 @@ from tests.support.hostile_files import png_bomb
 ROOT = Path(__file__).resolve().parents[2]
 
 # Runs `kiosk ARGS`, then reports its own peak RSS on the last line of stderr.
+# The peak is read from /proc/self/status (VmHWM, this process's own memory since exec), not
+# from getrusage: Linux carries ru_maxrss across fork and exec, so a child forked from a
+# pytest that has grown to 450 MB would report 450 MB whatever it did itself.
 _MEASURED = (
-    "import resource, sys\n"
+    "import sys\n"
     "from kiosk.cli import main\n"
     "try:\n"
     "    code = main(sys.argv[1:])\n"
     "except SystemExit as exc:\n"
     "    code = exc.code\n"
     "sys.stdout.flush()\n"
-    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+    "print('MAXRSS_KB', hwm[0], file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
 # Should a guard fail, the command must hit this wall rather than the shared machine's memory.

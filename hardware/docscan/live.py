@@ -134,8 +134,7 @@ class LiveScanner:
             fire, self._fire_pending = self._fire_pending, False
         stalled = self.clock() - self._last_frame_at > self.stall_s
         if fire != view.fire or stalled != view.stalled:
-            view = LiveView(view.frame, view.outline, view.quality, fire, view.progress, stalled,
-                            view.error_key, view.sequence, view.taken)
+            view = dataclasses.replace(view, fire=fire, stalled=stalled)  # keeps every other field
         return view
 
     def rearm(self) -> None:

@@ -157,7 +157,8 @@ class CaptureStep(Step):
         h, w = view.frame.shape[:2]
         picture = view.preview
         if picture is None:  # an odd frame the scanner made no preview of: the slow way, once
-            picture = np.frombuffer(to_image(view.frame, PREVIEW_MAX_WIDTH).rgb, np.uint8).reshape(
+            # a writable copy: the screen's texture upload refuses a read-only buffer
+            picture = np.frombuffer(bytearray(to_image(view.frame, PREVIEW_MAX_WIDTH).rgb), np.uint8).reshape(
                 -1, min(w, PREVIEW_MAX_WIDTH), 3)
         scale = picture.shape[1] / w
         outline = () if view.outline is None else visible_outline(view.outline.quad, w, h, scale)

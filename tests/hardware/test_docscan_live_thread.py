@@ -92,3 +92,19 @@ def test_restart_while_a_read_hangs_leaves_the_old_thread_behind():
     assert scanner.running
     release.set()
     scanner.stop()
+
+
+def test_a_stalled_or_fired_view_keeps_its_screen_preview():
+    """latest() remakes the view when it stalls or fires; the preview must come along.
+
+    Without it the screen fell back to a read-only copy that the texture upload refused, and
+    the villager was sent home in the middle of taking a page (seen once in CI).
+    """
+    now = {"t": 0.0}
+    scanner = LiveScanner(GreyCamera(), stall_s=3.0, clock=lambda: now["t"])
+    scanner.step(np.full((120, 160, 3), 128, np.uint8))
+    assert scanner.latest().preview is not None
+    now["t"] = 10.0  # no frame since: stalled
+    view = scanner.latest()
+    assert view.stalled
+    assert view.preview is not None and view.preview.flags.writeable

@@ -75,14 +75,17 @@ class BarcodeDecoder:
         """The codes in a BGR, BGRA or greyscale picture (empty when none is found)."""
         return list(self.decode_detailed(picture).codes)
 
-    def decode_detailed(self, picture: np.ndarray) -> DecodeResult:
+    def decode_detailed(self, picture: np.ndarray, passes: Sequence[str] | None = None) -> DecodeResult:
+        """The codes and the pass that found them; ``passes`` (default: all of this decoder's)
+        lets a live stream spread the costly passes over several frames."""
         start = time.perf_counter()
         gray = to_gray(picture)
-        for tried, name in enumerate(self.passes, start=1):
+        chosen = self.passes if passes is None else tuple(passes)
+        for tried, name in enumerate(chosen, start=1):
             codes = self._scan(ALL_PASSES[name](gray))
             if codes:
                 return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
-        return DecodeResult((), None, len(self.passes), (time.perf_counter() - start) * 1000)
+        return DecodeResult((), None, len(chosen), (time.perf_counter() - start) * 1000)
 
     def _scan(self, gray: np.ndarray) -> list[Barcode]:
         seen: set[tuple[str, bytes]] = set()

@@ -11,6 +11,13 @@ The worker is a ``workers.BackgroundLoop``: a frame that fails in any way never 
 Camera errors go to ``on_error(exc)`` (when given) and the scanner keeps trying after
 ``error_backoff`` seconds; a camera that says it has no frame now is polled again after
 ``idle_interval``. Log lines carry error types only, never a code's text.
+
+At most ``max_rate`` frames a second are decoded (the rest are not even read): a slip held
+up to the camera is read within a fifth of a second all the same, and a kiosk waiting on the
+identify screen does not spend a whole core decoding the same empty desk thirty times a
+second. For the same reason each frame gets the decoder's first (cheap) pass and ONE of its
+costly ones, in turn: a code only a costly pass can read is found within a few frames, and an
+empty desk costs two passes a frame rather than all of them.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ class ContinuousScanner:
         repeat_after: float = 3.0,
         idle_interval: float = 0.05,
         error_backoff: float = 1.0,
+        max_rate: float = 6.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.camera = camera
@@ -47,9 +55,11 @@ class ContinuousScanner:
         self.repeat_after = repeat_after
         self.idle_interval = idle_interval
         self.error_backoff = error_backoff
+        self.min_period = 1.0 / max_rate if max_rate > 0 else 0.0
         self.clock = clock
         self.frames = 0  # frames decoded since start, for health reports and tests
         self._last_seen: dict[tuple[str, str], float] = {}
+        self._turn = 0  # which costly pass this frame gets
         # a decoder bug that raises is logged by the loop, which tries again after error_backoff
         self.loop = BackgroundLoop("barcode-scan", self._one_frame, interval_s=0.0,
                                    crash_backoff_s=error_backoff)
@@ -76,6 +86,7 @@ class ContinuousScanner:
 
     def _one_frame(self) -> float:
         """Read and decode one frame; returns how long to wait before the next."""
+        started = time.monotonic()
         try:
             frame = self.camera.read_frame()
         except HardwareError as exc:
@@ -88,7 +99,7 @@ class ContinuousScanner:
         if frame is None:
             return self.idle_interval
         try:
-            codes = self.decoder.decode(frame)
+            codes = list(self.decoder.decode_detailed(frame, self._passes_now()).codes)
         except HardwareError as exc:
             self._report_error(exc)
             return self.error_backoff
@@ -99,7 +110,14 @@ class ContinuousScanner:
                 self.on_codes(fresh)
             except Exception as exc:
                 log.error("barcode callback failed: %s", type(exc).__name__)
-        return 0.0
+        return max(0.0, self.min_period - (time.monotonic() - started))
+
+    def _passes_now(self) -> tuple[str, ...]:
+        first, *costly = self.decoder.passes
+        if not costly:
+            return (first,)
+        self._turn = (self._turn + 1) % len(costly)
+        return (first, costly[self._turn])
 
     def _fresh(self, codes: list[Barcode]) -> list[Barcode]:
         now = self.clock()

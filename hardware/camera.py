@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,8 +39,12 @@ class ReplayCamera:
     otherwise ``read_frame`` returns None once it is exhausted. ``fps`` paces the frames
     (``read_frame`` sleeps until the next frame is due); None serves them as fast as asked.
     Unreadable files are skipped with a warning; when nothing is readable the constructor
-    raises ``CameraUnavailable``.
+    raises ``CameraUnavailable``. Decoded pictures are kept (up to ``CACHE_BYTES``) and served
+    as copies: a replayed file is decoded once, not thirty times a second, and a file that
+    changes or goes away on disk is noticed by its size and time.
     """
+
+    CACHE_BYTES = 64 * 1024 * 1024
 
     def __init__(
         self, source: str | Path | Sequence[str | Path], loop: bool = True, fps: float | None = None
@@ -49,6 +55,7 @@ class ReplayCamera:
         self._video: cv2.VideoCapture | None = None
         self._images: list[Path] = []
         self._index = 0
+        self._decoded: OrderedDict[Path, tuple[tuple[int, int], np.ndarray]] = OrderedDict()
         paths = self._expand(source)
         if len(paths) == 1 and paths[0].suffix.lower() in VIDEO_SUFFIXES:
             self._open_video(paths[0])
@@ -112,13 +119,34 @@ class ReplayCamera:
                     return None
                 self._index = 0
             path = self._images[self._index]
-            frame = load_or_none(path)  # header checked first
+            frame = self._load(path)
             if frame is not None:
                 self._index += 1
-                return frame
+                return frame.copy()  # the caller may draw on it; the kept picture stays clean
             log.warning("replay camera: image #%d became unreadable; dropped", self._index)
             del self._images[self._index]
         raise CameraUnavailable("replay source holds no readable image any more")
+
+    def _load(self, path: Path) -> np.ndarray | None:
+        """The decoded picture, from the cache while the file is unchanged (None: unreadable now)."""
+        try:
+            stat = os.stat(path)
+        except OSError:
+            self._decoded.pop(path, None)
+            return None
+        key = (stat.st_size, stat.st_mtime_ns)
+        kept = self._decoded.get(path)
+        if kept is not None and kept[0] == key:
+            self._decoded.move_to_end(path)
+            return kept[1]
+        frame = load_or_none(path)  # header checked first
+        if frame is None:
+            self._decoded.pop(path, None)
+            return None
+        self._decoded[path] = (key, frame)
+        while sum(f.nbytes for _k, f in self._decoded.values()) > self.CACHE_BYTES and len(self._decoded) > 1:
+            self._decoded.popitem(last=False)
+        return frame
 
     def _read_video(self) -> np.ndarray | None:
         assert self._video is not None
@@ -147,6 +175,7 @@ class ReplayCamera:
             self._video.release()
             self._video = None
         self._images = []
+        self._decoded.clear()
 
 
 class OpenCVCamera:

@@ -32,9 +32,12 @@ class OpenCVSettings(DriverSettings):
     focus: int = Field(-1, ge=-1, le=255)  # -1: the camera focuses itself
 
 
+REPLAY_FPS = 15.0  # paced like the USB document cameras kiosks ship with, not as fast as asked
+
+
 def build_replay(settings: ReplaySettings) -> Camera:
     """Raises ``CameraUnavailable`` when the source holds no pictures."""
-    return ReplayCamera(Path(settings.source) if settings.source else SAMPLES_DIR)
+    return ReplayCamera(Path(settings.source) if settings.source else SAMPLES_DIR, fps=REPLAY_FPS)
 
 
 def build_opencv(settings: OpenCVSettings) -> Camera:

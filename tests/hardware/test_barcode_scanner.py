@@ -132,11 +132,13 @@ def test_a_decoder_that_raises_does_not_end_the_thread(decoder):
     calls = {"n": 0}
 
     class BuggyDecoder:
-        def decode(self, frame):
+        passes = decoder.passes
+
+        def decode_detailed(self, frame, passes=None):
             calls["n"] += 1
             if calls["n"] <= 2:
                 raise IndexError("decoder bug")
-            return decoder.decode(frame)
+            return decoder.decode_detailed(frame, passes)
 
     camera = type("Cam", (), {"read_frame": lambda self: qr_picture("活着"), "close": lambda self: None})()
     scanner = ContinuousScanner(camera, got.on_codes, decoder=BuggyDecoder(), error_backoff=0.01)
@@ -208,3 +210,37 @@ def test_corrupted_pictures_never_crash(position, value):
         read_picture(bytes(data))
     except ImageUnreadable:
         pass
+
+
+def test_frames_are_decoded_at_most_max_rate_a_second(decoder):
+    """A camera that answers at once is not decoded flat out: the identify screen would burn a core."""
+    blank = np.full((120, 160, 3), 255, np.uint8)
+    camera = type("Cam", (), {"read_frame": lambda self: blank, "close": lambda self: None})()
+    scanner = ContinuousScanner(camera, lambda codes: None, decoder=decoder, max_rate=5.0)
+    scanner.start()
+    started = time.monotonic()
+    time.sleep(1.0)
+    frames = scanner.frames
+    elapsed = time.monotonic() - started
+    assert scanner.running  # alive after many passes
+    scanner.stop()
+    assert 1 <= frames <= 5.0 * elapsed + 2
+
+
+def test_each_frame_gets_the_cheap_pass_and_one_costly_pass_in_turn():
+    asked = []
+
+    class Recording(BarcodeDecoder):
+        def decode_detailed(self, picture, passes=None):
+            asked.append(tuple(passes))
+            return super().decode_detailed(picture, passes)
+
+    decoder = Recording(passes=("third", "otsu", "adaptive", "upscale"))
+    blank = np.full((120, 160, 3), 255, np.uint8)
+    camera = type("Cam", (), {"read_frame": lambda self: blank, "close": lambda self: None})()
+    scanner = ContinuousScanner(camera, lambda codes: None, decoder=decoder, max_rate=0)
+    for _ in range(6):
+        scanner._one_frame()
+    decoder.close()
+    assert all(len(p) == 2 and p[0] == "third" for p in asked)
+    assert {p[1] for p in asked[:3]} == {"otsu", "adaptive", "upscale"}  # every costly pass within 3 frames

@@ -157,3 +157,22 @@ def test_encode_jpeg_scales_down_and_keeps_aspect():
 def test_encode_jpeg_refuses_an_empty_frame():
     with pytest.raises(CameraError):
         encode_jpeg(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_a_replayed_picture_is_decoded_once_and_served_as_a_copy(image_folder, monkeypatch):
+    import hardware.camera as camera_module
+
+    camera = ReplayCamera(image_folder)
+    decoded = []
+    real = camera_module.load_or_none
+    monkeypatch.setattr(camera_module, "load_or_none", lambda path: decoded.append(path) or real(path))
+    first = camera.read_frame()
+    first[:] = 0  # a caller drawing on its frame does not change the next round's
+    for _ in range(5):
+        camera.read_frame()
+    assert len(decoded) == 3  # three files, each decoded once in six reads
+    assert int(camera.read_frame()[0, 0, 0]) == 10  # page_0 again: untouched by the caller's drawing
+    assert int(camera.read_frame()[0, 0, 0]) == 120
+    assert int(camera.read_frame()[0, 0, 0]) == 240
+    cv2.imwrite(str(image_folder / "page_0.png"), _image(77, size=(61, 80)))  # changed on disk
+    assert int(camera.read_frame()[0, 0, 0]) == 77

@@ -136,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_argument("--device", default=None, help="only this kiosk's commands")
     commands.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    diagnostics = sub.add_parser("diagnostics", help="a kiosk's uploaded diagnostics: list, or open one")
+    _common(diagnostics)
+    diagnostics.add_argument("device_id")
+    diagnostics.add_argument("--open", type=int, default=None, metavar="ID",
+                             help="print what one upload holds (as JSON; audited)")
+    diagnostics.add_argument("--by", default="cli", help="who opens it (for the audit log)")
+    diagnostics.add_argument("--json", action="store_true", help="one JSON object per line")
+
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
@@ -429,6 +437,27 @@ def cmd_commands(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnostics(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.core.keys import load_or_create_keys
+    from hall.services import audit, fleet_diagnostics
+
+    with _session(settings) as db:
+        if args.open is not None:
+            keys = load_or_create_keys(settings.keys_dir)
+            opened = fleet_diagnostics.open_upload(db, keys.seal_private, args.device_id, args.open)
+            audit.record(db, args.by, "diagnostics.open", args.device_id, {"diagnostics_id": args.open})
+            db.commit()
+            print(json.dumps(opened, ensure_ascii=False))
+            return 0
+        for row in fleet_diagnostics.list_for(db, args.device_id):
+            summary = fleet_diagnostics.summary_json(row)
+            if args.json:
+                print(json.dumps(summary))
+            else:
+                print(f"{summary['id']}  {summary['received_at']}  {summary['size']} bytes")
+    return 0
+
+
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.audit import audit_json, recent
 
@@ -448,7 +477,7 @@ COMMANDS = {
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
     "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
-    "configs": cmd_configs,
+    "configs": cmd_configs, "diagnostics": cmd_diagnostics,
 }
 
 

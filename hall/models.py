@@ -275,3 +275,18 @@ class DeviceConfig(Base):
     version: Mapped[int] = mapped_column(Integer, ForeignKey("config_versions.id"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     assigned_by: Mapped[str] = mapped_column(String(100))
+
+
+class DiagnosticsUpload(Base):
+    """A kiosk's diagnostics (masked logs, device report, queue summary), as the sealed box it
+    sent: opened only when county staff look at it in the console."""
+
+    __tablename__ = "diagnostics_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
+    command_id: Mapped[str] = mapped_column(String(36), default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    box: Mapped[bytes] = mapped_column(LargeBinary)

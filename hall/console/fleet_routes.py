@@ -20,7 +20,7 @@ from hall.console.security_headers import ConsoleRoute
 from hall.core.config import Settings
 from hall.errors import HallError, NotFound
 from hall.models import Device, DeviceConfig, DeviceState
-from hall.services import audit, commands, configs, fleet_view
+from hall.services import audit, commands, configs, fleet_diagnostics, fleet_view
 from hall.services.commands import command_json
 from hall.timeutil import Clock
 from kiosk.agent.documents import COMMAND_ARGS
@@ -54,6 +54,8 @@ def _device_page(request: Request, session: ConsoleSession, db: Session, setting
                   timeline=fleet_view.timeline(db, device_id),
                   commands=[command_json(c) for c in recent], kinds=list(COMMAND_ARGS),
                   assignment=db.get(DeviceConfig, device_id), flag_labels=fleet_view.FLAG_LABELS,
+                  diagnostics=[fleet_diagnostics.summary_json(d)
+                               for d in fleet_diagnostics.list_for(db, device_id)],
                   error=error, config_text=config_text, status_code=status_code)
 
 
@@ -61,6 +63,20 @@ def _device_page(request: Request, session: ConsoleSession, db: Session, setting
 def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
                 clock: ClockDep) -> HTMLResponse:
     return _device_page(request, session, db, settings, clock, device_id)
+
+
+@router.get("/fleet/{device_id}/diagnostics/{upload_id}")
+def diagnostics_page(device_id: str, upload_id: int, request: Request, session: SessionDep, db: DbDep,
+                     keys: KeysDep, clock: ClockDep) -> HTMLResponse:
+    device = db.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", code="device_not_found")
+    opened = fleet_diagnostics.open_upload(db, keys.seal_private, device_id, upload_id)
+    upload = next(d for d in fleet_diagnostics.list_for(db, device_id) if d.id == upload_id)
+    audit.record(db, f"console:{session.username}", "diagnostics.open", device_id,
+                 {"diagnostics_id": upload_id}, clock=clock)
+    db.commit()
+    return render(request, "fleet_diagnostics.html", session, device=device, upload=upload, opened=opened)
 
 
 @router.post("/fleet/{device_id}/commands")

@@ -15,9 +15,15 @@ the clock is inside ``kiosk.maintenance_window``; the hall delivers them again m
 A configuration in the answer is checked and kept by ``kiosk.agent.config`` (the next
 heartbeat reports its version, or why it was refused).
 
+``rotate_keys`` (``kiosk.agent.keys``) switches the agent to the new key at once (the ack
+goes out signed with it) and asks for a restart, so every other part of the app reloads
+the identity. ``upload_diagnostics`` (``kiosk.agent.diagnostics``) sends masked logs, the
+device report and a queue summary, sealed to the hall.
+
 Events (``emit(what, payload)``, on the agent's thread): ``locked`` {notice}, ``unlocked``,
 ``wiped``, ``restart``, ``reload_config``, ``config_applied`` {version}. Syncing is not
-touched by a lock.
+touched by a lock. A beat that carried out a restart (or a key rotation) says so in
+``BeatReport.restart``: ``kiosk agent`` then exits with ``RESTART_EXIT_CODE``.
 """
 
 from __future__ import annotations
@@ -32,10 +38,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.agent.actions import ACTIONS, REFUSED, Kit, Outcome
+from kiosk.agent.actions import ACTIONS, DONE, FAILED, REFUSED, Kit, Outcome
 from kiosk.agent.checks import REPLAYED, Command, Refusal, check_delivery
 from kiosk.agent.config import ConfigRefused, applied_version, check_config, save_config
+from kiosk.agent.diagnostics import collect, sealed_diagnostics
 from kiosk.agent.documents import DISRUPTIVE_KINDS
+from kiosk.agent.keys import rotate, settle_rotation
 from kiosk.agent.state import AgentState
 from offline_queue.errors import HallError, HallRejected
 from offline_queue.identity import DeviceIdentity
@@ -49,6 +57,8 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 60.0
 MIN_INTERVAL_S, MAX_INTERVAL_S = 5.0, 3600.0  # whatever the hall says: a hostile answer cannot stop or flood
 MAX_COMMANDS_PER_BEAT = 20
+# The exit code that asks the service manager for a restart (systemd: RestartForceExitStatus=75).
+RESTART_EXIT_CODE = 75
 
 
 @dataclass
@@ -62,6 +72,7 @@ class BeatReport:
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (id, kind)
     config_applied: int = 0  # the configuration version taken in this beat
     config_refused: str = ""  # or why the delivered one was refused
+    restart: bool = False  # a command asked the app to restart (restart, rotate_keys)
     error: str = ""
 
 
@@ -109,14 +120,19 @@ class DeviceAgent:
         maintenance_window: str = "",
         config_version: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
+        client_for: Callable[[DeviceIdentity], HallClient] | None = None,
     ) -> None:
         self.identity = identity
         self._hall_key = Ed25519PublicKey.from_public_bytes(identity.hall_sign_public_key)
         self.client = client
+        self.client_for = client_for or (
+            lambda ident: HallClient(ident, timeout_s=client.timeout_s, clock=clock))
         self.data_dir = Path(data_dir)
         self.state = AgentState.load(self.data_dir)
         self.health = health  # each beat's report (may be a cached one: probing can disturb a device)
-        self.kit = Kit(self.data_dir, queue, self.state, self_test or health, emit or _no_event, sync_now)
+        self.kit = Kit(self.data_dir, queue, self.state, self_test or health, emit or _no_event, sync_now,
+                       rotate_keys=self._rotate_keys, upload_diagnostics=self._upload_diagnostics)
+        self._command_id = ""  # the command being carried out (diagnostics name it)
         self.is_idle = is_idle
         self.maintenance_window = maintenance_window
         self.config_version = config_version or (
@@ -159,6 +175,7 @@ class DeviceAgent:
 
     def beat(self) -> BeatReport:
         result = BeatReport(interval_s=self.interval_s)
+        self._settle_rotation()
         self._resend_acks()
         try:
             sent_problems = list(self.state.problems)
@@ -217,6 +234,7 @@ class DeviceAgent:
         self.state.remember(checked.id, outcome.status, outcome.reason, outcome.result)
         self.state.save(self.data_dir)
         result.done.append((checked.id, checked.kind, outcome.status))
+        result.restart = result.restart or bool(outcome.status == DONE and outcome.result.get("restart"))
         self._ack(checked.id)
 
     def _refuse(self, refusal: Refusal, result: BeatReport) -> None:
@@ -232,11 +250,52 @@ class DeviceAgent:
             self._send_ack(refusal.command_id, Outcome(REFUSED, refusal.reason))
 
     def _carry_out(self, command: Command) -> Outcome:
+        self._command_id = command.id
         try:
             return ACTIONS[command.kind](self.kit, command.args)
         except Exception as exc:  # noqa: BLE001 - one failed command must not end the beat
             log.exception("command %s failed", command.kind)
             return Outcome("failed", type(exc).__name__)
+        finally:
+            self._command_id = ""
+
+    # -- the commands that need the hall client ------------------------------------------
+
+    def _use_identity(self, identity: DeviceIdentity) -> None:
+        self.identity = identity
+        self.client = self.client_for(identity)
+
+    def _rotate_keys(self) -> Outcome:
+        try:
+            rotated = rotate(self.identity, self.client.rotate_key, self.data_dir)
+        except HallRejected as exc:
+            return Outcome(FAILED, exc.code)
+        except HallError as exc:  # no answer: the next beat finds out which key the hall holds
+            return Outcome(FAILED, type(exc).__name__)
+        self._use_identity(rotated)
+        log.warning("device key rotated; the app restarts to use it everywhere")
+        self.kit.emit("restart", {"why": "rotate_keys"})
+        return Outcome(DONE, result={"rotated": True, "restart": "requested"})
+
+    def _settle_rotation(self) -> None:
+        settled = settle_rotation(self.identity, self.data_dir,
+                                  lambda ident: self.client_for(ident).heartbeat(self.report()))
+        if settled is not self.identity:
+            log.warning("a key rotation whose answer was lost took effect; using the new key")
+            self._use_identity(settled)
+
+    def _upload_diagnostics(self) -> Outcome:
+        report = {k: v for k, v in self.report().items() if k != "health"}
+        document = collect(self.data_dir, self.kit.queue, self.kit.health, {"agent": report}, self.clock)
+        box, cut = sealed_diagnostics(document, self.identity.device_id, self.identity.hall_seal_public_key)
+        try:
+            stored = self.client.upload_diagnostics(box, self._command_id)
+        except HallRejected as exc:
+            return Outcome(FAILED, exc.code)
+        except HallError as exc:
+            return Outcome(FAILED, type(exc).__name__)
+        return Outcome(DONE, result={"diagnostics_id": stored.get("id"), "bytes": len(box),
+                                     "log_chars_cut": cut})
 
     def _may_disrupt(self) -> bool:
         window = self.maintenance_window

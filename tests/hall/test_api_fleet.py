@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.agent.documents import COMMAND_CONTEXT, verify_document
 from offline_queue.signing import ANSWER_CONTEXT
@@ -190,3 +190,42 @@ def test_a_configuration_is_signed_per_kiosk_and_delivered_until_reported(hall, 
     out = hall.cli("configs", "--json").stdout
     rows = {row["device_id"]: row for row in map(json.loads, out.splitlines())}
     assert rows[first.device_id]["took_it"] and not rows[second.device_id]["took_it"]
+
+
+def test_hostile_key_rotations_and_diagnostics_are_refused(hall, new_kiosk):
+    """A rotation needs both keys' signatures and a key no other device holds; diagnostics must be
+    a sealed box under the cap (the happy paths: tests/kiosk/test_agent.py, through the real agent)."""
+    import os
+
+    from kiosk.agent.documents import ROTATION_CONTEXT, sign_document
+    from offline_queue.sealing import seal
+    from tests.hall.kiosk_client import raw_public
+
+    first, other = new_kiosk(), new_kiosk()
+    new_key = Ed25519PrivateKey.generate()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    document = {"device_id": first.device_id, "old_public_key": b64(raw_public(first.private_key)),
+                "new_public_key": b64(raw_public(new_key))}
+    good = {"document": document,
+            "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, document),
+            "new_signature": sign_document(new_key, ROTATION_CONTEXT, document)}
+    not_by_new = {**good, "new_signature": good["old_signature"]}
+    assert first.post_json("/api/v1/keys/rotate", not_by_new).status_code == 401
+    taken = {**document, "new_public_key": b64(raw_public(other.private_key))}
+    stolen = {"document": taken, "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, taken),
+              "new_signature": sign_document(other.private_key, ROTATION_CONTEXT, taken)}
+    assert first.post_json("/api/v1/keys/rotate", stolen).json()["error"] == "key_in_use"
+    for_other = {**good, "document": {**document, "device_id": other.device_id}}
+    assert first.post_json("/api/v1/keys/rotate", for_other).status_code == 422
+    assert first.post_json("/api/v1/keys/rotate", good).status_code == 200
+    assert first.post_json("/api/v1/keys/rotate", good).status_code == 401  # signed by the old key: refused
+    first.private_key = new_key
+    assert beat(first)["commands"] == []
+
+    octets = {"Content-Type": "application/octet-stream"}
+    plain = first.request("POST", "/api/v1/diagnostics", body=b"logs in the clear", headers=octets)
+    assert plain.status_code == 422 and plain.json()["error"] == "not_sealed"
+    huge = seal(os.urandom(600 * 1024), first.hall_seal_key)
+    assert first.request("POST", "/api/v1/diagnostics", body=huge, headers=octets).status_code == 413
+    box = seal(b"{}", first.hall_seal_key)
+    assert first.request("POST", "/api/v1/diagnostics", body=box, headers=octets).status_code == 200

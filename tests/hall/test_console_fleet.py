@@ -102,9 +102,24 @@ def test_fleet_pages(tmp_path, browser):  # noqa: F811
         assert quiet.device_id not in browser.find_element(By.ID, "rollout").text
         shot(browser, "fleet-configs")
 
+        # Diagnostics the kiosk sealed (the real agent makes them: tests/kiosk/test_agent.py).
+        from kiosk.agent.diagnostics import sealed_diagnostics
+        document = {"device": {"health": PAPER_OUT}, "queue": {"waiting": 4, "counts": {"queued": 4}},
+                    "logs": "2026-12-01 08:00:01 WARNING hardware.printer: paper_out\n" * 40}
+        box, _cut = sealed_diagnostics(document, paper.device_id, paper.hall_seal_key)
+        sent = paper.request("POST", "/api/v1/diagnostics", body=box,
+                             headers={"Content-Type": "application/octet-stream"})
+        assert sent.status_code == 200, sent.text
+        browser.get(hall.url + f"/console/fleet/{paper.device_id}")
+        browser.find_element(By.CSS_SELECTOR, f"#diagnostics-{sent.json()['id']} a").click()
+        assert "paper_out" in browser.find_element(By.ID, "logs").text
+        assert '"waiting": 4' in browser.find_element(By.ID, "queue-summary").text
+        shot(browser, "fleet-diagnostics")
+
         browser.get(hall.url + "/console/audit")
         text = browser.find_element(By.ID, "audit").text
         assert "console:staff-li" in text and "config.push" in text and "command.lock" in text
+        assert "diagnostics.open" in text
         shot(browser, "fleet-audit")
         headers = __import__("requests").get(hall.url + "/console/fleet", timeout=10).headers
         assert "script-src" not in headers.get("Content-Security-Policy", "")

@@ -1,4 +1,5 @@
-"""Fleet endpoints (signed): ``POST /api/v1/heartbeat`` and ``POST /api/v1/commands/{id}/ack``."""
+"""Fleet endpoints (signed): ``POST /api/v1/heartbeat``, ``POST /api/v1/commands/{id}/ack``,
+``POST /api/v1/keys/rotate`` and ``POST /api/v1/diagnostics`` (a sealed box, octet-stream)."""
 
 from fastapi import APIRouter
 
@@ -7,13 +8,16 @@ from hall.api.schemas import (
     ERROR_RESPONSES,
     CommandAckIn,
     CommandAckOut,
+    DiagnosticsOut,
     HeartbeatIn,
     HeartbeatOut,
+    KeyRotationIn,
+    KeyRotationOut,
     json_body,
     parse_json,
     validate,
 )
-from hall.services import commands, configs, fleet
+from hall.services import commands, configs, fleet, fleet_diagnostics, fleet_keys
 from hall.timeutil import iso, to_datetime
 
 router = APIRouter(tags=["fleet"])
@@ -42,3 +46,19 @@ def post_command_ack(command_id: str, device: DeviceDep, body: BodyDep, db: DbDe
     ack = validate(CommandAckIn, parse_json(body))
     command = commands.acknowledge(db, device, command_id, ack.status, ack.reason, ack.result, clock=clock)
     return {"id": command.id, "status": command.status}
+
+
+@router.post("/keys/rotate", response_model=KeyRotationOut, openapi_extra=json_body(KeyRotationIn),
+             responses=ERROR_RESPONSES)
+def post_key_rotation(device: DeviceDep, body: BodyDep, db: DbDep, clock: ClockDep) -> dict:
+    rotation = validate(KeyRotationIn, parse_json(body))
+    fleet_keys.rotate(db, device, rotation.document.model_dump(), rotation.old_signature,
+                      rotation.new_signature, clock=clock)
+    return {"device_id": device.id, "rotated": True}
+
+
+@router.post("/diagnostics", response_model=DiagnosticsOut, responses=ERROR_RESPONSES)
+def post_diagnostics(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep, clock: ClockDep,
+                     command_id: str = "") -> dict:
+    row = fleet_diagnostics.store(db, settings, device, body, command_id, clock=clock)
+    return {"id": row.id, "size": row.size, "sha256": row.sha256}

@@ -52,7 +52,9 @@ def run_agent(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"reached_hall": report.reached_hall, "interval_s": report.interval_s,
                                   "done": report.done, "refused": report.refused, "waiting": report.waiting,
-                                  "locked": agent.locked, "restart": report.restart, "error": report.error},
+                                  "locked": agent.locked, "restart": report.restart,
+                                  "release": report.release,
+                                  "error": report.error},
                                  sort_keys=True), flush=True)
             else:
                 print(_line(report, agent.locked), flush=True)

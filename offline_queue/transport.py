@@ -673,6 +673,15 @@ class HallClient:
         """POST /keys/rotate ({document, old_signature, new_signature}), signed with the current key."""
         self._post_json("/keys/rotate", dict(rotation))
 
+    def release_range(self, version: str, name: str, start: int, end: int) -> bytes:
+        """GET /releases/{version}/{name} with ``Range: bytes=start-end`` (the hall may send less)."""
+        resp = self._request("GET", f"/releases/{quote(version, safe='')}/{quote(name, safe='')}",
+                             headers={"Range": f"bytes={start}-{end}"})
+        content_range = resp.headers.get("Content-Range", "")
+        if resp.status_code != 206 or not content_range.startswith(f"bytes {start}-"):
+            raise HallGarbage("release answer is not the range asked for")
+        return resp.content
+
     def upload_diagnostics(self, box: bytes, command_id: str) -> dict[str, Any]:
         """POST /diagnostics: one sealed box (the hall caps its size)."""
         resp = self._request("POST", "/diagnostics", body=box, query=[("command_id", command_id)],

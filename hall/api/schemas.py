@@ -227,11 +227,17 @@ class ConfigDeliveryOut(BaseModel):
     signature: str  # base64 Ed25519 over "hall-config-v1\n" + canonical JSON of document
 
 
+class ReleaseDeliveryOut(BaseModel):
+    manifest: dict  # {version, created_at, files: [{name, sha256, size}]}, as signed
+    signature: str  # base64 Ed25519 over "hall-release-v1\n" + canonical JSON of manifest
+
+
 class HeartbeatOut(BaseModel):
     heartbeat_interval_s: int
     server_time: str
     commands: list[CommandDeliveryOut]
     config: ConfigDeliveryOut | None = None  # only when the kiosk runs an older version
+    release: ReleaseDeliveryOut | None = None  # only when the kiosk should run another release
 
 
 class CommandAckOut(BaseModel):

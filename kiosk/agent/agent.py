@@ -29,6 +29,7 @@ touched by a lock. A beat that carried out a restart (or a key rotation) says so
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +46,10 @@ from kiosk.agent.diagnostics import collect, sealed_diagnostics
 from kiosk.agent.documents import DISRUPTIVE_KINDS
 from kiosk.agent.keys import rotate, settle_rotation
 from kiosk.agent.state import AgentState
+from kiosk.updates.download import DownloadCorrupt, download_release
+from kiosk.updates.launcher import RELEASE_ENV
+from kiosk.updates.manifest import BadManifest, verify_manifest
+from kiosk.updates.slots import InstallFailed, SlotState, install, mark_healthy, releases_dir
 from offline_queue.errors import HallError, HallRejected
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
@@ -72,7 +77,8 @@ class BeatReport:
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (id, kind)
     config_applied: int = 0  # the configuration version taken in this beat
     config_refused: str = ""  # or why the delivered one was refused
-    restart: bool = False  # a command asked the app to restart (restart, rotate_keys)
+    restart: bool = False  # a command asked the app to restart (restart, rotate_keys, a new release)
+    release: str = ""  # what became of a release offer: "<version> installed", "… waiting", "… refused: why"
     error: str = ""
 
 
@@ -102,6 +108,11 @@ def _bounded_health(report: dict[str, Any]) -> dict[str, Any]:
 
 def _no_event(what: str, payload: dict[str, Any]) -> None:
     pass
+
+
+def running_release() -> str:
+    """The release the launcher started ("" = the factory install, or not started by it)."""
+    return os.environ.get(RELEASE_ENV, "")[:40]
 
 
 class DeviceAgent:
@@ -166,7 +177,8 @@ class DeviceAgent:
             "health": _bounded_health(self.health()),
             "queue": {"depth": summary.waiting, "oldest_unsent_s": None if oldest is None else int(oldest)},
             "free_disk_bytes": int(summary.free_disk_bytes or 0),
-            "versions": {"kiosk": kiosk_version(), "python": platform.python_version()},
+            "versions": {"kiosk": kiosk_version(), "python": platform.python_version(),
+                         "release": running_release()},
             "config_version": int(self.config_version()),
             "uptime_s": int(max(0.0, self.clock() - self.started)),
             "locked": self.state.locked,
@@ -185,12 +197,16 @@ class DeviceAgent:
             log.info("heartbeat not delivered (%s); next try in %.0f s", result.error, self.interval_s)
             return result
         result.reached_hall = True
+        if running_release() and mark_healthy(self.data_dir, running_release()):
+            log.debug("release %s reported healthy", running_release())
         if sent_problems:
             self.state.problems = [p for p in self.state.problems if p not in sent_problems]
             self.state.save(self.data_dir)
         self.interval_s = result.interval_s = self._interval(answer.get("heartbeat_interval_s"))
         if answer.get("config") is not None:
             self._take_config(answer["config"], result)
+        if answer.get("release") is not None:
+            self._take_release(answer["release"], result)
         deliveries = answer.get("commands", [])
         if not isinstance(deliveries, list):
             self.state.add_problem("bad_heartbeat_answer")
@@ -214,6 +230,48 @@ class DeviceAgent:
         result.config_applied = config.version
         log.info("hall configuration version %d kept; it applies from the next start", config.version)
         self.kit.emit("config_applied", {"version": config.version})
+
+    def _take_release(self, offer: object, result: BeatReport) -> None:
+        """Download, install beside the running one, and restart into it when no villager is here."""
+        try:
+            manifest = verify_manifest(offer, self._hall_key)
+        except BadManifest as refused:
+            self._release_problem(result, "?", str(refused))
+            return
+        version = manifest.version
+        state = SlotState.load(self.data_dir)
+        if version == running_release():
+            return
+        if version in state.bad:  # it failed its health check here before: never again
+            self._release_problem(result, version, "rolled_back_before")
+            return
+        if state.next != version:
+            folder = releases_dir(self.data_dir) / "downloads" / version
+            try:
+                wheels = download_release(manifest, self.client.release_range, folder)
+                install(self.data_dir, version, wheels)
+            except HallError as exc:  # resumed at the next beat, from where it stopped
+                result.release = f"{version} downloading ({type(exc).__name__})"
+                log.info("release %s: download interrupted (%s)", version, type(exc).__name__)
+                return
+            except DownloadCorrupt:
+                self._release_problem(result, version, "hash_mismatch")
+                return
+            except (InstallFailed, OSError) as exc:
+                self._release_problem(result, version, f"install_failed:{type(exc).__name__}")
+                return
+            log.info("release %s installed beside the running one", version)
+        if not self._may_disrupt():
+            result.release = f"{version} waiting"
+            return
+        result.release, result.restart = f"{version} installed", True
+        self.kit.emit("restart", {"why": "release", "version": version})
+
+    def _release_problem(self, result: BeatReport, version: str, reason: str) -> None:
+        result.release = f"{version} refused: {reason}"
+        log.warning("release %s refused: %s", version, reason)
+        self.state.add_problem(f"release_refused:{version}:{reason}"[:200])
+        self.state.save(self.data_dir)
 
     def _interval(self, value: object) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -26,8 +26,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_diagnostics_uploads_device_id', 'diagnostics_uploads', ['device_id'])
+    op.create_table('releases',
+    sa.Column('version', sa.String(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('manifest_json', sa.Text(), nullable=False),
+    sa.Column('signature', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('percent', sa.Integer(), nullable=False),
+    sa.Column('pilot_json', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('version'),
+    sa.UniqueConstraint('seq')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('releases')
     op.drop_index('ix_diagnostics_uploads_device_id', table_name='diagnostics_uploads')
     op.drop_table('diagnostics_uploads')

@@ -229,3 +229,31 @@ def test_hostile_key_rotations_and_diagnostics_are_refused(hall, new_kiosk):
     assert first.request("POST", "/api/v1/diagnostics", body=huge, headers=octets).status_code == 413
     box = seal(b"{}", first.hall_seal_key)
     assert first.request("POST", "/api/v1/diagnostics", body=box, headers=octets).status_code == 200
+
+
+def test_a_release_is_offered_by_stage_and_served_in_signed_ranges(hall, new_kiosk, tmp_path):
+    from kiosk.updates.manifest import RELEASE_CONTEXT
+    from tests.support.releases import broken_wheel
+
+    pilot, other = new_kiosk(), new_kiosk()
+    version = f"0.{int(time.time() * 1000) % 10**9}"  # the hall is shared by the module's tests
+    wheel = broken_wheel(tmp_path / "bundle", version, padding=10_000)
+    hall.cli("release", "publish", str(tmp_path / "bundle"), "--version", version, "--pilot", pilot.device_id)
+    offer = beat(pilot)["release"]
+    assert offer["manifest"]["version"] == version and beat(other)["release"] is None
+    assert verify_document(hall_sign_key(hall), RELEASE_CONTEXT, offer["manifest"], offer["signature"])
+    assert beat(pilot, versions={"kiosk": "0.1.0", "release": version})["release"] is None  # it runs it
+
+    path = f"/api/v1/releases/{version}/{wheel.name}"
+    data = wheel.read_bytes()
+    first = pilot.request("GET", path, headers={"Range": "bytes=0-999"})
+    assert first.status_code == 206 and first.content == data[:1000]
+    assert first.headers["Content-Range"] == f"bytes 0-999/{len(data)}"
+    rest = pilot.request("GET", path, headers={"Range": "bytes=1000-"})
+    assert first.content + rest.content == data
+    for bad in ("bytes=-5", f"bytes={len(data)}-", "lines=0-5", "bytes=0-5,9-10"):
+        assert pilot.request("GET", path, headers={"Range": bad}).status_code == 422, bad
+    for name in ("..%2F..%2Fkeys%2Fsign.key", "other.whl"):
+        assert pilot.request("GET", f"/api/v1/releases/{version}/{name}").status_code == 404
+    import requests
+    assert requests.get(hall.url + path, timeout=10).status_code == 401  # unsigned

@@ -47,9 +47,8 @@ from kiosk.agent.documents import DISRUPTIVE_KINDS
 from kiosk.agent.keys import rotate, settle_rotation
 from kiosk.agent.state import AgentState
 from kiosk.updates.download import DownloadCorrupt, download_release
-from kiosk.updates.launcher import RELEASE_ENV
 from kiosk.updates.manifest import BadManifest, verify_manifest
-from kiosk.updates.slots import InstallFailed, SlotState, install, mark_healthy, releases_dir
+from kiosk.updates.slots import RELEASE_ENV, InstallFailed, SlotState, install, mark_healthy, releases_dir
 from offline_queue.errors import HallError, HallRejected
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue

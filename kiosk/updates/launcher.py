@@ -16,20 +16,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.updates.slots import at_start, site_dir
+from kiosk.updates.slots import RELEASE_ENV, at_start, site_dir
 
 if TYPE_CHECKING:
     from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
-RELEASE_ENV = "KIOSK_RELEASE"
 PROBLEM_PREFIX = "release_rolled_back:"
 
 
@@ -68,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if decision.version:
         paths = [str(site_dir(settings.data_dir, decision.version))]
         env["PYTHONPATH"] = os.pathsep.join(paths + [p for p in [env.get("PYTHONPATH", "")] if p])
-    # -P: the working directory is not put first on sys.path (a checkout there would shadow the release)
-    return subprocess.call([sys.executable, "-P", "-m", "kiosk", *args], env=env)
+    # exec: the service manager sees the kiosk's own exit code and signals reach it directly.
+    # -P: the working directory is not put first on sys.path (a checkout there would shadow the release).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-P", "-m", "kiosk", *args], env)
+    return 127  # not reached
 
 
 if __name__ == "__main__":

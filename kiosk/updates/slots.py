@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+RELEASE_ENV = "KIOSK_RELEASE"  # the launcher tells the started release its version
 RELEASES = "releases"
 STATE_FILE = "state.json"
 CURRENT_LINK = "current"
@@ -104,8 +105,17 @@ def install(data_dir: Path, version: str, wheels: Sequence[Path], python: str = 
     state = SlotState.load(data_dir)
     state.next = version
     state.save(data_dir)
+    prune(data_dir, keep={state.current, state.previous, version})
     return target
 
+
+def prune(data_dir: Path, keep: set[str]) -> None:
+    """Remove release folders other than ``keep`` (current, previous, next) and finished downloads."""
+    folder = releases_dir(data_dir)
+    for path in folder.iterdir():
+        if path.is_dir() and not path.is_symlink() and path.name not in keep and path.name != "downloads":
+            shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(folder / "downloads", ignore_errors=True)  # installed: the wheels are not needed again
 
 def _point_current(data_dir: Path, version: str) -> None:
     """Swap the ``current`` link in one rename (a power cut leaves the old or the new one)."""

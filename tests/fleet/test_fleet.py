@@ -136,6 +136,7 @@ def test_a_release_reaches_its_pilot_and_a_bad_one_rolls_back_by_itself(fleet):
     code, second, err = launch(pilot)  # the new release, on trial: one good beat makes it healthy
     assert code == 0 and second["reached_hall"], err
     assert (pilot / "releases" / "0.2.0" / "healthy").is_file()
+    assert not (pilot / "releases" / "downloads").exists()  # installed: the downloaded wheels are gone
     assert os.readlink(pilot / "releases" / "current") == "0.2.0"
     states = {row["device_id"]: row["state"] for row in lines(hall.cli("fleet", "--json"))}
     assert states[pilot_id]["report"]["versions"]["release"] == "0.2.0"

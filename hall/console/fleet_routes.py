@@ -31,6 +31,8 @@ from kiosk.agent.documents import COMMAND_ARGS
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 # Arguments and results as people read them (tojson escapes every Chinese character).
 TEMPLATES.env.filters["plain_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+TEMPLATES.env.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                                indent=2)
 
 
 @router.get("/fleet")

@@ -114,6 +114,7 @@ def test_fleet_pages(tmp_path, browser):  # noqa: F811
         browser.find_element(By.CSS_SELECTOR, f"#diagnostics-{sent.json()['id']} a").click()
         assert "paper_out" in browser.find_element(By.ID, "logs").text
         assert '"waiting": 4' in browser.find_element(By.ID, "queue-summary").text
+        assert "paper_out" in browser.find_element(By.ID, "device-report").text
         shot(browser, "fleet-diagnostics")
 
         # A release: a bundle in the hall's inbox, to a pilot group, then a share, a halt, a roll back.

@@ -136,6 +136,35 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_argument("--device", default=None, help="only this kiosk's commands")
     commands.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    diagnostics = sub.add_parser("diagnostics", help="a kiosk's uploaded diagnostics: list, or open one")
+    _common(diagnostics)
+    diagnostics.add_argument("device_id")
+    diagnostics.add_argument("--open", type=int, default=None, metavar="ID",
+                             help="print what one upload holds (as JSON; audited)")
+    diagnostics.add_argument("--by", default="cli", help="who opens it (for the audit log)")
+    diagnostics.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    release = sub.add_parser("release", help="kiosk software releases: publish, stage, list")
+    release_sub = release.add_subparsers(dest="release_action", required=True)
+    publish = release_sub.add_parser("publish", help="sign a bundle of wheels as a release (pilot stage)")
+    _common(publish)
+    publish.add_argument("bundle_dir", help="a folder of wheel files (pip wheel / python -m build)")
+    publish.add_argument("--version", required=True)
+    publish.add_argument("--pilot", action="append", default=[], metavar="DEVICE_ID",
+                         help="a kiosk of the pilot group; repeat")
+    publish.add_argument("--by", default="cli", help="who publishes it (for the audit log)")
+    stage = release_sub.add_parser("stage", help="move a rollout: pilot, percent, all, halt, rollback")
+    _common(stage)
+    stage.add_argument("version")
+    stage.add_argument("stage", choices=["pilot", "percent", "all", "halt", "rollback"])
+    stage.add_argument("--percent", type=int, default=None)
+    stage.add_argument("--pilot", action="append", default=None, metavar="DEVICE_ID",
+                       help="replace the pilot group; repeat")
+    stage.add_argument("--by", default="cli", help="who does it (for the audit log)")
+    listing = release_sub.add_parser("list", help="releases, their stage and which kiosks run each")
+    _common(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
@@ -429,6 +458,56 @@ def cmd_commands(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnostics(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.core.keys import load_or_create_keys
+    from hall.services import audit, fleet_diagnostics
+
+    with _session(settings) as db:
+        if args.open is not None:
+            keys = load_or_create_keys(settings.keys_dir)
+            opened = fleet_diagnostics.open_upload(db, keys.seal_private, args.device_id, args.open)
+            audit.record(db, args.by, "diagnostics.open", args.device_id, {"diagnostics_id": args.open})
+            db.commit()
+            print(json.dumps(opened, ensure_ascii=False))
+            return 0
+        for row in fleet_diagnostics.list_for(db, args.device_id):
+            summary = fleet_diagnostics.summary_json(row)
+            if args.json:
+                print(json.dumps(summary))
+            else:
+                print(f"{summary['id']}  {summary['received_at']}  {summary['size']} bytes")
+    return 0
+
+
+def cmd_release(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall.core.keys import load_or_create_keys
+    from hall.services import releases
+
+    with _session(settings) as db:
+        if args.release_action == "publish":
+            keys = load_or_create_keys(settings.keys_dir)
+            made = releases.publish(db, settings, keys.sign_private, Path(args.bundle_dir), args.version,
+                                    args.by, args.pilot)
+            print(f"release {made.version} published to a pilot group of {len(args.pilot)} kiosk(s)")
+        elif args.release_action == "stage":
+            stage = {"halt": "halted", "rollback": "rolled_back"}.get(args.stage, args.stage)
+            moved = releases.set_stage(db, args.version, stage, args.by, args.percent, args.pilot)
+            share = f" {moved.percent} %" if moved.stage == "percent" else ""
+            print(f"release {moved.version}: {moved.stage}{share}")
+        else:
+            running = releases.who_runs_what(db)
+            for release in releases.list_releases(db):
+                row = releases.release_json(db, release, running)
+                if args.json:
+                    print(json.dumps(row, ensure_ascii=False))
+                else:
+                    print(f"{row['version']}  {row['stage']:<11}  {len(row['kiosks'])} kiosk(s) run it  "
+                          f"published {row['created_at']} by {row['created_by']}")
+    return 0
+
+
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.audit import audit_json, recent
 
@@ -448,7 +527,7 @@ COMMANDS = {
     "applications": cmd_applications, "set-status": cmd_set_status, "revoke": cmd_revoke,
     "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
-    "configs": cmd_configs,
+    "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
 }
 
 

@@ -275,3 +275,39 @@ class DeviceConfig(Base):
     version: Mapped[int] = mapped_column(Integer, ForeignKey("config_versions.id"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     assigned_by: Mapped[str] = mapped_column(String(100))
+
+
+class DiagnosticsUpload(Base):
+    """A kiosk's diagnostics (masked logs, device report, queue summary), as the sealed box it
+    sent: opened only when county staff look at it in the console."""
+
+    __tablename__ = "diagnostics_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
+    command_id: Mapped[str] = mapped_column(String(36), default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Release(Base):
+    """A kiosk software release: a signed manifest of wheel files kept under
+    ``<data dir>/releases/<version>/``, and how far it is rolled out.
+
+    ``stage``: ``pilot`` (only the kiosks in ``pilot_json``), ``percent`` (and ``percent`` % of
+    the others, chosen by a hash of the kiosk id), ``all``, ``halted`` (no kiosk newly offered
+    it) or ``rolled_back`` (kiosks are offered the release before it again)."""
+
+    __tablename__ = "releases"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)  # publication order (newest wins)
+    manifest_json: Mapped[str] = mapped_column(Text)  # the exact signed JSON
+    signature: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(16), default="pilot")
+    percent: Mapped[int] = mapped_column(Integer, default=0)
+    pilot_json: Mapped[str] = mapped_column(Text, default="[]")

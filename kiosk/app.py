@@ -159,6 +159,7 @@ class KioskApp(App):
         self.exit_after = exit_after
         self.nav: Navigator | None = None  # made in build(), after the window settings
         self.errors_handled = 0
+        self.restart_requested = False  # the hall's restart command: run_kiosk exits with 75
         self.fonts: dict[str, str] = {}
         self._relay = UiRelay(self)
         self._handler = FriendlyExceptionHandler(self)
@@ -201,6 +202,11 @@ class KioskApp(App):
     # -- events and safety nets ---------------------------------------------------------
 
     def on_service_event(self, name: str, payload: dict[str, Any]) -> None:
+        if name == "fleet" and payload.get("what") == "restart":
+            # The agent asked only with no villager at the kiosk; the service manager starts it again.
+            self.restart_requested = True
+            self.stop()
+            return
         if name == "session_expired":
             if self.nav is not None and self.nav.current != HOME:
                 self.nav.home()

@@ -5,8 +5,10 @@
 
 With ``--json`` each beat prints one object: ``reached_hall``, ``interval_s``, ``done``
 ([id, kind, status]), ``refused`` ([id, reason]), ``waiting`` ([id, kind]), ``locked``,
-``error``. Exit 3 when the hall was not reached with ``--once``. ``sync_now`` runs one
-sync pass right here (there is no sync worker to wake).
+``restart``, ``error``. Exit 3 when the hall was not reached with ``--once``; exit 75
+(``RESTART_EXIT_CODE``) after a beat that carried out ``restart`` or ``rotate_keys``, for
+the service manager to start it again. ``sync_now`` runs one sync pass right here (there
+is no sync worker to wake).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def _line(report: Any, locked: bool) -> str:
 
 
 def run_agent(args: argparse.Namespace) -> int:
+    from kiosk.agent.agent import RESTART_EXIT_CODE
     from kiosk.agent.wiring import build_agent
     from kiosk.runtime import open_queue, open_sync_engine, require_identity
 
@@ -49,9 +52,14 @@ def run_agent(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"reached_hall": report.reached_hall, "interval_s": report.interval_s,
                                   "done": report.done, "refused": report.refused, "waiting": report.waiting,
-                                  "locked": agent.locked, "error": report.error}, sort_keys=True), flush=True)
+                                  "locked": agent.locked, "restart": report.restart,
+                                  "release": report.release,
+                                  "error": report.error},
+                                 sort_keys=True), flush=True)
             else:
                 print(_line(report, agent.locked), flush=True)
+            if report.restart:
+                return RESTART_EXIT_CODE
             if args.once:
                 return 0 if report.reached_hall else UNREACHED_EXIT
             time.sleep(report.interval_s)

@@ -170,14 +170,16 @@ def _run_app(settings: Settings, screenshot: Path | None, exit_after: float | No
     import os
 
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kiosk.agent.agent import RESTART_EXIT_CODE
     from kiosk.app import KioskApp
 
     service = build_service(settings)
+    app = KioskApp(service=service, settings=settings, screenshot=screenshot, exit_after=exit_after)
     try:
-        KioskApp(service=service, settings=settings, screenshot=screenshot, exit_after=exit_after).run()
+        app.run()
     finally:
         close_service(service)
     if screenshot is not None and not Path(screenshot).is_file():
         print(f"kiosk: the screenshot {screenshot} was not written", file=sys.stderr)
         return 1
-    return 0
+    return RESTART_EXIT_CODE if app.restart_requested else 0

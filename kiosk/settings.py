@@ -153,6 +153,10 @@ class KioskSection:
     data_dir: Path
     # When the hall's disruptive commands (restart, wipe, rotate_keys) may run: "HH:MM-HH:MM", "" = any time.
     maintenance_window: Annotated[Str, AfterValidator(_quiet_hours)] = "01:00-05:00"
+    # A new software release must report healthy (one good heartbeat) within this time and
+    # this many starts, or the launcher returns to the previous one (kiosk/updates/slots.py).
+    release_health_timeout_s: Annotated[Float, Field(ge=30, le=86400)] = 600.0
+    release_max_starts: Annotated[Int, Field(ge=1, le=20)] = 3
 
 
 @dataclass(frozen=True, config=_SECTION)

@@ -669,6 +669,28 @@ class HallClient:
         self._post_json(f"/commands/{quote(command_id, safe='')}/ack",
                         {"status": status, "reason": reason, "result": dict(result)})
 
+    def rotate_key(self, rotation: Mapping[str, Any]) -> None:
+        """POST /keys/rotate ({document, old_signature, new_signature}), signed with the current key."""
+        self._post_json("/keys/rotate", dict(rotation))
+
+    def release_range(self, version: str, name: str, start: int, end: int) -> bytes:
+        """GET /releases/{version}/{name} with ``Range: bytes=start-end`` (the hall may send less)."""
+        resp = self._request("GET", f"/releases/{quote(version, safe='')}/{quote(name, safe='')}",
+                             headers={"Range": f"bytes={start}-{end}"})
+        content_range = resp.headers.get("Content-Range", "")
+        if resp.status_code != 206 or not content_range.startswith(f"bytes {start}-"):
+            raise HallGarbage("release answer is not the range asked for")
+        return resp.content
+
+    def upload_diagnostics(self, box: bytes, command_id: str) -> dict[str, Any]:
+        """POST /diagnostics: one sealed box (the hall caps its size)."""
+        resp = self._request("POST", "/diagnostics", body=box, query=[("command_id", command_id)],
+                             headers={"Content-Type": "application/octet-stream"})
+        answer = _json(resp)
+        if not isinstance(answer, dict):
+            raise HallGarbage("diagnostics answer is not an object")
+        return answer
+
 
 def _str(obj: Any, key: str) -> str:
     value = obj[key]

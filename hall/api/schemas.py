@@ -194,6 +194,29 @@ class CommandAckIn(BaseModel):
     result: dict = Field(default_factory=dict)
 
 
+class KeyRotationDocument(BaseModel):
+    device_id: str = Field(min_length=1, max_length=40)
+    old_public_key: str = Field(min_length=1, max_length=64)
+    new_public_key: str = Field(min_length=1, max_length=64)
+
+
+class KeyRotationIn(BaseModel):
+    document: KeyRotationDocument
+    old_signature: str = Field(min_length=1, max_length=200)  # base64 Ed25519, ROTATION_CONTEXT
+    new_signature: str = Field(min_length=1, max_length=200)
+
+
+class KeyRotationOut(BaseModel):
+    device_id: str
+    rotated: bool
+
+
+class DiagnosticsOut(BaseModel):
+    id: int
+    size: int
+    sha256: str
+
+
 class CommandDeliveryOut(BaseModel):
     document: dict  # {id, device_id, kind, args, issued_at, not_after}, as signed
     signature: str  # base64 Ed25519 over "hall-command-v1\n" + canonical JSON of document
@@ -204,11 +227,17 @@ class ConfigDeliveryOut(BaseModel):
     signature: str  # base64 Ed25519 over "hall-config-v1\n" + canonical JSON of document
 
 
+class ReleaseDeliveryOut(BaseModel):
+    manifest: dict  # {version, created_at, files: [{name, sha256, size}]}, as signed
+    signature: str  # base64 Ed25519 over "hall-release-v1\n" + canonical JSON of manifest
+
+
 class HeartbeatOut(BaseModel):
     heartbeat_interval_s: int
     server_time: str
     commands: list[CommandDeliveryOut]
     config: ConfigDeliveryOut | None = None  # only when the kiosk runs an older version
+    release: ReleaseDeliveryOut | None = None  # only when the kiosk should run another release
 
 
 class CommandAckOut(BaseModel):

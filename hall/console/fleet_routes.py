@@ -1,10 +1,13 @@
 """``/console/fleet``: the fleet overview, one kiosk's page (timeline, queue chart, commands,
-configuration), and ``/console/audit``. Forms only, no script (the console's CSP)."""
+configuration, diagnostics), ``/console/configs``, ``/console/releases`` (publish a bundle
+from the hall's inbox folder to a pilot group, move its rollout, halt, roll back, see who
+runs what) and ``/console/audit``. Forms only, no script (the console's CSP)."""
 
 from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -20,7 +23,7 @@ from hall.console.security_headers import ConsoleRoute
 from hall.core.config import Settings
 from hall.errors import HallError, NotFound
 from hall.models import Device, DeviceConfig, DeviceState
-from hall.services import audit, commands, configs, fleet_view
+from hall.services import audit, commands, configs, fleet_diagnostics, fleet_view, releases
 from hall.services.commands import command_json
 from hall.timeutil import Clock
 from kiosk.agent.documents import COMMAND_ARGS
@@ -28,6 +31,8 @@ from kiosk.agent.documents import COMMAND_ARGS
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 # Arguments and results as people read them (tojson escapes every Chinese character).
 TEMPLATES.env.filters["plain_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+TEMPLATES.env.filters["pretty_json"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                                indent=2)
 
 
 @router.get("/fleet")
@@ -54,6 +59,8 @@ def _device_page(request: Request, session: ConsoleSession, db: Session, setting
                   timeline=fleet_view.timeline(db, device_id),
                   commands=[command_json(c) for c in recent], kinds=list(COMMAND_ARGS),
                   assignment=db.get(DeviceConfig, device_id), flag_labels=fleet_view.FLAG_LABELS,
+                  diagnostics=[fleet_diagnostics.summary_json(d)
+                               for d in fleet_diagnostics.list_for(db, device_id)],
                   error=error, config_text=config_text, status_code=status_code)
 
 
@@ -61,6 +68,20 @@ def _device_page(request: Request, session: ConsoleSession, db: Session, setting
 def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
                 clock: ClockDep) -> HTMLResponse:
     return _device_page(request, session, db, settings, clock, device_id)
+
+
+@router.get("/fleet/{device_id}/diagnostics/{upload_id}")
+def diagnostics_page(device_id: str, upload_id: int, request: Request, session: SessionDep, db: DbDep,
+                     keys: KeysDep, clock: ClockDep) -> HTMLResponse:
+    device = db.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"no device {device_id}", code="device_not_found")
+    opened = fleet_diagnostics.open_upload(db, keys.seal_private, device_id, upload_id)
+    upload = next(d for d in fleet_diagnostics.list_for(db, device_id) if d.id == upload_id)
+    audit.record(db, f"console:{session.username}", "diagnostics.open", device_id,
+                 {"diagnostics_id": upload_id}, clock=clock)
+    db.commit()
+    return render(request, "fleet_diagnostics.html", session, device=device, upload=upload, opened=opened)
 
 
 @router.post("/fleet/{device_id}/commands")
@@ -131,6 +152,73 @@ def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: C
         db.rollback()
         return _configs_page(request, session, db, exc.detail, 422, text, chosen)
     return RedirectResponse("/console/configs", status_code=303)
+
+
+STAGE_CHOICES = [("pilot", "试点 Pilot"), ("percent", "按比例 Percent"), ("all", "全部 All"),
+                 ("halted", "暂停 Halt"), ("rolled_back", "回退 Roll back")]
+
+
+def release_inbox(settings: Settings) -> Path:
+    """Where technicians put bundles (a folder of wheels each) for the console to publish."""
+    return settings.data_dir / "release-inbox"
+
+
+def _bundles(settings: Settings) -> list[str]:
+    inbox = release_inbox(settings)
+    if not inbox.is_dir():
+        return []
+    return sorted(p.name for p in inbox.iterdir() if p.is_dir() and any(p.glob("*.whl")))
+
+
+def _releases_page(request: Request, session: ConsoleSession, db: Session, settings: Settings,
+                   error: str = "", status_code: int = 200, version_text: str = "") -> HTMLResponse:
+    running = releases.who_runs_what(db)
+    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
+    return render(request, "fleet_releases.html", session,
+                  releases=[releases.release_json(db, r, running) for r in releases.list_releases(db)],
+                  factory=running.get("", []), devices=devices, bundles=_bundles(settings),
+                  inbox=str(release_inbox(settings)), stage_choices=STAGE_CHOICES,
+                  stage_labels=dict(STAGE_CHOICES), error=error, version_text=version_text,
+                  status_code=status_code)
+
+
+@router.get("/releases")
+def releases_page(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep) -> HTMLResponse:
+    return _releases_page(request, session, db, settings)
+
+
+@router.post("/releases")
+def publish_release(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep, keys: KeysDep,
+                    clock: ClockDep, csrf: FormStr = "", bundle: FormStr = "", version: FormStr = "",
+                    pilot: Annotated[list[str] | None, Form()] = None) -> Response:
+    session.check_csrf(csrf)
+    if bundle not in _bundles(settings):  # a name from the list only: never a path from the form
+        return _releases_page(request, session, db, settings, "请选择文件夹 Choose a bundle folder", 422,
+                              version)
+    try:
+        releases.publish(db, settings, keys.sign_private, release_inbox(settings) / bundle, version.strip(),
+                         f"console:{session.username}", (pilot or [])[:1000], clock=clock)
+    except HallError as exc:
+        db.rollback()
+        return _releases_page(request, session, db, settings, exc.detail, 422, version)
+    return RedirectResponse("/console/releases", status_code=303)
+
+
+@router.post("/releases/{version}/stage")
+def release_stage(version: str, request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+                  clock: ClockDep, csrf: FormStr = "", stage: FormStr = "",
+                  percent: FormStr = "") -> Response:
+    session.check_csrf(csrf)
+    try:
+        share = int(percent) if percent.strip() else None
+    except ValueError:
+        return _releases_page(request, session, db, settings, "比例须为 0–100 Percent must be 0–100", 422)
+    try:
+        releases.set_stage(db, version, stage, f"console:{session.username}", share, clock=clock)
+    except HallError as exc:
+        db.rollback()
+        return _releases_page(request, session, db, settings, exc.detail, 422)
+    return RedirectResponse("/console/releases", status_code=303)
 
 
 @router.get("/audit")

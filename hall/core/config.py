@@ -74,6 +74,10 @@ class Settings:
     heartbeat_interval_s: int = 60
     heartbeat_history: int = 1440
     command_ttl_s: int = 24 * 3600
+    # A kiosk's sealed diagnostics (masked logs, device report, queue summary): at most this
+    # big, and only the newest few per kiosk are kept.
+    max_diagnostics_bytes: int = 512 * 1024
+    diagnostics_kept: int = 10
 
     @property
     def db_pool_size(self) -> int:

@@ -36,7 +36,9 @@ def record_heartbeat(db: Session, settings: Settings, device: Device, report: di
     state.queue_depth = int(queue.get("depth", 0))
     state.oldest_unsent_s = queue.get("oldest_unsent_s")
     state.free_disk_bytes = int(report.get("free_disk_bytes", 0))
-    state.software_version = str((report.get("versions") or {}).get("kiosk", ""))[:40]
+    versions = report.get("versions") or {}
+    # The release the kiosk's launcher started, else (factory install) the package version.
+    state.software_version = str(versions.get("release") or versions.get("kiosk", ""))[:40]
     state.config_version = int(report.get("config_version", 0))
     state.uptime_s = int(report.get("uptime_s", 0))
     state.locked = bool(report.get("locked", False))

@@ -41,6 +41,9 @@ class Kit:
     health: Callable[[], dict[str, Any]]  # fresh probes of every device (self_test)
     emit: Callable[[str, dict[str, Any]], None]
     sync_now: Callable[[], None] | None = None
+    # Done by the agent itself (they need its hall client and identity): each returns the Outcome.
+    rotate_keys: Callable[[], Outcome] | None = None
+    upload_diagnostics: Callable[[], Outcome] | None = None
 
 
 def lock(kit: Kit, args: dict[str, Any]) -> Outcome:
@@ -76,6 +79,8 @@ def reload_config(kit: Kit, args: dict[str, Any]) -> Outcome:
 
 
 def restart(kit: Kit, args: dict[str, Any]) -> Outcome:
+    # The app stops with RESTART_EXIT_CODE and its service manager starts it again (the
+    # agent only runs this when no villager is at the kiosk, inside the maintenance window).
     kit.emit("restart", {})
     return Outcome(DONE, result={"restart": "requested"})
 
@@ -100,13 +105,20 @@ def wipe(kit: Kit, args: dict[str, Any]) -> Outcome:
     return Outcome(DONE, "kept_not_accepted" if kept else "", result)
 
 
-def not_yet(kit: Kit, args: dict[str, Any]) -> Outcome:
-    # rotate_keys and upload_diagnostics need hall endpoints that do not exist yet.
-    return Outcome(FAILED, "not_supported")
+def rotate_keys(kit: Kit, args: dict[str, Any]) -> Outcome:
+    if kit.rotate_keys is None:
+        return Outcome(FAILED, "not_supported")
+    return kit.rotate_keys()
+
+
+def upload_diagnostics(kit: Kit, args: dict[str, Any]) -> Outcome:
+    if kit.upload_diagnostics is None:
+        return Outcome(FAILED, "not_supported")
+    return kit.upload_diagnostics()
 
 
 ACTIONS: dict[str, Callable[[Kit, dict[str, Any]], Outcome]] = {
     "lock": lock, "unlock": unlock, "sync_now": sync_now, "self_test": self_test,
     "reload_config": reload_config, "restart": restart, "wipe": wipe,
-    "rotate_keys": not_yet, "upload_diagnostics": not_yet,
+    "rotate_keys": rotate_keys, "upload_diagnostics": upload_diagnostics,
 }

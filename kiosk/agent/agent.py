@@ -15,14 +15,21 @@ the clock is inside ``kiosk.maintenance_window``; the hall delivers them again m
 A configuration in the answer is checked and kept by ``kiosk.agent.config`` (the next
 heartbeat reports its version, or why it was refused).
 
+``rotate_keys`` (``kiosk.agent.keys``) switches the agent to the new key at once (the ack
+goes out signed with it) and asks for a restart, so every other part of the app reloads
+the identity. ``upload_diagnostics`` (``kiosk.agent.diagnostics``) sends masked logs, the
+device report and a queue summary, sealed to the hall.
+
 Events (``emit(what, payload)``, on the agent's thread): ``locked`` {notice}, ``unlocked``,
 ``wiped``, ``restart``, ``reload_config``, ``config_applied`` {version}. Syncing is not
-touched by a lock.
+touched by a lock. A beat that carried out a restart (or a key rotation) says so in
+``BeatReport.restart``: ``kiosk agent`` then exits with ``RESTART_EXIT_CODE``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -32,11 +39,16 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kiosk.agent.actions import ACTIONS, REFUSED, Kit, Outcome
+from kiosk.agent.actions import ACTIONS, DONE, FAILED, REFUSED, Kit, Outcome
 from kiosk.agent.checks import REPLAYED, Command, Refusal, check_delivery
 from kiosk.agent.config import ConfigRefused, applied_version, check_config, save_config
+from kiosk.agent.diagnostics import collect, sealed_diagnostics
 from kiosk.agent.documents import DISRUPTIVE_KINDS
+from kiosk.agent.keys import rotate, settle_rotation
 from kiosk.agent.state import AgentState
+from kiosk.updates.download import DownloadCorrupt, download_release
+from kiosk.updates.manifest import BadManifest, verify_manifest
+from kiosk.updates.slots import RELEASE_ENV, InstallFailed, SlotState, install, mark_healthy, releases_dir
 from offline_queue.errors import HallError, HallRejected
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
@@ -49,6 +61,8 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL_S = 60.0
 MIN_INTERVAL_S, MAX_INTERVAL_S = 5.0, 3600.0  # whatever the hall says: a hostile answer cannot stop or flood
 MAX_COMMANDS_PER_BEAT = 20
+# The exit code that asks the service manager for a restart (systemd: RestartForceExitStatus=75).
+RESTART_EXIT_CODE = 75
 
 
 @dataclass
@@ -62,6 +76,8 @@ class BeatReport:
     waiting: list[tuple[str, str]] = field(default_factory=list)  # (id, kind)
     config_applied: int = 0  # the configuration version taken in this beat
     config_refused: str = ""  # or why the delivered one was refused
+    restart: bool = False  # a command asked the app to restart (restart, rotate_keys, a new release)
+    release: str = ""  # what became of a release offer: "<version> installed", "… waiting", "… refused: why"
     error: str = ""
 
 
@@ -93,6 +109,11 @@ def _no_event(what: str, payload: dict[str, Any]) -> None:
     pass
 
 
+def running_release() -> str:
+    """The release the launcher started ("" = the factory install, or not started by it)."""
+    return os.environ.get(RELEASE_ENV, "")[:40]
+
+
 class DeviceAgent:
     def __init__(
         self,
@@ -109,14 +130,19 @@ class DeviceAgent:
         maintenance_window: str = "",
         config_version: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
+        client_for: Callable[[DeviceIdentity], HallClient] | None = None,
     ) -> None:
         self.identity = identity
         self._hall_key = Ed25519PublicKey.from_public_bytes(identity.hall_sign_public_key)
         self.client = client
+        self.client_for = client_for or (
+            lambda ident: HallClient(ident, timeout_s=client.timeout_s, clock=clock))
         self.data_dir = Path(data_dir)
         self.state = AgentState.load(self.data_dir)
         self.health = health  # each beat's report (may be a cached one: probing can disturb a device)
-        self.kit = Kit(self.data_dir, queue, self.state, self_test or health, emit or _no_event, sync_now)
+        self.kit = Kit(self.data_dir, queue, self.state, self_test or health, emit or _no_event, sync_now,
+                       rotate_keys=self._rotate_keys, upload_diagnostics=self._upload_diagnostics)
+        self._command_id = ""  # the command being carried out (diagnostics name it)
         self.is_idle = is_idle
         self.maintenance_window = maintenance_window
         self.config_version = config_version or (
@@ -150,7 +176,8 @@ class DeviceAgent:
             "health": _bounded_health(self.health()),
             "queue": {"depth": summary.waiting, "oldest_unsent_s": None if oldest is None else int(oldest)},
             "free_disk_bytes": int(summary.free_disk_bytes or 0),
-            "versions": {"kiosk": kiosk_version(), "python": platform.python_version()},
+            "versions": {"kiosk": kiosk_version(), "python": platform.python_version(),
+                         "release": running_release()},
             "config_version": int(self.config_version()),
             "uptime_s": int(max(0.0, self.clock() - self.started)),
             "locked": self.state.locked,
@@ -159,6 +186,7 @@ class DeviceAgent:
 
     def beat(self) -> BeatReport:
         result = BeatReport(interval_s=self.interval_s)
+        self._settle_rotation()
         self._resend_acks()
         try:
             sent_problems = list(self.state.problems)
@@ -168,12 +196,16 @@ class DeviceAgent:
             log.info("heartbeat not delivered (%s); next try in %.0f s", result.error, self.interval_s)
             return result
         result.reached_hall = True
+        if running_release() and mark_healthy(self.data_dir, running_release()):
+            log.debug("release %s reported healthy", running_release())
         if sent_problems:
             self.state.problems = [p for p in self.state.problems if p not in sent_problems]
             self.state.save(self.data_dir)
         self.interval_s = result.interval_s = self._interval(answer.get("heartbeat_interval_s"))
         if answer.get("config") is not None:
             self._take_config(answer["config"], result)
+        if answer.get("release") is not None:
+            self._take_release(answer["release"], result)
         deliveries = answer.get("commands", [])
         if not isinstance(deliveries, list):
             self.state.add_problem("bad_heartbeat_answer")
@@ -198,6 +230,48 @@ class DeviceAgent:
         log.info("hall configuration version %d kept; it applies from the next start", config.version)
         self.kit.emit("config_applied", {"version": config.version})
 
+    def _take_release(self, offer: object, result: BeatReport) -> None:
+        """Download, install beside the running one, and restart into it when no villager is here."""
+        try:
+            manifest = verify_manifest(offer, self._hall_key)
+        except BadManifest as refused:
+            self._release_problem(result, "?", str(refused))
+            return
+        version = manifest.version
+        state = SlotState.load(self.data_dir)
+        if version == running_release():
+            return
+        if version in state.bad:  # it failed its health check here before: never again
+            self._release_problem(result, version, "rolled_back_before")
+            return
+        if state.next != version:
+            folder = releases_dir(self.data_dir) / "downloads" / version
+            try:
+                wheels = download_release(manifest, self.client.release_range, folder)
+                install(self.data_dir, version, wheels)
+            except HallError as exc:  # resumed at the next beat, from where it stopped
+                result.release = f"{version} downloading ({type(exc).__name__})"
+                log.info("release %s: download interrupted (%s)", version, type(exc).__name__)
+                return
+            except DownloadCorrupt:
+                self._release_problem(result, version, "hash_mismatch")
+                return
+            except (InstallFailed, OSError) as exc:
+                self._release_problem(result, version, f"install_failed:{type(exc).__name__}")
+                return
+            log.info("release %s installed beside the running one", version)
+        if not self._may_disrupt():
+            result.release = f"{version} waiting"
+            return
+        result.release, result.restart = f"{version} installed", True
+        self.kit.emit("restart", {"why": "release", "version": version})
+
+    def _release_problem(self, result: BeatReport, version: str, reason: str) -> None:
+        result.release = f"{version} refused: {reason}"
+        log.warning("release %s refused: %s", version, reason)
+        self.state.add_problem(f"release_refused:{version}:{reason}"[:200])
+        self.state.save(self.data_dir)
+
     def _interval(self, value: object) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(min(MAX_INTERVAL_S, max(MIN_INTERVAL_S, value)))
@@ -217,6 +291,7 @@ class DeviceAgent:
         self.state.remember(checked.id, outcome.status, outcome.reason, outcome.result)
         self.state.save(self.data_dir)
         result.done.append((checked.id, checked.kind, outcome.status))
+        result.restart = result.restart or bool(outcome.status == DONE and outcome.result.get("restart"))
         self._ack(checked.id)
 
     def _refuse(self, refusal: Refusal, result: BeatReport) -> None:
@@ -232,11 +307,52 @@ class DeviceAgent:
             self._send_ack(refusal.command_id, Outcome(REFUSED, refusal.reason))
 
     def _carry_out(self, command: Command) -> Outcome:
+        self._command_id = command.id
         try:
             return ACTIONS[command.kind](self.kit, command.args)
         except Exception as exc:  # noqa: BLE001 - one failed command must not end the beat
             log.exception("command %s failed", command.kind)
             return Outcome("failed", type(exc).__name__)
+        finally:
+            self._command_id = ""
+
+    # -- the commands that need the hall client ------------------------------------------
+
+    def _use_identity(self, identity: DeviceIdentity) -> None:
+        self.identity = identity
+        self.client = self.client_for(identity)
+
+    def _rotate_keys(self) -> Outcome:
+        try:
+            rotated = rotate(self.identity, self.client.rotate_key, self.data_dir)
+        except HallRejected as exc:
+            return Outcome(FAILED, exc.code)
+        except HallError as exc:  # no answer: the next beat finds out which key the hall holds
+            return Outcome(FAILED, type(exc).__name__)
+        self._use_identity(rotated)
+        log.warning("device key rotated; the app restarts to use it everywhere")
+        self.kit.emit("restart", {"why": "rotate_keys"})
+        return Outcome(DONE, result={"rotated": True, "restart": "requested"})
+
+    def _settle_rotation(self) -> None:
+        settled = settle_rotation(self.identity, self.data_dir,
+                                  lambda ident: self.client_for(ident).heartbeat(self.report()))
+        if settled is not self.identity:
+            log.warning("a key rotation whose answer was lost took effect; using the new key")
+            self._use_identity(settled)
+
+    def _upload_diagnostics(self) -> Outcome:
+        report = {k: v for k, v in self.report().items() if k != "health"}
+        document = collect(self.data_dir, self.kit.queue, self.kit.health, {"agent": report}, self.clock)
+        box, cut = sealed_diagnostics(document, self.identity.device_id, self.identity.hall_seal_public_key)
+        try:
+            stored = self.client.upload_diagnostics(box, self._command_id)
+        except HallRejected as exc:
+            return Outcome(FAILED, exc.code)
+        except HallError as exc:
+            return Outcome(FAILED, type(exc).__name__)
+        return Outcome(DONE, result={"diagnostics_id": stored.get("id"), "bytes": len(box),
+                                     "log_chars_cut": cut})
 
     def _may_disrupt(self) -> bool:
         window = self.maintenance_window

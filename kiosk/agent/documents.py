@@ -48,6 +48,16 @@ COMMAND_ARGS: dict[str, dict[str, type]] = {
 DISRUPTIVE_KINDS = frozenset({"restart", "wipe", "rotate_keys"})
 COMMAND_FIELDS = ("id", "device_id", "kind", "args", "issued_at", "not_after")
 
+# A key rotation: {device_id, old_public_key, new_public_key} (base64 raw keys), signed by the
+# old key (the hall knows it: it vouches for the new one) and by the new key (the kiosk holds it).
+ROTATION_CONTEXT = "kiosk-key-rotation-v1"
+ROTATION_FIELDS = ("device_id", "old_public_key", "new_public_key")
+
+
+def diagnostics_context(device_id: str) -> bytes:
+    """The sealing context of a kiosk's diagnostics: a box cannot pass for another kiosk's."""
+    return b"diagnostics:" + device_id.encode("utf-8")
+
 
 class BadCommandArgs(ValueError):
     """The arguments do not fit the kind (the message names the argument, never a value)."""

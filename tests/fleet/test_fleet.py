@@ -1,13 +1,19 @@
 """Three real kiosk processes (`kiosk enroll`, `kiosk agent --once`) against a real
 `county-hall serve`: heartbeats arrive, a configuration reaches two of them, a lock is
 acknowledged, an expired command is never carried out, and a wipe of a "stolen" kiosk
-leaves no sealed box on its disk. (Forged, replayed, expired-on-arrival and other-device
-commands are refused by the agent: tests/kiosk/test_agent.py.)
+leaves no sealed box on its disk; a release of this very project reaches the pilot kiosk
+only and starts beside the factory install, and a release that crashes at start rolls back
+by itself. (Forged, replayed, expired-on-arrival and other-device commands are refused by
+the agent: tests/kiosk/test_agent.py; downloads through a cutting link:
+tests/kiosk/test_updates.py.)
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +21,7 @@ import pytest
 
 from tests.kiosk.test_cli import kiosk, paper_file
 from tests.support.hall_process import HallProcess
+from tests.support.releases import ROOT, broken_wheel, project_wheel
 
 
 def beat(data_dir: Path) -> dict:
@@ -102,6 +109,55 @@ def test_fleet(fleet):
 
     audit = [row["action"] for row in lines(hall.cli("audit", "--json"))]
     assert {"command.lock", "command.wipe", "config.push", "device.revoke"} <= set(audit)
+
+
+def launch(data_dir: Path) -> tuple[int, dict, str]:
+    """``kiosk-launch agent --once``, as the service manager would start it: (exit code, the beat, stderr)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KIOSK_DATA_DIR", "DISPLAY", "KIOSK_RELEASE")}
+    out = subprocess.run([sys.executable, "-m", "kiosk.updates.launcher", "agent", "--once", "--json",
+                          "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env=env)
+    beats = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    return out.returncode, (beats[-1] if beats else {}), out.stderr
+
+
+def test_a_release_reaches_its_pilot_and_a_bad_one_rolls_back_by_itself(fleet):
+    hall, kiosks, tmp = fleet
+    pilot, other = kiosks[0], kiosks[1]
+    pilot_id = device_id(pilot)
+    (pilot / "device.toml").write_text('[kiosk]\nmaintenance_window = ""\nrelease_max_starts = 1\n')
+    project_wheel(tmp / "bundle-0.2.0")
+    hall.cli("release", "publish", str(tmp / "bundle-0.2.0"), "--version", "0.2.0", "--pilot", pilot_id,
+             "--by", "staff-li")
+
+    code, first, _ = launch(pilot)  # the factory install: download, install beside, restart
+    assert (code, first["release"], first["restart"]) == (75, "0.2.0 installed", True)
+    assert beat(other)["release"] == ""  # not in the pilot group: not offered
+    code, second, err = launch(pilot)  # the new release, on trial: one good beat makes it healthy
+    assert code == 0 and second["reached_hall"], err
+    assert (pilot / "releases" / "0.2.0" / "healthy").is_file()
+    assert not (pilot / "releases" / "downloads").exists()  # installed: the downloaded wheels are gone
+    assert os.readlink(pilot / "releases" / "current") == "0.2.0"
+    states = {row["device_id"]: row["state"] for row in lines(hall.cli("fleet", "--json"))}
+    assert states[pilot_id]["report"]["versions"]["release"] == "0.2.0"
+
+    broken_wheel(tmp / "bundle-0.3.0", "0.3.0")
+    hall.cli("release", "publish", str(tmp / "bundle-0.3.0"), "--version", "0.3.0", "--by", "staff-li")
+    hall.cli("release", "stage", "0.3.0", "all", "--by", "staff-li")
+    code, third, _ = launch(pilot)
+    assert (code, third["release"]) == (75, "0.3.0 installed")
+    code, _, err = launch(pilot)  # 0.3.0 dies at start: no heartbeat, no health marker
+    assert code != 0 and "broken on purpose" in err
+    code, back, err = launch(pilot)  # the launcher goes back to 0.2.0 by itself, and says so
+    assert code == 0 and "did not report healthy" in err
+    assert back["release"] == "0.3.0 refused: rolled_back_before"
+    assert os.readlink(pilot / "releases" / "current") == "0.2.0"
+    rows = {row["version"]: row for row in lines(hall.cli("release", "list", "--json"))}
+    assert rows["0.2.0"]["kiosks"] == [pilot_id] and rows["0.3.0"]["kiosks"] == []
+    states = {row["device_id"]: row["state"] for row in lines(hall.cli("fleet", "--json"))}
+    assert "release_rolled_back:0.3.0" in states[pilot_id]["report"]["problems"]  # staff see why
+    audit = [row["action"] for row in lines(hall.cli("audit", "--json"))]
+    assert {"release.publish", "release.stage"} <= set(audit)
 
 
 def _issue_in_the_past(hall: HallProcess, device: str, kind: str) -> str:

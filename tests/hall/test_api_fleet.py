@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.agent.documents import COMMAND_CONTEXT, verify_document
 from offline_queue.signing import ANSWER_CONTEXT
@@ -190,3 +190,70 @@ def test_a_configuration_is_signed_per_kiosk_and_delivered_until_reported(hall, 
     out = hall.cli("configs", "--json").stdout
     rows = {row["device_id"]: row for row in map(json.loads, out.splitlines())}
     assert rows[first.device_id]["took_it"] and not rows[second.device_id]["took_it"]
+
+
+def test_hostile_key_rotations_and_diagnostics_are_refused(hall, new_kiosk):
+    """A rotation needs both keys' signatures and a key no other device holds; diagnostics must be
+    a sealed box under the cap (the happy paths: tests/kiosk/test_agent.py, through the real agent)."""
+    import os
+
+    from kiosk.agent.documents import ROTATION_CONTEXT, sign_document
+    from offline_queue.sealing import seal
+    from tests.hall.kiosk_client import raw_public
+
+    first, other = new_kiosk(), new_kiosk()
+    new_key = Ed25519PrivateKey.generate()
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    document = {"device_id": first.device_id, "old_public_key": b64(raw_public(first.private_key)),
+                "new_public_key": b64(raw_public(new_key))}
+    good = {"document": document,
+            "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, document),
+            "new_signature": sign_document(new_key, ROTATION_CONTEXT, document)}
+    not_by_new = {**good, "new_signature": good["old_signature"]}
+    assert first.post_json("/api/v1/keys/rotate", not_by_new).status_code == 401
+    taken = {**document, "new_public_key": b64(raw_public(other.private_key))}
+    stolen = {"document": taken, "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, taken),
+              "new_signature": sign_document(other.private_key, ROTATION_CONTEXT, taken)}
+    assert first.post_json("/api/v1/keys/rotate", stolen).json()["error"] == "key_in_use"
+    for_other = {**good, "document": {**document, "device_id": other.device_id}}
+    assert first.post_json("/api/v1/keys/rotate", for_other).status_code == 422
+    assert first.post_json("/api/v1/keys/rotate", good).status_code == 200
+    assert first.post_json("/api/v1/keys/rotate", good).status_code == 401  # signed by the old key: refused
+    first.private_key = new_key
+    assert beat(first)["commands"] == []
+
+    octets = {"Content-Type": "application/octet-stream"}
+    plain = first.request("POST", "/api/v1/diagnostics", body=b"logs in the clear", headers=octets)
+    assert plain.status_code == 422 and plain.json()["error"] == "not_sealed"
+    huge = seal(os.urandom(600 * 1024), first.hall_seal_key)
+    assert first.request("POST", "/api/v1/diagnostics", body=huge, headers=octets).status_code == 413
+    box = seal(b"{}", first.hall_seal_key)
+    assert first.request("POST", "/api/v1/diagnostics", body=box, headers=octets).status_code == 200
+
+
+def test_a_release_is_offered_by_stage_and_served_in_signed_ranges(hall, new_kiosk, tmp_path):
+    from kiosk.updates.manifest import RELEASE_CONTEXT
+    from tests.support.releases import broken_wheel
+
+    pilot, other = new_kiosk(), new_kiosk()
+    version = f"0.{int(time.time() * 1000) % 10**9}"  # the hall is shared by the module's tests
+    wheel = broken_wheel(tmp_path / "bundle", version, padding=10_000)
+    hall.cli("release", "publish", str(tmp_path / "bundle"), "--version", version, "--pilot", pilot.device_id)
+    offer = beat(pilot)["release"]
+    assert offer["manifest"]["version"] == version and beat(other)["release"] is None
+    assert verify_document(hall_sign_key(hall), RELEASE_CONTEXT, offer["manifest"], offer["signature"])
+    assert beat(pilot, versions={"kiosk": "0.1.0", "release": version})["release"] is None  # it runs it
+
+    path = f"/api/v1/releases/{version}/{wheel.name}"
+    data = wheel.read_bytes()
+    first = pilot.request("GET", path, headers={"Range": "bytes=0-999"})
+    assert first.status_code == 206 and first.content == data[:1000]
+    assert first.headers["Content-Range"] == f"bytes 0-999/{len(data)}"
+    rest = pilot.request("GET", path, headers={"Range": "bytes=1000-"})
+    assert first.content + rest.content == data
+    for bad in ("bytes=-5", f"bytes={len(data)}-", "lines=0-5", "bytes=0-5,9-10"):
+        assert pilot.request("GET", path, headers={"Range": bad}).status_code == 422, bad
+    for name in ("..%2F..%2Fkeys%2Fsign.key", "other.whl"):
+        assert pilot.request("GET", f"/api/v1/releases/{version}/{name}").status_code == 404
+    import requests
+    assert requests.get(hall.url + path, timeout=10).status_code == 401  # unsigned

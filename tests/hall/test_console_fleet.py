@@ -102,9 +102,60 @@ def test_fleet_pages(tmp_path, browser):  # noqa: F811
         assert quiet.device_id not in browser.find_element(By.ID, "rollout").text
         shot(browser, "fleet-configs")
 
+        # Diagnostics the kiosk sealed (the real agent makes them: tests/kiosk/test_agent.py).
+        from kiosk.agent.diagnostics import sealed_diagnostics
+        document = {"device": {"health": PAPER_OUT}, "queue": {"waiting": 4, "counts": {"queued": 4}},
+                    "logs": "2026-12-01 08:00:01 WARNING hardware.printer: paper_out\n" * 40}
+        box, _cut = sealed_diagnostics(document, paper.device_id, paper.hall_seal_key)
+        sent = paper.request("POST", "/api/v1/diagnostics", body=box,
+                             headers={"Content-Type": "application/octet-stream"})
+        assert sent.status_code == 200, sent.text
+        browser.get(hall.url + f"/console/fleet/{paper.device_id}")
+        browser.find_element(By.CSS_SELECTOR, f"#diagnostics-{sent.json()['id']} a").click()
+        assert "paper_out" in browser.find_element(By.ID, "logs").text
+        assert '"waiting": 4' in browser.find_element(By.ID, "queue-summary").text
+        assert "paper_out" in browser.find_element(By.ID, "device-report").text
+        shot(browser, "fleet-diagnostics")
+
+        # A release: a bundle in the hall's inbox, to a pilot group, then a share, a halt, a roll back.
+        from selenium.webdriver.support.ui import Select
+
+        from tests.support.releases import broken_wheel
+        broken_wheel(hall.data_dir / "release-inbox" / "kiosk-0.2.0", "0.2.0")
+        browser.get(hall.url + "/console/releases")
+        browser.find_element(By.ID, "release-version").send_keys("0.2.0")
+        browser.find_element(By.ID, f"pilot-{healthy.device_id}").click()
+        submit(browser, "publish-release")
+        assert "Pilot" in browser.find_element(By.ID, "stage-0.2.0").text
+        assert beat(healthy, HEALTHY, 0)["release"]["manifest"]["version"] == "0.2.0"
+        assert beat(paper, PAPER_OUT, 4).get("release") is None  # not in the pilot group
+        runs = {"health": HEALTHY, "versions": {"kiosk": "0.1.0", "release": "0.2.0"}}
+        assert healthy.post_json("/api/v1/heartbeat", runs).json().get("release") is None
+        browser.refresh()
+        assert healthy.device_id in browser.find_element(By.ID, "running-0.2.0").text
+
+        def change_stage(stage: str, percent: str = "") -> None:
+            Select(browser.find_element(By.ID, "stage-select-0.2.0")).select_by_value(stage)
+            browser.find_element(By.ID, "percent-0.2.0").send_keys(percent)
+            submit(browser, "stage-0.2.0-go")
+
+        change_stage("percent", "150")
+        assert "0 and 100" in browser.find_element(By.ID, "error").text
+        change_stage("percent", "50")
+        assert "50 %" in browser.find_element(By.ID, "stage-0.2.0").text
+        shot(browser, "fleet-releases")
+        change_stage("halted")
+        assert "Halt" in browser.find_element(By.ID, "stage-0.2.0").text
+        change_stage("rolled_back")
+        assert "Roll back" in browser.find_element(By.ID, "stage-0.2.0").text
+        assert beat(healthy, HEALTHY, 0).get("release") is None  # nothing before it: stays as it is
+
         browser.get(hall.url + "/console/audit")
         text = browser.find_element(By.ID, "audit").text
+        assert all(action in text for action in ("release.publish", "release.stage", "release.halt",
+                                                 "release.rollback"))
         assert "console:staff-li" in text and "config.push" in text and "command.lock" in text
+        assert "diagnostics.open" in text
         shot(browser, "fleet-audit")
         headers = __import__("requests").get(hall.url + "/console/fleet", timeout=10).headers
         assert "script-src" not in headers.get("Content-Security-Policy", "")

@@ -103,19 +103,84 @@ def test_lock_persists_emits_and_is_acknowledged_then_unlock(hall, tmp_path):
     assert not AgentState.load(agent.data_dir).locked and events[-1] == ("unlocked", {})
 
 
-def test_sync_now_self_test_and_the_not_yet_kinds(hall, tmp_path):
-    woken, probes = [], []
+def test_sync_now_self_test_diagnostics_and_key_rotation(hall, tmp_path):
+    woken, probes, events = [], [], []
     agent = new_agent(hall, tmp_path, sync_now=lambda: woken.append(1),
-                      self_test=lambda: probes.append(1) or HEALTH)
-    kinds = ("sync_now", "self_test", "rotate_keys")
-    ids = {kind: issue(hall, agent.identity.device_id, kind) for kind in kinds}
-    agent.beat()
-    rows = commands(hall, agent.identity.device_id)
-    assert woken == [1] and probes == [1]
-    assert rows[ids["sync_now"]]["status"] == "done"
+                      self_test=lambda: probes.append(1) or HEALTH, emit=lambda what, p: events.append(what))
+    device_id = agent.identity.device_id
+    logs = agent.data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "kiosk.log").write_text("INFO lookup 440105199001011234 phone 13812345678 failed\n", "utf-8")
+    kinds = ("sync_now", "self_test", "upload_diagnostics", "rotate_keys")
+    ids = {kind: issue(hall, device_id, kind) for kind in kinds}
+    old_identity = agent.identity
+    report = agent.beat()
+    assert [status for _, _, status in report.done] == ["done"] * 4 and report.restart  # rotation restarts
+    rows = commands(hall, device_id)
+    assert woken == [1] and probes == [1, 1]  # self_test, and the diagnostics' own fresh report
+    assert all(rows[ids[kind]]["status"] == "done" for kind in kinds)  # the last ack went with the new key
     assert rows[ids["self_test"]]["ack"]["result"]["health"]["state"] == "ok"
-    assert rows[ids["rotate_keys"]]["status"] == "failed"
-    assert rows[ids["rotate_keys"]]["ack"]["reason"] == "not_supported"
+    assert events == ["restart"]
+
+    # Diagnostics: in the hall sealed, opened only there, with nothing personal in them.
+    upload = rows[ids["upload_diagnostics"]]["ack"]["result"]
+    listed = [json.loads(line) for line in hall.cli("diagnostics", device_id, "--json").stdout.splitlines()]
+    assert [row["id"] for row in listed] == [upload["diagnostics_id"]] and listed[0]["command_id"]
+    opened = hall.cli("diagnostics", device_id, "--open", str(upload["diagnostics_id"]),
+                      "--by", "staff-li").stdout
+    assert "199001011234" not in opened and "12345678" not in opened and "phone 138****5678" in opened
+    body = json.loads(opened)
+    assert body["queue"]["waiting"] == 0 and body["device"]["health"]["state"] == "ok"
+    assert body["device"]["agent"]["config_version"] == 0
+
+    # Keys: the new one is in identity.json and works; the old one is refused from now on.
+    from offline_queue.errors import HallAuthRefused
+    from offline_queue.identity import DeviceIdentity
+    saved = DeviceIdentity.load(agent.data_dir)
+    assert saved.public_key == agent.identity.public_key != old_identity.public_key
+    assert not (agent.data_dir / "rotating.key").exists()
+    assert agent.beat().reached_hall
+    with pytest.raises(HallAuthRefused):
+        HallClient(old_identity).heartbeat({})
+    out = hall.cli("audit", "--device", device_id, "--json").stdout
+    audit = [json.loads(line)["action"] for line in out.splitlines()]
+    assert {"device.rotate_keys", "diagnostics.open", "command.upload_diagnostics"} <= set(audit)
+
+
+def test_a_rotation_whose_answer_was_lost_is_settled_at_the_next_beat(hall, tmp_path):
+    from kiosk.agent.keys import rotate
+    from offline_queue.errors import HallUnreachable
+    agent = new_agent(hall, tmp_path)
+    old = agent.identity
+
+    def send_then_lose_the_answer(rotation: dict) -> None:
+        agent.client.rotate_key(rotation)
+        raise HallUnreachable("connection cut")
+
+    with pytest.raises(HallUnreachable):
+        rotate(old, send_then_lose_the_answer, agent.data_dir)
+    assert (agent.data_dir / "rotating.key").exists()  # the hall holds a key only this file has
+    report = agent.beat()  # the old key is refused: the kiosk takes the pending one
+    assert report.reached_hall and agent.identity.public_key != old.public_key
+    assert not (agent.data_dir / "rotating.key").exists()
+
+
+def test_big_logs_are_cut_from_the_oldest_end_to_the_cap(tmp_path):
+    import gzip
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from kiosk.agent.diagnostics import MAX_BOX_BYTES, recent_logs, sealed_diagnostics
+    from offline_queue.sealing import _raw, open_box
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "kiosk.log").write_text(os.urandom(1_500_000).hex() + "\nNEWEST LINE\n", "ascii")
+    hall_key = X25519PrivateKey.generate()
+    box, cut = sealed_diagnostics({"logs": recent_logs(tmp_path)}, "dev-1", _raw(hall_key.public_key()))
+    assert len(box) <= MAX_BOX_BYTES and cut > 0
+    body = json.loads(gzip.decompress(open_box(box, hall_key, b"diagnostics:dev-1")))
+    assert body["logs_cut_chars"] == cut and body["logs"].endswith("NEWEST LINE\n")
 
 
 def test_disruptive_commands_wait_for_an_idle_kiosk_and_the_window(hall, tmp_path):
@@ -129,7 +194,8 @@ def test_disruptive_commands_wait_for_an_idle_kiosk_and_the_window(hall, tmp_pat
     agent.maintenance_window = f"{later:02d}:00-{later:02d}:30"
     assert agent.beat().waiting == [(restart_id, "restart")]  # idle, but outside the window
     agent.maintenance_window = ""
-    assert agent.beat().done == [(restart_id, "restart", "done")]
+    report = agent.beat()
+    assert report.done == [(restart_id, "restart", "done")] and report.restart
 
 
 def test_an_ack_the_hall_did_not_get_is_sent_again(hall, tmp_path):

@@ -1,19 +1,24 @@
-"""Fleet endpoints (signed): ``POST /api/v1/heartbeat`` and ``POST /api/v1/commands/{id}/ack``."""
+"""Fleet endpoints (signed): ``POST /api/v1/heartbeat``, ``POST /api/v1/commands/{id}/ack``,
+``POST /api/v1/keys/rotate``, ``POST /api/v1/diagnostics`` (a sealed box, octet-stream) and
+``GET /api/v1/releases/{version}/{file}`` (ranges of a release's wheel, for resumable downloads)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, KeysDep, SettingsDep
 from hall.api.schemas import (
     ERROR_RESPONSES,
     CommandAckIn,
     CommandAckOut,
+    DiagnosticsOut,
     HeartbeatIn,
     HeartbeatOut,
+    KeyRotationIn,
+    KeyRotationOut,
     json_body,
     parse_json,
     validate,
 )
-from hall.services import commands, configs, fleet
+from hall.services import commands, configs, fleet, fleet_diagnostics, fleet_keys, releases
 from hall.timeutil import iso, to_datetime
 
 router = APIRouter(tags=["fleet"])
@@ -32,6 +37,10 @@ def post_heartbeat(device: DeviceDep, body: BodyDep, db: DbDep, settings: Settin
     config = configs.delivery_for(db, keys.sign_private, device, report.config_version)
     if config is not None:
         answer["config"] = config
+    running = report.versions.get("release", "")
+    offer = releases.offer_for(db, device.id, running)
+    if offer is not None and offer.version != running:
+        answer["release"] = releases.delivery_json(offer)
     db.commit()
     return answer
 
@@ -42,3 +51,28 @@ def post_command_ack(command_id: str, device: DeviceDep, body: BodyDep, db: DbDe
     ack = validate(CommandAckIn, parse_json(body))
     command = commands.acknowledge(db, device, command_id, ack.status, ack.reason, ack.result, clock=clock)
     return {"id": command.id, "status": command.status}
+
+
+@router.post("/keys/rotate", response_model=KeyRotationOut, openapi_extra=json_body(KeyRotationIn),
+             responses=ERROR_RESPONSES)
+def post_key_rotation(device: DeviceDep, body: BodyDep, db: DbDep, clock: ClockDep) -> dict:
+    rotation = validate(KeyRotationIn, parse_json(body))
+    fleet_keys.rotate(db, device, rotation.document.model_dump(), rotation.old_signature,
+                      rotation.new_signature, clock=clock)
+    return {"device_id": device.id, "rotated": True}
+
+
+@router.post("/diagnostics", response_model=DiagnosticsOut, responses=ERROR_RESPONSES)
+def post_diagnostics(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep, clock: ClockDep,
+                     command_id: str = "") -> dict:
+    row = fleet_diagnostics.store(db, settings, device, body, command_id, clock=clock)
+    return {"id": row.id, "size": row.size, "sha256": row.sha256}
+
+
+@router.get("/releases/{version}/{name}", responses=ERROR_RESPONSES)
+def get_release_file(version: str, name: str, request: Request, device: DeviceDep, db: DbDep,
+                     settings: SettingsDep) -> Response:
+    chunk = releases.read_range(settings, db, version, name, request.headers.get("range", ""))
+    return Response(chunk.data, status_code=206, media_type="application/octet-stream",
+                    headers={"Content-Range": f"bytes {chunk.start}-{chunk.end}/{chunk.size}",
+                             "Accept-Ranges": "bytes", "Cache-Control": "no-store"})

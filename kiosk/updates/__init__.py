@@ -1,0 +1,1 @@
+"""Kiosk software releases: signed manifests, resumable downloads, A/B install and rollback."""

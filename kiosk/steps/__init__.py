@@ -71,6 +71,7 @@ class Steps:
         """Shutting down: stop every device user and worker the steps started."""
         self.identify.close()
         self.capture.close()
+        self.catalog.close()
         self.staff.close()
         self.receipt.close()
 

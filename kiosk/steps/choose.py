@@ -85,7 +85,7 @@ class CatalogStep(Step):
 
     def blocked_key(self, item: ServiceItem) -> str:
         """The message key of why ``item`` cannot be started now, or ""."""
-        if item.needs_photo and self.ctx.camera.device is None:
+        if item.needs_photo and not self.ctx.camera_usable():
             return "catalog.needs_camera"
         return ""
 

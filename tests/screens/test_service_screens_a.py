@@ -140,3 +140,17 @@ def test_the_countys_lock_wipes_the_visit_and_persists_and_unlock_lifts_it(tmp_p
         assert again.steps.out_of_service.notice() == "这台机器暂停服务，请到村委会或镇政务服务中心办理。"
     finally:
         again.close()
+
+
+def test_the_device_check_never_takes_the_camera_from_a_step_using_it(service):
+    class Scanner:  # a step's scanner holding the camera
+        given_back = 0
+
+        def give_back(self):
+            self.given_back += 1
+
+    scanner = Scanner()
+    service.ctx.camera.lend(scanner)
+    report = service.ctx.devices.check()
+    assert report["camera"].reason == "in_use" and service.ctx.camera.holder is scanner
+    assert scanner.given_back == 0 and service.ctx.camera_usable()

@@ -158,6 +158,7 @@ class KioskApp(App):
         self.screenshot_path = Path(screenshot) if screenshot else None
         self.exit_after = exit_after
         self.nav: Navigator | None = None  # made in build(), after the window settings
+        self.maintenance_door: Any = None
         self.errors_handled = 0
         self.restart_requested = False  # the hall's restart command: run_kiosk exits with 75
         self.fonts: dict[str, str] = {}
@@ -183,6 +184,9 @@ class KioskApp(App):
 
         self.nav = Navigator(self.service)
         self.nav.start()
+        from screens.maintenance_door import MaintenanceDoor  # the technician's hidden corner and PIN
+
+        self.maintenance_door = MaintenanceDoor(self.nav)
         return self.nav.manager
 
     def on_start(self) -> None:

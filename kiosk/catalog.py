@@ -4,7 +4,9 @@ One TOML file per item in ``config/catalog/`` (see any of them for the layout). 
 item carries the standard data of a Guangdong service item: code, names, department,
 service object, conditions, materials, time limits, fee, on-site visits still needed,
 whether it can be handled fully online or on a phone, a plain-language guide, and the
-short form the kiosk asks for.
+short form the kiosk asks for; and, for the catalog screen, its ``category`` (one of
+``config/categories.toml``, the groups a villager taps first) and its picture (``icon``,
+a name from ``ICONS``: the screens draw each name as a symbol of a font on the kiosk).
 
 ``load_catalog`` checks every file strictly (missing, unknown or mistyped keys, unknown
 field kinds or card sources, duplicate ids) and raises ``ConfigError`` naming the file
@@ -23,11 +25,15 @@ from kiosk.errors import ConfigError, UnknownService
 from kiosk.fields import FIELD_KINDS as _KIND_REGISTRY
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "config" / "catalog"
+CATEGORIES_FILE = CATALOG_DIR.parent / "categories.toml"
 
 FIELD_KINDS = tuple(_KIND_REGISTRY)  # the registered kinds (kiosk/fields)
 CARD_SOURCES = ("card.name", "card.id_number", "card.address", "card.birth_date", "card.sex")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 CARD_E_CERTIFICATE = "resident_id_card"  # a material of this type is covered by the card read
+# The pictures an item or a category may carry (screens.catalog_icons draws each one).
+ICONS = ("umbrella", "star", "medical", "heart", "cross", "wheelchair", "lightning", "sun", "smile",
+         "pencil", "flower", "hammer", "leaf", "house")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,15 @@ class Text:
 
     def to_json(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Category:
+    """A group of items on the catalog screen: ``id`` (what items name), its words and picture."""
+
+    id: str
+    name: Text
+    icon: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,13 @@ class ServiceItem:
     mobile_capable: bool
     fields: tuple[FormField, ...]
     guide: Text
+    category: str = ""
+    icon: str = ""
+
+    @property
+    def needs_photo(self) -> bool:
+        """Whether the kiosk must photograph a page for it (it cannot be done without a camera)."""
+        return bool(self.capture_materials())
 
     def required_materials(self) -> tuple[Material, ...]:
         return tuple(m for m in self.materials if m.required)
@@ -121,6 +143,8 @@ class ServiceItem:
         """Plain JSON values (for ``kiosk catalog --json``)."""
         return {
             "code": self.code,
+            "category": self.category,
+            "icon": self.icon,
             "name": self.name.to_json(),
             "department": self.department.to_json(),
             "service_object": self.service_object.to_json(),
@@ -159,14 +183,23 @@ class ServiceItem:
 
 
 class Catalog:
-    """The loaded items, in code order."""
+    """The loaded items, in code order, and their categories in the order shown."""
 
-    def __init__(self, items: tuple[ServiceItem, ...]) -> None:
+    def __init__(self, items: tuple[ServiceItem, ...], categories: tuple[Category, ...] = ()) -> None:
         self._items = tuple(sorted(items, key=lambda item: item.code))
         self._by_code = {item.code: item for item in self._items}
+        self._categories = categories
 
     def items(self) -> tuple[ServiceItem, ...]:
         return self._items
+
+    def categories(self) -> tuple[Category, ...]:
+        """The categories that hold at least one item, in the order of the categories file."""
+        used = {item.category for item in self._items}
+        return tuple(c for c in self._categories if c.id in used)
+
+    def in_category(self, category_id: str) -> tuple[ServiceItem, ...]:
+        return tuple(item for item in self._items if item.category == category_id)
 
     def get(self, code: str) -> ServiceItem:
         try:
@@ -327,6 +360,8 @@ def load_item(path: Path) -> ServiceItem:
         mobile_capable=top.get("mobile_capable", bool),
         fields=fields,
         guide=top.text("guide"),
+        category=top.get("category", str),
+        icon=top.choice("icon", ICONS),
     )
     top.done()
     _check_item(item, top)
@@ -348,8 +383,32 @@ def _check_item(item: ServiceItem, top: _Table) -> None:
             raise top.error(key, f"duplicate id {duplicates[0]!r}")
 
 
-def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
+def load_categories(path: Path = CATEGORIES_FILE) -> tuple[Category, ...]:
+    """The categories file, checked as strictly as the items (``ConfigError`` naming file and key)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path.name, f"not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(path.name, f"cannot be read: {exc.strerror}") from exc
+    top = _Table(data, path.name)
+    out: list[Category] = []
+    for row in top.tables("categories"):
+        out.append(Category(id=row.get("id", str), name=row.text("name"), icon=row.choice("icon", ICONS)))
+        row.done()
+    top.done()
+    ids = [c.id for c in out]
+    if not out or len(set(ids)) != len(ids):
+        raise top.error("categories", "needs at least one category, each id once")
+    return tuple(out)
+
+
+def load_catalog(folder: Path = CATALOG_DIR, categories_file: Path = CATEGORIES_FILE) -> Catalog:
     """Load every ``*.toml`` in ``folder``; raises ``ConfigError`` on the first bad file."""
+    categories = load_categories(categories_file)
+    known = {c.id for c in categories}
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(str(folder), "catalog folder not found")
@@ -358,7 +417,9 @@ def load_catalog(folder: Path = CATALOG_DIR) -> Catalog:
         item = load_item(path)
         if item.code in items:
             raise ConfigError(f"{path.name}: code", f"duplicate item code {item.code!r}")
+        if item.category not in known:
+            raise ConfigError(f"{path.name}: category", "must be one of " + ", ".join(sorted(known)))
         items[item.code] = item
     if not items:
         raise ConfigError(str(folder), "no service items")
-    return Catalog(tuple(items.values()))
+    return Catalog(tuple(items.values()), categories)

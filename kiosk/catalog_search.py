@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk.catalog import ServiceItem
 
@@ -79,3 +80,29 @@ class CatalogSearch:
         if entry.item.code.lower().startswith(letters):
             return 4
         return None
+
+
+class CatalogHandwriting:
+    """A handwriting recogniser for the catalog search: characters that occur in the items'
+    names come first among its candidates (a villager writing 生 looks for 生育登记, not 牛).
+
+    ``recognizer`` is a ``kiosk.input.handwriting.HandwritingRecognizer`` (or anything with
+    its ``candidates(strokes, width, height, limit)``); this has the same method, so the
+    handwriting pad takes either.
+    """
+
+    POOL = 24  # the recogniser's candidates looked at before the catalog's characters are put first
+
+    def __init__(self, recognizer: Any, items: Iterable[ServiceItem]) -> None:
+        self.recognizer = recognizer
+        self.characters = {ch for item in items for ch in item.name.zh if not ch.isascii()}
+
+    def candidates(self, strokes: Any, width: float, height: float, limit: int = 6) -> list[Any]:
+        found = list(self.recognizer.candidates(strokes, width, height, limit=max(limit, self.POOL)))
+        found.sort(key=lambda c: c.text not in self.characters)  # stable: the recogniser's order within
+        return found[:limit]
+
+    def close(self) -> None:
+        close = getattr(self.recognizer, "close", None)
+        if close is not None:
+            close()

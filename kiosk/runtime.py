@@ -98,10 +98,23 @@ def enqueue_session(settings: Settings, queue: OfflineQueue, session: Visit, ite
     )
 
 
+def open_camera(settings: Settings) -> Camera | None:
+    """The configured camera, or None when it cannot be opened: the kiosk still starts, and the
+    items needing a photo are marked in the catalog (``kiosk.readiness``) instead."""
+    from hardware.errors import CameraError
+    from hardware.factory import build_camera
+
+    try:
+        return build_camera(settings.devices.camera)
+    except CameraError as exc:
+        log.warning("no camera: %s", type(exc).__name__)
+        return None
+
+
 def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, camera: Camera | None = None,
                   clock: Callable[[], float] = time.time) -> KioskService:
     """The kiosk's core with its devices, queue and sync worker (started)."""
-    from hardware.factory import build_camera, build_id_reader
+    from hardware.factory import build_id_reader
     from kiosk.agent.wiring import start_agent
     from kiosk.service import KioskService
 
@@ -116,7 +129,7 @@ def build_service(settings: Settings, *, id_reader: IdCardReader | None = None, 
         catalog=load_catalog(),
         translator=translator,
         id_reader=id_reader if id_reader is not None else build_id_reader(settings.devices.id_reader),
-        camera=camera if camera is not None else build_camera(settings.devices.camera),
+        camera=camera if camera is not None else open_camera(settings),
         queue=queue,
         identity=identity,
         clock=clock,

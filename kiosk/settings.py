@@ -282,6 +282,22 @@ class ScanSection:
         return ("jpeg", "webp") if self.format == "auto" else (self.format,)
 
 
+def _pin_hash(value: str) -> str:
+    if value and not re.fullmatch(r"pbkdf2_sha256\$\d+\$[0-9a-f]{32}\$[0-9a-f]{64}", value):
+        raise ValueError('must be "" or "pbkdf2_sha256$<iterations>$<salt>$<hash>"')
+    return value
+
+
+@dataclass(frozen=True, config=_SECTION)
+class MaintenanceSection:
+    """The technician's way in: the PIN's hash (never the PIN), and the lockout after wrong PINs."""
+
+    pin_hash: Annotated[Str, AfterValidator(_pin_hash)] = ""  # "" = maintenance cannot be opened by PIN
+    max_tries: Annotated[Int, Field(ge=1, le=20)] = 5
+    lockout_s: Annotated[Float, Field(ge=1)] = 300.0
+    long_press_s: Annotated[Float, Field(gt=0, le=30)] = 3.0  # the hidden corner, held this long
+
+
 @dataclass(frozen=True, config=_SECTION)
 class DisplaySection:
     width: Pixels
@@ -298,6 +314,7 @@ class Settings:
     sync: SyncSection
     display: DisplaySection
     scan: ScanSection
+    maintenance: MaintenanceSection = MaintenanceSection()
 
     @property
     def data_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Guide: what the chosen item is, what it needs and how long it takes, in plain words."""
+"""Guide: what the chosen item is, who can apply (受理条件), what it needs and how long it takes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from screens.base import KioskScreen
 class GuideScreen(KioskScreen):
     item_name = StringProperty("")
     guide_text = StringProperty("")
+    conditions_text = StringProperty("")
     materials_text = StringProperty("")
     facts_text = StringProperty("")
 
@@ -19,6 +20,8 @@ class GuideScreen(KioskScreen):
             return
         self.item_name = info["name"]
         self.guide_text = info["guide"]
+        conditions = info["conditions"] or [self.tr("guide.conditions_none")]
+        self.conditions_text = "\n".join(f"•  {c}" for c in conditions)
         self.materials_text = "\n".join(f"•  {m}" for m in info["materials"])
         self.facts_text = "\n".join((
             self.tr("guide.days", days=info["days_text"]),

@@ -18,7 +18,7 @@ from kivy.lang import Builder
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.service import KioskService
-from kiosk.steps.table import NO_WAY_BACK, NOT_RETURNED_TO, check_move
+from kiosk.steps.table import MAINTENANCE, NO_WAY_BACK, NOT_RETURNED_TO, OUT_OF_SERVICE, check_move
 from screens.base import KioskScreen
 from screens.table import HOME, SCREENS
 
@@ -109,12 +109,24 @@ class Navigator:
         self._forget_visit()
 
     def start(self) -> None:
-        """Home, when the app starts."""
-        self._show(HOME, remember=False)
+        """Home, when the app starts (the out-of-service notice, when the county locked the kiosk)."""
+        self._show(self._resting(), remember=False)
+
+    def _resting(self) -> str:
+        """Where the kiosk waits between visits: home, or only the notice while the county's lock holds."""
+        return OUT_OF_SERVICE if self.steps.out_of_service.locked else HOME
+
+    def open(self, name: str) -> KioskScreen | None:
+        """A screen outside the visit (maintenance), by a move in the step table; None if refused."""
+        if name == MAINTENANCE and not self.steps.maintenance.open:
+            return None  # only after the PIN
+        check_move(self.current, name)
+        self.history.clear()
+        return self._show(name, remember=False)
 
     def _forget_visit(self) -> None:
         self.history.clear()
-        self._show(HOME, remember=False)
+        self._show(self._resting(), remember=False)
         for screen in self.manager.screens:
             screen.forget()  # what the screens showed of the villager goes with the visit
 
@@ -142,6 +154,9 @@ class Navigator:
             for screen in self.manager.screens:
                 screen.on_event_language_changed(**payload)
             self.current_screen.refresh()  # the others refresh when they are shown
+            return
+        if name == "service_state" and self.current != MAINTENANCE:
+            self.home()  # locked: only the notice; unlocked: home again (the visit is wiped either way)
             return
         handler = getattr(self.current_screen, f"on_event_{name}", None)
         if handler is not None:

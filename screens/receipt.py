@@ -33,6 +33,7 @@ class ReceiptScreen(KioskScreen):
     number = StringProperty("")
     details = StringProperty("")
     print_notice = StringProperty("")  # set when the slip did not print
+    keep_text = StringProperty("")  # keep the slip, or (no slip) note the number / scan the QR code
 
     def prepare(self, receipt: Any = None, **params: Any) -> None:
         if receipt is not None:
@@ -48,6 +49,7 @@ class ReceiptScreen(KioskScreen):
         if r is None:
             return
         self.number = r.provisional_number
+        self.keep_text = self.step.keep_line(r.provisional_number)
         if not self.print_notice:
             self.print_notice = self.step.print_notice(r.provisional_number)  # failed before we showed
         self.details = "\n".join((
@@ -60,7 +62,7 @@ class ReceiptScreen(KioskScreen):
 
     def forget(self) -> None:
         self.receipt = None
-        self.number = self.details = self.print_notice = ""
+        self.number = self.details = self.print_notice = self.keep_text = ""
         self.ids.qr.texture = None
 
     def done(self) -> None:

@@ -12,5 +12,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "review": ("screens.review", "ReviewScreen"),
     "receipt": ("screens.receipt", "ReceiptScreen"),
     "status": ("screens.status", "StatusScreen"),
+    "maintenance": ("screens.maintenance", "MaintenanceScreen"),
+    "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }
 HOME = "home"

@@ -20,6 +20,8 @@ DEBIAN_PACKAGES=(
   libsdl2-2.0-0 libsdl2-image-2.0-0 libsdl2-ttf-2.0-0 libsdl2-mixer-2.0-0 xclip xsel
   # Chinese type for the screens and the receipt
   fonts-noto-cjk
+  # the catalog's pictures (symbols of DejaVu Sans)
+  fonts-dejavu-core
   # handwriting recognition (Zinnia and its Simplified Chinese model)
   libzinnia0 tegaki-zinnia-simplified-chinese
   # voice prompts (Mandarin, Cantonese, Hakka) and sox to check and play them

@@ -14,6 +14,10 @@ capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner
 review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
 status       ``status.StatusStep``       —
+maintenance  ``maintenance.``            every device, for the self-test (the
+             ``MaintenanceStep``         technician's, behind a PIN)
+out_of_      ``maintenance.``            — (the county's lock: only its notice)
+service      ``OutOfServiceStep``
 ===========  ==========================  ============================================
 
 The moves between steps are in ``kiosk.steps.table``; ``screens.navigator.Navigator`` is
@@ -27,12 +31,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk.agent.state import AgentState
+from kiosk.readiness import DeviceReadiness
 from kiosk.steps.capture import CaptureStep
 from kiosk.steps.choose import CatalogStep, FormStep, GuideStep
 from kiosk.steps.confirm import ReceiptStep, ReviewStep, SyncWaker
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
+from kiosk.steps.maintenance import MaintenanceStep, OutOfServiceStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
 
@@ -51,15 +58,24 @@ class Steps:
     review: ReviewStep
     receipt: ReceiptStep
     status: StatusStep
+    maintenance: MaintenanceStep
+    out_of_service: OutOfServiceStep
 
     @classmethod
     def build(cls, ctx: StepContext, sync: SyncWaker | None = None) -> Steps:
         identify = IdentifyStep(ctx)
         staff = StaffStep(ctx, identify)
         receipt = ReceiptStep(ctx)
+        ctx.devices = DeviceReadiness(devices_cfg=ctx.settings.devices, camera=ctx.camera,
+                                      printer_health=receipt.printer_health, jobs=ctx.jobs,
+                                      emit=ctx.events.emit)
+        review = ReviewStep(ctx, receipt, sync)
+        lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
-                   review=ReviewStep(ctx, receipt, sync), receipt=receipt, status=StatusStep(ctx))
+                   review=review, receipt=receipt, status=StatusStep(ctx),
+                   maintenance=MaintenanceStep(ctx, review),
+                   out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))
 
     def by_name(self, name: str) -> Step:
         step = getattr(self, name, None)
@@ -71,6 +87,7 @@ class Steps:
         """Shutting down: stop every device user and worker the steps started."""
         self.identify.close()
         self.capture.close()
+        self.catalog.close()
         self.staff.close()
         self.receipt.close()
 

@@ -1,5 +1,12 @@
 """Catalog, guide and form: choosing the service item, reading its guide, filling its form.
 
+The catalog shows the categories first, then the items of one as picture buttons
+(``CatalogRow``); a search finds items by pinyin initials (letter keys) or by a
+character written by hand. The search and the handwriting recogniser are built off the
+UI thread when the catalog is first entered (event ``catalog_search_ready``). An item the
+kiosk cannot finish now (it needs a photo and the camera is missing) is marked with the
+reason and cannot be chosen.
+
 The form's values live in the ``Visit``; fields that come from the card are filled when
 the item is chosen and cannot be changed. A villager identified by a social security
 card cannot choose an item that needs the address from the ID card (there is no keyboard
@@ -8,19 +15,114 @@ to type it).
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from kiosk.applications import prefill_fields, validate_fields
-from kiosk.catalog import Material
+from kiosk.catalog import Material, ServiceItem
+from kiosk.catalog_search import CatalogHandwriting, CatalogSearch
 from kiosk.presentation import ActionFailed, FormRow, guarded, mask_id, mask_name
 from kiosk.staff import needs_address
-from kiosk.steps.context import Step
+from kiosk.steps.context import Step, StepContext
 from kiosk.steps.table import CATALOG, FORM, GUIDE
 from kiosk.visit import FROM_SOCIAL_SECURITY_CARD
+
+log = logging.getLogger(__name__)
+
+SEARCH_SHOWN = 4  # results beside the letter keys: big buttons, few
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    """One category tile: its id, words, picture, and how many items it holds."""
+
+    id: str
+    name: str
+    icon: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CatalogRow:
+    """One item's picture button; ``blocked`` says in plain words why it cannot start now ("" if it can)."""
+
+    code: str
+    name: str
+    department: str
+    icon: str
+    blocked: str = ""
 
 
 class CatalogStep(Step):
     name = CATALOG
+
+    def __init__(self, ctx: StepContext) -> None:
+        super().__init__(ctx)
+        self._search: CatalogSearch | None = None
+        self.handwriting: CatalogHandwriting | None = None
+        self._loading: Future[None] | None = None
+
+    def enter(self) -> None:
+        self.load_search()
+
+    # -- categories and items ---------------------------------------------------------------
+
+    def categories(self) -> list[CategoryRow]:
+        lang, catalog = self.language, self.ctx.catalog
+        return [CategoryRow(c.id, c.name.get(lang), c.icon, len(catalog.in_category(c.id)))
+                for c in catalog.categories()]
+
+    def rows(self, category_id: str) -> list[CatalogRow]:
+        """The items of one category, as picture buttons."""
+        return [self.row(item) for item in self.ctx.catalog.in_category(category_id)]
+
+    def row(self, item: ServiceItem) -> CatalogRow:
+        lang = self.language
+        return CatalogRow(item.code, item.name.get(lang), item.department.get(lang), item.icon,
+                          self.t(key) if (key := self.blocked_key(item)) else "")
+
+    def blocked_key(self, item: ServiceItem) -> str:
+        """The message key of why ``item`` cannot be started now, or ""."""
+        if item.needs_photo and not self.ctx.camera_usable():
+            return "catalog.needs_camera"
+        return ""
+
+    # -- search: pinyin initials and handwriting -----------------------------------------------
+
+    def load_search(self) -> None:
+        """Build the pinyin search and open the handwriting recogniser, once, off the UI thread."""
+        if self._loading is None:
+            self._loading = self.ctx.jobs.submit("catalog search", self._load_search)
+
+    def _load_search(self) -> None:
+        from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable
+
+        items = self.ctx.catalog.items()
+        try:
+            self.handwriting = CatalogHandwriting(HandwritingRecognizer.open(), items)
+        except HandwritingUnavailable as exc:  # the letter keys still work
+            log.warning("catalog handwriting unavailable: %s", type(exc).__name__)
+        self._search = CatalogSearch(items)
+        self.ctx.events.emit("catalog_search_ready", handwriting=self.handwriting is not None)
+
+    @property
+    def search_ready(self) -> bool:
+        return self._search is not None
+
+    def search(self, query: str) -> list[CatalogRow]:
+        """Items for pinyin initials (``csdj``), full pinyin or Chinese characters, best first."""
+        if self._search is None:
+            return []
+        return [self.row(item) for item in self._search.find(query, limit=SEARCH_SHOWN)]
+
+    def close(self) -> None:
+        handwriting, self.handwriting = self.handwriting, None
+        if handwriting is not None:
+            handwriting.close()
+
+    # -- choosing -------------------------------------------------------------------------------
 
     def items(self) -> list[tuple[str, str, str]]:
         """(code, name, department) for each item, in the current language."""
@@ -40,6 +142,9 @@ class CatalogStep(Step):
         """Choose the item ``code`` (its form and pages start empty); True when chosen."""
         visit = self.ctx.need_visit()
         item = self.ctx.catalog.get(code)
+        blocked = self.blocked_key(item)
+        if blocked:
+            raise ActionFailed(blocked, "cannot be done now")
         if visit.identity_source == FROM_SOCIAL_SECURITY_CARD and needs_address(item):
             raise ActionFailed("staff.needs_id_card", "address needed")
         visit.clear_application()

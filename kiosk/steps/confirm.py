@@ -14,6 +14,7 @@ import threading
 from concurrent.futures import Future
 from typing import Protocol
 
+from hardware.device_health import DeviceHealth
 from hardware.errors import PrinterUnavailable
 from hardware.factory import build_printer
 from hardware.printer import EscposPrinter
@@ -70,6 +71,19 @@ class ReceiptStep(Step):
             notice = f"{self.t('codes.notice.receipt_not_printed')} {self.t(key)}"
             self._print_notices = {receipt.provisional_number: notice}  # the latest receipt only
             self.ctx.events.emit("receipt_print_failed", message_key=key, notice=notice)
+
+    def printer_health(self) -> DeviceHealth:
+        """The printer's status, asked on the printer this step holds (or one opened for the probe)."""
+        from hardware.health import probe_printer
+
+        with self._printer_lock:
+            return probe_printer(self.ctx.settings.devices.printer, self.printer)
+
+    def keep_line(self, provisional_number: str) -> str:
+        """"请保管好回执单" when a slip prints; otherwise: note the number or scan the QR code."""
+        if self.ctx.printer_usable() and not self.print_notice(provisional_number):
+            return self.t("receipt.keep")
+        return self.t("receipt.keep_no_printer")
 
     def print_notice(self, provisional_number: str) -> str:
         """Why this receipt's slip did not print ("" when it printed, is printing, or no printer)."""

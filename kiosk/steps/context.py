@@ -25,6 +25,7 @@ from kiosk.devices import DeviceLease
 from kiosk.errors import NoActiveSession
 from kiosk.i18n import Translator
 from kiosk.jobs import OneShotJobs
+from kiosk.readiness import DeviceReadiness
 from kiosk.settings import Settings
 from kiosk.steps.table import MOVES, MoveRefused
 from kiosk.visit import Visit, VisitKeeper
@@ -109,7 +110,16 @@ class StepContext:
     id_reader: IdCardReader | None
     jobs: OneShotJobs
     clock: Callable[[], float] = time.time
+    devices: DeviceReadiness | None = None  # the camera's and printer's health (``Steps.build`` sets it)
     _notice_at: float = field(default=-1e9, repr=False)
+
+    def camera_usable(self) -> bool:
+        """A camera is there and its last check did not find it missing."""
+        return self.devices.camera_ok if self.devices is not None else self.camera.device is not None
+
+    def printer_usable(self) -> bool:
+        """A printer is configured and its last check did not find it missing."""
+        return self.devices is not None and self.devices.printer_ok
 
     def t(self, key: str, **fmt: Any) -> str:
         return self.words.t(key, **fmt)

@@ -25,6 +25,11 @@ class HomeStep(Step):
         super().__init__(ctx)
         self.staff = staff  # the grid worker's sign-in happens on the home screen
 
+    def enter(self) -> None:
+        """Known before anyone starts: is the camera there, will a slip print (``kiosk.readiness``)."""
+        if self.ctx.devices is not None:
+            self.ctx.devices.check_if_stale()
+
     def queue_health(self) -> Health:
         """The outbox under the configured limits (budget, free disk, oldest unsent, last contact)."""
         return assess(self.ctx.queue.summary(), QueueLimits.from_settings(self.ctx.settings.queue))
@@ -41,7 +46,7 @@ class HomeStep(Step):
             out.append(self.t("home.notice.queue_broken"))
         if self.ctx.id_reader is None:
             out.append(self.t("home.notice.no_reader"))
-        if self.ctx.camera.device is None:
+        if not self.ctx.camera_usable():
             out.append(self.t("home.notice.no_camera"))
         return out
 

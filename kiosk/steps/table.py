@@ -18,10 +18,12 @@ CAPTURE = "capture"
 REVIEW = "review"
 RECEIPT = "receipt"
 STATUS = "status"
+MAINTENANCE = "maintenance"  # the technician's, behind a PIN: outside any visit
+OUT_OF_SERVICE = "out_of_service"  # the county locked the kiosk: only its notice shows
 
 # step -> the steps it may move forward to
 MOVES: dict[str, tuple[str, ...]] = {
-    HOME: (IDENTIFY,),
+    HOME: (IDENTIFY, MAINTENANCE),
     IDENTIFY: (CATALOG, STATUS),  # apply: choose the item; status lookup: the applications
     CATALOG: (GUIDE,),
     GUIDE: (FORM,),
@@ -30,6 +32,8 @@ MOVES: dict[str, tuple[str, ...]] = {
     REVIEW: (RECEIPT,),  # confirmed: sealed and queued; no way back into it
     RECEIPT: (),
     STATUS: (),
+    OUT_OF_SERVICE: (MAINTENANCE,),
+    MAINTENANCE: (),  # exit: home (or the out-of-service notice, while locked)
 }
 ENDS = (RECEIPT, STATUS)  # "done" finishes the visit
 NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten

@@ -121,3 +121,36 @@ def test_duplicate_codes_and_empty_folder(tmp_path):
     empty.mkdir()
     with pytest.raises(ConfigError, match="no service items"):
         load_catalog(empty)
+
+
+def test_every_item_has_a_known_category_and_icon_and_every_category_is_used(catalog):
+    from kiosk.catalog import ICONS
+
+    categories = catalog.categories()
+    assert [c.id for c in categories] == ["insurance", "assistance", "family", "farming"]
+    assert all(c.icon in ICONS and c.name.zh and c.name.en for c in categories)
+    assert all(item.icon in ICONS for item in catalog.items())
+    grouped = [item.code for c in categories for item in catalog.in_category(c.id)]
+    assert sorted(grouped) == [item.code for item in catalog.items()]  # each item in exactly one
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda t: t.replace('category = "insurance"', 'category = "taxes"'), "category: must be one of"),
+        (lambda t: t.replace('icon = "umbrella"', 'icon = "tank"'), "icon: must be one of"),
+        (lambda t: t.replace('icon = "umbrella"\n', ""), "icon: missing"),
+    ],
+)
+def test_bad_category_or_icon_names_file_and_key(tmp_path, mutate, expected):
+    with pytest.raises(ConfigError) as info:
+        load_catalog(_copy_one(tmp_path, mutate))
+    assert "gd-sample-001-pension-enrolment.toml" in str(info.value) and expected in str(info.value)
+
+
+def test_bad_categories_file(tmp_path):
+    bad = tmp_path / "categories.toml"
+    one = '[[categories]]\nid = "a"\nicon = "heart"\nname = { zh = "甲", en = "A" }\n'
+    bad.write_text(one + one, encoding="utf-8")
+    with pytest.raises(ConfigError, match="each id once"):
+        load_catalog(categories_file=bad)

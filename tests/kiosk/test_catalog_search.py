@@ -55,3 +55,21 @@ def test_nothing_and_junk(search):
     assert search.find("zzzzzz") == []
     assert search.find("<script>") == []
     assert len(search.find("b", limit=2)) == 2
+
+
+def test_catalog_handwriting_puts_the_catalogs_characters_first():
+    from dataclasses import dataclass
+
+    from kiosk.catalog import load_catalog
+    from kiosk.catalog_search import CatalogHandwriting
+
+    @dataclass(frozen=True)
+    class Candidate:
+        text: str
+
+    class Recognizer:  # answers in a fixed order, as Zinnia would for a badly written 生
+        def candidates(self, strokes, width, height, limit=6):
+            return [Candidate(ch) for ch in "主牛由乍缶年每垂生"][:limit]
+
+    found = CatalogHandwriting(Recognizer(), load_catalog().items()).candidates([], 100, 100, limit=3)
+    assert [c.text for c in found] == ["生", "主", "牛"]  # 生 (出生登记, 生育登记) first, then Zinnia's order

@@ -34,6 +34,7 @@ from hall.core.config import Settings, load_settings
 from hall.core.keys import load_or_create_keys
 from hall.core.secrets_store import console_secret
 from hall.db import make_engine, make_sessionmaker
+from hall.services.catalog import load_hall_catalog
 from hall.timeutil import Clock, system_clock
 from hall.tracking import router as tracking_router
 from workers.loop import BackgroundLoop
@@ -83,6 +84,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.keys = load_or_create_keys(settings.keys_dir)
     app.state.console_secret = console_secret(settings.data_dir)
+    app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
 
     install_error_handlers(app)
     app.add_middleware(AnswerSigning, key=app.state.keys.sign_private)  # protocol 5.1: signed answers

@@ -115,6 +115,8 @@ class Application(Base):
     sealed_document: Mapped[bytes] = mapped_column(LargeBinary)
     response_json: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When a clerk accepted it: the promised and statutory limits count from here.
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     attachments: Mapped[list[ApplicationAttachment]] = relationship(
         back_populates="application", order_by="ApplicationAttachment.id"
@@ -148,6 +150,9 @@ class StatusChange(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(100), default="")
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The full history: the status it left, and (corrections) the material ids named, as JSON.
+    from_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    materials_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
 
 class NumberSequence(Base):
@@ -169,6 +174,11 @@ class ConsoleUser(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # In every session cookie; logout and a password reset add one, which ends every session.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # county_admin | technician | clerk | viewer (hall/services/roles.py), the county the
+    # user works for, and a clerk's department (a key of config/departments.toml).
+    role: Mapped[str] = mapped_column(String(20), default="county_admin", server_default="county_admin")
+    county: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    department: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class RateLimit(Base):
@@ -275,3 +285,22 @@ class DeviceConfig(Base):
     version: Mapped[int] = mapped_column(Integer, ForeignKey("config_versions.id"))
     assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     assigned_by: Mapped[str] = mapped_column(String(100))
+
+
+# -- the county's work: results of completed applications --------------------------------
+
+
+class ApplicationResult(Base):
+    """A result a clerk attached at completion (a decision letter as PDF, an image of the
+    certificate). The bytes are sealed to the hall's own key and kept as a file named by
+    the SHA-256 of the sealed box (``hall/services/results.py``), like kiosk attachments."""
+
+    __tablename__ = "application_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
+    box_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))

@@ -18,10 +18,11 @@ from hall.console.charts import queue_chart
 from hall.console.routes import TEMPLATES, FormStr, render
 from hall.console.security_headers import ConsoleRoute
 from hall.core.config import Settings
-from hall.errors import HallError, NotFound
+from hall.errors import HallError
 from hall.models import Device, DeviceConfig, DeviceState
 from hall.services import audit, commands, configs, fleet_view
 from hall.services.commands import command_json
+from hall.services.users import list_users
 from hall.timeutil import Clock
 from kiosk.agent.documents import COMMAND_ARGS
 
@@ -33,8 +34,10 @@ TEMPLATES.env.filters["plain_json"] = lambda value: json.dumps(value, ensure_asc
 @router.get("/fleet")
 def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep, clock: ClockDep,
                q: str = "", sort: str = "device", desc: bool = False) -> HTMLResponse:
+    session.scope.require(session.scope.sees_devices)
     sort = sort if sort in fleet_view.SORT_KEYS else "device"
-    rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s, q[:100], sort, desc)
+    rows = [r for r in fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s, q[:100], sort, desc)
+            if r.device.county == session.scope.county]
     return render(request, "fleet.html", session, rows=rows, q=q[:100], sort=sort, desc=desc,
                   sort_keys=fleet_view.SORT_KEYS, flag_labels=fleet_view.FLAG_LABELS)
 
@@ -42,9 +45,7 @@ def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: Setti
 def _device_page(request: Request, session: ConsoleSession, db: Session, settings: Settings, clock: Clock,
                  device_id: str, error: str = "", status_code: int = 200,
                  config_text: str = "") -> HTMLResponse:
-    device = db.get(Device, device_id)
-    if device is None:
-        raise NotFound(f"no device {device_id}", code="device_not_found")
+    device = session.scope.check_device(db.get(Device, device_id), device_id)  # out of county: 404
     rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s)
     row = next(r for r in rows if r.device.id == device_id)
     recent = commands.list_commands(db, device_id, limit=30, clock=clock)
@@ -68,6 +69,8 @@ def send_command(device_id: str, request: Request, session: SessionDep, db: DbDe
                  keys: KeysDep, clock: ClockDep, csrf: FormStr = "", kind: FormStr = "",
                  notice: FormStr = "", force: FormStr = "", ttl_hours: FormStr = "24") -> Response:
     session.check_csrf(csrf)
+    session.scope.check_device(db.get(Device, device_id), device_id)
+    session.scope.require(session.scope.manages_devices)
     args: dict = {}
     if kind == "lock" and notice.strip():
         args["notice"] = notice.strip()
@@ -91,6 +94,8 @@ def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep
                 clock: ClockDep, csrf: FormStr = "", settings_toml: FormStr = "",
                 note: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    session.scope.check_device(db.get(Device, device_id), device_id)
+    session.scope.require(session.scope.manages_devices)
     try:
         tree = tomllib.loads(settings_toml)
         configs.push(db, tree, [device_id], actor=f"console:{session.username}", note=note, clock=clock)
@@ -106,8 +111,12 @@ def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep
 def _configs_page(request: Request, session: ConsoleSession, db: Session, error: str = "",
                   status_code: int = 200, config_text: str = "",
                   chosen: list[str] | None = None) -> HTMLResponse:
-    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
-    return render(request, "fleet_configs.html", session, devices=devices, rows=configs.rollout(db),
+    session.scope.require(session.scope.sees_devices)
+    devices = [d for d in db.scalars(select(Device).where(*session.scope.device_filter())
+                                     .order_by(Device.name, Device.id)) if not d.revoked]
+    ours = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    rows = [r for r in configs.rollout(db) if r["device_id"] in ours]
+    return render(request, "fleet_configs.html", session, devices=devices, rows=rows,
                   error=error, config_text=config_text, chosen=set(chosen or []), status_code=status_code)
 
 
@@ -121,7 +130,10 @@ def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: C
                       device: Annotated[list[str] | None, Form()] = None, settings_toml: FormStr = "",
                       note: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    session.scope.require(session.scope.manages_devices)
     chosen, text = (device or [])[:1000], settings_toml
+    for device_id in chosen:  # another county's kiosk is not there, as on its own page
+        session.scope.check_device(db.get(Device, device_id), device_id)
     try:
         configs.push(db, tomllib.loads(text), chosen, actor=f"console:{session.username}", note=note,
                      clock=clock)
@@ -135,8 +147,13 @@ def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: C
 
 @router.get("/audit")
 def audit_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    session.scope.require(session.scope.manages_users)  # county admins
+    ours = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    staff = {f"console:{u.username}" for u in list_users(db, session.scope.county)}
     entries = []
     for entry in audit.recent(db, limit=300):
+        if entry.device_id not in ours and entry.actor not in staff:
+            continue
         row = audit.audit_json(entry)
         entries.append({**row, "detail_text": json.dumps(row["detail"], ensure_ascii=False)})
     return render(request, "audit.html", session, entries=entries)

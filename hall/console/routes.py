@@ -215,7 +215,8 @@ def inbox_page(request: Request, session: SessionDep, db: DbDep, settings: Setti
     session.scope.require(session.scope.sees_applications)
     page = inbox(db, session.scope, request.app.state.catalog, to_datetime(clock()),
                  settings.utc_offset_hours, after=after[:120])
-    return render(request, "inbox.html", session, page=page, first=not after)
+    department = request.app.state.catalog.departments.get(session.scope.department)
+    return render(request, "inbox.html", session, page=page, first=not after, department=department)
 
 
 def _scoped_application(db: Session, session: ConsoleSession, app_id: str) -> Application:

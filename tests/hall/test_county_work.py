@@ -229,3 +229,46 @@ def test_roles_and_county_scoping_on_every_id_route(hall, new_kiosk, sessions):
     assert logged["hrss"].get(hall.url + "/console/users", timeout=10).status_code == 403
     staff = logged["admin"].get(hall.url + "/console/users", timeout=10).text
     assert f"hrss-{suffix}" in staff and f"stranger-{suffix}" not in staff
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migration_makes_existing_users_county_admins(backend, tmp_path, request):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from hall.db import MIGRATIONS_DIR, migrate
+
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_cluster").create_database(f"hall_m{uuid.uuid4().hex[:8]}")
+    else:
+        url = f"sqlite:///{tmp_path / 'hall.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    command.upgrade(config, "0003_fleet")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO console_users (username, password_hash, created_at, "
+                                    "session_version) VALUES ('old-admin', 'x', '2026-01-01 00:00:00', 1)"))
+        migrate(url, OTHER_COUNTY)
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT role, county, department FROM console_users")).one()
+        assert tuple(row) == ("county_admin", OTHER_COUNTY, "")
+    finally:
+        engine.dispose()
+
+
+def test_cli_user_add_list_and_departments(hall):
+    name = f"cli-clerk-{uuid.uuid4().hex[:6]}"
+    saved = hall.cli("user", "add", "--username", name, "--password", PASSWORD, "--role", "clerk",
+                     "--department", "civil_affairs").stdout
+    assert "clerk" in saved and "civil_affairs" in saved and "441423" in saved
+    listed = [line.split() for line in hall.cli("user", "list").stdout.splitlines()]
+    assert [name, "clerk", "441423", "civil_affairs"] in listed
+    refused = hall.cli("user", "add", "--username", name + "-x", "--password", PASSWORD, "--role", "clerk",
+                       check=False)
+    assert refused.returncode == 2 and "a clerk needs a department" in refused.stderr
+    departments = hall.cli("departments").stdout
+    assert all(word in departments for word in ("civil_affairs", "GD-SAMPLE-004", "最低生活保障申请"))

@@ -133,6 +133,8 @@ class ApplicationAttachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     material: Mapped[str] = mapped_column(String(64), default="")
     pages: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on pages a supplement added (a correction's answer): the clerk sees what changed.
+    supplement_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("supplements.id"), nullable=True)
 
     application: Mapped[Application] = relationship(back_populates="attachments")
     upload: Mapped[Upload] = relationship()
@@ -304,3 +306,21 @@ class ApplicationResult(Base):
     media_type: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Supplement(Base):
+    """New pages for the materials a correction named, sent by the kiosk exactly once
+    (``Idempotency-Key`` = its id) and joined to the same application."""
+
+    __tablename__ = "supplements"
+    __table_args__ = (UniqueConstraint("device_id", "idempotency_key", name="uq_supplements_device_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    sealed_document: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    response_json: Mapped[str] = mapped_column(Text)

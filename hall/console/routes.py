@@ -7,6 +7,7 @@ and for a clerk their department's items. An application or device out of scope 
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -34,16 +35,17 @@ from hall.console.auth import (
 from hall.console.security_headers import ATTACHMENT_POLICY, ConsoleRoute
 from hall.core.keys import HallKeys
 from hall.errors import HallError
-from hall.models import Application, Device
+from hall.models import Application, Device, Supplement
 from hall.services import applications as apps
 from hall.services import ratelimit, results
 from hall.services.enrolment import create_code
 from hall.services.inbox import inbox, limits
 from hall.services.roles import ROLE_LABELS, Scope
 from hall.services.status import allowed_next, change_materials, change_status
+from hall.services.supplements import supplements_of
 from hall.services.users import check_login, end_sessions, list_users
 from hall.timeutil import Clock, iso, to_datetime
-from offline_queue.sealing import SealError
+from offline_queue.sealing import SealError, open_box
 
 log = logging.getLogger("hall.console")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -231,10 +233,12 @@ def _application_page(request: Request, session: ConsoleSession, db: Session, ke
         document = apps.open_document(application, keys.seal_private)
     except (SealError, ValueError):
         document = None
-    media = {}
-    for item in (document or {}).get("attachments", []) or []:
-        if isinstance(item, dict) and item.get("sha256"):
-            media[item["sha256"]] = str(item.get("media_type") or "")[:60]
+    media: dict[str, str] = {}
+    added = supplements_of(db, app_id)
+    for source in [document, *(_supplement_document(s, keys) for s in added)]:
+        for item in (source or {}).get("attachments", []) or []:
+            if isinstance(item, dict) and item.get("sha256"):
+                media[item["sha256"]] = str(item.get("media_type") or "")[:60]
     device = db.get(Device, application.device_id)
     catalog = request.app.state.catalog
     item = catalog.item(application.service_code)
@@ -247,7 +251,17 @@ def _application_page(request: Request, session: ConsoleSession, db: Session, ke
                   media=media, device=device, history=history, item=item,
                   promised=promised, statutory=statutory, material_names=material_names,
                   settable=allowed_next(application.status) if can_process else (),
-                  results=results.results_of(db, app_id), error=error, status_code=status_code)
+                  results=results.results_of(db, app_id), error=error, status_code=status_code,
+                  supplements={s.id: s.received_at for s in added})
+
+
+def _supplement_document(supplement: Supplement, keys: HallKeys) -> dict | None:
+    try:
+        document = json.loads(open_box(supplement.sealed_document, keys.seal_private,
+                                       supplement.id.encode("ascii")))
+    except (SealError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 @router.get("/applications/{app_id}")

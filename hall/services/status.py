@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
-from hall.models import Application, Device, StatusChange
+from hall.models import Application, ApplicationResult, Device, StatusChange
 from hall.timeutil import Clock, iso, system_clock, to_datetime
 
 STATUSES = ("submitted", "accepted", "correction_needed", "supplemented", "completed", "rejected")
@@ -122,9 +122,17 @@ def changes_since(db: Session, device: Device, since: str | None) -> dict:
         .order_by(StatusChange.id)
         .limit(PAGE_SIZE)
     ).all()
+    completed = {change.application_id for change, _ in rows if change.status == "completed"}
+    results = dict(db.execute(select(ApplicationResult.application_id, func.count())
+                              .where(ApplicationResult.application_id.in_(completed))
+                              .group_by(ApplicationResult.application_id)).all()) if completed else {}
+    # A correction names its materials (ids of the item's materials in the catalog the
+    # kiosk holds); a completion says how many results the hall keeps for the villager.
     changes = [
         {"id": change.application_id, "status": change.status, "official_number": number,
-         "reason": change.reason, "changed_at": iso(change.changed_at)}
+         "reason": change.reason, "changed_at": iso(change.changed_at),
+         "materials": change_materials(change), "results": results.get(change.application_id, 0)
+         if change.status == "completed" else 0}
         for change, number in rows
     ]
     last = rows[-1][0].id if rows else cursor

@@ -272,3 +272,81 @@ def test_cli_user_add_list_and_departments(hall):
     assert refused.returncode == 2 and "a clerk needs a department" in refused.stderr
     departments = hall.cli("departments").stdout
     assert all(word in departments for word in ("civil_affairs", "GD-SAMPLE-004", "最低生活保障申请"))
+
+
+def make_supplement(kiosk: SignedClient, app_id: str, pages: list[tuple[bytes, str]]) -> dict:
+    """Seal and upload a supplement's pages (context: the application) and its document
+    (context: the supplement's own id), as the kiosk does; the body to post."""
+    import base64
+    import json
+
+    from offline_queue.sealing import seal
+
+    supplement_id = str(uuid.uuid4())
+    meta = []
+    for data, material in pages:
+        box = seal(data, kiosk.hall_seal_key, app_id.encode("ascii"))
+        kiosk.upload(box)
+        meta.append({"sha256": hashlib.sha256(box).hexdigest(), "size": len(box), "material": material,
+                     "pages": 1})
+    document = {"id": supplement_id, "application_id": app_id,
+                "attachments": [{**m, "media_type": "image/png"} for m in meta]}
+    sealed = seal(json.dumps(document).encode(), kiosk.hall_seal_key, supplement_id.encode("ascii"))
+    return {"id": supplement_id, "created_at": "2026-12-01T08:00:00Z",
+            "sealed_document": base64.b64encode(sealed).decode(), "attachments": meta}
+
+
+def post_supplement(kiosk: SignedClient, app_id: str, body: dict, key: str | None = None):
+    return kiosk.post_json(f"/api/v1/applications/{app_id}/supplements", body,
+                           headers={"Idempotency-Key": key or body["id"]})
+
+
+def test_a_supplement_joins_the_application_exactly_once(kiosk: SignedClient, new_kiosk, sessions, hall):
+    from hall.services.results import store_result
+
+    answer = kiosk.submit([(b"\x89PNG first page", "M1", "image/png")], service_code=HRSS_ITEM)
+    app_id = answer["id"]
+    early = post_supplement(kiosk, app_id, make_supplement(kiosk, app_id, [(b"page", "M1")]))
+    assert early.status_code == 409 and early.json()["error"] == "not_correction_needed"
+    with sessions() as db:
+        status_service.change_status(db, app_id, "correction_needed", "户口簿照片看不清", actor="console:li",
+                                     materials=["M1"], require_reason=True)
+    (change,) = [c for c in kiosk.status_changes().json()["changes"] if c["id"] == app_id]
+    assert change["materials"] == ["M1"] and change["status"] == "correction_needed"
+
+    body = make_supplement(kiosk, app_id, [(b"\x89PNG the register, brighter", "M1")])
+    stranger = new_kiosk()
+    assert post_supplement(stranger, app_id, body).status_code == 404  # not its application
+    unasked = post_supplement(kiosk, app_id, make_supplement(kiosk, app_id, [(b"other", "M2")]))
+    assert unasked.status_code == 422 and "not asked for" in unasked.json()["detail"]
+
+    first = post_supplement(kiosk, app_id, body)
+    assert first.status_code == 201, first.text
+    assert first.json() == {"id": body["id"], "application_id": app_id,
+                            "official_number": answer["official_number"], "status": "supplemented"}
+    again = post_supplement(kiosk, app_id, body)
+    assert again.status_code == 200 and again.json() == first.json()  # a repeat: the first answer
+    changed = dict(body, created_at="2026-12-01T09:00:00Z")
+    assert post_supplement(kiosk, app_id, changed).json()["error"] == "idempotency_conflict"
+    later = post_supplement(kiosk, app_id, make_supplement(kiosk, app_id, [(b"late", "M1")]))
+    assert later.status_code == 409  # no longer waiting for a correction
+
+    with sessions() as db:
+        application = db.get(Application, app_id)
+        added = [(a.material, a.supplement_id) for a in application.attachments]
+        assert added == [("M1", None), ("M1", body["id"])]  # joined once, marked as added
+        assert application.status == "supplemented" and application.page_count == 2
+        status_service.change_status(db, app_id, "accepted", actor="console:li")
+        application = db.get(Application, app_id)
+        store_result(db, load_settings(db=hall.db_url, data_dir=hall.data_dir, environ={}),
+                     load_hall_keys(hall).seal_private, application, b"%PDF-1.4 decision", actor="console:li")
+        status_service.change_status(db, app_id, "completed", actor="console:li")
+    changes = kiosk.status_changes().json()["changes"]
+    feed = [(c["status"], c["results"]) for c in changes if c["id"] == app_id]
+    assert feed == [("correction_needed", 0), ("supplemented", 0), ("accepted", 0), ("completed", 1)]
+
+
+def load_hall_keys(hall):
+    from hall.core.keys import load_or_create_keys
+
+    return load_or_create_keys(hall.data_dir / "keys")

@@ -1,4 +1,4 @@
-"""county work: console roles and counties, processing history, results, the inbox's indexes
+"""county work: console roles and counties, processing history, results, supplements, the inbox's indexes
 
 Revision ID: 0004_county_work
 Revises: 0003_fleet
@@ -45,9 +45,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_application_results_application_id', 'application_results', ['application_id'])
+    op.create_table('supplements',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('application_id', sa.String(length=36), nullable=False),
+    sa.Column('device_id', sa.String(length=40), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('sealed_document', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('response_json', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['applications.id']),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id']),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('device_id', 'idempotency_key', name='uq_supplements_device_key')
+    )
+    op.create_index('ix_supplements_application_id', 'supplements', ['application_id'])
+    with op.batch_alter_table('application_attachments') as batch:
+        batch.add_column(sa.Column('supplement_id', sa.String(length=36), nullable=True))
+        batch.create_foreign_key('fk_application_attachments_supplement', 'supplements',
+                                 ['supplement_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('application_attachments') as batch:
+        batch.drop_constraint('fk_application_attachments_supplement', type_='foreignkey')
+        batch.drop_column('supplement_id')
+    op.drop_index('ix_supplements_application_id', table_name='supplements')
+    op.drop_table('supplements')
     op.drop_index('ix_application_results_application_id', table_name='application_results')
     op.drop_table('application_results')
     with op.batch_alter_table('status_changes') as batch:

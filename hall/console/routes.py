@@ -267,7 +267,9 @@ def _supplement_document(supplement: Supplement, keys: HallKeys) -> dict | None:
 @router.get("/applications/{app_id}")
 def application_page(app_id: str, request: Request, session: SessionDep, db: DbDep, keys: KeysDep,
                      settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
-    return _application_page(request, session, db, keys, settings, clock, app_id)
+    page = _application_page(request, session, db, keys, settings, clock, app_id)
+    log.info("application %s opened by console:%s", app_id, session.username)  # ids only, never content
+    return page
 
 
 @router.post("/applications/{app_id}/status")

@@ -28,6 +28,7 @@ from hall.api.errors import install_error_handlers
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
+from hall.console.error_page import install_console_error_page
 from hall.console.fleet_routes import router as fleet_console_router
 from hall.console.routes import router as console_router
 from hall.core.config import Settings, load_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
 
     install_error_handlers(app)
+    install_console_error_page(app)  # a page, not JSON, for a console 403 / 404
     app.add_middleware(AnswerSigning, key=app.state.keys.sign_private)  # protocol 5.1: signed answers
 
     @app.exception_handler(LoginRequired)

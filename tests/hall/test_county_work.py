@@ -200,6 +200,9 @@ def test_roles_and_county_scoping_on_every_id_route(hall, new_kiosk, sessions):
 
     for key in routes:
         assert call("stranger", key) == 404, key  # another county: as if it did not exist
+    page = logged["stranger"].get(hall.url + f"/console/applications/{app_id}", timeout=10)
+    assert page.headers["content-type"].startswith("text/html") and "找不到" in page.text  # words, not JSON
+    assert answer["official_number"] not in page.text
     for key in [k for k in routes if "applications" in k]:
         assert call("civil", key) == 404, key  # another department's item
         assert call("tech", key) in (403, 404), key  # technicians see no applications

@@ -28,12 +28,14 @@ from hall.api.errors import install_error_handlers
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
+from hall.console.error_page import install_console_error_page
 from hall.console.fleet_routes import router as fleet_console_router
 from hall.console.routes import router as console_router
 from hall.core.config import Settings, load_settings
 from hall.core.keys import load_or_create_keys
 from hall.core.secrets_store import console_secret
 from hall.db import make_engine, make_sessionmaker
+from hall.services.catalog import load_hall_catalog
 from hall.timeutil import Clock, system_clock
 from hall.tracking import router as tracking_router
 from workers.loop import BackgroundLoop
@@ -83,8 +85,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.keys = load_or_create_keys(settings.keys_dir)
     app.state.console_secret = console_secret(settings.data_dir)
+    app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
 
     install_error_handlers(app)
+    install_console_error_page(app)  # a page, not JSON, for a console 403 / 404
     app.add_middleware(AnswerSigning, key=app.state.keys.sign_private)  # protocol 5.1: signed answers
 
     @app.exception_handler(LoginRequired)

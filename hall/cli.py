@@ -20,6 +20,13 @@ from kiosk.agent.documents import COMMAND_ARGS
 log = logging.getLogger("hall.cli")
 
 
+def _role_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--role", choices=["county_admin", "technician", "clerk", "viewer"],
+                        help="default: county_admin for a new user, unchanged for an existing one")
+    parser.add_argument("--county", help="6-digit county code (default: the hall's county)")
+    parser.add_argument("--department", help="a clerk's department (see `county-hall departments`)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (sqlite:///… or postgresql+psycopg://…)")
     parser.add_argument("--data-dir", help="data directory (keys, attachments, SQLite)")
@@ -83,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--username", required=True)
     user.add_argument("--password", help="at least 10 characters, not a common one (default: asked for, or "
                       "one line from standard input; on the command line it shows in `ps`)")
+    _role_arguments(user)
+
+    users = sub.add_parser("user", help="console users: `user add` (same as create-user), `user list`")
+    users_sub = users.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = users_sub.add_parser("add", help="create a console user with a role (or change one)")
+    _common(add)
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", help="as for create-user")
+    _role_arguments(add)
+    listing = users_sub.add_parser("list", help="console users with role, county and department")
+    _common(listing)
+
+    departments = sub.add_parser("departments", help="the departments and the items each processes")
+    _common(departments)
 
     apps = sub.add_parser("applications", help="list applications")
     _common(apps)
@@ -93,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("id", help="application UUID")
     status.add_argument("--status", required=True,
                         choices=["accepted", "correction_needed", "completed", "rejected"])
+    status.add_argument("--walk", action="store_true",
+                        help="accept first when the status needs an accepted application (both recorded)")
     status.add_argument("--reason", default="")
 
     revoke = sub.add_parser("revoke", help="revoke a kiosk")
@@ -209,7 +232,7 @@ def _session(settings: Settings):
     settings.ensure_dirs()
     engine = make_engine(settings.db_url)
     if not is_current(engine):
-        migrate(settings.db_url)
+        migrate(settings.db_url, settings.county)
     return make_sessionmaker(engine)()
 
 
@@ -242,7 +265,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hall.db import migrate
 
     settings.ensure_dirs()
-    migrate(settings.db_url)
+    migrate(settings.db_url, settings.county)
     overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
     os.environ[ENV_SERVE_SETTINGS] = json.dumps({
         "db": settings.db_url, "data_dir": str(settings.data_dir), "host": settings.host,
@@ -288,7 +311,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     from hall.db import migrate
 
     settings.ensure_dirs()
-    migrate(settings.db_url)
+    migrate(settings.db_url, settings.county)
     print("database is up to date")
     return 0
 
@@ -318,9 +341,37 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
         else:
             password = sys.stdin.readline().rstrip("\r\n")
     check_password(password, args.username)  # before touching the database
+    from hall.services.catalog import load_departments
+
     with _session(settings) as db:
-        user = create_user(db, args.username, password)
-        print(f"console user {user.username} saved")
+        user = create_user(db, args.username, password, role=args.role,
+                           county=args.county or settings.county, department=args.department,
+                           departments=load_departments())
+        print(f"console user {user.username} saved ({user.role}, county {user.county}"
+              + (f", department {user.department})" if user.department else ")"))
+    return 0
+
+
+def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
+    if args.user_command == "add":
+        return cmd_create_user(settings, args)
+    from hall.services.users import list_users
+
+    with _session(settings) as db:
+        for user in list_users(db):
+            print(f"{user.username:<24} {user.role:<13} {user.county}  {user.department or '-'}")
+    return 0
+
+
+def cmd_departments(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.catalog import load_hall_catalog
+
+    catalog = load_hall_catalog()
+    print(f"catalog version {catalog.version}")
+    for department in catalog.departments.values():
+        print(f"{department.id:<22} {department.name.zh}  {department.name.en}")
+        for code in catalog.codes_of(department.id):
+            print(f"    {code:<16} {catalog.item_name(code)}")
     return 0
 
 
@@ -342,7 +393,7 @@ def cmd_set_status(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.status import change_status
 
     with _session(settings) as db:
-        change = change_status(db, args.id, args.status, args.reason, actor="cli")
+        change = change_status(db, args.id, args.status, args.reason, actor="cli", walk=args.walk)
         print(f"{args.id}: {change.status}")
     return 0
 
@@ -528,6 +579,7 @@ COMMANDS = {
     "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
+    "user": cmd_user, "departments": cmd_departments,
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps this in step with Alembic's head).
-HEAD_REVISION = "0004_releases"
+HEAD_REVISION = "0005_county_work"
 
 
 # How the next SQLite transaction in this context begins. IMMEDIATE takes the write lock
@@ -115,12 +115,14 @@ def is_current(engine: Engine) -> bool:
     return version == HEAD_REVISION
 
 
-def migrate(url: str) -> None:
-    """Bring the database to the newest Alembic revision."""
+def migrate(url: str, county: str = "") -> None:
+    """Bring the database to the newest Alembic revision. ``county`` is the hall's county:
+    0004 makes the console users that existed before roles county admins of it."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = url
+    config.attributes["county"] = county
     command.upgrade(config, "head")

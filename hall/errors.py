@@ -9,6 +9,7 @@ the class's HTTP status (see ``docs/protocol.md``)::
     ├── AuthFailed                 401 bad_signature (also for an unknown device) | stale_timestamp
     │                                  | replayed_nonce
     ├── DeviceRevoked              403 device_revoked
+    ├── Forbidden                  403 forbidden (a console role that may not see the page)
     ├── NotFound                   404 not_found | upload_not_found | application_not_found
     ├── Conflict                   409 offset_mismatch | missing_attachment
     ├── TooLarge                   413 too_large
@@ -50,6 +51,11 @@ class AuthFailed(HallError):
 class DeviceRevoked(HallError):
     status = 403
     code = "device_revoked"
+
+
+class Forbidden(HallError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(HallError):

@@ -115,6 +115,8 @@ class Application(Base):
     sealed_document: Mapped[bytes] = mapped_column(LargeBinary)
     response_json: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When a clerk accepted it: the promised and statutory limits count from here.
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     attachments: Mapped[list[ApplicationAttachment]] = relationship(
         back_populates="application", order_by="ApplicationAttachment.id"
@@ -131,6 +133,8 @@ class ApplicationAttachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     material: Mapped[str] = mapped_column(String(64), default="")
     pages: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on pages a supplement added (a correction's answer): the clerk sees what changed.
+    supplement_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("supplements.id"), nullable=True)
 
     application: Mapped[Application] = relationship(back_populates="attachments")
     upload: Mapped[Upload] = relationship()
@@ -148,6 +152,9 @@ class StatusChange(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(100), default="")
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The full history: the status it left, and (corrections) the material ids named, as JSON.
+    from_status: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    materials_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
 
 class NumberSequence(Base):
@@ -169,6 +176,11 @@ class ConsoleUser(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # In every session cookie; logout and a password reset add one, which ends every session.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # county_admin | technician | clerk | viewer (hall/services/roles.py), the county the
+    # user works for, and a clerk's department (a key of config/departments.toml).
+    role: Mapped[str] = mapped_column(String(20), default="county_admin", server_default="county_admin")
+    county: Mapped[str] = mapped_column(String(12), default="", server_default="")
+    department: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
 
 class RateLimit(Base):
@@ -311,3 +323,40 @@ class Release(Base):
     stage: Mapped[str] = mapped_column(String(16), default="pilot")
     percent: Mapped[int] = mapped_column(Integer, default=0)
     pilot_json: Mapped[str] = mapped_column(Text, default="[]")
+
+
+# -- the county's work: results of completed applications --------------------------------
+
+
+class ApplicationResult(Base):
+    """A result a clerk attached at completion (a decision letter as PDF, an image of the
+    certificate). The bytes are sealed to the hall's own key and kept as a file named by
+    the SHA-256 of the sealed box (``hall/services/results.py``), like kiosk attachments."""
+
+    __tablename__ = "application_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
+    box_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Supplement(Base):
+    """New pages for the materials a correction named, sent by the kiosk exactly once
+    (``Idempotency-Key`` = its id) and joined to the same application."""
+
+    __tablename__ = "supplements"
+    __table_args__ = (UniqueConstraint("device_id", "idempotency_key", name="uq_supplements_device_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    sealed_document: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    response_json: Mapped[str] = mapped_column(Text)

@@ -162,13 +162,17 @@ class HallProcess:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def set_status(self, app_id: str, status: str, reason: str = "") -> None:
-        self.cli("set-status", app_id, "--status", status, "--reason", reason)
+        # --walk: a test may complete a just-submitted application; the hall accepts it first.
+        self.cli("set-status", app_id, "--status", status, "--reason", reason, "--walk")
 
     def revoke(self, device_id: str) -> None:
         self.cli("revoke", device_id)
 
-    def create_user(self, username: str, password: str) -> None:
-        self.cli("create-user", "--username", username, "--password", password)
+    def create_user(self, username: str, password: str, role: str = "", county: str = "",
+                    department: str = "") -> None:
+        extra = [f"--{name}={value}" for name, value in
+                 (("role", role), ("county", county), ("department", department)) if value]
+        self.cli("create-user", "--username", username, "--password", password, *extra)
 
     def remove_data(self) -> None:
         self.stop()

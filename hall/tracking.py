@@ -28,7 +28,11 @@ from hall.console.security_headers import ConsoleRoute
 from hall.db import lazy_commit, sqlite_begin
 from hall.models import Application
 from hall.services import ratelimit
+from hall.services.inbox import limits
 from hall.services.numbering import canonical_official, canonical_provisional
+from hall.services.results import results_of
+from hall.services.status import OPEN
+from hall.timeutil import to_datetime
 
 router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "console" / "templates"))
@@ -41,6 +45,8 @@ STATUS_WORDS = {
                  "The county has accepted it; please wait."),
     "correction_needed": ("需要补正", "Correction needed", "请带上材料到村服务点，按要求补正。",
                           "Please bring your papers to the village service point to complete them."),
+    "supplemented": ("已补正", "Papers added", "补交的材料县里已经收到，正在审核。",
+                     "The county has the papers you added and is checking them."),
     "completed": ("已办结", "Completed", "已经办好了。", "It is done."),
     "rejected": ("不予受理", "Not accepted", "请到村服务点问清原因。",
                  "Please ask at the village service point why."),
@@ -57,6 +63,17 @@ def _find(db, number: str) -> Application | None:
         return db.scalar(select(Application).where(Application.provisional_number == provisional)
                          .order_by(Application.received_at.desc()).limit(1))
     return None
+
+
+def _item_and_due(request: Request, db, application: Application, clock) -> dict:
+    """The item's name (never a bare code), the promised date while it is open, and
+    whether a result waits to be printed at the village kiosk — nothing of its content."""
+    catalog = request.app.state.catalog
+    item = catalog.item(application.service_code)
+    now = to_datetime(clock())
+    promised, _ = limits(catalog, application, now, request.app.state.settings.utc_offset_hours)
+    return {"item": item, "due": promised.due if promised and application.status in OPEN else None,
+            "has_result": application.status == "completed" and bool(results_of(db, application.id))}
 
 
 @router.get("/track/{number}", response_class=HTMLResponse)
@@ -77,7 +94,8 @@ def track(number: str, request: Request, db: DbDep, clock: ClockDep) -> HTMLResp
     application = _find(db, number) if well_formed else None
     if application is not None:
         context.update(application=application, state="found",
-                       words=STATUS_WORDS.get(application.status, UNKNOWN_STATUS))
+                       words=STATUS_WORDS.get(application.status, UNKNOWN_STATUS),
+                       **_item_and_due(request, db, application, clock))
     else:
         context["state"] = "waiting" if well_formed else "malformed"
     return TEMPLATES.TemplateResponse(request, "track.html", context,

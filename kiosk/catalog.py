@@ -123,6 +123,9 @@ class ServiceItem:
     def needs_photo(self) -> bool:
         """Whether the kiosk must photograph a page for it (it cannot be done without a camera)."""
         return bool(self.capture_materials())
+    # The county department that processes it (a key of config/departments.toml); the hall
+    # routes the application to that department's clerks.
+    department_id: str = ""
 
     def required_materials(self) -> tuple[Material, ...]:
         return tuple(m for m in self.materials if m.required)
@@ -147,6 +150,7 @@ class ServiceItem:
             "icon": self.icon,
             "name": self.name.to_json(),
             "department": self.department.to_json(),
+            "department_id": self.department_id,
             "service_object": self.service_object.to_json(),
             "conditions": [c.to_json() for c in self.conditions],
             "materials": [
@@ -349,6 +353,7 @@ def load_item(path: Path) -> ServiceItem:
         code=top.get("code", str),
         name=top.text("name"),
         department=top.text("department"),
+        department_id=top.get("department_id", str),
         service_object=top.text("service_object"),
         conditions=conditions,
         materials=materials,

@@ -43,11 +43,13 @@ from offline_queue.applicant_lookup import ApplicantLookup, LookupParams
 from offline_queue.blobs import BlobStore, sha256_hex
 from offline_queue.errors import DiskFull, QueueFull, StorageError
 from offline_queue.store import (
+    APPLICATION,
     HALL_STATES,
     LOOKUP_KDF_KEY,
     SEALED,
     STATES,
     SUBMITTED,
+    SUPPLEMENT,
     UNSENT_STATES,
     AttachmentRow,
     EntryRow,
@@ -58,6 +60,9 @@ from offline_queue.store import (
 log = logging.getLogger(__name__)
 
 _CURSOR_KEY = "sync_cursor"
+# Hall statuses the kiosk keeps as one of its own: after a supplement the county has the
+# application again and is checking it, which is what "submitted" tells the villager.
+_HALL_STATUS_AS = {"supplemented": SUBMITTED}
 _CONTACT_KEY = "last_contact"
 _CREATED_KEY = "created_at"
 
@@ -98,6 +103,19 @@ class ApplicationLike(Protocol):
     def attachments(self) -> Sequence[AttachmentLike]: ...
 
 
+class SupplementLike(Protocol):
+    """New pages answering a correction (``kiosk`` builds one from the materials named)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def document(self) -> dict[str, Any]: ...
+    @property
+    def attachments(self) -> Sequence[AttachmentLike]: ...
+
+
 class StatusChangeLike(Protocol):
     @property
     def id(self) -> str: ...
@@ -131,6 +149,8 @@ class QueueEntry:
     # the hall's reason is sealed to the applicant: ``reason`` holds it only in entries from
     # ``by_applicant`` (the card opens it); elsewhere this says one is there
     reason_sealed: bool = False
+    kind: str = APPLICATION  # or SUPPLEMENT: new pages for the application ``parent_id``
+    parent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,8 @@ def _entry(row: EntryRow) -> QueueEntry:
         applicant_tag=row.applicant_tag,
         submitted_at=row.submitted_at,
         reason_sealed=row.reason_box is not None,
+        kind=row.kind,
+        parent_id=row.parent_id,
     )
 
 
@@ -296,6 +318,60 @@ class OfflineQueue:
         log.info("outbox: queued %s (%d attachments)", app.provisional_number, len(atts))
         return _entry(row)
 
+    def enqueue_supplement(self, parent: QueueEntry, supplement: SupplementLike,
+                           hall_seal_key: bytes) -> QueueEntry:
+        """Seal and queue new pages for ``parent``'s correction; the sync sends it exactly
+        once like an application (docs/protocol.md 11.1). The pages are sealed with the
+        application's id as context (the hall opens them as the first pages), the document
+        with the supplement's own. No applicant tag: it never lists as an application."""
+        if parent.kind != APPLICATION:
+            raise ValueError("a supplement joins an application")
+        page_context, doc_context = parent.id.encode("ascii"), supplement.id.encode("ascii")
+        sealed_atts = [sealing.seal(bytes(a.data), hall_seal_key, context=page_context)
+                       for a in supplement.attachments]
+        shas = [sha256_hex(box) for box in sealed_atts]
+        document = dict(supplement.document)
+        document["attachments"] = _document_attachments(document.get("attachments"), supplement.attachments,
+                                                        shas)
+        payload = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        sealed_doc = sealing.seal(payload.encode("utf-8"), hall_seal_key, context=doc_context)
+        del payload, document
+        needed = len(sealed_doc) + sum(len(b) for b in sealed_atts)
+        with self._lock:
+            used = self._store.bytes_used()
+            if used + needed > self.budget_bytes:
+                raise QueueFull(f"queue budget exceeded: {used} + {needed} > {self.budget_bytes} bytes")
+            free = self.free_disk_bytes()
+            if free is not None and free - needed < self.min_free_bytes:
+                raise DiskFull(f"only {free} bytes free on the disk, {needed} needed"
+                               f" and {self.min_free_bytes} kept free")
+            written: list[str] = []
+            try:
+                for box in [*sealed_atts, sealed_doc]:
+                    written.append(self._blobs.put(box))
+                now = self._clock()
+                row = EntryRow(
+                    id=supplement.id, provisional_number=parent.provisional_number,
+                    official_number=parent.official_number, service_code=parent.service_code,
+                    county=parent.county, created_at=supplement.created_at, queued_at=now,
+                    page_count=sum(int(a.pages) for a in supplement.attachments), visits_needed=0,
+                    applicant_tag="", reason_public=None, document_sha256=written[-1],
+                    document_size=len(sealed_doc), state=SEALED, reason="", attempts=0,
+                    next_attempt_at=None, updated_at=now, submitted_at=None, purged=False,
+                    kind=SUPPLEMENT, parent_id=parent.id,
+                )
+                atts = [
+                    AttachmentRow(supplement.id, i, sha, len(box), a.material, int(a.pages), False)
+                    for i, (a, sha, box) in enumerate(zip(supplement.attachments, shas, sealed_atts,
+                                                          strict=True))
+                ]
+                self._store.insert(row, atts)
+            except BaseException:
+                self._forget(written)
+                raise
+        log.info("outbox: queued a supplement to %s (%d pages)", parent.provisional_number, len(atts))
+        return _entry(row)
+
     def summary(self) -> QueueSummary:
         """Counts, ages and bytes from indexed queries and running totals (asked before each villager)."""
         used = self._store.bytes_used()
@@ -368,7 +444,8 @@ class OfflineQueue:
 
     def apply_status(self, change: StatusChangeLike) -> QueueEntry | None:
         """Apply a status the hall reported; the entry if it changed, None if not (or unknown)."""
-        if change.status not in HALL_STATES:
+        status = _HALL_STATUS_AS.get(change.status, change.status)
+        if status not in HALL_STATES:
             log.warning("outbox: ignoring unknown hall status %r", change.status)
             return None
         row = self._store.get(change.id)
@@ -376,7 +453,7 @@ class OfflineQueue:
             return None
         box, digest = self._seal_reason(row, change.reason or "")
         changed = self._store.apply_status(
-            change.id, change.status, change.official_number or None, "", self._clock(),
+            change.id, status, change.official_number or None, "", self._clock(),
             reason_box=box, reason_digest=digest,
         )
         return self.get(change.id) if changed else None

@@ -38,7 +38,8 @@ HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 #    total of blob bytes (meta "bytes_used"): nothing on the enqueue path scans the queue
 # 3: applicant_tag holds the memory-hard lookup key (offline_queue.applicant_lookup), not
 #    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows);
-#    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest)
+#    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest);
+#    later, with the same check: supplements (kind, parent_id), added on open when missing
 SCHEMA_VERSION = 3
 LOOKUP_KDF_KEY = "lookup_kdf"
 _BYTES_USED_KEY = "bytes_used"
@@ -67,7 +68,9 @@ CREATE TABLE IF NOT EXISTS entries (
     purged INTEGER NOT NULL DEFAULT 0,
     reason_public BLOB,
     reason_box BLOB,
-    reason_digest TEXT NOT NULL DEFAULT ''
+    reason_digest TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'application',
+    parent_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
@@ -119,11 +122,15 @@ CREATE TABLE IF NOT EXISTS purges (
 _ENTRY_COLUMNS = (
     "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
     "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
-    "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest"
+    "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest, "
+    "kind, parent_id"
 )
 _ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
     "reason_public": "BLOB", "reason_box": "BLOB", "reason_digest": "TEXT NOT NULL DEFAULT ''",
+    # a supplement (new pages answering a correction) and the application it joins
+    "kind": "TEXT NOT NULL DEFAULT 'application'", "parent_id": "TEXT NOT NULL DEFAULT ''",
 }
+APPLICATION, SUPPLEMENT = "application", "supplement"
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,8 @@ class EntryRow:
     reason_public: bytes | None = None  # the applicant's reason key (public half), None without a tag
     reason_box: bytes | None = None  # the hall's reason, sealed to reason_public
     reason_digest: str = ""  # tells a repeated reason from a new one without opening the box
+    kind: str = APPLICATION  # or SUPPLEMENT: new pages for ``parent_id``'s correction
+    parent_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -523,7 +532,8 @@ class OutboxStore:
 
     def by_applicant(self, tag: str) -> list[EntryRow]:
         rows = self._query(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE applicant_tag = ? ORDER BY queued_at, seq", (tag,)
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE applicant_tag = ? AND kind = 'application'"
+            " ORDER BY queued_at, seq", (tag,)
         )
         return [_entry(r) for r in rows]
 
@@ -531,8 +541,9 @@ class OutboxStore:
         """Entries whose provisional or official number is ``number``, case-insensitively (indexed)."""
         rows = self._query(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE provisional_number = ? COLLATE NOCASE"
-            " UNION "
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE official_number = ? COLLATE NOCASE",
+            " AND kind = 'application' UNION "
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE official_number = ? COLLATE NOCASE"
+            " AND kind = 'application'",
             (number, number),
         )
         return sorted((_entry(r) for r in rows), key=lambda e: e.queued_at)

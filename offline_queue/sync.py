@@ -50,6 +50,7 @@ from offline_queue.errors import (
     StorageError,
 )
 from offline_queue.outbox import OfflineQueue, QueueEntry
+from offline_queue.store import SUPPLEMENT
 from offline_queue.transport import ChunkSizer, HallClient, SubmitResult, Throttle
 from workers.loop import BackgroundLoop, PassResult
 
@@ -277,6 +278,15 @@ class SyncEngine:
         for att in attachments:
             if not att.uploaded:
                 self._upload(entry.id, att.sha256)
+        listed = [{"sha256": a.sha256, "size": a.size, "material": a.material, "pages": a.pages}
+                  for a in attachments]
+        sealed_document = base64.b64encode(self.queue.sealed_document(entry.id)).decode("ascii")
+        if entry.kind == SUPPLEMENT:  # the same upload path and retries, another endpoint
+            supplement = {"id": entry.id, "created_at": entry.created_at, "attachments": listed,
+                          "sealed_document": sealed_document}
+            return self._post_until_complete(
+                entry, {a.sha256 for a in attachments},
+                lambda: self.client.submit_supplement(entry.parent_id, supplement, idempotency_key=entry.id))
         payload = {
             "id": entry.id,
             "provisional_number": entry.provisional_number,
@@ -285,17 +295,20 @@ class SyncEngine:
             "created_at": entry.created_at,
             "page_count": entry.page_count,
             "visits_needed": entry.visits_needed,
-            "sealed_document": base64.b64encode(self.queue.sealed_document(entry.id)).decode("ascii"),
-            "attachments": [
-                {"sha256": a.sha256, "size": a.size, "material": a.material, "pages": a.pages}
-                for a in attachments
-            ],
+            "sealed_document": sealed_document,
+            "attachments": listed,
         }
-        known = {a.sha256 for a in attachments}
+        return self._post_until_complete(
+            entry, {a.sha256 for a in attachments},
+            lambda: self.client.submit_application(payload, idempotency_key=entry.id))
+
+    def _post_until_complete(self, entry: QueueEntry, known: set[str],
+                             post: Callable[[], SubmitResult]) -> SubmitResult:
+        """Post; when the hall lacks a page it names, upload that page once more and post again."""
         reuploaded: set[str] = set()
         while True:
             try:
-                return self.client.submit_application(payload, idempotency_key=entry.id)
+                return post()
             except AttachmentMissing as exc:
                 if exc.sha256 not in known or exc.sha256 in reuploaded:
                     raise

@@ -621,6 +621,22 @@ class HallClient:
             raise HallGarbage("application answer is for another id or has no official number")
         return result
 
+    def submit_supplement(self, application_id: str, payload: Mapping[str, Any],
+                          idempotency_key: str) -> SubmitResult:
+        """``POST /applications/{id}/supplements`` (protocol 11.1); a repeat answers the first result."""
+        answer = self._post_json(f"/applications/{application_id}/supplements", dict(payload),
+                                 headers={"Idempotency-Key": idempotency_key})
+        if not isinstance(answer, dict):
+            raise HallGarbage("supplement answer is not an object")
+        try:
+            result = SubmitResult(id=_str(answer, "id"), official_number=_str(answer, "official_number"),
+                                  provisional_number="", status=_str(answer, "status"))
+        except (KeyError, TypeError) as exc:
+            raise HallGarbage("supplement answer lacks id, official_number or status") from exc
+        if result.id != payload.get("id") or answer.get("application_id") != application_id:
+            raise HallGarbage("supplement answer is for another supplement or application")
+        return result
+
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []
         answer = _json(self._request("GET", "/status-changes", query=query))

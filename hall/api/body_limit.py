@@ -33,6 +33,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# A status form with the result file of a completed application (3 MiB) and its fields.
+CONSOLE_RESULT_FORM_BYTES = 3 * 1024 * 1024 + 64 * 1024
 
 
 def limit_for(settings: Settings, method: str, path: str) -> int:
@@ -43,6 +45,8 @@ def limit_for(settings: Settings, method: str, path: str) -> int:
         return settings.max_enrolment_bytes
     if path.startswith("/api/v1/"):
         return settings.max_json_bytes
+    if method == "POST" and path.startswith("/console/applications/") and path.endswith("/status"):
+        return CONSOLE_RESULT_FORM_BYTES  # the form may carry a result (hall/services/results.py)
     return settings.max_form_bytes
 
 

@@ -93,6 +93,8 @@ class StatusChangeOut(BaseModel):
     official_number: str
     reason: str
     changed_at: str
+    materials: list[str] = Field(default_factory=list)  # a correction's material ids
+    results: int = 0  # a completion: results kept on the hall for the villager
 
 
 class StatusChangesOut(BaseModel):

@@ -10,6 +10,7 @@ choosing. Cookies are ``HttpOnly``, ``SameSite=Strict``, limited to ``/console``
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from hall.api.deps import DbDep
-from hall.services.users import session_version
+from hall.services.roles import CLERK, Scope
+from hall.services.users import find_user
 
 COOKIE = "hall_console"
 LOGIN_COOKIE = "hall_console_login"
@@ -36,6 +38,8 @@ class ConsoleSession:
     username: str
     csrf: str
     version: int
+    # Filled from the user's row on every request (current_session): role changes apply at once.
+    scope: Scope = Scope(username="", role="", county="")
 
     def check_csrf(self, token: str) -> None:
         if not hmac.compare_digest(self.csrf, token or ""):
@@ -62,9 +66,13 @@ def read_cookie(secret: bytes, value: str | None) -> ConsoleSession | None:
 
 def current_session(request: Request, db: DbDep) -> ConsoleSession:
     session = read_cookie(request.app.state.console_secret, request.cookies.get(COOKIE))
-    if session is None or session_version(db, session.username) != session.version:
+    user = find_user(db, session.username) if session is not None else None
+    if session is None or user is None or user.session_version != session.version:
         raise LoginRequired()
-    return session
+    codes = tuple(request.app.state.catalog.codes_of(user.department)) if user.role == CLERK else ()
+    scope = Scope(username=user.username, role=user.role, county=user.county,
+                  department=user.department, item_codes=codes)
+    return dataclasses.replace(session, scope=scope)
 
 
 SessionDep = Annotated[ConsoleSession, Depends(current_session)]

@@ -21,10 +21,11 @@ from hall.console.charts import queue_chart
 from hall.console.routes import TEMPLATES, FormStr, render
 from hall.console.security_headers import ConsoleRoute
 from hall.core.config import Settings
-from hall.errors import HallError, NotFound
+from hall.errors import HallError
 from hall.models import Device, DeviceConfig, DeviceState
 from hall.services import audit, commands, configs, fleet_diagnostics, fleet_view, releases
 from hall.services.commands import command_json
+from hall.services.users import list_users
 from hall.timeutil import Clock
 from kiosk.agent.documents import COMMAND_ARGS
 
@@ -38,8 +39,10 @@ TEMPLATES.env.filters["pretty_json"] = lambda value: json.dumps(value, ensure_as
 @router.get("/fleet")
 def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep, clock: ClockDep,
                q: str = "", sort: str = "device", desc: bool = False) -> HTMLResponse:
+    session.scope.require(session.scope.sees_devices)
     sort = sort if sort in fleet_view.SORT_KEYS else "device"
-    rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s, q[:100], sort, desc)
+    rows = [r for r in fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s, q[:100], sort, desc)
+            if r.device.county == session.scope.county]
     return render(request, "fleet.html", session, rows=rows, q=q[:100], sort=sort, desc=desc,
                   sort_keys=fleet_view.SORT_KEYS, flag_labels=fleet_view.FLAG_LABELS)
 
@@ -47,9 +50,7 @@ def fleet_page(request: Request, session: SessionDep, db: DbDep, settings: Setti
 def _device_page(request: Request, session: ConsoleSession, db: Session, settings: Settings, clock: Clock,
                  device_id: str, error: str = "", status_code: int = 200,
                  config_text: str = "") -> HTMLResponse:
-    device = db.get(Device, device_id)
-    if device is None:
-        raise NotFound(f"no device {device_id}", code="device_not_found")
+    device = session.scope.check_device(db.get(Device, device_id), device_id)  # out of county: 404
     rows = fleet_view.fleet_rows(db, clock(), settings.heartbeat_interval_s)
     row = next(r for r in rows if r.device.id == device_id)
     recent = commands.list_commands(db, device_id, limit=30, clock=clock)
@@ -73,9 +74,8 @@ def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep
 @router.get("/fleet/{device_id}/diagnostics/{upload_id}")
 def diagnostics_page(device_id: str, upload_id: int, request: Request, session: SessionDep, db: DbDep,
                      keys: KeysDep, clock: ClockDep) -> HTMLResponse:
-    device = db.get(Device, device_id)
-    if device is None:
-        raise NotFound(f"no device {device_id}", code="device_not_found")
+    device = session.scope.check_device(db.get(Device, device_id), device_id)  # out of county: 404
+    session.scope.require(session.scope.manages_devices)  # logs of a kiosk: not for viewers
     opened = fleet_diagnostics.open_upload(db, keys.seal_private, device_id, upload_id)
     upload = next(d for d in fleet_diagnostics.list_for(db, device_id) if d.id == upload_id)
     audit.record(db, f"console:{session.username}", "diagnostics.open", device_id,
@@ -89,6 +89,8 @@ def send_command(device_id: str, request: Request, session: SessionDep, db: DbDe
                  keys: KeysDep, clock: ClockDep, csrf: FormStr = "", kind: FormStr = "",
                  notice: FormStr = "", force: FormStr = "", ttl_hours: FormStr = "24") -> Response:
     session.check_csrf(csrf)
+    session.scope.check_device(db.get(Device, device_id), device_id)
+    session.scope.require(session.scope.manages_devices)
     args: dict = {}
     if kind == "lock" and notice.strip():
         args["notice"] = notice.strip()
@@ -112,6 +114,8 @@ def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep
                 clock: ClockDep, csrf: FormStr = "", settings_toml: FormStr = "",
                 note: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    session.scope.check_device(db.get(Device, device_id), device_id)
+    session.scope.require(session.scope.manages_devices)
     try:
         tree = tomllib.loads(settings_toml)
         configs.push(db, tree, [device_id], actor=f"console:{session.username}", note=note, clock=clock)
@@ -127,8 +131,12 @@ def push_config(device_id: str, request: Request, session: SessionDep, db: DbDep
 def _configs_page(request: Request, session: ConsoleSession, db: Session, error: str = "",
                   status_code: int = 200, config_text: str = "",
                   chosen: list[str] | None = None) -> HTMLResponse:
-    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
-    return render(request, "fleet_configs.html", session, devices=devices, rows=configs.rollout(db),
+    session.scope.require(session.scope.sees_devices)
+    devices = [d for d in db.scalars(select(Device).where(*session.scope.device_filter())
+                                     .order_by(Device.name, Device.id)) if not d.revoked]
+    ours = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    rows = [r for r in configs.rollout(db) if r["device_id"] in ours]
+    return render(request, "fleet_configs.html", session, devices=devices, rows=rows,
                   error=error, config_text=config_text, chosen=set(chosen or []), status_code=status_code)
 
 
@@ -142,7 +150,10 @@ def push_group_config(request: Request, session: SessionDep, db: DbDep, clock: C
                       device: Annotated[list[str] | None, Form()] = None, settings_toml: FormStr = "",
                       note: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    session.scope.require(session.scope.manages_devices)
     chosen, text = (device or [])[:1000], settings_toml
+    for device_id in chosen:  # another county's kiosk is not there, as on its own page
+        session.scope.check_device(db.get(Device, device_id), device_id)
     try:
         configs.push(db, tomllib.loads(text), chosen, actor=f"console:{session.username}", note=note,
                      clock=clock)
@@ -172,8 +183,10 @@ def _bundles(settings: Settings) -> list[str]:
 
 def _releases_page(request: Request, session: ConsoleSession, db: Session, settings: Settings,
                    error: str = "", status_code: int = 200, version_text: str = "") -> HTMLResponse:
+    session.scope.require(session.scope.sees_devices)
     running = releases.who_runs_what(db)
-    devices = [d for d in db.scalars(select(Device).order_by(Device.name, Device.id)) if not d.revoked]
+    devices = [d for d in db.scalars(select(Device).where(*session.scope.device_filter())
+                                      .order_by(Device.name, Device.id)) if not d.revoked]
     return render(request, "fleet_releases.html", session,
                   releases=[releases.release_json(db, r, running) for r in releases.list_releases(db)],
                   factory=running.get("", []), devices=devices, bundles=_bundles(settings),
@@ -192,6 +205,9 @@ def publish_release(request: Request, session: SessionDep, db: DbDep, settings: 
                     clock: ClockDep, csrf: FormStr = "", bundle: FormStr = "", version: FormStr = "",
                     pilot: Annotated[list[str] | None, Form()] = None) -> Response:
     session.check_csrf(csrf)
+    session.scope.require(session.scope.manages_releases)
+    in_county = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    pilot = [p for p in pilot or [] if p in in_county]  # another county's kiosks are not a pilot of ours
     if bundle not in _bundles(settings):  # a name from the list only: never a path from the form
         return _releases_page(request, session, db, settings, "请选择文件夹 Choose a bundle folder", 422,
                               version)
@@ -209,6 +225,7 @@ def release_stage(version: str, request: Request, session: SessionDep, db: DbDep
                   clock: ClockDep, csrf: FormStr = "", stage: FormStr = "",
                   percent: FormStr = "") -> Response:
     session.check_csrf(csrf)
+    session.scope.require(session.scope.manages_releases)
     try:
         share = int(percent) if percent.strip() else None
     except ValueError:
@@ -223,8 +240,13 @@ def release_stage(version: str, request: Request, session: SessionDep, db: DbDep
 
 @router.get("/audit")
 def audit_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    session.scope.require(session.scope.manages_users)  # county admins
+    ours = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    staff = {f"console:{u.username}" for u in list_users(db, session.scope.county)}
     entries = []
     for entry in audit.recent(db, limit=300):
+        if entry.device_id not in ours and entry.actor not in staff:
+            continue
         row = audit.audit_json(entry)
         entries.append({**row, "detail_text": json.dumps(row["detail"], ensure_ascii=False)})
     return render(request, "audit.html", session, entries=entries)

@@ -8,12 +8,16 @@ process.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hall.core.passwords import hash_password, verify_password
 from hall.errors import InvalidRequest
 from hall.models import ConsoleUser
+from hall.services.roles import CLERK, COUNTY_ADMIN, ROLES
 from hall.timeutil import Clock, system_clock, to_datetime
 
 MIN_PASSWORD = 10
@@ -48,21 +52,56 @@ def check_password(password: str, username: str = "") -> None:
         raise InvalidRequest("password must not contain the username")
 
 
-def create_user(db: Session, username: str, password: str, clock: Clock = system_clock) -> ConsoleUser:
-    """Create a user, or set a new password (which ends every session of that user)."""
+def check_role(role: str, county: str, department: str, departments: Collection[str]) -> None:
+    """Raise InvalidRequest unless the role exists, the county is six digits and a clerk
+    (only a clerk) names a known department."""
+    if role not in ROLES:
+        raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
+    if not re.fullmatch(r"[0-9]{6}", county):
+        raise InvalidRequest("county must be a six-digit division code")
+    if role == CLERK and department not in departments:
+        raise InvalidRequest("a clerk needs a department: one of " + ", ".join(sorted(departments)))
+    if role != CLERK and department:
+        raise InvalidRequest("only a clerk belongs to a department")
+
+
+def create_user(db: Session, username: str, password: str, clock: Clock = system_clock, *,
+                role: str | None = None, county: str | None = None, department: str | None = None,
+                departments: Collection[str] = ()) -> ConsoleUser:
+    """Create a user, or set a new password (which ends every session of that user).
+
+    A new user is a county admin of ``county`` unless ``role`` says otherwise; for an
+    existing one, only the arguments given change."""
     username = username.strip()
     if not username or len(username) > 100:
         raise InvalidRequest("username must be 1 to 100 characters")
     check_password(password, username)
-    user = db.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+    user = find_user(db, username)
     if user is None:
-        user = ConsoleUser(username=username, created_at=to_datetime(clock()), session_version=1)
+        user = ConsoleUser(username=username, created_at=to_datetime(clock()), session_version=1,
+                           role=COUNTY_ADMIN, county=county or "", department="")
         db.add(user)
     else:
         user.session_version = (user.session_version or 1) + 1
+    new_role = role or user.role
+    new_county = county or user.county
+    new_department = department if department is not None else (user.department if new_role == CLERK else "")
+    check_role(new_role, new_county, new_department, departments)
+    user.role, user.county, user.department = new_role, new_county, new_department
     user.password_hash = hash_password(password)
     db.commit()
     return user
+
+
+def find_user(db: Session, username: str) -> ConsoleUser | None:
+    return db.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+
+
+def list_users(db: Session, county: str | None = None) -> list[ConsoleUser]:
+    query = select(ConsoleUser).order_by(ConsoleUser.county, ConsoleUser.username)
+    if county is not None:
+        query = query.where(ConsoleUser.county == county)
+    return list(db.scalars(query))
 
 
 def check_login(db: Session, username: str, password: str) -> ConsoleUser | None:

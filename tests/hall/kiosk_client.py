@@ -94,7 +94,8 @@ class SignedClient:
 
     def make_application(self, attachments: list[tuple[bytes, str, str]] | None = None,
                          app_id: str | None = None, seal_key: bytes | None = None,
-                         applicant_name: str = "张三") -> tuple[dict, list[bytes]]:
+                         applicant_name: str = "张三",
+                         service_code: str = "GD-YL-001") -> tuple[dict, list[bytes]]:
         """(body, sealed attachment boxes); attachments are (plain bytes, material, media type)."""
         app_id = app_id or str(uuid.uuid4())
         context = app_id.encode("ascii")
@@ -107,7 +108,7 @@ class SignedClient:
             meta.append({"sha256": digest, "size": len(box), "material": material, "pages": 1})
             doc_meta.append({"sha256": digest, "material": material, "pages": 1, "media_type": media_type})
         document = {
-            "id": app_id, "service_code": "GD-YL-001",
+            "id": app_id, "service_code": service_code,
             "applicant": {"name": applicant_name, "id_number": "44142319800101001X", "sex": "男",
                           "birth_date": "1980-01-01", "address": "广东省梅州市某村", "phone": "13800000000"},
             "fields": {"bank_account": "6222020000000000", "reason": "养老金申领"},
@@ -116,7 +117,7 @@ class SignedClient:
         sealed = seal(json.dumps(document, ensure_ascii=False).encode(), key, context)
         body = {
             "id": app_id, "provisional_number": self.next_provisional_number(),
-            "service_code": "GD-YL-001", "county": self.county, "created_at": "2026-11-28T04:30:00Z",
+            "service_code": service_code, "county": self.county, "created_at": "2026-11-28T04:30:00Z",
             "page_count": len(meta), "visits_needed": 0,
             "sealed_document": base64.b64encode(sealed).decode(), "attachments": meta,
         }
@@ -125,8 +126,9 @@ class SignedClient:
     def post_application(self, body: dict, key: str | None = None) -> requests.Response:
         return self.post_json("/api/v1/applications", body, headers={"Idempotency-Key": key or body["id"]})
 
-    def submit(self, attachments: list[tuple[bytes, str, str]] | None = None) -> dict:
-        body, boxes = self.make_application(attachments)
+    def submit(self, attachments: list[tuple[bytes, str, str]] | None = None,
+               service_code: str = "GD-YL-001") -> dict:
+        body, boxes = self.make_application(attachments, service_code=service_code)
         for box in boxes:
             self.upload(box)
         response = self.post_application(body)

@@ -1,0 +1,77 @@
+"""Results of completed applications (a decision letter as PDF, an image of a certificate).
+
+The clerk's file is checked from its bytes (PDF or a raster image, which is re-encoded,
+as the console does for kiosk attachments), sealed to the hall's own X25519 key with the
+application id as context — so a copy of the data folder alone reads nothing — and kept
+as ``<data-dir>/results/<SHA-256 of the box>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hall.console.attachments import safe_attachment
+from hall.core.config import Settings
+from hall.errors import InvalidRequest, NotFound
+from hall.models import Application, ApplicationResult
+from hall.timeutil import Clock, system_clock, to_datetime
+from offline_queue.sealing import open_box, seal
+
+MAX_RESULT_BYTES = 3 * 1024 * 1024
+
+
+def results_dir(settings: Settings) -> Path:
+    folder = settings.data_dir / "results"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _context(app_id: str) -> bytes:
+    return b"result:" + app_id.encode("ascii")
+
+
+def store_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, application: Application,
+                 data: bytes, actor: str, clock: Clock = system_clock) -> ApplicationResult:
+    """Check, seal and keep a result (the caller commits with the status change)."""
+    if not data:
+        raise InvalidRequest("the result file is empty")
+    if len(data) > MAX_RESULT_BYTES:
+        raise InvalidRequest(f"the result file is larger than {MAX_RESULT_BYTES // (1024 * 1024)} MiB")
+    safe = safe_attachment(data)
+    if safe.media_type == "application/octet-stream":
+        raise InvalidRequest("the result must be a PDF or an image")
+    public = seal_key.public_key().public_bytes_raw()
+    box = seal(safe.body, public, _context(application.id))
+    digest = hashlib.sha256(box).hexdigest()
+    path = results_dir(settings) / digest
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as fh:
+        fh.write(box)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+    result = ApplicationResult(application_id=application.id, box_sha256=digest, size=len(safe.body),
+                               media_type=safe.media_type, created_at=to_datetime(clock()),
+                               created_by=actor[:100])
+    db.add(result)
+    return result
+
+
+def results_of(db: Session, app_id: str) -> list[ApplicationResult]:
+    return list(db.scalars(select(ApplicationResult).where(ApplicationResult.application_id == app_id)
+                           .order_by(ApplicationResult.id)))
+
+
+def open_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, application: Application,
+                result_id: int) -> tuple[ApplicationResult, bytes]:
+    result = db.get(ApplicationResult, result_id)
+    if result is None or result.application_id != application.id:
+        raise NotFound("no such result on this application", code="result_not_found")
+    box = (results_dir(settings) / result.box_sha256).read_bytes()
+    return result, open_box(box, seal_key, _context(application.id))

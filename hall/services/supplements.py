@@ -1,0 +1,144 @@
+"""Supplements: the kiosk's answer to a correction, joined to the same application.
+
+A supplement carries new pages for the materials the correction named, sealed like an
+application (the document with the supplement's id as context, the pages with the
+application's id, so the console opens them as it opens the first pages), and is posted
+with ``Idempotency-Key`` = its id: a repeat returns the first answer, and never joins
+twice. Only the device that sent the application may supplement it (another gets 404,
+as if the application did not exist), only while it is ``correction_needed``, and only
+with materials the correction named. On success the application becomes
+``supplemented`` (recorded in its history as done by the kiosk) and the clerk's page
+marks the pages that came with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hall.core.config import Settings
+from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
+from hall.models import Application, ApplicationAttachment, Device, StatusChange, Supplement, Upload
+from hall.services.status import change_materials, change_status
+from hall.services.uploads import attachment_path, check_sha256
+from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
+from offline_queue.sealing import SealError, open_box
+
+
+@dataclass(frozen=True)
+class SupplementIntake:
+    status: int  # 201 first receipt, 200 repeat
+    body: dict
+
+
+def _repeat(db: Session, device: Device, key: str, digest: str) -> SupplementIntake | None:
+    existing = db.scalar(select(Supplement).where(Supplement.device_id == device.id,
+                                                  Supplement.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_hash != digest:
+        raise Unprocessable("this Idempotency-Key was used with a different body",
+                            code="idempotency_conflict")
+    return SupplementIntake(200, json.loads(existing.response_json))
+
+
+def named_materials(db: Session, app_id: str) -> list[str]:
+    """The materials the latest correction named ([] when it named none: any then)."""
+    change = db.scalar(select(StatusChange).where(StatusChange.application_id == app_id,
+                                                  StatusChange.status == "correction_needed")
+                       .order_by(StatusChange.id.desc()).limit(1))
+    return change_materials(change) if change is not None else []
+
+
+def submit_supplement(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: Device,
+                      app_id: str, idempotency_key: str, payload: dict, digest: str,
+                      clock: Clock = system_clock) -> SupplementIntake:
+    key = idempotency_key.strip()
+    if not key or len(key) > 64:
+        raise InvalidRequest("Idempotency-Key header is required")
+    application = db.get(Application, app_id)
+    if application is None or application.device_id != device.id:
+        raise NotFound(f"no application {app_id}", code="application_not_found")
+    repeat = _repeat(db, device, key, digest)
+    if repeat is not None:
+        return repeat
+    supplement_id = payload["id"]
+    try:
+        if str(uuid.UUID(supplement_id)) != supplement_id.lower():
+            raise ValueError(supplement_id)
+    except ValueError as exc:
+        raise InvalidRequest("id must be a UUID") from exc
+    if key.lower() != supplement_id.lower():
+        raise InvalidRequest("Idempotency-Key must equal the supplement id")
+    if db.get(Supplement, supplement_id) is not None or db.get(Application, supplement_id) is not None:
+        raise Unprocessable("supplement id already used", code="idempotency_conflict")
+    if application.status != "correction_needed":
+        raise Conflict(f"the application is {application.status}, not waiting for a correction",
+                       code="not_correction_needed")
+    try:
+        created_at = parse_iso(payload["created_at"])
+    except ValueError as exc:
+        raise InvalidRequest("created_at is not an ISO 8601 time") from exc
+    named = named_materials(db, app_id)
+    if not payload["attachments"]:
+        raise InvalidRequest("a supplement brings at least one page")
+    uploads: list[tuple[dict, Upload]] = []
+    for item in payload["attachments"]:
+        if named and item.get("material") not in named:
+            raise InvalidRequest(f"material {item.get('material')!r} was not asked for")
+        sha256 = check_sha256(item["sha256"])
+        upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
+        if (upload is None or not upload.complete or not upload.verified
+                or not attachment_path(settings, sha256).exists()):
+            raise Conflict(sha256, code="missing_attachment")
+        if upload.size != item["size"]:
+            raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
+        uploads.append((item, upload))
+    try:
+        sealed = base64.b64decode(payload["sealed_document"], validate=True)
+        document = json.loads(open_box(sealed, seal_key, supplement_id.encode("ascii")))
+        if not isinstance(document, dict):
+            raise ValueError("document is not a JSON object")
+    except (binascii.Error, ValueError, SealError) as exc:
+        raise Unprocessable("the sealed document does not open with the hall's key",
+                            code="unreadable_document") from exc
+
+    now = to_datetime(clock())
+    response = {"id": supplement_id, "application_id": app_id,
+                "official_number": application.official_number, "status": "supplemented"}
+    db.add(Supplement(id=supplement_id, application_id=app_id, device_id=device.id, idempotency_key=key,
+                      request_hash=digest, sealed_document=sealed, created_at=created_at, received_at=now,
+                      response_json=json.dumps(response, sort_keys=True)))
+    db.flush()
+    for item, upload in uploads:
+        db.add(ApplicationAttachment(application_id=app_id, upload_id=upload.id, sha256=upload.sha256,
+                                     size=upload.size, material=item.get("material") or "",
+                                     pages=item.get("pages") or 1, supplement_id=supplement_id))
+    application.page_count += sum(int(item.get("pages") or 1) for item, _ in uploads)
+    try:
+        change_status(db, app_id, "supplemented", actor=f"kiosk:{device.id}", clock=clock, by_clerk=False)
+    except IntegrityError:
+        db.rollback()  # a concurrent twin won the race: answer as a repeat
+        repeat = _repeat(db, device, key, digest)
+        if repeat is None:
+            raise
+        return repeat
+    return SupplementIntake(201, response)
+
+
+def supplements_of(db: Session, app_id: str) -> list[Supplement]:
+    return list(db.scalars(select(Supplement).where(Supplement.application_id == app_id)
+                           .order_by(Supplement.received_at)))
+
+
+def supplement_json(supplement: Supplement) -> dict:
+    return {"id": supplement.id, "application_id": supplement.application_id,
+            "received_at": iso(supplement.received_at)}

@@ -17,7 +17,12 @@ event               payload
 ==================  ============================================================
 card_read           mode ("apply" | "status"), name (masked), id_number (masked)
 card_failed         message_key
-session_expired     (none): the idle timeout wiped the visit
+session_expired     (none): the idle timeout wiped an abandoned visit (show "已经清除")
+idle_warning        seconds_left, prompt_key ("voice.idle_warning"): the idle timeout is
+                    near; show the countdown (``idle_seconds_left()``) and speak the prompt
+idle_warning_cleared (none): a touch (or the visit's end) took the warning away
+visit_closed        (none): the idle timeout closed a visit that had ended well (a receipt
+                    or the status shown): home, quietly, no wipe notice
 language_changed    lang
 queue_changed       (none)
 sync                what (the sync worker's event name), payload (its dict)
@@ -51,6 +56,7 @@ from hardware.interfaces import Camera, IdCardReader
 from kiosk.catalog import Catalog
 from kiosk.devices import DeviceLease
 from kiosk.i18n import Translator
+from kiosk.idle import IdleWatch
 from kiosk.jobs import OneShotJobs
 from kiosk.presentation import (  # screens and tests import these names from here
     STATE_LOOK,
@@ -98,6 +104,7 @@ class KioskService:
             events=Events(), camera=DeviceLease("camera", camera), jobs=OneShotJobs(), clock=clock,
         )
         self.steps = Steps.build(self.ctx, sync_worker)
+        self.idle = IdleWatch(self.ctx.keeper, settings.kiosk.idle_warning_s, self.ctx.events.emit)
 
     # -- what the runtime and the tests wire --------------------------------------------
 
@@ -221,16 +228,20 @@ class KioskService:
         self.ctx.touch_visit()
 
     def expire_if_idle(self) -> bool:
+        """The app's timer (every second): warn, clear the warning or wipe (``kiosk.idle``)."""
         try:
-            expired = bool(self.ctx.keeper.expire_if_idle())
+            expired = self.idle.check()
         except Exception as exc:
             log.warning("idle check failed: %s", type(exc).__name__)
             return False
         if expired:
             self.steps.identify.cancel_card_wait()
-            self.emit("session_expired")
         self.steps.staff.expire_if_idle()
         return expired
+
+    def idle_seconds_left(self) -> float | None:
+        """Seconds until the visit is wiped for idleness (the warning's countdown); None without one."""
+        return self.idle.seconds_left()
 
     def finish(self) -> None:
         """The visit is done (receipt or status seen): wipe it."""

@@ -83,6 +83,9 @@ class Visit:
         self.last_frame: Any = None  # the newest camera picture: may show a document
         # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
         self.agent: dict[str, str] | None = None
+        # the visit ended well (an application sealed, the status seen): the idle timeout
+        # then closes it quietly, with no countdown and no "wiped" notice (kiosk.idle)
+        self.finished = False
         self.wiped = False
 
     @property

@@ -24,6 +24,8 @@ from screens.table import HOME, SCREENS
 
 log = logging.getLogger(__name__)
 
+WIPED_NOTICE_S = 8.0  # the "wiped" notice is for the one who walked away, not for the next person
+
 
 class Navigator:
     """Shows screens by step, keeps the way back, and shows errors."""
@@ -39,6 +41,7 @@ class Navigator:
         self.table = table
         self.history: list[str] = []
         self.popup: Any = None
+        self.idle_warning: Any = None  # the countdown overlay while it shows
 
     @property
     def current(self) -> str:
@@ -113,6 +116,7 @@ class Navigator:
         self._show(HOME, remember=False)
 
     def _forget_visit(self) -> None:
+        self.hide_idle_warning()
         self.history.clear()
         self._show(HOME, remember=False)
         for screen in self.manager.screens:
@@ -135,6 +139,55 @@ class Navigator:
         if then_home:
             self.home()
         return popup
+
+    # -- the idle timeout (kiosk.idle) ------------------------------------------------------
+
+    def on_idle_event(self, name: str) -> None:
+        """``idle_warning``, ``idle_warning_cleared``, ``session_expired`` or ``visit_closed``."""
+        if name == "idle_warning":
+            self.show_idle_warning()
+        elif name == "idle_warning_cleared":
+            self.hide_idle_warning()
+        elif self.current != HOME or self.idle_warning is not None:
+            self.home()  # the keeper has wiped the visit already; this drops what the screens show
+            if name == "session_expired":  # abandoned, not finished: say why the work is gone
+                self.show_wiped_notice()
+
+    def show_idle_warning(self) -> Any:
+        from screens.widgets.idle_warning import IdleWarning
+
+        if self.idle_warning is None:
+            t = self.service.t
+            warning = IdleWarning(seconds_left=self.service.idle_seconds_left, title=t("idle.warning.title"),
+                                  countdown_text=t("idle.warning.countdown"),
+                                  continue_text=t("idle.warning.continue"))
+            warning.bind(on_dismiss=lambda *_a: setattr(self, "idle_warning", None))
+            self.idle_warning = warning
+            warning.open()
+        return self.idle_warning
+
+    def hide_idle_warning(self) -> None:
+        if self.idle_warning is not None:
+            self.idle_warning.dismiss()
+            self.idle_warning = None
+
+    def show_wiped_notice(self) -> Any:
+        from screens.widgets.idle_warning import WipedNotice
+
+        if self.popup is not None:
+            self.popup.dismiss()
+        t = self.service.t
+        notice = WipedNotice(message=t("kiosk.session_expired"), ok_text=t("common.ok"),
+                             show_s=WIPED_NOTICE_S)
+        self.popup = notice
+
+        def closed(*_args: Any) -> None:
+            if self.popup is notice:
+                self.popup = None
+
+        notice.bind(on_dismiss=closed)
+        notice.open()
+        return notice
 
     def dispatch_event(self, name: str, payload: dict[str, Any]) -> None:
         """Hand a core event (already on the UI thread) to the screens that care."""

@@ -171,21 +171,6 @@ def callback_error(d: Any, params: dict[str, Any]) -> dict[str, Any]:
             "session": service.visit is not None, "alive": True}
 
 
-def idle_timeout(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """A villager walks away mid-visit: the session is wiped and home comes back."""
-    service = d.app.service
-    d.wait_for_screen("home")
-    d.tap("start_button")
-    d.wait_for_screen("catalog", timeout=20)
-    d.tap(f"service_{SERVICE}")
-    d.wait_for_screen("guide")
-    d.wait_for_screen("home", timeout=params["idle_timeout_s"] + 10)
-    d.wait_for(lambda: d._find("popup_ok") is not None, what="the expiry message")
-    message = d.text("popup_message")
-    d.screenshot("12-idle-timeout")
-    return {"message": message, "session": service.visit is not None}
-
-
 def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Obey taps sent by the parent test, one JSON line each, until told to stop."""
     d.wait_for_screen("home")

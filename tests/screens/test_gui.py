@@ -88,13 +88,6 @@ def test_screenshot_switch_saves_the_home_screen_and_exits(tmp_path):
     shutil.copy(png, ARTIFACTS / "00-home-not-enrolled.png")
 
 
-def test_idle_visit_is_wiped_and_home_comes_back(tmp_path):
-    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:idle_timeout",
-                          params={"data_dir": str(tmp_path / "data"), "idle_timeout_s": 5}, timeout=60)
-    assert result["session"] is False
-    assert result["message"].startswith("很久没有操作")
-
-
 def test_driver_takes_commands_from_the_parent_test(tmp_path):
     from tests.support.kivy_driver import AppProcess
 

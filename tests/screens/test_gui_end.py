@@ -1,0 +1,27 @@
+"""The end of a visit in the real app under Xvfb (marker ``gui``): one app start for all of it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.support.kivy_driver import ARTIFACTS, run_scenario
+
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed"),
+]
+
+
+def test_idle_warning_and_the_end_of_a_visit(tmp_path):
+    result = run_scenario("tests.screens.scenarios_end:build_app", "tests.screens.scenarios_end:end_of_visit",
+                          params={"data_dir": str(tmp_path / "data")}, timeout=240)
+    # the idle warning: a countdown, a touch keeps the visit, zero wipes it
+    assert result["warning_title"] == "您还在吗？"
+    assert 10 <= result["countdown"] <= 15
+    assert result["kept"] is True and result["left_after_touch"] > 250
+    assert result["visit_after_wipe"] is False and result["visit_wiped"] is True
+    assert result["wiped_notice"].startswith("很久没有操作") and "已经清除" in result["wiped_notice"]
+    for name in ("20-idle-warning", "21-idle-wiped"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000

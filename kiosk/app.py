@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 FONT_FILES = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
 IDLE_CHECK_S = 1.0  # the idle warning counts down in seconds
-IDLE_EVENTS = ("idle_warning", "idle_warning_cleared", "session_expired", "visit_closed")
 
 
 def font_cache_dir(data_dir: Path | None = None) -> Path:
@@ -201,12 +200,8 @@ class KioskApp(App):
     # -- events and safety nets ---------------------------------------------------------
 
     def on_service_event(self, name: str, payload: dict[str, Any]) -> None:
-        if self.nav is None:
-            return
-        if name in IDLE_EVENTS:
-            self.nav.on_idle_event(name)
-            return
-        self.nav.dispatch_event(name, payload)
+        if self.nav is not None:
+            self.nav.dispatch_event(name, payload)  # the idle timeout's events included
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
         self.service.touch()

@@ -23,6 +23,9 @@ idle_warning        seconds_left, prompt_key ("voice.idle_warning"): the idle ti
 idle_warning_cleared (none): a touch (or the visit's end) took the warning away
 visit_closed        (none): the idle timeout closed a visit that had ended well (a receipt
                     or the status shown): home, quietly, no wipe notice
+take_card_reminder  prompt_key ("voice.take_card"): a finished visit's ID card still lies on
+                    the reader: show 请取回身份证 big (``kiosk.take_card``)
+take_card_done      reason ("taken" | "timeout" | "next_visit"): the reminder goes away
 language_changed    lang
 queue_changed       (none)
 sync                what (the sync worker's event name), payload (its dict)
@@ -70,6 +73,7 @@ from kiosk.staff import SmartCardDesk, StaffLogin
 from kiosk.steps import StepContext, Steps
 from kiosk.steps.confirm import SyncWaker
 from kiosk.steps.context import Events, Words
+from kiosk.take_card import TakeCardReminder
 from kiosk.visit import MODE_APPLY, Visit, VisitKeeper
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
@@ -105,6 +109,7 @@ class KioskService:
         )
         self.steps = Steps.build(self.ctx, sync_worker)
         self.idle = IdleWatch(self.ctx.keeper, settings.kiosk.idle_warning_s, self.ctx.events.emit)
+        self.take_card = TakeCardReminder(id_reader, self.ctx.keeper, self.ctx.events.emit)
 
     # -- what the runtime and the tests wire --------------------------------------------
 
@@ -229,6 +234,7 @@ class KioskService:
 
     def expire_if_idle(self) -> bool:
         """The app's timer (every second): warn, clear the warning or wipe (``kiosk.idle``)."""
+        remind = self._card_to_take()
         try:
             expired = self.idle.check()
         except Exception as exc:
@@ -236,6 +242,8 @@ class KioskService:
             return False
         if expired:
             self.steps.identify.cancel_card_wait()
+            if remind:
+                self.take_card.start()
         self.steps.staff.expire_if_idle()
         return expired
 
@@ -244,9 +252,18 @@ class KioskService:
         return self.idle.seconds_left()
 
     def finish(self) -> None:
-        """The visit is done (receipt or status seen): wipe it."""
+        """The visit is done (receipt or status seen): wipe it; remind to take the ID card."""
+        visit = self.ctx.keeper.current
+        remind = visit is not None and visit.used_id_reader
         self.steps.identify.cancel_card_wait()
         self.ctx.keeper.finish()
+        if remind:
+            self.take_card.start()
+
+    def _card_to_take(self) -> bool:
+        """The current visit ended well with an ID card read: its idle close reminds to take it."""
+        visit = self.ctx.keeper.current
+        return visit is not None and visit.finished and visit.used_id_reader
 
     def cancel(self) -> None:
         """The villager gave up, went home, or something broke: wipe the visit."""
@@ -255,5 +272,6 @@ class KioskService:
 
     def close(self) -> None:
         self.cancel()
+        self.take_card.close()
         self.steps.close()
         self.ctx.jobs.close()

@@ -86,6 +86,7 @@ class Visit:
         # the visit ended well (an application sealed, the status seen): the idle timeout
         # then closes it quietly, with no countdown and no "wiped" notice (kiosk.idle)
         self.finished = False
+        self.used_id_reader = False  # an ID card was read here: remind to take it at the end
         self.wiped = False
 
     @property

@@ -42,6 +42,8 @@ class Navigator:
         self.history: list[str] = []
         self.popup: Any = None
         self.idle_warning: Any = None  # the countdown overlay while it shows
+        self.take_card: Any = None  # the take-your-card reminder while it shows
+        self.wiped_notice_s = WIPED_NOTICE_S
 
     @property
     def current(self) -> str:
@@ -142,16 +144,19 @@ class Navigator:
 
     # -- the idle timeout (kiosk.idle) ------------------------------------------------------
 
-    def on_idle_event(self, name: str) -> None:
-        """``idle_warning``, ``idle_warning_cleared``, ``session_expired`` or ``visit_closed``."""
-        if name == "idle_warning":
-            self.show_idle_warning()
-        elif name == "idle_warning_cleared":
-            self.hide_idle_warning()
-        elif self.current != HOME or self.idle_warning is not None:
+    def on_event_idle_warning(self, **_payload: Any) -> None:
+        self.show_idle_warning()
+
+    def on_event_idle_warning_cleared(self) -> None:
+        self.hide_idle_warning()
+
+    def on_event_session_expired(self) -> None:
+        if self.current != HOME or self.idle_warning is not None:
             self.home()  # the keeper has wiped the visit already; this drops what the screens show
-            if name == "session_expired":  # abandoned, not finished: say why the work is gone
-                self.show_wiped_notice()
+            self.show_wiped_notice()  # abandoned, not finished: say why the work is gone
+
+    def on_event_visit_closed(self) -> None:
+        self.home()  # a finished visit: quietly, no notice
 
     def show_idle_warning(self) -> Any:
         from screens.widgets.idle_warning import IdleWarning
@@ -178,7 +183,7 @@ class Navigator:
             self.popup.dismiss()
         t = self.service.t
         notice = WipedNotice(message=t("kiosk.session_expired"), ok_text=t("common.ok"),
-                             show_s=WIPED_NOTICE_S)
+                             show_s=self.wiped_notice_s)
         self.popup = notice
 
         def closed(*_args: Any) -> None:
@@ -189,8 +194,30 @@ class Navigator:
         notice.open()
         return notice
 
+    # -- the take-your-card reminder (kiosk.take_card) -------------------------------------
+
+    def on_event_take_card_reminder(self, **_payload: Any) -> None:
+        from screens.widgets.take_card import TakeCardOverlay
+
+        if self.take_card is None:
+            t = self.service.t
+            overlay = TakeCardOverlay(title=t("take_card.title"), text=t("take_card.text"),
+                                      ok_text=t("take_card.ok"))
+            overlay.bind(on_dismiss=lambda *_a: setattr(self, "take_card", None))
+            self.take_card = overlay
+            overlay.open()
+
+    def on_event_take_card_done(self, **_payload: Any) -> None:
+        if self.take_card is not None:
+            self.take_card.dismiss()
+            self.take_card = None
+
     def dispatch_event(self, name: str, payload: dict[str, Any]) -> None:
-        """Hand a core event (already on the UI thread) to the screens that care."""
+        """Hand a core event (already on the UI thread) to the navigator's overlays or the screens."""
+        own = getattr(self, f"on_event_{name}", None)
+        if own is not None:
+            own(**payload)
+            return
         if name == "language_changed":
             for screen in self.manager.screens:
                 screen.on_event_language_changed(**payload)

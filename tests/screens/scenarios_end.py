@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.screens.scenarios import SERVICE, build_app  # noqa: F401  (the app factory the test names)
 
 
@@ -36,7 +37,8 @@ def _idle_warning_then_wipe(d: Any, result: dict[str, Any]) -> None:
     d.wait_for_screen("guide")
     visit = service.visit
 
-    _idle_for(d, visit, 15)  # inside the last 20 s: the countdown shows
+    service.idle.warning_s = 60  # a long countdown: a loaded test machine may take seconds per step
+    _idle_for(d, visit, 55)  # inside the last 60 s: the countdown shows
     d.wait_for(lambda: d._find("idle_warning_count") is not None, timeout=10, what="the idle warning")
     result["countdown"] = int(d.text("idle_warning_count"))
     result["warning_title"] = d.text("idle_warning_title")
@@ -45,10 +47,16 @@ def _idle_warning_then_wipe(d: Any, result: dict[str, Any]) -> None:
     d.wait_for(lambda: "IdleWarning" not in _overlays(), what="the warning to close")
     result["kept"] = service.visit is visit and d.current_screen() == "guide"
     result["left_after_touch"] = service.idle_seconds_left()
+    assert result["kept"], "the countdown ran out before the touch"
 
+    d.app.nav.wiped_notice_s = 120  # a loaded test machine is slow: here the touch closes it
+    service.idle.warning_s = 20
     _idle_for(d, visit, 2)  # and now nobody comes back
     d.wait_for_screen("home", timeout=15)
-    d.wait_for(lambda: _overlays() == ["WipedNotice"], what="only the wiped notice")
+    try:
+        d.wait_for(lambda: _overlays() == ["WipedNotice"], what="only the wiped notice")
+    except TimeoutError:
+        raise AssertionError(f"overlays: {d.call(_overlays)}") from None
     result["wiped_notice"] = d.text("popup_message")
     result["visit_after_wipe"] = service.visit is not None
     result["visit_wiped"] = visit.wiped and visit.fields == {} and visit.card is None
@@ -57,7 +65,52 @@ def _idle_warning_then_wipe(d: Any, result: dict[str, Any]) -> None:
     d.wait_for(lambda: _overlays() == [], what="the notice to go")
 
 
+def _apply_to_review(d: Any) -> None:
+    """The ID card read, item 001 chosen, its form filled, one page taken: the review screen."""
+    service = d.app.service
+    simulator = service.id_reader.simulator
+    simulator.remove_card()
+    d.tap("start_button")
+    d.wait_for_screen("identify")
+    simulator.present_card(ELDERLY_VILLAGER)
+    d.wait_for_screen("catalog", timeout=20)
+    d.tap(f"service_{SERVICE}")
+    d.wait_for_screen("guide")
+    d.tap("guide_start")
+    d.wait_for_screen("form")
+    d.call(lambda: [service.steps.form.set_field(k, v)
+                    for k, v in (("phone", "13800138000"), ("grade", "360"), ("bank", "psbc"))])
+    d.tap("form_next")
+    d.wait_for_screen("capture")
+    d.wait_for(lambda: service.steps.capture.camera_frame() is not None, what="a camera frame")
+    d.tap("capture_shoot")
+    d.wait_for(lambda: len(service.steps.capture.pages) == 1, what="one page")
+    d.tap("capture_next")
+    d.wait_for_screen("review")
+
+
+def _receipt_then_take_card(d: Any, result: dict[str, Any]) -> None:
+    """At the receipt the villager walks away: home comes back quietly (no wipe notice), and
+    the card still on the reader brings up 请取回身份证 until it is taken."""
+    service = d.app.service
+    d.wait_for_screen("receipt", timeout=20)
+    visit = service.visit
+    _idle_for(d, visit, 1)
+    d.wait_for_screen("home", timeout=15)
+    d.wait_for(lambda: "TakeCardOverlay" in _overlays(), timeout=10, what="the take-card reminder")
+    result["take_card_title"] = d.text("take_card_title")
+    result["overlays_after_success"] = d.call(_overlays)
+    result["visit_after_receipt"] = service.visit is not None
+    d.screenshot("24-take-card")
+    service.id_reader.simulator.remove_card()
+    d.wait_for(lambda: _overlays() == [], timeout=10, what="the reminder to go with the card")
+
+
 def end_of_visit(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     _idle_warning_then_wipe(d, result)
+    _apply_to_review(d)
+    d.tap("review_confirm")
+    _receipt_then_take_card(d, result)
+    result["sealed"] = dict(d.app.service.queue.summary().counts)
     return result

@@ -19,9 +19,14 @@ def test_idle_warning_and_the_end_of_a_visit(tmp_path):
                           params={"data_dir": str(tmp_path / "data")}, timeout=240)
     # the idle warning: a countdown, a touch keeps the visit, zero wipes it
     assert result["warning_title"] == "您还在吗？"
-    assert 10 <= result["countdown"] <= 15
+    assert 30 <= result["countdown"] <= 55
     assert result["kept"] is True and result["left_after_touch"] > 250
     assert result["visit_after_wipe"] is False and result["visit_wiped"] is True
     assert result["wiped_notice"].startswith("很久没有操作") and "已经清除" in result["wiped_notice"]
-    for name in ("20-idle-warning", "21-idle-wiped"):
+    # a finished visit: closed quietly, and the card left on the reader is asked for
+    assert result["visit_after_receipt"] is False
+    assert result["overlays_after_success"] == ["TakeCardOverlay"]  # no wipe notice
+    assert result["take_card_title"] == "请取回身份证"
+    assert result["sealed"]["sealed"] == 1 and sum(result["sealed"].values()) == 1
+    for name in ("20-idle-warning", "21-idle-wiped", "24-take-card"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000

@@ -80,6 +80,8 @@ class Visit:
         self.fields: dict[str, str] = {}
         self.pages: list[Page] = []
         self.material_index = 0  # the material the capture step photographs now
+        self.signature: Page | None = None  # the villager's signature (PNG), sealed with the application
+        self.consent_text = ""  # the words the villager agreed to ("" = not agreed yet)
         self.last_frame: Any = None  # the newest camera picture: may show a document
         # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
         self.agent: dict[str, str] | None = None
@@ -130,6 +132,13 @@ class Visit:
         self.pages.clear()
         self.fields.clear()
         self.material_index = 0
+        self.clear_signature()
+        self.consent_text = ""
+
+    def clear_signature(self) -> None:
+        if self.signature is not None:
+            self.signature.wipe()
+        self.signature = None
 
     def wipe(self) -> None:
         """Drop every piece of personal data; idempotent."""
@@ -146,7 +155,8 @@ class Visit:
 
     def __repr__(self) -> str:
         return (f"Visit(id={self.id!r}, mode={self.mode!r}, card={'yes' if self._card else 'no'}, "
-                f"service={self.service_code!r}, fields={len(self.fields)}, pages={len(self.pages)})")
+                f"service={self.service_code!r}, fields={len(self.fields)}, pages={len(self.pages)}, "
+                f"signed={'yes' if self.signature else 'no'})")
 
 
 class VisitKeeper:

@@ -10,6 +10,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "form": ("screens.form", "FormScreen"),
     "capture": ("screens.capture", "CaptureScreen"),
     "review": ("screens.review", "ReviewScreen"),
+    "signature": ("screens.signature", "SignatureScreen"),
     "receipt": ("screens.receipt", "ReceiptScreen"),
     "status": ("screens.status", "StatusScreen"),
 }

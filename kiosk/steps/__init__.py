@@ -12,6 +12,7 @@ guide        ``choose.GuideStep``        —
 form         ``choose.FormStep``         —
 capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner)
 review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
+signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
 status       ``status.StatusStep``       —
 ===========  ==========================  ============================================
@@ -33,6 +34,7 @@ from kiosk.steps.confirm import ReceiptStep, ReviewStep, SyncWaker
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
+from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
 
@@ -49,6 +51,7 @@ class Steps:
     form: FormStep
     capture: CaptureStep
     review: ReviewStep
+    signature: SignatureStep
     receipt: ReceiptStep
     status: StatusStep
 
@@ -57,9 +60,11 @@ class Steps:
         identify = IdentifyStep(ctx)
         staff = StaffStep(ctx, identify)
         receipt = ReceiptStep(ctx)
+        review = ReviewStep(ctx, receipt, sync)
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
-                   review=ReviewStep(ctx, receipt, sync), receipt=receipt, status=StatusStep(ctx))
+                   review=review, signature=SignatureStep(ctx, review), receipt=receipt,
+                   status=StatusStep(ctx))
 
     def by_name(self, name: str) -> Step:
         step = getattr(self, name, None)

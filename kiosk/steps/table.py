@@ -16,6 +16,7 @@ GUIDE = "guide"
 FORM = "form"
 CAPTURE = "capture"
 REVIEW = "review"
+SIGNATURE = "signature"
 RECEIPT = "receipt"
 STATUS = "status"
 
@@ -27,7 +28,8 @@ MOVES: dict[str, tuple[str, ...]] = {
     GUIDE: (FORM,),
     FORM: (CAPTURE,),
     CAPTURE: (REVIEW,),
-    REVIEW: (RECEIPT,),  # confirmed: sealed and queued; no way back into it
+    REVIEW: (SIGNATURE,),
+    SIGNATURE: (RECEIPT,),  # agreed, signed and confirmed: sealed and queued; no way back into it
     RECEIPT: (),
     STATUS: (),
 }

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hardware.sample_cards import ELDERLY_VILLAGER
+from tests.screens.signing import sign_and_submit
 
 SERVICE = "GD-SAMPLE-001"
 
@@ -124,6 +125,7 @@ def walk_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot("07-review")
 
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=20)
     number = d.text("receipt_number")
     d.screenshot("08-receipt")

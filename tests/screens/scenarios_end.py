@@ -12,6 +12,7 @@ from typing import Any
 
 from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.screens.scenarios import SERVICE, build_app  # noqa: F401  (the app factory the test names)
+from tests.screens.signing import sign_and_submit
 
 
 def _idle_for(d: Any, visit: Any, seconds_left: float) -> None:
@@ -111,6 +112,9 @@ def end_of_visit(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     _idle_warning_then_wipe(d, result)
     _apply_to_review(d)
     d.tap("review_confirm")
+    d.wait_for_screen("signature")
+    result["sealed_before_signing"] = d.app.service.queue.summary().counts["sealed"]
+    sign_and_submit(d, shots=True)
     _receipt_then_take_card(d, result)
     result["sealed"] = dict(d.app.service.queue.summary().counts)
     return result

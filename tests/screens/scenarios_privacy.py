@@ -30,6 +30,7 @@ from typing import Any
 from hardware.sample_cards import ELDERLY_VILLAGER, MIDDLE_AGED_VILLAGER
 from tests.screens.scenarios import SERVICE
 from tests.screens.scenarios_codes_staff import build_app as build_codes_staff_app
+from tests.screens.signing import sign_and_submit
 
 PHONE = "13800138000"
 ENCODINGS = ("utf-8", "utf-16-le", "gb18030")
@@ -214,6 +215,7 @@ def path_card_to_receipt(d: Any) -> None:
     assert any(label.startswith("elderly.name") for label in during.get("during: objects", [])), during
     assert any(label.startswith("phone") for label in during.get("during: widgets", [])), during
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=20)
     d.app.service.id_reader.simulator.remove_card()  # the villager takes the card home
     d.tap("receipt_done")

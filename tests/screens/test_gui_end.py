@@ -23,10 +23,13 @@ def test_idle_warning_and_the_end_of_a_visit(tmp_path):
     assert result["kept"] is True and result["left_after_touch"] > 250
     assert result["visit_after_wipe"] is False and result["visit_wiped"] is True
     assert result["wiped_notice"].startswith("很久没有操作") and "已经清除" in result["wiped_notice"]
+    # consent and signature before the seal; an empty pad is refused with a clear message
+    assert result["sealed_before_signing"] == 0
     # a finished visit: closed quietly, and the card left on the reader is asked for
     assert result["visit_after_receipt"] is False
     assert result["overlays_after_success"] == ["TakeCardOverlay"]  # no wipe notice
     assert result["take_card_title"] == "请取回身份证"
     assert result["sealed"]["sealed"] == 1 and sum(result["sealed"].values()) == 1
-    for name in ("20-idle-warning", "21-idle-wiped", "24-take-card"):
+    for name in ("20-idle-warning", "21-idle-wiped", "22a-signature", "22b-signature-empty", "22-signature",
+                 "24-take-card"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000

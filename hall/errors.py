@@ -10,7 +10,7 @@ the class's HTTP status (see ``docs/protocol.md``)::
     │                                  | replayed_nonce
     ├── DeviceRevoked              403 device_revoked
     ├── NotFound                   404 not_found | upload_not_found | application_not_found
-    ├── Conflict                   409 offset_mismatch | missing_attachment
+    ├── Conflict                   409 offset_mismatch | missing_attachment | rating_conflict
     ├── TooLarge                   413 too_large
     └── Unprocessable              422 hash_mismatch | idempotency_conflict | unreadable_document
                                        | invalid_status

@@ -158,6 +158,7 @@ class KioskService:
     @sync_worker.setter
     def sync_worker(self, worker: SyncWaker | None) -> None:
         self.steps.review.sync = worker
+        self.steps.rating.sync = worker
 
     def watch_smart_cards(self, desk: SmartCardDesk) -> bool:
         return self.steps.staff.watch(desk)

@@ -89,6 +89,8 @@ class Visit:
         # then closes it quietly, with no countdown and no "wiped" notice (kiosk.idle)
         self.finished = False
         self.used_id_reader = False  # an ID card was read here: remind to take it at the end
+        self.submitted_number: str | None = None  # the provisional number of the application sealed
+        self.rated = False  # its 好差评 was queued (once per application)
         self.wiped = False
 
     @property
@@ -148,6 +150,7 @@ class Visit:
         self.applicant_tag = None
         self.lookup_number = None
         self.service_code = None
+        self.submitted_number = None
         self.last_frame = None
         self.agent = None
         self.wiped = True

@@ -65,4 +65,4 @@ class ReceiptScreen(KioskScreen):
 
     def done(self) -> None:
         self.receipt = None
-        self.nav.finish()
+        self.nav.forward()  # to the rating (好差评), which finishes the visit

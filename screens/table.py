@@ -12,6 +12,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "review": ("screens.review", "ReviewScreen"),
     "signature": ("screens.signature", "SignatureScreen"),
     "receipt": ("screens.receipt", "ReceiptScreen"),
+    "rating": ("screens.rating", "RatingScreen"),
     "status": ("screens.status", "StatusScreen"),
 }
 HOME = "home"

@@ -14,6 +14,7 @@ capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner
 review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
 signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
+rating       ``rating.RatingStep``       — (好差评 queued as its own record, the sync woken)
 status       ``status.StatusStep``       —
 ===========  ==========================  ============================================
 
@@ -34,6 +35,7 @@ from kiosk.steps.confirm import ReceiptStep, ReviewStep, SyncWaker
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
+from kiosk.steps.rating import RatingStep
 from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
@@ -53,6 +55,7 @@ class Steps:
     review: ReviewStep
     signature: SignatureStep
     receipt: ReceiptStep
+    rating: RatingStep
     status: StatusStep
 
     @classmethod
@@ -64,7 +67,7 @@ class Steps:
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
-                   status=StatusStep(ctx))
+                   rating=RatingStep(ctx, sync), status=StatusStep(ctx))
 
     def by_name(self, name: str) -> Step:
         step = getattr(self, name, None)
@@ -78,6 +81,7 @@ class Steps:
         self.capture.close()
         self.staff.close()
         self.receipt.close()
+        self.rating.close()
 
 
 __all__ = ["Step", "StepContext", "Steps"]

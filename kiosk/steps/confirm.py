@@ -121,6 +121,7 @@ class ReviewStep(Step):
                                 county=ctx.settings.kiosk.county, data_dir=ctx.settings.data_dir,
                                 clock=ctx.clock)
         visit.finished = True  # sealed and queued: an idle timeout now closes it quietly
+        visit.submitted_number = entry.provisional_number  # what a rating names
         self._wake_sync()
         ctx.events.emit("queue_changed")
         base = ctx.settings.hall.url.rstrip("/")

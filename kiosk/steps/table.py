@@ -18,6 +18,7 @@ CAPTURE = "capture"
 REVIEW = "review"
 SIGNATURE = "signature"
 RECEIPT = "receipt"
+RATING = "rating"
 STATUS = "status"
 
 # step -> the steps it may move forward to
@@ -30,10 +31,11 @@ MOVES: dict[str, tuple[str, ...]] = {
     CAPTURE: (REVIEW,),
     REVIEW: (SIGNATURE,),
     SIGNATURE: (RECEIPT,),  # agreed, signed and confirmed: sealed and queued; no way back into it
-    RECEIPT: (),
+    RECEIPT: (RATING,),  # 好差评 after the receipt (skippable: "finish" from either)
+    RATING: (),
     STATUS: (),
 }
-ENDS = (RECEIPT, STATUS)  # "done" finishes the visit
+ENDS = (RECEIPT, RATING, STATUS)  # "done" finishes the visit
 NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten
 NOT_RETURNED_TO = (IDENTIFY,)  # "back" skips it: the card is read already (back from catalog goes home)
 

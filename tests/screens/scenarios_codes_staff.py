@@ -207,6 +207,7 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     key = X25519PrivateKey.from_private_bytes(bytes.fromhex(params["hall_key"]))
     document = json.loads(open_box(service.queue.sealed_document(entry.id), key, entry.id.encode()))
     d.tap("receipt_done")
+    d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
     still = d.text("staff_line")
     d.tap("staff_logout")

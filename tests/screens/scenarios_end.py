@@ -90,14 +90,24 @@ def _apply_to_review(d: Any) -> None:
     d.wait_for_screen("review")
 
 
-def _receipt_then_take_card(d: Any, result: dict[str, Any]) -> None:
-    """At the receipt the villager walks away: home comes back quietly (no wipe notice), and
-    the card still on the reader brings up 请取回身份证 until it is taken."""
+def _receipt_rating_take_card(d: Any, result: dict[str, Any]) -> None:
+    """The receipt, 完成, the rating by touch (unhappy, with a reason); the visit finishes and the
+    card still on the reader brings up 请取回身份证 until it is taken. No wipe notice after it."""
     service = d.app.service
     d.wait_for_screen("receipt", timeout=20)
-    visit = service.visit
-    _idle_for(d, visit, 1)
+    number = d.text("receipt_number")
+    d.tap("receipt_done")
+    d.wait_for_screen("rating")
+    d.screenshot("23-rating")
+    d.tap("rating_2")  # 不满意: the reasons show
+    d.wait_for(lambda: d._find("reason_slow") is not None, what="the reasons")
+    d.screenshot("23b-rating-reason")
+    d.tap("reason_slow")
     d.wait_for_screen("home", timeout=15)
+    queued = service.steps.rating.queue.due()
+    result["ratings"] = [{k: r.body[k] for k in ("application_ref", "service_code", "score", "reason")}
+                         for r in queued]
+    result["receipt_number"] = number
     d.wait_for(lambda: "TakeCardOverlay" in _overlays(), timeout=10, what="the take-card reminder")
     result["take_card_title"] = d.text("take_card_title")
     result["overlays_after_success"] = d.call(_overlays)
@@ -115,6 +125,6 @@ def end_of_visit(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for_screen("signature")
     result["sealed_before_signing"] = d.app.service.queue.summary().counts["sealed"]
     sign_and_submit(d, shots=True)
-    _receipt_then_take_card(d, result)
+    _receipt_rating_take_card(d, result)
     result["sealed"] = dict(d.app.service.queue.summary().counts)
     return result

@@ -26,6 +26,9 @@ visit_closed        (none): the idle timeout closed a visit that had ended well 
 take_card_reminder  prompt_key ("voice.take_card"): a finished visit's ID card still lies on
                     the reader: show 请取回身份证 big (``kiosk.take_card``)
 take_card_done      reason ("taken" | "timeout" | "next_visit"): the reminder goes away
+consent_prompt      prompt_key ("voice.consent"), text: the consent is shown; read it out
+signature_prompt    prompt_key ("voice.signature"): agreed; ask for the signature
+rating_prompt       prompt_key ("voice.rating"): the 好差评 screen is shown
 language_changed    lang
 queue_changed       (none)
 sync                what (the sync worker's event name), payload (its dict)

@@ -24,7 +24,7 @@ SCREENS = ("01-home", "02-identify", "03-catalog", "04-guide", "05-form", "06-ca
 
 def test_walk_every_screen_by_touch(tmp_path):
     result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:walk_every_screen",
-                          params={"data_dir": str(tmp_path / "data")}, timeout=300)  # signing, rating: two more
+                          params={"data_dir": str(tmp_path / "data")}, timeout=300)  # + signing, rating
     assert result["counts"]["sealed"] == 1 and sum(result["counts"].values()) == 1
     assert result["entries"] == [result["receipt_number"]]
     assert result["receipt_number"].startswith("K7E57-")

@@ -11,7 +11,7 @@ the class's HTTP status (see ``docs/protocol.md``)::
     ├── DeviceRevoked              403 device_revoked
     ├── Forbidden                  403 forbidden (a console role that may not see the page)
     ├── NotFound                   404 not_found | upload_not_found | application_not_found
-    ├── Conflict                   409 offset_mismatch | missing_attachment
+    ├── Conflict                   409 offset_mismatch | missing_attachment | rating_conflict
     ├── TooLarge                   413 too_large
     └── Unprocessable              422 hash_mismatch | idempotency_conflict | unreadable_document
                                        | invalid_status

@@ -360,3 +360,23 @@ class Supplement(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     response_json: Mapped[str] = mapped_column(Text)
+
+
+class Rating(Base):
+    """A villager's 好差评 of one finished application, sent by the kiosk as its own record.
+
+    No personal data: the application's provisional number, the item, the score and a
+    reason code. ``id`` is the kiosk's UUID for the rating: a repeat is the same row.
+    """
+
+    __tablename__ = "ratings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(40), ForeignKey("devices.id"), index=True)
+    county: Mapped[str] = mapped_column(String(12))
+    application_ref: Mapped[str] = mapped_column(String(64), index=True)
+    service_code: Mapped[str] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

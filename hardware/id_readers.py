@@ -35,6 +35,9 @@ class SimulatedIdReader:
     def read_card(self, timeout: float) -> IdCard | None:
         return self.reader.read_card(timeout)
 
+    def card_present(self) -> bool:
+        return self.reader.card_present()
+
     def close(self) -> None:
         try:
             self.reader.close()

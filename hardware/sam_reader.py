@@ -111,6 +111,20 @@ class SamSerialReader:
                      card.card_type, len(card.photo), len(card.fingerprint))
             return card
 
+    def card_present(self) -> bool:
+        """Whether a card lies on the reader now (the take-your-card reminder asks this).
+
+        A card already read is not "found" again until it leaves the field, so a card that
+        stayed is told by sending "read" again while it is still selected (the assumption in
+        ``hardware.sam_simulator``'s docstring, not confirmed on a device); its answer is
+        dropped unread. A new card is "found". Raises ``CardReadError`` when the reader does
+        not answer.
+        """
+        with self._lock:
+            if self._find_card():
+                return True
+            return self._transact(proto.READ_TEXT_PHOTO).status == proto.Status.OK
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

@@ -24,7 +24,6 @@ from kivy.config import Config  # noqa: E402
 from kiosk.service import UNEXPECTED_KEY, KioskService  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
 from screens import theme  # noqa: E402
-from screens.table import HOME  # noqa: E402
 
 # Before the window exists: no red multitouch dots on a right click, no exit on Escape.
 Config.set("input", "mouse", "mouse,disable_multitouch")
@@ -43,7 +42,7 @@ log = logging.getLogger(__name__)
 
 NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 FONT_FILES = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
-IDLE_CHECK_S = 2.0
+IDLE_CHECK_S = 1.0  # the idle warning counts down in seconds
 
 
 def font_cache_dir(data_dir: Path | None = None) -> Path:
@@ -211,13 +210,8 @@ class KioskApp(App):
             self.restart_requested = True
             self.stop()
             return
-        if name == "session_expired":
-            if self.nav is not None and self.nav.current != HOME:
-                self.nav.home()
-                self.nav.show_error("kiosk.session_expired")
-            return
         if self.nav is not None:
-            self.nav.dispatch_event(name, payload)
+            self.nav.dispatch_event(name, payload)  # the idle timeout's events included
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
         self.service.touch()

@@ -16,7 +16,9 @@ Each page becomes one ``PlainAttachment`` (``pages`` = 1), in the order taken. T
 ``document`` is the sealed application document of docs/protocol.md; its
 ``attachments`` list is index-aligned with ``Application.attachments`` and carries
 ``material``, ``pages`` and ``media_type``; the offline queue adds each ``sha256`` once
-it has sealed the attachment, then seals the document.
+it has sealed the attachment, then seals the document. The villager's signature
+(``Visit.signature``, a small PNG) is one more attachment, last: material ``signature``,
+``image/png``, ``pages`` = 0; the consent they agreed to is ``document["consent"]``.
 """
 
 from __future__ import annotations
@@ -279,6 +281,10 @@ def build_application(
         PlainAttachment(material=p.material_id, data=bytes(p.data), media_type=p.media_type, pages=1)
         for p in session.pages
     )
+    signature = session.signature
+    if signature is not None:  # sealed like a page; not a page of a material (pages = 0)
+        attachments += (PlainAttachment(material=signature.material_id, data=bytes(signature.data),
+                                        media_type=signature.media_type, pages=0),)
     document = {
         "id": app_id,
         "provisional_number": number,
@@ -293,6 +299,8 @@ def build_application(
         "created_at": created_at,
         "kiosk": device_id,
     }
+    if session.consent_text:  # the words the villager agreed to before signing
+        document["consent"] = {"agreed": True, "text": session.consent_text}
     agent = session.agent
     if agent:  # a grid worker applied on the villager's behalf (代办)
         document["agent"] = {"worker_id": str(agent["worker_id"]), "county": str(agent["county"])}

@@ -17,7 +17,18 @@ event               payload
 ==================  ============================================================
 card_read           mode ("apply" | "status"), name (masked), id_number (masked)
 card_failed         message_key
-session_expired     (none): the idle timeout wiped the visit
+session_expired     (none): the idle timeout wiped an abandoned visit (show "已经清除")
+idle_warning        seconds_left, prompt_key ("voice.idle_warning"): the idle timeout is
+                    near; show the countdown (``idle_seconds_left()``) and speak the prompt
+idle_warning_cleared (none): a touch (or the visit's end) took the warning away
+visit_closed        (none): the idle timeout closed a visit that had ended well (a receipt
+                    or the status shown): home, quietly, no wipe notice
+take_card_reminder  prompt_key ("voice.take_card"): a finished visit's ID card still lies on
+                    the reader: show 请取回身份证 big (``kiosk.take_card``)
+take_card_done      reason ("taken" | "timeout" | "next_visit"): the reminder goes away
+consent_prompt      prompt_key ("voice.consent"), text: the consent is shown; read it out
+signature_prompt    prompt_key ("voice.signature"): agreed; ask for the signature
+rating_prompt       prompt_key ("voice.rating"): the 好差评 screen is shown
 language_changed    lang
 queue_changed       (none)
 sync                what (the sync worker's event name), payload (its dict)
@@ -51,6 +62,7 @@ from hardware.interfaces import Camera, IdCardReader
 from kiosk.catalog import Catalog
 from kiosk.devices import DeviceLease
 from kiosk.i18n import Translator
+from kiosk.idle import IdleWatch
 from kiosk.jobs import OneShotJobs
 from kiosk.presentation import (  # screens and tests import these names from here
     STATE_LOOK,
@@ -64,6 +76,7 @@ from kiosk.staff import SmartCardDesk, StaffLogin
 from kiosk.steps import StepContext, Steps
 from kiosk.steps.confirm import SyncWaker
 from kiosk.steps.context import Events, Words
+from kiosk.take_card import TakeCardReminder
 from kiosk.visit import MODE_APPLY, Visit, VisitKeeper
 from offline_queue.identity import DeviceIdentity
 from offline_queue.outbox import OfflineQueue
@@ -98,6 +111,8 @@ class KioskService:
             events=Events(), camera=DeviceLease("camera", camera), jobs=OneShotJobs(), clock=clock,
         )
         self.steps = Steps.build(self.ctx, sync_worker)
+        self.idle = IdleWatch(self.ctx.keeper, settings.kiosk.idle_warning_s, self.ctx.events.emit)
+        self.take_card = TakeCardReminder(id_reader, self.ctx.keeper, self.ctx.events.emit)
 
     # -- what the runtime and the tests wire --------------------------------------------
 
@@ -146,6 +161,7 @@ class KioskService:
     @sync_worker.setter
     def sync_worker(self, worker: SyncWaker | None) -> None:
         self.steps.review.sync = worker
+        self.steps.rating.sync = worker
 
     def watch_smart_cards(self, desk: SmartCardDesk) -> bool:
         return self.steps.staff.watch(desk)
@@ -221,21 +237,37 @@ class KioskService:
         self.ctx.touch_visit()
 
     def expire_if_idle(self) -> bool:
+        """The app's timer (every second): warn, clear the warning or wipe (``kiosk.idle``)."""
+        remind = self._card_to_take()
         try:
-            expired = bool(self.ctx.keeper.expire_if_idle())
+            expired = self.idle.check()
         except Exception as exc:
             log.warning("idle check failed: %s", type(exc).__name__)
             return False
         if expired:
             self.steps.identify.cancel_card_wait()
-            self.emit("session_expired")
+            if remind:
+                self.take_card.start()
         self.steps.staff.expire_if_idle()
         return expired
 
+    def idle_seconds_left(self) -> float | None:
+        """Seconds until the visit is wiped for idleness (the warning's countdown); None without one."""
+        return self.idle.seconds_left()
+
     def finish(self) -> None:
-        """The visit is done (receipt or status seen): wipe it."""
+        """The visit is done (receipt or status seen): wipe it; remind to take the ID card."""
+        visit = self.ctx.keeper.current
+        remind = visit is not None and visit.used_id_reader
         self.steps.identify.cancel_card_wait()
         self.ctx.keeper.finish()
+        if remind:
+            self.take_card.start()
+
+    def _card_to_take(self) -> bool:
+        """The current visit ended well with an ID card read: its idle close reminds to take it."""
+        visit = self.ctx.keeper.current
+        return visit is not None and visit.finished and visit.used_id_reader
 
     def cancel(self) -> None:
         """The villager gave up, went home, or something broke: wipe the visit."""
@@ -244,5 +276,6 @@ class KioskService:
 
     def close(self) -> None:
         self.cancel()
+        self.take_card.close()
         self.steps.close()
         self.ctx.jobs.close()

@@ -151,6 +151,8 @@ class KioskSection:
     device_name: Str
     idle_timeout_s: Annotated[Float, Field(ge=5)]
     data_dir: Path
+    # The last seconds of the idle timeout show a countdown warning (at most half the timeout).
+    idle_warning_s: Annotated[Float, Field(ge=0)] = 20.0
     # When the hall's disruptive commands (restart, wipe, rotate_keys) may run: "HH:MM-HH:MM", "" = any time.
     maintenance_window: Annotated[Str, AfterValidator(_quiet_hours)] = "01:00-05:00"
     # A new software release must report healthy (one good heartbeat) within this time and

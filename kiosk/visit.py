@@ -80,9 +80,17 @@ class Visit:
         self.fields: dict[str, str] = {}
         self.pages: list[Page] = []
         self.material_index = 0  # the material the capture step photographs now
+        self.signature: Page | None = None  # the villager's signature (PNG), sealed with the application
+        self.consent_text = ""  # the words the villager agreed to ("" = not agreed yet)
         self.last_frame: Any = None  # the newest camera picture: may show a document
         # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
         self.agent: dict[str, str] | None = None
+        # the visit ended well (an application sealed, the status seen): the idle timeout
+        # then closes it quietly, with no countdown and no "wiped" notice (kiosk.idle)
+        self.finished = False
+        self.used_id_reader = False  # an ID card was read here: remind to take it at the end
+        self.submitted_number: str | None = None  # the provisional number of the application sealed
+        self.rated = False  # its 好差评 was queued (once per application)
         self.wiped = False
 
     @property
@@ -126,6 +134,13 @@ class Visit:
         self.pages.clear()
         self.fields.clear()
         self.material_index = 0
+        self.clear_signature()
+        self.consent_text = ""
+
+    def clear_signature(self) -> None:
+        if self.signature is not None:
+            self.signature.wipe()
+        self.signature = None
 
     def wipe(self) -> None:
         """Drop every piece of personal data; idempotent."""
@@ -135,6 +150,7 @@ class Visit:
         self.applicant_tag = None
         self.lookup_number = None
         self.service_code = None
+        self.submitted_number = None
         self.last_frame = None
         self.agent = None
         self.wiped = True
@@ -142,7 +158,8 @@ class Visit:
 
     def __repr__(self) -> str:
         return (f"Visit(id={self.id!r}, mode={self.mode!r}, card={'yes' if self._card else 'no'}, "
-                f"service={self.service_code!r}, fields={len(self.fields)}, pages={len(self.pages)})")
+                f"service={self.service_code!r}, fields={len(self.fields)}, pages={len(self.pages)}, "
+                f"signed={'yes' if self.signature else 'no'})")
 
 
 class VisitKeeper:

@@ -13,6 +13,10 @@ Per entry: ``sealed -> uploading`` (one transaction), upload each attachment blo
   ``min(max, base * 2**attempts) * uniform(0.5, 1.0)`` (at least the hall's Retry-After);
 * hall-wide trouble (unreachable, busy, signature refused, revoked) also ends the pass.
 
+After the entries, the pass sends the due ratings (好差评, ``offline_queue.ratings``: small
+records of their own, no upload), each marked sent only on a verified 2xx; the hall keys
+them by their UUID, so a repeat after a lost answer is recorded once.
+
 Link manners: no pass runs inside the configured quiet hours (China Standard Time, the
 kiosk's own time); the bandwidth cap and the adaptive chunk size live in the client
 (``transport.Throttle``, ``transport.ChunkSizer``). After each pass the engine purges
@@ -50,6 +54,7 @@ from offline_queue.errors import (
     StorageError,
 )
 from offline_queue.outbox import OfflineQueue, QueueEntry
+from offline_queue.ratings import RatingQueue
 from offline_queue.store import SUPPLEMENT
 from offline_queue.transport import ChunkSizer, HallClient, SubmitResult, Throttle
 from workers.loop import BackgroundLoop, PassResult
@@ -85,6 +90,7 @@ class SyncReport:
     quiet: bool = False  # the pass did not run: quiet hours
     purged: int = 0  # entries whose sealed copies retention deleted
     wait_s: float = 0.0  # the hall asked for this long of quiet (Retry-After, capped by the client)
+    ratings_sent: int = 0  # 好差评 records the hall confirmed in this pass
 
     @property
     def revoked(self) -> bool:
@@ -120,8 +126,11 @@ class SyncEngine:
         rng: Callable[[], float] = random.random,
         quiet_hours: str = "",
         retention_s: float | None = None,
+        ratings: RatingQueue | None = None,
     ) -> None:
         self.queue = queue
+        # 好差评 records beside the outbox (made on the first rating): sent after the applications
+        self.ratings = ratings if ratings is not None else RatingQueue(queue.data_dir, clock)
         self.client = client
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
@@ -211,6 +220,13 @@ class SyncEngine:
                 on_progress(done, total)
             if stop:
                 break
+        rated = 0
+        if not stop and not self._cancel.is_set():
+            rated, rating_error = self._send_ratings()
+            if rating_error is not None:
+                errors.append(rating_error.code if isinstance(rating_error, QueueError) else "internal_error")
+                stop = isinstance(rating_error, _HALL_WIDE)
+                self._honour_retry_after(rating_error)
         changed: list[tuple[str, str]] = []
         if not stop and not self._cancel.is_set():
             try:
@@ -230,7 +246,35 @@ class SyncEngine:
                 log.error("sync: retention purge failed (%s)", exc.code)
                 errors.append(exc.code)
         return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged,
-                          wait_s=max(0.0, self._not_before - self._clock()))
+                          wait_s=max(0.0, self._not_before - self._clock()), ratings_sent=rated)
+
+    def _send_ratings(self) -> tuple[int, Exception | None]:
+        """Send due ratings (small: no upload); a hall-wide trouble ends the run. (sent, last error)."""
+        sent = 0
+        last: Exception | None = None
+        try:
+            due = self.ratings.due()
+        except StorageError as exc:
+            return 0, exc
+        for rating in due:
+            if self._cancel.is_set():
+                break
+            try:
+                self.client.submit_rating(rating.body)
+            except HallRejected as exc:  # refused for good: retrying would not change the answer
+                log.warning("sync: a rating was refused (%s); dropped", exc.code)
+                self.ratings.mark_sent(rating.id)
+                last = exc
+                continue
+            except Exception as exc:  # noqa: BLE001 - retried on a later pass
+                self.ratings.retry_later(rating.id, self._clock() + self.backoff_s(rating.attempts))
+                last = exc
+                if isinstance(exc, _HALL_WIDE):
+                    break
+                continue
+            self.ratings.mark_sent(rating.id)
+            sent += 1
+        return sent, last
 
     def _honour_retry_after(self, error: Exception) -> None:
         """A 429/503 with Retry-After (already capped by the client) holds every pass off until then."""

@@ -637,6 +637,12 @@ class HallClient:
             raise HallGarbage("supplement answer is for another supplement or application")
         return result
 
+    def submit_rating(self, payload: Mapping[str, Any]) -> None:
+        """``POST /ratings``: a 2xx verified answer for this rating's id, or an error."""
+        answer = self._post_json("/ratings", dict(payload))
+        if not isinstance(answer, dict) or answer.get("id") != payload.get("id"):
+            raise HallGarbage("rating answer is for another id")
+
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []
         answer = _json(self._request("GET", "/status-changes", query=query))

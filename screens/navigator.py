@@ -24,6 +24,8 @@ from screens.table import HOME, SCREENS
 
 log = logging.getLogger(__name__)
 
+WIPED_NOTICE_S = 8.0  # the "wiped" notice is for the one who walked away, not for the next person
+
 
 class Navigator:
     """Shows screens by step, keeps the way back, and shows errors."""
@@ -39,6 +41,9 @@ class Navigator:
         self.table = table
         self.history: list[str] = []
         self.popup: Any = None
+        self.idle_warning: Any = None  # the countdown overlay while it shows
+        self.take_card: Any = None  # the take-your-card reminder while it shows
+        self.wiped_notice_s = WIPED_NOTICE_S
 
     @property
     def current(self) -> str:
@@ -125,6 +130,7 @@ class Navigator:
         return self._show(name, remember=False)
 
     def _forget_visit(self) -> None:
+        self.hide_idle_warning()
         self.history.clear()
         self._show(self._resting(), remember=False)
         for screen in self.manager.screens:
@@ -148,8 +154,82 @@ class Navigator:
             self.home()
         return popup
 
+    # -- the idle timeout (kiosk.idle) ------------------------------------------------------
+
+    def on_event_idle_warning(self, **_payload: Any) -> None:
+        self.show_idle_warning()
+
+    def on_event_idle_warning_cleared(self) -> None:
+        self.hide_idle_warning()
+
+    def on_event_session_expired(self) -> None:
+        if self.current != HOME or self.idle_warning is not None:
+            self.home()  # the keeper has wiped the visit already; this drops what the screens show
+            self.show_wiped_notice()  # abandoned, not finished: say why the work is gone
+
+    def on_event_visit_closed(self) -> None:
+        self.home()  # a finished visit: quietly, no notice
+
+    def show_idle_warning(self) -> Any:
+        from screens.widgets.idle_warning import IdleWarning
+
+        if self.idle_warning is None:
+            t = self.service.t
+            warning = IdleWarning(seconds_left=self.service.idle_seconds_left, title=t("idle.warning.title"),
+                                  countdown_text=t("idle.warning.countdown"),
+                                  continue_text=t("idle.warning.continue"))
+            warning.bind(on_dismiss=lambda *_a: setattr(self, "idle_warning", None))
+            self.idle_warning = warning
+            warning.open()
+        return self.idle_warning
+
+    def hide_idle_warning(self) -> None:
+        if self.idle_warning is not None:
+            self.idle_warning.dismiss()
+            self.idle_warning = None
+
+    def show_wiped_notice(self) -> Any:
+        from screens.widgets.idle_warning import WipedNotice
+
+        if self.popup is not None:
+            self.popup.dismiss()
+        t = self.service.t
+        notice = WipedNotice(message=t("kiosk.session_expired"), ok_text=t("common.ok"),
+                             show_s=self.wiped_notice_s)
+        self.popup = notice
+
+        def closed(*_args: Any) -> None:
+            if self.popup is notice:
+                self.popup = None
+
+        notice.bind(on_dismiss=closed)
+        notice.open()
+        return notice
+
+    # -- the take-your-card reminder (kiosk.take_card) -------------------------------------
+
+    def on_event_take_card_reminder(self, **_payload: Any) -> None:
+        from screens.widgets.take_card import TakeCardOverlay
+
+        if self.take_card is None:
+            t = self.service.t
+            overlay = TakeCardOverlay(title=t("take_card.title"), text=t("take_card.text"),
+                                      ok_text=t("take_card.ok"))
+            overlay.bind(on_dismiss=lambda *_a: setattr(self, "take_card", None))
+            self.take_card = overlay
+            overlay.open()
+
+    def on_event_take_card_done(self, **_payload: Any) -> None:
+        if self.take_card is not None:
+            self.take_card.dismiss()
+            self.take_card = None
+
     def dispatch_event(self, name: str, payload: dict[str, Any]) -> None:
-        """Hand a core event (already on the UI thread) to the screens that care."""
+        """Hand a core event (already on the UI thread) to the navigator's overlays or the screens."""
+        own = getattr(self, f"on_event_{name}", None)
+        if own is not None:
+            own(**payload)
+            return
         if name == "language_changed":
             for screen in self.manager.screens:
                 screen.on_event_language_changed(**payload)

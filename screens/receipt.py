@@ -67,4 +67,4 @@ class ReceiptScreen(KioskScreen):
 
     def done(self) -> None:
         self.receipt = None
-        self.nav.finish()
+        self.nav.forward()  # to the rating (好差评), which finishes the visit

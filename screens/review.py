@@ -1,8 +1,6 @@
-"""Review: everything that will be sent, in big type, and one 确认提交 button."""
+"""Review: everything that will be sent, in big type, and one button on to consent and signature."""
 
 from __future__ import annotations
-
-from kivy.properties import BooleanProperty
 
 from screens import theme
 from screens.base import KioskScreen
@@ -10,8 +8,6 @@ from screens.form import _text
 
 
 class ReviewScreen(KioskScreen):
-    busy = BooleanProperty(False)
-
     def refresh(self) -> None:
         lines = self.run(self.step.lines)
         box = self.ids.lines
@@ -24,12 +20,4 @@ class ReviewScreen(KioskScreen):
         self.ids.lines.clear_widgets()
 
     def confirm(self) -> None:
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            receipt = self.run(self.step.confirm)
-        finally:
-            self.busy = False
-        if receipt is not None:
-            self.nav.forward(receipt=receipt)  # no way back into a sent application
+        self.nav.forward()  # to consent and signature, where the application is sealed

@@ -8,11 +8,13 @@ from hall.api.routes import (
     enrolment,
     fleet,
     health,
+    ratings,
     status_changes,
     supplements,
     uploads,
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (health, enrolment, uploads, applications, status_changes, fleet, catalog, supplements):
+for module in (health, enrolment, uploads, applications, status_changes, fleet, catalog, supplements,
+               ratings):
     api_router.include_router(module.router)

@@ -45,6 +45,33 @@ class ApplicationIn(BaseModel):
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=200)
 
 
+# 好差评 scores: 5 非常满意 … 1 非常不满意; a reason only with 2 or 1 (kiosk.rating keeps the same lists).
+RATING_REASONS = ("slow", "hard_to_use", "unclear", "device_problem", "staff", "other")
+
+
+class RatingIn(BaseModel):
+    """``POST /ratings``: one villager's rating of one finished application; no personal data."""
+
+    id: str = Field(min_length=32, max_length=36)
+    application_ref: str = Field(min_length=1, max_length=64)
+    service_code: str = Field(min_length=1, max_length=64, pattern=SERVICE_CODE_PATTERN)
+    score: int = Field(ge=1, le=5)
+    reason: str = Field(default="", max_length=32)
+    rated_at: str = Field(min_length=1, max_length=40)
+
+    @field_validator("reason")
+    @classmethod
+    def _known_reason(cls, value: str) -> str:
+        if value and value not in RATING_REASONS:
+            raise ValueError("reason must be one of " + ", ".join(RATING_REASONS))
+        return value
+
+
+class RatingOut(BaseModel):
+    id: str
+    status: str
+
+
 class ErrorOut(BaseModel):
     """Every non-2xx answer (docs/protocol.md, "Errors")."""
 

@@ -12,7 +12,9 @@ guide        ``choose.GuideStep``        —
 form         ``choose.FormStep``         —
 capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner)
 review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
+signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
+rating       ``rating.RatingStep``       — (好差评 queued as its own record, the sync woken)
 status       ``status.StatusStep``       —
 maintenance  ``maintenance.``            every device, for the self-test (the
              ``MaintenanceStep``         technician's, behind a PIN)
@@ -40,6 +42,8 @@ from kiosk.steps.context import Step, StepContext
 from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
 from kiosk.steps.maintenance import MaintenanceStep, OutOfServiceStep
+from kiosk.steps.rating import RatingStep
+from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
 
@@ -56,7 +60,9 @@ class Steps:
     form: FormStep
     capture: CaptureStep
     review: ReviewStep
+    signature: SignatureStep
     receipt: ReceiptStep
+    rating: RatingStep
     status: StatusStep
     maintenance: MaintenanceStep
     out_of_service: OutOfServiceStep
@@ -73,7 +79,8 @@ class Steps:
         lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
-                   review=review, receipt=receipt, status=StatusStep(ctx),
+                   review=review, signature=SignatureStep(ctx, review), receipt=receipt,
+                   rating=RatingStep(ctx, sync), status=StatusStep(ctx),
                    maintenance=MaintenanceStep(ctx, review),
                    out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))
 
@@ -90,6 +97,7 @@ class Steps:
         self.catalog.close()
         self.staff.close()
         self.receipt.close()
+        self.rating.close()
 
 
 __all__ = ["Step", "StepContext", "Steps"]

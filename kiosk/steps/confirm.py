@@ -134,6 +134,8 @@ class ReviewStep(Step):
         entry = enqueue_session(visit, item, queue=ctx.queue, identity=ctx.identity,
                                 county=ctx.settings.kiosk.county, data_dir=ctx.settings.data_dir,
                                 clock=ctx.clock)
+        visit.finished = True  # sealed and queued: an idle timeout now closes it quietly
+        visit.submitted_number = entry.provisional_number  # what a rating names
         self._wake_sync()
         ctx.events.emit("queue_changed")
         base = ctx.settings.hall.url.rstrip("/")

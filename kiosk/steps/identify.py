@@ -119,6 +119,7 @@ class IdentifyStep(Step):
         visit = self.ctx.need_visit()
         if card.is_expired(self._today()):
             raise ActionFailed("identify.card_expired", "card expired")
+        visit.used_id_reader = True  # it lies on the reader: the end of the visit says to take it
         if visit.mode == MODE_STATUS:
             visit.applicant_tag = self._tag_for(card.id_number)
             return  # the status lookup keeps nothing else of the card

@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 class StatusStep(Step):
     name = STATUS
 
+    def enter(self) -> None:
+        visit = self.ctx.visit
+        if visit is not None:
+            visit.finished = True  # the villager has what they came for: no wipe notice after it
+
     @guarded
     def my_applications(self) -> list[StatusRow]:
         lang = self.language

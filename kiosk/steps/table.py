@@ -16,7 +16,9 @@ GUIDE = "guide"
 FORM = "form"
 CAPTURE = "capture"
 REVIEW = "review"
+SIGNATURE = "signature"
 RECEIPT = "receipt"
+RATING = "rating"
 STATUS = "status"
 MAINTENANCE = "maintenance"  # the technician's, behind a PIN: outside any visit
 OUT_OF_SERVICE = "out_of_service"  # the county locked the kiosk: only its notice shows
@@ -29,13 +31,15 @@ MOVES: dict[str, tuple[str, ...]] = {
     GUIDE: (FORM,),
     FORM: (CAPTURE,),
     CAPTURE: (REVIEW,),
-    REVIEW: (RECEIPT,),  # confirmed: sealed and queued; no way back into it
-    RECEIPT: (),
+    REVIEW: (SIGNATURE,),
+    SIGNATURE: (RECEIPT,),  # agreed, signed and confirmed: sealed and queued; no way back into it
+    RECEIPT: (RATING,),  # 好差评 after the receipt (skippable: "finish" from either)
+    RATING: (),
     STATUS: (),
     OUT_OF_SERVICE: (MAINTENANCE,),
     MAINTENANCE: (),  # exit: home (or the out-of-service notice, while locked)
 }
-ENDS = (RECEIPT, STATUS)  # "done" finishes the visit
+ENDS = (RECEIPT, RATING, STATUS)  # "done" finishes the visit
 NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten
 NOT_RETURNED_TO = (IDENTIFY,)  # "back" skips it: the card is read already (back from catalog goes home)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware.sample_cards import ELDERLY_VILLAGER
+from tests.screens.signing import sign_and_submit
 
 SERVICE = "GD-SAMPLE-001"
 
@@ -72,6 +73,7 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for_screen("review")
     d.screenshot("e2e-07-review")
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=20)
     number = d.text("receipt_number")
     d.screenshot("e2e-08-receipt")
@@ -86,6 +88,7 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     assert command.get("command") == "check_status", command
 
     d.tap("receipt_done")
+    d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
     assert service.visit is None, "the session was not wiped after the receipt"
     simulator.remove_card()

@@ -63,7 +63,9 @@ def test_villager_applies_offline_and_sees_accepted(tmp_path):
             (application,) = apps
             assert application["provisional_number"] == receipt["provisional_number"]
             assert application["idempotency_key"] == application["id"]
-            assert [a["verified"] for a in application["attachments"]] == [True]
+            # the page and the villager's signature, both uploaded and verified
+            assert [a["verified"] for a in application["attachments"]] == [True, True]
+            assert application["attachments"][-1]["material"] == "signature"
             hall.set_status(application["id"], "accepted")
 
             app.send(command="check_status")

@@ -266,3 +266,15 @@ def test_a_paced_simulator_takes_the_wire_time():
         wire = (sim.bytes_in + sim.bytes_out) * 10 / 115200
     assert sim.bytes_out > 1295 and sim.bytes_in >= 30 and reader.stats["reads"] == 1
     assert wire <= elapsed < wire * 3 + 0.2
+
+
+def test_card_present_tells_a_card_left_on_the_reader_after_its_read(sim, reader):
+    sim.remove_card()
+    assert reader.card_present() is False
+    sim.present_card(ELDERLY_VILLAGER)
+    assert reader.card_present() is True  # a new card is found
+    assert reader.read_card(timeout=2) is not None
+    assert reader.card_present() is True  # read already, still lying there
+    assert reader.card_present() is True
+    sim.remove_card()
+    assert reader.card_present() is False

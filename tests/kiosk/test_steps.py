@@ -9,7 +9,18 @@ import pytest
 
 from kiosk.devices import DeviceLease
 from kiosk.steps import Steps
-from kiosk.steps.table import CATALOG, ENDS, HOME, IDENTIFY, MOVES, RECEIPT, STATUS, MoveRefused, check_move
+from kiosk.steps.table import (
+    CATALOG,
+    ENDS,
+    HOME,
+    IDENTIFY,
+    MOVES,
+    RATING,
+    RECEIPT,
+    STATUS,
+    MoveRefused,
+    check_move,
+)
 from screens.table import SCREENS
 from tests.screens.test_service_codes_staff import PictureCamera, make
 from tests.support.clock import ManualClock
@@ -18,7 +29,7 @@ from tests.support.clock import ManualClock
 def test_every_screen_has_a_step_and_every_move_leads_to_a_screen():
     assert set(MOVES) == set(SCREENS)
     assert all(target in SCREENS for targets in MOVES.values() for target in targets)
-    assert set(ENDS) == {RECEIPT, STATUS}
+    assert set(ENDS) == {RECEIPT, RATING, STATUS}
     step_names = {f for f in Steps.__dataclass_fields__}
     assert set(SCREENS) <= step_names
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hardware.sample_cards import ELDERLY_VILLAGER
+from tests.screens.signing import sign_and_submit
 
 SERVICE = "GD-SAMPLE-001"
 
@@ -124,11 +125,13 @@ def walk_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot("07-review")
 
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=20)
     number = d.text("receipt_number")
     d.screenshot("08-receipt")
 
     d.tap("receipt_done")
+    d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
     assert service.visit is None, "the session was not wiped"
 
@@ -169,21 +172,6 @@ def callback_error(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
     return {"message": message, "errors_handled": d.app.errors_handled, "screen": d.current_screen(),
             "session": service.visit is not None, "alive": True}
-
-
-def idle_timeout(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """A villager walks away mid-visit: the session is wiped and home comes back."""
-    service = d.app.service
-    d.wait_for_screen("home")
-    d.tap("start_button")
-    d.wait_for_screen("catalog", timeout=20)
-    d.tap(f"service_{SERVICE}")
-    d.wait_for_screen("guide")
-    d.wait_for_screen("home", timeout=params["idle_timeout_s"] + 10)
-    d.wait_for(lambda: d._find("popup_ok") is not None, what="the expiry message")
-    message = d.text("popup_message")
-    d.screenshot("12-idle-timeout")
-    return {"message": message, "session": service.visit is not None}
 
 
 def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:

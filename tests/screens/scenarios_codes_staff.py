@@ -23,6 +23,7 @@ import numpy as np
 
 from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.screens.scenarios import SERVICE, build_service, make_identity
+from tests.screens.signing import sign_and_submit
 
 EGOV_TEXT = "https://www.gdzwfw.gov.cn/portal/v2/qr?code=YSS-20251128-ABCDEF"
 
@@ -196,6 +197,7 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("capture_next")
     d.wait_for_screen("review")
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=20)
     number = d.text("receipt_number")
     details = d.call(lambda: d.app.nav.current_screen.details)
@@ -205,6 +207,7 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     key = X25519PrivateKey.from_private_bytes(bytes.fromhex(params["hall_key"]))
     document = json.loads(open_box(service.queue.sealed_document(entry.id), key, entry.id.encode()))
     d.tap("receipt_done")
+    d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
     still = d.text("staff_line")
     d.tap("staff_logout")

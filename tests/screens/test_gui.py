@@ -24,7 +24,7 @@ SCREENS = ("01-home", "02-identify", "03-catalog", "04-guide", "05-form", "06-ca
 
 def test_walk_every_screen_by_touch(tmp_path):
     result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:walk_every_screen",
-                          params={"data_dir": str(tmp_path / "data")}, timeout=120)
+                          params={"data_dir": str(tmp_path / "data")}, timeout=300)  # + signing, rating
     assert result["counts"]["sealed"] == 1 and sum(result["counts"].values()) == 1
     assert result["entries"] == [result["receipt_number"]]
     assert result["receipt_number"].startswith("K7E57-")
@@ -86,13 +86,6 @@ def test_screenshot_switch_saves_the_home_screen_and_exits(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert png.stat().st_size > 10_000
     shutil.copy(png, ARTIFACTS / "00-home-not-enrolled.png")
-
-
-def test_idle_visit_is_wiped_and_home_comes_back(tmp_path):
-    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:idle_timeout",
-                          params={"data_dir": str(tmp_path / "data"), "idle_timeout_s": 5}, timeout=60)
-    assert result["session"] is False
-    assert result["message"].startswith("很久没有操作")
 
 
 def test_driver_takes_commands_from_the_parent_test(tmp_path):

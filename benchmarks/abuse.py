@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from tests.hall.load_mix import SHED, Connection, Kiosk, Outcome, enrol_all, one  # noqa: E402
-from tests.support.hall_process import HallProcess  # noqa: E402
+from tests.support.hall_process import HallError, HallProcess  # noqa: E402
 
 STALL_S = 2.0
 
@@ -206,6 +206,7 @@ def main() -> int:
     from tests.support.postgres import PostgresCluster, find_bindir
 
     result: dict = {"benchmark": "abuse", "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
+    started = time.monotonic()
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
         workers = str(env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2))
         with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
@@ -220,12 +221,18 @@ def main() -> int:
                 cluster.start()
                 db_url = cluster.create_database("hall_abuse")
             try:
-                with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers]) as hall:
+                # A generous start-up wait: on a busy machine migrating and forking workers is slow.
+                with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers],
+                                 startup_timeout_s=180.0) as hall:
                     result[db] = {"workers": int(workers), **run_against(hall)}
                     print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
+            except HallError as exc:  # unattended runs go on with the next database and say why
+                result[db] = {"failed": str(exc).splitlines()[0]}
             finally:
                 if cluster is not None:
                     cluster.stop()
+    result["load_average_after"] = os.getloadavg()[0]
+    result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result))
     return 0
 

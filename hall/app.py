@@ -36,6 +36,7 @@ from hall.core.keys import load_or_create_keys
 from hall.core.secrets_store import console_secret
 from hall.db import make_engine, make_sessionmaker
 from hall.services.catalog import load_hall_catalog
+from hall.services.nonce_book import NonceBook
 from hall.timeutil import Clock, system_clock
 from hall.tracking import router as tracking_router
 from workers.loop import BackgroundLoop
@@ -83,6 +84,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.clock = clock
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.nonce_book = NonceBook(app.state.sessionmaker, settings.max_skew_s,
+                                     wait_s=settings.kiosk_wait_s)
     app.state.keys = load_or_create_keys(settings.keys_dir)
     app.state.console_secret = console_secret(settings.data_dir)
     app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days

@@ -8,6 +8,11 @@ with 500s while the CPU sat idle. Now each kind of request has its own budget:
 * ``login``  — ``POST /console/login`` (password hashing is the dearest thing we do);
 * ``public`` — everything else (console pages, enrolment, ``/track``, unsigned junk).
 
+The budgets are not independent (hall/api/priority_gate.py): kiosks come first. Each
+kiosk request in flight or waiting takes a place from ``public`` (down to one), and
+logins wait while half the kiosk places are taken, because every anonymous request being
+served delays the kiosks' requests on the same event loop.
+
 A request whose budget is full waits a moment for a place (``kiosk_wait_s`` for
 kiosks, ``admission_wait_s`` for the rest: a kiosk's request is worth waiting for) and
 is then answered ``503 busy`` with ``Retry-After``, without touching the database.
@@ -27,9 +32,8 @@ Not defended here: a flood that forges the signature headers is counted as ``kio
 
 from __future__ import annotations
 
-import asyncio
-
 from hall.api.body_limit import ASGIApp, Receive, Scope, Send, send_error
+from hall.api.priority_gate import KINDS, PriorityGate
 from hall.core.config import Settings
 
 UNLIMITED_PATHS = frozenset({"/api/v1/health"})
@@ -69,12 +73,9 @@ class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.budgets = {
-            "kiosk": asyncio.Semaphore(settings.inflight_kiosk),
-            "login": asyncio.Semaphore(settings.inflight_login),
-            "public": asyncio.Semaphore(settings.inflight_public),
-        }
-        self.refused = dict.fromkeys(self.budgets, 0)  # for logs and tests
+        self.gate = PriorityGate(kiosk=settings.inflight_kiosk, login=settings.inflight_login,
+                                 public=settings.inflight_public)
+        self.refused = dict.fromkeys(KINDS, 0)  # for logs and tests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,11 +89,8 @@ class AdmissionMiddleware:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        budget = self.budgets[kind]
         wait = self.settings.kiosk_wait_s if kind == "kiosk" else self.settings.admission_wait_s
-        try:
-            await asyncio.wait_for(budget.acquire(), wait)
-        except TimeoutError:
+        if not await self.gate.enter(kind, wait):
             self.refused[kind] += 1
             await send_error(send, 503, "busy", "the hall is busy; try again later",
                              retry_after=self.settings.retry_after_s)
@@ -100,4 +98,4 @@ class AdmissionMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            budget.release()
+            self.gate.leave(kind)

@@ -92,6 +92,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (422, "the body or a header is invalid"),
         (429, "too many requests: wait for Retry-After"),
         (503, "the hall is busy: wait for Retry-After"),
+        (507, "the hall keeps its last free disk: wait for Retry-After"),
     )
 }
 
@@ -108,6 +109,24 @@ class ApplicationOut(BaseModel):
     official_number: str
     provisional_number: str
     status: str
+
+
+class UploadCreatedOut(BaseModel):
+    upload_id: str
+    offset: int
+    complete: bool = False  # present (true) when the hall already holds the whole blob
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    offset: int
+    size: int
+    complete: bool
+
+
+class ChunkOut(BaseModel):
+    offset: int
+    complete: bool
 
 
 class HealthOut(BaseModel):

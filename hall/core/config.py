@@ -51,7 +51,7 @@ class Settings:
     inflight_login: int = 1  # scrypt: one per process leaves the other core to the rest
     inflight_public: int = 6
     admission_wait_s: float = 0.25
-    kiosk_wait_s: float = 1.0
+    kiosk_wait_s: float = 0.5  # far below the 2 s a villager's kiosk may wait for any answer
     retry_after_s: int = 2
     # Database: a short wait for a pooled connection or a SQLite lock, then 503.
     db_pool_timeout_s: float = 2.0

@@ -1,18 +1,17 @@
-"""Checking a signed request: device, clock skew, signature, revocation, nonce replay."""
+"""Checking a signed request: device, clock skew, signature, revocation, nonce replay
+(the nonce is recorded by hall/services/nonce_book.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall.errors import AuthFailed, DeviceRevoked
-from hall.models import Device, SeenNonce
-from hall.timeutil import Clock, system_clock, to_datetime
+from hall.models import Device
+from hall.timeutil import Clock, system_clock
 from offline_queue.signing import (
     HEADER_DEVICE,
     HEADER_NONCE,
@@ -34,10 +33,15 @@ def authenticate(
     path: str,
     query_pairs: Iterable[tuple[str, str]],
     body: bytes,
+    record_nonce: Callable[[str, str, int, float], bool],
     clock: Clock = system_clock,
     max_skew_s: int = MAX_SKEW_SECONDS,
 ) -> Device:
-    """The device that signed this request, or raise AuthFailed / DeviceRevoked."""
+    """The device that signed this request, or raise AuthFailed / DeviceRevoked.
+
+    Reads only; the read transaction is over before the nonce is recorded by
+    ``record_nonce(device_id, nonce, timestamp, now)`` (True: new; False: seen before),
+    usually ``NonceBook.record``, which writes many requests' nonces in one transaction."""
     values = {name: headers.get(name) for name in _HEADERS}
     missing = [name for name, value in values.items() if not value]
     if missing:
@@ -54,7 +58,10 @@ def authenticate(
     # One answer for an unknown device, a bad nonce and a bad signature, so that a caller
     # cannot tell which device ids exist; the hall's log keeps the distinction.
     nonce = values[HEADER_NONCE]
-    device = db.get(Device, values[HEADER_DEVICE])
+    try:
+        device = db.get(Device, values[HEADER_DEVICE])
+    finally:
+        db.commit()  # end the read: no snapshot or lock is held while the nonce is written
     if device is None or len(nonce) > 64:
         log.info("signed request refused: %s", "unknown device" if device is None else "nonce too long")
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
@@ -64,12 +71,6 @@ def authenticate(
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     if device.revoked:
         raise DeviceRevoked("this device has been revoked")
-    db.execute(delete(SeenNonce).where(SeenNonce.ts < int(now) - max_skew_s - 1))
-    db.add(SeenNonce(device_id=device.id, nonce=nonce, ts=timestamp))
-    device.last_seen = to_datetime(now)
-    try:
-        db.commit()
-    except IntegrityError as exc:
-        db.rollback()
-        raise AuthFailed("nonce already seen", code="replayed_nonce") from exc
+    if not record_nonce(device.id, nonce, timestamp, now):
+        raise AuthFailed("nonce already seen", code="replayed_nonce")
     return device

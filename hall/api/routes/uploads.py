@@ -4,14 +4,32 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, SettingsDep
-from hall.api.schemas import UploadIn, parse_json, validate
+from hall.api.schemas import (
+    ERROR_RESPONSES,
+    ChunkOut,
+    UploadCreatedOut,
+    UploadIn,
+    UploadOut,
+    json_body,
+    parse_json,
+    validate,
+)
 from hall.errors import InvalidRequest, TooLarge
 from hall.services import uploads
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
+# A chunk is raw bytes at the offset the kiosk names (the route reads them itself, for the signature).
+CHUNK_REQUEST = {
+    "parameters": [{"name": "Upload-Offset", "in": "header", "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}}],
+    "requestBody": {"required": True, "content": {
+        "application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+}
 
 
-@router.post("")
+@router.post("", status_code=201, response_model=UploadCreatedOut, openapi_extra=json_body(UploadIn),
+             responses={200: {"model": UploadCreatedOut, "description": "a repeat: the same upload"},
+                        **ERROR_RESPONSES})
 def create_upload(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep,
                   clock: ClockDep) -> JSONResponse:
     data = validate(UploadIn, parse_json(body))
@@ -27,19 +45,20 @@ def _offset_headers(upload) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
-@router.head("/{upload_id}")
+@router.head("/{upload_id}", responses={200: {"description": "the offset in Upload-Offset"},
+                                        **ERROR_RESPONSES})
 def head_upload(upload_id: str, device: DeviceDep, db: DbDep) -> Response:
     upload = uploads.get_upload(db, device, upload_id)
     return Response(status_code=200, headers=_offset_headers(upload))
 
 
-@router.get("/{upload_id}")
+@router.get("/{upload_id}", response_model=UploadOut, responses=ERROR_RESPONSES)
 def get_upload(upload_id: str, device: DeviceDep, db: DbDep) -> JSONResponse:
     upload = uploads.get_upload(db, device, upload_id)
     return JSONResponse(uploads.upload_json(upload), headers=_offset_headers(upload))
 
 
-@router.patch("/{upload_id}")
+@router.patch("/{upload_id}", response_model=ChunkOut, responses=ERROR_RESPONSES, openapi_extra=CHUNK_REQUEST)
 def patch_upload(upload_id: str, request: Request, device: DeviceDep, body: BodyDep, db: DbDep,
                  settings: SettingsDep, clock: ClockDep) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

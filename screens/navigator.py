@@ -39,6 +39,8 @@ class Navigator:
         self.table = table
         self.history: list[str] = []
         self.popup: Any = None
+        self.input_engines: Any = None  # kiosk.input.engines.InputEngines, handed in by the app
+        self.voice: Any = None  # screens.widgets.voice_controls.VoiceControls: told each screen and error
 
     @property
     def current(self) -> str:
@@ -85,6 +87,8 @@ class Navigator:
         screen.refresh()
         self.manager.current = name
         if old is not screen:
+            if self.voice is not None:  # before enter(): a card read at once is heard after this prompt
+                self.voice.screen_shown(name)  # cuts off what the last screen was saying
             self.steps.by_name(name).enter()
         return screen
 
@@ -132,6 +136,8 @@ class Navigator:
 
         popup.bind(on_dismiss=closed)
         popup.open()
+        if self.voice is not None:
+            self.voice.error_shown(message_key)
         if then_home:
             self.home()
         return popup

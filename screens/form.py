@@ -28,9 +28,6 @@ class FormScreen(KioskScreen):
         self.errors: dict[str, str] = {}
         self.selected = ""
         self.editor: Any = None
-        engines = getattr(self.nav, "input_engines", None)
-        if engines is not None:
-            engines.start()  # once per kiosk: the pinyin index loads off the UI thread meanwhile
 
     def refresh(self) -> None:
         rows = self.run(self.step.rows, getattr(self, "errors", {}))
@@ -42,6 +39,12 @@ class FormScreen(KioskScreen):
         keypad_fields = [r.field.id for r in rows if field_widget(r.field.kind).keypad and not r.from_card]
         if self.selected not in keypad_fields:
             self.selected = keypad_fields[0] if keypad_fields else ""
+        engines = getattr(self.nav, "input_engines", None)
+        writes = any(field_widget(r.field.kind).writes_text and not r.from_card for r in rows)
+        if engines is not None and writes:
+            # once per kiosk, and only when text is to be written: building the pinyin index holds
+            # Python's lock for seconds, so a visit whose card fills the names never pays for it
+            engines.start()
         for row in rows:
             self.row_widgets[row.field.id] = self._row(row)
             box.add_widget(self.row_widgets[row.field.id])

@@ -107,10 +107,11 @@ def text_button(host: FormHost, row: Any) -> Widget:
 class FieldWidget:
     build: Callable[[FormHost, Any], Widget]
     keypad: Keypad | None = None  # None: not typed on the keypad
+    writes_text: bool = False  # written in the TextEditor (needs the handwriting and pinyin engines)
 
 
 FIELD_WIDGETS: dict[str, FieldWidget] = {
-    "text": FieldWidget(text_button),
+    "text": FieldWidget(text_button, writes_text=True),
     "phone": FieldWidget(keypad_button, Keypad(max_length=11)),
     "choice": FieldWidget(choice_buttons),
     "date": FieldWidget(keypad_button, DateKeypad()),

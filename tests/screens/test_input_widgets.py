@@ -33,7 +33,7 @@ def test_unreadable_card_item_008_finished_by_handwriting_and_pinyin(tmp_path):
 
     result = run_scenario("tests.screens.scenarios:build_app",
                           "tests.screens.scenarios_input:unreadable_card_item_008",
-                          params={"data_dir": str(tmp_path / "data")}, timeout=570)
+                          params={"data_dir": str(tmp_path / "data"), "voice": True}, timeout=570)
     voice = result["voice"]
     assert voice["home_buttons"] and voice["home_in_cantonese"] and voice["muted"] and voice["top_bar"]
     # the card screen's "听到提示后再拿开" has its sound, not cut off by the next screen's prompt

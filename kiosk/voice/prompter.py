@@ -145,9 +145,9 @@ class VoicePrompter:
         recording = self._recording(key, language.code)
         if recording is not None:
             return recording, "recording"
-        if not language.reads_hanzi:
+        if not language.reads_hanzi and not self._catalogs.get(language.text_lang, {}).get(key):
             self._log_once(f"hanzi:{language.code}",
-                           "voice %s cannot read Chinese text and has no recording of %s; using Mandarin",
+                           "voice %s reads no Chinese and has no text or recording of %s; using Mandarin",
                            language.code, key)
             recording = self._recording(key, FALLBACK_VOICE.code)
             if recording is not None:

@@ -4,7 +4,8 @@
 layout Babel and every translation tool know: ``<lang>/LC_MESSAGES/<topic>.po``
 (``zh/LC_MESSAGES/core.po``, ``en/LC_MESSAGES/screens.po`` …). The msgid is a flat
 dotted key (``kiosk.unknown_service``), the msgstr the text. The catalogs are read as
-they are with Babel's reader, so a fresh clone needs no compile step; ``make
+they are with Babel's reader (the result cached: ``read_catalog``), so a fresh clone needs
+no compile step; ``make
 translations`` compiles them to ``.mo`` (a check that every tool will take them; the
 kiosk does not read the ``.mo``). ``tools/toml_to_po.py`` converts the TOML files the
 kiosk used before (and that branches may still add) into catalogs.
@@ -21,14 +22,15 @@ entry counts as missing, as in gettext. ``t(key, **fmt)`` fills ``{placeholders}
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from babel.messages.pofile import PoFileError, read_po
 
 from kiosk.errors import ConfigError
 
@@ -41,19 +43,49 @@ _LANG = re.compile(r"^[a-z]{2,3}$")  # zh, en, yue, hak
 _TOPIC = re.compile(r"^[A-Za-z0-9_-]+\.po$")
 
 
-# path -> (mtime_ns, size, table): the app reads the catalogs more than once (the screens'
-# words, the voice, a language switch) and Babel's reader takes a few hundred ms for all
+# Babel's reader takes about a second for all the catalogs on a loaded kiosk (TOML took a
+# third of that), so each parsed catalog is kept: in this process (the screens' words, the
+# voice and a language switch read them again) and as JSON in the user's cache folder, named
+# by the file's path, mtime and size, so the next start reads it in a millisecond. A cache
+# that cannot be written or read only makes a slower start.
 _PARSED: dict[Path, tuple[int, int, dict[str, str]]] = {}
 
 
-def read_catalog(path: Path) -> dict[str, str]:
-    """Key -> text of one ``.po`` file; fuzzy and empty entries left out; ``ConfigError`` when bad."""
-    path = Path(path)
+def _cache_file(path: Path, stat: os.stat_result) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(f"{path.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}".encode()).hexdigest()[:32]
+    # <lang>.<topic>-<digest>.json: one file per catalog (the folders name the language)
+    name = f"{path.parent.parent.name}.{path.stem}-{digest}.json"
+    return Path(base) / "village-kiosk" / "translations" / name
+
+
+def _from_cache(cache: Path) -> dict[str, str] | None:
     try:
-        stat = path.stat()
-        cached = _PARSED.get(path)
-        if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
-            return dict(cached[2])
+        table = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        return None
+    return table
+
+
+def _to_cache(cache: Path, table: dict[str, str]) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temp = cache.with_suffix(f".tmp{os.getpid()}")
+        temp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        temp.replace(cache)
+        for old in cache.parent.glob(f"{cache.name.rsplit('-', 1)[0]}-*.json"):
+            if old != cache:  # one file per topic name: an edited catalog leaves no stale copies
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("translation cache not written (%s)", type(exc).__name__)
+
+
+def _parse_po(path: Path) -> dict[str, str]:
+    from babel.messages.pofile import PoFileError, read_po  # ~0.2 s to import: only on a cache miss
+
+    try:
         with path.open("rb") as fh:
             catalog = read_po(fh, abort_invalid=True)
     except OSError as exc:
@@ -67,6 +99,24 @@ def read_catalog(path: Path) -> dict[str, str]:
         if message.fuzzy or not isinstance(message.string, str) or not message.string:
             continue
         table[message.id] = message.string
+    return table
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    """Key -> text of one ``.po`` file; fuzzy and empty entries left out; ``ConfigError`` when bad."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from exc
+    kept = _PARSED.get(path)
+    if kept is not None and kept[:2] == (stat.st_mtime_ns, stat.st_size):
+        return dict(kept[2])
+    cache = _cache_file(path, stat)
+    table = _from_cache(cache)
+    if table is None:
+        table = _parse_po(path)
+        _to_cache(cache, table)
     _PARSED[path] = (stat.st_mtime_ns, stat.st_size, table)
     return dict(table)
 

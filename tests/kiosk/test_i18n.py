@@ -125,3 +125,18 @@ def test_the_conversion_script_is_repeatable_and_merges(tmp_path):
     assert (tmp_path / "again.zh.toml").exists()
     en_path = tmp_path / "en" / "LC_MESSAGES" / "more.po"
     assert first[en_path] == en_path.read_bytes()  # untouched by the later runs: the same bytes
+
+
+def test_parsed_catalogs_are_cached_and_a_changed_file_is_read_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "甲"})
+    assert read_catalog(path) == {"kiosk.a": "甲"}
+    cached = list((tmp_path / "cache" / "village-kiosk" / "translations").glob("zh.core-*.json"))
+    assert len(cached) == 1
+    write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "乙乙"})  # edited: another size and time
+    assert read_catalog(path) == {"kiosk.a": "乙乙"}
+    assert len(list(cached[0].parent.glob("zh.core-*.json"))) == 1  # the stale copy is gone
+    cached[0].parent.joinpath("junk").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache" / "junk"))  # a cache folder it cannot make
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert read_catalog(path) == {"kiosk.a": "乙乙"}  # read all the same

@@ -2,7 +2,7 @@
 # idempotent), so a newcomer on a fresh Debian machine needs nothing else.
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean translations
 
 setup:
 	bash scripts/bootstrap.sh
@@ -18,6 +18,12 @@ lint: setup
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Compile every gettext catalog to .mo (a check that any gettext tool takes them; the kiosk
+# itself reads the .po files, so a fresh clone needs no compile step). The .mo are ignored by git.
+translations: setup
+	@for po in config/translations/*/LC_MESSAGES/*.po; do \
+	  .venv/bin/pybabel compile --statistics -i $$po -o $${po%.po}.mo || exit 1; done
 
 clean:
 	rm -rf .venv tests/artifacts .pytest_cache

@@ -27,7 +27,7 @@
         ├── PrinterPaperOut             "hardware.printer_paper_out"  the printer reports no paper
         └── PrinterCoverOpen            "hardware.printer_cover_open" the printer reports its cover open
 
-Every error carries ``message_key``, a key in ``config/translations/hardware.*.toml``; the
+Every error carries ``message_key``, a key in ``config/translations/<lang>/LC_MESSAGES/hardware.po``; the
 UI shows ``translator.t(exc.message_key)`` and never ``str(exc)``. ``str(exc)`` is for logs
 and engineers and never holds personal data (no names, numbers, dates or file names that
 could carry them). Third-party errors (pyserial, OpenCV) are translated at the boundary

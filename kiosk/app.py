@@ -21,8 +21,11 @@ os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 
 from kivy.config import Config  # noqa: E402
 
+from kiosk.i18n import TRANSLATIONS_DIR, read_catalogs  # noqa: E402
+from kiosk.input.engines import InputEngines  # noqa: E402
 from kiosk.service import UNEXPECTED_KEY, KioskService  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
+from kiosk.voice.guide import VoiceGuide  # noqa: E402
 from screens import theme  # noqa: E402
 
 # Before the window exists: no red multitouch dots on a right click, no exit on Escape.
@@ -162,6 +165,8 @@ class KioskApp(App):
         self.restart_requested = False  # the hall's restart command: run_kiosk exits with 75
         self.fonts: dict[str, str] = {}
         self._relay = UiRelay(self)
+        self.input_engines = InputEngines()
+        self.voice: VoiceGuide | None = None  # made in build()
         self._handler = FriendlyExceptionHandler(self)
 
     # -- building ---------------------------------------------------------------------
@@ -182,11 +187,26 @@ class KioskApp(App):
         from screens.navigator import Navigator  # after the window settings above
 
         self.nav = Navigator(self.service)
+        # Handwriting and pinyin: loaded off the UI thread when the first form is shown.
+        self.nav.input_engines = self.input_engines
+        self.nav.voice = self._start_voice()
         self.nav.start()
         from screens.maintenance_door import MaintenanceDoor  # the technician's hidden corner and PIN
 
         self.maintenance_door = MaintenanceDoor(self.nav)
         return self.nav.manager
+
+    def _start_voice(self) -> Any:
+        """The spoken prompts (kiosk.voice.guide): told each screen and error by the navigator,
+        the card's events by the service; spoken on their own worker thread."""
+        from screens.widgets.voice_controls import VoiceControls
+
+        data_dir = self.settings.data_dir
+        self.voice = VoiceGuide.from_settings(self.settings.voice, data_dir, read_catalogs(TRANSLATIONS_DIR),
+                                              font_cache_dir(data_dir).parent / "voice")
+        self.service.bind(self.voice)
+        self.voice.start()
+        return VoiceControls(self.voice)
 
     def on_start(self) -> None:
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
@@ -196,6 +216,9 @@ class KioskApp(App):
             Clock.schedule_once(lambda _dt: self.stop(), self.exit_after)
 
     def on_stop(self) -> None:
+        self.input_engines.stop()
+        if self.voice is not None:
+            self.voice.stop()
         try:
             self.service.close()
         except Exception as exc:

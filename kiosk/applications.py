@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from hardware.interfaces import IdCard
+from hardware.interfaces import CARD_RESIDENT, IdCard
 from kiosk.catalog import FormField, ServiceItem, Text
 from kiosk.errors import ApplicationInvalid
 from kiosk.fields import (  # noqa: F401  (the message keys are part of this module's interface)
@@ -46,7 +46,7 @@ from kiosk.fields import (  # noqa: F401  (the message keys are part of this mod
     TOO_LONG,
 )
 from kiosk.privacy import applicant_tag
-from kiosk.visit import Visit
+from kiosk.visit import FROM_TYPED_NUMBER, Visit
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # provisional numbers use the local date
 
@@ -236,6 +236,22 @@ def _applicant(card: IdCard, values: Mapping[str, str], source: str) -> dict[str
     return applicant
 
 
+def typed_identity(item: ServiceItem, id_number: str, fields: Mapping[str, str]) -> IdCard:
+    """The applicant of a visit whose card would not read: the ID number typed on the identify
+    screen (already checked there), the name and address written on the form's card fields,
+    sex and birth date from the number. Issuer and validity are unknown (``_applicant`` leaves
+    them out for any source but the card)."""
+    from kiosk.idnumber import validate_id_number
+
+    def written(source: str) -> str:
+        return next((str(fields.get(f.id, "")).strip() for f in item.fields if f.source == source), "")
+
+    info = validate_id_number(id_number)
+    return IdCard(card_type=CARD_RESIDENT, name=written("card.name"), sex=info.sex, ethnicity=None,
+                  birth_date=info.birth_date, address=written("card.address"), id_number=id_number,
+                  issuer="", valid_from=info.birth_date, valid_to=None)
+
+
 def build_application(
     session: Visit,
     item: ServiceItem,
@@ -252,7 +268,9 @@ def build_application(
     Form values are ``session.fields`` with the card-sourced fields taken from the card.
     """
     errors: dict[str, str] = {}
-    card = session.card
+    card, source = session.card, session.identity_source
+    if card is None and session.typed_id_number:
+        card, source = typed_identity(item, session.typed_id_number, session.fields), FROM_TYPED_NUMBER
     if card is None:
         raise ApplicationInvalid({"card": CARD_MISSING})
     if session.service_code is not None and session.service_code != item.code:
@@ -290,7 +308,7 @@ def build_application(
         "provisional_number": number,
         "service_code": item.code,
         "county": county,
-        "applicant": _applicant(card, values, session.identity_source),
+        "applicant": _applicant(card, values, source),
         "fields": {f.id: values[f.id] for f in item.fields if values.get(f.id)},
         "attachments": [
             {"material": a.material, "pages": a.pages, "media_type": a.media_type} for a in attachments

@@ -11,7 +11,7 @@
     └── SessionError                "kiosk.session_error"
         └── NoActiveSession         "kiosk.no_active_session"  nobody is being served
 
-Every error carries ``message_key``, a key in ``config/translations/core.*.toml``; the
+Every error carries ``message_key``, a key in ``config/translations/<lang>/LC_MESSAGES/core.po``; the
 UI shows ``translator.t(exc.message_key)`` and never ``str(exc)``. ``str(exc)`` is for
 logs and engineers and never holds personal data.
 """

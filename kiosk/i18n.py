@@ -1,22 +1,33 @@
 """Translations: every user-facing string goes through ``Translator.t``.
 
-``config/translations/`` holds one TOML file per topic and language,
-``<topic>.<lang>.toml`` (``core.zh.toml``, ``hardware.en.toml``, ``screens.zh.toml`` …).
-Keys are flat dotted names (``kiosk.unknown_service``); in TOML they may be written as
-bare dotted keys or as tables, both read the same. ``Translator.load`` merges every topic
-of every language it finds.
+``config/translations/`` holds gettext catalogs, one per language and topic, in the
+layout Babel and every translation tool know: ``<lang>/LC_MESSAGES/<topic>.po``
+(``zh/LC_MESSAGES/core.po``, ``en/LC_MESSAGES/screens.po`` …). The msgid is a flat
+dotted key (``kiosk.unknown_service``), the msgstr the text. The catalogs are read as
+they are with Babel's reader (the result cached: ``read_catalog``), so a fresh clone needs
+no compile step; ``make
+translations`` compiles them to ``.mo`` (a check that every tool will take them; the
+kiosk does not read the ``.mo``). ``tools/toml_to_po.py`` converts the TOML files the
+kiosk used before (and that branches may still add) into catalogs.
+
+Languages: ``zh`` and ``en`` are the screen's languages (``LANGUAGES``); ``yue``
+(Cantonese) and ``hak`` (Hakka) hold the spoken prompts' own wording (``kiosk.voice``).
+``Translator.load`` merges every topic of every language it finds.
 
 A key missing in the current language falls back to Simplified Chinese, then to the key
-itself; each miss is logged once (the key only, never the values). ``t(key, **fmt)``
-fills ``{placeholders}`` with ``str.format``.
+itself; each miss is logged once (the key only, never the values). A fuzzy or empty
+entry counts as missing, as in gettext. ``t(key, **fmt)`` fills ``{placeholders}`` with
+``str.format``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 import threading
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,47 +37,114 @@ from kiosk.errors import ConfigError
 log = logging.getLogger(__name__)
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "config" / "translations"
-LANGUAGES = ("zh", "en")
+LANGUAGES = ("zh", "en")  # what the screens can be shown in
 FALLBACK = "zh"
-_FILE_NAME = re.compile(r"^(?P<topic>[A-Za-z0-9_-]+)\.(?P<lang>[a-z]{2})\.toml$")
+_LANG = re.compile(r"^[a-z]{2,3}$")  # zh, en, yue, hak
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]+\.po$")
 
 
-def _flatten(tree: Mapping[str, Any], where: str, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for name, value in tree.items():
-        key = prefix + name
-        if isinstance(value, dict):
-            flat.update(_flatten(value, where, key + "."))
-        elif isinstance(value, str):
-            flat[key] = value
-        else:
-            raise ConfigError(f"{where}: {key}", "a translation must be a string")
-    return flat
+# Babel's reader takes about a second for all the catalogs on a loaded kiosk (TOML took a
+# third of that), so each parsed catalog is kept: in this process (the screens' words, the
+# voice and a language switch read them again) and as JSON in the user's cache folder, named
+# by the file's path, mtime and size, so the next start reads it in a millisecond. A cache
+# that cannot be written or read only makes a slower start.
+_PARSED: dict[Path, tuple[int, int, dict[str, str]]] = {}
+
+
+def _cache_file(path: Path, stat: os.stat_result) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(f"{path.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}".encode()).hexdigest()[:32]
+    # <lang>.<topic>-<digest>.json: one file per catalog (the folders name the language)
+    name = f"{path.parent.parent.name}.{path.stem}-{digest}.json"
+    return Path(base) / "village-kiosk" / "translations" / name
+
+
+def _from_cache(cache: Path) -> dict[str, str] | None:
+    try:
+        table = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        return None
+    return table
+
+
+def _to_cache(cache: Path, table: dict[str, str]) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temp = cache.with_suffix(f".tmp{os.getpid()}")
+        temp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        temp.replace(cache)
+        for old in cache.parent.glob(f"{cache.name.rsplit('-', 1)[0]}-*.json"):
+            if old != cache:  # one file per topic name: an edited catalog leaves no stale copies
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("translation cache not written (%s)", type(exc).__name__)
+
+
+def _parse_po(path: Path) -> dict[str, str]:
+    from babel.messages.pofile import PoFileError, read_po  # ~0.2 s to import: only on a cache miss
+
+    try:
+        with path.open("rb") as fh:
+            catalog = read_po(fh, abort_invalid=True)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from exc
+    except (PoFileError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(str(path), f"not a valid gettext catalog: {exc}") from exc
+    table: dict[str, str] = {}
+    for message in catalog:
+        if not isinstance(message.id, str) or not message.id:
+            continue  # the header, or a plural entry (the kiosk uses none)
+        if message.fuzzy or not isinstance(message.string, str) or not message.string:
+            continue
+        table[message.id] = message.string
+    return table
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    """Key -> text of one ``.po`` file; fuzzy and empty entries left out; ``ConfigError`` when bad."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc.strerror}") from exc
+    kept = _PARSED.get(path)
+    if kept is not None and kept[:2] == (stat.st_mtime_ns, stat.st_size):
+        return dict(kept[2])
+    cache = _cache_file(path, stat)
+    table = _from_cache(cache)
+    if table is None:
+        table = _parse_po(path)
+        _to_cache(cache, table)
+    _PARSED[path] = (stat.st_mtime_ns, stat.st_size, table)
+    return dict(table)
 
 
 def read_catalogs(folder: Path) -> dict[str, dict[str, str]]:
-    """Every ``<topic>.<lang>.toml`` in ``folder``, merged per language (files in name order)."""
+    """Every ``<lang>/LC_MESSAGES/<topic>.po`` in ``folder``, merged per language (topics in name order)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(str(folder), "translations folder not found")
+    left = sorted(p.name for p in folder.glob("*.toml"))
+    if left:
+        raise ConfigError(left[0], "translations are gettext catalogs now: convert with tools/toml_to_po.py")
     tables: dict[str, dict[str, str]] = {}
     origin: dict[tuple[str, str], str] = {}
-    for path in sorted(folder.glob("*.toml")):
-        match = _FILE_NAME.match(path.name)
-        if not match:
-            raise ConfigError(path.name, "translation files are named <topic>.<lang>.toml")
-        lang = match["lang"]
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(path.name, f"not valid TOML: {exc}") from exc
-        table = tables.setdefault(lang, {})
-        for key, text in _flatten(data, path.name).items():
-            if key in table:
-                log.warning("translation key %s in %s also in %s; the later file wins",
-                            key, path.name, origin[(lang, key)])
-            table[key] = text
-            origin[(lang, key)] = path.name
+    for lang_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if not _LANG.match(lang_dir.name):
+            raise ConfigError(lang_dir.name, "a sub-folder is named by its language code (zh, yue …)")
+        table = tables.setdefault(lang_dir.name, {})
+        for path in sorted((lang_dir / "LC_MESSAGES").glob("*.po")):
+            if not _TOPIC.match(path.name):
+                raise ConfigError(path.name, "catalogs are named <topic>.po")
+            where = f"{lang_dir.name}/{path.name}"
+            for key, text in read_catalog(path).items():
+                if key in table:
+                    log.warning("translation key %s in %s also in %s; the later file wins",
+                                key, where, origin[(lang_dir.name, key)])
+                table[key] = text
+                origin[(lang_dir.name, key)] = where
     return tables
 
 
@@ -82,7 +160,7 @@ class Translator:
 
     @classmethod
     def load(cls, folder: Path = TRANSLATIONS_DIR, lang: str = FALLBACK) -> Translator:
-        """Read every translation file in ``folder``; raises ``ConfigError`` for a bad file."""
+        """Read every catalog in ``folder``; raises ``ConfigError`` for a bad file."""
         return cls(lang, read_catalogs(folder))
 
     @property
@@ -103,6 +181,10 @@ class Translator:
 
     def keys(self, lang: str) -> frozenset[str]:
         return frozenset(self._messages.get(lang, {}))
+
+    def catalogs(self) -> dict[str, dict[str, str]]:
+        """Every language's table (a copy): what the voice reads its texts from."""
+        return {lang: dict(table) for lang, table in self._messages.items()}
 
     def t(self, key: str, **fmt: Any) -> str:
         text = self._messages.get(self._lang, {}).get(key)

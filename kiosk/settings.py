@@ -308,6 +308,24 @@ class DisplaySection:
 
 
 @dataclass(frozen=True, config=_SECTION)
+class VoiceSection:
+    """Spoken prompts (kiosk/voice/, docs/input-and-voice.md)."""
+
+    enabled: Bool
+    language: Literal["cmn", "yue", "hak"]  # the voice a visit starts with; villagers choose on home
+    volume: Annotated[Float, Field(ge=0, le=1)]
+    muted: Bool
+    recordings_dir: Str  # "" = none; a relative path is inside the data dir
+    speed_wpm: Annotated[Int, Field(ge=80, le=300)]
+
+    def recordings_path(self, data_dir: Path) -> Path | None:
+        if not self.recordings_dir:
+            return None
+        path = Path(self.recordings_dir).expanduser()
+        return path if path.is_absolute() else data_dir / path
+
+
+@dataclass(frozen=True, config=_SECTION)
 class Settings:
     kiosk: KioskSection
     hall: HallSection
@@ -316,6 +334,7 @@ class Settings:
     sync: SyncSection
     display: DisplaySection
     scan: ScanSection
+    voice: VoiceSection
     maintenance: MaintenanceSection = MaintenanceSection()
 
     @property

@@ -37,6 +37,7 @@ MODE_STATUS = "status"
 FROM_ID_CARD = "card"
 FROM_PAPER = "paper"  # typed in from a paper form taken during an outage (`kiosk submit`)
 FROM_SOCIAL_SECURITY_CARD = "social_security_card"  # no address, no ID-card validity
+FROM_TYPED_NUMBER = "typed_id_number"  # the card would not read: number typed, name written on the form
 
 
 @dataclass(repr=False, eq=False)

@@ -1,6 +1,6 @@
 """The offline queue's errors: one tree, rooted at ``QueueError``.
 
-Every class carries ``message_key`` (a key in ``config/translations/queue.*.toml``;
+Every class carries ``message_key`` (a key in ``config/translations/<lang>/LC_MESSAGES/queue.po``;
 the UI shows ``translator.t(exc.message_key)``, never ``str(exc)``) and ``code`` (a
 stable snake_case word for reports and logs). Hall errors also say whether they are
 ``transient`` (retry later with backoff) or not. Third-party errors (``requests``,

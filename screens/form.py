@@ -1,9 +1,15 @@
-"""Form: what the card gave (read-only, grey) and what is asked (big keypad, big choices)."""
+"""Form: what the card gave (read-only, grey) and what is asked (big keypad, big choices,
+Chinese text written by hand or on the pinyin keyboard in ``TextEditor``).
+
+"Next" with an error scrolls the form to the first red row (7 of 13 items are taller
+than the screen), then says what to do.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -21,6 +27,7 @@ class FormScreen(KioskScreen):
     def prepare(self, **params: Any) -> None:
         self.errors: dict[str, str] = {}
         self.selected = ""
+        self.editor: Any = None
 
     def refresh(self) -> None:
         rows = self.run(self.step.rows, getattr(self, "errors", {}))
@@ -28,11 +35,19 @@ class FormScreen(KioskScreen):
             return
         box = self.ids.rows
         box.clear_widgets()
+        self.row_widgets: dict[str, BoxLayout] = {}
         keypad_fields = [r.field.id for r in rows if field_widget(r.field.kind).keypad and not r.from_card]
         if self.selected not in keypad_fields:
             self.selected = keypad_fields[0] if keypad_fields else ""
+        engines = getattr(self.nav, "input_engines", None)
+        writes = any(field_widget(r.field.kind).writes_text and not r.from_card for r in rows)
+        if engines is not None and writes:
+            # once per kiosk, and only when text is to be written: building the pinyin index holds
+            # Python's lock for seconds, so a visit whose card fills the names never pays for it
+            engines.start()
         for row in rows:
-            box.add_widget(self._row(row))
+            self.row_widgets[row.field.id] = self._row(row)
+            box.add_widget(self.row_widgets[row.field.id])
         self.keypad_hint = self.tr("form.keypad_hint") if self.selected else ""
         self.ids.keypad.opacity = 1 if self.selected else 0
         self.ids.keypad.disabled = not self.selected
@@ -56,9 +71,45 @@ class FormScreen(KioskScreen):
         return outer
 
     def forget(self) -> None:
+        self.close_editor()
         self.ids.rows.clear_widgets()
+        self.row_widgets = {}
         self.errors = {}
         self.selected = ""
+
+    def leave(self) -> None:
+        self.close_editor()
+
+    # -- Chinese text: the writing view ----------------------------------------------------
+
+    def edit_text(self, field_id: str) -> None:
+        """Open the writing view for a text field (handwriting first, pinyin and digits a tap away)."""
+        from screens.widgets.text_editor import TextEditor
+
+        rows = self.run(self.step.rows) or []
+        row = next((r for r in rows if r.field.id == field_id), None)
+        if row is None or row.from_card:
+            return
+        self.close_editor()
+        editor = TextEditor(engines=getattr(self.nav, "input_engines", None), label=row.label, text=row.value,
+                            max_length=row.field.max_length or 0, words=self.tr,
+                            voice=getattr(self.nav, "voice", None))
+        editor.bind(on_done=lambda _e, text, fid=field_id: self._text_written(fid, text))
+        editor.bind(on_dismiss=lambda e: self._editor_closed(e))
+        self.editor = editor
+        editor.open()
+
+    def _text_written(self, field_id: str, text: str) -> None:
+        self.set_value(field_id, text.strip())
+
+    def _editor_closed(self, editor: Any) -> None:
+        if getattr(self, "editor", None) is editor:
+            self.editor = None
+
+    def close_editor(self) -> None:
+        editor, self.editor = getattr(self, "editor", None), None
+        if editor is not None:
+            editor.cancel()
 
     def select(self, field_id: str) -> None:
         self.selected = field_id
@@ -68,10 +119,6 @@ class FormScreen(KioskScreen):
         self.run(self.step.set_field, field_id, value)
         self.errors.pop(field_id, None)
         self.refresh()
-
-    def type_text(self, field_id: str, text: str) -> None:
-        """From a text box, as typed: no redraw, which would take the box's focus away."""
-        self.run(self.step.set_field, field_id, text)
 
     def on_key(self, key: str) -> None:
         if not self.selected:
@@ -93,9 +140,24 @@ class FormScreen(KioskScreen):
         self.errors = errors
         if errors:
             self.refresh()
+            self.scroll_to_first_error()
             self.nav.show_error("form.fix_red")
             return
         self.nav.forward()
+
+    def scroll_to_first_error(self) -> None:
+        """Bring the first red row into view (after the next layout, when its place is known)."""
+        first = next((w for fid, w in self.row_widgets.items() if fid in self.errors), None)
+        if first is None:
+            return
+
+        def scroll(_dt: float, again: bool = True) -> None:
+            if first.parent is not None:
+                self.ids.form_scroll.scroll_to(first, padding=theme.GAP, animate=False)
+            if again:  # the rows' layout may settle a frame later: look once more
+                Clock.schedule_once(lambda dt: scroll(dt, again=False), 0)
+
+        Clock.schedule_once(scroll, 0)
 
 
 def _text(text: str, size: int, colour, height: int, ground=None, bold: bool = False) -> Label:

@@ -1,4 +1,5 @@
-"""Home: two big choices (apply, check progress), the language toggle and plain notices.
+"""Home: two big choices (apply, check progress), the language toggle, the voice's language
+(普通话 / 粤语 / 客家话, apart from the screen's) and mute, and plain notices.
 
 For the grid worker, a quiet line says how many applications wait to be sent and how
 old the oldest is, and a progress bar shows a sync while it runs.
@@ -9,7 +10,9 @@ popup, then the top line says "网格员 <id> 代办中" beside a sign-out butto
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from screens.base import KioskScreen
 
@@ -21,6 +24,10 @@ class HomeScreen(KioskScreen):
     sync_fraction = NumericProperty(-1.0)  # -1: no sync running, the bar is hidden
     sync_text = StringProperty("")
     staff_text = StringProperty("")  # "网格员 <id> 代办中" while a grid worker is signed in
+    voice = ObjectProperty(None, allownone=True)  # screens.widgets.voice_controls.VoiceControls
+
+    def on_nav(self, _screen: Any, nav: Any) -> None:
+        self.voice = getattr(nav, "voice", None)
 
     def refresh(self) -> None:
         self.notice_text = "\n".join(self.step.notices())

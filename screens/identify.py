@@ -54,7 +54,8 @@ class IdentifyScreen(KioskScreen):
                                  on_release=lambda *_: key(None, "X")))
         row.add_widget(BigButton(text=self.tr("common.back"), style="secondary", kiosk_id="manual_cancel",
                                  on_release=lambda *_: view.dismiss()))
-        row.add_widget(BigButton(text="OK", style="primary", kiosk_id="manual_ok",
+        row.add_widget(BigButton(text=self.tr("devices.manual_entry_ok"), style="primary",
+                                 kiosk_id="manual_ok",
                                  on_release=lambda *_: self._submit_manual(view, typed["value"])))
         for widget in (title, shown, pad, row):
             box.add_widget(widget)

@@ -44,6 +44,8 @@ class Navigator:
         self.idle_warning: Any = None  # the countdown overlay while it shows
         self.take_card: Any = None  # the take-your-card reminder while it shows
         self.wiped_notice_s = WIPED_NOTICE_S
+        self.input_engines: Any = None  # kiosk.input.engines.InputEngines, handed in by the app
+        self.voice: Any = None  # screens.widgets.voice_controls.VoiceControls: told each screen and error
 
     @property
     def current(self) -> str:
@@ -90,6 +92,8 @@ class Navigator:
         screen.refresh()
         self.manager.current = name
         if old is not screen:
+            if self.voice is not None:  # before enter(): a card read at once is heard after this prompt
+                self.voice.screen_shown(name)  # cuts off what the last screen was saying
             self.steps.by_name(name).enter()
         return screen
 
@@ -150,6 +154,8 @@ class Navigator:
 
         popup.bind(on_dismiss=closed)
         popup.open()
+        if self.voice is not None:
+            self.voice.error_shown(message_key)
         if then_home:
             self.home()
         return popup

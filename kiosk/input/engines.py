@@ -41,13 +41,17 @@ class InputEngines:
         self.handwriting: HandwritingRecognizer | None = None
         self.problems: dict[str, str] = {}  # engine -> message key, for the screens
         self.ready = threading.Event()
+        self._started = False
         self._on_ready = on_ready
         self._load_pinyin = load_pinyin
         self._load_handwriting = load_handwriting or _recognizer_with_prior
         self._loop = BackgroundLoop("input-engines", self._load, interval_s=1, lower_priority=True)
 
     def start(self) -> None:
-        self._loop.start()
+        """Start loading; later calls do nothing (the engines load once per process)."""
+        if not self._started:
+            self._started = True
+            self._loop.start()
 
     def stop(self) -> None:
         self._loop.stop()

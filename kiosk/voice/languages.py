@@ -1,15 +1,19 @@
 """The spoken languages: which espeak-ng voice speaks, and which translation it reads.
 
-Cantonese and Mandarin read the Simplified Chinese texts (written Chinese read aloud is
-how both are normally spoken from a page). espeak-ng 1.51's ``cmn`` dictionary (Debian
+Mandarin reads the Simplified Chinese texts; Cantonese reads its own written-Cantonese
+wording from the ``yue`` catalog (``config/translations/yue/LC_MESSAGES/voice.po``) and
+the Chinese text where that has none (written Chinese read aloud is how Cantonese is
+normally spoken from a page). espeak-ng 1.51's ``cmn`` dictionary (Debian
 builds it without the extended list) lacks common characters such as 您, 要, 办, 请 and
 reads them as English letter names; so Mandarin texts are first written in tone-numbered
 pinyin with pypinyin (phrase-aware) and spoken by the ``cmn-latn-pinyin`` voice, which
 reads every syllable. Cantonese's ``yue`` dictionary reads the characters themselves.
 
 espeak-ng 1.51's ``hak`` voice cannot read Chinese characters: it spells them out in
-English, so Hakka without a recording falls back to the Mandarin voice (logged once)
-until Hakka recordings, or texts in Hakka romanisation, are supplied. Recorded WAVs
+English, so Hakka speaks the ``hak`` catalog's texts, written in romanisation
+(Pha̍k-fa-sṳ), which the voice reads; a prompt with neither a Hakka text nor a recording
+falls back to the Mandarin voice (logged once). The ``hak`` catalog is empty so far: it
+waits for a Hakka speaker (or recordings). Recorded WAVs
 (``<recordings>/<code>/<key>.wav``) always win.
 """
 
@@ -38,8 +42,8 @@ class VoiceLanguage:
 
 VOICE_LANGUAGES: dict[str, VoiceLanguage] = {
     "cmn": VoiceLanguage("cmn", "cmn-latn-pinyin", "zh", True, as_pinyin=True),
-    "yue": VoiceLanguage("yue", "yue", "zh", True),
-    "hak": VoiceLanguage("hak", "hak", "zh", False),
+    "yue": VoiceLanguage("yue", "yue", "yue", True),  # its own wording where the yue catalog has it
+    "hak": VoiceLanguage("hak", "hak", "hak", False),  # hak texts are romanised Hakka
     "en": VoiceLanguage("en", "en", "en", True),
 }
 FALLBACK_VOICE = VOICE_LANGUAGES["cmn"]

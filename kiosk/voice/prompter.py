@@ -58,7 +58,7 @@ class VoicePrompter:
         self._volume = min(max(volume, 0.0), 1.0)
         self._muted = muted
         self._lock = threading.Lock()
-        self._pending: tuple[str, str] | None = None
+        self._pending: tuple[tuple[str, ...], str] | None = None  # (keys said one after another, lang)
         self._generation = 0
         self._current: subprocess.Popen[bytes] | None = None
         self._logged: set[str] = set()
@@ -86,9 +86,14 @@ class VoicePrompter:
 
     def say(self, key: str, lang: str) -> None:
         """Speak the prompt ``key`` in ``lang`` (cmn, yue, hak, en), cutting off the one before."""
+        self.say_sequence((key,), lang)
+
+    def say_sequence(self, keys: tuple[str, ...], lang: str) -> None:
+        """Speak ``keys`` one after another ("card read" then the next screen's prompt); a newer
+        ``say`` cuts off the rest."""
         with self._lock:
             self._generation += 1
-            self._pending = None if self._muted else (key, lang)
+            self._pending = None if self._muted or not keys else (tuple(keys), lang)
             self._kill_current_locked()
         self._loop.wake()
 
@@ -140,9 +145,9 @@ class VoicePrompter:
         recording = self._recording(key, language.code)
         if recording is not None:
             return recording, "recording"
-        if not language.reads_hanzi:
+        if not language.reads_hanzi and not self._catalogs.get(language.text_lang, {}).get(key):
             self._log_once(f"hanzi:{language.code}",
-                           "voice %s cannot read Chinese text and has no recording of %s; using Mandarin",
+                           "voice %s reads no Chinese and has no text or recording of %s; using Mandarin",
                            language.code, key)
             recording = self._recording(key, FALLBACK_VOICE.code)
             if recording is not None:
@@ -185,18 +190,27 @@ class VoicePrompter:
             self._pending = None
         if request is None:
             return None
-        found = self.audio_for(*request)
+        keys, lang = request
+        for key in keys:
+            if generation != self._generation or self._loop.stopping.is_set():
+                break
+            self._speak(key, lang, generation)
+        return 0
+
+    def _speak(self, key: str, lang: str, generation: int) -> None:
+        """Play one prompt to its end, or until cut off (a newer request, cancel, stop)."""
+        found = self.audio_for(key, lang)
         if found is None:
-            return 0
+            return
         wav, source = found
         with self._lock:
             if generation != self._generation:  # cut off while we were rendering
-                return 0
+                return
             process = self._player.start(wav, self._volume)
             self._current = process
-            self.history.append((request[0], request[1], source))
+            self.history.append((key, lang, source))
         if process is None:
-            return 0
+            return
         while process.poll() is None:
             if self._loop.sleep(POLL_S):
                 break
@@ -209,7 +223,6 @@ class VoicePrompter:
                 self._current = None
         if generation == self._generation and not self._loop.stopping.is_set():
             self._player.finished(process)
-        return 0
 
     def _kill_current_locked(self) -> None:
         if self._current is not None and self._current.poll() is None:

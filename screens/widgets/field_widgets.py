@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kivy.uix.gridlayout import GridLayout
-from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from screens import theme
 from screens.widgets.big_button import BigButton
 from screens.widgets.keypad import NumericKeypad
+
+LONG_TEXT = 16  # characters that fit one line of a text field's button at theme.LARGE
 
 
 class FormHost(Protocol):
@@ -33,7 +34,7 @@ class FormHost(Protocol):
 
     def set_value(self, field_id: str, value: str) -> None: ...
 
-    def type_text(self, field_id: str, text: str) -> None: ...
+    def edit_text(self, field_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def keypad_button(host: FormHost, row: Any) -> Widget:
     """A big button showing the value; tapping it points the keypad at the field."""
     f = row.field
     button = BigButton(kiosk_id=f"field_{f.id}", text=row.value or host.tr("form.tap_to_type"),
-                       font_size=52 if row.value else theme.BODY,
+                       font_size=theme.HEADING if row.value else theme.BODY,
                        style="selected" if host.selected == f.id else "secondary")
     button.bind(on_release=lambda _b, fid=f.id: host.select(fid))
     return button
@@ -89,23 +90,28 @@ def choice_buttons(host: FormHost, row: Any) -> Widget:
     return line
 
 
-def text_entry(host: FormHost, row: Any) -> Widget:
-    """A one-line text box (the only kind that needs the system keyboard)."""
-    entry = TextInput(text=row.value, font_size=theme.LARGE, multiline=False, size_hint_y=None,
-                      height=theme.TARGET, padding=(20, 28), write_tab=False)
-    entry.kiosk_id = f"field_{row.field.id}"
-    entry.bind(text=lambda _w, text, fid=row.field.id: host.type_text(fid, text))
-    return entry
+def text_button(host: FormHost, row: Any) -> Widget:
+    """A big button showing the text; tapping it opens the writing view (handwriting, pinyin,
+    digits: ``screens.widgets.text_editor``), never a system keyboard."""
+    f = row.field
+    button = BigButton(kiosk_id=f"field_{f.id}", text=row.value or host.tr("input.editor.tap_to_write"),
+                       font_size=theme.LARGE if row.value else theme.BODY, style="secondary",
+                       max_lines=2, shorten=True, shorten_from="left")
+    if len(row.value) > LONG_TEXT:  # an address: two lines, the end of it (the last written) shown
+        button.height = theme.TARGET * 1.6
+    button.bind(on_release=lambda _b, fid=f.id: host.edit_text(fid))
+    return button
 
 
 @dataclass(frozen=True)
 class FieldWidget:
     build: Callable[[FormHost, Any], Widget]
     keypad: Keypad | None = None  # None: not typed on the keypad
+    writes_text: bool = False  # written in the TextEditor (needs the handwriting and pinyin engines)
 
 
 FIELD_WIDGETS: dict[str, FieldWidget] = {
-    "text": FieldWidget(text_entry),
+    "text": FieldWidget(text_button, writes_text=True),
     "phone": FieldWidget(keypad_button, Keypad(max_length=11)),
     "choice": FieldWidget(choice_buttons),
     "date": FieldWidget(keypad_button, DateKeypad()),

@@ -1,4 +1,5 @@
-"""The bar at the top of every screen but home: 返回 / Back, the title, 回首页 / Home."""
+"""The bar at the top of every screen but home: 返回 / Back, the title, the voice's mute and
+volume buttons, 回首页 / Home."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ class TopBar(BoxLayout):
     home_text = StringProperty("")
     show_back = BooleanProperty(True)
     screen = ObjectProperty(None, allownone=True)
+    voice = ObjectProperty(None, allownone=True)  # screens.widgets.voice_controls.VoiceControls
+
+    def on_screen(self, _bar: TopBar, screen: object) -> None:
+        self.voice = getattr(getattr(screen, "nav", None), "voice", None)
 
     __events__ = ("on_back", "on_home")
 

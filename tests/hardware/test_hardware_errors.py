@@ -1,12 +1,12 @@
 """The error tree and its translations."""
 
 import inspect
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from hardware import errors
+from kiosk.i18n import read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 ERROR_CLASSES = [
@@ -40,8 +40,7 @@ def test_the_docstring_draws_every_class():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_key_is_translated(lang):
-    with open(ROOT / "config" / "translations" / f"hardware.{lang}.toml", "rb") as fh:
-        table = tomllib.load(fh)
+    table = read_catalog(ROOT / "config" / "translations" / lang / "LC_MESSAGES" / "hardware.po")
     assert all(isinstance(v, str) and v for v in table.values())
     assert {cls.message_key for cls in ERROR_CLASSES} == set(table)
 

@@ -174,3 +174,24 @@ def test_provisional_numbers():
     assert re.fullmatch(r"K0001-\d{8}-12345", provisional_number("kiosk-0001", 12345, 0))
     with pytest.raises(ValueError):
         provisional_number("kiosk-0001", -1, 0)
+
+
+def test_a_card_that_would_not_read_typed_number_and_written_name(clock, tmp_path):
+    """Issue 10: the ID number typed on the identify screen, the name and address written on the form."""
+    session = make_session(clock)
+    card = session.card
+    session.card = None
+    session.typed_id_number = card.id_number
+    session.fields.update({"name": "王三", "address": "演示村12号"})
+    app = build_application(session, PENSION, device_id="kiosk-3f9a1c2e", county="441423", sequence=1,
+                            clock=clock, tag_key_dir=tmp_path)
+    applicant = app.document["applicant"]
+    assert (applicant["name"], applicant["address"], applicant["id_number"]) == ("王三", "演示村12号",
+                                                                                 card.id_number)
+    assert applicant["birth_date"] == "1950-06-01" and applicant["identity_source"] == "typed_id_number"
+    assert applicant["issuer"] is None and applicant["valid_to"] is None  # nothing was read from a card
+    session.fields["name"] = " "
+    with pytest.raises(ApplicationInvalid) as caught:
+        build_application(session, PENSION, device_id="kiosk-3f9a1c2e", county="441423", sequence=2,
+                          clock=clock, tag_key_dir=tmp_path)
+    assert caught.value.errors == {"name": "kiosk.field.required"}

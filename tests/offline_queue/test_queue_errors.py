@@ -1,11 +1,11 @@
 """One error tree; every error has a translated message in both languages."""
 
 import inspect
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from kiosk.i18n import read_catalog
 from offline_queue import errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +39,7 @@ def test_every_class_is_drawn_in_the_docstring():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_message_key_is_translated(lang):
-    table = tomllib.loads(
-        (ROOT / "config" / "translations" / f"queue.{lang}.toml").read_text(encoding="utf-8")
-    )
+    table = read_catalog(ROOT / "config" / "translations" / lang / "LC_MESSAGES" / "queue.po")
     assert all(isinstance(v, str) and v for v in table.values())
     missing = {c.message_key for c in CLASSES} - set(table)
     assert not missing

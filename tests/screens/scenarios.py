@@ -45,7 +45,9 @@ def build_service(params: dict[str, Any]) -> Any:
 
     data_dir = Path(params["data_dir"])
     settings = load_settings(data_dir=data_dir, environ={})
-    settings = settings.with_overrides({"kiosk.idle_timeout_s": params.get("idle_timeout_s", 300)})
+    # the voice (espeak-ng, a player per prompt) only where a scenario listens to it: the GUI suite's time
+    settings = settings.with_overrides({"kiosk.idle_timeout_s": params.get("idle_timeout_s", 300),
+                                        "voice.enabled": bool(params.get("voice", False))})
     queue = OfflineQueue(data_dir, settings.queue.budget_bytes,
                          near_full_fraction=settings.queue.near_full_fraction)
     identity = None

@@ -135,3 +135,167 @@ def write_and_type(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot(f"{name}-4-chosen")
     return {"pad_candidates": pad_candidates, "shown": shown, "chosen": d.call(lambda: app.chosen.text),
             "letters_left": d.call(lambda: app.keyboard.letters), "page": page, "targets": targets}
+
+
+# -- the form uses them: an unreadable card, item 008 finished by touch ---------------------
+
+ITEM_008 = "GD-SAMPLE-008"
+# 王 (横 横 竖 横) and 三 (横 横 横), in pad fractions, as a finger writes them
+WANG = [_line(0.2, 0.2, 0.8, 0.2), _line(0.25, 0.5, 0.75, 0.5), _line(0.5, 0.2, 0.5, 0.82),
+        _line(0.15, 0.82, 0.85, 0.82)]
+SAN = [_line(0.25, 0.22, 0.75, 0.22), _line(0.3, 0.5, 0.7, 0.5), _line(0.15, 0.8, 0.85, 0.8)]
+
+
+def _write(d: Any, strokes: list[list[tuple[float, float]]], character: str) -> list[str]:
+    """Write one character on the open editor's pad and choose it; the candidates offered."""
+    pad = d.call(lambda: d.app.nav.current_screen.editor.pad)
+    for stroke in strokes:
+        d.call(_draw, stroke, pad.ids.pad_canvas)
+    d.wait_for(lambda: character in list(pad.candidates), 10, what=f"{character} among the candidates")
+    offered = d.call(lambda: list(pad.candidates))
+    d.tap(f"pad_candidate_{offered.index(character)}")
+    return offered
+
+
+def _visible_in_scroll(widget: Any, scroll: Any) -> bool:
+    x, y = widget.to_window(widget.x, widget.y)
+    sx, sy = scroll.to_window(scroll.x, scroll.y)
+    return y >= sy - 1 and y + widget.height <= sy + scroll.height + 1
+
+
+def _said_last(d: Any, key: str, lang: str | None = None) -> bool:
+    """Wait until ``key`` (in ``lang``) is the prompt most lately started (False if it never is)."""
+    prompter = d.app.voice.prompter
+
+    def last() -> bool:
+        newest = prompter.history[-1] if prompter.history else ("", "", "")
+        return newest[0] == key and lang in (None, newest[1])
+
+    try:
+        d.wait_for(last, 20, what=f"the prompt {key}", on_ui=False)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _voice_first(d: Any) -> dict[str, Any]:
+    """The voice on home (粤语 chosen, mute and back) and a card read: its prompt, then the next screen's."""
+    prompter = d.app.voice.prompter
+    found: dict[str, Any] = {"home_buttons": all(d.exists(f"voice_lang_{c}") for c in ("cmn", "yue", "hak"))}
+    d.tap("voice_lang_yue")
+    found["home_in_cantonese"] = _said_last(d, "voice.home", "yue")
+    d.tap("voice_mute_home")
+    found["muted"] = d.call(lambda: prompter.muted)
+    d.screenshot("input-00-home-voice")
+    d.tap("voice_mute_home")
+    d.tap("start_button")  # the sample card lies on the reader: read at once
+    d.wait_for_screen("catalog", timeout=30)
+    d.wait_for(lambda: len([h for h in prompter.history if h[0] == "voice.catalog"]) > 0, 20,
+               what="the catalog's prompt", on_ui=False)
+    keys = [key for key, _lang, _source in prompter.history]
+    at = keys.index("voice.catalog")
+    found["card_then_catalog"] = keys[at - 1:at + 1]
+    found["top_bar"] = d.exists("voice_mute") and d.exists("voice_volume")
+    level = d.call(lambda: d.app.nav.voice.level)
+    d.tap("voice_volume")
+    found["volume_turned"] = (level, d.call(lambda: d.app.nav.voice.level))
+    d.screenshot("input-00b-catalog-voice-buttons")
+    d.tap("home_button")
+    d.wait_for_screen("home")
+    return found
+
+
+def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """No card: the ID number typed; item 008's name by handwriting, the baby's name by pinyin,
+    the rest by keypad and choice buttons; "next" with the phone missing scrolls to it; receipt."""
+    from hardware.sample_cards import MIDDLE_AGED_VILLAGER
+
+    service = d.app.service
+    d.wait_for_screen("home")
+    voice = _voice_first(d)
+    service.id_reader.simulator.remove_card()
+    d.tap("start_button")
+    d.wait_for_screen("identify")
+    d.tap("manual_entry")
+    ok_text = d.text("manual_ok")
+    for key in MIDDLE_AGED_VILLAGER.id_number:
+        d.tap("manual_x" if key == "X" else f"keypad_{key}")
+    d.screenshot("input-01-manual-entry")
+    d.tap("manual_ok")
+    d.wait_for_screen("catalog", timeout=20)
+    d.tap(f"service_{ITEM_008}")
+    d.wait_for_screen("guide")
+    d.tap("guide_start")
+    d.wait_for_screen("form")
+    d.screenshot("input-02-form-empty")
+
+    # the applicant's name, written by hand
+    d.tap("field_name")
+    d.wait_for(lambda: d._find("editor_done") is not None, what="the writing view")
+    engines = d.app.nav.input_engines
+    d.wait_for(lambda: engines.handwriting is not None, 60, what="the handwriting engine")
+    wang = _write(d, WANG, "王")
+    _write(d, SAN, "三")
+    written = d.text("editor_text")
+    d.screenshot("input-03-handwriting")
+    d.tap("editor_done")
+    d.wait_for(lambda: d._find("editor_done") is None, what="the writing view to close")
+    d.tap("choice_relation_father")
+
+    # the baby's name, on the pinyin keyboard: wangxiaoming -> 王晓明
+    d.tap("field_baby_name")
+    d.tap("editor_mode_pinyin")
+    d.wait_for(lambda: engines.pinyin is not None, 120, what="the pinyin engine")
+    for letter in "wangxiaoming":
+        d.tap(f"pinyin_key_{letter}")
+    keyboard = d.call(lambda: d.app.nav.current_screen.editor.keyboard)
+    shown = d.call(lambda: [c.text for c in keyboard.shown])
+    d.tap(f"pinyin_candidate_{shown.index('王晓明')}")
+    d.screenshot("input-04-pinyin")
+    d.tap("editor_done")
+    d.wait_for(lambda: d._find("editor_done") is None, what="the writing view to close")
+    d.tap("choice_baby_sex_male")
+    d.tap("field_baby_birth_date")
+    for digit in "20261115":
+        d.tap(f"keypad_{digit}")
+
+    # the phone is missing: "next" scrolls down to its red row and says so
+    screen = d.app.nav.current_screen
+    d.call(lambda: setattr(screen.ids.form_scroll, "scroll_y", 1))
+    d.tap("form_next")
+    d.wait_for(lambda: d._find("popup_ok") is not None, what="the 'fill in' message")
+    d.wait_frames(4)
+    phone_row_shown = d.call(lambda: _visible_in_scroll(screen.row_widgets["phone"], screen.ids.form_scroll))
+    errors = d.call(lambda: dict(screen.errors))
+    d.screenshot("input-05-scrolled-to-error")
+    d.tap("popup_ok")
+    d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
+    voice["error_said"] = _said_last(d, "voice.error.form.fix_red")
+    d.tap("field_phone")
+    for digit in "13800138000":
+        d.tap(f"keypad_{digit}")
+    fields = d.call(lambda: dict(service.visit.fields))
+    d.screenshot("input-06-form-filled")
+
+    d.tap("form_next")
+    d.wait_for_screen("capture")
+    capture = service.steps.capture
+    d.wait_for(lambda: capture.camera_frame() is not None, what="a camera frame")
+    for _ in range(6):
+        if not d.call(capture.missing_materials):
+            break
+        taken = len(capture.pages)
+        d.tap("capture_shoot")
+        d.wait_for(lambda taken=taken: len(capture.pages) > taken, what="a page")
+    d.tap("capture_next")
+    d.wait_for_screen("review")
+    d.tap("review_confirm")
+    d.wait_for_screen("receipt", timeout=30)
+    d.screenshot("input-07-receipt")
+    voice["said"] = d.call(lambda: [key for key, _lang, _source in d.app.voice.prompter.history])
+    return {"voice": voice, "ok_text": ok_text, "wang_offered": wang, "written": written,
+            "pinyin_shown": shown,
+            "fields": {k: fields.get(k) for k in ("name", "baby_name", "relation", "baby_sex",
+                                                    "baby_birth_date", "id_number")},
+            "errors": errors, "phone_row_shown": phone_row_shown,
+            "sealed": service.queue.summary().counts.get("sealed", 0)}

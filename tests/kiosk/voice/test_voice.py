@@ -22,7 +22,7 @@ from kiosk.voice.prompter import error_prompt_key, step_prompt_key
 
 ROOT = Path(__file__).resolve().parents[3]
 STEPS = ("home", "identify", "catalog", "guide", "form", "capture", "review", "receipt", "status",
-         "handwriting", "pinyin", "signature", "consent", "rating", "take_card", "idle_warning")
+         "handwriting", "pinyin", "signature", "consent", "rating", "take_card", "idle_warning", "card_read")
 BUSY_PLAYER = ("sleep", "30")
 
 
@@ -60,8 +60,17 @@ def user_facing_error_keys() -> set[str]:
     return keys
 
 
+def errors_the_screens_show() -> set[str]:
+    """Message keys the screens hand to the navigator's error popup by name."""
+    keys = set()
+    for path in (ROOT / "screens").rglob("*.py"):
+        keys.update(re.findall(r'show_error\("([a-z_]+\.[a-z_.]+)"', path.read_text(encoding="utf-8")))
+    return keys
+
+
 def test_every_step_and_error_has_a_voice_text_in_both_languages(catalogs, tmp_path):
-    field_keys = {k for k in catalogs["zh"] if k.startswith("kiosk.field.")}
+    field_keys = {k for k in catalogs["zh"] if k.startswith("kiosk.field.")} | errors_the_screens_show()
+    assert "form.fix_red" in field_keys
     wanted = {step_prompt_key(s) for s in STEPS} | {error_prompt_key(k) for k in user_facing_error_keys()
                                                      | field_keys}
     for lang in ("zh", "en"):
@@ -104,7 +113,7 @@ def test_hakka_without_recordings_speaks_mandarin_not_spelled_letters(catalogs, 
         wav, source = prompter.audio_for("voice.take_card", "hak")
         prompter.audio_for("voice.home", "hak")
     assert source == "synth" and wav.name.startswith("cmn-latn-pinyin-")
-    assert sum("cannot read Chinese" in r.message for r in caplog.records) == 1
+    assert sum("reads no Chinese" in r.message for r in caplog.records) == 1
 
 
 def test_a_recording_replaces_the_synthetic_voice(catalogs, synth, tmp_path):
@@ -233,3 +242,16 @@ def test_pinyin_speech_text_is_phrase_aware():
 def test_cantonese_reads_the_characters(catalogs):
     text = catalogs["zh"][step_prompt_key("identify")]
     assert "(en)" not in espeak_phonemes(text, "yue")
+
+
+def test_cantonese_and_hakka_speak_their_own_catalogs(catalogs, synth):
+    """The yue catalog's written Cantonese is read by the yue voice; a romanised Hakka text by hak."""
+    tables = {**catalogs, "hak": {"voice.home": "Ngì hó"}}
+    prompter = VoicePrompter(tables, synth, AudioPlayer(None))
+    assert catalogs["yue"]["voice.card_read"] != catalogs["zh"]["voice.card_read"]
+    own = prompter.audio_for("voice.card_read", "yue")[0]
+    assert own == synth.render(catalogs["yue"]["voice.card_read"], "yue")
+    assert sox_stat(own)["rms"] > 0.01
+    hakka, source = prompter.audio_for("voice.home", "hak")
+    assert source == "synth" and hakka.name.startswith("hak-") and sox_stat(hakka)["length"] > 0.3
+    assert prompter.audio_for("voice.form", "hak")[0].name.startswith("cmn-latn-pinyin-")  # no Hakka text yet

@@ -171,6 +171,8 @@ class KioskApp(App):
         Window.size = (display.width, display.height)
         Window.fullscreen = bool(display.fullscreen) and not under_test
         Window.clearcolor = theme.BACKGROUND
+        theme.apply_window(*Window.size)  # before any screen is built: kv rules read the sizes
+        Window.bind(size=self._on_window_size)
         try:
             self.fonts = register_fonts(font_cache_dir(self.settings.data_dir))
         except Exception as exc:
@@ -208,6 +210,29 @@ class KioskApp(App):
             return
         if self.nav is not None:
             self.nav.dispatch_event(name, payload)
+
+    def _on_window_size(self, _window: Any, size: tuple[int, int]) -> None:
+        if tuple(size) != theme.WINDOW:
+            Clock.schedule_once(self._relayout, 0)  # once, after the window settled
+
+    def _relayout(self, _dt: float = 0) -> None:
+        """The window changed size: set the sizes again and build the screens again with them.
+
+        Kiosk windows keep their size; this is for a screen rotated or a display changed
+        while the app runs. The visit lives in the steps, so rebuilt screens show it again.
+        """
+        if tuple(Window.size) == theme.WINDOW or self.nav is None:
+            return
+        theme.apply_window(*Window.size)
+        nav = self.nav
+        if nav.popup is not None:
+            nav.popup.dismiss()
+        current = nav.current_screen
+        name = current.name
+        current.leave()
+        nav.steps.by_name(name).leave()
+        nav.manager.clear_widgets()  # the screens are built again on first use, at the new sizes
+        nav._show(name, remember=False)
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
         self.service.touch()

@@ -18,10 +18,12 @@ class CatalogScreen(KioskScreen):
         grid = self.ids.item_grid
         grid.clear_widgets()
         for code, name, department in self.step.items():
-            button = BigButton(kiosk_id=f"service_{code}", style="secondary", height=190,
+            button = BigButton(kiosk_id=f"service_{code}", style="secondary", height=theme.target(190),
                                font_size=theme.LARGE if len(name) <= 16 else theme.BODY + 4,
-                               text=f"{name}\n[size=30][color=3d3d3d]{department}[/color][/size]")
-            button.bind(on_release=lambda _b, c=code: self.choose(c))
+                               text=f"{name}\n{theme.markup_size(30)}[color=3d3d3d]{department}[/color][/size]")
+            button.bind(on_release=lambda _b, c=code: self.choose(c),
+                        texture_size=lambda b, size: setattr(b, "height", max(theme.target(190),
+                                                                              size[1] + theme.px(24))))
             grid.add_widget(button)
 
     def forget(self) -> None:

@@ -26,11 +26,15 @@ from kiosk.input.engines import InputEngines  # noqa: E402
 from kiosk.service import UNEXPECTED_KEY, KioskService  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
 from kiosk.voice.guide import VoiceGuide  # noqa: E402
+from kiosk.watchdog import SystemdNotifier  # noqa: E402
 from screens import theme  # noqa: E402
 
-# Before the window exists: no red multitouch dots on a right click, no exit on Escape.
+# Before the window exists: no red multitouch dots on a right click, no exit on Escape, and
+# none of Kivy's debugging modules (the inspector, the monitor …) a config file could switch on.
 Config.set("input", "mouse", "mouse,disable_multitouch")
 Config.set("kivy", "exit_on_escape", "0")
+for _module in Config.options("modules") if Config.has_section("modules") else []:
+    Config.remove_option("modules", _module)
 
 from kivy.app import App  # noqa: E402
 from kivy.base import ExceptionHandler, ExceptionManager  # noqa: E402
@@ -151,6 +155,7 @@ class UiRelay:
 
 class KioskApp(App):
     title = "村级自助服务终端"
+    use_kivy_settings = False  # F1 and the menu key open nothing (see open_settings)
 
     def __init__(self, *, service: KioskService, settings: Settings, screenshot: Path | None = None,
                  exit_after: float | None = None, **kwargs: Any) -> None:
@@ -168,6 +173,9 @@ class KioskApp(App):
         self.input_engines = InputEngines()
         self.voice: VoiceGuide | None = None  # made in build()
         self._handler = FriendlyExceptionHandler(self)
+        self.locked_down = False  # set in build(): a kiosk window (display.fullscreen)
+        self._may_close = False  # only leave_kiosk() lets the window close
+        self.notifier = SystemdNotifier()
 
     # -- building ---------------------------------------------------------------------
 
@@ -177,6 +185,10 @@ class KioskApp(App):
         Window.size = (display.width, display.height)
         Window.fullscreen = bool(display.fullscreen) and not under_test
         Window.clearcolor = theme.BACKGROUND
+        if display.fullscreen:
+            self.lock_down()
+        theme.apply_window(*Window.size)  # before any screen is built: kv rules read the sizes
+        Window.bind(size=self._on_window_size)
         try:
             self.fonts = register_fonts(font_cache_dir(self.settings.data_dir))
         except Exception as exc:
@@ -208,8 +220,38 @@ class KioskApp(App):
         self.voice.start()
         return VoiceControls(self.voice)
 
+    def lock_down(self) -> None:
+        """A kiosk window: no frame, no cursor, and no way out but ``leave_kiosk`` (maintenance PIN).
+
+        Escape does nothing (``exit_on_escape``), F1 and the menu key open no settings
+        panel (``open_settings``), Alt-F4 and the window manager's close are refused
+        (``on_request_close``); Kivy's inspector and other modules are never loaded.
+        """
+        self.locked_down = True
+        Window.borderless = True
+        Window.show_cursor = False  # a touch screen: a pointer left in the middle only confuses
+        Window.bind(on_request_close=self._on_request_close)
+
+    def leave_kiosk(self) -> None:
+        """The one way out of a locked-down kiosk, for maintenance after its PIN."""
+        self._may_close = True
+        self.stop()
+
+    def _on_request_close(self, *_args: Any, **_kwargs: Any) -> bool:
+        if self._may_close:
+            return False
+        log.info("a request to close the kiosk window was refused")
+        return True  # True: handled, the window stays
+
+    def open_settings(self, *_args: Any) -> bool:
+        return False  # Kivy's settings panel would let anyone change the app's configuration
+
     def on_start(self) -> None:
         Clock.schedule_interval(self._check_idle, IDLE_CHECK_S)
+        interval = self.notifier.ping_interval
+        if interval is not None:  # from the UI loop itself: a hung UI stops the pings
+            Clock.schedule_interval(lambda _dt: self.notifier.ping(), interval)
+        Clock.schedule_once(lambda _dt: self.notifier.ready(), 0)  # home is shown: systemd may stop waiting
         if self.screenshot_path is not None:
             Clock.schedule_once(self._save_screenshot, 1.0)
         if self.exit_after is not None:
@@ -219,6 +261,8 @@ class KioskApp(App):
         self.input_engines.stop()
         if self.voice is not None:
             self.voice.stop()
+        self.notifier.stopping()
+        self.notifier.close()
         try:
             self.service.close()
         except Exception as exc:
@@ -235,6 +279,29 @@ class KioskApp(App):
             return
         if self.nav is not None:
             self.nav.dispatch_event(name, payload)  # the idle timeout's events included
+
+    def _on_window_size(self, _window: Any, size: tuple[int, int]) -> None:
+        if tuple(size) != theme.WINDOW:
+            Clock.schedule_once(self._relayout, 0)  # once, after the window settled
+
+    def _relayout(self, _dt: float = 0) -> None:
+        """The window changed size: set the sizes again and build the screens again with them.
+
+        Kiosk windows keep their size; this is for a screen rotated or a display changed
+        while the app runs. The visit lives in the steps, so rebuilt screens show it again.
+        """
+        if tuple(Window.size) == theme.WINDOW or self.nav is None:
+            return
+        theme.apply_window(*Window.size)
+        nav = self.nav
+        if nav.popup is not None:
+            nav.popup.dismiss()
+        current = nav.current_screen
+        name = current.name
+        current.leave()
+        nav.steps.by_name(name).leave()
+        nav.manager.clear_widgets()  # the screens are built again on first use, at the new sizes
+        nav._show(name, remember=False)
 
     def _on_any_touch(self, _window: Any, _touch: Any) -> bool:
         self.service.touch()

@@ -117,8 +117,8 @@ class CaptureScreen(KioskScreen):
             mark = self.tr("capture.taken", count=row.pages) if row.pages else (
                 self.tr("capture.required") if row.required else self.tr("capture.optional"))
             button = BigButton(kiosk_id=f"material_{i}", style="selected" if i == current else "secondary",
-                               font_size=theme.BODY, height=130,
-                               text=f"{row.name}\n[size=28]{mark}[/size]")
+                               font_size=theme.BODY, height=theme.target(130),
+                               text=f"{row.name}\n{theme.markup_size(28)}{mark}[/size]")
             button.bind(on_release=lambda _b, n=i: self.pick(n))
             box.add_widget(button)
         if rows:
@@ -132,13 +132,14 @@ class CaptureScreen(KioskScreen):
         for i in range(len(self.step.pages)):
             thumb = self.step.page_thumbnail(i)
             # big enough to check by eye that the page came out whole and readable
-            cell = BoxLayout(orientation="vertical", size_hint_x=None, width=300, spacing=8)
+            cell = BoxLayout(orientation="vertical", size_hint_x=None, width=theme.px(300),
+                             spacing=theme.px(8))
             picture = Image(fit_mode="contain")
             if thumb is not None:
                 picture.texture = to_texture(thumb)
             cell.add_widget(picture)
             redo = BigButton(kiosk_id=f"page_delete_{i}", style="danger", font_size=theme.SMALL,
-                             height=84, text=self.tr("capture.retake"))
+                             height=theme.TARGET, text=self.tr("capture.retake"))
             redo.bind(on_release=lambda _b, n=i: self.delete(n))
             cell.add_widget(redo)
             strip.add_widget(cell)

@@ -56,18 +56,19 @@ class FormScreen(KioskScreen):
 
     def _row(self, row: Any) -> BoxLayout:
         f = row.field
-        outer = BoxLayout(orientation="vertical", size_hint_y=None, spacing=8)
+        outer = BoxLayout(orientation="vertical", size_hint_y=None, spacing=theme.px(8))
         label = row.label + ("" if f.required else self.tr("form.optional"))
-        outer.add_widget(_text(label, theme.BODY, theme.MUTED, 50))
+        outer.add_widget(_text(label, theme.BODY, theme.MUTED, theme.line(theme.BODY)))
         if row.from_card:
-            value = _text(f"{row.value}    [size=28][color=3d3d3d]{self.tr('form.from_card')}[/color][/size]",
+            from_card = f"{theme.markup_size(28)}[color=3d3d3d]{self.tr('form.from_card')}[/color][/size]"
+            value = _text(f"{row.value}    {from_card}",
                           theme.LARGE, theme.TEXT, theme.TARGET, ground=theme.READ_ONLY_BG)
             outer.add_widget(value)
         else:
             outer.add_widget(field_widget(f.kind).build(self, row))
         if row.error:
-            outer.add_widget(_text(row.error, theme.BODY, theme.DANGER, 50, bold=True))
-        outer.height = sum(c.height for c in outer.children) + 8 * (len(outer.children) - 1)
+            outer.add_widget(_text(row.error, theme.BODY, theme.DANGER, theme.line(theme.BODY), bold=True))
+        outer.height = sum(c.height for c in outer.children) + theme.px(8) * (len(outer.children) - 1)
         return outer
 
     def forget(self) -> None:

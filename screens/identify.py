@@ -36,11 +36,11 @@ class IdentifyScreen(KioskScreen):
         from screens.widgets.big_button import BigButton
         from screens.widgets.keypad import NumericKeypad
 
-        view = ModalView(size_hint=(None, None), size=(900, 1000), auto_dismiss=False)
-        box = BoxLayout(orientation="vertical", padding=32, spacing=16)
+        view = ModalView(size_hint=(None, None), size=(theme.px(900), theme.px(1000)), auto_dismiss=False)
+        box = BoxLayout(orientation="vertical", padding=theme.px(32), spacing=theme.px(16))
         title = Label(text=self.tr("devices.manual_entry_title"), font_size=theme.LARGE,
-                      size_hint_y=None, height=80)
-        shown = Label(text="", font_size=theme.LARGE, bold=True, size_hint_y=None, height=90)
+                      size_hint_y=None, height=theme.px(80))
+        shown = Label(text="", font_size=theme.LARGE, bold=True, size_hint_y=None, height=theme.px(90))
         typed = {"value": ""}
 
         def key(_pad, k: str) -> None:
@@ -49,7 +49,7 @@ class IdentifyScreen(KioskScreen):
 
         pad = NumericKeypad(clear_text=self.tr("form.clear"), del_text=self.tr("form.delete"))
         pad.bind(on_key=key)
-        row = BoxLayout(spacing=16, size_hint_y=None, height=120)
+        row = BoxLayout(spacing=theme.px(16), size_hint_y=None, height=theme.target(120))
         row.add_widget(BigButton(text="X", style="secondary", kiosk_id="manual_x",
                                  on_release=lambda *_: key(None, "X")))
         row.add_widget(BigButton(text=self.tr("common.back"), style="secondary", kiosk_id="manual_cancel",
@@ -59,6 +59,8 @@ class IdentifyScreen(KioskScreen):
                                  on_release=lambda *_: self._submit_manual(view, typed["value"])))
         for widget in (title, shown, pad, row):
             box.add_widget(widget)
+        needed = sum(w.height for w in box.children) + 2 * box.padding[1] + 3 * box.spacing
+        view.height = max(view.height, needed)  # the keypad's keys stay >= 96 px on a small screen
         view.add_widget(box)
         view.open()
         self._manual_view = view

@@ -70,4 +70,6 @@ class MaintenanceScreen(KioskScreen):
             self.nav.home()
 
     def quit_app(self) -> None:
-        App.get_running_app().stop()
+        app = App.get_running_app()
+        leave = getattr(app, "leave_kiosk", None)  # the locked-down kiosk's one way out
+        (leave or app.stop)()

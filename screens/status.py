@@ -30,26 +30,34 @@ class StatusScreen(KioskScreen):
         self.refresh()  # a status came back from the hall while the villager looks
 
     def _card(self, index: int, row) -> BoxLayout:
-        card = BoxLayout(size_hint_y=None, padding=(32, 20), spacing=24)
-        texts = BoxLayout(orientation="vertical", spacing=6)
+        card = BoxLayout(size_hint_y=None, padding=(theme.px(32), theme.px(20)), spacing=theme.px(24))
+        texts = BoxLayout(orientation="vertical", spacing=theme.px(6))
         lines = [(row.service_name, theme.LARGE, True),
                  (self.tr("status.number", number=row.official_number or row.provisional_number),
                   theme.BODY, False),
                  (self.tr("status.date", date=row.created_at), theme.SMALL, False)]
         if row.reason and row.state in ("correction_needed", "rejected", "failed"):
             lines.append((self.tr("status.reason", reason=row.reason), theme.BODY, True))
-        height = 0
         for text, size, bold in lines:
+            # a long name wraps (an upright screen is narrow) and its card grows with it
             label = Label(text=text, font_size=size, bold=bold, color=theme.TEXT, halign="left",
-                          valign="middle", size_hint_y=None, height=size * 1.6)
-            label.bind(size=lambda w, s: setattr(w, "text_size", s))
+                          valign="middle", size_hint_y=None, height=theme.line(size))
+            least = theme.line(size)
+            label.bind(width=lambda w, width: setattr(w, "text_size", (width, None)),
+                       texture_size=lambda w, ts, least=least: setattr(w, "height", max(least, ts[1])))
             texts.add_widget(label)
-            height += size * 1.6 + 6
+
+        def fit(*_args: object) -> None:
+            inner = sum(c.height for c in texts.children) + texts.spacing * (len(texts.children) - 1)
+            card.height = max(inner + 2 * theme.px(20), theme.px(160))
+
+        for label in texts.children:
+            label.bind(height=fit)
+        fit()
         card.add_widget(texts)
         badge = StatusBadge(text=row.state_text, colour=row.colour, pos_hint={"center_y": 0.5})
         badge.kiosk_id = f"status_badge_{index}"
         card.add_widget(badge)
-        card.height = max(height + 40, 160)
         from kivy.graphics import Color, RoundedRectangle
 
         with card.canvas.before:

@@ -66,8 +66,9 @@ class DateKeypad(Keypad):
 def keypad_button(host: FormHost, row: Any) -> Widget:
     """A big button showing the value; tapping it points the keypad at the field."""
     f = row.field
-    button = BigButton(kiosk_id=f"field_{f.id}", text=row.value or host.tr("form.tap_to_type"),
-                       font_size=theme.HEADING if row.value else theme.BODY,
+    hint = "form.tap_to_type_upright" if theme.PORTRAIT else "form.tap_to_type"  # upright: keypad below
+    button = BigButton(kiosk_id=f"field_{f.id}", text=row.value or host.tr(hint),
+                       font_size=theme.font(52) if row.value else theme.BODY,
                        style="selected" if host.selected == f.id else "secondary")
     button.bind(on_release=lambda _b, fid=f.id: host.select(fid))
     return button
@@ -79,8 +80,8 @@ def choice_buttons(host: FormHost, row: Any) -> Widget:
     wide = max((len(text) for _v, text in row.choices), default=0) > 6
     cols = 2 if wide else min(5, max(1, len(row.choices)))
     rows_needed = -(-len(row.choices) // cols)
-    line = GridLayout(cols=cols, spacing=16, size_hint_y=None,
-                      height=rows_needed * theme.TARGET + (rows_needed - 1) * 16)
+    line = GridLayout(cols=cols, spacing=theme.px(16), size_hint_y=None,
+                      height=rows_needed * theme.TARGET + (rows_needed - 1) * theme.px(16))
     for value, text in row.choices:
         chosen = row.value == value
         button = BigButton(kiosk_id=f"choice_{f.id}_{value}", text=("✓ " if chosen else "") + text,

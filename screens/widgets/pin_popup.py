@@ -24,26 +24,28 @@ class PinPopup(ModalView):
     def __init__(self, *, title: str, hint: str, worker_id: str, clear_text: str, back_text: str,
                  del_text: str, ok_text: str,
                  on_submit: Callable[[str], None], on_cancel: Callable[[], None], **kwargs) -> None:
-        super().__init__(size_hint=(None, None), size=(900, 1070), auto_dismiss=False, **kwargs)
+        super().__init__(size_hint=(None, None), size=(theme.px(900), theme.px(1070)), auto_dismiss=False,
+                         **kwargs)
         self.kiosk_id = "pin_popup"
         self.pin = ""
         self.busy = False
         self._on_submit = on_submit
         self._on_cancel = on_cancel
-        box = BoxLayout(orientation="vertical", padding=32, spacing=14)
+        box = BoxLayout(orientation="vertical", padding=theme.px(32), spacing=theme.px(14))
         box.add_widget(Label(text=title, font_size=theme.LARGE, bold=True, color=(1, 1, 1, 1),
-                             size_hint_y=None, height=64))
+                             size_hint_y=None, height=theme.px(64)))
         box.add_widget(Label(text=f"{worker_id}\n{hint}", font_size=theme.BODY, halign="center",
-                             size_hint_y=None, height=100))
-        self.shown = Label(text="", font_size=72, bold=True, size_hint_y=None, height=80)
+                             size_hint_y=None, height=theme.px(100)))
+        self.shown = Label(text="", font_size=theme.font(72), bold=True, size_hint_y=None,
+                           height=theme.px(80))
         self.shown.kiosk_id = "pin_shown"
         self.message = Label(text="", font_size=theme.BODY, bold=True, color=theme.rgba("#FFB4A8"),
-                             size_hint_y=None, height=70, halign="center")
+                             size_hint_y=None, height=theme.px(70), halign="center")
         self.message.bind(width=lambda w, width: setattr(w, "text_size", (width, None)))
         self.message.kiosk_id = "pin_message"
         pad = NumericKeypad(clear_text=clear_text, del_text=del_text)
         pad.bind(on_key=lambda _pad, key: self._key(key))
-        row = BoxLayout(spacing=16, size_hint_y=None, height=120)
+        row = BoxLayout(spacing=theme.px(16), size_hint_y=None, height=theme.target(120))
         row.add_widget(BigButton(text=back_text, style="secondary", kiosk_id="pin_cancel",
                                  on_release=lambda *_: self.cancel()))
         row.add_widget(BigButton(text=ok_text, style="primary", kiosk_id="pin_ok",

@@ -19,7 +19,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from screens import widgets
+from screens import theme, widgets
 from screens.widgets.big_button import BigButton
 
 ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -60,7 +60,7 @@ class PinyinKeyboard(BoxLayout):
         for row_letters in ROWS:
             row = BoxLayout(spacing=KEY_GAP)
             for letter in row_letters:
-                key = BigButton(text=letter, style="secondary", font_size=52,
+                key = BigButton(text=letter, style="secondary", font_size=theme.font(52),
                                 kiosk_id=f"pinyin_key_{letter}")
                 key.bind(on_release=lambda _b, ch=letter: self.press(ch))
                 row.add_widget(key)

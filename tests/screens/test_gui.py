@@ -22,9 +22,19 @@ SCREENS = ("01-home", "02-identify", "03-catalog", "04-guide", "05-form", "06-ca
            "07-review", "08-receipt", "09-status", "10-home-en")
 
 
+@pytest.mark.timeout(900)  # the walk, audited at every screen
 def test_walk_every_screen_by_touch(tmp_path):
-    result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:walk_every_screen",
-                          params={"data_dir": str(tmp_path / "data")}, timeout=300)  # + signing, rating
+    """The walk, audited at 1920×1080 on the way (the other sizes: ``test_sizes.py``)."""
+    from screens.table import SCREENS as TABLE
+
+    audited = run_scenario("tests.screens.scenarios_sizes:build_app",
+                           "tests.screens.scenarios_sizes:audit_every_screen",
+                           params={"data_dir": str(tmp_path / "data"), "size": [1920, 1080],
+                                   "plain_names": True},
+                           timeout=600)
+    assert not audited["problems"], "\n".join(audited["problems"])
+    assert set(audited["screens"]) == set(TABLE)
+    result = audited["walk"]
     assert result["counts"]["sealed"] == 1 and sum(result["counts"].values()) == 1
     assert result["entries"] == [result["receipt_number"]]
     assert result["receipt_number"].startswith("K7E57-")

@@ -1,0 +1,221 @@
+"""The kiosk's screens: cold start, screen changes, candidates, memory over many visits (issue 10).
+
+What is measured, and how:
+
+- **cold start**: a new process (Python, Kivy, fonts, the home screen) until the first
+  frame with the home screen is on the (virtual) screen: the process's own start time
+  (``/proc/self/stat``) to the first ``Window.on_flip`` after ``on_start``. The real app of
+  the GUI tests (simulated card reader and camera) on its own Xvfb, ``BENCH_STARTS``
+  times (3); the median.
+- **screen change**: a real touch (``tests/support/kivy_driver.py``) on a button that
+  changes the screen, to the first frame drawn with the new screen (``on_flip``):
+  catalog → guide → form → back to guide → back to catalog, ``BENCH_ROUNDS`` rounds (10).
+  The baseline in the same process is a touch on no button and the same screen drawn
+  again: one frame.
+- **candidates**: ``benchmarks/handwriting.py`` (per stroke, and its top-5 accuracy)
+  and ``benchmarks/pinyin.py`` (per key) are run as they are and their figures quoted.
+- **memory**: ``BENCH_VISITS`` (200) visits driven through the screens' own methods on
+  the UI thread, without touches: start (the card on the reader is read through the real
+  serial driver), choose the service, the guide, the form with three fields filled and
+  checked, then home (the visit is wiped). The resident set after visit 20 and after the
+  last; the growth between them is the figure (goal <= 5 %).
+
+Goals: start <= 3 s, screen change <= 100 ms, candidates <= 50 ms, memory growth <= 5 %,
+handwriting top-5 >= 0.9. Prints one JSON line last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SERVICE = "GD-SAMPLE-001"
+
+
+# -- in the app's process -----------------------------------------------------------------
+
+
+def _process_started() -> float:
+    """When this process started (epoch seconds), from /proc: the cold start includes Python."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[19])  # starttime, field 22 counted from 1
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime"))
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def build_app(params: dict[str, Any]) -> Any:
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from tests.screens.scenarios import build_app as gui_test_app
+
+    started = _process_started()
+    app = gui_test_app(params)
+
+    def first_home_frame(*_args: Any) -> None:
+        def flipped(*_a: Any) -> None:
+            Window.unbind(on_flip=flipped)
+            app.bench_cold_start_s = time.time() - started
+
+        Window.bind(on_flip=flipped)
+
+    app.bind(on_start=lambda *_a: Clock.schedule_once(first_home_frame, 0))
+    return app
+
+
+def _timed_tap(d: Any, target: str | None) -> float:
+    """ms from a real touch on ``target`` (None: on nothing) to the next frame on the screen."""
+    import threading
+
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    widget = d.wait_for(lambda: d._find(target), what=target) if target else None
+    x, y = d.call(lambda: widget.to_window(*widget.center)) if widget else (2, 2)
+    done = threading.Event()
+    box: dict[str, float] = {}
+
+    def press() -> None:
+        def flipped(*_a: Any) -> None:
+            Window.unbind(on_flip=flipped)
+            box["ms"] = (time.perf_counter() - box["t0"]) * 1000
+            done.set()
+
+        Window.bind(on_flip=flipped)
+        box["t0"] = time.perf_counter()
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        if widget is None:
+            Window.canvas.ask_update()  # the baseline: one frame of the same screen drawn again
+
+    d.call(press)
+    if not done.wait(30):
+        raise TimeoutError("no frame after the touch")
+    return box["ms"]
+
+
+def _visit(d: Any) -> None:
+    """One visit through the screens' own methods, no touches; ends home, wiped."""
+    nav = d.app.nav
+    d.call(lambda: nav.screen("home").start())
+    d.wait_for(lambda: nav.current == "catalog", timeout=30, interval=0.02, what="the card read")
+    d.call(lambda: nav.current_screen.choose(SERVICE))
+    d.call(lambda: nav.forward())  # guide -> form
+    form = d.call(lambda: nav.current_screen)
+    d.call(lambda: (form.set_value("phone", "13800138000"), form.set_value("grade", "360"),
+                    form.set_value("bank", "psbc"), form.next()))
+    d.call(nav.home)
+
+
+def scenario(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    import gc
+
+    d.default_timeout = 30
+    d.wait_for_screen("home")
+    result: dict[str, Any] = {"cold_start_s": d.wait_for(lambda: getattr(d.app, "bench_cold_start_s", None))}
+    if params.get("only_start"):
+        return result
+    frames = [_timed_tap(d, None) for _ in range(params["rounds"])]
+    changes: list[float] = []
+    d.tap("start_button")
+    d.wait_for_screen("catalog", timeout=30)
+    for _ in range(params["rounds"]):
+        for target, screen in ((f"service_{SERVICE}", "guide"), ("guide_start", "form"),
+                               ("back_button", "guide"), ("back_button", "catalog")):
+            changes.append(_timed_tap(d, target))
+            d.wait_for_screen(screen)
+    d.call(d.app.nav.home)
+    memory: dict[int, float] = {}
+    for n in range(1, params["visits"] + 1):
+        _visit(d)
+        if n in (20, params["visits"]):
+            d.call(gc.collect)
+            d.wait_frames(3)
+            memory[n] = _rss_mb()
+    result.update(frame_ms=frames, screen_change_ms=changes, memory_mb=memory)
+    return result
+
+
+# -- the parent ----------------------------------------------------------------------------
+
+
+def _run_app(params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    from tests.support.kivy_driver import AppProcess
+
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as artifacts:
+        with AppProcess("benchmarks.ui:build_app", "benchmarks.ui:scenario", artifacts=Path(artifacts),
+                        params={"data_dir": str(Path(tmp) / "data"), **params}) as proc:
+            value: dict[str, Any] = proc.wait(timeout=timeout)
+            return value
+
+
+def _last_json(script: str, env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script)], cwd=ROOT, text=True,
+                          capture_output=True, env={**os.environ, **env}, timeout=1800, check=True)
+    parsed: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def main() -> None:
+    starts = int(os.environ.get("BENCH_STARTS", "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "10"))
+    visits = int(os.environ.get("BENCH_VISITS", "200"))
+    load_before = os.getloadavg()[0]
+    cold = [_run_app({"only_start": True}, 180)["cold_start_s"] for _ in range(starts - 1)]
+    run = _run_app({"rounds": rounds, "visits": visits}, 600 + 10 * visits)
+    cold.append(run["cold_start_s"])
+    handwriting = _last_json("handwriting.py", {"BENCH_CHARS": os.environ.get("BENCH_CHARS", "100")})
+    pinyin = _last_json("pinyin.py", {"BENCH_ROUNDS": "1"})
+    memory = {int(k): v for k, v in run["memory_mb"].items()}
+    first, last = memory[min(memory)], memory[max(memory)]
+    changes = sorted(run["screen_change_ms"])
+    change = statistics.median(changes)
+    frame = statistics.median(run["frame_ms"])
+    result = {
+        "benchmark": "ui",
+        "driven": "real app under Xvfb (llvmpipe); screen changes by real touches; visits through "
+                  "the screens' methods on the UI thread, without touches",
+        "cold_start_s_median": round(statistics.median(cold), 2),
+        "cold_start_s": [round(c, 2) for c in cold],
+        "screen_change_ms_median": round(change, 1),
+        "screen_change_ms_p95": round(changes[int(len(changes) * 0.95)], 1),
+        "frame_ms_median": round(frame, 1),
+        "screen_change_vs_frame_ratio": round(change / frame, 2),
+        "handwriting_candidates_ms_median": handwriting["prior_candidates_median_ms"],
+        "handwriting_top5_accuracy": handwriting["prior_top5_accuracy"],
+        "handwriting_test_strokes": handwriting["test_strokes"],
+        "handwriting_characters": handwriting["characters"],
+        "pinyin_candidates_ms_median": pinyin["candidates_median_ms"],
+        "pinyin_candidates_ms_p95": pinyin["candidates_p95_ms"],
+        "visits": visits,
+        "memory_mb_after_20": round(first, 1),
+        "memory_mb_after_last": round(last, 1),
+        "memory_growth": round(last / first - 1, 4),
+        "goals": {"cold_start_s": 3, "screen_change_ms": 100, "candidates_ms": 50, "memory_growth": 0.05,
+                  "handwriting_top5": 0.9},
+        "load_average_before": round(load_before, 1),
+        "load_average_after": round(os.getloadavg()[0], 1),
+    }
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

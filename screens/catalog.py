@@ -81,12 +81,13 @@ class CatalogScreen(KioskScreen):
         side, main = self.ids.side, self.ids.main
         side.clear_widgets()
         for c in categories:
-            tile = PictureButton(kiosk_id=f"category_{c.id}", icon=c.icon, size_hint_y=1,
+            tile = PictureButton(kiosk_id=f"category_{c.id}", icon=c.icon, height=theme.target(140),
                                  style="selected" if c.id == self.category else "secondary",
                                  words=_words(c.name, self.tr("catalog.count", count=c.count)))
             tile.bind(on_release=lambda _b, cid=c.id: self.show_category(cid))
             side.add_widget(tile)
-        search = PictureButton(kiosk_id="catalog_search", icon="search", size_hint_y=1, style="secondary",
+        search = PictureButton(kiosk_id="catalog_search", icon="search", height=theme.target(140),
+                               style="secondary",
                                words=_words(self.tr("catalog.search"), self.tr("catalog.by_letters")
                                             + " / " + self.tr("catalog.by_hand")))
         search.bind(on_release=lambda *_: self.start_search())
@@ -212,9 +213,7 @@ class CatalogScreen(KioskScreen):
         found.add_widget(label)
         for row in rows:
             found.add_widget(self._item_button(row, f"result_{row.code}", narrow=True))
-        scroll = ScrollView(do_scroll_x=False, bar_width=theme.GAP // 2)  # never over the bar above
-        scroll.add_widget(found)
-        side.add_widget(scroll)
+        side.add_widget(found)  # the side column scrolls as a whole (catalog.kv)
 
     # -- choosing ----------------------------------------------------------------------------------
 

@@ -9,11 +9,13 @@ with such a picture in a round tile at its left and its words beside it; its kv 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kivy.properties import NumericProperty, StringProperty
 
 from screens import theme
 from screens.widgets.big_button import BigButton
+from screens.widgets.fit import shrink_to_fit
 
 ICON_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 ICON_GLYPHS = {
@@ -53,3 +55,16 @@ class PictureButton(BigButton):
     words_size = NumericProperty(theme.LARGE)
     tile = NumericProperty(theme.TARGET)
     icon_font = StringProperty(icon_font())
+    least_height = NumericProperty(0)
+
+    def fit_words(self, label: Any) -> None:
+        """Never cut words: a button in a list (its height its own) grows to hold them at once;
+        one whose room the layout fixes gets smaller type instead."""
+        if label.width < theme.MIN_TARGET:  # not laid out yet: its words are one per line
+            return
+        if self.size_hint_y is None:
+            if not self.least_height:
+                self.least_height = self.height  # the height it was made with: never below it
+            self.height = max(self.least_height, label.texture_size[1] + theme.px(16))
+        else:
+            shrink_to_fit(label, theme.px(8))

@@ -6,6 +6,7 @@ from kivy.properties import ColorProperty, OptionProperty, StringProperty
 from kivy.uix.button import Button
 
 from screens import theme
+from screens.widgets.fit import shrink_to_fit
 
 # style -> (ground, ground when pressed, text, outline)
 STYLE_LOOK = {
@@ -33,6 +34,11 @@ class BigButton(Button):
         super().__init__(**kwargs)
         self.bind(style=self._restyle, disabled=self._restyle)
         self._restyle()
+        # words that would be cut (two lines on a small screen) get smaller type instead
+        self.bind(texture_size=self._fit, size=self._fit)
+
+    def _fit(self, *_args) -> None:
+        shrink_to_fit(self, margin=theme.px(8))
 
     def _restyle(self, *_args) -> None:
         look = DISABLED_LOOK if self.disabled else STYLE_LOOK[self.style]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.screens.signing import sign_and_submit
+
 
 def build_app(params: dict[str, Any]) -> Any:
     from kivy.app import App
@@ -290,6 +292,7 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("capture_next")
     d.wait_for_screen("review")
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=30)
     d.screenshot("input-07-receipt")
     voice["said"] = d.call(lambda: [key for key, _lang, _source in d.app.voice.prompter.history])

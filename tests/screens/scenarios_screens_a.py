@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.screens.scenarios_input import _draw, _line
+from tests.screens.signing import sign_and_submit
 
 # 生, as a finger writes it: 丿 一 丨 一 一
 SHENG = (_line(0.35, 0.1, 0.2, 0.35), _line(0.25, 0.3, 0.8, 0.3), _line(0.5, 0.1, 0.5, 0.85),
@@ -159,11 +160,14 @@ def devices_maintenance_locked(d: Any, params: dict[str, Any]) -> dict[str, Any]
     d.tap("capture_next")
     d.wait_for_screen("review")
     d.tap("review_confirm")
+    sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=30)
     out["keep"] = d.text("receipt_keep")
     out["qr"] = d.call(lambda: d._find("qr").texture is not None)
     d.screenshot("33-receipt-no-printer")
     d.tap("receipt_done")
+    d.wait_for_screen("rating")
+    d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
     maintenance_and_lock(d, params, out)
     return out

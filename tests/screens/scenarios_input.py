@@ -225,6 +225,7 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot("input-01-manual-entry")
     d.tap("manual_ok")
     d.wait_for_screen("catalog", timeout=20)
+    d.tap("category_family")  # item 008 (birth registration) is among 户口生育
     d.tap(f"service_{ITEM_008}")
     d.wait_for_screen("guide")
     d.tap("guide_start")

@@ -68,13 +68,23 @@ def shot(driver, name: str) -> None:
 
 def submit(driver, element_id: str) -> None:
     """Click a submit button and wait for the next page to replace this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, element_id).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+    def replaced(_driver) -> bool:
+        try:
+            return expected_conditions.staleness_of(old)(_driver)
+        except WebDriverException:
+            # mid-navigation Chrome may answer "Node with given id does not belong to the
+            # document" instead of a stale-element error: the old page is gone all the same
+            return True
+
+    WebDriverWait(driver, 15).until(replaced)
 
 
 def test_console_flow(tmp_path, browser):

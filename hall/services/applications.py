@@ -70,25 +70,8 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
     except ValueError as exc:
         raise InvalidRequest("created_at is not an ISO 8601 time") from exc
 
-    uploads: list[tuple[dict, Upload]] = []
-    for item in payload["attachments"]:
-        sha256 = check_sha256(item["sha256"])
-        upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
-        if (upload is None or not upload.complete or not upload.verified
-                or not attachment_path(settings, sha256).exists()):
-            raise Conflict(sha256, code="missing_attachment")
-        if upload.size != item["size"]:
-            raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
-        uploads.append((item, upload))
-
-    try:
-        sealed = base64.b64decode(payload["sealed_document"], validate=True)
-        document = json.loads(open_box(sealed, seal_key, app_id.encode("ascii")))
-        if not isinstance(document, dict):
-            raise ValueError("document is not a JSON object")
-    except (binascii.Error, ValueError, SealError) as exc:
-        raise Unprocessable("the sealed document does not open with the hall's key",
-                            code="unreadable_document") from exc
+    uploads = verified_uploads(db, settings, device, payload["attachments"])
+    sealed, document = open_sealed_document(payload["sealed_document"], seal_key, app_id)
 
     now = to_datetime(clock())
     number = next_official_number(db, device.county, now, settings.utc_offset_hours)
@@ -117,6 +100,38 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
             raise
         return repeat
     return Intake(201, response)
+
+
+def verified_uploads(db: Session, settings: Settings, device: Device, items: list[dict],
+                     materials: list[str] | None = None) -> list[tuple[dict, Upload]]:
+    """Each attachment item with its upload: complete, verified, on disk and of the stated size,
+    from this device; with ``materials``, only items of those materials (a supplement's)."""
+    uploads: list[tuple[dict, Upload]] = []
+    for item in items:
+        if materials and item.get("material") not in materials:
+            raise InvalidRequest(f"material {item.get('material')!r} was not asked for")
+        sha256 = check_sha256(item["sha256"])
+        upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
+        if (upload is None or not upload.complete or not upload.verified
+                or not attachment_path(settings, sha256).exists()):
+            raise Conflict(sha256, code="missing_attachment")
+        if upload.size != item["size"]:
+            raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
+        uploads.append((item, upload))
+    return uploads
+
+
+def open_sealed_document(sealed_b64: str, seal_key: X25519PrivateKey, context: str) -> tuple[bytes, dict]:
+    """The sealed box and the JSON object in it (``context``: the application's or supplement's id)."""
+    try:
+        sealed = base64.b64decode(sealed_b64, validate=True)
+        document = json.loads(open_box(sealed, seal_key, context.encode("ascii")))
+        if not isinstance(document, dict):
+            raise ValueError("document is not a JSON object")
+    except (binascii.Error, ValueError, SealError) as exc:
+        raise Unprocessable("the sealed document does not open with the hall's key",
+                            code="unreadable_document") from exc
+    return sealed, document
 
 
 def list_applications(db: Session, limit: int | None = None) -> list[Application]:

@@ -13,8 +13,6 @@ marks the pages that came with it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from dataclasses import dataclass
@@ -26,11 +24,10 @@ from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
-from hall.models import Application, ApplicationAttachment, Device, StatusChange, Supplement, Upload
+from hall.models import Application, ApplicationAttachment, Device, StatusChange, Supplement
+from hall.services.applications import open_sealed_document, verified_uploads
 from hall.services.status import change_materials, change_status
-from hall.services.uploads import attachment_path, check_sha256
 from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
-from offline_queue.sealing import SealError, open_box
 
 
 @dataclass(frozen=True)
@@ -90,26 +87,8 @@ def submit_supplement(db: Session, settings: Settings, seal_key: X25519PrivateKe
     named = named_materials(db, app_id)
     if not payload["attachments"]:
         raise InvalidRequest("a supplement brings at least one page")
-    uploads: list[tuple[dict, Upload]] = []
-    for item in payload["attachments"]:
-        if named and item.get("material") not in named:
-            raise InvalidRequest(f"material {item.get('material')!r} was not asked for")
-        sha256 = check_sha256(item["sha256"])
-        upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
-        if (upload is None or not upload.complete or not upload.verified
-                or not attachment_path(settings, sha256).exists()):
-            raise Conflict(sha256, code="missing_attachment")
-        if upload.size != item["size"]:
-            raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
-        uploads.append((item, upload))
-    try:
-        sealed = base64.b64decode(payload["sealed_document"], validate=True)
-        document = json.loads(open_box(sealed, seal_key, supplement_id.encode("ascii")))
-        if not isinstance(document, dict):
-            raise ValueError("document is not a JSON object")
-    except (binascii.Error, ValueError, SealError) as exc:
-        raise Unprocessable("the sealed document does not open with the hall's key",
-                            code="unreadable_document") from exc
+    uploads = verified_uploads(db, settings, device, payload["attachments"], materials=named)
+    sealed, _document = open_sealed_document(payload["sealed_document"], seal_key, supplement_id)
 
     now = to_datetime(clock())
     response = {"id": supplement_id, "application_id": app_id,

@@ -107,9 +107,10 @@ class FormRow:
     field: FormField
     label: str
     value: str
-    from_card: bool
+    from_card: bool  # fixed: read from the card, or the number typed on the identify screen
     error: str  # translated message, "" when fine
     choices: tuple[tuple[str, str], ...]  # (value, translated label)
+    source_key: str = "form.from_card"  # says where a fixed value came from
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ class FormScreen(KioskScreen):
         label = row.label + ("" if f.required else self.tr("form.optional"))
         outer.add_widget(_text(label, theme.BODY, theme.MUTED, theme.line(theme.BODY)))
         if row.from_card:
-            from_card = f"{theme.markup_size(28)}[color=3d3d3d]{self.tr('form.from_card')}[/color][/size]"
+            from_card = f"{theme.markup_size(28)}[color=3d3d3d]{self.tr(row.source_key)}[/color][/size]"
             value = _text(f"{row.value}    {from_card}",
                           theme.LARGE, theme.TEXT, theme.TARGET, ground=theme.READ_ONLY_BG)
             outer.add_widget(value)

@@ -27,7 +27,7 @@ from kiosk.presentation import ActionFailed, FormRow, guarded, mask_id, mask_nam
 from kiosk.staff import needs_address
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.table import CATALOG, FORM, GUIDE
-from kiosk.visit import FROM_SOCIAL_SECURITY_CARD
+from kiosk.visit import FROM_SOCIAL_SECURITY_CARD, Visit
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +200,15 @@ class FormStep(Step):
         rows = []
         for f in item.fields:
             from_card = bool(f.source) and visit.card is not None
+            typed = _typed_number_field(visit, f.kind)
             value = visit.fields.get(f.id, "")
-            if from_card and f.source == "card.id_number":
+            if (from_card and f.source == "card.id_number") or typed:
                 value = mask_id(value)  # a public screen: as on the review screen, masked
             rows.append(FormRow(
-                field=f, label=f.label.get(lang), value=value, from_card=from_card,
+                field=f, label=f.label.get(lang), value=value, from_card=from_card or typed,
                 error=self.t(errors[f.id]) if f.id in errors else "",
                 choices=tuple((c.value, c.label.get(lang)) for c in f.choices),
+                source_key="form.typed_number" if typed else "form.from_card",
             ))
         return rows
 
@@ -216,8 +218,8 @@ class FormStep(Step):
         spec = next((f for f in item.fields if f.id == field_id), None)
         if spec is None:
             raise ActionFailed("kiosk.unknown_field", "unknown field")
-        if spec.source and visit.card is not None:
-            raise ActionFailed("form.read_only", "field comes from the card")
+        if (spec.source and visit.card is not None) or _typed_number_field(visit, spec.kind):
+            raise ActionFailed("form.read_only", "field comes from the card or the identify screen")
         if spec.max_length is not None:
             value = value[: spec.max_length]
         visit.fields[field_id] = value
@@ -228,3 +230,12 @@ class FormStep(Step):
         """Field id -> message key; empty when the form is complete."""
         visit, item = self.ctx.need_visit(), self.ctx.need_item()
         return dict(validate_fields(item, dict(visit.fields)))
+
+
+def _typed_number_field(visit: Visit, kind: str) -> bool:
+    """An ID-number field filled from the number typed (or scanned) on the identify screen.
+
+    It is shown masked and fixed like a card's number: the screen faces the room, and the
+    number was already checked (GB 11643) where it was typed.
+    """
+    return kind == "id_number" and visit.card is None and bool(visit.typed_id_number)

@@ -276,3 +276,22 @@ def test_screens_words_exist_in_both_languages():
     screen_keys = {k for k in zh.keys("zh") if k.split(".")[0] in (
         "common", "home", "identify", "catalog", "guide", "form", "capture", "review", "receipt", "status")}
     assert screen_keys and screen_keys <= en.keys("en")
+
+
+def test_a_typed_id_number_is_shown_masked_and_fixed_on_the_form(tmp_path, clock):
+    """The card would not read: the number typed on the identify keypad fills the form's
+    ID-number field, masked (the screen faces the room) and fixed like a card's number."""
+    service = make_service(tmp_path, clock, reader=FakeReader())
+    try:
+        service.steps.home.start_application()
+        number = "11010519491231002X"
+        service.steps.identify.enter_id_number(number)
+        assert service.steps.catalog.choose(SERVICE)
+        row = {r.field.id: r for r in service.steps.form.rows()}["id_number"]
+        assert row.from_card and row.source_key == "form.typed_number"
+        assert number not in row.value and "*" in row.value
+        with pytest.raises(ActionFailed):
+            service.steps.form.set_field("id_number", "440000000000000000")
+        assert service.visit.fields["id_number"] == number  # the application still gets the number
+    finally:
+        service.close()

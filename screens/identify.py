@@ -28,6 +28,7 @@ class IdentifyScreen(KioskScreen):
     # -- typing the number when the card will not read ---------------------------------
 
     def open_manual_entry(self) -> None:
+        from kivy.graphics import Color, RoundedRectangle
         from kivy.uix.boxlayout import BoxLayout
         from kivy.uix.label import Label
         from kivy.uix.modalview import ModalView
@@ -36,11 +37,20 @@ class IdentifyScreen(KioskScreen):
         from screens.widgets.big_button import BigButton
         from screens.widgets.keypad import NumericKeypad
 
-        view = ModalView(size_hint=(None, None), size=(theme.px(900), theme.px(1000)), auto_dismiss=False)
+        # Light, like every other popup (ErrorPopup): dark text on white over a dimmed screen.
+        view = ModalView(size_hint=(None, None), auto_dismiss=False, background="",
+                         background_color=(0, 0, 0, 0), overlay_color=(0, 0, 0, .55),
+                         size=(min(theme.px(900), theme.WINDOW[0] - theme.px(80)), theme.px(1000)))
         box = BoxLayout(orientation="vertical", padding=theme.px(32), spacing=theme.px(16))
-        title = Label(text=self.tr("devices.manual_entry_title"), font_size=theme.LARGE,
+        with box.canvas.before:
+            Color(rgba=theme.SURFACE)
+            ground = RoundedRectangle(pos=box.pos, size=box.size, radius=[24])
+        box.bind(pos=lambda _w, pos: setattr(ground, "pos", pos),
+                 size=lambda _w, size: setattr(ground, "size", size))
+        title = Label(text=self.tr("devices.manual_entry_title"), font_size=theme.LARGE, color=theme.TEXT,
                       size_hint_y=None, height=theme.px(80))
-        shown = Label(text="", font_size=theme.LARGE, bold=True, size_hint_y=None, height=theme.px(90))
+        shown = Label(text="", font_size=theme.LARGE, bold=True, color=theme.TEXT,
+                      size_hint_y=None, height=theme.px(90))
         typed = {"value": ""}
 
         def key(_pad, k: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardware.device_health import CAMERA, ID_READER, PCSC_READER, PRINTER
-from kiosk.maintenance_pin import PinGuard
+from kiosk.maintenance_pin import PIN_STATE_FILE, PinGuard
 from kiosk.steps.confirm import ReviewStep
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.table import MAINTENANCE, OUT_OF_SERVICE
@@ -57,7 +57,8 @@ class MaintenanceStep(Step):
         super().__init__(ctx)
         self.review = review  # its ``sync`` is the sync worker (set after the steps are built)
         cfg = ctx.settings.maintenance
-        self.guard = PinGuard(cfg.pin_hash, cfg.max_tries, cfg.lockout_s)
+        self.guard = PinGuard(cfg.pin_hash, cfg.max_tries, cfg.lockout_s,
+                              state_path=ctx.settings.data_dir / PIN_STATE_FILE)
         self.open = False
         self.devices: list[DeviceLine] = []
 

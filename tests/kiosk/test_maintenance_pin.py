@@ -40,3 +40,28 @@ def test_settings_take_only_a_hash():
     assert settings.with_overrides({"maintenance.pin_hash": hash_pin("1")}).maintenance.pin_hash
     with pytest.raises(ConfigError):
         settings.with_overrides({"maintenance.pin_hash": "2468"})  # a PIN in the clear is refused
+
+
+def test_a_restart_keeps_the_count_and_the_lockout(tmp_path):
+    """Pulling the plug must not give a new round of tries."""
+    clock, state = ManualClock(), tmp_path / "maintenance-pin.json"
+    stored = hash_pin("2468", iterations=1000)
+    first = PinGuard(stored, max_tries=3, lockout_s=300, clock=clock, state_path=state)
+    assert first.check("0000").tries_left == 2
+    assert PinGuard(stored, 3, 300, clock=clock, state_path=state).check("0000").tries_left == 1
+    assert PinGuard(stored, 3, 300, clock=clock, state_path=state).check("0000").locked_for_s == 300
+    clock.advance(100)
+    again = PinGuard(stored, 3, 300, clock=clock, state_path=state)
+    assert again.check("2468").locked_for_s == pytest.approx(200)  # even the right PIN
+    assert "2468" not in state.read_text() and stored not in state.read_text()
+    clock.advance(201)
+    assert PinGuard(stored, 3, 300, clock=clock, state_path=state).check("2468").ok
+
+
+def test_a_damaged_or_far_future_lockout_file_locks_for_one_lockout_only(tmp_path):
+    clock, state = ManualClock(), tmp_path / "maintenance-pin.json"
+    stored = hash_pin("2468", iterations=1000)
+    state.write_text("{not json")
+    assert PinGuard(stored, 3, 300, clock=clock, state_path=state).check("2468").locked_for_s == 300
+    state.write_text('{"failures": 0, "locked_until": 1e12}')  # a clock that was set far ahead
+    assert PinGuard(stored, 3, 300, clock=clock, state_path=state).check("2468").locked_for_s == 300

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from hall.core.config import Settings, load_settings
+from hall.core.config import Settings, load_settings, storage_arguments
 from hall.errors import HallError, InvalidRequest
 from kiosk.agent.documents import COMMAND_ARGS
 
@@ -30,6 +30,18 @@ def _role_arguments(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (sqlite:///… or postgresql+psycopg://…)")
     parser.add_argument("--data-dir", help="data directory (keys, attachments, SQLite)")
+    _storage_options(parser)
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    """Where blobs go (docs/operations.md, "Object storage"); the S3 keys only from the environment."""
+    parser.add_argument("--storage", choices=["local", "s3"], default=None,
+                        help="blob store: local (the data dir, default) or s3 (env COUNTY_HALL_STORAGE)")
+    parser.add_argument("--s3-endpoint", default=None,
+                        help="S3-compatible endpoint URL (env COUNTY_HALL_S3_ENDPOINT)")
+    parser.add_argument("--s3-bucket", default=None, help="bucket (env COUNTY_HALL_S3_BUCKET)")
+    parser.add_argument("--s3-region", default=None, help="region (default us-east-1)")
+    parser.add_argument("--s3-prefix", default=None, help="key prefix inside the bucket (default none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,7 +281,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
     os.environ[ENV_SERVE_SETTINGS] = json.dumps({
         "db": settings.db_url, "data_dir": str(settings.data_dir), "host": settings.host,
-        "port": settings.port, **overrides,
+        "port": settings.port, **overrides, **storage_arguments(settings),
     })
     log.info("serving on http://%s:%s with %d worker(s) (data dir %s)", settings.host, settings.port,
              args.workers, settings.data_dir)
@@ -572,6 +584,11 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _storage_overrides(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name, None) for name in ("storage", "s3_endpoint", "s3_bucket", "s3_region",
+                                                          "s3_prefix")}
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
@@ -592,7 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings(db=args.db, data_dir=args.data_dir,
-                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 **_storage_overrides(args))
         return COMMANDS[args.command](settings, args)
     except HallError as exc:
         print(f"county-hall: error: {exc.detail}", file=sys.stderr)

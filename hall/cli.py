@@ -204,7 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    _backup_commands(sub)
     return parser
+
+
+def _backup_commands(sub) -> None:
+    """docs/operations.md, "Backups and restore"."""
+    backup = sub.add_parser("backup", help="copy the database, keys and every blob to a new folder")
+    _common(backup)
+    backup.add_argument("folder", help="a new (or empty) folder; it holds the hall's private keys: guard it")
+    restore = sub.add_parser("restore", help="put a backup back (stop the hall's processes first)")
+    _common(restore)
+    restore.add_argument("folder", help="a folder made by `county-hall backup`")
+    restore.add_argument("--force", action="store_true", help="replace keys that differ from the backup's")
+    restore.add_argument("--gap", type=int, default=None,
+                         help="PostgreSQL: ids continue this far past the backup's (default 1000000)")
 
 
 def _command_args(kind: str, pairs: Sequence[str]) -> dict:
@@ -528,7 +542,7 @@ def cmd_diagnostics(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as db:
         if args.open is not None:
             keys = load_or_create_keys(settings.keys_dir)
-            opened = fleet_diagnostics.open_upload(db, keys.seal_private, args.device_id, args.open)
+            opened = fleet_diagnostics.open_upload(db, settings, keys.seal_private, args.device_id, args.open)
             audit.record(db, args.by, "diagnostics.open", args.device_id, {"diagnostics_id": args.open})
             db.commit()
             print(json.dumps(opened, ensure_ascii=False))
@@ -584,6 +598,29 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall.services.backups import backup
+
+    report = backup(settings, Path(args.folder))
+    print(f"backup of the {report.database} database (schema {report.revision}) and {report.blobs} blob(s) "
+          f"in {args.folder}")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall.services.backups import DEFAULT_GAP, restore
+
+    gap = DEFAULT_GAP if args.gap is None else args.gap
+    report = restore(settings, Path(args.folder), force=args.force, gap=gap)
+    print(f"restored the {report.database} database (backup schema {report.revision}) and {report.blobs} "
+          "blob(s) the store lacked")
+    return 0
+
+
 def _storage_overrides(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name, None) for name in ("storage", "s3_endpoint", "s3_bucket", "s3_region",
                                                           "s3_prefix")}
@@ -596,7 +633,7 @@ COMMANDS = {
     "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
-    "user": cmd_user, "departments": cmd_departments,
+    "user": cmd_user, "departments": cmd_departments, "backup": cmd_backup, "restore": cmd_restore,
 }
 
 

@@ -73,10 +73,10 @@ def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep
 
 @router.get("/fleet/{device_id}/diagnostics/{upload_id}")
 def diagnostics_page(device_id: str, upload_id: int, request: Request, session: SessionDep, db: DbDep,
-                     keys: KeysDep, clock: ClockDep) -> HTMLResponse:
+                     keys: KeysDep, clock: ClockDep, settings: SettingsDep) -> HTMLResponse:
     device = session.scope.check_device(db.get(Device, device_id), device_id)  # out of county: 404
     session.scope.require(session.scope.manages_devices)  # logs of a kiosk: not for viewers
-    opened = fleet_diagnostics.open_upload(db, keys.seal_private, device_id, upload_id)
+    opened = fleet_diagnostics.open_upload(db, settings, keys.seal_private, device_id, upload_id)
     upload = next(d for d in fleet_diagnostics.list_for(db, device_id) if d.id == upload_id)
     audit.record(db, f"console:{session.username}", "diagnostics.open", device_id,
                  {"diagnostics_id": upload_id}, clock=clock)

@@ -130,3 +130,55 @@ def test_copy_all_moves_a_county_from_disk_to_a_bucket(tmp_path: Path, s3_server
     assert bucket.get("results/" + "e" * 64) == b"r"
     assert sorted(bucket.keys()) == ["attachments/" + "d" * 64, "releases/0.3/k.whl", "results/" + "e" * 64]
     assert os.environ["AWS_ACCESS_KEY_ID"] == CREDENTIALS["AWS_ACCESS_KEY_ID"]
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_diagnostics_boxes_live_in_the_store_and_go_with_their_rows(kind, tmp_path, request, aws_env):
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from hall.core.config import load_settings
+    from hall.db import make_engine, make_sessionmaker, migrate
+    from hall.models import Device, DiagnosticsUpload
+    from hall.services import fleet_diagnostics
+    from hall.storage import open_store
+    from kiosk.agent.diagnostics import sealed_diagnostics
+
+    s3 = {}
+    if kind == "s3":
+        server = request.getfixturevalue("s3_server")
+        s3 = {"storage": "s3", "s3_endpoint": server.endpoint, "s3_bucket": server.new_bucket()}
+    settings = load_settings(data_dir=tmp_path / "hall-data", environ={}, diagnostics_kept=2, **s3)
+    settings.ensure_dirs()
+    migrate(settings.db_url, settings.county)
+    engine = make_engine(settings.db_url)
+    seal_key = X25519PrivateKey.generate()
+    public = seal_key.public_key().public_bytes_raw()
+    boxes = [sealed_diagnostics({"logs": f"beat {n}\n"}, "kiosk-00000001", public)[0] for n in range(3)]
+    with make_sessionmaker(engine)() as db:
+        device = Device(id="kiosk-00000001", county="441423", public_key=b"k" * 32,
+                        enrolled_at=datetime.now(UTC))
+        db.add(device)
+        db.add(DiagnosticsUpload(device_id=device.id, received_at=datetime.now(UTC), size=len(boxes[0]),
+                                 sha256=hashlib.sha256(boxes[0]).hexdigest(), box=boxes[0]))  # before 0007
+        db.commit()
+        legacy = db.scalars(select_ids(DiagnosticsUpload)).one()
+        assert fleet_diagnostics.open_upload(db, settings, seal_key, device.id, legacy)["logs"] == "beat 0\n"
+        rows = [fleet_diagnostics.store(db, settings, device, box).id for box in boxes[1:]]
+        assert all(db.get(DiagnosticsUpload, i).box is None for i in rows)  # not in the database
+        opened = fleet_diagnostics.open_upload(db, settings, seal_key, device.id, rows[-1])
+        assert opened["logs"] == "beat 2\n"
+        kept = {r.id for r in fleet_diagnostics.list_for(db, device.id)}
+        assert kept == set(rows)  # the newest two: the legacy row went
+        newest = fleet_diagnostics.store(db, settings, device, boxes[0]).id  # pushes rows[0] out
+        assert sorted(open_store(settings).keys("diagnostics")) == sorted(
+            f"diagnostics/{device.id}/{hashlib.sha256(b).hexdigest()}" for b in (boxes[0], boxes[2]))
+        assert fleet_diagnostics.open_upload(db, settings, seal_key, device.id, newest)["logs"] == "beat 0\n"
+    engine.dispose()
+
+
+def select_ids(model):
+    from sqlalchemy import select
+
+    return select(model.id)

@@ -6,8 +6,8 @@ What a backup folder holds::
     DIR/backup.json        when, which schema revision, which database kind, what was copied
     DIR/hall.dump          PostgreSQL: pg_dump's custom format (pg_restore reads it)
     DIR/hall.db            SQLite: a consistent copy made with SQLite's online backup
-    DIR/keys/, console-secret   the hall's X25519 seal key and Ed25519 signing key (without
-                           them no sealed application opens and no kiosk trusts the hall again)
+    DIR/keys/              the hall's X25519 seal key and Ed25519 signing key (without them
+                           no sealed application opens and no kiosk trusts the hall again)
     DIR/blobs/<key>        attachments, results, release files and diagnostics, from whichever
                            store the hall uses (local disk or object storage)
 
@@ -43,7 +43,9 @@ from hall.storage import copy_all, open_store
 from hall.storage.local import LocalDiskStore
 
 BLOB_PREFIXES = ("attachments", "results", "releases", "diagnostics")
-SECRETS = ("keys/seal.key", "keys/sign.key", "console-secret")
+# Not the console secret: a restored hall makes a new one, so every console session ends
+# (a logout or password reset made after the backup would otherwise be undone).
+SECRETS = ("keys/seal.key", "keys/sign.key")
 DEFAULT_GAP = 1_000_000
 
 
@@ -138,6 +140,7 @@ def restore(settings: Settings, source: Path, force: bool = False, gap: int = DE
     if meta.get("database") != kind:
         raise InvalidRequest(f"the backup is of a {meta.get('database')} database; this hall uses {kind}")
     _restore_secrets(settings, source, force)
+    (settings.data_dir / "console-secret").unlink(missing_ok=True)
     if kind == "sqlite":
         database = settings.sqlite_path
         assert database is not None

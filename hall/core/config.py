@@ -85,6 +85,8 @@ class Settings:
     # big, and only the newest few per kiosk are kept.
     max_diagnostics_bytes: int = 512 * 1024
     diagnostics_kept: int = 10
+    # A release bundle uploaded through the console's Releases page (bigger ones: the inbox folder).
+    max_release_upload_bytes: int = 64 * 1024 * 1024
     # Blob storage (hall/storage/): attachments, results and release files.
     storage: str = "local"
     s3_endpoint: str = ""

@@ -291,6 +291,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hall.db import migrate
 
     settings.ensure_dirs()
+    _check_store(settings)
     migrate(settings.db_url, settings.county)
     overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
     os.environ[ENV_SERVE_SETTINGS] = json.dumps({
@@ -306,6 +307,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5, log_level="info", access_log=args.access_log,
     )
     return 0
+
+
+def _check_store(settings: Settings) -> None:
+    """A bucket that is missing or refuses the keys stops ``serve`` now, not at the first kiosk."""
+    if settings.storage == "s3":
+        from hall.storage import open_store
+
+        next(iter(open_store(settings).keys("attachments")), None)  # one listing request
 
 
 def _event_loop() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from hall.storage import BlobNotFound, BlobStore, StorageUnavailable, copy_all
 from hall.storage.local import LocalDiskStore
-from tests.support.hall_process import free_port
+from tests.support.hall_process import free_port, hall_command
 from tests.support.s3_server import CREDENTIALS, S3Server, s3_server  # noqa: F401  (session fixture)
 
 
@@ -110,12 +111,22 @@ def test_unreachable_object_storage_is_unavailable_not_a_crash(aws_env):
     assert "secret" not in repr(store).lower() and CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in repr(store)
 
 
-def test_a_missing_bucket_is_unavailable(s3_server, aws_env):  # noqa: F811
+def test_a_missing_bucket_is_unavailable(s3_server, aws_env, tmp_path):  # noqa: F811
     from hall.storage.s3 import S3Store
 
     store = S3Store(endpoint=s3_server.endpoint, bucket="no-such-bucket-here")
     with pytest.raises(StorageUnavailable):
         store.put("results/x", b"1")
+    with pytest.raises(StorageUnavailable):
+        list(store.keys("attachments"))
+    # `serve` checks the bucket before it starts: one plain line, exit 2, no traceback, no key.
+    served = subprocess.run([*hall_command(), "serve", "--data-dir", str(tmp_path), "--port",
+                             str(free_port()), "--storage", "s3", "--s3-endpoint", s3_server.endpoint,
+                             "--s3-bucket", "no-such-bucket-here"],
+                            capture_output=True, text=True, timeout=120)
+    assert served.returncode == 2, served.stderr
+    assert "object storage did not answer" in served.stderr and "Traceback" not in served.stderr
+    assert CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in served.stderr
 
 
 def test_copy_all_moves_a_county_from_disk_to_a_bucket(tmp_path: Path, s3_server, aws_env):  # noqa: F811

@@ -14,7 +14,7 @@ import pytest
 from hall.storage import BlobNotFound, BlobStore, StorageUnavailable, copy_all
 from hall.storage.local import LocalDiskStore
 from tests.support.hall_process import free_port, hall_command
-from tests.support.s3_server import CREDENTIALS, S3Server, s3_server  # noqa: F401  (session fixture)
+from tests.support.s3_server import CREDENTIALS, S3Server
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_unreachable_object_storage_is_unavailable_not_a_crash(aws_env):
     assert "secret" not in repr(store).lower() and CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in repr(store)
 
 
-def test_a_missing_bucket_is_unavailable(s3_server, aws_env, tmp_path):  # noqa: F811
+def test_a_missing_bucket_is_unavailable(s3_server, aws_env, tmp_path):
     from hall.storage.s3 import S3Store
 
     store = S3Store(endpoint=s3_server.endpoint, bucket="no-such-bucket-here")
@@ -129,7 +129,7 @@ def test_a_missing_bucket_is_unavailable(s3_server, aws_env, tmp_path):  # noqa:
     assert CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in served.stderr
 
 
-def test_copy_all_moves_a_county_from_disk_to_a_bucket(tmp_path: Path, s3_server, aws_env):  # noqa: F811
+def test_copy_all_moves_a_county_from_disk_to_a_bucket(tmp_path: Path, s3_server, aws_env):
     disk = LocalDiskStore(tmp_path)
     disk.put("attachments/" + "d" * 64, b"a")
     disk.put("results/" + "e" * 64, b"r")

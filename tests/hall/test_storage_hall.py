@@ -16,10 +16,9 @@ from tests.hall.test_console_fleet import HEALTHY, beat
 from tests.hall.test_county_work import PASSWORD, console
 from tests.support.hall_process import HallProcess
 from tests.support.releases import broken_wheel
-from tests.support.s3_server import s3_server  # noqa: F401  (session fixture)
 
 
-def test_a_hall_on_object_storage_takes_an_attachment_and_serves_releases(  # noqa: F811
+def test_a_hall_on_object_storage_takes_an_attachment_and_serves_releases(
         tmp_path, monkeypatch, s3_server, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 

@@ -2,6 +2,7 @@
 free loopback port, reached over HTTP by boto3 exactly as a hall reaches MinIO or S3.
 
     from tests.support.s3_server import s3_server   # the session fixture, in a conftest
+                                                    # (tests/hall/conftest.py: one server per run)
     def test_x(s3_server):
         bucket = s3_server.new_bucket("hall-a")     # an empty bucket of its own
         env = s3_server.env                         # AWS_* variables for a hall process

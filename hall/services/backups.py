@@ -76,11 +76,16 @@ def _libpq(settings: Settings) -> tuple[str, dict[str, str]]:
         value = url.query.get(name)
         if value:
             parts[name] = value if isinstance(value, str) else value[0]
-    conninfo = " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+    conninfo = " ".join(f"{k}='{_quoted(v)}'" for k, v in parts.items() if v)
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     return conninfo, env
+
+
+def _quoted(value: str) -> str:
+    """A libpq keyword value inside single quotes: backslash and quote escaped."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -73,10 +74,9 @@ class S3Store:
             self._client.upload_file(str(path), self.bucket, self._key(key), Config=_TRANSFER)
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(exc, key) from exc
-        except Exception as exc:  # s3transfer wraps a failed part in its own error
-            if type(exc).__name__ == "S3UploadFailedError":
-                raise StorageUnavailable("object storage did not take the file; try again later") from exc
-            raise
+        except S3UploadFailedError as exc:  # boto3's transfer wraps a refused upload in its own error
+            log.warning("object storage refused the file for %s", key)
+            raise StorageUnavailable("object storage did not take the file; try again later") from exc
 
     def adopt(self, key: str, path: Path) -> None:
         self.put_file(key, path)

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from hall.core.config import Settings, load_settings
+from hall.core.config import Settings, load_settings, storage_arguments
 from hall.errors import HallError, InvalidRequest
 from kiosk.agent.documents import COMMAND_ARGS
 
@@ -30,6 +30,18 @@ def _role_arguments(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (sqlite:///… or postgresql+psycopg://…)")
     parser.add_argument("--data-dir", help="data directory (keys, attachments, SQLite)")
+    _storage_options(parser)
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    """Where blobs go (docs/operations.md, "Object storage"); the S3 keys only from the environment."""
+    parser.add_argument("--storage", choices=["local", "s3"], default=None,
+                        help="blob store: local (the data dir, default) or s3 (env COUNTY_HALL_STORAGE)")
+    parser.add_argument("--s3-endpoint", default=None,
+                        help="S3-compatible endpoint URL (env COUNTY_HALL_S3_ENDPOINT)")
+    parser.add_argument("--s3-bucket", default=None, help="bucket (env COUNTY_HALL_S3_BUCKET)")
+    parser.add_argument("--s3-region", default=None, help="region (default us-east-1)")
+    parser.add_argument("--s3-prefix", default=None, help="key prefix inside the bucket (default none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,7 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    _backup_commands(sub)
     return parser
+
+
+def _backup_commands(sub) -> None:
+    """docs/operations.md, "Backups and restore"."""
+    backup = sub.add_parser("backup", help="copy the database, keys and every blob to a new folder")
+    _common(backup)
+    backup.add_argument("folder", help="a new (or empty) folder; it holds the hall's private keys: guard it")
+    restore = sub.add_parser("restore", help="put a backup back (stop the hall's processes first)")
+    _common(restore)
+    restore.add_argument("folder", help="a folder made by `county-hall backup`")
+    restore.add_argument("--force", action="store_true", help="replace keys that differ from the backup's")
+    restore.add_argument("--gap", type=int, default=None,
+                         help="PostgreSQL: ids continue this far past the backup's (default 1000000)")
 
 
 def _command_args(kind: str, pairs: Sequence[str]) -> dict:
@@ -265,11 +291,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from hall.db import migrate
 
     settings.ensure_dirs()
+    _check_store(settings)
     migrate(settings.db_url, settings.county)
     overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
     os.environ[ENV_SERVE_SETTINGS] = json.dumps({
         "db": settings.db_url, "data_dir": str(settings.data_dir), "host": settings.host,
-        "port": settings.port, **overrides,
+        "port": settings.port, **overrides, **storage_arguments(settings),
     })
     log.info("serving on http://%s:%s with %d worker(s) (data dir %s)", settings.host, settings.port,
              args.workers, settings.data_dir)
@@ -280,6 +307,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5, log_level="info", access_log=args.access_log,
     )
     return 0
+
+
+def _check_store(settings: Settings) -> None:
+    """A bucket that is missing or refuses the keys stops ``serve`` now, not at the first kiosk."""
+    if settings.storage == "s3":
+        from hall.storage import open_store
+
+        next(iter(open_store(settings).keys("attachments")), None)  # one listing request
 
 
 def _event_loop() -> str:
@@ -516,7 +551,7 @@ def cmd_diagnostics(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as db:
         if args.open is not None:
             keys = load_or_create_keys(settings.keys_dir)
-            opened = fleet_diagnostics.open_upload(db, keys.seal_private, args.device_id, args.open)
+            opened = fleet_diagnostics.open_upload(db, settings, keys.seal_private, args.device_id, args.open)
             audit.record(db, args.by, "diagnostics.open", args.device_id, {"diagnostics_id": args.open})
             db.commit()
             print(json.dumps(opened, ensure_ascii=False))
@@ -572,6 +607,34 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall.services.backups import backup
+
+    report = backup(settings, Path(args.folder))
+    print(f"backup of the {report.database} database (schema {report.revision}) and {report.blobs} blob(s) "
+          f"in {args.folder}")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hall.services.backups import DEFAULT_GAP, restore
+
+    gap = DEFAULT_GAP if args.gap is None else args.gap
+    report = restore(settings, Path(args.folder), force=args.force, gap=gap)
+    print(f"restored the {report.database} database (backup schema {report.revision}) and {report.blobs} "
+          "blob(s) the store lacked")
+    return 0
+
+
+def _storage_overrides(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name, None) for name in ("storage", "s3_endpoint", "s3_bucket", "s3_region",
+                                                          "s3_prefix")}
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
@@ -579,7 +642,7 @@ COMMANDS = {
     "devices": cmd_devices, "cleanup-uploads": cmd_cleanup_uploads, "fleet": cmd_fleet,
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
-    "user": cmd_user, "departments": cmd_departments,
+    "user": cmd_user, "departments": cmd_departments, "backup": cmd_backup, "restore": cmd_restore,
 }
 
 
@@ -592,7 +655,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings(db=args.db, data_dir=args.data_dir,
-                                 host=getattr(args, "host", None), port=getattr(args, "port", None))
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 **_storage_overrides(args))
         return COMMANDS[args.command](settings, args)
     except HallError as exc:
         print(f"county-hall: error: {exc.detail}", file=sys.stderr)

@@ -301,7 +301,9 @@ class DiagnosticsUpload(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    box: Mapped[bytes] = mapped_column(LargeBinary)
+    # None: the box is in the blob store (hall/services/fleet_diagnostics.py); rows from
+    # before migration 0007 keep theirs here.
+    box: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Release(Base):

@@ -32,6 +32,8 @@ DEBIAN_PACKAGES=(
   pcscd libpcsclite-dev swig vsmartcard-vpcd
   # the hall's production database, started by the tests
   postgresql
+  # TLS in front of several hall processes (deploy/nginx/county-hall.conf, tests/hall/test_nginx.py)
+  nginx-light
   # the console is tested in a real headless browser
   chromium chromium-driver
   # helpers the tests and docs use

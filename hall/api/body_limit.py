@@ -47,6 +47,8 @@ def limit_for(settings: Settings, method: str, path: str) -> int:
         return settings.max_json_bytes
     if method == "POST" and path.startswith("/console/applications/") and path.endswith("/status"):
         return CONSOLE_RESULT_FORM_BYTES  # the form may carry a result (hall/services/results.py)
+    if method == "POST" and path == "/console/releases/upload":
+        return settings.max_release_upload_bytes  # wheels of a release, county admins only
     return settings.max_form_bytes
 
 

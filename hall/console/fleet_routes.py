@@ -6,11 +6,14 @@ runs what) and ``/console/audit``. Forms only, no script (the console's CSP)."""
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import shutil
 import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,10 +76,10 @@ def device_page(device_id: str, request: Request, session: SessionDep, db: DbDep
 
 @router.get("/fleet/{device_id}/diagnostics/{upload_id}")
 def diagnostics_page(device_id: str, upload_id: int, request: Request, session: SessionDep, db: DbDep,
-                     keys: KeysDep, clock: ClockDep) -> HTMLResponse:
+                     keys: KeysDep, clock: ClockDep, settings: SettingsDep) -> HTMLResponse:
     device = session.scope.check_device(db.get(Device, device_id), device_id)  # out of county: 404
     session.scope.require(session.scope.manages_devices)  # logs of a kiosk: not for viewers
-    opened = fleet_diagnostics.open_upload(db, keys.seal_private, device_id, upload_id)
+    opened = fleet_diagnostics.open_upload(db, settings, keys.seal_private, device_id, upload_id)
     upload = next(d for d in fleet_diagnostics.list_for(db, device_id) if d.id == upload_id)
     audit.record(db, f"console:{session.username}", "diagnostics.open", device_id,
                  {"diagnostics_id": upload_id}, clock=clock)
@@ -192,6 +195,7 @@ def _releases_page(request: Request, session: ConsoleSession, db: Session, setti
                   factory=running.get("", []), devices=devices, bundles=_bundles(settings),
                   inbox=str(release_inbox(settings)), stage_choices=STAGE_CHOICES,
                   stage_labels=dict(STAGE_CHOICES), error=error, version_text=version_text,
+                  upload_mib=settings.max_release_upload_bytes // (1024 * 1024),
                   status_code=status_code)
 
 
@@ -217,6 +221,42 @@ def publish_release(request: Request, session: SessionDep, db: DbDep, settings: 
     except HallError as exc:
         db.rollback()
         return _releases_page(request, session, db, settings, exc.detail, 422, version)
+    return RedirectResponse("/console/releases", status_code=303)
+
+
+# What a browser sends as a wheel's name: a plain file name, never a path of ours to follow.
+_WHEEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}\.whl$")
+
+
+@router.post("/releases/upload")
+def upload_release(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep, keys: KeysDep,
+                   clock: ClockDep, csrf: FormStr = "", version: FormStr = "",
+                   pilot: Annotated[list[str] | None, Form()] = None,
+                   wheels: Annotated[list[UploadFile] | None, File()] = None) -> Response:
+    """The same publish as from the inbox folder, with the wheels uploaded by the browser
+    (the body is capped at ``Settings.max_release_upload_bytes`` before it is read)."""
+    session.check_csrf(csrf)
+    session.scope.require(session.scope.manages_releases)
+    in_county = {d.id for d in db.scalars(select(Device).where(*session.scope.device_filter()))}
+    pilot = [p for p in pilot or [] if p in in_county]
+    files = [w for w in wheels or [] if w.filename]
+    names = [w.filename or "" for w in files]
+    if not files or not all(_WHEEL_NAME.match(n) for n in names) or len(set(names)) != len(names):
+        return _releases_page(request, session, db, settings,
+                              "请选择 .whl 文件 Choose the release's wheel files (.whl)", 422, version)
+    staging = settings.data_dir / "release-uploads" / secrets.token_hex(8)
+    staging.mkdir(parents=True, mode=0o700)
+    try:
+        for upload, name in zip(files, names, strict=True):
+            with open(staging / name, "wb") as out:
+                shutil.copyfileobj(upload.file, out, 1 << 20)
+        releases.publish(db, settings, keys.sign_private, staging, version.strip(),
+                         f"console:{session.username}", pilot[:1000], clock=clock)
+    except HallError as exc:
+        db.rollback()
+        return _releases_page(request, session, db, settings, exc.detail, 422, version)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return RedirectResponse("/console/releases", status_code=303)
 
 

@@ -14,6 +14,13 @@ ENV_DB = "COUNTY_HALL_DB"
 ENV_DATA_DIR = "COUNTY_HALL_DATA_DIR"
 ENV_COUNTY = "COUNTY_HALL_COUNTY"
 ENV_SECURE_COOKIES = "COUNTY_HALL_SECURE_COOKIES"
+# Where blobs go (hall/storage/): "local" (the data dir) or "s3" with an endpoint and a bucket.
+# The S3 credentials are not settings: boto3 reads them from the environment (AWS_ACCESS_KEY_ID…).
+ENV_STORAGE = "COUNTY_HALL_STORAGE"
+ENV_S3_ENDPOINT = "COUNTY_HALL_S3_ENDPOINT"
+ENV_S3_BUCKET = "COUNTY_HALL_S3_BUCKET"
+ENV_S3_REGION = "COUNTY_HALL_S3_REGION"
+ENV_S3_PREFIX = "COUNTY_HALL_S3_PREFIX"
 DEFAULT_DATA_DIR = Path("hall-data")
 DEFAULT_COUNTY = "441423"
 _COUNTY = re.compile(r"^[0-9]{6}$")
@@ -78,6 +85,14 @@ class Settings:
     # big, and only the newest few per kiosk are kept.
     max_diagnostics_bytes: int = 512 * 1024
     diagnostics_kept: int = 10
+    # A release bundle uploaded through the console's Releases page (bigger ones: the inbox folder).
+    max_release_upload_bytes: int = 64 * 1024 * 1024
+    # Blob storage (hall/storage/): attachments, results and release files.
+    storage: str = "local"
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
 
     @property
     def db_pool_size(self) -> int:
@@ -139,7 +154,8 @@ def load_settings(
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     county = validate_county(environ.get(ENV_COUNTY) or DEFAULT_COUNTY)
     secure = (environ.get(ENV_SECURE_COOKIES) or "").strip().lower() in ("1", "true", "yes")
-    kwargs: dict = {"data_dir": folder, "db_url": url, "county": county, "secure_cookies": secure}
+    kwargs: dict = {"data_dir": folder, "db_url": url, "county": county, "secure_cookies": secure,
+                    **_storage_from(environ)}
     if host:
         kwargs["host"] = host
     if port is not None:
@@ -148,4 +164,26 @@ def load_settings(
     if unknown:
         raise InvalidRequest(f"unknown setting {sorted(unknown)[0]}")
     kwargs.update({name: value for name, value in overrides.items() if value is not None})
-    return Settings(**kwargs)
+    return check_storage(Settings(**kwargs))
+
+
+def _storage_from(environ: Mapping[str, str]) -> dict[str, str]:
+    names = {"storage": ENV_STORAGE, "s3_endpoint": ENV_S3_ENDPOINT, "s3_bucket": ENV_S3_BUCKET,
+             "s3_region": ENV_S3_REGION, "s3_prefix": ENV_S3_PREFIX}
+    return {field: environ[name].strip() for field, name in names.items() if environ.get(name, "").strip()}
+
+
+def check_storage(settings: Settings) -> Settings:
+    if settings.storage not in ("local", "s3"):
+        raise InvalidRequest(f"storage must be local or s3, got {settings.storage!r}")
+    if settings.storage == "s3" and not settings.s3_bucket:
+        raise InvalidRequest("--storage s3 needs --s3-bucket (or COUNTY_HALL_S3_BUCKET)")
+    if settings.s3_endpoint and not settings.s3_endpoint.startswith(("https://", "http://")):
+        raise InvalidRequest("--s3-endpoint must be an http(s):// URL")
+    return settings
+
+
+def storage_arguments(settings: Settings) -> dict[str, str]:
+    """The storage settings as load_settings overrides (handed to ``serve``'s workers)."""
+    return {"storage": settings.storage, "s3_endpoint": settings.s3_endpoint, "s3_bucket": settings.s3_bucket,
+            "s3_region": settings.s3_region, "s3_prefix": settings.s3_prefix}

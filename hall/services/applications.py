@@ -18,7 +18,7 @@ from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
 from hall.services.numbering import check_provisional, next_official_number
-from hall.services.uploads import attachment_path, check_sha256
+from hall.services.uploads import attachment_stored, check_sha256, read_attachment
 from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
 from offline_queue.sealing import SealError, open_box
 
@@ -113,7 +113,7 @@ def verified_uploads(db: Session, settings: Settings, device: Device, items: lis
         sha256 = check_sha256(item["sha256"])
         upload = db.scalar(select(Upload).where(Upload.device_id == device.id, Upload.sha256 == sha256))
         if (upload is None or not upload.complete or not upload.verified
-                or not attachment_path(settings, sha256).exists()):
+                or not attachment_stored(settings, sha256)):
             raise Conflict(sha256, code="missing_attachment")
         if upload.size != item["size"]:
             raise InvalidRequest(f"attachment {sha256} size {item['size']} differs from upload {upload.size}")
@@ -176,7 +176,7 @@ def open_attachment(settings: Settings, application: Application, sha256: str,
                     seal_key: X25519PrivateKey) -> bytes:
     if not any(a.sha256 == sha256 for a in application.attachments):
         raise NotFound("no such attachment on this application", code="attachment_not_found")
-    box = attachment_path(settings, sha256).read_bytes()
+    box = read_attachment(settings, sha256)
     return open_box(box, seal_key, application.id.encode("ascii"))
 
 

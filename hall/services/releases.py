@@ -5,7 +5,8 @@
     county-hall release stage 0.2.0 halt                    # no kiosk newly takes it
     county-hall release stage 0.2.0 rollback                # kiosks go back to the one before
 
-Publishing copies the bundle's wheels to ``<data dir>/releases/<version>/`` and signs a
+Publishing copies the bundle's wheels to the blob store as ``releases/<version>/<file>``
+(on local disk ``<data dir>/releases/<version>/``) and signs a
 manifest of their SHA-256 and sizes with the hall's Ed25519 key under its own context
 (``kiosk.updates.manifest``). Which release a kiosk is offered in its heartbeat answer:
 the newest (by publication) whose stage includes it — ``pilot``: the kiosks named;
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound
 from hall.models import Device, DeviceState, Release
 from hall.services import audit
+from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, iso, system_clock, to_datetime
 from kiosk.agent.documents import sign_document
 from kiosk.updates.manifest import MAX_FILES, RELEASE_CONTEXT, VERSION_PATTERN, BadManifest, check_shape
@@ -39,8 +40,8 @@ STAGES = ("pilot", "percent", "all", "halted", "rolled_back")
 MAX_RANGE_BYTES = 4 * 1024 * 1024
 
 
-def releases_dir(settings: Settings) -> Path:
-    return settings.data_dir / "releases"
+def release_key(version: str, name: str) -> str:
+    return f"releases/{version}/{name}"
 
 
 def _sha256(path: Path) -> str:
@@ -68,12 +69,9 @@ def publish(db: Session, settings: Settings, sign_key: Ed25519PrivateKey, bundle
         check_shape(document)  # what the kiosk will check: refuse here what it would refuse
     except BadManifest as exc:
         raise InvalidRequest(f"the bundle does not make a valid manifest ({exc})") from exc
-    target = releases_dir(settings) / version
-    staging = target.with_name(f".{version}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for wheel in wheels:
-        shutil.copyfile(wheel, staging / wheel.name)
+    store = open_store(settings)
+    for wheel in wheels:  # stored before the row exists: no kiosk is offered a file not yet there
+        store.put_file(release_key(version, wheel.name), wheel)
     seq = (db.scalar(select(func.max(Release.seq))) or 0) + 1
     release = Release(version=version, seq=seq, manifest_json=json.dumps(document, sort_keys=True),
                       signature=sign_document(sign_key, RELEASE_CONTEXT, document),
@@ -83,8 +81,6 @@ def publish(db: Session, settings: Settings, sign_key: Ed25519PrivateKey, bundle
     names = [f["name"] for f in document["files"]]
     audit.record(db, actor, "release.publish", "", {"version": version, "pilot": pilot, "files": names},
                  clock=clock)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
     db.commit()
     return release
 
@@ -177,9 +173,10 @@ def read_range(settings: Settings, db: Session, version: str, name: str, range_h
     size = int(files[name]["size"])
     start, end = _parse_range(range_header, size)
     end = min(end, start + MAX_RANGE_BYTES - 1)
-    with (releases_dir(settings) / version / name).open("rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start + 1)
+    try:
+        data = open_store(settings).get_range(release_key(version, name), start, end)
+    except BlobNotFound as exc:
+        raise NotFound(f"release {version} lost its file {name}", code="release_file_not_found") from exc
     return Chunk(data, start, start + len(data) - 1, size)
 
 

@@ -2,15 +2,14 @@
 
 The clerk's file is checked from its bytes (PDF or a raster image, which is re-encoded,
 as the console does for kiosk attachments), sealed to the hall's own X25519 key with the
-application id as context — so a copy of the data folder alone reads nothing — and kept
-as ``<data-dir>/results/<SHA-256 of the box>``.
+application id as context — so a copy of the data folder (or of the bucket) alone reads
+nothing — and kept in the blob store as ``results/<SHA-256 of the box>`` (on local disk:
+``<data-dir>/results/…``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
@@ -20,16 +19,15 @@ from hall.console.attachments import safe_attachment
 from hall.core.config import Settings
 from hall.errors import InvalidRequest, NotFound
 from hall.models import Application, ApplicationResult
+from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, system_clock, to_datetime
 from offline_queue.sealing import open_box, seal
 
 MAX_RESULT_BYTES = 3 * 1024 * 1024
 
 
-def results_dir(settings: Settings) -> Path:
-    folder = settings.data_dir / "results"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
+def result_key(box_sha256: str) -> str:
+    return f"results/{box_sha256}"
 
 
 def _context(app_id: str) -> bytes:
@@ -49,13 +47,7 @@ def store_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, ap
     public = seal_key.public_key().public_bytes_raw()
     box = seal(safe.body, public, _context(application.id))
     digest = hashlib.sha256(box).hexdigest()
-    path = results_dir(settings) / digest
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as fh:
-        fh.write(box)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, path)
+    open_store(settings).put(result_key(digest), box)
     result = ApplicationResult(application_id=application.id, box_sha256=digest, size=len(safe.body),
                                media_type=safe.media_type, created_at=to_datetime(clock()),
                                created_by=actor[:100])
@@ -73,5 +65,8 @@ def open_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, app
     result = db.get(ApplicationResult, result_id)
     if result is None or result.application_id != application.id:
         raise NotFound("no such result on this application", code="result_not_found")
-    box = (results_dir(settings) / result.box_sha256).read_bytes()
+    try:
+        box = open_store(settings).get(result_key(result.box_sha256))
+    except BlobNotFound as exc:
+        raise NotFound("the result's file is missing from the store", code="result_not_found") from exc
     return result, open_box(box, seal_key, _context(application.id))

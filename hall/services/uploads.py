@@ -1,7 +1,9 @@
 """Resumable uploads of sealed attachments (tus-like offsets).
 
-Bytes go to ``<data-dir>/uploads/<upload_id>`` while partial; when the offset reaches
-the size the SHA-256 is checked and the file moves to ``<data-dir>/attachments/<sha256>``.
+Bytes go to ``<data-dir>/uploads/<upload_id>`` while partial (always the hall's local
+disk); when the offset reaches the size the SHA-256 is checked and the file goes to the
+blob store as ``attachments/<sha256>`` (hall/storage/: on local disk that is a rename to
+``<data-dir>/attachments/<sha256>``; on object storage an upload, then the partial goes).
 
 Bounds, so that one device (or a stolen key) cannot fill the hall's disk:
 
@@ -35,8 +37,8 @@ from sqlalchemy.orm import Session
 from hall.core.config import Settings
 from hall.errors import Conflict, HallError, InvalidRequest, NotFound, TooLarge, Unprocessable
 from hall.models import ApplicationAttachment, Device, Upload
+from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, system_clock, to_datetime
-from offline_queue.blobs import fsync_dir
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -162,20 +164,32 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
             db.commit()
             raise Unprocessable("SHA-256 of the received bytes does not match; start again",
                                 code="hash_mismatch")
-        final = attachment_path(settings, upload.sha256)
-        if final.exists():
+        store, key = open_store(settings), attachment_key(upload.sha256)
+        if store.exists(key):
             partial.unlink()
         else:
-            os.replace(partial, final)
-            fsync_dir(final.parent)
+            store.adopt(key, partial)  # StorageUnavailable: not committed, the kiosk sends the chunk again
         upload.complete = True
         upload.verified = True
     db.commit()
     return upload
 
 
-def attachment_path(settings: Settings, sha256: str) -> Path:
-    return settings.attachments_dir / check_sha256(sha256)
+def attachment_key(sha256: str) -> str:
+    return f"attachments/{check_sha256(sha256)}"
+
+
+def attachment_stored(settings: Settings, sha256: str) -> bool:
+    return open_store(settings).exists(attachment_key(sha256))
+
+
+def read_attachment(settings: Settings, sha256: str) -> bytes:
+    """The sealed attachment's bytes (NotFound when the store has lost it)."""
+    try:
+        return open_store(settings).get(attachment_key(sha256))
+    except BlobNotFound as exc:
+        raise NotFound("the attachment's file is missing from the store",
+                       code="attachment_not_found") from exc
 
 
 def _file_sha256(path: Path) -> str:

@@ -9,6 +9,7 @@ import pytest
 from tests.hall.kiosk_client import SignedClient
 from tests.support.hall_process import HallProcess
 from tests.support.postgres import postgres_cluster  # noqa: F401  (session fixture)
+from tests.support.s3_server import s3_server  # noqa: F401  (session fixture: one moto server for all)
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

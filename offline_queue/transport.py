@@ -243,6 +243,24 @@ class StatusChange:
     official_number: str
     reason: str
     changed_at: str
+    materials: tuple[str, ...] = ()  # a correction's material ids (catalog ids, checked)
+    results: int = 0  # a completion's results kept on the hall for the villager
+
+
+_MATERIAL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_MATERIALS = 32
+
+
+def _material_ids(value: Any) -> tuple[str, ...]:
+    """A correction's material ids: catalog-id shaped strings only, a few at most (else none)."""
+    if not isinstance(value, list):
+        return ()
+    ids = [m for m in value if isinstance(m, str) and _MATERIAL_ID.fullmatch(m)]
+    return tuple(dict.fromkeys(ids))[:MAX_MATERIALS]
+
+
+def _small_count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100 else 0
 
 
 def _send(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -658,6 +676,8 @@ class HallClient:
                     official_number=str(item.get("official_number") or ""),
                     reason=str(item.get("reason") or ""),
                     changed_at=str(item.get("changed_at") or ""),
+                    materials=_material_ids(item.get("materials")),
+                    results=_small_count(item.get("results")),
                 )
                 for item in items
             ]

@@ -14,6 +14,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "receipt": ("screens.receipt", "ReceiptScreen"),
     "rating": ("screens.rating", "RatingScreen"),
     "status": ("screens.status", "StatusScreen"),
+    "supplement": ("screens.supplement", "SupplementScreen"),
     "maintenance": ("screens.maintenance", "MaintenanceScreen"),
     "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }

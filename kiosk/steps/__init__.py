@@ -15,7 +15,9 @@ review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the syn
 signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
 rating       ``rating.RatingStep``       — (好差评 queued as its own record, the sync woken)
-status       ``status.StatusStep``       —
+status       ``status.StatusStep``       — (a correction: 补交材料 starts the supplement)
+supplement   ``supplement.``             — (the named pages sealed and queued as a supplement;
+             ``SupplementStep``          reached from capture in its supplement mode)
 maintenance  ``maintenance.``            every device, for the self-test (the
              ``MaintenanceStep``         technician's, behind a PIN)
 out_of_      ``maintenance.``            — (the county's lock: only its notice)
@@ -46,6 +48,7 @@ from kiosk.steps.rating import RatingStep
 from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
+from kiosk.steps.supplement import SupplementStep
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Steps:
     receipt: ReceiptStep
     rating: RatingStep
     status: StatusStep
+    supplement: SupplementStep
     maintenance: MaintenanceStep
     out_of_service: OutOfServiceStep
 
@@ -77,10 +81,11 @@ class Steps:
                                       emit=ctx.events.emit)
         review = ReviewStep(ctx, receipt, sync)
         lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
+        supplement = SupplementStep(ctx, review)
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
-                   rating=RatingStep(ctx, sync), status=StatusStep(ctx),
+                   rating=RatingStep(ctx, sync), status=StatusStep(ctx, supplement), supplement=supplement,
                    maintenance=MaintenanceStep(ctx, review),
                    out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))
 

@@ -18,6 +18,8 @@ rating       ``rating.RatingStep``       — (好差评 queued as its own record
 status       ``status.StatusStep``       — (a correction: 补交材料 starts the supplement)
 supplement   ``supplement.``             — (the named pages sealed and queued as a supplement;
              ``SupplementStep``          reached from capture in its supplement mode)
+worklist     ``worklist.WorklistStep``   — (a signed-in grid worker's applications; a
+                                         correction answered by the supplement step)
 maintenance  ``maintenance.``            every device, for the self-test (the
              ``MaintenanceStep``         technician's, behind a PIN)
 out_of_      ``maintenance.``            — (the county's lock: only its notice)
@@ -49,6 +51,7 @@ from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
 from kiosk.steps.supplement import SupplementStep
+from kiosk.steps.worklist import WorklistStep
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Steps:
     rating: RatingStep
     status: StatusStep
     supplement: SupplementStep
+    worklist: WorklistStep
     maintenance: MaintenanceStep
     out_of_service: OutOfServiceStep
 
@@ -86,6 +90,7 @@ class Steps:
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
                    rating=RatingStep(ctx, sync), status=StatusStep(ctx, supplement), supplement=supplement,
+                   worklist=WorklistStep(ctx, staff, supplement),
                    maintenance=MaintenanceStep(ctx, review),
                    out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))
 

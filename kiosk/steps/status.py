@@ -44,12 +44,13 @@ class StatusStep(Step):
         return [status_row(self, e) for e in self._entries()]
 
     @guarded
-    def start_supplement(self, entry_id: str) -> None:
+    def start_supplement(self, entry_id: str) -> bool:
         """补交材料: the capture of the named materials of one of this villager's applications."""
         entry = next((e for e in self._entries() if e.id == entry_id), None)
         if entry is None or self.supplement is None:
             raise ActionFailed("supplement.not_needed", "not one of this villager's applications")
         self.supplement.begin(entry)
+        return True
 
     def _entries(self) -> list[QueueEntry]:
         visit = self.ctx.visit

@@ -20,13 +20,14 @@ SIGNATURE = "signature"
 RECEIPT = "receipt"
 RATING = "rating"
 STATUS = "status"
+WORKLIST = "worklist"  # a signed-in grid worker's applications (代办), outside a villager's visit
 SUPPLEMENT = "supplement"  # a correction answered: the supplement sealed and queued, its confirmation
 MAINTENANCE = "maintenance"  # the technician's, behind a PIN: outside any visit
 OUT_OF_SERVICE = "out_of_service"  # the county locked the kiosk: only its notice shows
 
 # step -> the steps it may move forward to
 MOVES: dict[str, tuple[str, ...]] = {
-    HOME: (IDENTIFY, MAINTENANCE),
+    HOME: (IDENTIFY, MAINTENANCE, WORKLIST),
     IDENTIFY: (CATALOG, STATUS),  # apply: choose the item; status lookup: the applications
     CATALOG: (GUIDE,),
     GUIDE: (FORM,),
@@ -38,6 +39,7 @@ MOVES: dict[str, tuple[str, ...]] = {
     RATING: (),
     STATUS: (CAPTURE,),  # 补交材料: photograph what the county asked for
     SUPPLEMENT: (),
+    WORKLIST: (CAPTURE,),  # the grid worker adds the missing page on the spot
     OUT_OF_SERVICE: (MAINTENANCE,),
     MAINTENANCE: (),  # exit: home (or the out-of-service notice, while locked)
 }

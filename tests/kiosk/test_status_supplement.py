@@ -105,3 +105,42 @@ def test_the_feed_s_materials_and_results_are_checked_before_they_are_kept():
     assert _material_ids([f"M{i}" for i in range(100)]) == tuple(f"M{i}" for i in range(32))
     assert (_small_count(2), _small_count(True), _small_count(-1), _small_count("3"), _small_count(10**9)) \
         == (2, 0, 0, 0, 0)
+
+
+def test_the_grid_worker_s_worklist_lists_their_applications_and_answers_a_correction(tmp_path):
+    from kiosk.staff import StaffLogin
+
+    clock = ManualClock()
+    service = make_service(tmp_path, clock, reader=FakeReader(*[ELDERLY_VILLAGER] * 4))
+    staff = service.steps.staff
+    try:
+        _queue_and_correct(service)  # the villager's own application: not the worker's
+        staff.login = StaffLogin(worker_id="GW-0042", county="441423", role="grid", since=clock(),
+                                 last_active=clock())
+        mine = _queue_and_correct(service, materials=("M1",))  # applied on the villager's behalf
+        disk = (tmp_path / "outbox.sqlite3").read_bytes() + (tmp_path / "outbox.sqlite3-wal").read_bytes()
+        assert b"GW-0042" not in disk  # the outbox keeps a keyed digest of the worker, not the id
+
+        worklist = service.steps.worklist
+        [row] = worklist.rows()
+        assert row.entry_id == mine.id and row.state == CORRECTION_NEEDED
+        assert row.materials == ("居民户口簿",) and row.can_supplement
+        assert row.reason == ""  # sealed to the applicant: it opens with the villager's card only
+        assert ELDERLY_VILLAGER.name not in repr(row) and ELDERLY_VILLAGER.id_number not in repr(row)
+
+        assert worklist.start_supplement(row.entry_id)
+        assert service.visit.agent == {"worker_id": "GW-0042", "county": "441423"}
+        assert service.steps.capture.next_step() == SUPPLEMENT
+        service.steps.capture.capture_page()
+        service.steps.supplement.send()
+        service.finish()
+        [row] = worklist.rows()
+        assert row.supplement_sent and not row.can_supplement
+        assert len(service.queue.supplements_of(mine.id)) == 1
+
+        staff.logout()
+        with pytest.raises(ActionFailed) as signed_out:
+            worklist.rows()
+        assert signed_out.value.message_key == "worklist.signed_out"
+    finally:
+        service.close()

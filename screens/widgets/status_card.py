@@ -47,8 +47,10 @@ def status_card(screen: Any, index: int, row: Any, prefix: str,
         card.height = max(inner + 2 * theme.px(20), theme.px(160))
 
     if row.can_supplement:
+        # a fixed width from the start: the words never shrink to fit a button still being laid out
         button = BigButton(kiosk_id=f"{prefix}_supplement_{index}", text=screen.tr("status.supplement"),
-                           size_hint_y=None, height=theme.target(130), font_size=theme.LARGE)
+                           size_hint=(None, None), width=theme.px(520), height=theme.target(130),
+                           font_size=theme.LARGE)
         button.bind(on_release=lambda _b, entry_id=row.entry_id: on_supplement(entry_id))
         texts.add_widget(button)
     for label in texts.children:

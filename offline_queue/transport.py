@@ -236,6 +236,22 @@ class SubmitResult:
     status: str
 
 
+@dataclass(frozen=True, repr=False)
+class ResultFile:
+    """A completed application's result from the hall (a decision letter, a certificate image)."""
+
+    media_type: str
+    data: bytes
+    count: int  # how many results the application has
+
+    def __repr__(self) -> str:
+        return f"ResultFile({self.media_type}, {len(self.data)} bytes, 1 of {self.count})"
+
+
+RESULT_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
+MAX_RESULT_BYTES = 3 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class StatusChange:
     id: str
@@ -660,6 +676,23 @@ class HallClient:
         answer = self._post_json("/ratings", dict(payload))
         if not isinstance(answer, dict) or answer.get("id") != payload.get("id"):
             raise HallGarbage("rating answer is for another id")
+
+    def fetch_result(self, application_id: str, index: int, applicant_proof: str) -> ResultFile:
+        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer."""
+        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}",
+                                 {"applicant_proof": applicant_proof})
+        try:
+            media_type, count = _str(answer, "media_type"), answer["count"]
+            data = base64.b64decode(_str(answer, "data"), validate=True)
+            if answer.get("application_id") != application_id or answer.get("index") != index:
+                raise ValueError("an answer for another result")
+            if media_type not in RESULT_MEDIA_TYPES or not 0 < len(data) <= MAX_RESULT_BYTES:
+                raise ValueError("not a result the kiosk shows")
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= index < count <= 100:
+                raise ValueError("a bad count")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise HallGarbage("result answer has the wrong shape") from exc
+        return ResultFile(media_type=media_type, data=data, count=count)
 
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []

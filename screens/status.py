@@ -21,7 +21,7 @@ class StatusScreen(KioskScreen):
         box.clear_widgets()
         self.summary = self.tr("status.count", count=len(rows)) if rows else self.tr("status.none")
         for i, row in enumerate(rows):
-            box.add_widget(status_card(self, i, row, "status", self.supplement))
+            box.add_widget(status_card(self, i, row, "status", self.supplement, self.print_result))
 
     def forget(self) -> None:
         self.ids.rows.clear_widgets()
@@ -29,6 +29,23 @@ class StatusScreen(KioskScreen):
 
     def on_event_queue_changed(self) -> None:
         self.refresh()  # a status came back from the hall while the villager looks
+
+    def print_result(self, entry_id: str) -> None:
+        """打印结果单: fetched off the UI thread; ``result_ready`` says what became of it."""
+        self.run(self.step.fetch_result, entry_id)
+
+    def on_event_result_ready(self, entry_id: str, printed: bool, picture: bool, message: str,
+                              message_key: str = "") -> None:
+        shown = self.step.result_picture() if picture and not printed else None
+        if shown is None:
+            self.nav.show_error(message_key or "result.pdf")
+            return
+        from screens.widgets.result_view import ResultView
+
+        ResultView(shown, message, self.tr("common.ok")).open()
+
+    def on_event_result_failed(self, message_key: str, message: str) -> None:
+        self.nav.show_error(message_key)
 
     def supplement(self, entry_id: str) -> None:
         """补交材料: photograph what the county asked for (a missing camera: plain words, stay here)."""

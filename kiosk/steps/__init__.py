@@ -47,6 +47,7 @@ from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
 from kiosk.steps.maintenance import MaintenanceStep, OutOfServiceStep
 from kiosk.steps.rating import RatingStep
+from kiosk.steps.result import ResultDesk
 from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
@@ -89,7 +90,8 @@ class Steps:
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
-                   rating=RatingStep(ctx, sync), status=StatusStep(ctx, supplement), supplement=supplement,
+                   rating=RatingStep(ctx, sync), supplement=supplement,
+                   status=StatusStep(ctx, supplement, ResultDesk(ctx, receipt)),
                    worklist=WorklistStep(ctx, staff, supplement),
                    maintenance=MaintenanceStep(ctx, review),
                    out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))

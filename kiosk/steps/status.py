@@ -13,11 +13,13 @@ from kiosk.presentation import (
     STATE_LOOK,
     UNKNOWN_STATE_LOOK,
     ActionFailed,
+    Image,
     StatusRow,
     guarded,
     short_time,
 )
 from kiosk.steps.context import Step, StepContext
+from kiosk.steps.result import ResultDesk
 from kiosk.steps.supplement import SupplementStep, can_supplement, correction_materials, supplement_pending
 from kiosk.steps.table import STATUS
 from offline_queue.outbox import QueueEntry
@@ -29,9 +31,11 @@ log = logging.getLogger(__name__)
 class StatusStep(Step):
     name = STATUS
 
-    def __init__(self, ctx: StepContext, supplement: SupplementStep | None = None) -> None:
+    def __init__(self, ctx: StepContext, supplement: SupplementStep | None = None,
+                 results: ResultDesk | None = None) -> None:
         super().__init__(ctx)
         self.supplement = supplement
+        self.results = results
 
     def enter(self) -> None:
         visit = self.ctx.visit
@@ -51,6 +55,19 @@ class StatusStep(Step):
             raise ActionFailed("supplement.not_needed", "not one of this villager's applications")
         self.supplement.begin(entry)
         return True
+
+    @guarded
+    def fetch_result(self, entry_id: str) -> bool:
+        """打印结果: fetch the result off the UI thread; ``result_ready`` or ``result_failed`` follows."""
+        visit = self.ctx.need_visit()
+        entry = next((e for e in self._entries() if e.id == entry_id), None)
+        if entry is None or self.results is None:
+            raise ActionFailed("result.none", "not one of this villager's applications")
+        self.results.fetch(visit, entry)
+        return True
+
+    def result_picture(self) -> Image | None:
+        return self.results.picture(self.ctx.visit) if self.results is not None else None
 
     def _entries(self) -> list[QueueEntry]:
         visit = self.ctx.visit

@@ -18,7 +18,8 @@ from screens.widgets.status_badge import StatusBadge
 
 
 def status_card(screen: Any, index: int, row: Any, prefix: str,
-                on_supplement: Callable[[str], None]) -> BoxLayout:
+                on_supplement: Callable[[str], None],
+                on_result: Callable[[str], None] | None = None) -> BoxLayout:
     """One application on a white card: what, which number, when, the county's words, its badge."""
     card = BoxLayout(size_hint_y=None, padding=(theme.px(32), theme.px(20)), spacing=theme.px(24))
     texts = BoxLayout(orientation="vertical", spacing=theme.px(6))
@@ -53,6 +54,12 @@ def status_card(screen: Any, index: int, row: Any, prefix: str,
                            font_size=theme.LARGE)
         button.bind(on_release=lambda _b, entry_id=row.entry_id: on_supplement(entry_id))
         texts.add_widget(button)
+    if on_result is not None and row.results > 0 and row.state == "completed":
+        result = BigButton(kiosk_id=f"{prefix}_result_{index}", text=screen.tr("status.result"),
+                           size_hint=(None, None), width=theme.px(520), height=theme.target(130),
+                           font_size=theme.LARGE)
+        result.bind(on_release=lambda _b, entry_id=row.entry_id: on_result(entry_id))
+        texts.add_widget(result)
     for label in texts.children:
         label.bind(height=fit)
     fit()

@@ -21,8 +21,9 @@ REASON = "户口簿照片看不清，请重新拍户主页"
 WORKER = {"worker_id": "GW-0042", "county": "441423"}
 
 
-def _seed(service: Any, agent: dict[str, str] | None, official: str) -> str:
-    """One application of ELDERLY_VILLAGER, sent, then a correction naming the household register."""
+def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: bool = False) -> str:
+    """One application of ELDERLY_VILLAGER, sent, then a correction naming the household register
+    (``completed``: done, with one result on the hall)."""
     import cv2
 
     from kiosk.applications import build_application
@@ -42,9 +43,32 @@ def _seed(service: Any, agent: dict[str, str] | None, official: str) -> str:
     visit.wipe()
     entry = service.queue.enqueue(app, service.identity.hall_seal_public_key)
     service.queue.mark_submitted(entry.id, official)
+    if completed:
+        service.queue.apply_status(StatusChange(id=entry.id, status="completed", official_number=official,
+                                                reason="", changed_at="", results=1))
+        return entry.id
     service.queue.apply_status(StatusChange(id=entry.id, status="correction_needed", official_number=official,
                                             reason=REASON, changed_at="", materials=("M1",)))
     return entry.id
+
+
+class ResultOnTheHall:
+    """The hall's answer to a result request, as the real client returns it (the client and the
+    hall's endpoint are tested for real in tests/offline_queue/test_result_download.py)."""
+
+    def __call__(self, identity: Any, timeout_s: float) -> Any:
+        return self
+
+    def fetch_result(self, application_id: str, index: int, proof: str) -> Any:
+        import cv2
+
+        from offline_queue.transport import ResultFile
+
+        letter = np.full((1100, 800, 3), 255, np.uint8)
+        cv2.putText(letter, "DECISION 441423-20261201-0003", (40, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.1,
+                    (0, 0, 0), 3)
+        cv2.rectangle(letter, (40, 200), (760, 1000), (0, 0, 0), 4)
+        return ResultFile(media_type="image/png", data=cv2.imencode(".png", letter)[1].tobytes(), count=1)
 
 
 def build_app(params: dict[str, Any]) -> Any:
@@ -53,6 +77,8 @@ def build_app(params: dict[str, Any]) -> Any:
     service = build_service(params)
     _seed(service, None, "441423-20261201-0001")
     _seed(service, WORKER, "441423-20261201-0002")
+    _seed(service, None, "441423-20261201-0003", completed=True)
+    service.steps.status.results.client_factory = ResultOnTheHall()
     return KioskApp(service=service, settings=service.settings)
 
 
@@ -93,11 +119,19 @@ def corrections_at_the_kiosk(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for_screen("identify")
     simulator.present_card(ELDERLY_VILLAGER)
     d.wait_for_screen("status", timeout=20)
-    d.wait_for(lambda: d._find("status_supplement_1") is not None, what="two corrections")
+    d.wait_for(lambda: d._find("status_result_2") is not None, what="two corrections and a result")
     rows = service.steps.status.my_applications()
     result["status_rows"] = [{"materials": list(r.materials), "reason": r.reason, "state": r.state_text}
                              for r in rows]
     d.screenshot("status-work-01-correction")
+    # the completed one: no printer here, so the result shows big, with where to get the paper
+    d.tap("status_result_2")
+    d.wait_for(lambda: "ResultView" in _overlays(), timeout=30, what="the result shown")
+    result["result_message"] = d.text("result_message")
+    d.screenshot("status-work-02-result")
+    d.tap("result_close")
+    d.wait_for(lambda: _overlays() == [], what="the result to close")
+    result["result_kept"] = service.visit.result_page is not None
     d.tap("status_supplement_0")
     _capture_and_send(d, result, "villager")
     d.wait_for(lambda: "TakeCardOverlay" in _overlays(), timeout=10, what="the take-card reminder")
@@ -105,6 +139,7 @@ def corrections_at_the_kiosk(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     simulator.remove_card()
     d.wait_for(lambda: _overlays() == [], timeout=10, what="the reminder to go with the card")
     result["after_villager"] = {e.kind: e.state for e in service.queue.entries(["sealed"])}
+    result["result_after_visit"] = service.visit is not None and service.visit.result_page is not None
 
     # -- the grid worker: signed in, the worklist; no camera, then the page added -------------
     from kiosk.staff import StaffLogin

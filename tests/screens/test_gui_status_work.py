@@ -22,7 +22,12 @@ def test_a_correction_is_answered_by_the_villager_and_by_the_grid_worker(tmp_pat
                           params={"data_dir": str(tmp_path / "data")}, timeout=300)
     # the villager's card opens both reasons; the materials come from the catalog
     reason = "户口簿照片看不清，请重新拍户主页"
-    assert result["status_rows"] == [{"materials": ["居民户口簿"], "reason": reason, "state": "要补材料"}] * 2
+    correction = {"materials": ["居民户口簿"], "reason": reason, "state": "要补材料"}
+    done = {"materials": [], "reason": "", "state": "已办结"}
+    assert result["status_rows"] == [correction, correction, done]
+    # the result: no printer, so shown big with where to get the paper; gone with the visit
+    assert result["result_message"].startswith("这台机器没有打印机")
+    assert result["result_kept"] is True and result["result_after_visit"] is False
     assert result["villager_materials"] == ["M1"] and result["worker_materials"] == ["M1"]
     assert result["villager_headline"] == "已补交，请等待县里审核"
     assert "居民户口簿" in result["villager_details"] and "441423-20261201-0001" in result["villager_details"]
@@ -34,6 +39,6 @@ def test_a_correction_is_answered_by_the_villager_and_by_the_grid_worker(tmp_pat
     assert "摄像头" in result["no_camera"] and result["after_no_camera"] == "worklist"
     assert result["worker_headline"] == "已补交，请等待县里审核"
     assert result["supplements"] == [True, True]  # two supplements queued, one per correction
-    for name in ("01-correction", "villager-capture", "villager-sent", "04-home-staff", "05-worklist",
-                 "06-worklist-no-camera", "worker-capture", "worker-sent"):
+    for name in ("01-correction", "02-result", "villager-capture", "villager-sent", "04-home-staff",
+                 "05-worklist", "06-worklist-no-camera", "worker-capture", "worker-sent"):
         assert (ARTIFACTS / f"status-work-{name}.png").stat().st_size > 10_000

@@ -262,6 +262,11 @@ class EscposPrinter:
         self._call(self.device.qr, content, ec=1, size=size, native=True)
         self._send(b"\n")
 
+    def picture(self, image: Any) -> None:
+        """A raster picture (``GS v 0``), a PIL image already scaled to the paper's dots."""
+        self._call(self.device.image, image, impl="bitImageRaster")
+        self._send(b"\n")
+
     def feed_and_cut(self) -> None:
         self._call(self.device.cut)
 

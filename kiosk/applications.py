@@ -46,6 +46,7 @@ from kiosk.fields import (  # noqa: F401  (the message keys are part of this mod
     TOO_LONG,
 )
 from kiosk.privacy import applicant_tag
+from kiosk.result_proof import result_proof
 from kiosk.visit import FROM_TYPED_NUMBER, Visit
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # provisional numbers use the local date
@@ -319,6 +320,8 @@ def build_application(
     }
     if session.consent_text:  # the words the villager agreed to before signing
         document["consent"] = {"agreed": True, "text": session.consent_text}
+    tag = applicant_tag(card.id_number, tag_key_dir)
+    document["result_proof"] = result_proof(tag, app_id)  # the villager at a kiosk asks for the result
     agent = session.agent
     if agent:  # a grid worker applied on the villager's behalf (代办)
         document["agent"] = {"worker_id": str(agent["worker_id"]), "county": str(agent["county"])}
@@ -329,7 +332,7 @@ def build_application(
         county=county,
         created_at=created_at,
         visits_needed=item.visits_needed,
-        applicant_tag=applicant_tag(card.id_number, tag_key_dir),
+        applicant_tag=tag,
         document=document,
         attachments=attachments,
     )

@@ -149,6 +149,11 @@ class StatusRow:
     colour: str
     reason: str
     created_at: str
+    entry_id: str = ""  # the outbox id: what 补交材料 names (not personal)
+    materials: tuple[str, ...] = ()  # a correction: the materials asked for, by their catalog names
+    can_supplement: bool = False  # a correction waiting for its pages: the 补交材料 button shows
+    supplement_sent: bool = False  # the pages were added here and wait for the county's check
+    results: int = 0  # a completed application's results on the hall (the printable slip)
 
 
 def mask_name(name: str) -> str:

@@ -92,6 +92,14 @@ class Visit:
         self.used_id_reader = False  # an ID card was read here: remind to take it at the end
         self.submitted_number: str | None = None  # the provisional number of the application sealed
         self.rated = False  # its 好差评 was queued (once per application)
+        # answering a correction (kiosk.steps.supplement): the application's outbox id, the
+        # materials to photograph again, and the supplement's entry once sealed and queued
+        self.supplement_for: str | None = None
+        self.supplement_materials: tuple[str, ...] = ()
+        self.supplement_sent: str | None = None
+        # a completed application's result fetched from the hall for this villager (shown or
+        # printed, never written to disk): wiped with the visit
+        self.result_page: Page | None = None
         self.wiped = False
 
     @property
@@ -152,6 +160,12 @@ class Visit:
         self.lookup_number = None
         self.service_code = None
         self.submitted_number = None
+        self.supplement_for = None
+        self.supplement_materials = ()
+        self.supplement_sent = None
+        if self.result_page is not None:
+            self.result_page.wipe()
+        self.result_page = None
         self.last_frame = None
         self.agent = None
         self.wiped = True

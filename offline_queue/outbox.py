@@ -151,6 +151,8 @@ class QueueEntry:
     reason_sealed: bool = False
     kind: str = APPLICATION  # or SUPPLEMENT: new pages for the application ``parent_id``
     parent_id: str = ""
+    materials: tuple[str, ...] = ()  # the latest correction's material ids (() = none named: any)
+    results: int = 0  # results the hall keeps for a completed application (the printable slip)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ def _entry(row: EntryRow) -> QueueEntry:
         reason_sealed=row.reason_box is not None,
         kind=row.kind,
         parent_id=row.parent_id,
+        materials=tuple(m for m in row.materials.split(",") if m),
+        results=row.results,
     )
 
 
@@ -306,6 +310,7 @@ class OfflineQueue:
                     updated_at=now,
                     submitted_at=None,
                     purged=False,
+                    agent=self._agent_of(app.document),
                 )
                 atts = [
                     AttachmentRow(app.id, i, sha, len(box), a.material, int(a.pages), False)
@@ -431,6 +436,28 @@ class OfflineQueue:
             log.warning("outbox: a sealed reason could not be opened")
             return ""
 
+    def by_agent(self, worker_id: str) -> list[QueueEntry]:
+        """The applications a grid worker made on villagers' behalf (代办), newest first: the worklist.
+
+        Reasons stay sealed to each applicant (``reason_sealed`` says one is there)."""
+        if not worker_id:
+            return []
+        return [_entry(r) for r in self._store.by_agent(self.agent_key(worker_id))]
+
+    def supplements_of(self, parent_id: str) -> list[QueueEntry]:
+        """The supplements queued for an application (sent or not), oldest first."""
+        return [_entry(r) for r in self._store.supplements_of(parent_id)]
+
+    def agent_key(self, worker_id: str) -> str:
+        """What the outbox keeps of a grid worker: a digest keyed by this kiosk's salt, not the id."""
+        return hmac.new(self._lookup.params.salt, b"agent:" + worker_id.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+
+    def _agent_of(self, document: Any) -> str:
+        agent = document.get("agent") if isinstance(document, dict) else None
+        worker = agent.get("worker_id") if isinstance(agent, dict) else None
+        return self.agent_key(str(worker)) if worker else ""
+
     def by_number(self, number: str) -> list[QueueEntry]:
         """The entries whose provisional or official number is ``number`` (a receipt's QR)."""
         wanted = number.strip()
@@ -452,9 +479,12 @@ class OfflineQueue:
         if row is None:
             return None
         box, digest = self._seal_reason(row, change.reason or "")
+        # a correction names materials and a completion counts results (newer feeds only)
+        materials = ",".join(getattr(change, "materials", ()) or ()) if status == "correction_needed" else ""
+        results = int(getattr(change, "results", 0) or 0) if status == "completed" else 0
         changed = self._store.apply_status(
             change.id, status, change.official_number or None, "", self._clock(),
-            reason_box=box, reason_digest=digest,
+            reason_box=box, reason_digest=digest, materials=materials, results=results,
         )
         return self.get(change.id) if changed else None
 

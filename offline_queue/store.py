@@ -39,7 +39,9 @@ HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 # 3: applicant_tag holds the memory-hard lookup key (offline_queue.applicant_lookup), not
 #    the kiosk's tag; its parameters in meta "lookup_kdf" (the outbox converts old rows);
 #    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest);
-#    later, with the same check: supplements (kind, parent_id), added on open when missing
+#    later, with the same check: supplements (kind, parent_id), added on open when missing;
+#    then a correction's materials (ids, comma-separated), a completion's result count and
+#    the grid worker who helped (``agent``: a keyed digest of the worker id, for the worklist)
 SCHEMA_VERSION = 3
 LOOKUP_KDF_KEY = "lookup_kdf"
 _BYTES_USED_KEY = "bytes_used"
@@ -70,7 +72,10 @@ CREATE TABLE IF NOT EXISTS entries (
     reason_box BLOB,
     reason_digest TEXT NOT NULL DEFAULT '',
     kind TEXT NOT NULL DEFAULT 'application',
-    parent_id TEXT NOT NULL DEFAULT ''
+    parent_id TEXT NOT NULL DEFAULT '',
+    materials TEXT NOT NULL DEFAULT '',
+    results INTEGER NOT NULL DEFAULT 0,
+    agent TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
@@ -79,6 +84,8 @@ CREATE INDEX IF NOT EXISTS entries_provisional ON entries (provisional_number CO
 CREATE INDEX IF NOT EXISTS entries_official ON entries (official_number COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS entries_retention ON entries (purged, submitted_at);
 CREATE INDEX IF NOT EXISTS entries_document ON entries (document_sha256);
+CREATE INDEX IF NOT EXISTS entries_agent ON entries (agent, kind);
+CREATE INDEX IF NOT EXISTS entries_parent ON entries (parent_id);
 CREATE TABLE IF NOT EXISTS attachments (
     entry_id TEXT NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
@@ -123,12 +130,15 @@ _ENTRY_COLUMNS = (
     "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
     "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
     "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest, "
-    "kind, parent_id"
+    "kind, parent_id, materials, results, agent"
 )
 _ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
     "reason_public": "BLOB", "reason_box": "BLOB", "reason_digest": "TEXT NOT NULL DEFAULT ''",
     # a supplement (new pages answering a correction) and the application it joins
     "kind": "TEXT NOT NULL DEFAULT 'application'", "parent_id": "TEXT NOT NULL DEFAULT ''",
+    # a correction's materials, a completion's results, the grid worker who helped (worklist)
+    "materials": "TEXT NOT NULL DEFAULT ''", "results": "INTEGER NOT NULL DEFAULT 0",
+    "agent": "TEXT NOT NULL DEFAULT ''",
 }
 APPLICATION, SUPPLEMENT = "application", "supplement"
 
@@ -159,6 +169,9 @@ class EntryRow:
     reason_digest: str = ""  # tells a repeated reason from a new one without opening the box
     kind: str = APPLICATION  # or SUPPLEMENT: new pages for ``parent_id``'s correction
     parent_id: str = ""
+    materials: str = ""  # the latest correction's material ids, comma-separated ("" = none named)
+    results: int = 0  # results the hall keeps for a completed application (a printable slip)
+    agent: str = ""  # keyed digest of the grid worker who applied on the villager's behalf
 
 
 @dataclass(frozen=True)
@@ -389,6 +402,7 @@ class OutboxStore:
     def apply_status(
         self, entry_id: str, state: str, official_number: str | None, reason: str, now: float,
         reason_box: bytes | None = None, reason_digest: str | None = None,
+        materials: str = "", results: int = 0,
     ) -> bool:
         """Set a state the hall reported; True if anything changed (applying twice is harmless).
 
@@ -397,28 +411,30 @@ class OutboxStore:
         """
         with self.transaction() as db:
             row = db.execute(
-                "SELECT state, official_number, reason, reason_digest FROM entries WHERE id = ?", (entry_id,)
+                "SELECT state, official_number, reason, reason_digest, materials, results FROM entries"
+                " WHERE id = ?", (entry_id,)
             ).fetchone()
             if row is None:
                 return False
             number = official_number or row[1]
+            same_extras = (row[4], row[5]) == (materials, results)
             if reason_digest is not None:
-                if (row[0], row[1], row[3]) == (state, number, reason_digest) and not row[2]:
+                if (row[0], row[1], row[3]) == (state, number, reason_digest) and not row[2] and same_extras:
                     return False
                 db.execute(
                     "UPDATE entries SET state = ?, official_number = ?, reason = '', reason_box = ?,"
-                    " reason_digest = ?, next_attempt_at = NULL, updated_at = ?,"
+                    " reason_digest = ?, materials = ?, results = ?, next_attempt_at = NULL, updated_at = ?,"
                     " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
-                    (state, number, reason_box, reason_digest, now, now, entry_id),
+                    (state, number, reason_box, reason_digest, materials, results, now, now, entry_id),
                 )
                 return True
-            if (row[0], row[1], row[2]) == (state, number, reason):
+            if (row[0], row[1], row[2]) == (state, number, reason) and same_extras:
                 return False
             db.execute(
                 "UPDATE entries SET state = ?, official_number = ?, reason = ?, reason_box = NULL,"
-                " reason_digest = '', next_attempt_at = NULL, updated_at = ?,"
+                " reason_digest = '', materials = ?, results = ?, next_attempt_at = NULL, updated_at = ?,"
                 " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
-                (state, number, reason, now, now, entry_id),
+                (state, number, reason, materials, results, now, now, entry_id),
             )
             return True
 
@@ -534,6 +550,22 @@ class OutboxStore:
         rows = self._query(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE applicant_tag = ? AND kind = 'application'"
             " ORDER BY queued_at, seq", (tag,)
+        )
+        return [_entry(r) for r in rows]
+
+    def by_agent(self, agent: str) -> list[EntryRow]:
+        """The applications a grid worker made (``agent`` is the outbox's digest), newest first."""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE agent = ? AND kind = 'application'"
+            " ORDER BY queued_at DESC, seq DESC", (agent,)
+        )
+        return [_entry(r) for r in rows]
+
+    def supplements_of(self, parent_id: str) -> list[EntryRow]:
+        """The supplements queued for an application, oldest first (indexed)."""
+        rows = self._query(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE parent_id = ? AND kind = 'supplement'"
+            " ORDER BY queued_at, seq", (parent_id,)
         )
         return [_entry(r) for r in rows]
 

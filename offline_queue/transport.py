@@ -236,6 +236,22 @@ class SubmitResult:
     status: str
 
 
+@dataclass(frozen=True, repr=False)
+class ResultFile:
+    """A completed application's result from the hall (a decision letter, a certificate image)."""
+
+    media_type: str
+    data: bytes
+    count: int  # how many results the application has
+
+    def __repr__(self) -> str:
+        return f"ResultFile({self.media_type}, {len(self.data)} bytes, 1 of {self.count})"
+
+
+RESULT_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
+MAX_RESULT_BYTES = 3 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class StatusChange:
     id: str
@@ -243,6 +259,24 @@ class StatusChange:
     official_number: str
     reason: str
     changed_at: str
+    materials: tuple[str, ...] = ()  # a correction's material ids (catalog ids, checked)
+    results: int = 0  # a completion's results kept on the hall for the villager
+
+
+_MATERIAL_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_MATERIALS = 32
+
+
+def _material_ids(value: Any) -> tuple[str, ...]:
+    """A correction's material ids: catalog-id shaped strings only, a few at most (else none)."""
+    if not isinstance(value, list):
+        return ()
+    ids = [m for m in value if isinstance(m, str) and _MATERIAL_ID.fullmatch(m)]
+    return tuple(dict.fromkeys(ids))[:MAX_MATERIALS]
+
+
+def _small_count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100 else 0
 
 
 def _send(session: requests.Session, method: str, url: str, **kwargs: Any) -> requests.Response:
@@ -643,6 +677,23 @@ class HallClient:
         if not isinstance(answer, dict) or answer.get("id") != payload.get("id"):
             raise HallGarbage("rating answer is for another id")
 
+    def fetch_result(self, application_id: str, index: int, applicant_proof: str) -> ResultFile:
+        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer."""
+        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}",
+                                 {"applicant_proof": applicant_proof})
+        try:
+            media_type, count = _str(answer, "media_type"), answer["count"]
+            data = base64.b64decode(_str(answer, "data"), validate=True)
+            if answer.get("application_id") != application_id or answer.get("index") != index:
+                raise ValueError("an answer for another result")
+            if media_type not in RESULT_MEDIA_TYPES or not 0 < len(data) <= MAX_RESULT_BYTES:
+                raise ValueError("not a result the kiosk shows")
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= index < count <= 100:
+                raise ValueError("a bad count")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise HallGarbage("result answer has the wrong shape") from exc
+        return ResultFile(media_type=media_type, data=data, count=count)
+
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []
         answer = _json(self._request("GET", "/status-changes", query=query))
@@ -658,6 +709,8 @@ class HallClient:
                     official_number=str(item.get("official_number") or ""),
                     reason=str(item.get("reason") or ""),
                     changed_at=str(item.get("changed_at") or ""),
+                    materials=_material_ids(item.get("materials")),
+                    results=_small_count(item.get("results")),
                 )
                 for item in items
             ]

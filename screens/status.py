@@ -1,14 +1,15 @@
-"""Status: the villager's applications, each with a coloured badge that says its state."""
+"""Status: the villager's applications, each with a coloured badge that says its state.
+
+A correction shows what the county asked for in big plain words (the materials and the
+clerk's reason) and a big 补交材料 button, which starts the capture of those materials.
+"""
 
 from __future__ import annotations
 
 from kivy.properties import StringProperty
-from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.label import Label
 
-from screens import theme
 from screens.base import KioskScreen
-from screens.widgets.status_badge import StatusBadge
+from screens.widgets.status_card import status_card
 
 
 class StatusScreen(KioskScreen):
@@ -20,7 +21,7 @@ class StatusScreen(KioskScreen):
         box.clear_widgets()
         self.summary = self.tr("status.count", count=len(rows)) if rows else self.tr("status.none")
         for i, row in enumerate(rows):
-            box.add_widget(self._card(i, row))
+            box.add_widget(status_card(self, i, row, "status", self.supplement, self.print_result))
 
     def forget(self) -> None:
         self.ids.rows.clear_widgets()
@@ -29,39 +30,24 @@ class StatusScreen(KioskScreen):
     def on_event_queue_changed(self) -> None:
         self.refresh()  # a status came back from the hall while the villager looks
 
-    def _card(self, index: int, row) -> BoxLayout:
-        card = BoxLayout(size_hint_y=None, padding=(theme.px(32), theme.px(20)), spacing=theme.px(24))
-        texts = BoxLayout(orientation="vertical", spacing=theme.px(6))
-        lines = [(row.service_name, theme.LARGE, True),
-                 (self.tr("status.number", number=row.official_number or row.provisional_number),
-                  theme.BODY, False),
-                 (self.tr("status.date", date=row.created_at), theme.SMALL, False)]
-        if row.reason and row.state in ("correction_needed", "rejected", "failed"):
-            lines.append((self.tr("status.reason", reason=row.reason), theme.BODY, True))
-        for text, size, bold in lines:
-            # a long name wraps (an upright screen is narrow) and its card grows with it
-            label = Label(text=text, font_size=size, bold=bold, color=theme.TEXT, halign="left",
-                          valign="middle", size_hint_y=None, height=theme.line(size))
-            least = theme.line(size)
-            label.bind(width=lambda w, width: setattr(w, "text_size", (width, None)),
-                       texture_size=lambda w, ts, least=least: setattr(w, "height", max(least, ts[1])))
-            texts.add_widget(label)
+    def print_result(self, entry_id: str) -> None:
+        """打印结果单: fetched off the UI thread; ``result_ready`` says what became of it."""
+        self.run(self.step.fetch_result, entry_id)
 
-        def fit(*_args: object) -> None:
-            inner = sum(c.height for c in texts.children) + texts.spacing * (len(texts.children) - 1)
-            card.height = max(inner + 2 * theme.px(20), theme.px(160))
+    def on_event_result_ready(self, entry_id: str, printed: bool, picture: bool, message: str,
+                              message_key: str = "") -> None:
+        shown = self.step.result_picture() if picture and not printed else None
+        if shown is None:
+            self.nav.show_error(message_key or "result.pdf")
+            return
+        from screens.widgets.result_view import ResultView
 
-        for label in texts.children:
-            label.bind(height=fit)
-        fit()
-        card.add_widget(texts)
-        badge = StatusBadge(text=row.state_text, colour=row.colour, pos_hint={"center_y": 0.5})
-        badge.kiosk_id = f"status_badge_{index}"
-        card.add_widget(badge)
-        from kivy.graphics import Color, RoundedRectangle
+        ResultView(shown, message, self.tr("common.ok")).open()
 
-        with card.canvas.before:
-            Color(*theme.SURFACE)
-            rect = RoundedRectangle(radius=[18])
-        card.bind(pos=lambda w, p: setattr(rect, "pos", p), size=lambda w, s: setattr(rect, "size", s))
-        return card
+    def on_event_result_failed(self, message_key: str, message: str) -> None:
+        self.nav.show_error(message_key)
+
+    def supplement(self, entry_id: str) -> None:
+        """补交材料: photograph what the county asked for (a missing camera: plain words, stay here)."""
+        if self.run(self.step.start_supplement, entry_id):
+            self.nav.forward()

@@ -14,6 +14,8 @@ SCREENS: dict[str, tuple[str, str]] = {
     "receipt": ("screens.receipt", "ReceiptScreen"),
     "rating": ("screens.rating", "RatingScreen"),
     "status": ("screens.status", "StatusScreen"),
+    "supplement": ("screens.supplement", "SupplementScreen"),
+    "worklist": ("screens.worklist", "WorklistScreen"),
     "maintenance": ("screens.maintenance", "MaintenanceScreen"),
     "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }

@@ -9,6 +9,7 @@ from hall.api.routes import (
     fleet,
     health,
     ratings,
+    results,
     status_changes,
     supplements,
     uploads,
@@ -16,5 +17,5 @@ from hall.api.routes import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (health, enrolment, uploads, applications, status_changes, fleet, catalog, supplements,
-               ratings):
+               ratings, results):
     api_router.include_router(module.router)

@@ -15,7 +15,11 @@ review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the syn
 signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
 receipt      ``confirm.ReceiptStep``     receipt printer (one-shot jobs)
 rating       ``rating.RatingStep``       — (好差评 queued as its own record, the sync woken)
-status       ``status.StatusStep``       —
+status       ``status.StatusStep``       — (a correction: 补交材料 starts the supplement)
+supplement   ``supplement.``             — (the named pages sealed and queued as a supplement;
+             ``SupplementStep``          reached from capture in its supplement mode)
+worklist     ``worklist.WorklistStep``   — (a signed-in grid worker's applications; a
+                                         correction answered by the supplement step)
 maintenance  ``maintenance.``            every device, for the self-test (the
              ``MaintenanceStep``         technician's, behind a PIN)
 out_of_      ``maintenance.``            — (the county's lock: only its notice)
@@ -43,9 +47,12 @@ from kiosk.steps.home import HomeStep
 from kiosk.steps.identify import IdentifyStep
 from kiosk.steps.maintenance import MaintenanceStep, OutOfServiceStep
 from kiosk.steps.rating import RatingStep
+from kiosk.steps.result import ResultDesk
 from kiosk.steps.signature import SignatureStep
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import StatusStep
+from kiosk.steps.supplement import SupplementStep
+from kiosk.steps.worklist import WorklistStep
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class Steps:
     receipt: ReceiptStep
     rating: RatingStep
     status: StatusStep
+    supplement: SupplementStep
+    worklist: WorklistStep
     maintenance: MaintenanceStep
     out_of_service: OutOfServiceStep
 
@@ -77,10 +86,13 @@ class Steps:
                                       emit=ctx.events.emit)
         review = ReviewStep(ctx, receipt, sync)
         lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
+        supplement = SupplementStep(ctx, review)
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
                    guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
-                   rating=RatingStep(ctx, sync), status=StatusStep(ctx),
+                   rating=RatingStep(ctx, sync), supplement=supplement,
+                   status=StatusStep(ctx, supplement, ResultDesk(ctx, receipt)),
+                   worklist=WorklistStep(ctx, staff, supplement),
                    maintenance=MaintenanceStep(ctx, review),
                    out_of_service=OutOfServiceStep(ctx, lock.locked, lock.notice))
 

@@ -32,7 +32,7 @@ from kiosk.presentation import (
     to_image,
 )
 from kiosk.steps.context import Step, StepContext
-from kiosk.steps.table import CAPTURE
+from kiosk.steps.table import CAPTURE, REVIEW, SUPPLEMENT
 from kiosk.visit import Page
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,16 @@ class CaptureStep(Step):
 
     def enter(self) -> None:
         self.start_scanning()
+
+    def next_step(self) -> str:
+        """On to the review; when answering a correction, to the supplement's confirmation."""
+        return SUPPLEMENT if self.supplementing else REVIEW
+
+    @property
+    def supplementing(self) -> bool:
+        """The pages answer a correction (``kiosk.steps.supplement``): only the named materials."""
+        visit = self.ctx.visit
+        return visit is not None and visit.supplement_for is not None
 
     def leave(self) -> None:
         self.stop_scanning()
@@ -236,12 +246,16 @@ class CaptureStep(Step):
             return []
         pages = self.pages
         must = {m.id for m in item.capture_materials()}
+        visit = self.ctx.visit
+        named = visit.supplement_materials if visit is not None and visit.supplement_for else None
+        if named is not None:
+            must = set(named)  # a correction: exactly what the county asked for, each needed
         return [
             MaterialRow(id=m.id, name=m.name.get(lang), required=m.id in must, count=max(1, m.count),
                         pages=sum(1 for p in pages if p.material_id == m.id),
                         e_certificate=bool(m.e_certificate))
             for m in item.materials
-            if not m.covered_by_card
+            if (m.id in must if named is not None else not m.covered_by_card)
         ]
 
     def current_material_id(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
@@ -71,6 +72,20 @@ class ReceiptStep(Step):
             notice = f"{self.t('codes.notice.receipt_not_printed')} {self.t(key)}"
             self._print_notices = {receipt.provisional_number: notice}  # the latest receipt only
             self.ctx.events.emit("receipt_print_failed", message_key=key, notice=notice)
+
+    def with_printer(self, job: Callable[[EscposPrinter], None]) -> bool:
+        """Run ``job`` on the receipt printer (opened if needed; another slip waits); False without one."""
+        with self._printer_lock:
+            if self.printer is None:
+                self.printer = build_printer(self.ctx.settings.devices.printer)
+            if self.printer is None:
+                return False
+            try:
+                job(self.printer)
+            except PrinterUnavailable:
+                self.close()  # opened again for the next slip: it may be back
+                raise
+            return True
 
     def printer_health(self) -> DeviceHealth:
         """The printer's status, asked on the printer this step holds (or one opened for the probe)."""

@@ -20,27 +20,31 @@ SIGNATURE = "signature"
 RECEIPT = "receipt"
 RATING = "rating"
 STATUS = "status"
+WORKLIST = "worklist"  # a signed-in grid worker's applications (代办), outside a villager's visit
+SUPPLEMENT = "supplement"  # a correction answered: the supplement sealed and queued, its confirmation
 MAINTENANCE = "maintenance"  # the technician's, behind a PIN: outside any visit
 OUT_OF_SERVICE = "out_of_service"  # the county locked the kiosk: only its notice shows
 
 # step -> the steps it may move forward to
 MOVES: dict[str, tuple[str, ...]] = {
-    HOME: (IDENTIFY, MAINTENANCE),
+    HOME: (IDENTIFY, MAINTENANCE, WORKLIST),
     IDENTIFY: (CATALOG, STATUS),  # apply: choose the item; status lookup: the applications
     CATALOG: (GUIDE,),
     GUIDE: (FORM,),
     FORM: (CAPTURE,),
-    CAPTURE: (REVIEW,),
+    CAPTURE: (REVIEW, SUPPLEMENT),  # answering a correction: the named pages only, then sealed
     REVIEW: (SIGNATURE,),
     SIGNATURE: (RECEIPT,),  # agreed, signed and confirmed: sealed and queued; no way back into it
     RECEIPT: (RATING,),  # 好差评 after the receipt (skippable: "finish" from either)
     RATING: (),
-    STATUS: (),
+    STATUS: (CAPTURE,),  # 补交材料: photograph what the county asked for
+    SUPPLEMENT: (),
+    WORKLIST: (CAPTURE,),  # the grid worker adds the missing page on the spot
     OUT_OF_SERVICE: (MAINTENANCE,),
     MAINTENANCE: (),  # exit: home (or the out-of-service notice, while locked)
 }
-ENDS = (RECEIPT, RATING, STATUS)  # "done" finishes the visit
-NO_WAY_BACK = (RECEIPT,)  # once shown, the history before it is forgotten
+ENDS = (RECEIPT, RATING, STATUS, SUPPLEMENT)  # "done" finishes the visit
+NO_WAY_BACK = (RECEIPT, SUPPLEMENT)  # once shown, the history before it is forgotten
 NOT_RETURNED_TO = (IDENTIFY,)  # "back" skips it: the card is read already (back from catalog goes home)
 
 

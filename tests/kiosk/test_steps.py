@@ -18,6 +18,7 @@ from kiosk.steps.table import (
     RATING,
     RECEIPT,
     STATUS,
+    SUPPLEMENT,
     MoveRefused,
     check_move,
 )
@@ -29,7 +30,7 @@ from tests.support.clock import ManualClock
 def test_every_screen_has_a_step_and_every_move_leads_to_a_screen():
     assert set(MOVES) == set(SCREENS)
     assert all(target in SCREENS for targets in MOVES.values() for target in targets)
-    assert set(ENDS) == {RECEIPT, RATING, STATUS}
+    assert set(ENDS) == {RECEIPT, RATING, STATUS, SUPPLEMENT}
     step_names = {f for f in Steps.__dataclass_fields__}
     assert set(SCREENS) <= step_names
 

@@ -18,7 +18,9 @@ What is measured, and how:
   the UI thread, without touches: start (the card on the reader is read through the real
   serial driver), choose the service, the guide, the form with three fields filled and
   checked, then home (the visit is wiped). The resident set after visit 20 and after the
-  last; the growth between them is the figure (goal <= 5 %).
+  last; the growth between them is the figure (goal <= 5 %). ``BENCH_MEMORY_ONLY=1`` runs
+  only the visits, with tracemalloc from visit 20 on, and lists what was allocated since
+  visit 20 and is still alive at the last, by line (for finding what a visit leaves behind).
 
 Goals: start <= 3 s, screen change <= 100 ms, candidates <= 50 ms, memory growth <= 5 %,
 handwriting top-5 >= 0.9. Prints one JSON line last.
@@ -143,15 +145,39 @@ def scenario(d: Any, params: dict[str, Any]) -> dict[str, Any]:
             changes.append(_timed_tap(d, target))
             d.wait_for_screen(screen)
     d.call(d.app.nav.home)
+    if params.get("trace"):
+        d.default_timeout = 120  # tracing slows every allocation: a busy machine needs the room
     memory: dict[int, float] = {}
+    snapshots: list[Any] = []
     for n in range(1, params["visits"] + 1):
         _visit(d)
-        if n in (20, params["visits"]):
+        if n in (20, params["visits"]) or n % 50 == 0:
             d.call(gc.collect)
             d.wait_frames(3)
             memory[n] = _rss_mb()
+            if params.get("trace") and n in (20, params["visits"]):
+                snapshots.append(_snapshot(n == 20))
     result.update(frame_ms=frames, screen_change_ms=changes, memory_mb=memory)
+    if len(snapshots) == 2:
+        result["kept_per_line"] = _grown(*snapshots)
     return result
+
+
+def _snapshot(first: bool) -> Any:
+    """A tracemalloc snapshot (started at the first one: tracing slows every visit after it)."""
+    import tracemalloc
+
+    if first:
+        tracemalloc.start(4)  # 4 frames: enough to name the caller, and the visits stay within the timeouts
+    return tracemalloc.take_snapshot()
+
+
+def _grown(before: Any, after: Any) -> list[str]:
+    """What was allocated after ``before`` and is still alive at ``after``, biggest first."""
+    stats = after.compare_to(before, "traceback")
+    return [f"{s.size_diff / 1024:.0f} KiB in {s.count_diff} blocks: "
+            + " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in s.traceback[:6])
+            for s in stats[:12]]
 
 
 # -- the parent ----------------------------------------------------------------------------
@@ -179,6 +205,14 @@ def main() -> None:
     rounds = int(os.environ.get("BENCH_ROUNDS", "10"))
     visits = int(os.environ.get("BENCH_VISITS", "200"))
     load_before = os.getloadavg()[0]
+    if os.environ.get("BENCH_MEMORY_ONLY"):  # developing: the visits alone, with what is kept per line
+        run = _run_app({"rounds": 1, "visits": visits, "trace": True}, 900 + 60 * visits)
+        memory = {int(k): v for k, v in run["memory_mb"].items()}
+        print(json.dumps({"benchmark": "ui-memory", "visits": visits, "memory_mb": memory,
+                          "memory_growth": round(memory[visits] / memory[20] - 1, 4),
+                          "kept_per_line": run.get("kept_per_line"),
+                          "load_average": round(os.getloadavg()[0], 1)}, ensure_ascii=False))
+        return
     cold = [_run_app({"only_start": True}, 180)["cold_start_s"] for _ in range(starts - 1)]
     run = _run_app({"rounds": rounds, "visits": visits}, 600 + 10 * visits)
     cold.append(run["cold_start_s"])

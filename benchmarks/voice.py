@@ -2,6 +2,11 @@
 
 1. ``render_median_ms`` per language: espeak-ng rendering each step prompt to a WAV, cold
    (an empty cache), and the median spoken length in seconds (sox).
+1b. ``<yue|hak>_all_*``: every spoken prompt rendered in Cantonese and Hakka: how many,
+   seconds per syllable (median, min, max; speech at 140 wpm is ~0.3-0.4 s, a word spelled
+   out letter by letter 1-3 s), how many outside 0.15-0.7 s, and how many fell back to
+   another voice or were read as English (espeak-ng's ``(en)``). The test
+   (tests/kiosk/voice/test_voice_texts.py) renders only a sample.
 2. ``say_call_median_us``: what ``VoicePrompter.say`` costs its caller (the UI thread).
 3. ``say_to_play_median_ms``: from ``say`` to the player process started, with the cache
    warm (the kiosk's steady state) and cold. The player is ``sleep 0`` (no sound card
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -29,6 +35,39 @@ from kiosk.voice import AudioPlayer, EspeakSynth, VoicePrompter  # noqa: E402
 
 STEPS = ("home", "identify", "catalog", "guide", "form", "capture", "review", "receipt", "status",
          "take_card", "idle_warning")
+NOT_SPOKEN = {"voice.unavailable"}
+PLAUSIBLE = (0.15, 0.7)  # seconds per syllable
+
+
+def syllables(text: str, lang: str) -> int:
+    if lang == "yue":
+        return len(re.findall(r"[\u4e00-\u9fff]", text))
+    return len(re.findall(r"[^\W\d_]+", text))
+
+
+def check_every_prompt(probe: VoicePrompter, catalogs: dict[str, dict[str, str]],
+                       lang: str) -> dict[str, object]:
+    keys = sorted(k for k in catalogs["zh"] if k.startswith("voice.") and k not in NOT_SPOKEN)
+    rates, fallback, english = [], 0, 0
+    for key in keys:
+        text = catalogs[lang].get(key, "")
+        found = probe.audio_for(key, lang)
+        if not text or found is None or not found[0].name.startswith(f"{lang}-"):
+            fallback += 1
+            continue
+        rates.append(seconds(found[0]) / max(1, syllables(text, lang)))
+        phonemes = subprocess.run(["espeak-ng", "-q", "-x", "-v", lang, text], capture_output=True,
+                                  text=True, check=True).stdout
+        english += "(en)" in phonemes
+    return {
+        f"{lang}_all_prompts": len(keys),
+        f"{lang}_all_s_per_syllable_median": round(statistics.median(rates), 3) if rates else None,
+        f"{lang}_all_s_per_syllable_min": round(min(rates), 3) if rates else None,
+        f"{lang}_all_s_per_syllable_max": round(max(rates), 3) if rates else None,
+        f"{lang}_all_implausible": sum(not PLAUSIBLE[0] < r < PLAUSIBLE[1] for r in rates),
+        f"{lang}_all_fallback": fallback,
+        f"{lang}_all_english": english,
+    }
 
 
 def seconds(wav: Path) -> float:
@@ -52,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         synth = EspeakSynth(Path(cache))
         probe = VoicePrompter(catalogs, synth, AudioPlayer(None))
-        for lang in ("cmn", "yue", "en"):
+        for lang in ("cmn", "yue", "hak", "en"):
             times, lengths = [], []
             for step in STEPS:
                 t0 = time.perf_counter()
@@ -62,6 +101,8 @@ def main() -> None:
                 lengths.append(seconds(found[0]))
             result[f"{lang}_render_median_ms"] = round(statistics.median(times), 1)
             result[f"{lang}_spoken_median_s"] = round(statistics.median(lengths), 2)
+        for lang in ("yue", "hak"):
+            result.update(check_every_prompt(probe, catalogs, lang))
         prompter = VoicePrompter(catalogs, synth, AudioPlayer(("sleep", "0")))
         prompter.start()
         try:

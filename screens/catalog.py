@@ -2,7 +2,9 @@
 
 Browsing: the categories down the left (``category_<id>``, the first one chosen), the
 items of the chosen one on the right (``service_<code>``), and a search tile
-(``catalog_search``). Searching: letter keys in A–Z order (``letter_<a>``, ``letter_del``,
+(``catalog_search``) under the categories that never scrolls away. Upright, the categories
+go two to a row above the items, which take one row each and share the room left.
+Searching: letter keys in A–Z order (``letter_<a>``, ``letter_del``,
 ``letter_clear``) or the handwriting pad (``catalog_by_hand``; the same
 ``HandwritingPad`` the form uses), the results down the left (``result_<code>``) and a way
 back to the categories (``catalog_by_category``). An item that cannot be done now shows
@@ -46,8 +48,9 @@ class CatalogScreen(KioskScreen):
     letters = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self._pad: Any = None
+        self._items: GridLayout | None = None
+        super().__init__(**kwargs)
 
     # -- what the step says ----------------------------------------------------------------
 
@@ -78,29 +81,77 @@ class CatalogScreen(KioskScreen):
 
     def _show_browse(self, categories: list[Any]) -> None:
         self.prompt = self.tr("catalog.prompt")
-        side, main = self.ids.side, self.ids.main
+        side, main, pinned = self.ids.side, self.ids.main, self.ids.pinned
         side.clear_widgets()
+        pinned.clear_widgets()
+        # upright, the categories go two to a row above the items: the screen is narrow and tall
+        tiles = GridLayout(cols=2 if theme.PORTRAIT else 1, spacing=theme.GAP, size_hint_y=None)
+        tiles.bind(minimum_height=tiles.setter("height"))
         for c in categories:
             tile = PictureButton(kiosk_id=f"category_{c.id}", icon=c.icon, height=theme.target(140),
                                  style="selected" if c.id == self.category else "secondary",
                                  words=_words(c.name, self.tr("catalog.count", count=c.count)))
             tile.bind(on_release=lambda _b, cid=c.id: self.show_category(cid))
-            side.add_widget(tile)
+            tiles.add_widget(tile)
+        side.add_widget(tiles)
         search = PictureButton(kiosk_id="catalog_search", icon="search", height=theme.target(140),
                                style="secondary",
                                words=_words(self.tr("catalog.search"), self.tr("catalog.by_letters")
                                             + " / " + self.tr("catalog.by_hand")))
         search.bind(on_release=lambda *_: self.start_search())
-        side.add_widget(search)
+        pinned.add_widget(search)  # outside the scrolling list: reachable at every size without scrolling
 
         main.clear_widgets()
-        grid = GridLayout(cols=2, spacing=theme.GAP, size_hint_y=None)
+        # upright: one item a row, as tall as the room below the categories allows (fit_items)
+        grid = GridLayout(cols=1 if theme.PORTRAIT else 2, spacing=theme.GAP, size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         for row in self.step.rows(self.category):
             grid.add_widget(self._item_button(row, f"service_{row.code}"))
         scroll = ScrollView(do_scroll_x=False, bar_width=theme.GAP // 2)
         scroll.add_widget(grid)
         main.add_widget(scroll)
+        self._fit_side()
+        self._items = grid
+        self.fit_items()
+
+    def _fit_side(self) -> None:
+        """How much of the screen the side column takes; upright it shares the height with the items."""
+        column, side = self.ids.side_column, self.ids.side
+        side.unbind(minimum_height=self._side_height_changed)
+        if not theme.PORTRAIT:
+            column.size_hint_y = 1
+        elif self.searching:
+            column.size_hint_y = 0.62  # the results above, the keys or the pad below (as tall: 1)
+        else:
+            side.bind(minimum_height=self._side_height_changed)
+            self._side_height_changed()
+
+    def _side_height_changed(self, *_args: Any) -> None:
+        """Upright browsing: the categories and the search tile as tall as they need, up to half."""
+        column, side, pinned = self.ids.side_column, self.ids.side, self.ids.pinned
+        room = max(0.0, self.height - theme.BAR_HEIGHT - theme.TARGET - theme.PAD * 2)
+        wanted = side.minimum_height + theme.GAP + pinned.height
+        column.size_hint_y = None
+        column.height = min(wanted, room * 0.5)
+
+    def fit_items(self, *_args: Any) -> None:
+        """Upright: the item tiles share the room below the categories (larger tiles, no empty third)."""
+        grid = getattr(self, "_items", None)
+        if grid is None or not theme.PORTRAIT or self.searching or not grid.children:
+            return
+        room = self.ids.main.height
+        count = len(grid.children)
+        each = (room - theme.GAP * (count - 1)) / count
+        each = int(min(max(each, theme.BIG_TARGET), theme.BIG_TARGET * 1.6))
+        for button in grid.children:
+            button.least_height = each
+            button.height = each  # fit_words grows it again if its words need more
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        super().on_kv_post(base_widget)
+        self.ids.main.bind(height=self.fit_items)
+        self.ids.pinned.bind(height=lambda *_: self._fit_side())
+        self.bind(height=lambda *_: self._fit_side())
 
     def _item_button(self, row: Any, kiosk_id: str, narrow: bool = False) -> PictureButton:
         """An item's picture button; ``narrow`` (the results column): the name without the department."""
@@ -152,6 +203,9 @@ class CatalogScreen(KioskScreen):
     def _show_search(self) -> None:
         main = self.ids.main
         main.clear_widgets()
+        self.ids.pinned.clear_widgets()
+        self._items = None
+        self._fit_side()
         modes = BoxLayout(size_hint_y=None, height=theme.TARGET, spacing=theme.GAP)
         for mode, key in ((LETTERS_MODE, "catalog.by_letters"), (HAND_MODE, "catalog.by_hand")):
             button = BigButton(kiosk_id=f"catalog_by_{mode}", text=self.tr(key), font_size=theme.LARGE,

@@ -42,7 +42,10 @@ FIXED_DATE = datetime(2026, 12, 1, tzinfo=UTC)  # no date churn in the diffs
 LANGUAGE_NAMES = {"zh": "Simplified Chinese", "en": "English", "yue": "Cantonese", "hak": "Hakka"}
 LANGUAGE_NOTES = {  # what a translator of the voice texts must know (kiosk/voice/languages.py)
     "yue": "# Written Cantonese, read aloud by espeak-ng's yue voice. Empty: the Chinese text is read.",
-    "hak": "# Hakka in romanisation (Pha̍k-fa-sṳ): espeak-ng's hak voice cannot read characters.\n"
+    "hak": "# Sixian Hakka in romanisation (Pha̍k-fa-sṳ): espeak-ng's hak voice cannot read characters.\n"
+           "# Tone marks: â 阴平, à 阳平, á 上声, a 去声 and 阴入, a̍ 阳入; hyphens join a word's syllables\n"
+           "# (espeak-ng applies the tone sandhi inside a word). Written by the kiosk team, not by a\n"
+           "# native speaker: WANTS REVIEW by a Hakka speaker (Sixian or Hailu) before use.\n"
            "# Empty: Mandarin is spoken until a Hakka text or a recording is there.",
 }
 

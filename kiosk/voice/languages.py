@@ -12,8 +12,9 @@ reads every syllable. Cantonese's ``yue`` dictionary reads the characters themse
 espeak-ng 1.51's ``hak`` voice cannot read Chinese characters: it spells them out in
 English, so Hakka speaks the ``hak`` catalog's texts, written in romanisation
 (Pha̍k-fa-sṳ), which the voice reads; a prompt with neither a Hakka text nor a recording
-falls back to the Mandarin voice (logged once). The ``hak`` catalog is empty so far: it
-waits for a Hakka speaker (or recordings). Recorded WAVs
+falls back to the Mandarin voice (logged once). The ``hak`` catalog holds every prompt in
+Sixian Hakka, written by the team and waiting for a native speaker's review; the voice reads
+the tone marks (â à á a a̍) and applies tone sandhi inside hyphenated words. Recorded WAVs
 (``<recordings>/<code>/<key>.wav``) always win.
 """
 

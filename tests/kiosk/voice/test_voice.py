@@ -108,7 +108,7 @@ def test_renders_are_cached(catalogs, synth):
 
 
 def test_hakka_without_recordings_speaks_mandarin_not_spelled_letters(catalogs, synth, caplog):
-    prompter = VoicePrompter(catalogs, synth, AudioPlayer(None))
+    prompter = VoicePrompter({**catalogs, "hak": {}}, synth, AudioPlayer(None))  # no Hakka text
     with caplog.at_level(logging.WARNING):
         wav, source = prompter.audio_for("voice.take_card", "hak")
         prompter.audio_for("voice.home", "hak")
@@ -254,4 +254,6 @@ def test_cantonese_and_hakka_speak_their_own_catalogs(catalogs, synth):
     assert sox_stat(own)["rms"] > 0.01
     hakka, source = prompter.audio_for("voice.home", "hak")
     assert source == "synth" and hakka.name.startswith("hak-") and sox_stat(hakka)["length"] > 0.3
-    assert prompter.audio_for("voice.form", "hak")[0].name.startswith("cmn-latn-pinyin-")  # no Hakka text yet
+    assert prompter.audio_for("voice.form", "hak")[0].name.startswith("cmn-latn-pinyin-")  # no hak text here
+    real = VoicePrompter(catalogs, synth, AudioPlayer(None))  # the real catalog has one
+    assert real.audio_for("voice.form", "hak")[0].name.startswith("hak-")

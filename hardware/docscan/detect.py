@@ -356,6 +356,8 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     A side with too few steps under it gives up the whole outline, unless ``keep_coarse``:
     then that side keeps its coarse line (a page running off the frame has no step along
     the frame's border; one such side used to cost the other three their refinement).
+    Only for the winner's full-frame refinement: in the snapping of candidates it let an
+    empty desk's outline (objects, a hand, a shadow) snap into a page.
     """
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
@@ -494,7 +496,7 @@ def scored_candidates(small: np.ndarray,
         if tried >= MAX_SCORED or not _plausible(quad, sw, sh):
             continue
         tried += 1
-        snapped = _refine(smooth, quad, radius=6.0, samples=24, keep_coarse=True)  # snap to the edges
+        snapped = _refine(smooth, quad, radius=6.0, samples=24)  # snap the rough outline to edges
         if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
             quad = order_corners(snapped)
         if any(np.abs(quad - other).max() < 0.5 for other, _ in out):

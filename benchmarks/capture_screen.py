@@ -5,7 +5,8 @@ replay camera serving synthetic 1280×720 photos of a page at 30 frames a second
 scenes, each held for ``--hold`` seconds in turn: a page lying still, then another put
 down). The app sits on the home screen for ``--seconds``, then on the capture screen
 for as long; the parent reads the app process's CPU time (``/proc/<pid>/stat`` utime +
-stime) and resident memory (``VmRSS``) over each stretch, and the screen's count of
+stime) and resident memory (``VmRSS``, and per mapping from ``/proc/<pid>/smaps``)
+over each stretch, and the screen's count of
 preview frames drawn. Auto-capture is off, so no page is taken while measuring.
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
@@ -30,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TICK = os.sysconf("SC_CLK_TCK")
+WAIT_S = 180.0  # a screen change under Mesa's software renderer on a machine at load 20+ is slow
 
 
 # -- in the app's process ---------------------------------------------------------------------
@@ -82,16 +84,16 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.send(at="home")
     d.receive(timeout=600)
     d.tap("start_button")
-    d.wait_for_screen("catalog", timeout=20)
+    d.wait_for_screen("catalog", timeout=WAIT_S)
     d.tap(f"service_{SERVICE}")
-    d.wait_for_screen("guide")
-    d.tap("guide_start")
-    d.wait_for_screen("form")
+    d.wait_for_screen("guide", timeout=WAIT_S)
+    d.tap("guide_start", timeout=WAIT_S)
+    d.wait_for_screen("form", timeout=WAIT_S)
     service.steps.form.set_field("phone", "13800138000")
     service.steps.form.set_field("grade", "360")
     service.steps.form.set_field("bank", "psbc")
-    d.tap("form_next")
-    d.wait_for_screen("capture")
+    d.tap("form_next", timeout=WAIT_S)
+    d.wait_for_screen("capture", timeout=WAIT_S)
     screen = d.call(lambda: d.app.nav.manager.current_screen)
     d.send(at="capture")
     marks = []
@@ -124,6 +126,31 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def memory_map(pid: int) -> dict[str, float]:
+    """Resident MB per kind of mapping (``/proc/<pid>/smaps``): a library by its file name,
+    ``[heap]``, ``[stack]``, ``anon`` (malloc arenas of other threads, numpy's large buffers,
+    thread stacks), ``gpu`` (``/dev/dri``, shared memory); and ``threads``: the thread count."""
+    sizes: dict[str, float] = {}
+    name = "anon"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            path = head[5] if len(head) > 5 else "anon"
+            name = Path(path).name if path.startswith("/") else path
+            if path.startswith(("/dev/", "/memfd", "/SYSV")):
+                name = "gpu/shm"
+        elif line.startswith("Rss:"):
+            sizes[name] = sizes.get(name, 0.0) + int(head[1]) / 1024
+    sizes["threads"] = float(len(list(Path(f"/proc/{pid}/task").iterdir())))
+    return sizes
+
+
+def memory_rise(home: dict[str, float], capture: dict[str, float], top: int = 8) -> dict[str, float]:
+    """The mappings whose resident size rose most from the home screen to the capture screen."""
+    rise = {k: round(capture.get(k, 0.0) - home.get(k, 0.0), 1) for k in set(home) | set(capture)}
+    return dict(sorted(rise.items(), key=lambda kv: -abs(kv[1]))[:top])
 
 
 def measure(pid: int, seconds: float) -> dict[str, float]:
@@ -174,12 +201,14 @@ def main(argv: list[str] | None = None) -> int:
             proc.receive(timeout=120)
             time.sleep(args.settle)
             home = measure(pid, args.seconds)
+            home_map = memory_map(pid)
             proc.send(go=True)
-            proc.receive(timeout=120)
+            proc.receive(timeout=4 * WAIT_S)
             time.sleep(args.settle)
             proc.send(mark=True)
             proc.receive(timeout=30)
             capture = measure(pid, args.seconds)
+            capture_map = memory_map(pid)
             proc.send(stop=True)
             value = proc.wait(timeout=60)
     result = {
@@ -189,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_ratio": round(capture["rss_mb"] / home["rss_mb"], 3), "fps_drawn": round(value["fps"], 1),
         "frames_read_per_s": round(value["read_fps"], 1), "ui_loop_fps": value["ui_fps"],
         "looks_per_s": None if value["looks_per_s"] is None else round(value["looks_per_s"], 2),
+        "rss_rise_mb": memory_rise(home_map, capture_map),
     }
     print(json.dumps(result))
     return 0

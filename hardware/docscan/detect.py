@@ -349,8 +349,16 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
 # -- step 3: refinement ---------------------------------------------------------------------
 
 
-def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 48) -> np.ndarray | None:
-    """Each side moved to the strongest page-to-table step near it, a line fitted through each."""
+def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 48,
+            keep_coarse: bool = False) -> np.ndarray | None:
+    """Each side moved to the strongest page-to-table step near it, a line fitted through each.
+
+    A side with too few steps under it gives up the whole outline, unless ``keep_coarse``:
+    then that side keeps its coarse line (a page running off the frame has no step along
+    the frame's border; one such side used to cost the other three their refinement).
+    Only for the winner's full-frame refinement: in the snapping of candidates it let an
+    empty desk's outline (objects, a hand, a shadow) snap into a page.
+    """
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
     prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
@@ -374,10 +382,15 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
     threshold = np.maximum(4.0, 0.35 * np.median(strength, axis=1))
     lines = []
+    coarse = 0
     for i in range(4):
         good = strength[i] > threshold[i]
         if good.sum() < samples * 0.3:
-            return None
+            coarse += 1
+            if not keep_coarse or coarse > 2:
+                return None
+            lines.append((quad[i].astype(np.float64), quad[(i + 1) % 4].astype(np.float64)))
+            continue
         pts = (base[i][good] + pos[i][good, None] * n[i][None, :]).astype(np.float32)
         vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
         # drop points far from the first fit (a finger, glare), fit again by least squares
@@ -537,9 +550,9 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     area = visible_area(quad, sw, sh)
     full = to_frame(order_corners(quad), small.shape, frame.shape)
     if refine and sw < w:
-        refined = _refine(frame, full, radius=max(3.0, 2.5 * w / sw))
+        refined = _refine(frame, full, radius=max(3.0, 2.5 * w / sw), keep_coarse=True)
         if refined is not None:  # a second, narrower pass from the first one's lines
-            second = _refine(frame, refined, radius=3.0)
+            second = _refine(frame, refined, radius=3.0, keep_coarse=True)
             refined = refined if second is None else second
         if refined is not None and cv2.isContourConvex(refined.reshape(-1, 1, 2)):
             full = order_corners(refined)

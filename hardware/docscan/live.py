@@ -43,6 +43,7 @@ PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at;
 PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written
 MOTION_WIDTH = 96      # the tiny grey copy the frame difference is taken on (≈13-pixel cells at 1280)
 MOTION_LEVEL = 14.0    # a cell changing more than this (0–255) is movement: an edge moving ≈2 px
+UNSEEN_WAIT_S = 0.25   # paced: the longest wait for the screen to fetch a frame before reading anyway
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,21 @@ EMPTY_VIEW = LiveView(None, None, Quality(problems=("no_page",)), False, 0.0, Fa
 class LiveScanner:
     def __init__(self, camera: Any, thresholds: Any = None, *, auto_capture: bool = True,
                  hold_s: float = 1.2, fps: float = PREVIEW_FPS, stall_s: float = 3.0,
-                 detect_every: int = DETECT_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
+                 detect_every: int = DETECT_EVERY, clock: Callable[[], float] = time.monotonic,
+                 paced: bool = False) -> None:
         self.camera = camera
         self.thresholds = thresholds if thresholds is not None else Thresholds()
         self.fps = fps
         self.stall_s = stall_s
         self.detect_every = max(1, detect_every)
         self.clock = clock
+        # paced: a frame is read only once the screen fetched the last one (``latest``), or after
+        # UNSEEN_WAIT_S: a screen drawing 5 frames a second costs 5 camera reads, not 20, while
+        # detection and auto-capture still see a frame every quarter second with no screen at all
+        self.paced = paced
+        self.unseen_wait_s = UNSEEN_WAIT_S
+        self._fetched = 0
+        self._read_at = -1e9
         self.tracker = OutlineTracker()
         self.auto = AutoCapture(hold_s=hold_s, enabled=auto_capture)
         self._lock = threading.Lock()
@@ -132,6 +141,7 @@ class LiveScanner:
         with self._lock:
             view = self._view
             fire, self._fire_pending = self._fire_pending, False
+            self._fetched = view.sequence
         stalled = self.clock() - self._last_frame_at > self.stall_s
         if fire != view.fire or stalled != view.stalled:
             view = dataclasses.replace(view, fire=fire, stalled=stalled)  # keeps every other field
@@ -248,6 +258,9 @@ class LiveScanner:
     def _one_frame(self) -> float:
         """Read one frame and process it; returns how long to wait before the next."""
         started = time.monotonic()
+        if self.paced and self._fetched < self._sequence and started - self._read_at < self.unseen_wait_s:
+            return 0.01  # the screen has not drawn the last frame yet: reading the next is wasted
+        self._read_at = started
         try:
             frame = self.camera.read_frame()
             self._error_key = ""

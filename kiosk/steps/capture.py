@@ -101,7 +101,8 @@ class CaptureStep(Step):
             return
         scan = self.ctx.settings.scan
         if self._scanner is None or self._scanner.camera is not camera:
-            self._scanner = LiveScanner(camera, scan, auto_capture=scan.auto_capture, hold_s=scan.hold_s)
+            self._scanner = LiveScanner(camera, scan, auto_capture=scan.auto_capture, hold_s=scan.hold_s,
+                                        paced=True)  # camera reads no faster than the screen draws
         self.guidance_key = ""
         self._scanner.start()
 

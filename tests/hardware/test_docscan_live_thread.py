@@ -108,3 +108,22 @@ def test_a_stalled_or_fired_view_keeps_its_screen_preview():
     view = scanner.latest()
     assert view.stalled
     assert view.preview is not None and view.preview.flags.writeable
+
+
+def test_paced_the_camera_is_read_only_after_the_screen_fetched_the_last_frame():
+    camera = GreyCamera()
+    scanner = LiveScanner(camera, fps=0, paced=True)
+    scanner.unseen_wait_s = 60.0  # no screen for a long while: still no read before it fetched one
+    scanner._one_frame()
+    scanner._one_frame()
+    assert camera.reads == 1
+    assert scanner.latest().sequence == 1
+    scanner._one_frame()
+    assert camera.reads == 2
+    scanner.unseen_wait_s = 0.0  # nobody draws: frames are still read (detection, auto-capture)
+    scanner._one_frame()
+    assert camera.reads == 3
+    unpaced = LiveScanner(GreyCamera(), fps=0)
+    for _ in range(3):
+        unpaced._one_frame()
+    assert unpaced.camera.reads == 3

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,35 +204,54 @@ def run_against(hall: HallProcess) -> dict:
     }
 
 
-def main() -> int:
+@contextmanager
+def hall_on(db: str, workers: int, tmp: Path,
+            serve_args: tuple[str, ...] = ()) -> Iterator[HallProcess | str]:
+    """A ``county-hall serve --workers N`` on SQLite or on a throwaway PostgreSQL cluster
+    (``db``: "sqlite" or "postgres"), stopped (and the cluster removed) on exit. Yields the
+    hall, or a string saying why there is none (PostgreSQL not installed, start failed):
+    unattended runs go on with the next database and say why."""
     from tests.support.postgres import PostgresCluster, find_bindir
 
+    cluster = None
+    db_url = None
+    if db == "postgres":
+        bindir = find_bindir()
+        if bindir is None:
+            yield "PostgreSQL server binaries are not installed"
+            return
+        cluster = PostgresCluster(bindir)
+        cluster.start()
+        db_url = cluster.create_database("hall_bench")
+    try:
+        # A generous start-up wait: on a busy machine migrating and forking workers is slow.
+        try:
+            hall = HallProcess(tmp, db_url=db_url, serve_args=["--workers", str(workers), *serve_args],
+                               startup_timeout_s=180.0)
+            hall.start()
+        except HallError as exc:
+            yield "failed: " + str(exc).splitlines()[0]
+            return
+        try:
+            yield hall
+        finally:
+            hall.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def main() -> int:
     result: dict = {"benchmark": "abuse", "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
     started = time.monotonic()
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
-        workers = str(env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2))
-        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
-            cluster = None
-            db_url = None
-            if db == "postgres":
-                bindir = find_bindir()
-                if bindir is None:
-                    result[db] = {"skipped": "PostgreSQL server binaries are not installed"}
-                    continue
-                cluster = PostgresCluster(bindir)
-                cluster.start()
-                db_url = cluster.create_database("hall_abuse")
-            try:
-                # A generous start-up wait: on a busy machine migrating and forking workers is slow.
-                with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers],
-                                 startup_timeout_s=180.0) as hall:
-                    result[db] = {"workers": int(workers), **run_against(hall)}
-                    print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
-            except HallError as exc:  # unattended runs go on with the next database and say why
-                result[db] = {"failed": str(exc).splitlines()[0]}
-            finally:
-                if cluster is not None:
-                    cluster.stop()
+        workers = env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2)
+        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp, hall_on(db, workers, Path(tmp)) as hall:
+            if isinstance(hall, str):
+                result[db] = {"failed" if hall.startswith("failed") else "skipped": hall}
+                continue
+            result[db] = {"workers": workers, **run_against(hall)}
+            print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
     result["load_average_after"] = os.getloadavg()[0]
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result))

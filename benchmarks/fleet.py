@@ -108,7 +108,9 @@ async def _run(base: str, kiosks: list[Kiosk], connections: int, seconds: float,
                     await asyncio.sleep(max(0.0, next_send - time.monotonic()))
                     next_send += step
                 count += 1
-                kiosk = kiosks[(index + count * connections) % len(kiosks)] if kiosks else None
+                # Each connection beats for kiosks of its own: a kiosk never sends two at once.
+                mine = kiosks[index::connections]
+                kiosk = mine[count % len(mine)] if mine else None
                 if kiosk is not None and submit_one_in and count % submit_one_in == 0:
                     outcomes.extend(await one(connection, "upload", kiosk))
                 else:
@@ -122,6 +124,7 @@ async def _run(base: str, kiosks: list[Kiosk], connections: int, seconds: float,
 
 def _client(base: str, raw: list[tuple[str, bytes]], connections: int, seconds: float, rate: float,
             submit_one_in: int, queue, go) -> None:
+    """One load process; ``raw`` is its own share of the kiosks."""
     try:
         import uvloop  # the cheapest client we can have: it shares the hall's cores
         runner = uvloop.run
@@ -161,8 +164,9 @@ def measure(base: str, server_pid: int, raw: list[tuple[str, bytes]], rate: floa
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     go = context.Event()
-    args = (base, raw, connections // clients, seconds, rate / clients, submit, queue, go)
-    processes = [context.Process(target=_client, args=args) for _ in range(clients)]
+    processes = [context.Process(target=_client, args=(
+        base, raw[number::clients], connections // clients, seconds, rate / clients, submit, queue, go))
+        for number in range(clients)]
     for process in processes:
         process.start()
     for _ in processes:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
@@ -45,10 +46,11 @@ def record_heartbeat(db: Session, settings: Settings, device: Device, report: di
         "locked": bool(report.get("locked", False)),
         "report_json": text,
     }
-    updated = db.execute(update(DeviceState).where(DeviceState.device_id == device.id).values(**state)
-                         .execution_options(synchronize_session=False))
-    if not getattr(updated, "rowcount", 0):
-        db.execute(insert(DeviceState).values(device_id=device.id, **state))
+    # One upsert: two beats of one kiosk at once (a retry crossing a slow answer) must not
+    # both find no row and both insert one (an IntegrityError, a 500 on PostgreSQL).
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    db.execute(dialect.insert(DeviceState).values(device_id=device.id, **state)
+               .on_conflict_do_update(index_elements=[DeviceState.device_id], set_=state))
     db.execute(insert(Heartbeat).values(
         device_id=device.id, received_at=now, health_state=state["health_state"],
         queue_depth=state["queue_depth"],

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from abuse import _kiosks, _ms, _raw, env_int, hall_on  # noqa: E402
+from abuse import _kiosks, _ms, _raw, _tree_cpu_s, env_int, hall_on  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 
 from hall.process import free_port  # noqa: E402
@@ -137,23 +137,6 @@ def _client(base: str, raw: list[tuple[str, bytes]], connections: int, seconds: 
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     queue.put(([(o.kind, o.status, o.seconds, o.retry_after) for o in outcomes], cpu))
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process and its descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(child) for child in (task / "children").read_text().split())
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
 
 
 def measure(base: str, server_pid: int, raw: list[tuple[str, bytes]], rate: float) -> dict:

@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +103,8 @@ def _client_process(base: str, raw: list[tuple[str, bytes]], kinds: list[str], c
     queue.put([(o.kind, o.status, o.seconds, o.retry_after) for o in outcomes])
 
 
-def _in_processes(jobs: list[tuple]) -> list[Outcome]:
+def _in_processes(jobs: list[tuple], cpu: list[float] | None = None) -> list[Outcome]:
+    """Outcomes of one client process per job; their CPU seconds are appended to ``cpu``."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes = [context.Process(target=_client_process, args=(*job, queue)) for job in jobs]
@@ -109,8 +112,27 @@ def _in_processes(jobs: list[tuple]) -> list[Outcome]:
         process.start()
     rows = [row for _ in processes for row in queue.get(timeout=600)]
     for process in processes:
+        if cpu is not None and process.pid is not None:
+            cpu.append(_tree_cpu_s(process.pid))  # done or a zombie: its times are final
         process.join(30)
     return [Outcome(*row) for row in rows]
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by a process and its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def _ms(values: list[float], q: float) -> float | None:
@@ -167,8 +189,15 @@ def run_against(hall: HallProcess) -> dict:
     kinds = ["health", "feed", "login", "upload"] * (total // 8)  # an upload is two requests
 
     started = time.monotonic()
-    mix = _in_processes([(hall.url, raw, kinds, connections // 2, None)] * 2)
-    mix_summary = summary(mix, time.monotonic() - started)
+    assert hall.pid is not None
+    hall_cpu = _tree_cpu_s(hall.pid)
+    clients_cpu: list[float] = []
+    mix = _in_processes([(hall.url, raw, kinds, connections // 2, None)] * 2, clients_cpu)
+    mix_elapsed = time.monotonic() - started
+    mix_summary = summary(mix, mix_elapsed)
+    # Cores taken (CPU s per s; the clients' count includes their start-up).
+    mix_summary["hall_cpu_s_per_s"] = round((_tree_cpu_s(hall.pid) - hall_cpu) / mix_elapsed, 2)
+    mix_summary["clients_cpu_s_per_s"] = round(sum(clients_cpu) / mix_elapsed, 2)
 
     flood_s = float(os.environ.get("BENCH_FLOOD_S", 10))
     baseline = asyncio.run(_signed_feed(hall.url, kiosks, min(flood_s, 5.0)))
@@ -182,13 +211,14 @@ def run_against(hall: HallProcess) -> dict:
     during = asyncio.run(_signed_feed(hall.url, kiosks, flood_s - 2.0))
     signed_elapsed = time.monotonic() - started
     flood = [Outcome(*row) for row in queue.get(timeout=600)]
+    flood_cpu = _tree_cpu_s(flood_process.pid) if flood_process.pid is not None else 0.0
     flood_process.join(30)
     base_p99 = _ms([o.seconds for o in baseline], 0.99)
     during_p99 = _ms([o.seconds for o in during], 0.99)
     return {
         "mix": mix_summary,
         "flood": {
-            "flood": summary(flood, flood_s),
+            "flood": {**summary(flood, flood_s), "client_cpu_s_per_s": round(flood_cpu / flood_s, 2)},
             "signed_during_flood": summary(during, signed_elapsed),
             "signed_baseline_p50_ms": _ms([o.seconds for o in baseline], 0.5),
             "signed_baseline_p99_ms": base_p99,
@@ -202,35 +232,54 @@ def run_against(hall: HallProcess) -> dict:
     }
 
 
-def main() -> int:
+@contextmanager
+def hall_on(db: str, workers: int, tmp: Path,
+            serve_args: tuple[str, ...] = ()) -> Iterator[HallProcess | str]:
+    """A ``county-hall serve --workers N`` on SQLite or on a throwaway PostgreSQL cluster
+    (``db``: "sqlite" or "postgres"), stopped (and the cluster removed) on exit. Yields the
+    hall, or a string saying why there is none (PostgreSQL not installed, start failed):
+    unattended runs go on with the next database and say why."""
     from tests.support.postgres import PostgresCluster, find_bindir
 
+    cluster = None
+    db_url = None
+    if db == "postgres":
+        bindir = find_bindir()
+        if bindir is None:
+            yield "PostgreSQL server binaries are not installed"
+            return
+        cluster = PostgresCluster(bindir)
+        cluster.start()
+        db_url = cluster.create_database("hall_bench")
+    try:
+        # A generous start-up wait: on a busy machine migrating and forking workers is slow.
+        try:
+            hall = HallProcess(tmp, db_url=db_url, serve_args=["--workers", str(workers), *serve_args],
+                               startup_timeout_s=180.0)
+            hall.start()
+        except HallError as exc:
+            yield "failed: " + str(exc).splitlines()[0]
+            return
+        try:
+            yield hall
+        finally:
+            hall.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def main() -> int:
     result: dict = {"benchmark": "abuse", "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
     started = time.monotonic()
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
-        workers = str(env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2))
-        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp:
-            cluster = None
-            db_url = None
-            if db == "postgres":
-                bindir = find_bindir()
-                if bindir is None:
-                    result[db] = {"skipped": "PostgreSQL server binaries are not installed"}
-                    continue
-                cluster = PostgresCluster(bindir)
-                cluster.start()
-                db_url = cluster.create_database("hall_abuse")
-            try:
-                # A generous start-up wait: on a busy machine migrating and forking workers is slow.
-                with HallProcess(Path(tmp), db_url=db_url, serve_args=["--workers", workers],
-                                 startup_timeout_s=180.0) as hall:
-                    result[db] = {"workers": int(workers), **run_against(hall)}
-                    print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
-            except HallError as exc:  # unattended runs go on with the next database and say why
-                result[db] = {"failed": str(exc).splitlines()[0]}
-            finally:
-                if cluster is not None:
-                    cluster.stop()
+        workers = env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2)
+        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp, hall_on(db, workers, Path(tmp)) as hall:
+            if isinstance(hall, str):
+                result[db] = {"failed" if hall.startswith("failed") else "skipped": hall}
+                continue
+            result[db] = {"workers": workers, **run_against(hall)}
+            print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
     result["load_average_after"] = os.getloadavg()[0]
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result))

@@ -45,6 +45,7 @@ log = logging.getLogger("hall.app")
 # ``county-hall serve --workers N`` hands each worker process its settings through this
 # variable (a JSON object of load_settings arguments), see ``app_from_environment``.
 ENV_SERVE_SETTINGS = "COUNTY_HALL_SERVE_SETTINGS"
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _cleanup_loop(app: FastAPI) -> BackgroundLoop:
@@ -118,6 +119,13 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app of one ``uvicorn`` worker process (``county-hall serve --workers N``)."""
     import json
+    import sys
+
+    # A thread that comes back from SQLite or the network waits for the GIL up to the switch
+    # interval (5 ms by default) while the event loop's thread computes; a write transaction
+    # makes ~8 such calls holding SQLite's one write lock, so every writer queued behind
+    # 40 ms of GIL waits. A shorter interval hands the GIL back sooner (issue 9, "Load").
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     arguments = json.loads(os.environ.get(ENV_SERVE_SETTINGS, "{}"))
     return create_app(load_settings(**arguments))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -92,13 +95,62 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
+    turn = _WriterTurn(busy_timeout_ms / 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # synchronous is per connection and cannot change inside a transaction: set it each time.
-        connection.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if _durable.get() else "NORMAL"))
-        connection.exec_driver_sql(f"BEGIN {_sqlite_begin.get()}")
+        mode = _sqlite_begin.get()
+        if mode == "IMMEDIATE":
+            turn.take(connection.info)
+        try:
+            # synchronous is per connection and cannot change inside a transaction: set it each time.
+            connection.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if _durable.get() else "NORMAL"))
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            turn.give_back(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):
+        turn.give_back(connection.info)
+
+    # A transaction ended by the pool, not by its session (a connection given back or lost).
+    @event.listens_for(engine, "reset")
+    def _on_reset(_dbapi_connection, record, _reset_state):
+        turn.give_back(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exception):
+        turn.give_back(record.info)
 
     return engine
+
+
+class _WriterTurn:
+    """One writer at a time among the threads of this process, first come first served.
+
+    SQLite has one write lock; threads that find it taken poll it (sleeping 1, 2, 5 … up
+    to 100 ms between tries), so under load the lock sat free while 16 threads slept, and
+    writes failed after ``busy_timeout`` (heartbeats: 12 a second, half of them 503). Now a
+    write transaction waits for its turn on a lock of the process before ``BEGIN
+    IMMEDIATE``, and SQLite's own busy wait only arbitrates between hall processes. The
+    turn is handed on when the transaction ends (commit, rollback, or the pool's reset of
+    a connection given back mid-transaction); a turn not granted within the busy timeout is
+    the same ``database is locked`` as SQLite's (503 + Retry-After)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout_s = timeout_s
+
+    def take(self, info: dict) -> None:
+        if not self._lock.acquire(timeout=self._timeout_s):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        info["writer_turn"] = True
+
+    def give_back(self, info: dict) -> None:
+        if info.pop("writer_turn", False):
+            self._lock.release()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

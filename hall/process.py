@@ -53,7 +53,7 @@ class HallError(RuntimeError):
 
 class HallProcess:
     def __init__(self, tmp_path: Path, db_url: str | None = None, port: int | None = None,
-                 startup_timeout_s: float = 30.0, preferred_port: int | None = None,
+                 startup_timeout_s: float = 90.0, preferred_port: int | None = None,
                  serve_args: list[str] | None = None) -> None:
         self.data_dir = Path(tmp_path) / "hall-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)

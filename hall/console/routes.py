@@ -95,7 +95,8 @@ def login_form(request: Request, error: str = "", username: str = "", status_cod
 
 
 @router.get("/login")
-def login_page(request: Request) -> HTMLResponse:
+async def login_page(request: Request) -> HTMLResponse:
+    # On the loop: no database, and a flood of it must not cost a thread-pool trip each.
     return login_form(request)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
@@ -21,33 +22,40 @@ from hall.timeutil import Clock, iso, system_clock, to_datetime
 
 
 def record_heartbeat(db: Session, settings: Settings, device: Device, report: dict[str, Any],
-                     clock: Clock = system_clock) -> DeviceState:
-    """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``); the caller commits."""
+                     clock: Clock = system_clock) -> None:
+    """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``); the caller commits.
+
+    Core statements, not the ORM's unit of work: this runs for every beat of every kiosk,
+    inside the write transaction (on SQLite, holding the one write lock), and the unit of
+    work cost more CPU than the statements themselves."""
     now = to_datetime(clock())
     health = report.get("health") or {}
     queue = report.get("queue") or {}
-    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
-    state = db.get(DeviceState, device.id)
-    if state is None:
-        state = DeviceState(device_id=device.id)
-        db.add(state)
-    state.reported_at = now
-    state.health_state = str(health.get("state", ""))[:16]
-    state.queue_depth = int(queue.get("depth", 0))
-    state.oldest_unsent_s = queue.get("oldest_unsent_s")
-    state.free_disk_bytes = int(report.get("free_disk_bytes", 0))
     versions = report.get("versions") or {}
-    # The release the kiosk's launcher started, else (factory install) the package version.
-    state.software_version = str(versions.get("release") or versions.get("kiosk", ""))[:40]
-    state.config_version = int(report.get("config_version", 0))
-    state.uptime_s = int(report.get("uptime_s", 0))
-    state.locked = bool(report.get("locked", False))
-    state.report_json = text
-    db.add(Heartbeat(device_id=device.id, received_at=now, health_state=state.health_state,
-                     queue_depth=state.queue_depth, oldest_unsent_s=state.oldest_unsent_s, report_json=text))
-    db.flush()
+    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
+    state = {
+        "reported_at": now,
+        "health_state": str(health.get("state", ""))[:16],
+        "queue_depth": int(queue.get("depth", 0)),
+        "oldest_unsent_s": queue.get("oldest_unsent_s"),
+        "free_disk_bytes": int(report.get("free_disk_bytes", 0)),
+        # The release the kiosk's launcher started, else (factory install) the package version.
+        "software_version": str(versions.get("release") or versions.get("kiosk", ""))[:40],
+        "config_version": int(report.get("config_version", 0)),
+        "uptime_s": int(report.get("uptime_s", 0)),
+        "locked": bool(report.get("locked", False)),
+        "report_json": text,
+    }
+    # One upsert: two beats of one kiosk at once (a retry crossing a slow answer) must not
+    # both find no row and both insert one (an IntegrityError, a 500 on PostgreSQL).
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    db.execute(dialect.insert(DeviceState).values(device_id=device.id, **state)
+               .on_conflict_do_update(index_elements=[DeviceState.device_id], set_=state))
+    db.execute(insert(Heartbeat).values(
+        device_id=device.id, received_at=now, health_state=state["health_state"],
+        queue_depth=state["queue_depth"],
+        oldest_unsent_s=state["oldest_unsent_s"], report_json=text))
     _trim_history(db, device.id, settings.heartbeat_history)
-    return state
 
 
 def _trim_history(db: Session, device_id: str, keep: int) -> None:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from hall.api.deps import DbDep, DeviceDep
+from hall.api.deps import SignedDep
 from hall.api.schemas import ERROR_RESPONSES, StatusChangesOut
 from hall.services.status import changes_since
 
@@ -10,5 +10,5 @@ router = APIRouter(tags=["status"])
 
 
 @router.get("/status-changes", response_model=StatusChangesOut, responses=ERROR_RESPONSES)
-def get_status_changes(device: DeviceDep, db: DbDep, since: str | None = None) -> dict:
-    return changes_since(db, device, since)
+async def get_status_changes(signed: SignedDep, since: str | None = None) -> dict:
+    return await signed.run(lambda device, db: changes_since(db, device, since))

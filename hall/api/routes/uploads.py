@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from hall.api.deps import BodyDep, ClockDep, DbDep, DeviceDep, SettingsDep
+from hall.api.deps import ClockDep, DbDep, DeviceDep, SettingsDep, SignedDep
 from hall.api.schemas import (
     ERROR_RESPONSES,
     ChunkOut,
@@ -15,6 +16,7 @@ from hall.api.schemas import (
     validate,
 )
 from hall.errors import InvalidRequest, TooLarge
+from hall.models import Device
 from hall.services import uploads
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -30,13 +32,16 @@ CHUNK_REQUEST = {
 @router.post("", status_code=201, response_model=UploadCreatedOut, openapi_extra=json_body(UploadIn),
              responses={200: {"model": UploadCreatedOut, "description": "a repeat: the same upload"},
                         **ERROR_RESPONSES})
-def create_upload(device: DeviceDep, body: BodyDep, db: DbDep, settings: SettingsDep,
-                  clock: ClockDep) -> JSONResponse:
-    data = validate(UploadIn, parse_json(body))
-    upload, created = uploads.create_upload(db, settings, device, data.sha256, data.size, clock=clock)
-    answer = {"upload_id": upload.id, "offset": upload.offset}
-    if upload.complete:
-        answer["complete"] = True
+async def create_upload(signed: SignedDep, settings: SettingsDep, clock: ClockDep) -> JSONResponse:
+    def work(device: Device, db: Session) -> tuple[dict, bool]:
+        data = validate(UploadIn, parse_json(signed.body))
+        upload, created = uploads.create_upload(db, settings, device, data.sha256, data.size, clock=clock)
+        answer: dict = {"upload_id": upload.id, "offset": upload.offset}
+        if upload.complete:
+            answer["complete"] = True
+        return answer, created
+
+    answer, created = await signed.run(work)
     return JSONResponse(answer, status_code=201 if created else 200)
 
 
@@ -59,17 +64,22 @@ def get_upload(upload_id: str, device: DeviceDep, db: DbDep) -> JSONResponse:
 
 
 @router.patch("/{upload_id}", response_model=ChunkOut, responses=ERROR_RESPONSES, openapi_extra=CHUNK_REQUEST)
-def patch_upload(upload_id: str, request: Request, device: DeviceDep, body: BodyDep, db: DbDep,
-                 settings: SettingsDep, clock: ClockDep) -> JSONResponse:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/offset+octet-stream":
-        raise InvalidRequest("Content-Type must be application/offset+octet-stream")
-    offset_text = request.headers.get("upload-offset", "")
-    # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
-    if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 18:
-        raise InvalidRequest("Upload-Offset header must be a non-negative integer")
-    if len(body) > settings.max_chunk_bytes:
-        raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
-    upload = uploads.append_chunk(db, settings, device, upload_id, int(offset_text), body, clock=clock)
-    return JSONResponse({"offset": upload.offset, "complete": upload.complete},
-                        headers=_offset_headers(upload))
+async def patch_upload(upload_id: str, request: Request, signed: SignedDep, settings: SettingsDep,
+                       clock: ClockDep) -> JSONResponse:
+    def work(device: Device, db: Session) -> tuple[dict, dict[str, str]]:
+        # After the signature check (signed.run), as before: a forged request learns nothing.
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/offset+octet-stream":
+            raise InvalidRequest("Content-Type must be application/offset+octet-stream")
+        offset_text = request.headers.get("upload-offset", "")
+        # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
+        if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 18:
+            raise InvalidRequest("Upload-Offset header must be a non-negative integer")
+        if len(signed.body) > settings.max_chunk_bytes:
+            raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
+        upload = uploads.append_chunk(db, settings, device, upload_id, int(offset_text), signed.body,
+                                      clock=clock)
+        return {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
+
+    answer, headers = await signed.run(work)
+    return JSONResponse(answer, headers=headers)

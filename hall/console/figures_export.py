@@ -21,7 +21,8 @@ COLUMNS = ("范围 Scope", "终端 Kiosk id", "名称 Name", "月份 Month", "�
            "终端申请 Kiosk applications", "窗口登记 Counter entries", "网上申办 Online applications",
            "网上办结 Finished online", "最多跑一次 At most one visit", "零跑动 Zero visits",
            "手机申办 Mobile applications", "上网办理率 Online rate", "网上办结率 Finished online rate",
-           "最多跑一次率 At most one visit rate", "零跑动率 Zero visit rate")
+           "最多跑一次率 At most one visit rate", "零跑动率 Zero visit rate",
+           "电子证照办件 Applications with an e-certificate")
 RATE_KEYS = ("online_rate", "finished_rate", "le1_rate", "zero_rate")
 ALL_MONTHS = "全部 all"
 
@@ -34,21 +35,23 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _row(scope: str, kiosk_id: str, name: str, month: str, tally: Tally) -> list:
+def _row(scope: str, kiosk_id: str, name: str, month: str, tally: Tally, ecert_recorded: bool) -> list:
     rates = tally.rates()
     return [scope, kiosk_id, name, month, tally.total, tally.kiosk, tally.counter, tally.online,
-            tally.finished_online, tally.le1, tally.zero, tally.mobile, *(rates[key] for key in RATE_KEYS)]
+            tally.finished_online, tally.le1, tally.zero, tally.mobile, *(rates[key] for key in RATE_KEYS),
+            tally.ecert if ecert_recorded else "—"]
 
 
 def rows(figures: Figures) -> Iterator[list]:
     """County by month and over the period, then each kiosk by month and over the period."""
     for month, tally in figures.county_by_month.items():
-        yield _row("县 county", "", figures.county, month, tally)
-    yield _row("县 county", "", figures.county, ALL_MONTHS, figures.county_total)
+        yield _row("县 county", "", figures.county, month, tally, figures.ecert_recorded)
+    yield _row("县 county", "", figures.county, ALL_MONTHS, figures.county_total, figures.ecert_recorded)
     for device_id, name in figures.kiosks.items():
         for month, tally in sorted(figures.kiosk_by_month.get(device_id, {}).items()):
-            yield _row("终端 kiosk", device_id, name, month, tally)
-        yield _row("终端 kiosk", device_id, name, ALL_MONTHS, figures.kiosk_total[device_id])
+            yield _row("终端 kiosk", device_id, name, month, tally, figures.ecert_recorded)
+        yield _row("终端 kiosk", device_id, name, ALL_MONTHS, figures.kiosk_total[device_id],
+                   figures.ecert_recorded)
 
 
 def definitions(figures: Figures) -> list[list]:
@@ -77,7 +80,7 @@ def to_xlsx(figures: Figures) -> bytes:
         cell.font = bold
     for row in rows(figures):
         sheet.append([safe_text(v) if isinstance(v, str) else v for v in row])
-        for cell in sheet[sheet.max_row][-len(RATE_KEYS):]:
+        for cell in sheet[sheet.max_row][12:12 + len(RATE_KEYS)]:
             cell.number_format = "0.0%"
     plan = book.create_sheet("Definitions")
     plan.append(["指标 Figure", "定义 Definition", "县级目标 County target", "实测 Measured"])

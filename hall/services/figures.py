@@ -18,8 +18,9 @@ What the hall knows and what it does not (the page says the same):
   they end, so they count in the denominators of the completion rate, never its numerator;
 * the item rates (fully online, mobile-capable) are properties of the catalog: every kiosk
   offers the whole catalog, so they are the same for every kiosk and month;
-* e-certificates in use: applications do not carry e-certificate references yet (issue 12
-  part 4 is being built in parallel), so the figure is "not yet recorded".
+* e-certificates in use: applications that name at least one e-certificate, read from the
+  table ``application_certificates`` (application_id, certificate_id …) that issue 12 part 4
+  adds; while a hall's schema has no such table the figure is "not yet recorded".
 
 A clerk sees the figures of their department's items only (the same ``Scope`` as the
 inbox); a technician sees none.
@@ -31,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, column, false, func, inspect, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
@@ -83,8 +84,8 @@ FIGURE_DEFS = (
     FigureDef("ecert", "电子证照应用 E-certificates in use",
               "引用电子证照的办件数。Applications that used an e-certificate instead of a paper copy.", None),
 )
-ECERT_NOT_RECORDED = ("尚未记录：申请还不带电子证照引用。Not yet recorded: applications do not carry "
-                      "e-certificate references yet.")
+ECERT_NOT_RECORDED = ("尚未记录：本大厅的数据库还没有电子证照引用。Not yet recorded: this hall's database "
+                      "does not link applications to e-certificates yet.")
 
 
 def share(part: int, whole: int) -> float | None:
@@ -102,6 +103,7 @@ class Tally:
     finished_online: int = 0
     le1: int = 0
     zero: int = 0
+    ecert: int = 0  # applications that used an e-certificate
 
     def add(self, other: Tally) -> None:
         for name in self.__dataclass_fields__:
@@ -206,7 +208,7 @@ class Figures:
     ratings_by_item: list[RatingRow] = field(default_factory=list)
     ratings_by_kiosk: list[RatingRow] = field(default_factory=list)
     unhappy: list[UnhappyReason] = field(default_factory=list)
-    ecert: int | None = None  # None: not recorded
+    ecert_recorded: bool = False  # whether the hall's schema records e-certificate use at all
 
     @property
     def full_online_rate(self) -> float | None:
@@ -237,8 +239,18 @@ def _day_month(column, dialect: str):
     return func.strftime(literal_column("'%Y-%m'"), column)
 
 
-def _codes_in(column, codes: set[str]) -> ColumnElement[bool]:
-    return column.in_(sorted(codes)) if codes else false()
+def _codes_in(codes_column, codes: set[str]) -> ColumnElement[bool]:
+    return codes_column.in_(sorted(codes)) if codes else false()
+
+
+# Written by the e-certificate intake (issue 12 part 4); named here, not imported, so that the
+# figures work on a schema with or without it.
+APPLICATION_CERTIFICATES = table("application_certificates", column("application_id"))
+
+
+def records_ecertificates(db: Session) -> bool:
+    # the session's own connection: a second one would queue behind this transaction's lock (SQLite)
+    return inspect(db.connection()).has_table("application_certificates")
 
 
 def counter_filter(scope: Scope) -> list[ColumnElement[bool]]:
@@ -304,6 +316,17 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         .where(*counter_filter(scope), c.day >= period.first_day(), c.day < period.end_day())
         .group_by(c_month)).all()
 
+    ecert_rows: list = []
+    recorded = records_ecertificates(db)
+    if recorded:
+        used = APPLICATION_CERTIFICATES.c.application_id
+        ecert_rows = list(db.execute(
+            select(Application.device_id, month, func.count(func.distinct(Application.id)))
+            .join(APPLICATION_CERTIFICATES, used == Application.id)
+            .where(*scope.application_filter(), Application.received_at >= start,
+                   Application.received_at < end)
+            .group_by(Application.device_id, month)).all())
+
     county_by_month = {m: Tally() for m in period.months}
     kiosk_by_month: dict[str, dict[str, Tally]] = defaultdict(dict)
     kiosk_total: dict[str, Tally] = defaultdict(Tally)
@@ -313,6 +336,11 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         kiosk_by_month[device_id][when] = tally
         kiosk_total[device_id].add(tally)
         county_by_month.setdefault(when, Tally()).add(tally)
+    for device_id, when, count in ecert_rows:
+        extra = Tally(ecert=int(count))
+        kiosk_by_month[device_id].setdefault(when, Tally()).add(extra)
+        kiosk_total[device_id].add(extra)
+        county_by_month.setdefault(when, Tally()).add(extra)
     for when, count, count_online, mobile, at_most_one, none in counter_rows:
         county_by_month.setdefault(when, Tally()).add(
             Tally(counter=int(count or 0), counter_online=int(count_online or 0), mobile=int(mobile or 0),
@@ -328,7 +356,7 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         full_online_items=len(fully), mobile_items=sum(1 for i in items if i.mobile_capable),
         county_by_month=dict(sorted(county_by_month.items())), county_total=county_total,
         kiosks={d: names.get(d) or d for d in sorted(kiosk_total)},
-        kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total))
+        kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total), ecert_recorded=recorded)
     if with_ratings:
         _add_ratings(db, scope, catalog, period, utc_offset_hours, figures)
     return figures

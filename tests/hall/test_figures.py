@@ -7,8 +7,10 @@ FIXTURE_APPS / FIXTURE_COUNTER / FIXTURE_RATINGS and the sample catalog (fully o
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
@@ -161,7 +163,7 @@ def test_county_and_kiosk_figures_match_the_hand_count(sessions, catalog):
     assert figures.kiosk_total[KIOSK_B].rates()["online_rate"] == 1.0  # a kiosk application is online
 
     assert (figures.items, figures.full_online_items, figures.mobile_items) == (13, 8, 11)
-    assert figures.full_online_rate == pytest.approx(8 / 13) and figures.ecert is None
+    assert figures.full_online_rate == pytest.approx(8 / 13)
 
     # ratings: per item and kiosk, each grade's share, the unhappy reasons newest first
     by_item = {row.key: (row.count, row.by_score) for row in figures.ratings_by_item}
@@ -225,3 +227,39 @@ def test_period_parsing():
             fig.parse_period(bad, "", date(2026, 12, 1))
     with pytest.raises(InvalidRequest, match="36"):
         fig.parse_period("2020-01", "2026-01", date(2026, 12, 1))
+
+
+def test_e_certificates_in_use_are_counted_once_the_schema_records_them(tmp_path, catalog):
+    """Issue 12 part 4 links applications to e-certificates in ``application_certificates``;
+    without that table the figure is "not recorded", with it each application counts once."""
+    from sqlalchemy import text
+
+    from hall.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as db:
+        load_fixture(db)
+        merged = fig.records_ecertificates(db)
+        if not merged:
+            assert fig.compute(db, ADMIN, catalog, PERIOD, 8).ecert_recorded is False
+            db.execute(text("CREATE TABLE application_certificates (id INTEGER PRIMARY KEY, "
+                            "application_id VARCHAR(36), certificate_id VARCHAR(40))"))
+        ids = {(a.device_id, a.received_at.month, a.service_code): a.id for a in db.query(Application)}
+        db.commit()
+        links = [ids[(KIOSK_A, 10, code(2))], ids[(KIOSK_A, 10, code(2))],  # one application, two
+                 ids[(KIOSK_A, 10, code(4))], ids[(KIOSK_B, 11, code(12))], ids[(KIOSK_A, 9, code(1))]]
+        # the test's own links, with no e-certificate rows behind them: a plain sqlite3
+        # connection, whose foreign keys are off
+        columns, values = ("application_id, certificate_id, cert_type, material", "?, ?, 'x', ''") if merged \
+            else ("application_id, certificate_id", "?, ?")
+        with closing(sqlite3.connect(tmp_path / "hall.db")) as raw:
+            raw.executemany(f"INSERT INTO application_certificates ({columns}) VALUES ({values})",
+                            [(app_id, f"cert-{number}") for number, app_id in enumerate(links)])
+            raw.commit()
+        figures = fig.compute(db, ADMIN, catalog, PERIOD, 8)
+    engine.dispose()
+    assert figures.ecert_recorded
+    assert [t.ecert for t in figures.county_by_month.values()] == [2, 1]  # September's is outside
+    assert (figures.county_total.ecert, figures.kiosk_total[KIOSK_A].ecert) == (3, 2)

@@ -32,7 +32,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, column, false, func, inspect, literal_column, select, table
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    column,
+    false,
+    func,
+    inspect,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
@@ -51,6 +63,7 @@ REASON_LABELS = {"slow": "等太久 Too slow", "hard_to_use": "机器不好用 H
                  "unclear": "看不懂说明 Unclear", "device_problem": "机器出故障 Kiosk fault",
                  "staff": "没人帮忙 No one helped", "other": "其他 Other"}
 RECENT_UNHAPPY = 10
+WORK_MEM_MB = 64
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,11 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
     start, end = period.utc_bounds(utc_offset_hours)
+    if dialect == "postgresql":
+        # PostgreSQL cannot estimate how many kiosk x month groups there are and, with the
+        # default 4 MB, sorts a year's applications on disk to group them (3.8 s for 250,000
+        # rows on a busy machine): room to hash them instead, for this transaction only.
+        db.execute(text(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'"))
 
     month = _local_month(Application.received_at, dialect, utc_offset_hours).label("month")
     finished = and_(Application.status == "completed", _codes_in(Application.service_code, fully))

@@ -2,7 +2,8 @@
 
 A throwaway PostgreSQL cluster (tests/support/postgres.py) and a real ``county-hall serve``
 on it (tests/support/hall_process.py); BENCH_APPLICATIONS applications (default 1,000,000)
-of BENCH_KIOSKS kiosks over the last 24 months, with a status change for each one no longer
+of BENCH_KIOSKS kiosks over the last 24 months (those older than 60 days finished, the newer
+ones in every state), with a status change for each one no longer
 submitted, ratings for a fifth of them and counter entries for every item, day and channel —
 all generated inside PostgreSQL by ``INSERT … SELECT … FROM generate_series`` (no rows pass
 through Python), then ``VACUUM ANALYZE``. Then, over real HTTP with a logged-in console
@@ -45,6 +46,7 @@ from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 COUNTY = "441423"  # the hall's default county
 PASSWORD = "benchmark passphrase"
 GOAL_MS = 300.0
+OPEN_DAYS = 60  # applications older than this are finished, as in a county that keeps its limits
 
 
 def env_int(name: str, default: int) -> int:
@@ -56,7 +58,8 @@ def generate(conn: psycopg.Connection, applications: int, kiosks: int) -> dict:
     items = load_hall_catalog().catalog.items()
     codes = "ARRAY[" + ",".join(f"'{i.code}'" for i in items) + "]"
     visits = "ARRAY[" + ",".join(str(i.visits_needed) for i in items) + "]"
-    # 60 % completed, 5 % rejected, 10 % submitted, 15 % accepted, 5 % correction, 5 % supplemented
+    # Of the last OPEN_DAYS days: 60 % completed, 5 % rejected, 10 % submitted, 15 % accepted,
+    # 5 % correction, 5 % supplemented; older ones are finished (90 % completed, 10 % rejected).
     statuses = ("ARRAY[" + ",".join(["'completed'"] * 12 + ["'rejected'"] + ["'submitted'"] * 2
                                     + ["'accepted'"] * 3 + ["'correction_needed'", "'supplemented'"]) + "]")
     seconds: dict[str, float] = {}
@@ -78,7 +81,9 @@ def generate(conn: psycopg.Connection, applications: int, kiosks: int) -> dict:
             status, reason, sealed_document, response_json, updated_at, accepted_at)
         SELECT md5(i::text)::uuid::text, 'kiosk-bench-' || (i % {kiosks}), md5(i::text), 'h', 'P-' || i,
             'B' || i, ({codes})[1 + (i * 7) % {n}], '{COUNTY}', t, t, 1, ({visits})[1 + (i * 7) % {n}],
-            ({statuses})[1 + (i * 7919) % 20], '', '\\x00'::bytea, '{{}}', t, NULL
+            CASE WHEN i * 730 > {OPEN_DAYS} * {applications}::bigint  -- older: long finished
+                 THEN (CASE WHEN (i * 7919) % 10 = 0 THEN 'rejected' ELSE 'completed' END)
+                 ELSE ({statuses})[1 + (i * 7919) % 20] END, '', '\\x00'::bytea, '{{}}', t, NULL
         FROM (SELECT i, now() - (i * interval '730 days') / {applications} AS t
               FROM generate_series(1::bigint, {applications}) AS i) AS g""")
     step("status_changes", """

@@ -29,6 +29,7 @@ from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
 from hall.console.error_page import install_console_error_page
+from hall.console.figures_routes import router as figures_console_router
 from hall.console.fleet_routes import router as fleet_console_router
 from hall.console.routes import router as console_router
 from hall.core.config import Settings, load_settings
@@ -106,6 +107,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(api_router)
     app.include_router(console_router)
     app.include_router(fleet_console_router)
+    app.include_router(figures_console_router)
     app.include_router(tracking_router)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "console" / "static"),
               name="console-static")

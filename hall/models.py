@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -382,3 +383,23 @@ class Rating(Base):
     reason: Mapped[str] = mapped_column(String(32), default="")
     rated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- the work plan's figures: applications made elsewhere than at a kiosk ----------------------
+
+
+class CounterApplication(Base):
+    """Applications a clerk records that did not come from a kiosk (at the county window, on
+    the web hall, on a phone): the denominators of the work plan's rates. One row per entry
+    (item, local day, channel, how many); ``hall/services/figures.py`` sums them."""
+
+    __tablename__ = "counter_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    county: Mapped[str] = mapped_column(String(12))
+    service_code: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)  # the county's local date
+    channel: Mapped[str] = mapped_column(String(16))  # counter | web | mobile
+    count: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -31,7 +31,7 @@ def test_walk_every_screen_by_touch(tmp_path):
                            "tests.screens.scenarios_sizes:audit_every_screen",
                            params={"data_dir": str(tmp_path / "data"), "size": [1920, 1080],
                                    "plain_names": True},
-                           timeout=600)
+                           timeout=600)["1920x1080"]
     assert not audited["problems"], "\n".join(audited["problems"])
     assert set(audited["screens"]) == set(TABLE)
     result = audited["walk"]

@@ -261,7 +261,7 @@ class Driver:
             raise box["error"]
         return box.get("value")
 
-    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None, interval: float = 0.04,
+    def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None, interval: float = 0.1,
                  what: str = "", on_ui: bool = True) -> Any:
         """Poll ``predicate`` (on the UI thread unless ``on_ui=False``) until it is truthy."""
         deadline = time.monotonic() + (timeout or self.default_timeout)

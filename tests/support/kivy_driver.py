@@ -340,10 +340,12 @@ class Driver:
             widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
         else:
             widget = target
-        # one trip to the UI thread when the widget is in view already; when its list had to
-        # scroll, the layout moves it on the next frames: aim again after them
+        # as a finger would: the list scrolled to show the widget, two frames for the layouts around it
+        # to settle (a popup just opened, a list just scrolled), then aim at where it is now
+        self.call(_scroll_into_view, widget)
+        self.wait_frames(2)
         aim = self.call(_aim_at, widget)
-        for _ in range(5):
+        for _ in range(5):  # something around it still moves: a little longer
             if aim is not None:
                 break
             self.wait_frames(2)

@@ -266,7 +266,8 @@ class Driver:
         """Poll ``predicate`` (on the UI thread unless ``on_ui=False``) until it is truthy."""
         deadline = time.monotonic() + (timeout or self.default_timeout)
         while True:
-            value = self.call(predicate) if on_ui else predicate()
+            # a busy UI thread is slow, not hung (see wait_frames): the wait's own timeout decides
+            value = self.call(predicate, timeout=max(self.default_timeout, 30)) if on_ui else predicate()
             if value:
                 return value
             if time.monotonic() > deadline:

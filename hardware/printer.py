@@ -27,14 +27,16 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError, USBNotFoundError
 from serial import SerialException
 
 from hardware.device_health import DEGRADED, MISSING, OK, PRINTER, DeviceHealth, device_health
 from hardware.errors import PrinterCoverOpen, PrinterError, PrinterPaperOut, PrinterUnavailable
+
+if TYPE_CHECKING:  # escpos.escpos loads its printer capabilities on import (~1 s): not at start
+    from escpos.escpos import Escpos
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,6 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from escpos.escpos import Escpos
 from pydantic import field_validator
 
 from hardware.device_health import MISSING, OK, PRINTER, DeviceHealth, device_health
@@ -39,6 +38,8 @@ BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 
 ReadByte = Callable[[float], int | None]
 if TYPE_CHECKING:  # staticmethod is generic only to the type checker
+    from escpos.escpos import Escpos  # loads its printer capabilities on import (~1 s): not at start
+
     OpenerSlot = staticmethod[[dict[str, Any], float], tuple[Escpos, ReadByte | None]]
 else:
     OpenerSlot = staticmethod

@@ -1,5 +1,6 @@
-"""Kill -9 at random moments: the real `kiosk sync` (and an enqueueing child) killed dozens of
-times, restarted until drained; every application on the hall exactly once, pages verified."""
+"""Kill -9 at random moments: the real `kiosk sync` (and an enqueueing child) killed 15 times
+(hundreds in benchmarks/sync.py), restarted until drained; every application on the hall exactly
+once, pages verified."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import os
 from tests.chaos.harness import enrolled_kiosk, kill9_campaign
 from tests.chaos.proxy import Faults
 
-KILLS = int(os.environ.get("CHAOS_KILLS", "30"))
+# 15 kills in the suite (12 mid-sync, 3 mid-enqueue: every kind of kill, each restart a cold `kiosk sync`);
+# the soak of hundreds is benchmarks/sync.py's kill9 figure (BENCH_KILLS, 300). CHAOS_KILLS raises it here.
+KILLS = int(os.environ.get("CHAOS_KILLS", "15"))
 
 
 def test_kill9_campaign(hall, proxy, tmp_path):

@@ -13,9 +13,9 @@ from tests.hall.kiosk_client import SignedClient
 from tests.support.hall_process import HallProcess, hall_command
 
 
-@pytest.fixture
-def local_hall(tmp_path):
-    with HallProcess(tmp_path) as process:
+@pytest.fixture(scope="module")  # one hall start for the module: the tests share nothing but its process
+def local_hall(tmp_path_factory):
+    with HallProcess(tmp_path_factory.mktemp("cli-hall")) as process:
         yield process
 
 

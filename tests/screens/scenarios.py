@@ -20,6 +20,10 @@ from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.screens.signing import sign_and_submit
 
 SERVICE = "GD-SAMPLE-001"
+# The sample pictures paced as a slow camera: the capture screen's page detection and the identify
+# screen's code scan run on every frame, and each new frame is drawn again (software GL under Xvfb):
+# unpaced, they ran flat out behind the scenario. A scenario needs a frame, not a frame rate.
+GUI_CAMERA_FPS = 4.0
 
 
 def make_identity(county: str, hall_url: str, hall_key: X25519PrivateKey | None = None) -> Any:
@@ -55,7 +59,8 @@ def build_service(params: dict[str, Any]) -> Any:
         identity = make_identity(settings.kiosk.county, settings.hall.url)
     return KioskService(
         settings=settings, catalog=load_catalog(), translator=Translator.load(lang=settings.kiosk.language),
-        id_reader=build_id_reader(settings.devices.id_reader), camera=ReplayCamera(SAMPLES_DIR),
+        id_reader=build_id_reader(settings.devices.id_reader),
+        camera=ReplayCamera(SAMPLES_DIR, fps=GUI_CAMERA_FPS),
         queue=queue, identity=identity, sync_worker=None, clock=time.time,
     )
 

@@ -128,6 +128,7 @@ def devices_maintenance_locked(d: Any, params: dict[str, Any]) -> dict[str, Any]
     """No camera (items marked before the form), no printer (the receipt's words), then
     maintenance by PIN, the county's lock and unlock. Built with ``no_camera`` and ``pin``."""
     from hardware.camera import SAMPLES_DIR, ReplayCamera
+    from tests.screens.scenarios import GUI_CAMERA_FPS
 
     service = d.app.service
     out: dict[str, Any] = {}
@@ -143,7 +144,7 @@ def devices_maintenance_locked(d: Any, params: dict[str, Any]) -> dict[str, Any]
     out["still_catalog"] = d.current_screen()
 
     # the camera is back (a technician plugged it in): the item can be done; no printer: note the number
-    service.camera = ReplayCamera(SAMPLES_DIR)
+    service.camera = ReplayCamera(SAMPLES_DIR, fps=GUI_CAMERA_FPS)
     service.ctx.devices.check()
     d.tap("category_insurance")
     d.tap("service_GD-SAMPLE-001")

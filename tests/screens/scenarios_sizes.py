@@ -50,12 +50,10 @@ class AuditingDriver:
         return saved
 
 
-def audit_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Walk every screen by touch, auditing each; then the screens the walk did not reach."""
+def _audit_at_this_size(d: Any, auditing: AuditingDriver, params: dict[str, Any]) -> dict[str, Any]:
+    """The walk, audited; then the screens of the table that the walk did not reach."""
     from screens.table import SCREENS
 
-    d.default_timeout = 30  # the audit's renders and a busy machine slow the UI thread down
-    auditing = AuditingDriver(d, plain_names=bool(params.get("plain_names")))
     walked = scenarios.walk_every_screen(auditing, params)
     nav = d.app.nav
     for name in SCREENS:
@@ -69,17 +67,36 @@ def audit_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
             continue
         auditing.screenshot(f"table-{name}")
         d.call(nav.home)
-    if params.get("then_resize"):  # the window changes size while the app runs: screens built again
-        from kivy.core.window import Window
+    return walked
 
-        from screens import theme
 
-        size = tuple(params["then_resize"])
-        d.call(lambda: setattr(Window, "size", size))
-        d.wait_for(lambda: theme.WINDOW == size and d.app.nav.current == "home", what="the new sizes")
-        auditing.screenshot("resized-01-home")
-        d.tap("start_button")
-        d.wait_for_screen("catalog", timeout=30)
-        auditing.screenshot("resized-03-catalog")
-        d.call(nav.home)
-    return {"problems": auditing.problems, "screens": auditing.screens, "walk": walked}
+def _resize(d: Any, size: tuple[int, int]) -> None:
+    """The window changes size while the app runs: the screens are built again with the new sizes."""
+    from kivy.core.window import Window
+
+    from screens import theme
+
+    d.call(lambda: setattr(Window, "size", size))
+    d.wait_for(lambda: theme.WINDOW == size and d.app.nav.current == "home", what=f"the sizes of {size}")
+    d.wait_frames(3)
+
+
+def audit_every_screen(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """At each size of ``params["sizes"]`` (the first is the window the app starts with; the
+    next ones by resizing the running window): walk every screen by touch, auditing each, then
+    the screens the walk did not reach. One app start for every size."""
+    d.default_timeout = 30  # the audit's renders and a busy machine slow the UI thread down
+    service = d.app.service
+    results: dict[str, Any] = {}
+    for n, size in enumerate(params.get("sizes") or [params["size"]]):
+        size = (int(size[0]), int(size[1]))
+        if n:
+            _resize(d, size)
+            if service.language != "zh":  # the walk ends by switching to English: back to Chinese
+                d.tap("lang_toggle")
+                d.wait_for(lambda: service.language == "zh", what="Chinese again")
+        auditing = AuditingDriver(d, plain_names=bool(params.get("plain_names")) and n == 0)
+        walked = _audit_at_this_size(d, auditing, params)
+        results["{}x{}".format(*size)] = {"problems": auditing.problems, "screens": auditing.screens,
+                                          "walk": walked}
+    return results

@@ -31,7 +31,7 @@ def test_walk_every_screen_by_touch(tmp_path):
                            "tests.screens.scenarios_sizes:audit_every_screen",
                            params={"data_dir": str(tmp_path / "data"), "size": [1920, 1080],
                                    "plain_names": True},
-                           timeout=600)
+                           timeout=600)["1920x1080"]
     assert not audited["problems"], "\n".join(audited["problems"])
     assert set(audited["screens"]) == set(TABLE)
     result = audited["walk"]
@@ -58,7 +58,7 @@ def test_capture_screen_draws_the_outline_guides_and_takes_a_steady_page(tmp_pat
     photo = tmp_path / "steady.jpg"
     cv2.imwrite(str(photo), scene.image)
     result = run_scenario("tests.screens.scenarios:build_app", "tests.screens.scenarios:capture_page_outline",
-                          params={"data_dir": str(tmp_path / "data"), "steady_page": str(photo)}, timeout=120)
+                          params={"data_dir": str(tmp_path / "data"), "steady_page": str(photo)}, timeout=280)
     assert result["pages"] >= 1 and result["media_type"] in ("image/jpeg", "image/webp")
     assert result["bytes"] <= 250_000 and max(result["width"], result["height"]) == 1754
     assert result["guidance"]
@@ -144,7 +144,7 @@ def test_grid_worker_signs_in_with_the_staff_card_and_applies_on_a_villagers_beh
     result = run_scenario("tests.screens.scenarios_codes_staff:build_app",
                           "tests.screens.scenarios_codes_staff:staff_card_login",
                           params={"data_dir": str(tmp_path / "data"), "tmp": str(tmp_path),
-                                  "hall_key": hall_key, "pcsc_reader": VPCD_READER}, timeout=180)
+                                  "hall_key": hall_key, "pcsc_reader": VPCD_READER}, timeout=280)
     assert result["wrong_message"] == "密码不对，还可以再试 2 次。"
     assert result["staff_line"] == "网格员 GW-441423-0007 代办中"
     assert result["agent"] == {"worker_id": "GW-441423-0007", "county": "441423"}

@@ -5,6 +5,23 @@
         hall.stop(); hall.start()                   # same port, data dir and database
 """
 
-from hall.process import HallError, HallProcess, free_port, hall_command
+from __future__ import annotations
+
+from typing import Any
+
+from hall.process import HallError, free_port, hall_command
+from hall.process import HallProcess as _HallProcess
+
+# A quiet machine answers in a second or two; a machine shared by a whole team at a load of 20+ took
+# 28 s, and a start that merely waits costs nothing when the hall is quick.
+TEST_STARTUP_TIMEOUT_S = 90.0
+
+
+class HallProcess(_HallProcess):
+    """``hall.process.HallProcess`` with a start-up wait long enough for a loaded test machine."""
+
+    def __init__(self, *args: Any, startup_timeout_s: float = TEST_STARTUP_TIMEOUT_S, **kwargs: Any) -> None:
+        super().__init__(*args, startup_timeout_s=startup_timeout_s, **kwargs)
+
 
 __all__ = ["HallError", "HallProcess", "free_port", "hall_command"]

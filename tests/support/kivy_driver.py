@@ -266,7 +266,8 @@ class Driver:
         """Poll ``predicate`` (on the UI thread unless ``on_ui=False``) until it is truthy."""
         deadline = time.monotonic() + (timeout or self.default_timeout)
         while True:
-            value = self.call(predicate) if on_ui else predicate()
+            # a busy UI thread is slow, not hung (see wait_frames): the wait's own timeout decides
+            value = self.call(predicate, timeout=max(self.default_timeout, 30)) if on_ui else predicate()
             if value:
                 return value
             if time.monotonic() > deadline:
@@ -275,9 +276,13 @@ class Driver:
             time.sleep(interval)
 
     def wait_frames(self, count: int = 2) -> None:
+        """``count`` turns of the UI loop. Each ``call`` waits for the next clock tick, and a tick is
+        followed by the frame's drawing: two calls have a whole frame drawn between them. No
+        sleep is needed on top (the clock itself waits for the next frame at 60 fps)."""
         for _ in range(count):
-            self.call(lambda: None)
-            time.sleep(1 / 60)
+            # a busy UI thread is slow, not hung: the catalog's first entry loads the pinyin search on a
+            # job thread, whose dictionary parse holds the GIL for seconds on a loaded machine
+            self.call(lambda: None, timeout=max(self.default_timeout, 30))
 
     # -- finding widgets ----------------------------------------------------------------
 
@@ -336,9 +341,19 @@ class Driver:
             widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
         else:
             widget = target
+        # as a finger would: the list scrolled to show the widget, two frames for the layouts around it
+        # to settle (a popup just opened, a list just scrolled), then aim at where it is now
         self.call(_scroll_into_view, widget)
         self.wait_frames(2)
-        x, y = self.call(lambda: widget.to_window(*widget.center))
+        aim = self.call(_aim_at, widget)
+        for _ in range(5):  # something around it still moves: a little longer
+            if aim is not None:
+                break
+            self.wait_frames(2)
+            aim = self.call(_aim_at, widget)
+        if aim is None:  # still moving (an animation): where it is now
+            aim = self.call(lambda: widget.to_window(*widget.center))
+        x, y = aim
 
         self._press_at(x, y, timeout)
         self.wait_frames(2)
@@ -372,15 +387,28 @@ class Driver:
         path = self.artifacts / f"{name}.png"
 
         def shoot() -> None:
-            from kivy.core.window import Window
-
             self.artifacts.mkdir(parents=True, exist_ok=True)
-            made = Window.screenshot(name=str(self.artifacts / f"{name}.tmp.png"))
-            if made:
-                Path(made).replace(path)
+            tmp = self.artifacts / f"{name}.tmp.png"
+            _save_window_png(tmp)
+            tmp.replace(path)
 
         self.call(shoot)
         return path
+
+
+def _save_window_png(path: Path) -> None:
+    """What the window shows, as a PNG at zlib level 1 (on the UI thread). Kivy's own
+    ``Window.screenshot`` compresses at SDL_image's default level: ~3x the time for a PNG a
+    third smaller, and the suite takes hundreds of full-size pictures."""
+    from kivy.core.window import Window
+    from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+    from PIL import Image
+
+    width, height = (int(v) for v in Window.size)
+    data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
+    stride = len(data) // height  # rows are padded to 4 bytes (GL_PACK_ALIGNMENT)
+    image = Image.frombytes("RGB", (width, height), data, "raw", "RGB", stride, -1)  # GL rows go bottom-up
+    image.save(path, compress_level=1)
 
 
 def _showing(widget: Any) -> bool:
@@ -402,15 +430,40 @@ def _tappable(widget: Any) -> Any:
     return widget
 
 
-def _scroll_into_view(widget: Any) -> None:
+def _scroll_into_view(widget: Any) -> bool:
+    """Scroll the list the widget is in so that it shows; True if the list moved."""
     from kivy.uix.scrollview import ScrollView
 
     parent = widget.parent
     while parent is not None and parent is not parent.parent:
         if isinstance(parent, ScrollView):
+            before = (parent.scroll_x, parent.scroll_y)
             parent.scroll_to(widget, padding=20, animate=False)
-            return
+            return (parent.scroll_x, parent.scroll_y) != before
         parent = parent.parent
+    return False
+
+
+def _settling(widget: Any) -> bool:
+    """True while a layout or a list around the widget has a move scheduled for the next frame."""
+    while widget is not None:
+        for name in ("_trigger_layout", "_trigger_update_from_scroll"):
+            trigger = getattr(widget, name, None)
+            if getattr(trigger, "is_triggered", False):
+                return True
+        if widget.parent is widget:
+            break
+        widget = widget.parent
+    return False
+
+
+def _aim_at(widget: Any) -> tuple[float, float] | None:
+    """The widget's centre in window pixels; None when it may still move (its list had to scroll
+    to show it, or a layout around it is pending): aim again after a frame or two."""
+    if _scroll_into_view(widget) or _settling(widget):
+        return None
+    x, y = widget.to_window(*widget.center)
+    return float(x), float(y)
 
 
 def _child_main() -> int:
@@ -443,7 +496,7 @@ def _child_main() -> int:
 
     def started(*_args: Any) -> None:
         thread = threading.Thread(target=drive, name="scenario", daemon=True)
-        Clock.schedule_once(lambda _dt: thread.start(), 0.5)
+        Clock.schedule_once(lambda _dt: thread.start(), 0)  # the scenario waits for what it needs
 
     app.bind(on_start=started)
     try:

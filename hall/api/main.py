@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from hall.api.routes import (
     applications,
     catalog,
+    certificates,
     enrolment,
     fleet,
     health,
@@ -16,5 +17,5 @@ from hall.api.routes import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (health, enrolment, uploads, applications, status_changes, fleet, catalog, supplements,
-               ratings):
+               ratings, certificates):
     api_router.include_router(module.router)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kiosk.catalog import E_CERTIFICATE_NAMES, E_CERTIFICATE_TYPES
+from kiosk.catalog import E_CERTIFICATE_NAMES, E_CERTIFICATE_TYPES, ServiceItem
 
 REFERENCE = re.compile(r"ec-[0-9a-f]{32}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -90,3 +90,48 @@ def find_certificates(source: CertificateSource, id_number: str,
 
 
 SourceFactory = Callable[[], CertificateSource | None]
+
+# What the kiosk knows of the hall's certificates for this visit (``CertificateOffer.state``).
+LOOKING = "looking"  # asked, no answer yet
+FOUND = "found"  # at least one certificate the item can use
+NONE_FOUND = "none"  # the hall has none of the types asked for
+UNAVAILABLE = "unavailable"  # offline, slow, refused or a garbled answer: photograph instead
+
+
+@dataclass(eq=False)
+class CertificateOffer:
+    """The lookup's result for one visit and item; the ``Visit``'s, wiped with it."""
+
+    state: str = LOOKING
+    found: list[FoundCertificate] = field(default_factory=list)
+    agreed: bool = False  # the villager chose "使用电子证照"
+
+    def wipe(self) -> None:
+        self.found.clear()
+        self.agreed = False
+        self.state = UNAVAILABLE
+
+    def __repr__(self) -> str:
+        return f"CertificateOffer(state={self.state!r}, found={len(self.found)}, agreed={self.agreed})"
+
+
+def wanted_types(item: ServiceItem) -> list[str]:
+    """The e-certificate types that could stand in for the item's photographed materials."""
+    return sorted({m.e_certificate for m in item.materials if m.e_certificate and not m.covered_by_card})
+
+
+def covered_materials(item: ServiceItem, offer: CertificateOffer | None) -> dict[str, FoundCertificate]:
+    """Material id -> the certificate the villager agreed to use for it (none before they agree)."""
+    if offer is None or not offer.agreed:
+        return {}
+    by_type: dict[str, FoundCertificate] = {}
+    for certificate in offer.found:
+        by_type.setdefault(certificate.type, certificate)
+    return {m.id: by_type[m.e_certificate] for m in item.materials
+            if m.e_certificate in by_type and not m.covered_by_card}
+
+
+def references(item: ServiceItem, offer: CertificateOffer | None) -> list[dict[str, str]]:
+    """What the sealed application names (protocol 7): reference, type and material; no document."""
+    return [{"reference": c.reference, "type": c.type, "material": material_id}
+            for material_id, c in covered_materials(item, offer).items()]

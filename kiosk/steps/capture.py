@@ -21,6 +21,7 @@ from hardware.camera import read_within
 from hardware.docscan.detect import clip_to_frame
 from hardware.docscan.live import LiveScanner
 from hardware.docscan.page import scan_page
+from kiosk.certificates import covered_materials
 from kiosk.presentation import (
     PREVIEW_MAX_WIDTH,
     THUMB_MAX_WIDTH,
@@ -235,13 +236,15 @@ class CaptureStep(Step):
         if item is None:
             return []
         pages = self.pages
+        visit = self.ctx.visit
+        covered = covered_materials(item, visit.certificates if visit is not None else None)
         must = {m.id for m in item.capture_materials()}
         return [
             MaterialRow(id=m.id, name=m.name.get(lang), required=m.id in must, count=max(1, m.count),
                         pages=sum(1 for p in pages if p.material_id == m.id),
                         e_certificate=bool(m.e_certificate))
             for m in item.materials
-            if not m.covered_by_card
+            if not m.covered_by_card and m.id not in covered  # an agreed e-certificate stands in
         ]
 
     def current_material_id(self) -> str:

@@ -26,7 +26,7 @@ from kiosk.catalog_search import CatalogHandwriting, CatalogSearch
 from kiosk.presentation import ActionFailed, FormRow, guarded, mask_id, mask_name
 from kiosk.staff import needs_address
 from kiosk.steps.context import Step, StepContext
-from kiosk.steps.table import CATALOG, FORM, GUIDE
+from kiosk.steps.table import CAPTURE, CATALOG, CERTIFICATES, FORM, GUIDE
 from kiosk.visit import FROM_SOCIAL_SECURITY_CARD
 
 log = logging.getLogger(__name__)
@@ -192,6 +192,12 @@ class GuideStep(Step):
 
 class FormStep(Step):
     name = FORM
+
+    def next_step(self) -> str:
+        """The e-certificates first when the hall may hold some for this item (steps.certificates)."""
+        from kiosk.steps.certificates import offers_certificates
+
+        return CERTIFICATES if offers_certificates(self.ctx) else CAPTURE
 
     @guarded
     def rows(self, errors: dict[str, str] | None = None) -> list[FormRow]:

@@ -80,10 +80,11 @@ class Steps:
                                       printer_health=receipt.printer_health, jobs=ctx.jobs,
                                       emit=ctx.events.emit)
         review = ReviewStep(ctx, receipt, sync)
+        certificates = CertificatesStep(ctx)
         lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
-                   guide=GuideStep(ctx), form=FormStep(ctx),
-                   certificates=CertificatesStep(ctx), capture=CaptureStep(ctx),
+                   guide=GuideStep(ctx), form=FormStep(ctx, certificates),
+                   certificates=certificates, capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
                    rating=RatingStep(ctx, sync), status=StatusStep(ctx),
                    maintenance=MaintenanceStep(ctx, review),

@@ -2,12 +2,15 @@
 
 When the chosen item has materials an e-certificate can stand in for (``Material.e_certificate``)
 and the villager was identified by a card read (not a typed number: the hall must be
-asked only with an identity the card proved), the form leads here instead of straight to
-capture. ``enter`` asks the hall once per visit and item, on the one-shot job pool (never
-on the UI thread); the answer arrives as the event ``certificates_changed`` (state). The
-villager sees what was found in big plain words and chooses "使用电子证照" (``agree``) or
-"我要拍照" (``decline``); while the kiosk waits, or when the hall is offline, slow or has
-nothing, the way on is photographing, in plain words.
+asked only with an identity the card proved), the form asks the hall while the villager
+fills it in (``prefetch``: once per visit and item, on the one-shot job pool, never on the
+UI thread); the answer arrives as the event ``certificates_changed`` (state). When the
+hall found something, or has not answered yet, the form leads here instead of straight
+to capture: the villager sees what was found in big plain words and chooses
+"使用电子证照" (``agree``) or "我要拍照" (``decline``); while the kiosk waits, "我要拍照" is
+already there, and an answer of nothing or a failure says so in plain words. With nothing
+found or the hall unreachable before the form is done, the form leads to capture as it
+did before e-certificates: a villager is not shown a screen of nothing.
 
 What was found is the ``Visit``'s (``Visit.certificates``): wiped with the visit, never
 written on the kiosk. The sealed application names the certificates agreed to
@@ -80,10 +83,21 @@ class CertificatesStep(Step):
 
     # -- the lookup ----------------------------------------------------------------------------
 
-    def enter(self) -> None:
+    def prefetch(self) -> None:
+        """Ask the hall now (the form calls this), once per visit and item, when it is worth asking."""
         visit = self.ctx.visit
-        if visit is not None and visit.certificates is None:
+        if visit is not None and visit.certificates is None and offers_certificates(self.ctx):
             self.start_lookup()
+
+    def worth_showing(self) -> bool:
+        """The step shows when the hall found something or is still being asked; with nothing found
+        or no answer the form leads straight to the photographs, as before e-certificates."""
+        visit = self.ctx.visit
+        offer = visit.certificates if visit is not None else None
+        return offer is not None and offer.state in (LOOKING, FOUND) and offers_certificates(self.ctx)
+
+    def enter(self) -> None:
+        self.prefetch()
 
     def start_lookup(self) -> None:
         """Ask the hall in the background; the answer lands in the visit (``certificates_changed``)."""

@@ -6,7 +6,9 @@ signature with the pinned key) and parser (``kiosk.certificates``).
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -29,6 +31,7 @@ from hardware.sample_cards import ELDERLY_VILLAGER, EXPIRED_CARD, MIDDLE_AGED_VI
 from kiosk.catalog import E_CERTIFICATE_TYPES
 from kiosk.certificates import find_certificates
 from offline_queue.identity import enroll
+from offline_queue.sealing import seal
 from offline_queue.transport import HallClient
 
 OTHER_COUNTY = "445200"
@@ -129,3 +132,63 @@ def test_bad_bodies_are_refused_and_each_device_has_a_budget(hall, store, tmp_pa
             answered += 1
     assert answered == LOOKUPS_PER_DEVICE.max_hits  # refused bodies did not count
     assert 0 < (busy.value.retry_after or 0) <= LOOKUPS_PER_DEVICE.window_s
+
+
+def application_using(kiosk, id_number: str, certificates: object) -> dict:
+    """A sealed application (no pages) whose document names e-certificates, as the kiosk makes it."""
+    app_id = str(uuid.uuid4())
+    document = {"id": app_id, "service_code": "GD-SAMPLE-001",
+                "applicant": {"name": "盘志强", "id_number": id_number}, "fields": {"phone": "13800138000"},
+                "attachments": [], "certificates": certificates,
+                "created_at": "2026-12-01T04:30:00Z", "kiosk": kiosk.device_id}
+    sealed = seal(json.dumps(document, ensure_ascii=False).encode(), kiosk.hall_seal_key,
+                  app_id.encode("ascii"))
+    return {"id": app_id, "provisional_number": kiosk.next_provisional_number(),
+            "service_code": "GD-SAMPLE-001", "county": kiosk.county,
+            "created_at": "2026-12-01T04:30:00Z", "page_count": 0, "visits_needed": 0,
+            "sealed_document": base64.b64encode(sealed).decode(), "attachments": []}
+
+
+def test_intake_links_the_applicants_certificates_and_the_console_opens_them_audited(hall, store, kiosk):
+    from hall.models import ApplicationCertificate
+    from hall.services.users import create_user
+    from tests.hall.test_county_work import PASSWORD, console
+
+    settings, sessions, _ = store
+    with sessions() as db:
+        mine = {c.cert_type: c.id for c in db.scalars(select(ECertificate).where(
+            ECertificate.number.in_(["HK441826-0031877", "J441826-2005-000412", "HK445122-0086231"])))}
+        create_user(db, "ecert-admin", PASSWORD, role="county_admin", county=settings.county)
+    own = [{"reference": mine["household_register"], "type": "household_register", "material": "M1"}]
+    body = application_using(kiosk, MIDDLE_AGED_VILLAGER.id_number, own)
+    answer = kiosk.post_application(body)
+    assert answer.status_code == 201, answer.text
+    with sessions() as db:
+        links = list(db.scalars(select(ApplicationCertificate).where(
+            ApplicationCertificate.application_id == body["id"])))
+        assert [(link.certificate_id, link.material) for link in links] == \
+            [(mine["household_register"], "M1")]
+    # another person's certificate, a made-up reference, a wrong type, a malformed list: refused, nothing kept
+    made_up = "ec-" + "0" * 32
+    with sessions() as db:
+        elderly = db.scalar(select(ECertificate.id).where(ECertificate.number == "HK445122-0086231"))
+    for certificates in ([{"reference": elderly, "type": "household_register", "material": "M1"}],
+                         [{"reference": made_up, "type": "household_register", "material": "M1"}],
+                         [{"reference": mine["household_register"], "type": "marriage_certificate"}],
+                         "all of them", [{"reference": 7}]):
+        refused = kiosk.post_application(
+            application_using(kiosk, MIDDLE_AGED_VILLAGER.id_number, certificates))
+        assert refused.status_code == 422 and refused.json()["error"] == "invalid_request", certificates
+    # the clerk's page lists it; opening the document is audited
+    clerk = console(hall.url, "ecert-admin", "10.9.8.7")
+    page = clerk.get(f"{hall.url}/console/applications/{body['id']}", timeout=10).text
+    assert "电子证照 E-certificates" in page and "连南瑶族自治县公安局" in page
+    base = f"{hall.url}/console/applications/{body['id']}/certificates"
+    opened = clerk.get(f"{base}/{mine['household_register']}", timeout=10)
+    assert opened.status_code == 200 and opened.content.startswith(b"\x89PNG")
+    other = clerk.get(f"{base}/{elderly}", timeout=10)
+    assert other.status_code == 404  # only the certificates this application used
+    with sessions() as db:
+        viewed = list(db.scalars(select(AuditEntry).where(AuditEntry.action == "certificate_viewed")))
+    assert [json.loads(v.detail)["reference"] for v in viewed][-1:] == [mine["household_register"]]
+    assert viewed[-1].actor == "console:ecert-admin"

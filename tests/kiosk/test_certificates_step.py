@@ -63,9 +63,10 @@ def test_found_certificates_are_agreed_to_capture_skips_them_and_the_application
     service, recorder = start(tmp_path, MIDDLE_AGED_VILLAGER, BIRTH, hall)
     try:
         steps = service.steps
-        assert steps.form.next_step() == CERTIFICATES  # the item has e-certificate materials, a card was read
-        steps.certificates.enter()
+        assert steps.form.next_step() == CAPTURE  # nothing asked yet
+        steps.form.enter()  # the item has e-certificate materials and a card was read: the hall is asked
         assert recorder.wait("certificates_changed") == {"state": FOUND}
+        assert steps.form.next_step() == CERTIFICATES
         # asked with the card's number, for the types the item's materials name (not the ID card's)
         assert hall.asked == [(MIDDLE_AGED_VILLAGER.id_number,
                                ["birth_medical_certificate", "household_register", "marriage_certificate"])]
@@ -126,8 +127,9 @@ def test_certificates_covering_every_photo_lead_to_the_review_and_into_the_seale
 def test_offline_empty_or_garbled_answers_fall_back_to_photographing(tmp_path, hall, state):
     service, recorder = start(tmp_path, ELDERLY_VILLAGER, PENSION, hall)
     try:
-        service.steps.certificates.enter()
+        service.steps.form.enter()
         assert recorder.wait("certificates_changed") == {"state": state}
+        assert service.steps.form.next_step() == CAPTURE  # nothing to show: straight to the photographs
         assert service.steps.certificates.lines() == []
         assert service.steps.certificates.message_key() == f"certificates.{state}"
         with pytest.raises(ActionFailed):
@@ -143,7 +145,9 @@ def test_an_answer_after_the_visit_ended_is_dropped_and_a_typed_number_never_ask
     hall = StandInHall({"certificates": [entry(REF_A, "household_register")]}, hold=hold)
     service, recorder = start(tmp_path, ELDERLY_VILLAGER, PENSION, hall)
     try:
-        service.steps.certificates.enter()
+        service.steps.form.enter()
+        assert service.steps.form.next_step() == CERTIFICATES  # still asking: the screen says so
+        assert service.steps.certificates.message_key() == "certificates.looking"
         offer = service.keeper.current.certificates
         service.cancel()  # the villager walked away while the hall was asked
         hold.set()

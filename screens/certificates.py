@@ -30,7 +30,7 @@ class CertificatesScreen(KioskScreen):
 
     def on_kv_post(self, base_widget: Any) -> None:
         # "使用电子证照" is only there when something was found (a hidden button is still a target)
-        self._use = BigButton(kiosk_id="certificates_use", height=theme.target(160))
+        self._use = BigButton(kiosk_id="certificates_use", height=theme.target(160), font_size=theme.LARGE)
         self._use.bind(on_release=self.use)
         super().on_kv_post(base_widget)
 
@@ -50,11 +50,9 @@ class CertificatesScreen(KioskScreen):
         self.message = self.tr(self.step.message_key())
         self._show_use(self.found)
         for index, line in enumerate(lines):
-            details = "\n".join((
-                line.issuer,
-                self.tr("certificates.number", number=line.number) + "    " + line.validity,
-                self.tr("certificates.instead_of", materials="、".join(line.materials)),
-            ))
+            instead = self.tr("certificates.instead_of", materials="、".join(line.materials))
+            details = "\n".join((line.issuer + "    " + self.tr("certificates.number", number=line.number),
+                                 line.validity + "    " + instead))
             box.add_widget(CertificateCard(kiosk_id=f"certificate_{index}", title=line.name, details=details))
 
     def on_event_language_changed(self, lang: str) -> None:

@@ -71,19 +71,15 @@ class CertificatesStep(Step):
     def __init__(self, ctx: StepContext, source_factory: SourceFactory | None = None) -> None:
         super().__init__(ctx)
         self._source_factory = source_factory or self._hall_client
-        self._client: tuple[object, CertificateSource] | None = None  # (identity, its client), kept
 
     def _hall_client(self) -> CertificateSource | None:
-        """One client (one connection pool) while the identity stays; a new one after a re-enrolment."""
         from offline_queue.transport import HallClient
 
         identity = self.ctx.identity
         if identity is None:
             return None
-        if self._client is None or self._client[0] is not identity:
-            timeout_s = min(LOOKUP_TIMEOUT_S, self.ctx.settings.hall.timeout_s)
-            self._client = (identity, HallClient(identity, timeout_s=timeout_s, clock=self.ctx.clock))
-        return self._client[1]
+        return HallClient(identity, timeout_s=min(LOOKUP_TIMEOUT_S, self.ctx.settings.hall.timeout_s),
+                          clock=self.ctx.clock)
 
     # -- the lookup ----------------------------------------------------------------------------
 

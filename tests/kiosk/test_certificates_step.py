@@ -177,21 +177,3 @@ def test_the_halls_answer_is_hostile_input():
     assert [c.reference for c in parse_lookup(answer, asked)] == [REF_A]
     with pytest.raises(ValueError):
         parse_lookup([], asked)
-
-
-def test_the_real_client_is_kept_while_the_identity_stays(tmp_path):
-    from offline_queue.transport import HallClient
-    from tests.screens.scenarios import make_identity
-
-    service = make_service(tmp_path, ManualClock())
-    try:
-        step = service.steps.certificates
-        first = step._hall_client()
-        assert isinstance(first, HallClient) and step._hall_client() is first
-        assert first.timeout_s <= 8.0  # a villager stands waiting
-        service.identity = make_identity("441423", "http://127.0.0.1:8400")  # enrolled again
-        assert step._hall_client() is not first
-        service.identity = None
-        assert step._hall_client() is None
-    finally:
-        service.close()

@@ -200,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(listing)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    certs = sub.add_parser("certs", help="e-certificates (电子证照): `certs load FILE`, `certs count`")
+    certs_sub = certs.add_subparsers(dest="certs_action", required=True, metavar="ACTION")
+    certs_load = certs_sub.add_parser("load", help="add the certificates of a TOML file "
+                                                   "(config/e_certificates.toml)")
+    _common(certs_load)
+    certs_load.add_argument("file", help="the certificates file")
+    _common(certs_sub.add_parser("count", help="how many certificates of each type the store holds"))
+
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
@@ -635,6 +643,27 @@ def _storage_overrides(args: argparse.Namespace) -> dict:
                                                           "s3_prefix")}
 
 
+def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from hall.core.keys import load_or_create_keys
+    from hall.models import ECertificate
+    from hall.services.certificates import load_file
+
+    with _session(settings) as db:
+        if args.certs_action == "load":
+            keys = load_or_create_keys(settings.keys_dir)
+            added = load_file(db, settings, keys.seal_private, Path(args.file))
+            print(f"{added} certificates added")
+        else:
+            for cert_type, count in db.execute(select(ECertificate.cert_type, func.count())
+                                               .group_by(ECertificate.cert_type).order_by(ECertificate.cert_type)):
+                print(f"{cert_type:<28} {count}")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
@@ -643,6 +672,7 @@ COMMANDS = {
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
     "user": cmd_user, "departments": cmd_departments, "backup": cmd_backup, "restore": cmd_restore,
+    "certs": cmd_certs,
 }
 
 

@@ -403,3 +403,42 @@ class CounterApplication(Base):
     count: Mapped[int] = mapped_column(Integer)
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ECertificate(Base):
+    """An e-certificate (电子证照) of the county's store (``hall/services/certificates.py``).
+
+    ``id`` is the opaque reference a kiosk gets and a sealed application names. The holder
+    is only ``holder_key`` (an HMAC of the ID number under the hall's own secret); the
+    document is sealed to the hall's key in ``<data-dir>/certificates/<box_sha256>``."""
+
+    __tablename__ = "e_certificates"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder_key: Mapped[str] = mapped_column(String(64), index=True)
+    county: Mapped[str] = mapped_column(String(12))
+    cert_type: Mapped[str] = mapped_column(String(40))
+    issuer: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    trust_level: Mapped[int] = mapped_column(Integer)
+    box_sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApplicationCertificate(Base):
+    """An e-certificate an application uses instead of a photographed material."""
+
+    __tablename__ = "application_certificates"
+    __table_args__ = (
+        UniqueConstraint("application_id", "certificate_id", name="uq_application_certificate"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
+    certificate_id: Mapped[str] = mapped_column(String(40), ForeignKey("e_certificates.id"))
+    cert_type: Mapped[str] = mapped_column(String(40))
+    material: Mapped[str] = mapped_column(String(64), default="")

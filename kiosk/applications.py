@@ -35,6 +35,7 @@ from typing import Any
 
 from hardware.interfaces import CARD_RESIDENT, IdCard
 from kiosk.catalog import FormField, ServiceItem, Text
+from kiosk.certificates import covered_materials, references
 from kiosk.errors import ApplicationInvalid
 from kiosk.fields import (  # noqa: F401  (the message keys are part of this module's interface)
     CHOICE_INVALID,
@@ -286,8 +287,9 @@ def build_application(
     for page in session.pages:
         if page.material_id not in known:
             errors[page.material_id] = MATERIAL_UNKNOWN
+    covered = covered_materials(item, session.certificates)
     for material in item.capture_materials():
-        if not session.pages_for(material.id):
+        if material.id not in covered and not session.pages_for(material.id):
             errors[material.id] = MATERIAL_MISSING
     if errors:
         raise ApplicationInvalid(errors)
@@ -318,6 +320,9 @@ def build_application(
         "created_at": created_at,
         "kiosk": device_id,
     }
+    used = references(item, session.certificates)
+    if used:  # e-certificates the villager agreed to use: references only, the hall holds the documents
+        document["certificates"] = used
     if session.consent_text:  # the words the villager agreed to before signing
         document["consent"] = {"agreed": True, "text": session.consent_text}
     tag = applicant_tag(card.id_number, tag_key_dir)

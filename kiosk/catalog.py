@@ -31,6 +31,19 @@ FIELD_KINDS = tuple(_KIND_REGISTRY)  # the registered kinds (kiosk/fields)
 CARD_SOURCES = ("card.name", "card.id_number", "card.address", "card.birth_date", "card.sex")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 CARD_E_CERTIFICATE = "resident_id_card"  # a material of this type is covered by the card read
+# The e-certificate (电子证照) types a material may name (``e_certificate``): the hall's
+# certificate store (hall/services/certificates.py) keeps certificates of these types, and
+# the kiosk asks it for them instead of a photo (kiosk/steps/certificates.py).
+E_CERTIFICATE_NAMES: dict[str, tuple[str, str]] = {
+    "resident_id_card": ("居民身份证", "Resident ID card"),
+    "social_security_card": ("社会保障卡", "Social security card"),
+    "household_register": ("户口簿", "Household register"),
+    "marriage_certificate": ("结婚证", "Marriage certificate"),
+    "birth_medical_certificate": ("出生医学证明", "Birth medical certificate"),
+    "disability_certificate": ("残疾人证", "Disability certificate"),
+    "land_contract_certificate": ("农村土地承包经营权证", "Rural land contract certificate"),
+}
+E_CERTIFICATE_TYPES = tuple(E_CERTIFICATE_NAMES)
 # The pictures an item or a category may carry (screens.catalog_icons draws each one).
 ICONS = ("umbrella", "star", "medical", "heart", "cross", "wheelchair", "lightning", "sun", "smile",
          "pencil", "flower", "hammer", "leaf", "house")
@@ -301,7 +314,7 @@ def _material(table: _Table) -> Material:
         required=table.get("required", bool),
         form=form,
         count=count,
-        e_certificate=table.get("e_certificate", str, None),
+        e_certificate=table.choice("e_certificate", E_CERTIFICATE_TYPES, None),
     )
     table.done()
     return material

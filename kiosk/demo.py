@@ -21,6 +21,7 @@ from kiosk.settings import load_settings
 from offline_queue.identity import DeviceIdentity, enroll
 
 DEFAULT_DIR = Path("demo-data")
+SAMPLE_CERTIFICATES = Path(__file__).resolve().parent.parent / "config" / "e_certificates.toml"
 DEMO_PORT = 8400  # the port `county-hall serve` and the default settings use
 CONSOLE_USER = ("admin", "village-demo-2026")
 
@@ -60,6 +61,8 @@ def run_demo(
     hall = HallProcess(base / "hall", port=port or None, preferred_port=DEMO_PORT)
     with hall:
         hall.cli("create-user", "--username", CONSOLE_USER[0], "--password", CONSOLE_USER[1])
+        # the sample villagers' e-certificates (a second run adds none): the kiosk offers them
+        hall.cli("certs", "load", str(SAMPLE_CERTIFICATES))
         _announce(hall.url)
         _identity_for(hall, kiosk_dir)
         settings = load_settings(config_file=config_file, data_dir=kiosk_dir).with_overrides(

@@ -4,8 +4,9 @@ A ``Visit`` holds everything about the villager being served, whichever way they
 identified: the card read (ID card or social security card), an ID number typed on the
 keypad or read from a barcode, the applicant tag and the application number of a status
 lookup (receipt QR), the chosen service item, the form values, the photographed pages,
-the last camera frame, the material being photographed, and the grid worker applying on
-their behalf (代办).
+the last camera frame, the material being photographed, the e-certificates the hall found
+for them (and whether they agreed to use them), and the grid worker applying on their
+behalf (代办).
 
 ``wipe()`` drops all of it as one: page bytes are kept in ``bytearray`` s and overwritten
 with zeros, everything else is dropped (Python strings cannot be overwritten), and the
@@ -29,6 +30,7 @@ from typing import Any
 
 from hardware.interfaces import IdCard
 from kiosk import privacy
+from kiosk.certificates import CertificateOffer
 
 MODE_APPLY = "apply"
 MODE_STATUS = "status"
@@ -83,6 +85,8 @@ class Visit:
         self.material_index = 0  # the material the capture step photographs now
         self.signature: Page | None = None  # the villager's signature (PNG), sealed with the application
         self.consent_text = ""  # the words the villager agreed to ("" = not agreed yet)
+        # the hall's e-certificates for this item (kiosk.certificates): found, and agreed to or not
+        self.certificates: CertificateOffer | None = None
         self.last_frame: Any = None  # the newest camera picture: may show a document
         # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
         self.agent: dict[str, str] | None = None
@@ -145,6 +149,9 @@ class Visit:
         self.material_index = 0
         self.clear_signature()
         self.consent_text = ""
+        if self.certificates is not None:
+            self.certificates.wipe()
+        self.certificates = None
 
     def clear_signature(self) -> None:
         if self.signature is not None:

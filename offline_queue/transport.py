@@ -730,6 +730,12 @@ class HallClient:
             cursor = new_cursor
         return collected, cursor
 
+    # -- e-certificates (kiosk.certificates parses and checks the answer) -------------------
+
+    def lookup_certificates(self, id_number: str, types: list[str]) -> Any:
+        """POST /certificates/lookup (protocol 16): the verified answer's JSON, not yet trusted."""
+        return self._post_json("/certificates/lookup", {"id_number": id_number, "types": list(types)})
+
     # -- fleet (kiosk.agent) --------------------------------------------------------------
 
     def heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "catalog": ("screens.catalog", "CatalogScreen"),
     "guide": ("screens.guide", "GuideScreen"),
     "form": ("screens.form", "FormScreen"),
+    "certificates": ("screens.certificates", "CertificatesScreen"),
     "capture": ("screens.capture", "CaptureScreen"),
     "review": ("screens.review", "ReviewScreen"),
     "signature": ("screens.signature", "SignatureScreen"),

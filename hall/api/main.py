@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from hall.api.routes import (
     applications,
     catalog,
+    certificates,
     enrolment,
     fleet,
     health,
@@ -17,5 +18,5 @@ from hall.api.routes import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (health, enrolment, uploads, applications, status_changes, fleet, catalog, supplements,
-               ratings, results):
+               ratings, results, certificates):
     api_router.include_router(module.router)

@@ -72,6 +72,37 @@ class RatingOut(BaseModel):
     status: str
 
 
+class CertificateLookupIn(BaseModel):
+    """``POST /certificates/lookup``: the ID number the kiosk read from the card (never logged)."""
+
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$")
+    types: list[str] = Field(default_factory=list, max_length=10)
+
+    @field_validator("types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        from kiosk.catalog import E_CERTIFICATE_TYPES
+
+        unknown = [t for t in value if t not in E_CERTIFICATE_TYPES]
+        if unknown:
+            raise ValueError("types must be among " + ", ".join(E_CERTIFICATE_TYPES))
+        return value
+
+
+class CertificateOut(BaseModel):
+    reference: str
+    type: str
+    issuer: str
+    number_masked: str
+    valid_from: str
+    valid_to: str  # "" when it does not expire
+    trust_level: int
+
+
+class CertificateLookupOut(BaseModel):
+    certificates: list[CertificateOut]
+
+
 class ErrorOut(BaseModel):
     """Every non-2xx answer (docs/protocol.md, "Errors")."""
 

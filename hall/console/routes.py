@@ -37,7 +37,7 @@ from hall.core.keys import HallKeys
 from hall.errors import HallError
 from hall.models import Application, Device, Supplement
 from hall.services import applications as apps
-from hall.services import ratelimit, results
+from hall.services import audit, certificates, ratelimit, results
 from hall.services.enrolment import create_code
 from hall.services.inbox import inbox, limits
 from hall.services.roles import ROLE_LABELS, Scope
@@ -45,6 +45,7 @@ from hall.services.status import allowed_next, change_materials, change_status
 from hall.services.supplements import supplements_of
 from hall.services.users import check_login, end_sessions, list_users
 from hall.timeutil import Clock, iso, to_datetime
+from kiosk.catalog import E_CERTIFICATE_NAMES
 from offline_queue.sealing import SealError, open_box
 
 log = logging.getLogger("hall.console")
@@ -253,6 +254,8 @@ def _application_page(request: Request, session: ConsoleSession, db: Session, ke
                   promised=promised, statutory=statutory, material_names=material_names,
                   settable=allowed_next(application.status) if can_process else (),
                   results=results.results_of(db, app_id), error=error, status_code=status_code,
+                  certificates=certificates.certificates_of(db, app_id),
+                  certificate_names={k: f"{zh} {en}" for k, (zh, en) in E_CERTIFICATE_NAMES.items()},
                   supplements={s.id: s.received_at for s in added})
 
 
@@ -312,6 +315,22 @@ def attachment(app_id: str, sha256: str, session: SessionDep, db: DbDep, setting
     log.info("attachment %s of %s viewed by console:%s", sha256[:12], app_id, session.username)
     safe = safe_attachment(data)
     headers = safe.headers(f"{application.official_number}-{sha256[:8]}")
+    headers["Content-Security-Policy"] = ATTACHMENT_POLICY
+    return Response(safe.body, media_type=safe.media_type, headers=headers)
+
+
+@router.get("/applications/{app_id}/certificates/{reference}")
+def certificate_file(app_id: str, reference: str, session: SessionDep, db: DbDep, settings: SettingsDep,
+                     keys: KeysDep, clock: ClockDep) -> Response:
+    """An e-certificate the application used: opened only through it, and every opening is audited."""
+    application = _scoped_application(db, session, app_id)
+    certificate = certificates.certificate_of_application(db, app_id, reference)
+    data = certificates.open_document(settings, keys.seal_private, certificate)
+    audit.record(db, f"console:{session.username}", "certificate_viewed",
+                 detail={"application": app_id, "reference": reference}, clock=clock)
+    db.commit()
+    safe = safe_attachment(data)
+    headers = safe.headers(f"{application.official_number}-certificate-{certificate.cert_type}")
     headers["Content-Security-Policy"] = ATTACHMENT_POLICY
     return Response(safe.body, media_type=safe.media_type, headers=headers)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
+from hall.services.certificates import link_to_application
 from hall.services.numbering import check_provisional, next_official_number
 from hall.services.uploads import attachment_stored, check_sha256, read_attachment
 from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
@@ -86,6 +87,8 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
         response_json=json.dumps(response, sort_keys=True), updated_at=now,
     )
     db.add(application)
+    link_to_application(db, settings, device, app_id, _applicant_id_number(document),
+                        certificate_references(document))
     for item, upload in uploads:
         db.add(ApplicationAttachment(
             application_id=app_id, upload_id=upload.id, sha256=upload.sha256, size=upload.size,
@@ -100,6 +103,25 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
             raise
         return repeat
     return Intake(201, response)
+
+
+def certificate_references(document: dict) -> list[dict]:
+    """The e-certificates the sealed document names (``certificates``: reference, type, material)."""
+    items = document.get("certificates") or []
+
+    def well_formed(item: object) -> bool:
+        return (isinstance(item, dict) and bool(item.get("reference"))
+                and all(isinstance(item.get(k, ""), str) for k in ("reference", "type", "material")))
+
+    if not isinstance(items, list) or len(items) > 20 or not all(well_formed(i) for i in items):
+        raise InvalidRequest("the sealed document's certificates are malformed")
+    return items
+
+
+def _applicant_id_number(document: dict) -> str:
+    applicant = document.get("applicant")
+    number = applicant.get("id_number") if isinstance(applicant, dict) else None
+    return number if isinstance(number, str) else ""
 
 
 def verified_uploads(db: Session, settings: Settings, device: Device, items: list[dict],

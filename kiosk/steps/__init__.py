@@ -10,6 +10,8 @@ identify     ``identify.IdentifyStep``   ID card reader (a ``BackgroundLoop``), 
 catalog      ``choose.CatalogStep``      —
 guide        ``choose.GuideStep``        —
 form         ``choose.FormStep``         —
+certificates ``certificates.``           — (asks the hall on a one-shot job)
+             ``CertificatesStep``
 capture      ``capture.CaptureStep``     camera (borrowed: the live page scanner)
 review       ``confirm.ReviewStep``      — (confirm: seal, queue, wake the sync)
 signature    ``signature.SignatureStep`` — (consent, the signature; then review's confirm)
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from kiosk.agent.state import AgentState
 from kiosk.readiness import DeviceReadiness
 from kiosk.steps.capture import CaptureStep
+from kiosk.steps.certificates import CertificatesStep
 from kiosk.steps.choose import CatalogStep, FormStep, GuideStep
 from kiosk.steps.confirm import ReceiptStep, ReviewStep, SyncWaker
 from kiosk.steps.context import Step, StepContext
@@ -65,6 +68,7 @@ class Steps:
     catalog: CatalogStep
     guide: GuideStep
     form: FormStep
+    certificates: CertificatesStep
     capture: CaptureStep
     review: ReviewStep
     signature: SignatureStep
@@ -85,10 +89,12 @@ class Steps:
                                       printer_health=receipt.printer_health, jobs=ctx.jobs,
                                       emit=ctx.events.emit)
         review = ReviewStep(ctx, receipt, sync)
+        certificates = CertificatesStep(ctx)
         lock = AgentState.load(ctx.settings.data_dir)  # a locked kiosk stays locked after a restart
         supplement = SupplementStep(ctx, review)
         return cls(home=HomeStep(ctx, staff), staff=staff, identify=identify, catalog=CatalogStep(ctx),
-                   guide=GuideStep(ctx), form=FormStep(ctx), capture=CaptureStep(ctx),
+                   guide=GuideStep(ctx), form=FormStep(ctx, certificates),
+                   certificates=certificates, capture=CaptureStep(ctx),
                    review=review, signature=SignatureStep(ctx, review), receipt=receipt,
                    rating=RatingStep(ctx, sync), supplement=supplement,
                    status=StatusStep(ctx, supplement, ResultDesk(ctx, receipt)),

@@ -21,6 +21,7 @@ from hardware.camera import read_within
 from hardware.docscan.detect import clip_to_frame
 from hardware.docscan.live import LiveScanner
 from hardware.docscan.page import scan_page
+from kiosk.certificates import covered_materials
 from kiosk.presentation import (
     PREVIEW_MAX_WIDTH,
     THUMB_MAX_WIDTH,
@@ -246,8 +247,9 @@ class CaptureStep(Step):
         if item is None:
             return []
         pages = self.pages
-        must = {m.id for m in item.capture_materials()}
         visit = self.ctx.visit
+        covered = covered_materials(item, visit.certificates if visit is not None else None)
+        must = {m.id for m in item.capture_materials()}
         named = visit.supplement_materials if visit is not None and visit.supplement_for else None
         if named is not None:
             must = set(named)  # a correction: exactly what the county asked for, each needed
@@ -256,7 +258,8 @@ class CaptureStep(Step):
                         pages=sum(1 for p in pages if p.material_id == m.id),
                         e_certificate=bool(m.e_certificate))
             for m in item.materials
-            if (m.id in must if named is not None else not m.covered_by_card)
+            # a correction: the named materials only; else what the card and agreed e-certificates leave
+            if (m.id in must if named is not None else not m.covered_by_card and m.id not in covered)
         ]
 
     def current_material_id(self) -> str:

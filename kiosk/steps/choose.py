@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.applications import prefill_fields, validate_fields
 from kiosk.catalog import Material, ServiceItem
@@ -26,8 +26,11 @@ from kiosk.catalog_search import CatalogHandwriting, CatalogSearch
 from kiosk.presentation import ActionFailed, FormRow, guarded, mask_id, mask_name
 from kiosk.staff import needs_address
 from kiosk.steps.context import Step, StepContext
-from kiosk.steps.table import CATALOG, FORM, GUIDE
+from kiosk.steps.table import CAPTURE, CATALOG, CERTIFICATES, FORM, GUIDE
 from kiosk.visit import FROM_SOCIAL_SECURITY_CARD, Visit
+
+if TYPE_CHECKING:
+    from kiosk.steps.certificates import CertificatesStep
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +195,21 @@ class GuideStep(Step):
 
 class FormStep(Step):
     name = FORM
+
+    def __init__(self, ctx: StepContext, certificates: CertificatesStep | None = None) -> None:
+        super().__init__(ctx)
+        self.certificates = certificates
+
+    def enter(self) -> None:
+        """While the villager fills in the form, the hall is asked for their e-certificates."""
+        if self.certificates is not None:
+            self.certificates.prefetch()
+
+    def next_step(self) -> str:
+        """The e-certificates first when the hall found some, or is still being asked (steps.certificates)."""
+        if self.certificates is not None and self.certificates.worth_showing():
+            return CERTIFICATES
+        return CAPTURE
 
     @guarded
     def rows(self, errors: dict[str, str] | None = None) -> list[FormRow]:

@@ -20,6 +20,7 @@ from hardware.errors import PrinterUnavailable
 from hardware.factory import build_printer
 from hardware.printer import EscposPrinter
 from hardware.printer_receipt import print_receipt
+from kiosk.certificates import covered_materials
 from kiosk.i18n import Translator
 from kiosk.intake import enqueue_session
 from kiosk.presentation import ActionFailed, Receipt, ReviewLine, guarded, mask_id, short_time
@@ -133,6 +134,10 @@ class ReviewStep(Step):
                 value = next((c.label.get(lang) for c in f.choices if c.value == value), value)
             lines.append(ReviewLine(f.label.get(lang), value))
         lines.append(ReviewLine(self.t("review.pages"), self.t("review.pages_count", count=len(visit.pages))))
+        used = covered_materials(item, visit.certificates)
+        if used:  # the e-certificates the villager agreed to use instead of photographs
+            names = sorted({c.type_name(lang) for c in used.values()})
+            lines.append(ReviewLine(self.t("certificates.review"), "、".join(names)))
         return lines
 
     @guarded

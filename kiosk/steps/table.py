@@ -14,6 +14,7 @@ IDENTIFY = "identify"
 CATALOG = "catalog"
 GUIDE = "guide"
 FORM = "form"
+CERTIFICATES = "certificates"  # e-certificates found on the hall, used instead of photographs
 CAPTURE = "capture"
 REVIEW = "review"
 SIGNATURE = "signature"
@@ -31,7 +32,8 @@ MOVES: dict[str, tuple[str, ...]] = {
     IDENTIFY: (CATALOG, STATUS),  # apply: choose the item; status lookup: the applications
     CATALOG: (GUIDE,),
     GUIDE: (FORM,),
-    FORM: (CAPTURE,),
+    FORM: (CAPTURE, CERTIFICATES),  # e-certificates first when the item can use one (steps.certificates)
+    CERTIFICATES: (CAPTURE, REVIEW),  # the review directly when the certificates cover every material
     CAPTURE: (REVIEW, SUPPLEMENT),  # answering a correction: the named pages only, then sealed
     REVIEW: (SIGNATURE,),
     SIGNATURE: (RECEIPT,),  # agreed, signed and confirmed: sealed and queued; no way back into it

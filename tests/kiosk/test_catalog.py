@@ -101,6 +101,9 @@ def _copy_one(tmp_path, mutate):
         (lambda t: t.replace("visits_needed = 0", "visits_needed = 1"), "fully_online"),
         (lambda t: t.replace('id = "M2"', 'id = "M1"'), "duplicate id 'M1'"),
         (lambda t: t.replace("code = ", "code = = "), "not valid TOML"),
+        # an e-certificate type the hall's store does not know (kiosk.catalog.E_CERTIFICATE_TYPES)
+        (lambda t: t.replace('e_certificate = "resident_id_card"', 'e_certificate = "library_card"'),
+         "e_certificate: must be one of"),
     ],
 )
 def test_bad_item_names_file_and_key(tmp_path, mutate, expected):

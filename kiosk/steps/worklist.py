@@ -20,7 +20,7 @@ from kiosk.steps.context import Step, StepContext
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import status_row
 from kiosk.steps.supplement import SupplementStep
-from kiosk.steps.table import WORKLIST
+from kiosk.steps.table import WORKLIST, MoveRefused
 from kiosk.visit import MODE_APPLY
 from offline_queue.outbox import QueueEntry
 
@@ -39,6 +39,13 @@ class WorklistStep(Step):
         visit = self.ctx.visit
         if visit is not None:
             visit.supplement_for = None  # back from a capture left half done: nothing is sent
+
+    def next_step(self) -> str:
+        """Forward only into the capture of a correction's pages (补交材料), once one was begun."""
+        visit = self.ctx.visit
+        if visit is None or not visit.supplement_for:
+            raise MoveRefused(f"{self.name!r} leads on only to answer a correction")
+        return super().next_step()
 
     @property
     def worker_id(self) -> str:

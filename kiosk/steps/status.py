@@ -20,15 +20,21 @@ from kiosk.presentation import (
 )
 from kiosk.steps.context import Step, StepContext
 from kiosk.steps.result import ResultDesk
-from kiosk.steps.supplement import SupplementStep, can_supplement, correction_materials, supplement_pending
-from kiosk.steps.table import STATUS, MoveRefused
+from kiosk.steps.supplement import (
+    CorrectionDoor,
+    SupplementStep,
+    can_supplement,
+    correction_materials,
+    supplement_pending,
+)
+from kiosk.steps.table import STATUS
 from offline_queue.outbox import QueueEntry
 from offline_queue.store import CORRECTION_NEEDED
 
 log = logging.getLogger(__name__)
 
 
-class StatusStep(Step):
+class StatusStep(CorrectionDoor):
     name = STATUS
 
     def __init__(self, ctx: StepContext, supplement: SupplementStep | None = None,
@@ -38,17 +44,10 @@ class StatusStep(Step):
         self.results = results
 
     def enter(self) -> None:
+        super().enter()
         visit = self.ctx.visit
         if visit is not None:
             visit.finished = True  # the villager has what they came for: no wipe notice after it
-            visit.supplement_for = None  # back from a capture left half done: nothing is sent
-
-    def next_step(self) -> str:
-        """Forward only into the capture of a correction's pages (补交材料), once one was begun."""
-        visit = self.ctx.visit
-        if visit is None or not visit.supplement_for:
-            raise MoveRefused(f"{self.name!r} leads on only to answer a correction")
-        return super().next_step()
 
     @guarded
     def my_applications(self) -> list[StatusRow]:

@@ -24,7 +24,7 @@ from kiosk.catalog import ServiceItem
 from kiosk.presentation import ActionFailed, guarded
 from kiosk.steps.confirm import ReviewStep
 from kiosk.steps.context import Step, StepContext
-from kiosk.steps.table import SUPPLEMENT
+from kiosk.steps.table import SUPPLEMENT, MoveRefused
 from offline_queue.outbox import QueueEntry
 from offline_queue.store import CORRECTION_NEEDED
 
@@ -52,6 +52,23 @@ class SupplementSent:
     number: str
     materials: tuple[str, ...]
     pages: int
+
+
+class CorrectionDoor(Step):
+    """A screen from which 补交材料 begins a correction's capture: the status screen and the
+    grid worker's worklist. Coming back to it drops a capture left half done (nothing is
+    sent), and forward leads only into a capture that was begun."""
+
+    def enter(self) -> None:
+        visit = self.ctx.visit
+        if visit is not None:
+            visit.supplement_for = None
+
+    def next_step(self) -> str:
+        visit = self.ctx.visit
+        if visit is None or not visit.supplement_for:
+            raise MoveRefused(f"{self.name!r} leads on only to answer a correction")
+        return super().next_step()
 
 
 def correction_materials(item: ServiceItem, entry: QueueEntry) -> tuple[str, ...]:

@@ -16,36 +16,24 @@ materials — the same path as the villager's own 补交材料, sent once, joine
 from __future__ import annotations
 
 from kiosk.presentation import ActionFailed, StatusRow, guarded
-from kiosk.steps.context import Step, StepContext
+from kiosk.steps.context import StepContext
 from kiosk.steps.staff import StaffStep
 from kiosk.steps.status import status_row
-from kiosk.steps.supplement import SupplementStep
-from kiosk.steps.table import WORKLIST, MoveRefused
+from kiosk.steps.supplement import CorrectionDoor, SupplementStep
+from kiosk.steps.table import WORKLIST
 from kiosk.visit import MODE_APPLY
 from offline_queue.outbox import QueueEntry
 
 MAX_ROWS = 200  # a worker's list on one screen; older ones are in the county's console
 
 
-class WorklistStep(Step):
+class WorklistStep(CorrectionDoor):
     name = WORKLIST
 
     def __init__(self, ctx: StepContext, staff: StaffStep, supplement: SupplementStep) -> None:
         super().__init__(ctx)
         self.staff = staff
         self.supplement = supplement
-
-    def enter(self) -> None:
-        visit = self.ctx.visit
-        if visit is not None:
-            visit.supplement_for = None  # back from a capture left half done: nothing is sent
-
-    def next_step(self) -> str:
-        """Forward only into the capture of a correction's pages (补交材料), once one was begun."""
-        visit = self.ctx.visit
-        if visit is None or not visit.supplement_for:
-            raise MoveRefused(f"{self.name!r} leads on only to answer a correction")
-        return super().next_step()
 
     @property
     def worker_id(self) -> str:

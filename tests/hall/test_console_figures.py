@@ -61,7 +61,8 @@ def test_figures_page_exports_and_counter_entries(tmp_path, browser):  # noqa: F
         assert "未达标 below" in text("figure-finished_rate") and "30.0%" in text("figure-finished_rate")
         assert "达标 meets" in text("figure-online_rate") and "35.0%" in text("figure-online_rate")
         assert "Applications submitted online / all applications" in text("figure-online_rate")
-        assert "Not yet recorded" in text("figure-ecert") and text("mobile-count") == "7"
+        # the schema records e-certificate links now; the fixture's applications used none
+        assert "E-certificates in use 0 " in text("figure-ecert") and text("mobile-count") == "7"
         # by month: all, kiosk, counter, online, four rates, phone
         assert cells("month-2026-10")[:9] == ["19", "8", "11", "13", "68.4%", "21.1%", "76.9%", "61.5%", "2"]
         assert cells("month-2026-11")[:9] == ["18", "8", "10", "14", "77.8%", "16.7%", "85.7%", "71.4%", "5"]

@@ -182,6 +182,8 @@ def test_roles_and_county_scoping_on_every_id_route(hall, new_kiosk, sessions):
             "GET", f"/console/applications/{app_id}/attachments/{sha}", {}),
         "/console/applications/{app_id}/results/{result_id}": (
             "GET", f"/console/applications/{app_id}/results/1", {}),
+        "/console/applications/{app_id}/certificates/{reference}": (
+            "GET", f"/console/applications/{app_id}/certificates/ec-none", {}),
         "/console/devices/{device_id}/revoke": ("POST", f"/console/devices/{device}/revoke", {}),
         "/console/fleet/{device_id}": ("GET", f"/console/fleet/{device}", {}),
         "/console/fleet/{device_id}/commands": ("POST", f"/console/fleet/{device}/commands",

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from hall.storage import BlobNotFound, check_key
 from offline_queue.blobs import fsync_dir
@@ -36,24 +37,23 @@ class LocalDiskStore:
         return final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda handle: handle.write(data))
+
+    def put_file(self, key: str, path: Path) -> None:
+        def copy(handle: BinaryIO) -> None:
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, handle, 1 << 20)
+
+        self._write(key, copy)
+
+    def _write(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
+        """Whole or absent: ``fill`` writes a temporary file beside the blob, which is flushed to
+        disk and renamed over it; the folder is synced so the rename survives a power cut."""
         final = self._target(key)
         temporary = self._temporary(final)
         try:
             with open(temporary, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, final)
-        finally:
-            temporary.unlink(missing_ok=True)
-        fsync_dir(final.parent)
-
-    def put_file(self, key: str, path: Path) -> None:
-        final = self._target(key)
-        temporary = self._temporary(final)
-        try:
-            with open(path, "rb") as source, open(temporary, "wb") as handle:
-                shutil.copyfileobj(source, handle, 1 << 20)
+                fill(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, final)

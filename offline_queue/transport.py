@@ -231,7 +231,7 @@ class TransferStats:
 @dataclass(frozen=True)
 class SubmitResult:
     id: str
-    official_number: str
+    official_number: str  # "" until a clerk accepts it: a hall answers the receipt number on submit
     provisional_number: str
     status: str
 
@@ -645,14 +645,17 @@ class HallClient:
         try:
             result = SubmitResult(
                 id=_str(answer, "id"),
-                official_number=_str(answer, "official_number"),
+                official_number=official_number(answer.get("official_number")),
                 provisional_number=str(answer.get("provisional_number") or ""),
                 status=_str(answer, "status"),
             )
         except (KeyError, TypeError) as exc:
-            raise HallGarbage("application answer lacks id, official_number or status") from exc
-        if result.id != payload.get("id") or not result.official_number:
-            raise HallGarbage("application answer is for another id or has no official number")
+            raise HallGarbage("application answer lacks id or status") from exc
+        # The hall confirms the receipt number it was sent (protocol 7). A first answer stored
+        # by a hall of before that may carry an official number instead, and no receipt number.
+        if result.id != payload.get("id") or not (
+                result.provisional_number == payload.get("provisional_number") or result.official_number):
+            raise HallGarbage("application answer is for another id or another receipt number")
         return result
 
     def submit_supplement(self, application_id: str, payload: Mapping[str, Any],
@@ -663,10 +666,10 @@ class HallClient:
         if not isinstance(answer, dict):
             raise HallGarbage("supplement answer is not an object")
         try:
-            result = SubmitResult(id=_str(answer, "id"), official_number=_str(answer, "official_number"),
-                                  provisional_number="", status=_str(answer, "status"))
+            result = SubmitResult(id=_str(answer, "id"), provisional_number="", status=_str(answer, "status"),
+                                  official_number=official_number(answer.get("official_number")))
         except (KeyError, TypeError) as exc:
-            raise HallGarbage("supplement answer lacks id, official_number or status") from exc
+            raise HallGarbage("supplement answer lacks id or status") from exc
         if result.id != payload.get("id") or answer.get("application_id") != application_id:
             raise HallGarbage("supplement answer is for another supplement or application")
         return result
@@ -706,7 +709,7 @@ class HallClient:
                 StatusChange(
                     id=_str(item, "id"),
                     status=_str(item, "status"),
-                    official_number=str(item.get("official_number") or ""),
+                    official_number=official_number(item.get("official_number")),
                     reason=str(item.get("reason") or ""),
                     changed_at=str(item.get("changed_at") or ""),
                     materials=_material_ids(item.get("materials")),
@@ -771,6 +774,16 @@ class HallClient:
         if not isinstance(answer, dict):
             raise HallGarbage("diagnostics answer is not an object")
         return answer
+
+
+_OFFICIAL_NUMBER = re.compile(r"[0-9]{6}-[0-9]{8}-[0-9]{4}-[0-9]{4}-[0-9]{4}")
+
+
+def official_number(value: Any) -> str:
+    """The hall's official number (办件编号), or "" when none is given yet (null or absent,
+    before a clerk accepts the application) or it is not shaped like one: it is shown to the
+    villager and printed, so nothing else from the network gets there."""
+    return value if isinstance(value, str) and _OFFICIAL_NUMBER.fullmatch(value) else ""
 
 
 def _str(obj: Any, key: str) -> str:

@@ -1,0 +1,33 @@
+"""the official number is given at acceptance: applications.official_number may be empty
+
+An application received but not yet accepted has no official number (NULL); the rows
+already in the table keep the number they were given on receipt. The unique constraint
+stays (NULLs do not collide on SQLite or PostgreSQL) and is the index ``/track`` looks an
+official number up by; the receipt number is looked up by ``ix_applications_provisional_number``
+(0002).
+
+Revision ID: 0010_official_at_acceptance
+Revises: 0009_e_certificates
+Create Date: 2026-12-02
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0010_official_at_acceptance'
+down_revision = '0009_e_certificates'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('applications') as batch:
+        batch.alter_column('official_number', existing_type=sa.String(length=40), nullable=True)
+
+
+def downgrade() -> None:
+    # An application still waiting for acceptance gets a placeholder that no official number can
+    # equal (official numbers start with a digit): the column may then be NOT NULL again.
+    op.execute(sa.text("UPDATE applications SET official_number = 'P' || id "
+                       "WHERE official_number IS NULL"))
+    with op.batch_alter_table('applications') as batch:
+        batch.alter_column('official_number', existing_type=sa.String(length=40), nullable=False)

@@ -352,6 +352,9 @@ class ApplicationResult(Base):
     media_type: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+    # Page images kept beside it for the kiosks' printers and screens: a PDF's pages rendered
+    # once on attaching (``services/result_pages.py``); an image is its own one page.
+    pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Supplement(Base):

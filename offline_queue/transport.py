@@ -243,13 +243,16 @@ class ResultFile:
     media_type: str
     data: bytes
     count: int  # how many results the application has
+    pages: int = 0  # page images the hall keeps of this result (0: a hall that renders none)
+    page: int | None = None  # which page this is; None: the result as the clerk attached it
 
     def __repr__(self) -> str:
-        return f"ResultFile({self.media_type}, {len(self.data)} bytes, 1 of {self.count})"
+        return f"ResultFile({self.media_type}, {len(self.data)} bytes, page {self.page} of {self.pages})"
 
 
 RESULT_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
 MAX_RESULT_BYTES = 3 * 1024 * 1024
+MAX_RESULT_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -680,10 +683,16 @@ class HallClient:
         if not isinstance(answer, dict) or answer.get("id") != payload.get("id"):
             raise HallGarbage("rating answer is for another id")
 
-    def fetch_result(self, application_id: str, index: int, applicant_proof: str) -> ResultFile:
-        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer."""
-        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}",
-                                 {"applicant_proof": applicant_proof})
+    def fetch_result(self, application_id: str, index: int, applicant_proof: str,
+                     page: int | None = None) -> ResultFile:
+        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer.
+
+        With ``page``: that page as an image (a PDF's pages are rendered on the hall). A hall
+        that renders no pages answers the file itself (``ResultFile.page`` None)."""
+        body: dict[str, Any] = {"applicant_proof": applicant_proof}
+        if page is not None:
+            body["page"] = int(page)
+        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}", body)
         try:
             media_type, count = _str(answer, "media_type"), answer["count"]
             data = base64.b64decode(_str(answer, "data"), validate=True)
@@ -691,11 +700,17 @@ class HallClient:
                 raise ValueError("an answer for another result")
             if media_type not in RESULT_MEDIA_TYPES or not 0 < len(data) <= MAX_RESULT_BYTES:
                 raise ValueError("not a result the kiosk shows")
-            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= index < count <= 100:
+            if not _is_count(count) or not 0 <= index < count <= 100:
                 raise ValueError("a bad count")
+            pages, answered = answer.get("pages", 0), answer.get("page")
+            if not _is_count(pages) or pages > MAX_RESULT_PAGES:
+                raise ValueError("a bad page count")
+            if answered is not None and (answered != page or not _is_count(answered) or answered >= pages
+                                         or media_type == "application/pdf"):
+                raise ValueError("an answer for another page")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HallGarbage("result answer has the wrong shape") from exc
-        return ResultFile(media_type=media_type, data=data, count=count)
+        return ResultFile(media_type=media_type, data=data, count=count, pages=pages, page=answered)
 
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []
@@ -784,6 +799,10 @@ def official_number(value: Any) -> str:
     before a clerk accepts the application) or it is not shaped like one: it is shown to the
     villager and printed, so nothing else from the network gets there."""
     return value if isinstance(value, str) and _OFFICIAL_NUMBER.fullmatch(value) else ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _str(obj: Any, key: str) -> str:

@@ -36,8 +36,8 @@ class StatusScreen(KioskScreen):
 
     def on_event_result_ready(self, entry_id: str, printed: bool, picture: bool, message: str,
                               message_key: str = "") -> None:
-        shown = self.step.result_picture() if picture and not printed else None
-        if shown is None:
+        shown = self.step.result_pictures() if picture and not printed else []
+        if not shown:
             self.nav.show_error(message_key or "result.pdf")
             return
         from screens.widgets.result_view import ResultView

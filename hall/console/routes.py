@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
 from hall.console.attachments import safe_attachment
@@ -292,9 +293,9 @@ async def set_status(app_id: str, request: Request, session: SessionDep, db: DbD
     try:
         if data and status != "completed":
             raise HallError("只有办结时才能附上结果 A result is attached only when completing")
-        if data:
-            results.store_result(db, settings, keys.seal_private, application, data,
-                                 actor=f"console:{session.username}", clock=clock)
+        if data:  # a PDF is rendered to pages (seconds, in a child process): off the event loop
+            await run_in_threadpool(results.store_result, db, settings, keys.seal_private, application, data,
+                                    actor=f"console:{session.username}", clock=clock)
         change_status(db, app_id, status, reason, actor=f"console:{session.username}", clock=clock,
                       materials=chosen if status == "correction_needed" and known else None,
                       require_reason=True, utc_offset_hours=settings.utc_offset_hours)

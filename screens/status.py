@@ -42,6 +42,8 @@ class StatusScreen(KioskScreen):
             return
         from screens.widgets.result_view import ResultView
 
+        if len(shown) > 1:  # say there is more than the first page, and how to reach it
+            message = f"{message}\n{self.tr('result.pages_scroll', pages=len(shown))}"
         ResultView(shown, message, self.tr("common.ok")).open()
 
     def on_event_result_failed(self, message_key: str, message: str) -> None:

@@ -28,7 +28,8 @@ class ResultView(ModalView):
             ground = Rectangle()
         box.bind(pos=lambda w, p: setattr(ground, "pos", p), size=lambda w, s: setattr(ground, "size", s))
         note = Label(text=message, font_size=theme.LARGE, bold=True, color=theme.TEXT, size_hint_y=None,
-                     height=theme.line(theme.LARGE, 2), halign="center", valign="middle")
+                     height=theme.line(theme.LARGE, 3 if len(pictures) > 1 else 2), halign="center",
+                     valign="middle")
         note.bind(width=lambda w, width: setattr(w, "text_size", (width, None)))
         note.kiosk_id = "result_message"
         box.add_widget(note)

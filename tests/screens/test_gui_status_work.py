@@ -34,6 +34,7 @@ def test_a_correction_is_answered_by_the_villager_and_by_the_grid_worker(tmp_pat
     assert result["result_message"].startswith("这台机器没有打印机")
     # every page of the letter (rendered on the hall), shown one under the other
     assert result["result_kept"] == 2 and result["result_scrolls"] is True
+    assert "共 2 页，往上滑看下一页" in result["result_message"]
     assert result["result_after_visit"] is False
     assert result["villager_materials"] == ["M1"] and result["worker_materials"] == ["M1"]
     assert result["villager_headline"] == "已补交，请等待县里审核"

@@ -427,7 +427,9 @@ def cmd_applications(settings: Settings, args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(row, ensure_ascii=False))
             else:
-                print(f"{row['official_number']}  {row['status']:<17}  {row['service_code']:<12}  "
+                # No official number until a clerk accepts it: "—", and the receipt number beside.
+                print(f"{row['official_number'] or '—':<30}  {row['provisional_number']:<28}  "
+                      f"{row['status']:<17}  {row['service_code']:<12}  "
                       f"{row['device_id']}  {row['id']}")
     return 0
 
@@ -436,7 +438,8 @@ def cmd_set_status(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.status import change_status
 
     with _session(settings) as db:
-        change = change_status(db, args.id, args.status, args.reason, actor="cli", walk=args.walk)
+        change = change_status(db, args.id, args.status, args.reason, actor="cli", walk=args.walk,
+                               utc_offset_hours=settings.utc_offset_hours)
         print(f"{args.id}: {change.status}")
     return 0
 

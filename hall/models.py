@@ -104,7 +104,9 @@ class Application(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
     provisional_number: Mapped[str] = mapped_column(String(64), index=True)
-    official_number: Mapped[str] = mapped_column(String(40), unique=True)
+    # Given when a clerk accepts it (services/status.py); None until then. The villager's
+    # receipt carries ``provisional_number``, which /track finds from the start.
+    official_number: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
     service_code: Mapped[str] = mapped_column(String(64))
     county: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -122,6 +124,11 @@ class Application(Base):
     attachments: Mapped[list[ApplicationAttachment]] = relationship(
         back_populates="application", order_by="ApplicationAttachment.id"
     )
+
+    @property
+    def number(self) -> str:
+        """The number people know it by: the official one once given, else the receipt's."""
+        return self.official_number or self.provisional_number
 
 
 class ApplicationAttachment(Base):
@@ -345,6 +352,9 @@ class ApplicationResult(Base):
     media_type: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
+    # Page images kept beside it for the kiosks' printers and screens: a PDF's pages rendered
+    # once on attaching (``services/result_pages.py``); an image is its own one page.
+    pages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Supplement(Base):

@@ -2,9 +2,10 @@
 
 Images (PNG, JPEG) are decoded, turned to grey, scaled to the paper's printable width in
 dots (58 mm paper: 384 dots) and dithered to black and white; the printer gets them as a
-raster (``EscposPrinter.picture``). PDFs are not rendered here: neither pypdfium2 nor
-pdftoppm is part of the kiosk, so ``result_picture`` answers None for a PDF and the kiosk
-says where to get the letter instead.
+raster (``EscposPrinter.picture``). PDFs are not rendered here: the kiosk carries no PDF
+engine; the hall renders a PDF result's pages to images once (``hall/services/result_pages.py``)
+and the kiosk prints each page. ``result_picture`` answers None for a PDF itself (from a hall
+that renders no pages), and the kiosk says where to get the letter instead.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -201,12 +202,19 @@ def device_short(device_id: str) -> str:
     return text[:4].upper().rjust(4, "0")
 
 
-def provisional_number(device_id: str, sequence: int, now: float) -> str:
-    """``K<device>-<YYYYMMDD, China time>-<sequence, 4 digits or more>``."""
+def provisional_number(device_id: str, sequence: int, now: float, random_digits: str | None = None) -> str:
+    """``K<device>-<YYYYMMDD, China time>-<sequence, 4 digits or more>-<8 random digits>``.
+
+    The receipt number: the hall's tracking page finds the application by it, so the
+    random part keeps anyone from walking a kiosk's day by its sequence."""
     if sequence < 0:
         raise ValueError("sequence must not be negative")
+    if random_digits is None:
+        random_digits = "".join(str(secrets.randbelow(10)) for _ in range(8))
+    if not (len(random_digits) == 8 and random_digits.isdigit()):
+        raise ValueError("random_digits must be eight digits")
     day = datetime.fromtimestamp(now, CHINA_TIME).strftime("%Y%m%d")
-    return f"K{device_short(device_id)}-{day}-{sequence:04d}"
+    return f"K{device_short(device_id)}-{day}-{sequence:04d}-{random_digits}"
 
 
 def iso_utc(now: float) -> str:

@@ -3,7 +3,8 @@
 ``classify(text)`` sorts the text of one code read by ``hardware.barcode`` into:
 
 * ``receipt`` — our receipt QR (``…/track/<number>``) or a bare application number:
-  provisional ``K<device>-YYYYMMDD-NNNN`` or official ``<county>-YYYYMMDD-NNNNNN``;
+  provisional ``K<device>-YYYYMMDD-NNNN-NNNNNNNN`` (older receipts: without the last
+  group) or official ``<county>-YYYYMMDD-NNNN-NNNN-NNNN``;
   ``value`` is the number;
 * ``id_number`` — a valid 18-character resident ID number (a Code 128 on a slip);
   ``value`` is the normalised number;
@@ -24,7 +25,7 @@ RECEIPT = "receipt"
 ID_NUMBER = "id_number"
 OTHER = "other"
 
-PROVISIONAL = re.compile(r"K[0-9A-Z]{4}-\d{8}-\d{4,}")
+PROVISIONAL = re.compile(r"K[0-9A-Z]{4}-\d{8}-\d{4,}(?:-\d{8})?")
 OFFICIAL = re.compile(r"\d{6}-\d{8}-\d{4}-\d{4}-\d{4}")
 
 

@@ -101,9 +101,9 @@ class Visit:
         self.supplement_for: str | None = None
         self.supplement_materials: tuple[str, ...] = ()
         self.supplement_sent: str | None = None
-        # a completed application's result fetched from the hall for this villager (shown or
-        # printed, never written to disk): wiped with the visit
-        self.result_page: Page | None = None
+        # a completed application's results fetched from the hall for this villager, page by
+        # page (shown or printed, never written to disk): wiped with the visit
+        self.result_pages: list[Page] = []
         self.wiped = False
 
     @property
@@ -170,9 +170,9 @@ class Visit:
         self.supplement_for = None
         self.supplement_materials = ()
         self.supplement_sent = None
-        if self.result_page is not None:
-            self.result_page.wipe()
-        self.result_page = None
+        for page in self.result_pages:
+            page.wipe()
+        self.result_pages = []
         self.last_frame = None
         self.agent = None
         self.wiped = True

@@ -564,7 +564,8 @@ class OfflineQueue:
         """Put an ``uploading`` entry back to ``sealed`` until ``retry_at``."""
         self._store.release(entry_id, reason, retry_at, self._clock(), count_attempt)
 
-    def mark_submitted(self, entry_id: str, official_number: str, state: str = SUBMITTED) -> None:
+    def mark_submitted(self, entry_id: str, official_number: str | None, state: str = SUBMITTED) -> None:
+        """The hall has it; ``official_number`` is None until a clerk accepts it (it comes by the feed)."""
         self._store.mark_submitted(entry_id, official_number, state, self._clock())
 
     def mark_failed(self, entry_id: str, reason: str) -> None:

@@ -376,11 +376,12 @@ class OutboxStore:
                 (SEALED, reason, next_attempt_at, now, 1 if count else 0, entry_id, UPLOADING),
             )
 
-    def mark_submitted(self, entry_id: str, official_number: str, state: str, now: float) -> None:
+    def mark_submitted(self, entry_id: str, official_number: str | None, state: str, now: float) -> None:
         with self.transaction() as db:
-            db.execute(
-                "UPDATE entries SET state = ?, official_number = ?, reason = '', next_attempt_at = NULL,"
-                " updated_at = ?, submitted_at = ?, attempts = attempts + 1 WHERE id = ?",
+            db.execute(  # a number the feed brought already is never wiped by a later answer without one
+                "UPDATE entries SET state = ?, official_number = COALESCE(?, official_number), reason = '',"
+                " next_attempt_at = NULL, updated_at = ?, submitted_at = ?, attempts = attempts + 1"
+                " WHERE id = ?",
                 (state, official_number, now, now, entry_id),
             )
 

@@ -312,9 +312,9 @@ class SyncEngine:
         except Exception as exc:  # noqa: BLE001 - one entry's trouble must not stop the others
             self._retry_later(entry, exc)
             return "retried", exc
-        self.queue.mark_submitted(entry.id, result.official_number, _submitted_state(result.status))
+        self.queue.mark_submitted(entry.id, result.official_number or None, _submitted_state(result.status))
         self.queue.record_contact()
-        log.info("sync: %s submitted as %s", entry.provisional_number, result.official_number)
+        log.info("sync: %s submitted", entry.provisional_number)
         return "sent", None
 
     def _deliver(self, entry: QueueEntry) -> SubmitResult:

@@ -231,7 +231,7 @@ class TransferStats:
 @dataclass(frozen=True)
 class SubmitResult:
     id: str
-    official_number: str
+    official_number: str  # "" until a clerk accepts it: a hall answers the receipt number on submit
     provisional_number: str
     status: str
 
@@ -243,13 +243,16 @@ class ResultFile:
     media_type: str
     data: bytes
     count: int  # how many results the application has
+    pages: int = 0  # page images the hall keeps of this result (0: a hall that renders none)
+    page: int | None = None  # which page this is; None: the result as the clerk attached it
 
     def __repr__(self) -> str:
-        return f"ResultFile({self.media_type}, {len(self.data)} bytes, 1 of {self.count})"
+        return f"ResultFile({self.media_type}, {len(self.data)} bytes, page {self.page} of {self.pages})"
 
 
 RESULT_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
 MAX_RESULT_BYTES = 3 * 1024 * 1024
+MAX_RESULT_PAGES = 100
 
 
 @dataclass(frozen=True)
@@ -645,14 +648,17 @@ class HallClient:
         try:
             result = SubmitResult(
                 id=_str(answer, "id"),
-                official_number=_str(answer, "official_number"),
+                official_number=official_number(answer.get("official_number")),
                 provisional_number=str(answer.get("provisional_number") or ""),
                 status=_str(answer, "status"),
             )
         except (KeyError, TypeError) as exc:
-            raise HallGarbage("application answer lacks id, official_number or status") from exc
-        if result.id != payload.get("id") or not result.official_number:
-            raise HallGarbage("application answer is for another id or has no official number")
+            raise HallGarbage("application answer lacks id or status") from exc
+        # The hall confirms the receipt number it was sent (protocol 7). A first answer stored
+        # by a hall of before that may carry an official number instead, and no receipt number.
+        if result.id != payload.get("id") or not (
+                result.provisional_number == payload.get("provisional_number") or result.official_number):
+            raise HallGarbage("application answer is for another id or another receipt number")
         return result
 
     def submit_supplement(self, application_id: str, payload: Mapping[str, Any],
@@ -663,10 +669,10 @@ class HallClient:
         if not isinstance(answer, dict):
             raise HallGarbage("supplement answer is not an object")
         try:
-            result = SubmitResult(id=_str(answer, "id"), official_number=_str(answer, "official_number"),
-                                  provisional_number="", status=_str(answer, "status"))
+            result = SubmitResult(id=_str(answer, "id"), provisional_number="", status=_str(answer, "status"),
+                                  official_number=official_number(answer.get("official_number")))
         except (KeyError, TypeError) as exc:
-            raise HallGarbage("supplement answer lacks id, official_number or status") from exc
+            raise HallGarbage("supplement answer lacks id or status") from exc
         if result.id != payload.get("id") or answer.get("application_id") != application_id:
             raise HallGarbage("supplement answer is for another supplement or application")
         return result
@@ -677,10 +683,16 @@ class HallClient:
         if not isinstance(answer, dict) or answer.get("id") != payload.get("id"):
             raise HallGarbage("rating answer is for another id")
 
-    def fetch_result(self, application_id: str, index: int, applicant_proof: str) -> ResultFile:
-        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer."""
-        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}",
-                                 {"applicant_proof": applicant_proof})
+    def fetch_result(self, application_id: str, index: int, applicant_proof: str,
+                     page: int | None = None) -> ResultFile:
+        """``POST /applications/{id}/results/{index}`` (protocol 11.3): a verified, signed answer.
+
+        With ``page``: that page as an image (a PDF's pages are rendered on the hall). A hall
+        that renders no pages answers the file itself (``ResultFile.page`` None)."""
+        body: dict[str, Any] = {"applicant_proof": applicant_proof}
+        if page is not None:
+            body["page"] = int(page)
+        answer = self._post_json(f"/applications/{application_id}/results/{int(index)}", body)
         try:
             media_type, count = _str(answer, "media_type"), answer["count"]
             data = base64.b64decode(_str(answer, "data"), validate=True)
@@ -688,11 +700,17 @@ class HallClient:
                 raise ValueError("an answer for another result")
             if media_type not in RESULT_MEDIA_TYPES or not 0 < len(data) <= MAX_RESULT_BYTES:
                 raise ValueError("not a result the kiosk shows")
-            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= index < count <= 100:
+            if not _is_count(count) or not 0 <= index < count <= 100:
                 raise ValueError("a bad count")
+            pages, answered = answer.get("pages", 0), answer.get("page")
+            if not _is_count(pages) or pages > MAX_RESULT_PAGES:
+                raise ValueError("a bad page count")
+            if answered is not None and (answered != page or not _is_count(answered) or answered >= pages
+                                         or media_type == "application/pdf"):
+                raise ValueError("an answer for another page")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HallGarbage("result answer has the wrong shape") from exc
-        return ResultFile(media_type=media_type, data=data, count=count)
+        return ResultFile(media_type=media_type, data=data, count=count, pages=pages, page=answered)
 
     def status_changes(self, since: str | None) -> tuple[list[StatusChange], str]:
         query = [("since", since)] if since else []
@@ -706,7 +724,7 @@ class HallClient:
                 StatusChange(
                     id=_str(item, "id"),
                     status=_str(item, "status"),
-                    official_number=str(item.get("official_number") or ""),
+                    official_number=official_number(item.get("official_number")),
                     reason=str(item.get("reason") or ""),
                     changed_at=str(item.get("changed_at") or ""),
                     materials=_material_ids(item.get("materials")),
@@ -771,6 +789,20 @@ class HallClient:
         if not isinstance(answer, dict):
             raise HallGarbage("diagnostics answer is not an object")
         return answer
+
+
+_OFFICIAL_NUMBER = re.compile(r"[0-9]{6}-[0-9]{8}-[0-9]{4}-[0-9]{4}-[0-9]{4}")
+
+
+def official_number(value: Any) -> str:
+    """The hall's official number (办件编号), or "" when none is given yet (null or absent,
+    before a clerk accepts the application) or it is not shaped like one: it is shown to the
+    villager and printed, so nothing else from the network gets there."""
+    return value if isinstance(value, str) and _OFFICIAL_NUMBER.fullmatch(value) else ""
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _str(obj: Any, key: str) -> str:

@@ -36,12 +36,14 @@ class StatusScreen(KioskScreen):
 
     def on_event_result_ready(self, entry_id: str, printed: bool, picture: bool, message: str,
                               message_key: str = "") -> None:
-        shown = self.step.result_picture() if picture and not printed else None
-        if shown is None:
+        shown = self.step.result_pictures() if picture and not printed else []
+        if not shown:
             self.nav.show_error(message_key or "result.pdf")
             return
         from screens.widgets.result_view import ResultView
 
+        if len(shown) > 1:  # say there is more than the first page, and how to reach it
+            message = f"{message}\n{self.tr('result.pages_scroll', pages=len(shown))}"
         ResultView(shown, message, self.tr("common.ok")).open()
 
     def on_event_result_failed(self, message_key: str, message: str) -> None:

@@ -137,8 +137,8 @@ class EnrolmentOut(BaseModel):
 
 class ApplicationOut(BaseModel):
     id: str
-    official_number: str
-    provisional_number: str
+    provisional_number: str  # the receipt number, confirmed; the official one comes at acceptance
+    official_number: str | None = None  # only in first answers stored before the number moved
     status: str
 
 
@@ -167,7 +167,7 @@ class HealthOut(BaseModel):
 class StatusChangeOut(BaseModel):
     id: str
     status: str
-    official_number: str
+    official_number: str | None  # None until a clerk accepts the application
     reason: str
     changed_at: str
     materials: list[str] = Field(default_factory=list)  # a correction's material ids

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hall.api.deps import ClockDep, DbDep, KeysDep, SettingsDep
 from hall.console.attachments import safe_attachment
@@ -292,12 +293,12 @@ async def set_status(app_id: str, request: Request, session: SessionDep, db: DbD
     try:
         if data and status != "completed":
             raise HallError("只有办结时才能附上结果 A result is attached only when completing")
-        if data:
-            results.store_result(db, settings, keys.seal_private, application, data,
-                                 actor=f"console:{session.username}", clock=clock)
+        if data:  # a PDF is rendered to pages (seconds, in a child process): off the event loop
+            await run_in_threadpool(results.store_result, db, settings, keys.seal_private, application, data,
+                                    actor=f"console:{session.username}", clock=clock)
         change_status(db, app_id, status, reason, actor=f"console:{session.username}", clock=clock,
                       materials=chosen if status == "correction_needed" and known else None,
-                      require_reason=True)
+                      require_reason=True, utc_offset_hours=settings.utc_offset_hours)
     except HallError as exc:
         db.rollback()
         return _application_page(request, session, db, keys, settings, clock, app_id, exc.detail,
@@ -314,7 +315,7 @@ def attachment(app_id: str, sha256: str, session: SessionDep, db: DbDep, setting
     data = apps.open_attachment(settings, application, sha256, keys.seal_private)
     log.info("attachment %s of %s viewed by console:%s", sha256[:12], app_id, session.username)
     safe = safe_attachment(data)
-    headers = safe.headers(f"{application.official_number}-{sha256[:8]}")
+    headers = safe.headers(f"{application.number}-{sha256[:8]}")
     headers["Content-Security-Policy"] = ATTACHMENT_POLICY
     return Response(safe.body, media_type=safe.media_type, headers=headers)
 
@@ -330,7 +331,7 @@ def certificate_file(app_id: str, reference: str, session: SessionDep, db: DbDep
                  detail={"application": app_id, "reference": reference}, clock=clock)
     db.commit()
     safe = safe_attachment(data)
-    headers = safe.headers(f"{application.official_number}-certificate-{certificate.cert_type}")
+    headers = safe.headers(f"{application.number}-certificate-{certificate.cert_type}")
     headers["Content-Security-Policy"] = ATTACHMENT_POLICY
     return Response(safe.body, media_type=safe.media_type, headers=headers)
 
@@ -341,7 +342,7 @@ def result_file(app_id: str, result_id: int, session: SessionDep, db: DbDep, set
     application = _scoped_application(db, session, app_id)
     stored, data = results.open_result(db, settings, keys.seal_private, application, result_id)
     safe = safe_attachment(data)  # the hall wrote these bytes, but it serves them no other way
-    headers = safe.headers(f"{application.official_number}-result-{stored.id}")
+    headers = safe.headers(f"{application.number}-result-{stored.id}")
     headers["Content-Security-Policy"] = ATTACHMENT_POLICY
     return Response(safe.body, media_type=safe.media_type, headers=headers)
 

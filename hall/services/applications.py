@@ -18,7 +18,7 @@ from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
 from hall.services.certificates import link_to_application
-from hall.services.numbering import check_provisional, next_official_number
+from hall.services.numbering import check_provisional
 from hall.services.uploads import attachment_stored, check_sha256, read_attachment
 from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
 from offline_queue.sealing import SealError, open_box
@@ -75,12 +75,12 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
     sealed, document = open_sealed_document(payload["sealed_document"], seal_key, app_id)
 
     now = to_datetime(clock())
-    number = next_official_number(db, device.county, now, settings.utc_offset_hours)
-    response = {"id": app_id, "official_number": number,
-                "provisional_number": payload["provisional_number"], "status": "submitted"}
+    # The hall confirms the kiosk's receipt number (checked above: this kiosk's own, and
+    # unguessable); the official number comes when a clerk accepts it (services/status.py).
+    response = {"id": app_id, "provisional_number": payload["provisional_number"], "status": "submitted"}
     application = Application(
         id=app_id, device_id=device.id, idempotency_key=key, request_hash=digest,
-        provisional_number=payload["provisional_number"], official_number=number,
+        provisional_number=payload["provisional_number"], official_number=None,
         service_code=payload["service_code"], county=device.county, created_at=created_at,
         received_at=now, page_count=payload["page_count"], visits_needed=payload["visits_needed"],
         status="submitted", reason="", sealed_document=sealed,

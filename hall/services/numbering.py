@@ -1,6 +1,7 @@
 """Tracking numbers: the hall's official numbers, and the kiosks' provisional ones.
 
-Official: ``<county>-<YYYYMMDD>-NNNN-NNNN-NNNC``: the county, the local date of receipt,
+Official (办件编号, given when a clerk accepts the application, ``services/status.py``):
+``<county>-<YYYYMMDD>-NNNN-NNNN-NNNC``: the county, the local date of acceptance,
 eleven random digits and a Damm check digit over all the digits before it. Sequential
 numbers let anyone walk ``/track`` through a county's day; here a guess hits one of the
 day's numbers with odds of (applications that day) / 10^11, and ``/track`` allows a
@@ -10,12 +11,17 @@ digit catches every single wrong digit and every swap of two neighbours, so a ty
 says "check the number" instead of "not received yet". Spaces and dashes are optional
 when typed.
 
-Provisional: ``K<device>-<YYYYMMDD>-<sequence>`` made offline by the kiosk
-(``kiosk.applications.provisional_number``). The hall takes one only in that format and
-only with the four characters of the device that sends it, and the device's four
-characters are unique among enrolled kiosks (``services/enrolment.py``). It starts with
-``K`` and an official number with a digit, so a provisional number can never equal or
-shadow an official one.
+Provisional, the receipt number: ``K<device>-<YYYYMMDD>-<sequence>-<8 random digits>``
+made offline by the kiosk (``kiosk.applications.provisional_number``) and printed on the
+villager's receipt and its QR code, so ``/track`` finds the application by it from the
+first day. The sequence alone would let anyone walk a kiosk's day; the eight random
+digits make one guess hit with odds of 1 in 10^8 per application. The hall takes one only
+in that format and only with the four characters of the device that sends it, and the
+device's four characters are unique among enrolled kiosks (``services/enrolment.py``).
+It starts with ``K`` and an official number with a digit, so a provisional number can
+never equal or shadow an official one. A kiosk that sealed applications before the random
+part existed still sends ``K<device>-<YYYYMMDD>-<sequence>``:
+the hall takes those too, because their receipts are printed already.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from hall.errors import InvalidRequest
 from hall.models import Application
 
 RANDOM_DIGITS = 11
-PROVISIONAL = re.compile(r"K([0-9A-Z]{4})-[0-9]{8}-[0-9]{4,8}")
+RECEIPT_RANDOM_DIGITS = 8
+PROVISIONAL = re.compile(r"K([0-9A-Z]{4})-[0-9]{8}-[0-9]{4,8}(?:-[0-9]{8})?")
 _OFFICIAL_DIGITS = re.compile(r"[0-9]{6}[0-9]{8}[0-9]{12}")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -98,7 +105,7 @@ def check_provisional(number: str, device_id: str) -> str:
     """The provisional number a device sends, refused unless it is its own and well formed."""
     match = PROVISIONAL.fullmatch(number)
     if match is None:
-        raise InvalidRequest("provisional_number must look like K<device>-YYYYMMDD-NNNN")
+        raise InvalidRequest("provisional_number must look like K<device>-YYYYMMDD-NNNN-NNNNNNNN")
     if match.group(1) != device_short(device_id):
         raise InvalidRequest("provisional_number must carry this device's own four characters")
     return number

@@ -13,6 +13,10 @@ the result only
 
 and records each handing-out in the audit log. The answer is signed like every API answer
 (``hall.api.answer_signing``); the bytes travel in it base64-encoded.
+
+Without ``page`` the answer holds the result as the clerk attached it; with ``page`` it
+holds that page image (a PDF's pages are rendered once on the hall, an image is its own
+page 0), so a kiosk with no PDF engine prints and shows every page. ``pages`` says how many.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from hall.core.config import Settings
 from hall.errors import Conflict, HallError, NotFound
 from hall.models import Application, Device
 from hall.services import audit, ratelimit
-from hall.services.results import open_result, results_of
+from hall.services.results import open_result, open_result_page, results_of
 from hall.timeutil import Clock, system_clock
 from offline_queue.sealing import SealError, open_box
 
@@ -55,7 +59,7 @@ def _proof_in_document(application: Application, seal_key: X25519PrivateKey) -> 
 
 
 def kiosk_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: Device, app_id: str,
-                 index: int, proof: str, clock: Clock = system_clock) -> dict:
+                 index: int, proof: str, clock: Clock = system_clock, page: int | None = None) -> dict:
     """Result ``index`` of ``app_id`` for the applicant at ``device``; see the module docstring."""
     verdict = ratelimit.hit(db, RESULTS_PER_DEVICE, device.id, clock())
     if not verdict.allowed:
@@ -72,9 +76,17 @@ def kiosk_result(db: Session, settings: Settings, seal_key: X25519PrivateKey, de
     results = results_of(db, app_id)
     if not 0 <= index < len(results):
         raise missing
-    result, data = open_result(db, settings, seal_key, application, results[index].id)
+    if page is None:
+        result, data = open_result(db, settings, seal_key, application, results[index].id)
+        media_type = result.media_type
+    else:
+        result, media_type, data = open_result_page(db, settings, seal_key, application, results[index].id,
+                                                    page)
     audit.record(db, f"device:{device.id}", "result_handed_to_kiosk", device_id=device.id,
-                 detail={"application": app_id, "result": result.id}, clock=clock)
+                 detail={"application": app_id, "result": result.id, "page": page}, clock=clock)
     db.commit()
-    return {"application_id": app_id, "index": index, "count": len(results), "media_type": result.media_type,
-            "size": len(data), "data": base64.b64encode(data).decode("ascii")}
+    answer = {"application_id": app_id, "index": index, "count": len(results), "media_type": media_type,
+              "pages": result.pages, "size": len(data), "data": base64.b64encode(data).decode("ascii")}
+    if page is not None:
+        answer["page"] = page
+    return answer

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationResult, Device, StatusChange
+from hall.services.numbering import next_official_number
 from hall.timeutil import Clock, iso, system_clock, to_datetime
 
 STATUSES = ("submitted", "accepted", "correction_needed", "supplemented", "completed", "rejected")
@@ -39,6 +40,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": (),
 }
 NEEDS_REASON = ("correction_needed", "rejected")
+# The official number (办件编号) is given at acceptance; an application completed straight
+# from ``supplemented`` was accepted by that completion and gets it then. A rejected one
+# was never accepted and keeps only its receipt number.
+GIVES_NUMBER = ("accepted", "completed")
 PAGE_SIZE = 200
 MAX_REASON = 2000
 
@@ -50,12 +55,14 @@ def allowed_next(status: str, by_clerk: bool = True) -> tuple[str, ...]:
 
 def change_status(db: Session, app_id: str, status: str, reason: str = "", actor: str = "",
                   clock: Clock = system_clock, *, materials: list[str] | None = None,
-                  walk: bool = False, by_clerk: bool = True, require_reason: bool = False) -> StatusChange:
+                  walk: bool = False, by_clerk: bool = True, require_reason: bool = False,
+                  utc_offset_hours: int = 8) -> StatusChange:
     """Move an application on, refusing what the state table does not allow (409).
 
     ``walk``: when ``status`` is not allowed from a submitted application but is from an
     accepted one, accept it first (two recorded changes; the CLI's ``--walk``).
-    ``require_reason``: a correction or rejection must say why (the console asks it)."""
+    ``require_reason``: a correction or rejection must say why (the console asks it).
+    ``utc_offset_hours``: the county's clock (settings), for the date in an official number."""
     if by_clerk and status not in SETTABLE:
         raise Unprocessable(f"status must be one of {', '.join(SETTABLE)}", code="invalid_status")
     application = db.scalar(select(Application).where(Application.id == app_id).with_for_update())
@@ -68,17 +75,17 @@ def change_status(db: Session, app_id: str, status: str, reason: str = "", actor
         raise InvalidRequest("name at least one material to correct")
     if (walk and status not in TRANSITIONS.get(application.status, ())
             and status in TRANSITIONS["accepted"] and "accepted" in TRANSITIONS.get(application.status, ())):
-        _record(db, application, "accepted", "", actor, clock, [])
+        _record(db, application, "accepted", "", actor, clock, [], utc_offset_hours)
     if status not in TRANSITIONS.get(application.status, ()):
         raise Conflict(f"an application that is {application.status} cannot become {status}",
                        code="illegal_transition")
-    change = _record(db, application, status, reason, actor, clock, materials or [])
+    change = _record(db, application, status, reason, actor, clock, materials or [], utc_offset_hours)
     db.commit()
     return change
 
 
 def _record(db: Session, application: Application, status: str, reason: str, actor: str, clock: Clock,
-            materials: list[str]) -> StatusChange:
+            materials: list[str], utc_offset_hours: int) -> StatusChange:
     now = to_datetime(clock())
     change = StatusChange(application_id=application.id, device_id=application.device_id, status=status,
                           from_status=application.status, reason=reason, actor=actor[:100], changed_at=now,
@@ -88,6 +95,9 @@ def _record(db: Session, application: Application, status: str, reason: str, act
     application.updated_at = now
     if status == "accepted" and application.accepted_at is None:
         application.accepted_at = now
+    if status in GIVES_NUMBER and application.official_number is None:
+        application.official_number = next_official_number(
+            db, application.county, now, utc_offset_hours)
     db.add(change)
     db.flush()
     return change

@@ -72,8 +72,9 @@ class StatusStep(CorrectionDoor):
         self.results.fetch(visit, entry)
         return True
 
-    def result_picture(self) -> Image | None:
-        return self.results.picture(self.ctx.visit) if self.results is not None else None
+    def result_pictures(self) -> list[Image]:
+        """The fetched result's pages as pictures for the screen (none for a PDF it cannot show)."""
+        return self.results.pictures(self.ctx.visit) if self.results is not None else []
 
     def _entries(self) -> list[QueueEntry]:
         visit = self.ctx.visit

@@ -24,8 +24,9 @@ def status_card(screen: Any, index: int, row: Any, prefix: str,
     card = BoxLayout(size_hint_y=None, padding=(theme.px(32), theme.px(20)), spacing=theme.px(24))
     texts = BoxLayout(orientation="vertical", spacing=theme.px(6))
     lines = [(row.service_name, theme.LARGE, True),
-             (screen.tr("status.number", number=row.official_number or row.provisional_number),
-              theme.BODY, False),
+             # the official number (办件编号) once the county accepted it; till then the receipt's
+             (screen.tr("status.official_number", number=row.official_number) if row.official_number
+              else screen.tr("status.receipt_number", number=row.provisional_number), theme.BODY, False),
              (screen.tr("status.date", date=row.created_at), theme.SMALL, False)]
     if row.materials:
         lines.append((screen.tr("status.correction_materials", materials="、".join(row.materials)),

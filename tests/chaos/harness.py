@@ -261,7 +261,7 @@ def check_delivery(hall, data_dir: Path, device_id: str, confirmed: set[str], ta
                 or sorted(a["sha256"] for a in atts) != shas[app_id]):
             tally.corrupt += 1
             tally.problems.append(f"{app_id} attachments differ or are unverified on the hall")
-        if entry.state != "submitted" or not entry.official_number:
+        if entry.state != "submitted":  # the official number comes later, when a clerk accepts it
             tally.problems.append(f"{app_id} is {entry.state} on the kiosk")
     for app_id, found in remote.items():
         if app_id not in local and found[0].get("device_id") == device_id:

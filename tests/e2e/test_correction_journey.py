@@ -5,11 +5,9 @@ the villager's card fetches at the kiosk (the real client, through the proxy).""
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
-from PIL import Image
 from sqlalchemy import func, select
 
 from hall.core.config import load_settings as load_hall_settings
@@ -31,6 +29,7 @@ from tests.chaos.proxy import FaultProxy, Faults
 from tests.hall.test_county_work import load_hall_keys
 from tests.screens.test_service import FakeCamera, FakeReader, Recorder, fill_in, read_card
 from tests.support.hall_process import HallProcess
+from tests.support.result_pdfs import letter_pdf
 
 REASON = "户口簿照片看不清，请重新拍户主页"
 
@@ -106,13 +105,16 @@ def test_a_correction_travels_from_the_hall_to_the_villager_and_back_through_a_h
                 assert joined == 1  # exactly once, whatever the link did
                 application = db.get(Application, parent.id)
                 assert application.status == "supplemented"
-                letter = io.BytesIO()
-                Image.new("RGB", (800, 1100), "white").save(letter, "PNG")
                 hall_settings = load_hall_settings(db=hall.db_url, data_dir=hall.data_dir, environ={})
                 seal_key = load_hall_keys(hall).seal_private
-                store_result(db, hall_settings, seal_key, application, letter.getvalue(), actor="console:li")
+                # the decision letter as a PDF of two pages: rendered to page images on the hall
+                store_result(db, hall_settings, seal_key, application, letter_pdf(2), actor="console:li")
                 change_status(db, parent.id, "completed", actor="console:li")
             assert _until(engine, lambda: queue.get(parent.id).state == COMPLETED)
+            # completed straight from supplemented: accepted by that completion, so numbered then
+            with sessions() as db:
+                official = db.get(Application, parent.id).official_number
+            assert official and queue.get(parent.id).official_number == official
 
             service.steps.home.start_status_lookup()
             recorder = Recorder()
@@ -123,7 +125,7 @@ def test_a_correction_travels_from_the_hall_to_the_villager_and_back_through_a_h
             ready = recorder.wait("result_ready", timeout=30)
             assert (ready["printed"], ready["picture"]) == (False, True)
             assert ready["message_key"] == "result.no_printer"
-            assert service.steps.status.result_picture() is not None
+            assert len(service.steps.status.result_pictures()) == 2  # every page, through the proxy
             service.finish()
             assert service.visit is None
         finally:

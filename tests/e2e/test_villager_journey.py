@@ -67,6 +67,9 @@ def test_villager_applies_offline_and_sees_accepted(tmp_path):
             assert [a["verified"] for a in application["attachments"]] == [True, True]
             assert application["attachments"][-1]["material"] == "signature"
             hall.set_status(application["id"], "accepted")
+            # the official number is given at acceptance (issue 12) and reaches the kiosk by the feed
+            (application,) = hall.applications()
+            assert application["official_number"]
 
             app.send(command="check_status")
             result = app.wait(timeout=150)

@@ -138,3 +138,15 @@ class SignedClient:
     def status_changes(self, since: str | None = None) -> requests.Response:
         params = None if since is None else {"since": since}
         return self.request("GET", "/api/v1/status-changes", params=params)
+
+
+def accept(hall, app_id: str) -> str:
+    """A clerk accepts the application (the CLI, as a clerk would in the console): its official number."""
+    hall.set_status(app_id, "accepted")
+    return official_number_of(hall, app_id)
+
+
+def official_number_of(hall, app_id: str) -> str:
+    """The official number the hall gave (it gives one at acceptance), or "" for none yet."""
+    row = next(a for a in hall.applications() if a["id"] == app_id)
+    return row["official_number"] or ""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hall.services.numbering import canonical_official
+from tests.hall.kiosk_client import accept
 
 PNG = bytes.fromhex("89504e470d0a1a0a") + b"fake page"
 
@@ -19,12 +20,12 @@ def test_201_then_200_with_the_same_body(hall, kiosk):
     first = kiosk.post_application(body)
     assert first.status_code == 201, first.text
     answer = first.json()
-    assert set(answer) == {"id", "official_number", "provisional_number", "status"}
+    # Issue 12: the hall confirms the kiosk's receipt number; the official number comes at acceptance.
+    assert set(answer) == {"id", "provisional_number", "status"}
     assert answer["id"] == body["id"]
     assert answer["provisional_number"] == body["provisional_number"]
+    assert re.fullmatch(r"K[0-9A-Z]{4}-\d{8}-\d{4}-\d{8}", answer["provisional_number"])
     assert answer["status"] == "submitted"
-    day = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d")
-    assert re.fullmatch(rf"441423-{day}-\d{{4}}-\d{{4}}-\d{{4}}", answer["official_number"])
     again = kiosk.post_application(body)
     assert again.status_code == 200
     assert again.json() == answer
@@ -32,16 +33,19 @@ def test_201_then_200_with_the_same_body(hall, kiosk):
     assert len(listed) == 1
     row = listed[0]
     assert row["idempotency_key"] == body["id"]
-    assert row["official_number"] == answer["official_number"]
+    assert row["official_number"] is None
     assert row["device_id"] == kiosk.device_id
     assert row["status"] == "submitted"
     assert row["attachments"] == [{"sha256": body["attachments"][0]["sha256"], "size": len(boxes[0]),
                                    "verified": True, "material": "M1", "pages": 1}]
 
 
-def test_official_numbers_cannot_be_guessed(kiosk):
-    """Issue 9, finding 9: numbers were a daily sequence; now 11 random digits and a check digit."""
-    numbers = [kiosk.submit()["official_number"] for _ in range(3)]
+def test_official_numbers_cannot_be_guessed(hall, kiosk):
+    """Issue 9, finding 9: numbers were a daily sequence; now 11 random digits and a check digit,
+    given (issue 12) when a clerk accepts the application, dated that day."""
+    numbers = [accept(hall, kiosk.submit()["id"]) for _ in range(3)]
+    day = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d")
+    assert all(re.fullmatch(rf"441423-{day}-\d{{4}}-\d{{4}}-\d{{4}}", n) for n in numbers)
     tails = [int(n.split("-", 2)[2].replace("-", "")[:-1]) for n in numbers]
     assert len(set(tails)) == 3 and all(abs(a - b) > 1 for a, b in zip(tails, tails[1:], strict=False))
     assert all(canonical_official(n) == n for n in numbers)
@@ -50,15 +54,20 @@ def test_official_numbers_cannot_be_guessed(kiosk):
 
 def test_a_provisional_number_must_be_the_devices_own(kiosk):
     """Issue 9, finding 9: a kiosk may not pick a number that is another's or an official one."""
-    official = kiosk.submit()["official_number"]
-    for number in (official, "K0001-20261128-0001", f"{kiosk.provisional_prefix()}-2026-1",
-                   "441423-20261128-000013"):
+    mine = kiosk.provisional_prefix()
+    for number in ("441423-20261128-4830-2917-5526", "K0001-20261128-0001", f"{mine}-2026-1",
+                   "441423-20261128-000013", "K0001-20261128-0001-48302917", f"{mine}-20261128-0001-4830",
+                   f"{mine}-20261128-0001-48302917-1"):
         body, _ = kiosk.make_application()
         body["provisional_number"] = number
         refused = kiosk.post_application(body)
         assert refused.status_code == 422, number
         answer = refused.json()
         assert answer["error"] == "invalid_request" and "provisional_number" in answer["detail"]
+    # A kiosk that sealed this one before receipt numbers had their random part: printed, so taken.
+    body, _ = kiosk.make_application()
+    body["provisional_number"] = f"{mine}-20261128-0007"
+    assert kiosk.post_application(body).status_code == 201
 
 
 def test_service_code_must_follow_the_catalog_pattern(kiosk):

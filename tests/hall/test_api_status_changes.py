@@ -13,8 +13,13 @@ def test_changes_since_cursor(hall, kiosk, new_kiosk):
     page = kiosk.status_changes(since="0").json()
     assert [(c["id"], c["status"]) for c in page["changes"]] == [
         (first["id"], "accepted"), (second["id"], "correction_needed")]
+    # Issue 12: the official number is given at acceptance and travels in the signed feed;
+    # an application asked to correct before acceptance has none yet.
+    official = {a["id"]: a["official_number"] for a in hall.applications()}
+    assert page["changes"][0]["official_number"] == official[first["id"]]
+    assert official[first["id"]] and official[second["id"]] is None
     change = page["changes"][1]
-    assert change["official_number"] == second["official_number"]
+    assert change["official_number"] is None
     assert change["reason"] == "Photo of page 2 is blurred"
     assert change["changed_at"].endswith("Z")
     cursor = page["cursor"]
@@ -26,8 +31,9 @@ def test_changes_since_cursor(hall, kiosk, new_kiosk):
     # another kiosk sees none of these
     other = new_kiosk()
     assert other.status_changes().json()["changes"] == []
-    statuses = {a["id"]: a["status"] for a in hall.applications()}
-    assert statuses[first["id"]] == "completed"
+    after = {a["id"]: a for a in hall.applications()}
+    assert after[first["id"]]["status"] == "completed"
+    assert after[first["id"]]["official_number"] == official[first["id"]]  # given once, kept
 
 
 def test_bad_cursor(kiosk):

@@ -51,7 +51,7 @@ def test_dump_wipe_restore_and_the_kiosk_resyncs(tmp_path, postgres_cluster):
         session = requests.Session()
         assert login(hall.url, "clerk", "correct horse", session=session).status_code == 303
         listing = session.get(hall.url + "/console/applications", timeout=10).text
-        assert first["official_number"] in listing
+        assert first["provisional_number"] in listing
         page = session.get(hall.url + f"/console/applications/{first['id']}", timeout=10)
         assert page.status_code == 200 and "张三" in page.text
         (sha,) = [a["sha256"] for a in hall.applications()[0]["attachments"]]
@@ -65,7 +65,7 @@ def test_dump_wipe_restore_and_the_kiosk_resyncs(tmp_path, postgres_cluster):
         after = kiosk.status_changes(later["cursor"]).json()
         assert [c["status"] for c in after["changes"]] == ["completed"]
         second = kiosk.submit([(page_image("hukou page 2"), "M1", "image/png")])
-        assert second["official_number"] != first["official_number"]
+        assert second["provisional_number"] != first["provisional_number"]
         # A request signed before the backup is still a replay (its nonce was in the dump; on a
         # machine so slow that the test outlived the 5-minute skew, it is stale instead).
         replay = kiosk.session.send(old_request.request, timeout=10)

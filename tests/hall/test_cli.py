@@ -27,7 +27,9 @@ def test_cli_commands_and_restart(local_hall):
     answer = kiosk.submit([(b"page", "M1", "image/png")])
     text = hall.cli("devices").stdout
     assert kiosk.device_id in text and "active" in text
-    assert answer["official_number"] in hall.cli("applications").stdout
+    # Not accepted yet: "—" for the official number, the receipt number beside it (issue 12).
+    line = next(x for x in hall.cli("applications").stdout.splitlines() if answer["id"] in x)
+    assert line.startswith("—") and answer["provisional_number"] in line
     keys = hall.data_dir / "keys"
     for name in ("seal.key", "sign.key"):
         assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600

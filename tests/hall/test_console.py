@@ -109,7 +109,7 @@ def test_console_flow(tmp_path, browser):
         browser.find_element(By.ID, "password").send_keys("correct horse")
         submit(browser, "login")
         assert browser.current_url.endswith("/console/")
-        assert answer["official_number"] in browser.page_source
+        assert answer["provisional_number"] in browser.page_source
         shot(browser, "overview")
 
         browser.get(hall.url + "/console/devices")
@@ -128,7 +128,7 @@ def test_console_flow(tmp_path, browser):
 
         browser.get(hall.url + "/console/applications")
         shot(browser, "applications")
-        browser.find_element(By.LINK_TEXT, answer["official_number"]).click()
+        browser.find_element(By.LINK_TEXT, answer["provisional_number"]).click()
         page = browser.page_source
         assert "张三" in page and "44142319800101001X" in page
         images = browser.find_elements(By.CSS_SELECTOR, ".thumbs img")
@@ -213,7 +213,7 @@ def test_attachment_declared_html_or_svg_runs_no_script(tmp_path, browser):
         browser.find_element(By.ID, "username").send_keys("clerk")
         browser.find_element(By.ID, "password").send_keys("correct horse")
         submit(browser, "login")
-        browser.find_element(By.LINK_TEXT, answer["official_number"]).click()
+        browser.find_element(By.LINK_TEXT, answer["provisional_number"]).click()
         page_url = browser.current_url
         links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".thumbs a")]
         assert len(links) == 4

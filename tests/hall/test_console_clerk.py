@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from hall.models import Application, ApplicationResult
+from hall.services.numbering import canonical_official
 from tests.hall.kiosk_client import SignedClient
 from tests.hall.test_console import (  # noqa: F401  (browser: the Chromium fixture)
     ARTIFACTS,
@@ -21,8 +22,9 @@ from tests.hall.test_console import (  # noqa: F401  (browser: the Chromium fixt
 )
 from tests.hall.test_county_work import make_supplement, post_supplement
 from tests.support.hall_process import HallProcess
+from tests.support.result_pdfs import BROKEN_PDF, letter_pdf
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PDF = letter_pdf(2)
 
 
 def test_clerk_inbox_correction_and_completion(tmp_path, browser):  # noqa: F811
@@ -48,13 +50,14 @@ def test_clerk_inbox_correction_and_completion(tmp_path, browser):  # noqa: F811
         browser.find_element(By.ID, "nav-inbox").click()
         rows = browser.find_elements(By.CSS_SELECTOR, "table.inbox tbody tr")
         numbers = [r.find_element(By.CSS_SELECTOR, ".appno").text for r in rows]
-        assert numbers == [older["official_number"], newer["official_number"]]  # oldest first, own items
+        # oldest first, own items; not accepted yet, so known by the receipt's number (issue 12)
+        assert numbers == [older["provisional_number"], newer["provisional_number"]]
         assert "overdue" in rows[0].get_attribute("class") and "overdue" not in rows[1].get_attribute("class")
         assert "城乡居民基本养老保险参保登记" in rows[0].text and "GD-SAMPLE" not in browser.page_source
-        assert other_department["official_number"] not in browser.page_source
+        assert other_department["provisional_number"] not in browser.page_source
         shot(browser, "clerk-inbox")
 
-        browser.find_element(By.LINK_TEXT, older["official_number"]).click()
+        browser.find_element(By.LINK_TEXT, older["provisional_number"]).click()
         assert "County Human Resources" in browser.page_source
         browser.find_element(By.ID, "status-correction_needed").click()
         submit(browser, "save-status")  # no material named, no reason: refused, nothing lost
@@ -81,12 +84,23 @@ def test_clerk_inbox_correction_and_completion(tmp_path, browser):  # noqa: F811
         browser.get(hall.url + f"/console/applications/{newer['id']}")
         browser.find_element(By.ID, "status-accepted").click()
         submit(browser, "save-status")
+        official = browser.find_element(By.CSS_SELECTOR, "h1 .appno").text  # given at acceptance
+        assert canonical_official(official) == official and official.startswith("441423-")
+        # A broken PDF is refused in plain words (never a 500), and nothing is completed or kept.
+        broken = tmp_path / "broken.pdf"
+        broken.write_bytes(BROKEN_PDF)
+        browser.find_element(By.ID, "status-completed").click()
+        browser.find_element(By.ID, "result").send_keys(str(broken))
+        submit(browser, "save-status")
+        assert "打不开" in browser.find_element(By.ID, "error").text
+        assert "已办结 Completed" not in browser.find_element(By.CSS_SELECTOR, "ol.history").text
         pdf = tmp_path / "decision.pdf"
         pdf.write_bytes(PDF)
         browser.find_element(By.ID, "status-completed").click()
         browser.find_element(By.ID, "result").send_keys(str(pdf))
         submit(browser, "save-status")
         assert "已办结 Completed" in browser.find_element(By.CSS_SELECTOR, "ol.history").text
+        assert "2 页 pages" in browser.find_element(By.CSS_SELECTOR, "a[id^=result-]").text
         assert browser.find_elements(By.CSS_SELECTOR, "a[id^=result-]")
         shot(browser, "clerk-completed")
 
@@ -97,13 +111,17 @@ def test_clerk_inbox_correction_and_completion(tmp_path, browser):  # noqa: F811
         with Session(engine) as db:
             (result,) = db.query(ApplicationResult).all()
             box = (hall.data_dir / "results" / result.box_sha256).read_bytes()
+            pages = [(hall.data_dir / "results" / f"{result.box_sha256}.p{n}").read_bytes() for n in range(2)]
         assert result.media_type == "application/pdf" and b"%PDF" not in box  # sealed on disk
+        assert result.pages == 2 and all(b"PNG" not in page for page in pages)  # its pages: sealed too
+        assert len(list((hall.data_dir / "results").iterdir())) == 3  # the refused file left nothing
         engine.dispose()
 
         # The receipt's QR target, on a phone: status and next step in plain words, nothing personal.
         browser.delete_all_cookies()
         browser.set_window_size(390, 844)
-        for number, words in ((older["official_number"], "已补正"), (newer["official_number"], "已办结")):
+        for number, words in ((older["provisional_number"], "已补正"), (official, "已办结"),
+                              (newer["provisional_number"], "已办结")):
             browser.get(hall.url + "/track/" + number)
             text = browser.find_element(By.TAG_NAME, "main").text
             assert words in text and "城乡居民基本养老保险" in text

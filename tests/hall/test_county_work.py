@@ -209,7 +209,7 @@ def test_roles_and_county_scoping_on_every_id_route(hall, new_kiosk, sessions):
         assert call("stranger", key) == 404, key  # another county: as if it did not exist
     page = logged["stranger"].get(hall.url + f"/console/applications/{app_id}", timeout=10)
     assert page.headers["content-type"].startswith("text/html") and "找不到" in page.text  # words, not JSON
-    assert answer["official_number"] not in page.text
+    assert answer["provisional_number"] not in page.text
     for key in [k for k in routes if "applications" in k]:
         assert call("civil", key) == 404, key  # another department's item
         assert call("tech", key) in (403, 404), key  # technicians see no applications
@@ -230,10 +230,11 @@ def test_roles_and_county_scoping_on_every_id_route(hall, new_kiosk, sessions):
     assert call("tech", "/console/fleet/{device_id}") == 200
     assert call("admin", "/console/fleet/{device_id}") == 200
     # Lists: nothing of another county or department shows.
-    assert answer["official_number"] in logged["hrss"].get(hall.url + "/console/inbox", timeout=10).text
+    assert answer["provisional_number"] in logged["hrss"].get(hall.url + "/console/inbox", timeout=10).text
     for who, page in (("civil", "/console/inbox"), ("stranger", "/console/applications"),
                       ("stranger", "/console/")):
-        assert answer["official_number"] not in logged[who].get(hall.url + page, timeout=10).text, (who, page)
+        listed = logged[who].get(hall.url + page, timeout=10).text
+        assert answer["provisional_number"] not in listed, (who, page)
     for page in ("/console/devices", "/console/fleet"):
         assert device not in logged["stranger"].get(hall.url + page, timeout=10).text
         assert device in logged["tech"].get(hall.url + page, timeout=10).text
@@ -315,6 +316,7 @@ def post_supplement(kiosk: SignedClient, app_id: str, body: dict, key: str | Non
 
 def test_a_supplement_joins_the_application_exactly_once(kiosk: SignedClient, new_kiosk, sessions, hall):
     from hall.services.results import store_result
+    from tests.support.result_pdfs import letter_pdf
 
     answer = kiosk.submit([(b"\x89PNG first page", "M1", "image/png")], service_code=HRSS_ITEM)
     app_id = answer["id"]
@@ -335,7 +337,7 @@ def test_a_supplement_joins_the_application_exactly_once(kiosk: SignedClient, ne
     first = post_supplement(kiosk, app_id, body)
     assert first.status_code == 201, first.text
     assert first.json() == {"id": body["id"], "application_id": app_id,
-                            "official_number": answer["official_number"], "status": "supplemented"}
+                            "official_number": None, "status": "supplemented"}  # asked before acceptance
     again = post_supplement(kiosk, app_id, body)
     assert again.status_code == 200 and again.json() == first.json()  # a repeat: the first answer
     changed = dict(body, created_at="2026-12-01T09:00:00Z")
@@ -351,7 +353,7 @@ def test_a_supplement_joins_the_application_exactly_once(kiosk: SignedClient, ne
         status_service.change_status(db, app_id, "accepted", actor="console:li")
         application = db.get(Application, app_id)
         store_result(db, load_settings(db=hall.db_url, data_dir=hall.data_dir, environ={}),
-                     load_hall_keys(hall).seal_private, application, b"%PDF-1.4 decision", actor="console:li")
+                     load_hall_keys(hall).seal_private, application, letter_pdf(1), actor="console:li")
         status_service.change_status(db, app_id, "completed", actor="console:li")
     changes = kiosk.status_changes().json()["changes"]
     feed = [(c["status"], c["results"]) for c in changes if c["id"] == app_id]

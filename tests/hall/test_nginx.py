@@ -110,7 +110,7 @@ def test_two_halls_behind_nginx_with_tls_serve_signed_kiosk_requests(tmp_path, p
             # An upload in chunks, an application, the status feed: every one signed over its
             # path, query and body, every one checked by whichever hall nginx chose.
             answer = kiosk.submit([(page_image("hukou page 1"), "M1", "image/png")])
-            assert answer["official_number"]
+            assert answer["provisional_number"] and answer["status"] == "submitted"
             for _ in range(6):
                 feed = kiosk.status_changes("0")
                 assert feed.status_code == 200, feed.text

@@ -43,7 +43,7 @@ def test_a_hall_on_object_storage_takes_an_attachment_and_serves_releases(
         browser.find_element(By.ID, "username").send_keys("admin-wu")
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         submit(browser, "login")
-        browser.find_element(By.LINK_TEXT, answer["official_number"]).click()
+        browser.find_element(By.LINK_TEXT, answer["provisional_number"]).click()
         image = browser.find_element(By.CSS_SELECTOR, ".thumbs img")
         width = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
         assert width == 600

@@ -7,6 +7,7 @@ import uuid
 import requests
 
 from hall.services.numbering import canonical_official, damm, official_number
+from tests.hall.kiosk_client import accept
 
 PNG = bytes.fromhex("89504e470d0a1a0a") + b"fake page"
 
@@ -22,8 +23,11 @@ def test_tracking_by_provisional_and_official_number(hall, kiosk):
     for box in boxes:
         kiosk.upload(box)
     answer = kiosk.post_application(body).json()
-    hall.set_status(body["id"], "accepted")
-    official = answer["official_number"]
+    # Received, not yet accepted: the receipt's number finds it, and it has no official number yet.
+    page = track(hall, body["provisional_number"])
+    assert page.status_code == 200 and "已提交" in page.text and "受理后给出" in page.text
+    assert body["provisional_number"] in page.text
+    official = accept(hall, answer["id"])
     typed = (official.replace("-", ""), official.replace("-", " "))
     for number in (body["provisional_number"], official, *typed):
         page = track(hall, number)
@@ -38,7 +42,7 @@ def test_the_clerks_reason_is_not_shown_word_for_word(hall, kiosk):
     answer = kiosk.submit()
     reason = "请拨打 400-000-0000 缴纳 200 元手续费 (the applicant's son is in prison)"
     hall.set_status(answer["id"], "correction_needed", reason=reason)
-    page = track(hall, answer["official_number"])
+    page = track(hall, answer["provisional_number"])
     assert "需要补正" in page.text and "村服务点" in page.text
     assert "400-000-0000" not in page.text and "prison" not in page.text
 
@@ -52,7 +56,7 @@ def test_a_number_not_yet_received_is_explained(hall, kiosk):
 
 
 def test_a_typo_or_a_sequential_guess_is_not_looked_up(hall, kiosk):
-    official = kiosk.submit()["official_number"]
+    official = accept(hall, kiosk.submit()["id"])
     digits = official.replace("-", "")
     wrong_digit = digits[:-3] + str((int(digits[-3]) + 1) % 10) + digits[-2:]
     swapped = digits[:-3] + digits[-2] + digits[-3] + digits[-1]

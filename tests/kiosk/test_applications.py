@@ -85,7 +85,8 @@ def test_build_application(clock, tmp_path):
                             clock=clock, tag_key_dir=tmp_path)
     assert isinstance(app, Application)
     assert uuid.UUID(app.id).version == 4
-    assert app.provisional_number == "K3F9A-20251128-0007"  # 2025-11-28 03:20 UTC = 11:20 China time
+    # 2025-11-28 03:20 UTC = 11:20 China time; eight random digits make the receipt number unguessable
+    assert re.fullmatch(r"K3F9A-20251128-0007-\d{8}", app.provisional_number)
     assert app.created_at == "2025-11-28T03:20:00Z"
     assert app.service_code == "GD-SAMPLE-001" and app.county == "441423" and app.visits_needed == 0
     assert app.applicant_tag == applicant_tag(session.card.id_number, tmp_path)
@@ -170,10 +171,14 @@ def test_provisional_numbers():
     assert device_short("kiosk-7") == "0007"
     assert device_short("A1") == "00A1"
     # 2025-11-28 16:30 UTC is already the 29th in China
-    assert provisional_number("kiosk-0001", 12, 1764347400) == "K0001-20251129-0012"
-    assert re.fullmatch(r"K0001-\d{8}-12345", provisional_number("kiosk-0001", 12345, 0))
+    assert provisional_number("kiosk-0001", 12, 1764347400, "48302917") == "K0001-20251129-0012-48302917"
+    assert re.fullmatch(r"K0001-\d{8}-12345-\d{8}", provisional_number("kiosk-0001", 12345, 0))
+    # the random part: two receipts of the same kiosk, day and sequence differ (odds 1 in 10^8)
+    assert len({provisional_number("kiosk-0001", 7, 0) for _ in range(5)}) > 1
     with pytest.raises(ValueError):
         provisional_number("kiosk-0001", -1, 0)
+    with pytest.raises(ValueError):
+        provisional_number("kiosk-0001", 1, 0, "1234")
 
 
 def test_a_card_that_would_not_read_typed_number_and_written_name(clock, tmp_path):

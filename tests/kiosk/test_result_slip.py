@@ -5,10 +5,12 @@ shown with where to get the paper; nothing of it outlives the visit."""
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from PIL import Image
 
+from hardware.printer import encode_text
 from hardware.printer_simulator import PrinterSimulator
 from hardware.sample_cards import ELDERLY_VILLAGER
 from kiosk.catalog import load_catalog
@@ -33,18 +35,23 @@ def _png() -> bytes:
 
 
 class FakeHall:
-    """The hall's answer, as the real client returns it (the real one: test_result_download.py)."""
+    """The hall's answers, as the real client returns them (the real one: test_result_download.py).
 
-    def __init__(self, media_type: str, data: bytes) -> None:
-        self.file = ResultFile(media_type=media_type, data=data, count=1)
-        self.asked: list[tuple[str, int, str]] = []
+    ``pages`` page images of each of ``count`` results (a PDF rendered on the hall); with
+    ``pages=0`` a hall that renders none, answering each result whole."""
+
+    def __init__(self, media_type: str, data: bytes, count: int = 1, pages: int = 1) -> None:
+        self.media_type, self.data, self.count, self.pages = media_type, data, count, pages
+        self.asked: list[tuple[str, int, str, int | None]] = []
 
     def __call__(self, identity, timeout_s):
         return self
 
-    def fetch_result(self, application_id, index, proof):
-        self.asked.append((application_id, index, proof))
-        return self.file
+    def fetch_result(self, application_id, index, proof, page=None):
+        self.asked.append((application_id, index, proof, page))
+        if self.pages == 0 or page is None:
+            return ResultFile(media_type=self.media_type, data=self.data, count=self.count, pages=self.pages)
+        return ResultFile(media_type="image/png", data=_png(), count=self.count, pages=self.pages, page=page)
 
 
 def _service(tmp_path, **printer):
@@ -75,13 +82,17 @@ def _completed_with_a_result(service):
     return row
 
 
-@pytest.mark.parametrize(("media_type", "key", "picture"),
-                         [("image/png", "result.no_printer", True), ("application/pdf", "result.pdf", False)])
-def test_without_a_printer_the_result_is_shown_and_wiped_with_the_visit(tmp_path, media_type, key, picture):
+@pytest.mark.parametrize(("media_type", "pages", "key", "picture"),
+                         [("image/png", 1, "result.no_printer", True),
+                          ("application/pdf", 2, "result.no_printer", True),  # pages rendered on the hall
+                          ("application/pdf", 0, "result.pdf", False)])  # a hall that renders none
+def test_without_a_printer_the_result_is_shown_and_wiped_with_the_visit(tmp_path, media_type, pages, key,
+                                                                        picture):
     service = _service(tmp_path)
     try:
         row = _completed_with_a_result(service)
-        hall = FakeHall(media_type, _png() if picture else b"%PDF-1.4 decision")
+        hall = FakeHall(media_type, _png() if media_type != "application/pdf" else b"%PDF-1.4 decision",
+                        pages=pages)
         service.steps.status.results.client_factory = hall
         recorder = Recorder()
         service.bind(recorder)
@@ -89,13 +100,12 @@ def test_without_a_printer_the_result_is_shown_and_wiped_with_the_visit(tmp_path
         ready = recorder.wait("result_ready", timeout=10)
         assert ready == {"entry_id": row.entry_id, "printed": False, "picture": picture,
                          "message": service.t(key), "message_key": key}
-        tag = service.visit.applicant_tag
-        assert hall.asked == [(row.entry_id, 0, result_proof(tag, row.entry_id))]
-        shown = service.steps.status.result_picture()
-        assert (shown is not None) is picture
-        page = service.visit.result_page
+        proof = result_proof(service.visit.applicant_tag, row.entry_id)
+        assert hall.asked == [(row.entry_id, 0, proof, n) for n in range(max(1, pages))]
+        assert len(service.steps.status.result_pictures()) == (pages if picture else 0)
+        kept = list(service.visit.result_pages)
         service.finish()
-        assert page.data == bytearray() and service.visit is None
+        assert all(p.data == bytearray() for p in kept) and service.visit is None
         assert not any(p.name.startswith("result") for p in tmp_path.iterdir())
     finally:
         service.close()
@@ -106,14 +116,22 @@ def test_a_picture_result_prints_as_a_slip_and_a_receipt_qr_proves_no_applicant(
         service = _service(tmp_path, driver="serial", target=f"{sim.port}@115200")
         try:
             row = _completed_with_a_result(service)
-            service.steps.status.results.client_factory = FakeHall("image/png", _png())
+            # two results, each a PDF of two pages rendered on the hall: four slips, each numbered
+            service.steps.status.results.client_factory = FakeHall("application/pdf", b"%PDF-1.4", count=2,
+                                                                   pages=2)
             recorder = Recorder()
             service.bind(recorder)
             service.steps.status.fetch_result(row.entry_id)
             ready = recorder.wait("result_ready", timeout=20)
             assert ready["printed"] is True and ready["message"] == "结果单已打印，请取走"
-            data = sim.wait_for(CUT, timeout=10)
-            assert b"\x1dv0" in data and b"441423-000009" in data  # a raster picture, the number
+            deadline = time.monotonic() + 20
+            while sim.received.count(CUT) < 4 and time.monotonic() < deadline:
+                sim.wait_for(CUT, timeout=1)
+            data = sim.received
+            assert data.count(CUT) == 4 and data.count(b"\x1dv0") == 4  # a raster picture per slip
+            assert data.count(b"441423-000009") == 4  # the number on each
+            for n in range(1, 5):
+                assert encode_text(f"第 {n} 页，共 4 页") in data
             service.finish()
 
             service.steps.home.start_status_lookup()

@@ -320,3 +320,41 @@ def test_a_pinned_key_given_with_the_code_must_match(fake_hall, hall_public, tmp
     with pytest.raises(EnrolmentFailed) as caught:
         request_enrolment(fake_hall.url, {"code": "CODE-1"}, pinned_sign_key=public_key_bytes(fake_hall.key))
     assert caught.value.code == "answer_unverified"
+
+
+def test_the_official_number_comes_with_acceptance_not_with_the_submit_answer(fake_hall, engine, queue,
+                                                                            make_app, hall_public, clock):
+    """Issue 12: the hall confirms the receipt number on submit (no official number: normal, not
+    garbage); the official number arrives in the signed feed when a clerk accepts, and only a
+    well-formed one is kept. An answer confirming another receipt number is garbage."""
+    entry = queue.enqueue(make_app(pages=0), hall_public)
+    official = "441423-20261202-4830-2917-5526"
+    feed: list[dict] = []
+    confirmed = {"number": entry.provisional_number}
+
+    def hall(req: Request) -> Answer:
+        if req.method == "POST" and "/applications" in req.path:
+            return fake_hall.signed(req, 201, {"id": entry.id, "provisional_number": confirmed["number"],
+                                               "status": "submitted"})
+        return fake_hall.signed(req, 200, {"cursor": str(len(feed)), "changes": feed})
+
+    fake_hall.handler = hall
+    confirmed["number"] = "K0001-20261202-0001-00000000"  # another receipt's
+    report = engine.run_once()
+    assert report.retried == 1 and report.errors == ["hall_garbage"]
+    assert queue.get(entry.id).state == SEALED
+    clock.advance(3600)
+    confirmed["number"] = entry.provisional_number
+    report = engine.run_once()
+    assert (report.sent, report.errors) == (1, [])
+    stored = queue.get(entry.id)
+    assert (stored.state, stored.official_number) == (SUBMITTED, None)
+    feed.append({"id": entry.id, "status": "accepted", "official_number": official, "reason": "",
+                 "changed_at": "2026-12-02T08:00:00Z"})
+    assert engine.run_once().changed == [(entry.id, "accepted")]
+    assert queue.get(entry.id).official_number == official
+    assert queue.by_number(official)[0].id == entry.id  # a slip with the official number finds it
+    feed.append({"id": entry.id, "status": "completed", "official_number": "<b>GD-1</b>", "reason": "",
+                 "changed_at": "2026-12-02T09:00:00Z"})
+    engine.run_once()
+    assert (queue.get(entry.id).state, queue.get(entry.id).official_number) == ("completed", official)

@@ -104,6 +104,13 @@ def test_sends_each_application_exactly_once(hall, kiosk, make_app):
     again = kiosk.engine.run_once()
     assert (again.sent, again.failed, again.retried) == (0, 0, 0)
     assert all(len(v) == 1 for v in _on_hall(hall, [first.id, second.id]).values())
+    # Issue 12: no official number until a clerk accepts; then it comes by the feed and is kept.
+    assert kiosk.queue.get(first.id).official_number is None
+    hall.set_status(first.id, "accepted")
+    kiosk.engine.run_once()
+    official = _on_hall(hall, [first.id])[first.id][0]["official_number"]
+    assert official and kiosk.queue.get(first.id).official_number == official
+    assert kiosk.queue.get(second.id).official_number is None
 
 
 class LosesAnswers:

@@ -42,7 +42,7 @@ def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: 
                             tag_key_dir=service.settings.data_dir, clock=service.clock)
     visit.wipe()
     entry = service.queue.enqueue(app, service.identity.hall_seal_public_key)
-    service.queue.mark_submitted(entry.id, official)
+    service.queue.mark_submitted(entry.id, official or None)  # "": not accepted yet (no official number)
     if completed:
         service.queue.apply_status(StatusChange(id=entry.id, status="completed", official_number=official,
                                                 reason="", changed_at="", results=1))
@@ -59,23 +59,25 @@ class ResultOnTheHall:
     def __call__(self, identity: Any, timeout_s: float) -> Any:
         return self
 
-    def fetch_result(self, application_id: str, index: int, proof: str) -> Any:
+    def fetch_result(self, application_id: str, index: int, proof: str, page: int | None = None) -> Any:
+        """A decision letter of two pages, rendered on the hall: each page a PNG (protocol 11.3)."""
         import cv2
 
         from offline_queue.transport import ResultFile
 
         letter = np.full((1100, 800, 3), 255, np.uint8)
-        cv2.putText(letter, "DECISION 441423-20261201-0003", (40, 120), cv2.FONT_HERSHEY_SIMPLEX, 1.1,
-                    (0, 0, 0), 3)
+        cv2.putText(letter, f"DECISION 441423-20261201-0003 {(page or 0) + 1}/2", (40, 120),
+                    cv2.FONT_HERSHEY_SIMPLEX, 1.1, (0, 0, 0), 3)
         cv2.rectangle(letter, (40, 200), (760, 1000), (0, 0, 0), 4)
-        return ResultFile(media_type="image/png", data=cv2.imencode(".png", letter)[1].tobytes(), count=1)
+        return ResultFile(media_type="image/png", data=cv2.imencode(".png", letter)[1].tobytes(), count=1,
+                          pages=2, page=page)
 
 
 def build_app(params: dict[str, Any]) -> Any:
     from kiosk.app import KioskApp
 
     service = build_service(params)
-    _seed(service, None, "441423-20261201-0001")
+    _seed(service, None, "")  # a correction asked before acceptance: known by its receipt number
     _seed(service, WORKER, "441423-20261201-0002")
     _seed(service, None, "441423-20261201-0003", completed=True)
     service.steps.status.results.client_factory = ResultOnTheHall()
@@ -123,15 +125,17 @@ def corrections_at_the_kiosk(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     rows = service.steps.status.my_applications()
     result["status_rows"] = [{"materials": list(r.materials), "reason": r.reason, "state": r.state_text}
                              for r in rows]
+    result["status_numbers"] = [(r.provisional_number, r.official_number) for r in rows]
     d.screenshot("status-work-01-correction")
     # the completed one: no printer here, so the result shows big, with where to get the paper
     d.tap("status_result_2")
     d.wait_for(lambda: "ResultView" in _overlays(), timeout=30, what="the result shown")
     result["result_message"] = d.text("result_message")
+    result["result_scrolls"] = d._find("result_pages") is not None  # two pages, one under the other
     d.screenshot("status-work-02-result")
     d.tap("result_close")
     d.wait_for(lambda: _overlays() == [], what="the result to close")
-    result["result_kept"] = service.visit.result_page is not None
+    result["result_kept"] = len(service.visit.result_pages)
     d.tap("status_supplement_0")
     _capture_and_send(d, result, "villager")
     d.wait_for(lambda: "TakeCardOverlay" in _overlays(), timeout=10, what="the take-card reminder")
@@ -139,7 +143,7 @@ def corrections_at_the_kiosk(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     simulator.remove_card()
     d.wait_for(lambda: _overlays() == [], timeout=10, what="the reminder to go with the card")
     result["after_villager"] = {e.kind: e.state for e in service.queue.entries(["sealed"])}
-    result["result_after_visit"] = service.visit is not None and service.visit.result_page is not None
+    result["result_after_visit"] = service.visit is not None and bool(service.visit.result_pages)
 
     # -- the grid worker: signed in, the worklist; no camera, then the page added -------------
     from kiosk.staff import StaffLogin

@@ -25,12 +25,20 @@ def test_a_correction_is_answered_by_the_villager_and_by_the_grid_worker(tmp_pat
     correction = {"materials": ["居民户口簿"], "reason": reason, "state": "要补材料"}
     done = {"materials": [], "reason": "", "state": "已办结"}
     assert result["status_rows"] == [correction, correction, done]
+    # issue 12: the official number only once accepted; before, the receipt's number
+    numbers = sorted((official, receipt) for receipt, official in result["status_numbers"])
+    assert [official for official, _ in numbers] == ["", "441423-20261201-0002", "441423-20261201-0003"]
+    receipt = numbers[0][1]
+    assert receipt.startswith("K")
     # the result: no printer, so shown big with where to get the paper; gone with the visit
     assert result["result_message"].startswith("这台机器没有打印机")
-    assert result["result_kept"] is True and result["result_after_visit"] is False
+    # every page of the letter (rendered on the hall), shown one under the other
+    assert result["result_kept"] == 2 and result["result_scrolls"] is True
+    assert "共 2 页，往上滑看下一页" in result["result_message"]
+    assert result["result_after_visit"] is False
     assert result["villager_materials"] == ["M1"] and result["worker_materials"] == ["M1"]
     assert result["villager_headline"] == "已补交，请等待县里审核"
-    assert "居民户口簿" in result["villager_details"] and "441423-20261201-0001" in result["villager_details"]
+    assert "居民户口簿" in result["villager_details"] and receipt in result["villager_details"]
     assert result["take_card"] == "请取回身份证"
     # the worker sees their one application, its materials, no reason (sealed to the villager)
     assert result["worklist_rows"] == [{"number": "441423-20261201-0002", "materials": ["居民户口簿"],

@@ -14,6 +14,7 @@ router = APIRouter(prefix="/applications", tags=["results"])
 
 class ResultRequest(BaseModel):
     applicant_proof: str = Field(min_length=16, max_length=128)
+    page: int | None = Field(default=None, ge=0, le=1000)  # a page image; absent: the file as attached
 
 
 class ResultOut(BaseModel):
@@ -21,6 +22,8 @@ class ResultOut(BaseModel):
     index: int
     count: int
     media_type: str
+    pages: int  # page images the hall keeps of this result (a PDF's rendered pages; an image: 1)
+    page: int | None = None  # present when a page was asked for
     size: int
     data: str  # base64
 
@@ -32,7 +35,7 @@ def post_result(app_id: str, index: int, device: DeviceDep, body: BodyDep, db: D
     data = validate(ResultRequest, parse_json(body))
     try:
         answer = kiosk_result(db, settings, keys.seal_private, device, app_id[:64], index,
-                              data.applicant_proof, clock=clock)
+                              data.applicant_proof, clock=clock, page=data.page)
     except ResultsBusy as busy:
         return JSONResponse({"error": busy.code, "detail": busy.detail}, status_code=429,
                             headers={"Retry-After": str(busy.retry_after_s)})

@@ -22,7 +22,7 @@ class SupplementIn(BaseModel):
 class SupplementOut(BaseModel):
     id: str
     application_id: str
-    official_number: str
+    official_number: str | None  # None while the application is not yet accepted
     status: str
 
 

@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     certs_load.add_argument("file", help="the certificates file")
     _common(certs_sub.add_parser("count", help="how many certificates of each type the store holds"))
 
+    figures = sub.add_parser("figures", help="the figures page's monthly summary: `figures rebuild`")
+    figures_sub = figures.add_subparsers(dest="figures_action", required=True, metavar="ACTION")
+    _common(figures_sub.add_parser("rebuild", help="recompute the summary from the applications and counter "
+                                                  "entries (after changing utc_offset_hours; a repair)"))
+
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
     audit.add_argument("--device", default=None, help="only actions on this kiosk")
@@ -664,6 +669,16 @@ def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.figures_summary import rebuild
+
+    with _session(settings) as db:
+        rows = rebuild(db, settings.utc_offset_hours)
+        db.commit()
+    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d})")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
@@ -672,7 +687,7 @@ COMMANDS = {
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
     "user": cmd_user, "departments": cmd_departments, "backup": cmd_backup, "restore": cmd_restore,
-    "certs": cmd_certs,
+    "certs": cmd_certs, "figures": cmd_figures,
 }
 
 

@@ -1,12 +1,14 @@
 """The work plan's figures for a county, each kiosk and each month, computed by SQL.
 
-Every sum is a ``GROUP BY`` in the database (kiosk for each month's range of applications,
-one ``UNION ALL`` branch a month; month for the counter entries; item or kiosk x score for
-the ratings): Python only adds up the few groups it gets back (a county's kiosks x months),
-never application rows. Months are the county's local months (``utc_offset_hours``): UTC
-ranges for the applications, ``strftime`` on SQLite and ``to_char`` on PostgreSQL for the
-counter entries' days. ``ix_applications_figures`` (migration 0007) holds every column read,
-so the applications' query is answered from the index alone.
+The page reads the **monthly summary** (``figures_monthly``, hall/services/figures_summary.py):
+the counts per county, local month, kiosk, item and channel that the intake, the status
+changes and the counter entries keep in their own transactions. A period is a range of its
+primary key, grouped by kiosk and month in the database: a few thousand rows, however many
+applications there are. When the summary counts in another UTC offset than the hall's
+(``utc_offset_hours`` changed and nobody ran ``county-hall figures rebuild``), the same
+groups come from the rows themselves (``_scanned``: one ``UNION ALL`` branch a month over
+``ix_applications_figures``, migration 0008) — correct, only slower. Python only adds up the
+few groups it gets back, never application rows. Ratings are grouped from their own table.
 
 What the hall knows and what it does not (the page says the same):
 
@@ -50,8 +52,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
-from hall.models import Application, CounterApplication, Device, Rating
+from hall.models import Application, CounterApplication, Device, FiguresMonthly, Rating
+from hall.services import figures_summary as summary
 from hall.services.catalog import HallCatalog
+from hall.services.figures_summary import KIOSK, day_month, local_month
 from hall.services.roles import CLERK, Scope
 from hall.timeutil import Clock, system_clock, to_datetime
 
@@ -241,23 +245,6 @@ class Figures:
 # -- SQL pieces ------------------------------------------------------------------------------
 
 
-def _local_month(column, dialect: str, utc_offset_hours: int):
-    """'YYYY-MM' of a UTC timestamp in the county's local time, in the dialect's words.
-    Constants are literal SQL (an int and a fixed format), so the SELECT and the GROUP BY
-    render the very same expression."""
-    hours = int(utc_offset_hours)
-    if dialect == "postgresql":
-        shifted = func.timezone(literal_column(f"interval '{hours} hours'"), column)
-        return func.to_char(shifted, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), column, literal_column(f"'{hours:+d} hours'"))
-
-
-def _day_month(column, dialect: str):
-    if dialect == "postgresql":
-        return func.to_char(column, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), column)
-
-
 def _codes_in(codes_column, codes: set[str]) -> ColumnElement[bool]:
     return codes_column.in_(sorted(codes)) if codes else false()
 
@@ -304,58 +291,16 @@ def _scope_items(catalog: HallCatalog, scope: Scope):
 def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
             utc_offset_hours: int, with_ratings: bool = True) -> Figures:
     scope.require(scope.sees_applications)
-    dialect = db.get_bind().dialect.name
     items = _scope_items(catalog, scope)
     fully = {i.code for i in items if i.fully_online}
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
-    start, end = period.utc_bounds(utc_offset_hours)
-    if dialect == "postgresql":
-        # PostgreSQL cannot estimate how many kiosk x month groups there are and, with the
-        # default 4 MB, sorts a year's applications on disk to group them (3.8 s for 250,000
-        # rows on a busy machine): room to hash them instead, for this transaction only.
-        db.execute(text(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'"))
-
-    # One branch per month, each an index range with its month as a constant: cheaper than
-    # computing every row's local month (a third less time at 200,000 rows, benchmarks/figures.py).
-    finished = and_(Application.status == "completed", _codes_in(Application.service_code, fully))
-    branches = [
-        select(Application.device_id, literal_column(f"'{label}'").label("month"), func.count(),
-               func.sum(case((finished, 1), else_=0)),
-               func.sum(case((Application.visits_needed <= 1, 1), else_=0)),
-               func.sum(case((Application.visits_needed == 0, 1), else_=0)))
-        .where(*scope.application_filter(), Application.received_at >= month_start,
-               Application.received_at < month_end)
-        .group_by(Application.device_id)
-        for label, month_start, month_end in period.month_bounds(utc_offset_hours)]
-    app_rows = db.execute(branches[0] if len(branches) == 1 else union_all(*branches)).all()
-    month = _local_month(Application.received_at, dialect, utc_offset_hours).label("month")
-
-    c = CounterApplication
-    c_month = _day_month(c.day, dialect).label("month")
-    online = c.channel.in_(ONLINE_CHANNELS)
-
-    def summed(condition):
-        return func.sum(case((condition, c.count), else_=0))
-
-    counter_rows = db.execute(
-        select(c_month, func.sum(c.count), summed(online), summed(c.channel == "mobile"),
-               summed(and_(online, _codes_in(c.service_code, le1))),
-               summed(and_(online, _codes_in(c.service_code, zero))))
-        .where(*counter_filter(scope), c.day >= period.first_day(), c.day < period.end_day())
-        .group_by(c_month)).all()
-
-    ecert_rows: list = []
     recorded = records_ecertificates(db)
-    if recorded:
-        used = APPLICATION_CERTIFICATES.c.application_id
-        ecert_rows = list(db.execute(
-            select(Application.device_id, month, func.count(func.distinct(Application.id)))
-            .join(APPLICATION_CERTIFICATES, used == Application.id)
-            .where(*scope.application_filter(), Application.received_at >= start,
-                   Application.received_at < end)
-            .group_by(Application.device_id, month)).all())
-
+    if summary.usable(db, utc_offset_hours):
+        app_rows, counter_rows, ecert_rows = _summed(db, scope, period, fully, le1, zero)
+    else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
+        app_rows, counter_rows, ecert_rows = _scanned(db, scope, period, utc_offset_hours, fully, le1, zero,
+                                                      recorded)
     county_by_month = {m: Tally() for m in period.months}
     kiosk_by_month: dict[str, dict[str, Tally]] = defaultdict(dict)
     kiosk_total: dict[str, Tally] = defaultdict(Tally)
@@ -389,6 +334,89 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     if with_ratings:
         _add_ratings(db, scope, catalog, period, utc_offset_hours, figures)
     return figures
+
+
+def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set[str],
+            zero: set[str]) -> tuple[list, list, list]:
+    """The same groups as ``_scanned``, read from the monthly summary (figures_summary.py): a
+    range of its primary key (county, month …), a few rows per kiosk, item and month."""
+    s = FiguresMonthly
+    where = [s.county == scope.county, s.month >= period.first, s.month <= period.last]
+    if scope.role == CLERK:
+        where.append(_codes_in(s.service_code, set(scope.item_codes)))
+    month = s.month.label("month")
+    kiosk = db.execute(
+        select(s.device_id, month, func.sum(s.applications),
+               func.sum(case((_codes_in(s.service_code, fully), s.completed), else_=0)),
+               func.sum(s.le1), func.sum(s.zero), func.sum(s.ecert))
+        .where(*where, s.channel == KIOSK).group_by(s.device_id, s.month)).all()
+    app_rows = [row[:6] for row in kiosk if row[2]]
+    ecert_rows = [(row[0], row[1], row[6]) for row in kiosk if row[6]]
+    online = s.channel.in_(ONLINE_CHANNELS)
+
+    def summed(condition):
+        return func.sum(case((condition, s.applications), else_=0))
+
+    counter_rows = db.execute(
+        select(month, func.sum(s.applications), summed(online), summed(s.channel == "mobile"),
+               summed(and_(online, _codes_in(s.service_code, le1))),
+               summed(and_(online, _codes_in(s.service_code, zero))))
+        .where(*where, s.channel != KIOSK).group_by(s.month)).all()
+    return app_rows, counter_rows, ecert_rows
+
+
+def _scanned(db: Session, scope: Scope, period: Period, utc_offset_hours: int, fully: set[str], le1: set[str],
+             zero: set[str], recorded: bool) -> tuple[list, list, list]:
+    """The figures' groups from the applications and counter entries themselves (every row of
+    the period): the reference the summary is tested against, and the fallback."""
+    dialect = db.get_bind().dialect.name
+    start, end = period.utc_bounds(utc_offset_hours)
+    if dialect == "postgresql":
+        # PostgreSQL cannot estimate how many kiosk x month groups there are and, with the
+        # default 4 MB, sorts a year's applications on disk to group them (3.8 s for 250,000
+        # rows on a busy machine): room to hash them instead, for this transaction only.
+        db.execute(text(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'"))
+
+    # One branch per month, each an index range with its month as a constant: cheaper than
+    # computing every row's local month (a third less time at 200,000 rows, benchmarks/figures.py).
+    finished = and_(Application.status == "completed", _codes_in(Application.service_code, fully))
+    branches = [
+        select(Application.device_id, literal_column(f"'{label}'").label("month"), func.count(),
+               func.sum(case((finished, 1), else_=0)),
+               func.sum(case((Application.visits_needed <= 1, 1), else_=0)),
+               func.sum(case((Application.visits_needed == 0, 1), else_=0)))
+        .where(*scope.application_filter(), Application.received_at >= month_start,
+               Application.received_at < month_end)
+        .group_by(Application.device_id)
+        for label, month_start, month_end in period.month_bounds(utc_offset_hours)]
+    app_rows = db.execute(branches[0] if len(branches) == 1 else union_all(*branches)).all()
+    month = local_month(Application.received_at, dialect, utc_offset_hours).label("month")
+
+    c = CounterApplication
+    c_month = day_month(c.day, dialect).label("month")
+    online = c.channel.in_(ONLINE_CHANNELS)
+
+    def summed(condition):
+        return func.sum(case((condition, c.count), else_=0))
+
+    counter_rows = db.execute(
+        select(c_month, func.sum(c.count), summed(online), summed(c.channel == "mobile"),
+               summed(and_(online, _codes_in(c.service_code, le1))),
+               summed(and_(online, _codes_in(c.service_code, zero))))
+        .where(*counter_filter(scope), c.day >= period.first_day(), c.day < period.end_day())
+        .group_by(c_month)).all()
+
+    ecert_rows: list = []
+    if recorded:
+        used = APPLICATION_CERTIFICATES.c.application_id
+        ecert_rows = list(db.execute(
+            select(Application.device_id, month, func.count(func.distinct(Application.id)))
+            .join(APPLICATION_CERTIFICATES, used == Application.id)
+            .where(*scope.application_filter(), Application.received_at >= start,
+                   Application.received_at < end)
+            .group_by(Application.device_id, month)).all())
+
+    return app_rows, counter_rows, ecert_rows
 
 
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
@@ -449,6 +477,7 @@ def record_counter(db: Session, scope: Scope, catalog: HallCatalog, service_code
     entry = CounterApplication(county=scope.county, service_code=service_code, day=day, channel=channel,
                                count=count, recorded_by=actor, recorded_at=to_datetime(clock()))
     db.add(entry)
+    summary.count_counter_entry(db, entry)
     db.commit()
     return entry
 

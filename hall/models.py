@@ -449,10 +449,11 @@ class ApplicationCertificate(Base):
 
 class FiguresMonthly(Base):
     """The figures' counts per county, local month, kiosk, item and channel, kept by the intake,
-    the status changes and the counter entries in the same transaction as the change
+    the status changes, the ratings and the counter entries in the same transaction as the change
     (``hall/services/figures_summary.py``), so that the figures page reads a few hundred rows
     instead of scanning every application of the period. ``channel`` is ``kiosk`` for a kiosk's
-    applications (``device_id`` the kiosk) or a counter entry's channel (``device_id`` empty).
+    applications and ratings (``device_id`` the kiosk) or a counter entry's channel (``device_id``
+    empty).
     ``county-hall figures rebuild`` recomputes it from the rows."""
 
     __tablename__ = "figures_monthly"
@@ -467,6 +468,12 @@ class FiguresMonthly(Base):
     le1: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed <= 1 (kiosk only)
     zero: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed == 0 (kiosk only)
     ecert: Mapped[int] = mapped_column(Integer, default=0)  # naming at least one e-certificate
+    # the villagers' ratings (好差评) of this kiosk and item rated in the month, by score
+    score1: Mapped[int] = mapped_column(Integer, default=0)
+    score2: Mapped[int] = mapped_column(Integer, default=0)
+    score3: Mapped[int] = mapped_column(Integer, default=0)
+    score4: Mapped[int] = mapped_column(Integer, default=0)
+    score5: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class FiguresSummaryState(Base):

@@ -296,7 +296,8 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
     recorded = records_ecertificates(db)
-    if summary.usable(db, utc_offset_hours):
+    summed = summary.usable(db, utc_offset_hours)
+    if summed:
         app_rows, counter_rows, ecert_rows = _summed(db, scope, period, fully, le1, zero)
     else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
         app_rows, counter_rows, ecert_rows = _scanned(db, scope, period, utc_offset_hours, fully, le1, zero,
@@ -332,7 +333,7 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         kiosks={d: names.get(d) or d for d in sorted(kiosk_total)},
         kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total), ecert_recorded=recorded)
     if with_ratings:
-        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures)
+        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed)
     return figures
 
 
@@ -341,9 +342,7 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
     """The same groups as ``_scanned``, read from the monthly summary (figures_summary.py): a
     range of its primary key (county, month …), a few rows per kiosk, item and month."""
     s = FiguresMonthly
-    where = [s.county == scope.county, s.month >= period.first, s.month <= period.last]
-    if scope.role == CLERK:
-        where.append(_codes_in(s.service_code, set(scope.item_codes)))
+    where = _summary_where(scope, period)
     month = s.month.label("month")
     kiosk = db.execute(
         select(s.device_id, month, func.sum(s.applications),
@@ -419,26 +418,56 @@ def _scanned(db: Session, scope: Scope, period: Period, utc_offset_hours: int, f
     return app_rows, counter_rows, ecert_rows
 
 
+def _summary_where(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
+    s = FiguresMonthly
+    where = [s.county == scope.county, s.month >= period.first, s.month <= period.last]
+    if scope.role == CLERK:
+        where.append(_codes_in(s.service_code, set(scope.item_codes)))
+    return where
+
+
+def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: int, by: str,
+                   from_summary: bool) -> dict[str, dict[int, int]]:
+    """How many ratings of each score per item (``by`` "item") or kiosk ("kiosk"): from the
+    summary when it is usable, else grouped from the ratings themselves."""
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    if from_summary:
+        s = FiguresMonthly
+        key = s.service_code if by == "item" else s.device_id
+        scores = [func.sum(getattr(s, name)) for name in summary.SCORES]
+        for group, *counts in db.execute(select(key, *scores).where(*_summary_where(scope, period),
+                                                                    s.channel == KIOSK).group_by(key)).all():
+            if any(counts):
+                out[group] = {score: int(n) for score, n in enumerate(counts, 1) if n}
+        return out
+    start, end = period.utc_bounds(utc_offset_hours)
+    column = Rating.service_code if by == "item" else Rating.device_id
+    for group, score, count in db.execute(
+            select(column, Rating.score, func.count())
+            .where(*rating_filter(scope), Rating.rated_at >= start, Rating.rated_at < end)
+            .group_by(column, Rating.score)).all():
+        out[group][int(score)] = int(count)
+    return out
+
+
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
-                 figures: Figures) -> None:
+                 figures: Figures, from_summary: bool = False) -> None:
+    """Counts by item and by kiosk x score; the latest unhappy reasons from the ratings
+    themselves (newest first along ix_ratings_county_rated, ten rows)."""
     start, end = period.utc_bounds(utc_offset_hours)
     where = [*rating_filter(scope), Rating.rated_at >= start, Rating.rated_at < end]
 
-    def grouped(column) -> dict[str, dict[int, int]]:
-        out: dict[str, dict[int, int]] = defaultdict(dict)
-        for key, score, count in db.execute(select(column, Rating.score, func.count()).where(*where)
-                                            .group_by(column, Rating.score)).all():
-            out[key][int(score)] = int(count)
-        return out
+    def grouped(by: str) -> dict[str, dict[int, int]]:
+        return _rating_groups(db, scope, period, utc_offset_hours, by, from_summary)
 
     def rows(groups: dict[str, dict[int, int]], label) -> list[RatingRow]:
         found = [RatingRow(key, label(key), sum(scores.values()), scores) for key, scores in groups.items()]
         return sorted(found, key=lambda row: (-row.count, row.key))
 
-    by_kiosk = grouped(Rating.device_id)
+    by_kiosk = grouped("kiosk")
     names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(by_kiosk)))).all()) \
         if by_kiosk else {}
-    figures.ratings_by_item = rows(grouped(Rating.service_code), catalog.item_name)
+    figures.ratings_by_item = rows(grouped("item"), catalog.item_name)
     figures.ratings_by_kiosk = rows(by_kiosk, lambda d: names.get(d) or d)
     unhappy = db.execute(select(Rating.rated_at, Rating.service_code, Rating.device_id, Rating.score,
                                 Rating.reason)

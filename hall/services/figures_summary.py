@@ -2,14 +2,15 @@
 
 One row of ``figures_monthly`` per county, local month, kiosk, item and channel holds the
 counts the work plan's figures divide: applications, completed ones, those needing at most
-one visit and none, those naming an e-certificate (channel ``kiosk``, the kiosk's id), and
-the clerks' counter entries summed (their channel, no kiosk). With 1,000,000 applications
+one visit and none, those naming an e-certificate, the ratings by score (channel ``kiosk``,
+the kiosk's id), and the clerks' counter entries summed (their channel, no kiosk). With 1,000,000 applications
 the page reads a few thousand of these rows instead of scanning 250,000 applications.
 
 It can never drift from the rows because it changes in the same transaction as they do:
 
 * ``count_received``: the intake of a kiosk's application (hall/services/applications.py);
 * ``count_status``: a status change into or out of ``completed`` (hall/services/status.py);
+* ``count_rating``: a villager's rating arrived (hall/services/ratings.py);
 * ``count_counter_entry``: a clerk's counter entry (hall/services/figures.py).
 
 Each is one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` (atomic on both
@@ -38,11 +39,16 @@ from hall.models import (
     CounterApplication,
     FiguresMonthly,
     FiguresSummaryState,
+    Rating,
 )
 
 KIOSK = "kiosk"  # the channel of a kiosk's applications
 STATE_ID = 1
-COUNTS = ("applications", "completed", "le1", "zero", "ecert")
+SCORES = ("score1", "score2", "score3", "score4", "score5")
+COUNTS = ("applications", "completed", "le1", "zero", "ecert", *SCORES)
+# A rating's time comes from the kiosk: one outside these years (a clock gone wild) is not
+# counted, so that no local month needs five digits of year. The same bounds in SQL and Python.
+RATED_FROM, RATED_UNTIL = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 KEY = (FiguresMonthly.county, FiguresMonthly.month, FiguresMonthly.device_id, FiguresMonthly.service_code,
        FiguresMonthly.channel)
 
@@ -76,7 +82,8 @@ def day_month(column, dialect: str):
 def month_of(moment: datetime, utc_offset_hours: int) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment.astimezone(UTC) + timedelta(hours=utc_offset_hours)).strftime("%Y-%m")
+    local = moment.astimezone(UTC) + timedelta(hours=utc_offset_hours)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 # -- the state row -----------------------------------------------------------------------------
@@ -135,6 +142,17 @@ def count_status(db: Session, application: Application, new_status: str) -> None
          application.service_code, KIOSK, completed=delta)
 
 
+def count_rating(db: Session, rating: Rating) -> None:
+    rated_at = rating.rated_at if rating.rated_at.tzinfo else rating.rated_at.replace(tzinfo=UTC)
+    if not RATED_FROM <= rated_at < RATED_UNTIL:
+        return
+    offset = summary_offset(db, lock="share")
+    if offset is None:
+        return
+    _add(db, rating.county, month_of(rated_at, offset), rating.device_id, rating.service_code, KIOSK,
+         **{SCORES[rating.score - 1]: 1})
+
+
 def count_counter_entry(db: Session, entry: CounterApplication) -> None:
     if summary_offset(db, lock="share") is None:
         return
@@ -161,20 +179,34 @@ def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
     def counted(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    kiosk = (select(a.county, month, a.device_id, a.service_code, literal(KIOSK), func.count(),
-                    counted(a.status == "completed"), counted(a.visits_needed <= 1),
-                    counted(a.visits_needed == 0),
-                    counted(used.c.application_id.is_not(None)))
+    def row(county, when, device_id, code, *counts):  # labelled, so the UNION's columns have names
+        names = ("county", "month", "device_id", "service_code", *COUNTS)
+        return [value.label(name) for value, name in zip((county, when, device_id, code, *counts), names,
+                                                         strict=True)]
+
+    kiosk = (select(*row(a.county, month, a.device_id, a.service_code, func.count(),
+                         counted(a.status == "completed"), counted(a.visits_needed <= 1),
+                         counted(a.visits_needed == 0), counted(used.c.application_id.is_not(None)),
+                         *([literal(0)] * len(SCORES))))
              .select_from(a).outerjoin(used, used.c.application_id == a.id)
              .group_by(a.county, month, a.device_id, a.service_code))
+    r = Rating
+    r_month = local_month(r.rated_at, dialect, utc_offset_hours)
+    rated = (select(*row(r.county, r_month, r.device_id, r.service_code, *([literal(0)] * 5),
+                         *(counted(r.score == score) for score in range(1, 6))))
+             .where(r.rated_at >= RATED_FROM, r.rated_at < RATED_UNTIL)
+             .group_by(r.county, r_month, r.device_id, r.service_code))
+    both = kiosk.union_all(rated).subquery()
+    keys = [both.c.county, both.c.month, both.c.device_id, both.c.service_code]
+    kiosk_and_ratings = (select(*keys, literal(KIOSK), *(func.sum(both.c[name]) for name in COUNTS))
+                         .group_by(*keys))
     c = CounterApplication
     c_month = day_month(c.day, dialect)
-    zero = literal(0)
     counter = (select(c.county, c_month, literal(""), c.service_code, c.channel, func.sum(c.count),
-                      zero, zero, zero, zero)
+                      *([literal(0)] * (len(COUNTS) - 1)))
                .group_by(c.county, c_month, c.service_code, c.channel))
     columns = [column.name for column in KEY] + list(COUNTS)
-    db.execute(insert(FiguresMonthly).from_select(columns, kiosk))
+    db.execute(insert(FiguresMonthly).from_select(columns, kiosk_and_ratings))
     db.execute(insert(FiguresMonthly).from_select(columns, counter))
     db.execute(FiguresSummaryState.__table__.update().where(FiguresSummaryState.id == STATE_ID)
                .values(utc_offset_hours=int(utc_offset_hours), rebuilt_at=now))

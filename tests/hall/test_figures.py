@@ -192,8 +192,11 @@ def groups(db, scope: Scope, catalog, period: fig.Period) -> tuple[list, list]:
         return [sorted(tuple(v if isinstance(v, str) else int(v or 0) for v in row) for row in rows)
                 for rows in found]
 
-    return (plain(fig._summed(db, scope, period, *sets)),
-            plain(fig._scanned(db, scope, period, 8, *sets, recorded=True)))
+    def ratings(from_summary: bool) -> list:
+        return [fig._rating_groups(db, scope, period, 8, by, from_summary) for by in ("item", "kiosk")]
+
+    return (plain(fig._summed(db, scope, period, *sets)) + ratings(True),
+            plain(fig._scanned(db, scope, period, 8, *sets, recorded=True)) + ratings(False))
 
 
 def test_the_summary_gives_what_the_scan_of_the_rows_gives(sessions, catalog):
@@ -203,7 +206,7 @@ def test_the_summary_gives_what_the_scan_of_the_rows_gives(sessions, catalog):
         assert summary.usable(db, 8) and not summary.usable(db, 7)  # another offset: the page scans
         for scope in (ADMIN, clerk):
             from_summary, scanned = groups(db, scope, catalog, PERIOD)
-            assert from_summary == scanned and from_summary[0]
+            assert from_summary == scanned and from_summary[0] and from_summary[3]
         db.rollback()
 
 

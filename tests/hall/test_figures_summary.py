@@ -1,8 +1,8 @@
 """The figures' monthly summary (hall/services/figures_summary.py) on SQLite and PostgreSQL:
-the real intake over HTTP and the status changes move it; after a seeded random mix of
-intakes, status changes (walks, corrections, supplements, completions, rejections) and counter
-entries it equals a rebuild from the rows, and the figures read from it equal the scan of the
-rows; the migration backfills an existing hall's rows."""
+the real intakes of applications and ratings over HTTP and the status changes move it; after
+a seeded random mix of intakes, status changes (walks, corrections, supplements, completions,
+rejections), ratings and counter entries it equals a rebuild from the rows, and the figures
+read from it equal the scan of the rows; the migration backfills an existing hall's rows."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from hall.core.config import load_settings
 from hall.db import make_engine, make_sessionmaker
-from hall.models import Application, ApplicationCertificate, Device, ECertificate
+from hall.models import Application, ApplicationCertificate, Device, ECertificate, Rating
 from hall.services import figures as fig
 from hall.services import figures_summary as summary
 from hall.services.catalog import load_hall_catalog
@@ -37,7 +37,7 @@ def maker(hall) -> Iterator:
 
 def kiosk_row(db, device_id: str, code: str, when: datetime) -> tuple[int, ...]:
     return summary.snapshot(db).get(("441423", summary.month_of(when, 8), device_id, code, summary.KIOSK),
-                                    (0,) * 5)
+                                    (0,) * 10)
 
 
 def test_the_intake_and_a_status_change_move_the_summary(hall, kiosk, maker):
@@ -45,12 +45,19 @@ def test_the_intake_and_a_status_change_move_the_summary(hall, kiosk, maker):
     with maker() as db:
         before = kiosk_row(db, kiosk.device_id, "GD-YL-001", now)
     first, second = kiosk.submit(), kiosk.submit()
+    # a kiosk's clock gone wild (the year 9999) is recorded but counted in no month
+    for score, when in ((5, now.isoformat()), (2, now.isoformat()), (3, "9999-12-31T23:00:00Z")):
+        rated = kiosk.post_json("/api/v1/ratings", {
+            "id": str(uuid.uuid4()), "application_ref": kiosk.next_provisional_number(),
+            "service_code": "GD-YL-001", "score": score, "reason": "", "rated_at": when})
+        assert rated.status_code == 201, rated.text
     with maker() as db:  # the service the console and `county-hall set-status` call
         change_status(db, first["id"], "completed", actor="test", walk=True)
         change_status(db, second["id"], "rejected", "not this county's", actor="test")
         after = kiosk_row(db, kiosk.device_id, "GD-YL-001", now)
-    #  applications, completed, ≤ 1 visit, no visit, e-certificates (the test kiosk's: visits 0, none)
-    assert tuple(a - b for a, b in zip(after, before, strict=True)) == (2, 1, 2, 2, 0)
+    # applications, completed, ≤ 1 visit, no visit, e-certificates (the test kiosk's: visits 0, none),
+    # ratings of scores 1 … 5
+    assert tuple(a - b for a, b in zip(after, before, strict=True)) == (2, 1, 2, 2, 0, 0, 1, 0, 0, 1)
     rebuilt = hall.cli("figures", "rebuild").stdout
     assert "figures summary rebuilt" in rebuilt and "UTC+8" in rebuilt
     with maker() as db:
@@ -79,11 +86,11 @@ def test_after_a_random_mix_of_changes_the_summary_equals_a_rebuild(maker):
         taken: set[str] = set()
         for _ in range(MIX_STEPS):
             roll = rng.random()
+            # around the local month ends (UTC+8 turns the month at 16:00 UTC)
+            when = datetime(2026, 1, 31, 12, tzinfo=UTC) + timedelta(days=rng.choice((0, 28)),
+                                                                     hours=rng.randrange(9))
             if roll < 0.45 or not app_ids:  # an application arrives, as the intake writes it
                 app_id = str(uuid.uuid4())
-                # around the local month ends (UTC+8 turns the month at 16:00 UTC)
-                when = datetime(2026, 1, 31, 12, tzinfo=UTC) + timedelta(days=rng.choice((0, 28)),
-                                                                         hours=rng.randrange(9))
                 application = Application(
                     id=app_id, device_id=rng.choice(devices), idempotency_key=app_id, request_hash="h",
                     provisional_number="P", official_number="S" + app_id[:30], service_code=rng.choice(codes),
@@ -97,13 +104,20 @@ def test_after_a_random_mix_of_changes_the_summary_equals_a_rebuild(maker):
                 summary.count_received(db, application)
                 db.commit()
                 app_ids.append(app_id)
-            elif roll < 0.9:  # a status change, through the service the console and the CLI call
+            elif roll < 0.85:  # a status change, through the service the console and the CLI call
                 app_id = rng.choice(app_ids)
                 status = db.scalar(select(Application.status).where(Application.id == app_id))
                 if TRANSITIONS[status]:
                     new_status = rng.choice(TRANSITIONS[status])
                     change_status(db, app_id, new_status, "why", actor="test", by_clerk=False)
                     taken.add(new_status)
+            elif roll < 0.95:  # a rating arrives, as the ratings intake writes it
+                rating = Rating(id=str(uuid.uuid4()), device_id=rng.choice(devices), county=MIX_COUNTY,
+                                application_ref="P", service_code=rng.choice(codes),
+                                score=rng.randrange(1, 6), reason="", rated_at=when, received_at=when)
+                db.add(rating)
+                summary.count_rating(db, rating)
+                db.commit()
             else:  # a counter entry
                 fig.record_counter(db, admin, catalog, rng.choice(codes),
                                    rng.choice(("2026-01-31", "2026-02-01", "2026-02-28")),
@@ -115,7 +129,7 @@ def test_after_a_random_mix_of_changes_the_summary_equals_a_rebuild(maker):
         from_summary, scanned = groups(db, admin, catalog, fig.Period("2026-01", "2026-03"))
         db.rollback()
     assert taken == {"accepted", "correction_needed", "supplemented", "completed", "rejected"}  # every move
-    assert from_summary == scanned and from_summary[0] and from_summary[1] and from_summary[2]
+    assert from_summary == scanned and all(from_summary)
 
 
 def test_the_migration_backfills_an_existing_halls_rows(tmp_path):

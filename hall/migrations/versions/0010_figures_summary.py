@@ -5,8 +5,8 @@ Revises: 0009_e_certificates
 Create Date: 2026-12-02
 
 ``figures_monthly`` holds the figures' counts per county, local month, kiosk, item and
-channel (hall/services/figures_summary.py keeps it with every change). The backfill counts
-in local months of UTC+8 (the default ``utc_offset_hours``) unless the caller passes
+channel, and the ratings by score (hall/services/figures_summary.py keeps it with every
+change). The backfill counts in local months of UTC+8 (the default ``utc_offset_hours``) unless the caller passes
 ``utc_offset_hours`` in the Alembic config's attributes; a hall with another offset runs
 ``county-hall figures rebuild`` once (until then its figures page scans, as before).
 """
@@ -33,6 +33,11 @@ def upgrade() -> None:
     sa.Column('le1', sa.Integer(), nullable=False),
     sa.Column('zero', sa.Integer(), nullable=False),
     sa.Column('ecert', sa.Integer(), nullable=False),
+    sa.Column('score1', sa.Integer(), nullable=False),
+    sa.Column('score2', sa.Integer(), nullable=False),
+    sa.Column('score3', sa.Integer(), nullable=False),
+    sa.Column('score4', sa.Integer(), nullable=False),
+    sa.Column('score5', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('county', 'month', 'device_id', 'service_code', 'channel')
     )
     op.create_table('figures_summary_state',

@@ -296,9 +296,9 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
     recorded = records_ecertificates(db)
-    summed = summary.usable(db, utc_offset_hours)
-    if summed:
-        app_rows, counter_rows, ecert_rows = _summed(db, scope, period, fully, le1, zero)
+    summed = _summed(db, scope, period, fully, le1, zero) if summary.usable(db, utc_offset_hours) else None
+    if summed is not None:
+        app_rows, counter_rows, ecert_rows = summed.app_rows, summed.counter_rows, summed.ecert_rows
     else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
         app_rows, counter_rows, ecert_rows = _scanned(db, scope, period, utc_offset_hours, fully, le1, zero,
                                                       recorded)
@@ -337,31 +337,64 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     return figures
 
 
+@dataclass
+class SummedGroups:
+    """What the page needs from the summary, from one statement."""
+
+    app_rows: list  # (kiosk, month, applications, finished online, ≤ 1 visit, no visit)
+    counter_rows: list  # (month, entries, online, mobile, ≤ 1 visit, no visit)
+    ecert_rows: list  # (kiosk, month, applications naming an e-certificate)
+    ratings_by_item: dict[str, dict[int, int]]
+    ratings_by_kiosk: dict[str, dict[int, int]]
+
+
 def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set[str],
-            zero: set[str]) -> tuple[list, list, list]:
-    """The same groups as ``_scanned``, read from the monthly summary (figures_summary.py): a
-    range of its primary key (county, month …), a few rows per kiosk, item and month."""
+            zero: set[str]) -> SummedGroups:
+    """The same groups as ``_scanned`` and ``_rating_groups``, read from the monthly summary
+    (figures_summary.py) in one statement of three ranges of its primary key (county, month …;
+    a few rows per kiosk, item and month): kiosk x month with the ratings' scores (summed
+    per kiosk here), counter entries by month, ratings by item. (One CTE read once and grouped
+    three ways was slower on PostgreSQL: it cannot estimate a CTE's rows and sorts instead of
+    hashing.)"""
     s = FiguresMonthly
     where = _summary_where(scope, period)
-    month = s.month.label("month")
-    kiosk = db.execute(
-        select(s.device_id, month, func.sum(s.applications),
-               func.sum(case((_codes_in(s.service_code, fully), s.completed), else_=0)),
-               func.sum(s.le1), func.sum(s.zero), func.sum(s.ecert))
-        .where(*where, s.channel == KIOSK).group_by(s.device_id, s.month)).all()
-    app_rows = [row[:6] for row in kiosk if row[2]]
-    ecert_rows = [(row[0], row[1], row[6]) for row in kiosk if row[6]]
-    online = s.channel.in_(ONLINE_CHANNELS)
+    kiosk, online = s.channel == KIOSK, s.channel.in_(ONLINE_CHANNELS)
+    blank = literal_column("''")
 
-    def summed(condition):
-        return func.sum(case((condition, s.applications), else_=0))
+    def total(value, when=None):
+        return func.sum(value if when is None else case((when, value), else_=0))
 
-    counter_rows = db.execute(
-        select(month, func.sum(s.applications), summed(online), summed(s.channel == "mobile"),
-               summed(and_(online, _codes_in(s.service_code, le1))),
-               summed(and_(online, _codes_in(s.service_code, zero))))
-        .where(*where, s.channel != KIOSK).group_by(s.month)).all()
-    return app_rows, counter_rows, ecert_rows
+    scores = [total(getattr(s, name)) for name in summary.SCORES]
+    groups = union_all(
+        select(literal_column("'k'"), s.device_id, s.month, total(s.applications),
+               total(s.completed, _codes_in(s.service_code, fully)), total(s.le1), total(s.zero),
+               total(s.ecert), *scores).where(*where, kiosk).group_by(s.device_id, s.month),
+        select(literal_column("'c'"), blank, s.month, total(s.applications), total(s.applications, online),
+               total(s.applications, s.channel == "mobile"),
+               total(s.applications, and_(online, _codes_in(s.service_code, le1))),
+               total(s.applications, and_(online, _codes_in(s.service_code, zero))),
+               *([literal_column("0")] * len(scores))).where(*where, ~kiosk).group_by(s.month),
+        select(literal_column("'i'"), s.service_code, blank, *([literal_column("0")] * 5), *scores)
+        .where(*where, kiosk).group_by(s.service_code))
+    found = SummedGroups([], [], [], {}, {})
+    for kind, key, month, *counts in db.execute(groups).all():
+        numbers = [int(n or 0) for n in counts]
+        values, rated = numbers[:5], numbers[5:]
+        if kind == "k":
+            if values[0]:
+                found.app_rows.append((key, month, *values[:4]))
+            if values[4]:
+                found.ecert_rows.append((key, month, values[4]))
+            if any(rated):
+                by_score = found.ratings_by_kiosk.setdefault(key, {})
+                for score, n in enumerate(rated, 1):
+                    if n:
+                        by_score[score] = by_score.get(score, 0) + n
+        elif kind == "c":
+            found.counter_rows.append((month, *values))
+        elif any(rated):
+            found.ratings_by_item[key] = {score: n for score, n in enumerate(rated, 1) if n}
+    return found
 
 
 def _scanned(db: Session, scope: Scope, period: Period, utc_offset_hours: int, fully: set[str], le1: set[str],
@@ -426,20 +459,11 @@ def _summary_where(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
     return where
 
 
-def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: int, by: str,
-                   from_summary: bool) -> dict[str, dict[int, int]]:
-    """How many ratings of each score per item (``by`` "item") or kiosk ("kiosk"): from the
-    summary when it is usable, else grouped from the ratings themselves."""
+def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: int,
+                   by: str) -> dict[str, dict[int, int]]:
+    """How many ratings of each score per item (``by`` "item") or kiosk ("kiosk"), grouped from
+    the ratings themselves (when the summary is not usable)."""
     out: dict[str, dict[int, int]] = defaultdict(dict)
-    if from_summary:
-        s = FiguresMonthly
-        key = s.service_code if by == "item" else s.device_id
-        scores = [func.sum(getattr(s, name)) for name in summary.SCORES]
-        for group, *counts in db.execute(select(key, *scores).where(*_summary_where(scope, period),
-                                                                    s.channel == KIOSK).group_by(key)).all():
-            if any(counts):
-                out[group] = {score: int(n) for score, n in enumerate(counts, 1) if n}
-        return out
     start, end = period.utc_bounds(utc_offset_hours)
     column = Rating.service_code if by == "item" else Rating.device_id
     for group, score, count in db.execute(
@@ -451,14 +475,16 @@ def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: 
 
 
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
-                 figures: Figures, from_summary: bool = False) -> None:
+                 figures: Figures, summed: SummedGroups | None = None) -> None:
     """Counts by item and by kiosk x score; the latest unhappy reasons from the ratings
     themselves (newest first along ix_ratings_county_rated, ten rows)."""
     start, end = period.utc_bounds(utc_offset_hours)
     where = [*rating_filter(scope), Rating.rated_at >= start, Rating.rated_at < end]
 
     def grouped(by: str) -> dict[str, dict[int, int]]:
-        return _rating_groups(db, scope, period, utc_offset_hours, by, from_summary)
+        if summed is not None:
+            return summed.ratings_by_item if by == "item" else summed.ratings_by_kiosk
+        return _rating_groups(db, scope, period, utc_offset_hours, by)
 
     def rows(groups: dict[str, dict[int, int]], label) -> list[RatingRow]:
         found = [RatingRow(key, label(key), sum(scores.values()), scores) for key, scores in groups.items()]

@@ -192,11 +192,11 @@ def groups(db, scope: Scope, catalog, period: fig.Period) -> tuple[list, list]:
         return [sorted(tuple(v if isinstance(v, str) else int(v or 0) for v in row) for row in rows)
                 for rows in found]
 
-    def ratings(from_summary: bool) -> list:
-        return [fig._rating_groups(db, scope, period, 8, by, from_summary) for by in ("item", "kiosk")]
-
-    return (plain(fig._summed(db, scope, period, *sets)) + ratings(True),
-            plain(fig._scanned(db, scope, period, 8, *sets, recorded=True)) + ratings(False))
+    summed = fig._summed(db, scope, period, *sets)
+    return (plain((summed.app_rows, summed.counter_rows, summed.ecert_rows))
+            + [summed.ratings_by_item, summed.ratings_by_kiosk],
+            plain(fig._scanned(db, scope, period, 8, *sets, recorded=True))
+            + [dict(fig._rating_groups(db, scope, period, 8, by)) for by in ("item", "kiosk")])
 
 
 def test_the_summary_gives_what_the_scan_of_the_rows_gives(sessions, catalog):

@@ -200,13 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(listing)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    certs = sub.add_parser("certs", help="e-certificates (电子证照): `certs load FILE`, `certs count`")
+    certs = sub.add_parser("certs", help="e-certificates (电子证照): `certs load FILE`, `certs count`, "
+                                         "`certs to-store`")
     certs_sub = certs.add_subparsers(dest="certs_action", required=True, metavar="ACTION")
     certs_load = certs_sub.add_parser("load", help="add the certificates of a TOML file "
                                                    "(config/e_certificates.toml)")
     _common(certs_load)
     certs_load.add_argument("file", help="the certificates file")
     _common(certs_sub.add_parser("count", help="how many certificates of each type the store holds"))
+    _common(certs_sub.add_parser("to-store", help="move the documents an older hall kept in <data-dir>/"
+                                                  "certificates/ into the blob store (local or S3)"))
 
     figures = sub.add_parser("figures", help="the figures page's monthly summary: `figures rebuild`")
     figures_sub = figures.add_subparsers(dest="figures_action", required=True, metavar="ACTION")
@@ -655,8 +658,12 @@ def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
 
     from hall.core.keys import load_or_create_keys
     from hall.models import ECertificate
-    from hall.services.certificates import load_file
+    from hall.services.certificates import load_file, move_to_store
 
+    if args.certs_action == "to-store":
+        moved, kept = move_to_store(settings)
+        print(f"{moved} certificate documents moved into the store ({kept} were there already)")
+        return 0
     with _session(settings) as db:
         if args.certs_action == "load":
             keys = load_or_create_keys(settings.keys_dir)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -457,6 +458,9 @@ class FiguresMonthly(Base):
     ``county-hall figures rebuild`` recomputes it from the rows."""
 
     __tablename__ = "figures_monthly"
+    # channel before month: the page reads the kiosks' rows and the counter entries' few rows
+    # as two ranges instead of filtering one
+    __table_args__ = (PrimaryKeyConstraint("county", "channel", "month", "device_id", "service_code"),)
 
     county: Mapped[str] = mapped_column(String(12), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # local "YYYY-MM"

@@ -38,7 +38,8 @@ def upgrade() -> None:
     sa.Column('score3', sa.Integer(), nullable=False),
     sa.Column('score4', sa.Integer(), nullable=False),
     sa.Column('score5', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('county', 'month', 'device_id', 'service_code', 'channel')
+    # channel before month: the counter entries' few rows are a range of their own
+    sa.PrimaryKeyConstraint('county', 'channel', 'month', 'device_id', 'service_code')
     )
     op.create_table('figures_summary_state',
     sa.Column('id', sa.Integer(), nullable=False),

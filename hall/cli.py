@@ -200,13 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(listing)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    certs = sub.add_parser("certs", help="e-certificates (电子证照): `certs load FILE`, `certs count`")
+    certs = sub.add_parser("certs", help="e-certificates (电子证照): `certs load FILE`, `certs count`, "
+                                         "`certs to-store`")
     certs_sub = certs.add_subparsers(dest="certs_action", required=True, metavar="ACTION")
     certs_load = certs_sub.add_parser("load", help="add the certificates of a TOML file "
                                                    "(config/e_certificates.toml)")
     _common(certs_load)
     certs_load.add_argument("file", help="the certificates file")
     _common(certs_sub.add_parser("count", help="how many certificates of each type the store holds"))
+    _common(certs_sub.add_parser("to-store", help="move the documents an older hall kept in <data-dir>/"
+                                                  "certificates/ into the blob store (local or S3)"))
+
+    figures = sub.add_parser("figures", help="the figures page's monthly summary: `figures rebuild`")
+    figures_sub = figures.add_subparsers(dest="figures_action", required=True, metavar="ACTION")
+    _common(figures_sub.add_parser("rebuild", help="recompute the summary from the applications and counter "
+                                                  "entries (after changing utc_offset_hours; a repair)"))
 
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
@@ -653,8 +661,12 @@ def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
 
     from hall.core.keys import load_or_create_keys
     from hall.models import ECertificate
-    from hall.services.certificates import load_file
+    from hall.services.certificates import load_file, move_to_store
 
+    if args.certs_action == "to-store":
+        moved, kept = move_to_store(settings)
+        print(f"{moved} certificate documents moved into the store ({kept} were there already)")
+        return 0
     with _session(settings) as db:
         if args.certs_action == "load":
             keys = load_or_create_keys(settings.keys_dir)
@@ -667,6 +679,16 @@ def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(settings: Settings, args: argparse.Namespace) -> int:
+    from hall.services.figures_summary import rebuild
+
+    with _session(settings) as db:
+        rows = rebuild(db, settings.utc_offset_hours)
+        db.commit()
+    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d})")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve, "migrate": cmd_migrate, "enrollment-code": cmd_enrollment_code,
     "enrolment-code": cmd_enrollment_code, "create-user": cmd_create_user,
@@ -675,7 +697,7 @@ COMMANDS = {
     "command": cmd_command, "commands": cmd_commands, "audit": cmd_audit, "config-push": cmd_config_push,
     "configs": cmd_configs, "diagnostics": cmd_diagnostics, "release": cmd_release,
     "user": cmd_user, "departments": cmd_departments, "backup": cmd_backup, "restore": cmd_restore,
-    "certs": cmd_certs,
+    "certs": cmd_certs, "figures": cmd_figures,
 }
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -452,3 +453,49 @@ class ApplicationCertificate(Base):
     certificate_id: Mapped[str] = mapped_column(String(40), ForeignKey("e_certificates.id"))
     cert_type: Mapped[str] = mapped_column(String(40))
     material: Mapped[str] = mapped_column(String(64), default="")
+
+
+# -- the work plan's figures: the monthly summary the figures page reads -------------------------
+
+
+class FiguresMonthly(Base):
+    """The figures' counts per county, local month, kiosk, item and channel, kept by the intake,
+    the status changes, the ratings and the counter entries in the same transaction as the change
+    (``hall/services/figures_summary.py``), so that the figures page reads a few hundred rows
+    instead of scanning every application of the period. ``channel`` is ``kiosk`` for a kiosk's
+    applications and ratings (``device_id`` the kiosk) or a counter entry's channel (``device_id``
+    empty).
+    ``county-hall figures rebuild`` recomputes it from the rows."""
+
+    __tablename__ = "figures_monthly"
+    # channel before month: the page reads the kiosks' rows and the counter entries' few rows
+    # as two ranges instead of filtering one
+    __table_args__ = (PrimaryKeyConstraint("county", "channel", "month", "device_id", "service_code"),)
+
+    county: Mapped[str] = mapped_column(String(12), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # local "YYYY-MM"
+    device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    applications: Mapped[int] = mapped_column(Integer, default=0)  # kiosk: rows; counter: summed counts
+    completed: Mapped[int] = mapped_column(Integer, default=0)  # status completed (kiosk only)
+    le1: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed <= 1 (kiosk only)
+    zero: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed == 0 (kiosk only)
+    ecert: Mapped[int] = mapped_column(Integer, default=0)  # naming at least one e-certificate
+    # the villagers' ratings (好差评) of this kiosk and item rated in the month, by score
+    score1: Mapped[int] = mapped_column(Integer, default=0)
+    score2: Mapped[int] = mapped_column(Integer, default=0)
+    score3: Mapped[int] = mapped_column(Integer, default=0)
+    score4: Mapped[int] = mapped_column(Integer, default=0)
+    score5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FiguresSummaryState(Base):
+    """One row: the UTC offset whose local months the summary counts in. The figures page
+    reads the summary only when it matches the hall's ``utc_offset_hours``."""
+
+    __tablename__ = "figures_summary_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    utc_offset_hours: Mapped[int] = mapped_column(Integer)
+    rebuilt_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
+from hall.services import figures_summary
 from hall.services.certificates import link_to_application
 from hall.services.numbering import check_provisional
 from hall.services.uploads import attachment_stored, check_sha256, read_attachment
@@ -95,6 +96,7 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
             material=item.get("material") or "", pages=item.get("pages") or 1,
         ))
     try:
+        figures_summary.count_received(db, application)  # flushes: a twin's IntegrityError lands here too
         db.commit()
     except IntegrityError:
         db.rollback()  # a concurrent twin won the race: answer as a repeat

@@ -8,8 +8,10 @@ What a backup folder holds::
     DIR/hall.db            SQLite: a consistent copy made with SQLite's online backup
     DIR/keys/              the hall's X25519 seal key and Ed25519 signing key (without them
                            no sealed application opens and no kiosk trusts the hall again)
-    DIR/blobs/<key>        attachments, results, release files and diagnostics, from whichever
-                           store the hall uses (local disk or object storage)
+                           and the e-certificates' holder secret (``holder.key``)
+    DIR/blobs/<key>        attachments, results, release files, diagnostics and e-certificate
+                           documents (``certificates/``), from whichever store the hall uses
+                           (local disk or object storage)
 
 The folder therefore holds the hall's private keys in the clear: keep it where the keys may
 be (an encrypted disk, a safe), never beside the data it protects.
@@ -42,10 +44,11 @@ from hall.errors import Conflict, InvalidRequest
 from hall.storage import copy_all, open_store
 from hall.storage.local import LocalDiskStore
 
-BLOB_PREFIXES = ("attachments", "results", "releases", "diagnostics")
+BLOB_PREFIXES = ("attachments", "results", "releases", "diagnostics", "certificates")
 # Not the console secret: a restored hall makes a new one, so every console session ends
 # (a logout or password reset made after the backup would otherwise be undone).
-SECRETS = ("keys/seal.key", "keys/sign.key")
+# holder.key: the e-certificates' holder keys are HMACs under it; without it no lookup finds anyone.
+SECRETS = ("keys/seal.key", "keys/sign.key", "keys/holder.key")
 DEFAULT_GAP = 1_000_000
 
 

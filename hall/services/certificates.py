@@ -7,7 +7,8 @@ number, validity, trust level and the holder. The holder is never kept by ID num
 (``<data-dir>/keys/holder.key``), so the table, a log line or a backup does not give up
 who holds what, and the ID numbers cannot be tried offline without that file. The
 document itself (an image or a PDF) is sealed to the hall's X25519 key like a kiosk's
-attachment (context ``ecert:<reference>``) and kept as ``<data-dir>/certificates/<SHA-256>``.
+attachment (context ``ecert:<reference>``) and kept in the hall's blob store (hall/storage/:
+the data dir or an S3 bucket, like attachments and results) as ``certificates/<SHA-256>``.
 
 **The lookup** (``POST /api/v1/certificates/lookup``, signed by the kiosk): the ID number
 read from the card → the metadata a villager needs to agree (type, issuer, number
@@ -47,6 +48,8 @@ from hall.core.secrets_store import read_or_create
 from hall.errors import HallError, InvalidRequest, NotFound
 from hall.models import ApplicationCertificate, Device, ECertificate
 from hall.services import audit, ratelimit
+from hall.storage import open_store
+from hall.storage.local import LocalDiskStore
 from hall.timeutil import Clock, system_clock, to_datetime
 from kiosk.catalog import E_CERTIFICATE_NAMES, E_CERTIFICATE_TYPES
 from offline_queue.sealing import open_box, seal
@@ -88,10 +91,12 @@ def mask_number(number: str) -> str:
 
 # -- the documents ---------------------------------------------------------------------------
 
-def certificates_dir(settings: Settings) -> Path:
-    folder = settings.data_dir / "certificates"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
+LEGACY_FOLDER = "certificates"  # <data-dir>/certificates/, where halls before the store kept them
+
+
+def certificate_key(box_sha256: str) -> str:
+    """The sealed document's key in the hall's blob store (hall/storage/): local disk or S3."""
+    return f"certificates/{box_sha256}"
 
 
 def _context(reference: str) -> bytes:
@@ -101,19 +106,41 @@ def _context(reference: str) -> bytes:
 def _keep_sealed(settings: Settings, seal_key: X25519PrivateKey, reference: str, data: bytes) -> str:
     box = seal(data, seal_key.public_key().public_bytes_raw(), _context(reference))
     digest = hashlib.sha256(box).hexdigest()
-    path = certificates_dir(settings) / digest
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as fh:
-        fh.write(box)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, path)
+    open_store(settings).put(certificate_key(digest), box)  # whole or absent, on either store
     return digest
 
 
 def open_document(settings: Settings, seal_key: X25519PrivateKey, certificate: ECertificate) -> bytes:
-    box = (certificates_dir(settings) / certificate.box_sha256).read_bytes()
+    """The document, opened (``BlobNotFound`` 404 when the store lacks it)."""
+    box = open_store(settings).get(certificate_key(certificate.box_sha256))
     return open_box(box, seal_key, _context(certificate.id))
+
+
+def move_to_store(settings: Settings) -> tuple[int, int]:
+    """``county-hall certs to-store``: put the documents an older hall kept in
+    ``<data-dir>/certificates/`` into the configured store, each checked against its name
+    (the SHA-256 of the box) and removed from the folder once the store holds it. On the
+    local store they already are where its key points (the same path): nothing moves.
+    Returns (moved, already in the store)."""
+    store = open_store(settings)
+    folder = settings.data_dir / LEGACY_FOLDER
+    if isinstance(store, LocalDiskStore) and store.root.resolve() == settings.data_dir.resolve():
+        return 0, sum(1 for _ in store.keys(LEGACY_FOLDER))
+    moved = kept = 0
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not path.is_file() or len(path.name) != 64 or path.name.startswith("."):
+            continue  # a temporary or foreign file: not a document
+        box = path.read_bytes()
+        if hashlib.sha256(box).hexdigest() != path.name:
+            raise InvalidRequest(f"{path} does not match its name: left where it is")
+        key = certificate_key(path.name)
+        if store.exists(key):
+            kept += 1
+        else:
+            store.put(key, box)
+            moved += 1
+        path.unlink()
+    return moved, kept
 
 
 # -- the store -------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The work plan's figures for a county, each kiosk and each month, computed by SQL.
 
-Every sum is a ``GROUP BY`` in the database (kiosk for each month's range of applications,
-one ``UNION ALL`` branch a month; month for the counter entries; item or kiosk x score for
-the ratings): Python only adds up the few groups it gets back (a county's kiosks x months),
-never application rows. Months are the county's local months (``utc_offset_hours``): UTC
-ranges for the applications, ``strftime`` on SQLite and ``to_char`` on PostgreSQL for the
-counter entries' days. ``ix_applications_figures`` (migration 0007) holds every column read,
-so the applications' query is answered from the index alone.
+The page reads the **monthly summary** (``figures_monthly``, hall/services/figures_summary.py):
+the counts per county, local month, kiosk, item and channel that the intake, the status
+changes and the counter entries keep in their own transactions. A period is a range of its
+primary key, grouped by kiosk and month in the database: a few thousand rows, however many
+applications there are. When the summary counts in another UTC offset than the hall's
+(``utc_offset_hours`` changed and nobody ran ``county-hall figures rebuild``), the same
+groups come from the rows themselves (``_scanned``: one ``UNION ALL`` branch a month over
+``ix_applications_figures``, migration 0008) — correct, only slower. Python only adds up the
+few groups it gets back, never application rows. Ratings are grouped from their own table.
 
 What the hall knows and what it does not (the page says the same):
 
@@ -50,8 +52,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
-from hall.models import Application, CounterApplication, Device, Rating
+from hall.models import Application, CounterApplication, Device, FiguresMonthly, Rating
+from hall.services import figures_summary as summary
 from hall.services.catalog import HallCatalog
+from hall.services.figures_summary import KIOSK, day_month, local_month
 from hall.services.roles import CLERK, Scope
 from hall.timeutil import Clock, system_clock, to_datetime
 
@@ -241,23 +245,6 @@ class Figures:
 # -- SQL pieces ------------------------------------------------------------------------------
 
 
-def _local_month(column, dialect: str, utc_offset_hours: int):
-    """'YYYY-MM' of a UTC timestamp in the county's local time, in the dialect's words.
-    Constants are literal SQL (an int and a fixed format), so the SELECT and the GROUP BY
-    render the very same expression."""
-    hours = int(utc_offset_hours)
-    if dialect == "postgresql":
-        shifted = func.timezone(literal_column(f"interval '{hours} hours'"), column)
-        return func.to_char(shifted, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), column, literal_column(f"'{hours:+d} hours'"))
-
-
-def _day_month(column, dialect: str):
-    if dialect == "postgresql":
-        return func.to_char(column, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), column)
-
-
 def _codes_in(codes_column, codes: set[str]) -> ColumnElement[bool]:
     return codes_column.in_(sorted(codes)) if codes else false()
 
@@ -304,58 +291,17 @@ def _scope_items(catalog: HallCatalog, scope: Scope):
 def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
             utc_offset_hours: int, with_ratings: bool = True) -> Figures:
     scope.require(scope.sees_applications)
-    dialect = db.get_bind().dialect.name
     items = _scope_items(catalog, scope)
     fully = {i.code for i in items if i.fully_online}
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
-    start, end = period.utc_bounds(utc_offset_hours)
-    if dialect == "postgresql":
-        # PostgreSQL cannot estimate how many kiosk x month groups there are and, with the
-        # default 4 MB, sorts a year's applications on disk to group them (3.8 s for 250,000
-        # rows on a busy machine): room to hash them instead, for this transaction only.
-        db.execute(text(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'"))
-
-    # One branch per month, each an index range with its month as a constant: cheaper than
-    # computing every row's local month (a third less time at 200,000 rows, benchmarks/figures.py).
-    finished = and_(Application.status == "completed", _codes_in(Application.service_code, fully))
-    branches = [
-        select(Application.device_id, literal_column(f"'{label}'").label("month"), func.count(),
-               func.sum(case((finished, 1), else_=0)),
-               func.sum(case((Application.visits_needed <= 1, 1), else_=0)),
-               func.sum(case((Application.visits_needed == 0, 1), else_=0)))
-        .where(*scope.application_filter(), Application.received_at >= month_start,
-               Application.received_at < month_end)
-        .group_by(Application.device_id)
-        for label, month_start, month_end in period.month_bounds(utc_offset_hours)]
-    app_rows = db.execute(branches[0] if len(branches) == 1 else union_all(*branches)).all()
-    month = _local_month(Application.received_at, dialect, utc_offset_hours).label("month")
-
-    c = CounterApplication
-    c_month = _day_month(c.day, dialect).label("month")
-    online = c.channel.in_(ONLINE_CHANNELS)
-
-    def summed(condition):
-        return func.sum(case((condition, c.count), else_=0))
-
-    counter_rows = db.execute(
-        select(c_month, func.sum(c.count), summed(online), summed(c.channel == "mobile"),
-               summed(and_(online, _codes_in(c.service_code, le1))),
-               summed(and_(online, _codes_in(c.service_code, zero))))
-        .where(*counter_filter(scope), c.day >= period.first_day(), c.day < period.end_day())
-        .group_by(c_month)).all()
-
-    ecert_rows: list = []
     recorded = records_ecertificates(db)
-    if recorded:
-        used = APPLICATION_CERTIFICATES.c.application_id
-        ecert_rows = list(db.execute(
-            select(Application.device_id, month, func.count(func.distinct(Application.id)))
-            .join(APPLICATION_CERTIFICATES, used == Application.id)
-            .where(*scope.application_filter(), Application.received_at >= start,
-                   Application.received_at < end)
-            .group_by(Application.device_id, month)).all())
-
+    summed = _summed(db, scope, period, fully, le1, zero) if summary.usable(db, utc_offset_hours) else None
+    if summed is not None:
+        app_rows, counter_rows, ecert_rows = summed.app_rows, summed.counter_rows, summed.ecert_rows
+    else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
+        app_rows, counter_rows, ecert_rows = _scanned(db, scope, period, utc_offset_hours, fully, le1, zero,
+                                                      recorded)
     county_by_month = {m: Tally() for m in period.months}
     kiosk_by_month: dict[str, dict[str, Tally]] = defaultdict(dict)
     kiosk_total: dict[str, Tally] = defaultdict(Tally)
@@ -387,30 +333,167 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         kiosks={d: names.get(d) or d for d in sorted(kiosk_total)},
         kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total), ecert_recorded=recorded)
     if with_ratings:
-        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures)
+        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed)
     return figures
 
 
+@dataclass
+class SummedGroups:
+    """What the page needs from the summary, from one statement."""
+
+    app_rows: list  # (kiosk, month, applications, finished online, ≤ 1 visit, no visit)
+    counter_rows: list  # (month, entries, online, mobile, ≤ 1 visit, no visit)
+    ecert_rows: list  # (kiosk, month, applications naming an e-certificate)
+    ratings_by_item: dict[str, dict[int, int]]
+    ratings_by_kiosk: dict[str, dict[int, int]]
+
+
+def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set[str],
+            zero: set[str]) -> SummedGroups:
+    """The same groups as ``_scanned`` and ``_rating_groups``, read from the monthly summary
+    (figures_summary.py) in one statement of three ranges of its primary key (county, month …;
+    a few rows per kiosk, item and month): kiosk x month with the ratings' scores (summed
+    per kiosk here), counter entries by month, ratings by item. (One CTE read once and grouped
+    three ways was slower on PostgreSQL: it cannot estimate a CTE's rows and sorts instead of
+    hashing.)"""
+    s = FiguresMonthly
+    where = _summary_where(scope, period)
+    kiosk, online = s.channel == KIOSK, s.channel.in_(ONLINE_CHANNELS)
+    blank = literal_column("''")
+
+    def total(value, when=None):
+        return func.sum(value if when is None else case((when, value), else_=0))
+
+    scores = [total(getattr(s, name)) for name in summary.SCORES]
+    groups = union_all(
+        select(literal_column("'k'"), s.device_id, s.month, total(s.applications),
+               total(s.completed, _codes_in(s.service_code, fully)), total(s.le1), total(s.zero),
+               total(s.ecert), *scores).where(*where, kiosk).group_by(s.device_id, s.month),
+        select(literal_column("'c'"), blank, s.month, total(s.applications), total(s.applications, online),
+               total(s.applications, s.channel == "mobile"),
+               total(s.applications, and_(online, _codes_in(s.service_code, le1))),
+               total(s.applications, and_(online, _codes_in(s.service_code, zero))),
+               *([literal_column("0")] * len(scores))).where(*where, ~kiosk).group_by(s.month),
+        select(literal_column("'i'"), s.service_code, blank, *([literal_column("0")] * 5), *scores)
+        .where(*where, kiosk).group_by(s.service_code))
+    found = SummedGroups([], [], [], {}, {})
+    for kind, key, month, *counts in db.execute(groups).all():
+        numbers = [int(n or 0) for n in counts]
+        values, rated = numbers[:5], numbers[5:]
+        if kind == "k":
+            if values[0]:
+                found.app_rows.append((key, month, *values[:4]))
+            if values[4]:
+                found.ecert_rows.append((key, month, values[4]))
+            if any(rated):
+                by_score = found.ratings_by_kiosk.setdefault(key, {})
+                for score, n in enumerate(rated, 1):
+                    if n:
+                        by_score[score] = by_score.get(score, 0) + n
+        elif kind == "c":
+            found.counter_rows.append((month, *values))
+        elif any(rated):
+            found.ratings_by_item[key] = {score: n for score, n in enumerate(rated, 1) if n}
+    return found
+
+
+def _scanned(db: Session, scope: Scope, period: Period, utc_offset_hours: int, fully: set[str], le1: set[str],
+             zero: set[str], recorded: bool) -> tuple[list, list, list]:
+    """The figures' groups from the applications and counter entries themselves (every row of
+    the period): the reference the summary is tested against, and the fallback."""
+    dialect = db.get_bind().dialect.name
+    start, end = period.utc_bounds(utc_offset_hours)
+    if dialect == "postgresql":
+        # PostgreSQL cannot estimate how many kiosk x month groups there are and, with the
+        # default 4 MB, sorts a year's applications on disk to group them (3.8 s for 250,000
+        # rows on a busy machine): room to hash them instead, for this transaction only.
+        db.execute(text(f"SET LOCAL work_mem = '{WORK_MEM_MB}MB'"))
+
+    # One branch per month, each an index range with its month as a constant: cheaper than
+    # computing every row's local month (a third less time at 200,000 rows, benchmarks/figures.py).
+    finished = and_(Application.status == "completed", _codes_in(Application.service_code, fully))
+    branches = [
+        select(Application.device_id, literal_column(f"'{label}'").label("month"), func.count(),
+               func.sum(case((finished, 1), else_=0)),
+               func.sum(case((Application.visits_needed <= 1, 1), else_=0)),
+               func.sum(case((Application.visits_needed == 0, 1), else_=0)))
+        .where(*scope.application_filter(), Application.received_at >= month_start,
+               Application.received_at < month_end)
+        .group_by(Application.device_id)
+        for label, month_start, month_end in period.month_bounds(utc_offset_hours)]
+    app_rows = db.execute(branches[0] if len(branches) == 1 else union_all(*branches)).all()
+    month = local_month(Application.received_at, dialect, utc_offset_hours).label("month")
+
+    c = CounterApplication
+    c_month = day_month(c.day, dialect).label("month")
+    online = c.channel.in_(ONLINE_CHANNELS)
+
+    def summed(condition):
+        return func.sum(case((condition, c.count), else_=0))
+
+    counter_rows = db.execute(
+        select(c_month, func.sum(c.count), summed(online), summed(c.channel == "mobile"),
+               summed(and_(online, _codes_in(c.service_code, le1))),
+               summed(and_(online, _codes_in(c.service_code, zero))))
+        .where(*counter_filter(scope), c.day >= period.first_day(), c.day < period.end_day())
+        .group_by(c_month)).all()
+
+    ecert_rows: list = []
+    if recorded:
+        used = APPLICATION_CERTIFICATES.c.application_id
+        ecert_rows = list(db.execute(
+            select(Application.device_id, month, func.count(func.distinct(Application.id)))
+            .join(APPLICATION_CERTIFICATES, used == Application.id)
+            .where(*scope.application_filter(), Application.received_at >= start,
+                   Application.received_at < end)
+            .group_by(Application.device_id, month)).all())
+
+    return app_rows, counter_rows, ecert_rows
+
+
+def _summary_where(scope: Scope, period: Period) -> list[ColumnElement[bool]]:
+    s = FiguresMonthly
+    where = [s.county == scope.county, s.month >= period.first, s.month <= period.last]
+    if scope.role == CLERK:
+        where.append(_codes_in(s.service_code, set(scope.item_codes)))
+    return where
+
+
+def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: int,
+                   by: str) -> dict[str, dict[int, int]]:
+    """How many ratings of each score per item (``by`` "item") or kiosk ("kiosk"), grouped from
+    the ratings themselves (when the summary is not usable)."""
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    start, end = period.utc_bounds(utc_offset_hours)
+    column = Rating.service_code if by == "item" else Rating.device_id
+    for group, score, count in db.execute(
+            select(column, Rating.score, func.count())
+            .where(*rating_filter(scope), Rating.rated_at >= start, Rating.rated_at < end)
+            .group_by(column, Rating.score)).all():
+        out[group][int(score)] = int(count)
+    return out
+
+
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
-                 figures: Figures) -> None:
+                 figures: Figures, summed: SummedGroups | None = None) -> None:
+    """Counts by item and by kiosk x score; the latest unhappy reasons from the ratings
+    themselves (newest first along ix_ratings_county_rated, ten rows)."""
     start, end = period.utc_bounds(utc_offset_hours)
     where = [*rating_filter(scope), Rating.rated_at >= start, Rating.rated_at < end]
 
-    def grouped(column) -> dict[str, dict[int, int]]:
-        out: dict[str, dict[int, int]] = defaultdict(dict)
-        for key, score, count in db.execute(select(column, Rating.score, func.count()).where(*where)
-                                            .group_by(column, Rating.score)).all():
-            out[key][int(score)] = int(count)
-        return out
+    def grouped(by: str) -> dict[str, dict[int, int]]:
+        if summed is not None:
+            return summed.ratings_by_item if by == "item" else summed.ratings_by_kiosk
+        return _rating_groups(db, scope, period, utc_offset_hours, by)
 
     def rows(groups: dict[str, dict[int, int]], label) -> list[RatingRow]:
         found = [RatingRow(key, label(key), sum(scores.values()), scores) for key, scores in groups.items()]
         return sorted(found, key=lambda row: (-row.count, row.key))
 
-    by_kiosk = grouped(Rating.device_id)
+    by_kiosk = grouped("kiosk")
     names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(by_kiosk)))).all()) \
         if by_kiosk else {}
-    figures.ratings_by_item = rows(grouped(Rating.service_code), catalog.item_name)
+    figures.ratings_by_item = rows(grouped("item"), catalog.item_name)
     figures.ratings_by_kiosk = rows(by_kiosk, lambda d: names.get(d) or d)
     unhappy = db.execute(select(Rating.rated_at, Rating.service_code, Rating.device_id, Rating.score,
                                 Rating.reason)
@@ -449,6 +532,7 @@ def record_counter(db: Session, scope: Scope, catalog: HallCatalog, service_code
     entry = CounterApplication(county=scope.county, service_code=service_code, day=day, channel=channel,
                                count=count, recorded_by=actor, recorded_at=to_datetime(clock()))
     db.add(entry)
+    summary.count_counter_entry(db, entry)
     db.commit()
     return entry
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from hall.errors import Conflict, InvalidRequest
 from hall.models import Device, Rating
+from hall.services import figures_summary
 from hall.services.numbering import check_provisional
 from hall.timeutil import Clock, parse_iso, system_clock, to_datetime
 
@@ -52,10 +53,11 @@ def record_rating(db: Session, device: Device, payload: dict, clock: Clock = sys
         rated_at = parse_iso(payload["rated_at"])
     except ValueError as exc:
         raise InvalidRequest("rated_at is not an ISO 8601 time") from exc
-    db.add(Rating(id=rating_id, device_id=device.id, county=device.county,
-                  application_ref=payload["application_ref"], service_code=payload["service_code"],
-                  score=score, reason=reason, rated_at=rated_at, received_at=to_datetime(clock())))
+    db.add(rating := Rating(id=rating_id, device_id=device.id, county=device.county,
+                            application_ref=payload["application_ref"], service_code=payload["service_code"],
+                            score=score, reason=reason, rated_at=rated_at, received_at=to_datetime(clock())))
     try:
+        figures_summary.count_rating(db, rating)  # flushes: a twin's IntegrityError lands here too
         db.commit()
     except IntegrityError:
         db.rollback()  # a concurrent twin won the race

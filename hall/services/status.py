@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationResult, Device, StatusChange
+from hall.services import figures_summary
 from hall.services.numbering import next_official_number
 from hall.timeutil import Clock, iso, system_clock, to_datetime
 
@@ -90,6 +91,7 @@ def _record(db: Session, application: Application, status: str, reason: str, act
     change = StatusChange(application_id=application.id, device_id=application.device_id, status=status,
                           from_status=application.status, reason=reason, actor=actor[:100], changed_at=now,
                           materials_json=json.dumps(materials, ensure_ascii=False))
+    figures_summary.count_status(db, application, status)
     application.status = status
     application.reason = reason
     application.updated_at = now

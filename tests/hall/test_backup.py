@@ -1,6 +1,7 @@
-"""``county-hall backup`` / ``restore`` on PostgreSQL: a hall with kiosk data is backed up,
-its database and its whole data dir (keys and blobs too) are wiped, the backup is restored,
-and the console shows the applications and the kiosk carries on as if nothing happened."""
+"""``county-hall backup`` / ``restore`` on PostgreSQL: a hall with kiosk data and
+e-certificates is backed up, its database and its whole data dir (keys and blobs too) are
+wiped, the backup is restored, and the console shows the applications, the e-certificates'
+documents open and their holders are found, and the kiosk carries on as if nothing happened."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import shutil
 
 import pytest
 import requests
+from sqlalchemy import select
 
+from hall.core.config import load_settings
+from hall.core.keys import load_or_create_keys
+from hall.db import make_engine, make_sessionmaker
+from hall.models import ECertificate
+from hall.services.certificates import SAMPLE_FILE, holder_key, holder_secret, open_document
+from hardware.sample_cards import MIDDLE_AGED_VILLAGER
 from tests.hall.kiosk_client import SignedClient
 from tests.hall.test_console import page_image
 from tests.hall.test_console_login import login
@@ -21,6 +29,8 @@ def test_dump_wipe_restore_and_the_kiosk_resyncs(tmp_path, postgres_cluster):
     backup = tmp_path / "backup"
     with HallProcess(tmp_path, db_url=db_url) as hall:
         hall.create_user("clerk", "correct horse")
+        certificates = int(hall.cli("certs", "load", str(SAMPLE_FILE)).stdout.split()[0])
+        assert certificates >= 6
         kiosk = SignedClient.enrolled(hall.url, hall.enrollment_code())
         first = kiosk.submit([(page_image("hukou page 1"), "M1", "image/png")])
         hall.set_status(first["id"], "accepted")
@@ -30,8 +40,8 @@ def test_dump_wipe_restore_and_the_kiosk_resyncs(tmp_path, postgres_cluster):
         assert old_request.status_code == 200
 
         out = hall.cli("backup", str(backup)).stdout
-        assert "1 blob(s)" in out and (backup / "hall.dump").exists()
-        assert (backup / "keys" / "seal.key").exists()
+        assert f"{1 + certificates} blob(s)" in out and (backup / "hall.dump").exists()
+        assert (backup / "keys" / "seal.key").exists() and (backup / "keys" / "holder.key").exists()
         assert oct(backup.stat().st_mode & 0o777) == "0o700"
 
         # After the backup: a change the kiosk sees, which the restore will lose.
@@ -44,8 +54,21 @@ def test_dump_wipe_restore_and_the_kiosk_resyncs(tmp_path, postgres_cluster):
         shutil.rmtree(hall.data_dir)  # keys, attachments, everything
         hall.data_dir.mkdir()
         restored = hall.cli("restore", str(backup)).stdout
-        assert "1 blob(s)" in restored
+        assert f"{1 + certificates} blob(s)" in restored
         hall.start()
+
+        # The e-certificates' documents open from the store, and their holders are found again
+        # (their keys are HMACs under the restored holder.key, not a new one).
+        settings = load_settings(db=db_url, data_dir=hall.data_dir, environ={})
+        engine = make_engine(db_url)
+        with make_sessionmaker(engine)() as db:
+            rows = list(db.scalars(select(ECertificate)))
+            assert len(rows) == certificates
+            assert open_document(settings, load_or_create_keys(settings.keys_dir).seal_private,
+                                 rows[0]).startswith(b"\x89PNG")
+            mine = holder_key(holder_secret(settings), MIDDLE_AGED_VILLAGER.id_number)
+            assert mine in {row.holder_key for row in rows}
+        engine.dispose()
 
         # The console shows the application, and opens its sealed attachment with the restored key.
         session = requests.Session()

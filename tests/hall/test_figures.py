@@ -1,9 +1,10 @@
-"""The work plan's figures by SQL (issue 12 part 5), on SQLite and PostgreSQL, against a
-hand-computed fixture: 18 kiosk applications and 8 counter entries of county 440999 (two
-kiosks, October and November 2026 in local time UTC+8, a few just outside the period or
-in another county), and 9 ratings. Every expected number below was counted by hand from
-FIXTURE_APPS / FIXTURE_COUNTER / FIXTURE_RATINGS and the sample catalog (fully online:
-001 002 003 006 008 009 012 013; visits: 004 005 007 011 one, 010 two, the rest none)."""
+"""The work plan's figures by SQL (issue 12 part 5), read from the monthly summary (and, the
+same numbers, from the rows), on SQLite and PostgreSQL, against a hand-computed fixture: 18
+kiosk applications and 8 counter entries of county 440999 (two kiosks, October and November
+2026 in local time UTC+8, a few just outside the period or in another county), and 9
+ratings. Every expected number below was counted by hand from FIXTURE_APPS /
+FIXTURE_COUNTER / FIXTURE_RATINGS and the sample catalog (fully online: 001 002 003 006 008
+009 012 013; visits: 004 005 007 011 one, 010 two, the rest none)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from hall.db import make_engine, make_sessionmaker
 from hall.errors import Forbidden, InvalidRequest
 from hall.models import Application, CounterApplication, Device, Rating
 from hall.services import figures as fig
+from hall.services import figures_summary as summary
 from hall.services.catalog import load_hall_catalog
 from hall.services.roles import Scope
 
@@ -77,8 +79,9 @@ def utc(local: str) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=UTC) - LOCAL
 
 
-def load_fixture(db) -> None:
-    """The fixture, written straight into the hall's database (the intake is tested elsewhere)."""
+def load_fixture(db, rebuild: bool = True) -> None:
+    """The fixture, written straight into the hall's database (the intake is tested elsewhere);
+    ``rebuild``: then count it into the figures' summary as the migration's backfill would."""
     now = datetime(2026, 12, 1, tzinfo=UTC)
     for device_id, county, name in ((KIOSK_A, COUNTY, "上坑村 Shangkeng"), (KIOSK_B, COUNTY, "下围村 Xiawei"),
                                     (KIOSK_X, OTHER, "")):
@@ -102,6 +105,9 @@ def load_fixture(db) -> None:
                           service_code=code(number), score=score, reason=reason, rated_at=utc(local),
                           received_at=utc(local)))
     db.commit()
+    if rebuild:
+        summary.rebuild(db, 8)
+        db.commit()
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +180,34 @@ def test_county_and_kiosk_figures_match_the_hand_count(sessions, catalog):
     assert by_kiosk == {"上坑村 Shangkeng": (4, {5: 1, 4: 1, 1: 1, 2: 1}), "下围村 Xiawei": (3, {5: 2, 3: 1})}
     assert [(u.kiosk, u.score, u.reason) for u in figures.unhappy] == [
         ("上坑村 Shangkeng", 1, "等太久 Too slow"), ("上坑村 Shangkeng", 2, "看不懂说明 Unclear")]
+
+
+def groups(db, scope: Scope, catalog, period: fig.Period) -> tuple[list, list]:
+    """The figures' groups read from the summary and scanned from the rows, each as sorted ints."""
+    items = fig._scope_items(catalog, scope)
+    sets = ({i.code for i in items if i.fully_online}, {i.code for i in items if i.visits_needed <= 1},
+            {i.code for i in items if i.visits_needed == 0})
+
+    def plain(found: tuple[list, list, list]) -> list:
+        return [sorted(tuple(v if isinstance(v, str) else int(v or 0) for v in row) for row in rows)
+                for rows in found]
+
+    summed = fig._summed(db, scope, period, *sets)
+    return (plain((summed.app_rows, summed.counter_rows, summed.ecert_rows))
+            + [summed.ratings_by_item, summed.ratings_by_kiosk],
+            plain(fig._scanned(db, scope, period, 8, *sets, recorded=True))
+            + [dict(fig._rating_groups(db, scope, period, 8, by)) for by in ("item", "kiosk")])
+
+
+def test_the_summary_gives_what_the_scan_of_the_rows_gives(sessions, catalog):
+    clerk = Scope(username="wang", role="clerk", county=COUNTY, department="hrss",
+                  item_codes=tuple(catalog.codes_of("hrss")))
+    with sessions() as db:
+        assert summary.usable(db, 8) and not summary.usable(db, 7)  # another offset: the page scans
+        for scope in (ADMIN, clerk):
+            from_summary, scanned = groups(db, scope, catalog, PERIOD)
+            assert from_summary == scanned and from_summary[0] and from_summary[3]
+        db.rollback()
 
 
 def test_a_clerk_sees_the_figures_of_her_department_only_and_a_technician_none(sessions, catalog):
@@ -258,6 +292,8 @@ def test_e_certificates_in_use_are_counted_once_the_schema_records_them(tmp_path
             raw.executemany(f"INSERT INTO application_certificates ({columns}) VALUES ({values})",
                             [(app_id, f"cert-{number}") for number, app_id in enumerate(links)])
             raw.commit()
+        summary.rebuild(db, 8)  # links written around the intake
+        db.commit()
         figures = fig.compute(db, ADMIN, catalog, PERIOD, 8)
     engine.dispose()
     assert figures.ecert_recorded

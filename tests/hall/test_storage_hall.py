@@ -1,16 +1,25 @@
 """A hall started with ``--storage s3`` against a real S3-compatible server (moto, its own
 process), in real headless Chromium: a kiosk's attachment goes to the bucket and the
-console shows it; a county admin uploads a release's wheels on the Releases page (county
-admins only, CSRF, capped before it is read) and the pilot kiosk downloads it in ranges
-from the bucket; the CLI publishes to the same bucket. One hall, one browser.
+console shows it; the e-certificates an older hall kept on its disk move into the bucket
+(``county-hall certs to-store``) and the console opens one an application used; a county
+admin uploads a release's wheels on the Releases page (county admins only, CSRF, capped
+before it is read) and the pilot kiosk downloads it in ranges from the bucket; the CLI
+publishes to the same bucket. One hall, one browser.
 
 Screenshots: tests/artifacts/console-storage-s3-application.png, console-release-upload.png.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from hall.db import make_engine, make_sessionmaker
+from hall.models import ECertificate
+from hall.services.certificates import SAMPLE_FILE
+from hardware.sample_cards import MIDDLE_AGED_VILLAGER
 from tests.hall.kiosk_client import SignedClient
 from tests.hall.raw_http import connect, read_answer
+from tests.hall.test_api_certificates import application_using
 from tests.hall.test_console import browser, page_image, shot, submit  # noqa: F401  (fixture)
 from tests.hall.test_console_fleet import HEALTHY, beat
 from tests.hall.test_county_work import PASSWORD, console
@@ -49,6 +58,28 @@ def test_a_hall_on_object_storage_takes_an_attachment_and_serves_releases(
         assert width == 600
         shot(browser, "storage-s3-application")
 
+        # E-certificates an older hall kept in <data-dir>/certificates/ (what `--storage local`
+        # still writes: the same path) move into the bucket with `certs to-store`, and the
+        # console opens one that an application used, from the bucket.
+        loaded = int(hall.cli("certs", "load", str(SAMPLE_FILE), "--storage", "local").stdout.split()[0])
+        assert len(list((hall.data_dir / "certificates").iterdir())) == loaded
+        moved = hall.cli("certs", "to-store", *storage).stdout
+        assert moved.startswith(f"{loaded} certificate documents moved")
+        assert not list((hall.data_dir / "certificates").iterdir())
+        in_bucket = client.list_objects_v2(Bucket=bucket, Prefix="county-441423/certificates/")["KeyCount"]
+        assert in_bucket == loaded
+        engine = make_engine(hall.db_url)
+        with make_sessionmaker(engine)() as db:
+            reference = db.scalar(select(ECertificate.id).where(ECertificate.number == "HK441826-0031877"))
+        engine.dispose()
+        used = application_using(kiosk, MIDDLE_AGED_VILLAGER.id_number,
+                                 [{"reference": reference, "type": "household_register", "material": "M1"}])
+        assert kiosk.post_application(used).status_code == 201
+        admin = console(hall.url, "admin-wu", "192.0.2.39")
+        opened = admin.get(f"{hall.url}/console/applications/{used['id']}/certificates/{reference}",
+                           timeout=10)
+        assert opened.status_code == 200 and opened.content.startswith(b"\x89PNG")
+
         # A release uploaded through the browser, to a pilot group of one.
         wheel = broken_wheel(tmp_path / "bundle", "0.3.0", padding=5000)
         browser.get(hall.url + "/console/releases")
@@ -79,7 +110,7 @@ def test_a_hall_on_object_storage_takes_an_attachment_and_serves_releases(
         refused = tech.post(hall.url + "/console/releases/upload", files=files, allow_redirects=False,
                             data={"csrf": tech.csrf, "version": "0.3.1"}, timeout=10)
         assert refused.status_code == 403  # technicians run devices, not the software of every kiosk
-        admin = console(hall.url, "admin-wu", "192.0.2.41")
+        admin = console(hall.url, "admin-wu", "192.0.2.41")  # a new session, another address
         forged = admin.post(hall.url + "/console/releases/upload", files=files, allow_redirects=False,
                             data={"csrf": "not-the-token", "version": "0.3.1"}, timeout=10)
         assert forged.status_code in (303, 401, 403)  # without the form's CSRF token: nothing published

@@ -5,8 +5,10 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
 1. **Candidates, on a small copy** (``work_width`` pixels wide, 320 by default). Several
    binary maps, each good at a different scene: Canny edges of every colour channel at
    two strengths (clutter, wood grain, colour-only contrast), Otsu thresholds of
-   brightness and of "paperness" (bright and unsaturated: pale tables, shadows), and the
-   whitest unsaturated pixels after a median filter (a page on stripes or print). Every
+   brightness and of "paperness" (bright and unsaturated: pale tables, shadows), the
+   whitest unsaturated pixels after a median filter (a page on stripes or print), and what
+   does not look like the cloth along the frame's border once its stripes are blurred into
+   one colour (a page on plaid or stripes whose edges swamp the edge maps). Every
    outline big enough to be a page becomes its convex hull, and the hull becomes the
    smallest enclosing four-sided shape (corner cut off by a thumb: the corner comes back).
 2. **Scoring.** Each candidate is first snapped to the edges near it, then described by
@@ -52,6 +54,11 @@ MIN_SCORE = 0.55         # a candidate's predicted Jaccard below this is not a p
 MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less than this on average
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
+BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
+BORDER_RING = 0.06        # the frame's border ring (share of its height) that models the cloth
+BORDER_COLOURS = 4        # k-means centres of the ring's blurred colours
+BORDER_MIN_DISTANCE = 2.5  # Lab units (lightness halved): nearer than this to the cloth is the cloth
+BORDER_SPREAD = 2.0        # … or than this × the border ring's own median distance to its centres
 SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
 # Candidate scoring: a linear model over ``_features`` (36 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
@@ -176,7 +183,49 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     top = float(np.percentile(whiteness, 97))
     if top > 40:
         maps.append(cv2.inRange(whiteness, top * 0.8, 255))
+    unlike = _unlike_border(small)
+    if unlike is not None:
+        maps.append(unlike)
     return maps
+
+
+def _unlike_border(small: np.ndarray) -> np.ndarray | None:
+    """Where the picture does not look like the cloth or table along the frame's border.
+
+    A striped or plaid cloth swamps the edge maps with its own edges, and one of its colours
+    may be as white as paper. Averaged over a few of its periods (a wide blur), though, a
+    cloth is one steady mixed colour, and a page (paper with its ink) another. The page
+    rarely covers the frame's border, so the border ring's blurred colours (a few k-means
+    centres in Lab) model the cloth; pixels far from all of them (Otsu) are the map.
+    """
+    h, w = small.shape[:2]
+    # at half the small copy's size: the map is blurred anyway, and this costs a quarter
+    half = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    mean = cv2.GaussianBlur(cv2.cvtColor(half, cv2.COLOR_BGR2Lab), (0, 0), BORDER_BLUR / 2).astype(np.float32)
+    r = max(2, int(BORDER_RING * min(h, w) / 2))
+    ring = np.concatenate([mean[:r].reshape(-1, 3), mean[-r:].reshape(-1, 3),
+                           mean[r:-r, :r].reshape(-1, 3), mean[r:-r, -r:].reshape(-1, 3)])
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 8, 1.0)
+    cv2.setRNGSeed(1)  # the same frame gives the same centres
+    _, _, centres = cv2.kmeans(ring, BORDER_COLOURS, None, criteria, 1,  # type: ignore[call-overload]
+                               cv2.KMEANS_PP_CENTERS)
+    # lightness counts half: a shadow across the cloth darkens it but keeps its colours
+    mean[..., 0] *= 0.5
+    centres[:, 0] *= 0.5
+    near = np.full(mean.shape[:2], np.inf, np.float32)
+    for c in centres:
+        diff = mean - c[None, None, :]
+        np.minimum(near, (diff * diff).sum(axis=2), out=near)
+    near = np.sqrt(near)
+    scaled = np.clip(near * 4.0, 0, 255).astype(np.uint8)
+    level, mask = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # The cloth's own spread along the border (what its model leaves unexplained: a shadow,
+    # a coarse stripe, things lying on the border) sets how far is far.
+    ring_far = float(np.median(np.concatenate([near[:r].ravel(), near[-r:].ravel()])))
+    if level < 4.0 * max(BORDER_MIN_DISTANCE, BORDER_SPREAD * ring_far):
+        return None  # nothing stands out from the border's colours
+    mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    return mask
 
 
 def _outlines(binary: np.ndarray, mode: int, min_area: float) -> list[np.ndarray]:

@@ -61,6 +61,10 @@ class ScenarioFailed(AssertionError):
     """The scenario raised, timed out, or the app process died; the message has the child's story."""
 
 
+class TapMissed(AssertionError):
+    """A tap's widget did not get the touch: outside the window, out of its list's view, or covered."""
+
+
 # --------------------------------------------------------------------------------------
 # the parent side: Xvfb and the app process
 # --------------------------------------------------------------------------------------
@@ -331,36 +335,41 @@ class Driver:
 
     def wait_for_screen(self, name: str, timeout: float | None = None) -> None:
         self.wait_for(lambda: self._manager().current == name, timeout, what=f"screen {name!r}")
-        self.wait_frames(3)
+        self.wait_frames(1)  # its on_enter has run; a tap then waits for its widget to stand still
 
     # -- touching -------------------------------------------------------------------------
 
     def tap(self, target: Any, timeout: float | None = None) -> None:
-        """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled)."""
+        """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled).
+
+        As a finger would: the list it is in scrolled to show it, aimed at where it is once it
+        stands still (the same place on two frames in a row, no layout pending around it), then
+        pressed through Kivy's input path. The widget must get the touch: one outside the window,
+        scrolled out of its list's view or covered by another that takes the touch first fails
+        the test (``TapMissed``), as it would fail a villager at that window size."""
         if isinstance(target, str):
             widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
         else:
             widget = target
-        # as a finger would: the list scrolled to show the widget, two frames for the layouts around it
-        # to settle (a popup just opened, a list just scrolled), then aim at where it is now
-        self.call(_scroll_into_view, widget)
-        self.wait_frames(2)
+        label = target if isinstance(target, str) else type(widget).__name__
         aim = self.call(_aim_at, widget)
-        for _ in range(5):  # something around it still moves: a little longer
-            if aim is not None:
+        pressed: dict[str, Any] | None = None
+        for _ in range(8):  # something around it still moves (a list scrolled, a popup opened)
+            pressed = self.call(_press_if_still, widget, aim, timeout=timeout)
+            if pressed["pressed"]:
                 break
-            self.wait_frames(2)
-            aim = self.call(_aim_at, widget)
-        if aim is None:  # still moving (an animation): where it is now
+            aim = pressed["aim"]
+        if pressed is None or not pressed["pressed"]:  # still moving (an animation): where it is now
             aim = self.call(lambda: widget.to_window(*widget.center))
-        x, y = aim
-
-        self._press_at(x, y, timeout)
-        self.wait_frames(2)
+            pressed = self.call(_press, widget, *aim, timeout=timeout)
+        if not pressed["reached"]:
+            raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
+                            f"(window {pressed['window']}): {pressed['why']}")
+        self.wait_frames(1)  # what the touch scheduled for the next frame has run
 
     def _press_at(self, x: float, y: float, timeout: float | None = None) -> None:
-        """Touch down and up at window (x, y). Unlike ``call``, an error raised by a handler is
-        NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
+        """Touch down and up at window (x, y), whatever is there. Unlike ``call``, an error raised
+        by a handler is NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
         from kivy.clock import Clock
 
         done = threading.Event()
@@ -383,7 +392,7 @@ class Driver:
 
     def screenshot(self, name: str) -> Path:
         """Save what the window shows as ``<artifacts>/<name>.png``."""
-        self.wait_frames(3)
+        self.wait_frames(2)  # two turns of the loop: a whole frame drawn between them
         path = self.artifacts / f"{name}.png"
 
         def shoot() -> None:
@@ -459,11 +468,73 @@ def _settling(widget: Any) -> bool:
 
 def _aim_at(widget: Any) -> tuple[float, float] | None:
     """The widget's centre in window pixels; None when it may still move (its list had to scroll
-    to show it, or a layout around it is pending): aim again after a frame or two."""
+    to show it, or a layout around it is pending): aim again after a frame."""
     if _scroll_into_view(widget) or _settling(widget):
         return None
     x, y = widget.to_window(*widget.center)
     return float(x), float(y)
+
+
+def _press_if_still(widget: Any, aim: tuple[float, float] | None) -> dict[str, Any]:
+    """Press the widget if it stands where it stood a frame ago (``aim``); else where it is now."""
+    now = _aim_at(widget)
+    if now is None or aim is None or abs(now[0] - aim[0]) > 0.5 or abs(now[1] - aim[1]) > 0.5:
+        return {"pressed": False, "aim": now}
+    return _press(widget, *now)
+
+
+def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
+    """Touch down and up at window (x, y) on the UI thread; whether ``widget`` got the touch.
+
+    Kivy hands a touch down the tree from the top: a popup or an overlay that takes it, or a
+    list whose visible part does not hold the point, never passes it on, so the widget hears
+    ``on_touch_down`` at that point only if a finger there would reach it. A popup that takes
+    every touch on itself (the idle warning: any touch keeps the visit) counts as reached when
+    the widget is inside it. An error raised by a handler is not caught here: it travels the
+    real way, into Kivy's ExceptionManager."""
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+    from kivy.uix.modalview import ModalView
+
+    width, height = (int(v) for v in Window.size)
+    outcome = {"pressed": True, "at": [round(x), round(y)], "window": [width, height], "why": ""}
+    if not (0 <= x < width and 0 <= y < height):
+        return {**outcome, "reached": False, "why": "outside the window"}
+    path = []  # the widget, then its parents up to the window
+    node = widget
+    while node is not None and node not in path:
+        path.append(node)
+        node = node.parent
+    heard: list[int] = []  # indexes into path of those that heard the touch at a point inside them
+
+    def hear_at(index: int) -> Callable[[Any, Any], None]:
+        def hear(target: Any, touch: Any) -> None:
+            if target.collide_point(*touch.pos):
+                heard.append(index)
+        return hear
+
+    uids = [(w, w.fbind("on_touch_down", hear_at(i))) for i, w in enumerate(path[:-1])]
+    try:
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+    finally:
+        for w, uid in uids:
+            w.unbind_uid("on_touch_down", uid)
+    deepest = min(heard) if heard else None
+    if deepest == 0 or (deepest is not None and isinstance(path[deepest], ModalView)):
+        return {**outcome, "reached": True}
+    return {**outcome, "reached": False, "why": "covered, or out of its list's view (" + _top_at(x, y) + ")"}
+
+
+def _top_at(x: float, y: float) -> str:
+    """The topmost window child whose box holds (x, y): the likely cover, for the failure's message."""
+    from kivy.core.window import Window
+
+    for top in Window.children:
+        if top.collide_point(x, y):
+            return type(top).__name__
+    return "nothing"
 
 
 def _child_main() -> int:

@@ -144,7 +144,8 @@ class AppProcess:
             raise ScenarioFailed(f"no message from the scenario in {timeout}s\n{self.story()}") from None
         if msg.get("__eof__"):
             self.messages.put(msg)
-            raise ScenarioFailed(f"the app process ended\n{self.story()}")
+            error = (self.result or {}).get("error") or ""
+            raise ScenarioFailed(f"the app process ended\n{error}\n{self.story()}")
         return msg
 
     def wait(self, timeout: float = 120) -> Any:
@@ -352,16 +353,19 @@ class Driver:
         else:
             widget = target
         label = target if isinstance(target, str) else type(widget).__name__
-        aim = self.call(_aim_at, widget)
+        # a busy UI thread is slow, not hung (see wait_frames); a handler may work for seconds (the
+        # capture screen's shot is processed on the UI thread)
+        slow = max(timeout or self.default_timeout, 30)
+        aim = self.call(_aim_at, widget, timeout=slow)
         pressed: dict[str, Any] | None = None
         for _ in range(8):  # something around it still moves (a list scrolled, a popup opened)
-            pressed = self.call(_press_if_still, widget, aim, timeout=timeout)
+            pressed = self.call(_press_if_still, widget, aim, timeout=slow)
             if pressed["pressed"]:
                 break
             aim = pressed["aim"]
         if pressed is None or not pressed["pressed"]:  # still moving (an animation): where it is now
-            aim = self.call(lambda: widget.to_window(*widget.center))
-            pressed = self.call(_press, widget, *aim, timeout=timeout)
+            aim = self.call(lambda: widget.to_window(*widget.center), timeout=slow)
+            pressed = self.call(_press, widget, *aim, timeout=slow)
         if not pressed["reached"]:
             raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
                             f"(window {pressed['window']}): {pressed['why']}")
@@ -543,6 +547,8 @@ def _child_main() -> int:
     app = _load(spec["app_factory"])(params)
     scenario = _load(spec["scenario"])
     state: dict[str, Any] = {"ok": False, "error": "the scenario did not run"}
+    stopped = threading.Event()  # the app's loop has ended (stopped by the scenario or by itself)
+    app.bind(on_stop=lambda *_args: stopped.set())
 
     def drive() -> None:
         driver = Driver(app, Path(spec["artifacts"]))
@@ -558,15 +564,18 @@ def _child_main() -> int:
                 pass
         finally:
             _emit("result", ok=state["ok"], value=state.get("value"), error=state["error"])
-            try:
-                driver.call(app.stop, timeout=5)
-            except BaseException:
-                os._exit(0 if state["ok"] else 1)
+            if not stopped.is_set():  # else the app stopped by itself; the main thread exits
+                try:
+                    driver.call(app.stop, timeout=5)
+                except BaseException:
+                    if not stopped.is_set():
+                        os._exit(0 if state["ok"] else 1)
 
     from kivy.clock import Clock
 
+    thread = threading.Thread(target=drive, name="scenario", daemon=True)
+
     def started(*_args: Any) -> None:
-        thread = threading.Thread(target=drive, name="scenario", daemon=True)
         Clock.schedule_once(lambda _dt: thread.start(), 0)  # the scenario waits for what it needs
 
     app.bind(on_start=started)
@@ -576,8 +585,11 @@ def _child_main() -> int:
         _emit("result", ok=False, value=None, error=traceback.format_exc())
         sys.stdout.flush()
         os._exit(2)
+    if thread.is_alive():  # the app stopped by itself (the hall's restart): the scenario tells its end
+        thread.join(timeout=30)
     sys.stdout.flush()
-    os._exit(0 if state["ok"] else 1)
+    # as `kiosk run` exits (kiosk.runtime): 75 after the hall's restart command asks for a new start
+    os._exit(int(getattr(app, "exit_code", 0)) if state["ok"] else 1)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@ child's main thread, and a *scenario* function runs in a driver thread beside it
 scenario talks to the app only through a ``Driver``, which marshals every call onto the
 UI thread (``Clock.schedule_once`` + ``threading.Event``). Taps are real touches: a
 ``UnitTestTouch`` pressed and released at the widget's window centre through Kivy's
-input path (``EventLoop.post_dispatch_input``), never a call to ``on_press``.
+input path (``EventLoop.post_dispatch_input``), never a call to ``on_press``; a tap
+whose widget does not get the touch (outside the window, out of its list's view,
+covered) raises ``TapMissed``.
+The child process exits as `kiosk run` does: 75 when the app stopped for the hall's restart.
 
 The parent test::
 

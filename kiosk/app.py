@@ -243,6 +243,14 @@ class KioskApp(App):
         log.info("a request to close the kiosk window was refused")
         return True  # True: handled, the window stays
 
+    @property
+    def exit_code(self) -> int:
+        """What the process exits with once the app stopped: 75 asks the service manager (systemd's
+        ``RestartForceExitStatus=75``, the launcher) to start it again, after the hall's restart."""
+        from kiosk.agent.agent import RESTART_EXIT_CODE
+
+        return RESTART_EXIT_CODE if self.restart_requested else 0
+
     def open_settings(self, *_args: Any) -> bool:
         return False  # Kivy's settings panel would let anyone change the app's configuration
 

@@ -183,7 +183,6 @@ def _run_app(settings: Settings, screenshot: Path | None, exit_after: float | No
     import os
 
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    from kiosk.agent.agent import RESTART_EXIT_CODE
     from kiosk.app import KioskApp
 
     service = build_service(settings)
@@ -195,4 +194,4 @@ def _run_app(settings: Settings, screenshot: Path | None, exit_after: float | No
     if screenshot is not None and not Path(screenshot).is_file():
         print(f"kiosk: the screenshot {screenshot} was not written", file=sys.stderr)
         return 1
-    return RESTART_EXIT_CODE if app.restart_requested else 0
+    return app.exit_code  # RESTART_EXIT_CODE after the hall's restart command

@@ -7,6 +7,7 @@ from typing import Any
 from kivy.core.image import Image as CoreImage
 from kivy.properties import ObjectProperty, StringProperty
 
+from screens import theme
 from screens.base import KioskScreen
 
 
@@ -49,7 +50,8 @@ class ReceiptScreen(KioskScreen):
         if r is None:
             return
         self.number = r.provisional_number
-        self.keep_text = self.step.keep_line(r.provisional_number)
+        # upright, the QR code stands under the number, not on its right
+        self.keep_text = self.step.keep_line(r.provisional_number, qr_below=theme.PORTRAIT)
         if not self.print_notice:
             self.print_notice = self.step.print_notice(r.provisional_number)  # failed before we showed
         self.details = "\n".join((

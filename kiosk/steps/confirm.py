@@ -95,11 +95,12 @@ class ReceiptStep(Step):
         with self._printer_lock:
             return probe_printer(self.ctx.settings.devices.printer, self.printer)
 
-    def keep_line(self, provisional_number: str) -> str:
-        """"请保管好回执单" when a slip prints; otherwise: note the number or scan the QR code."""
+    def keep_line(self, provisional_number: str, qr_below: bool = False) -> str:
+        """"请保管好回执单" when a slip prints; otherwise: note the number or scan the QR code, which
+        the screen shows on the right, or below the number on an upright screen (``qr_below``)."""
         if self.ctx.printer_usable() and not self.print_notice(provisional_number):
             return self.t("receipt.keep")
-        return self.t("receipt.keep_no_printer")
+        return self.t("receipt.keep_no_printer_upright" if qr_below else "receipt.keep_no_printer")
 
     def print_notice(self, provisional_number: str) -> str:
         """Why this receipt's slip did not print ("" when it printed, is printing, or no printer)."""

@@ -31,6 +31,7 @@ def build_app(params: dict[str, Any]) -> Any:
             "sync.interval_s": 1.0,
             "sync.backoff_base_s": 0.5,
             "sync.backoff_max_s": 2.0,
+            "kiosk.maintenance_window": "",  # the hall's restart may run whenever no villager is here
         }
     )
     service = build_service(settings)
@@ -112,3 +113,27 @@ def apply_then_check_status(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         "accepted_text": accepted,
         "entries": [(e.provisional_number, e.official_number, e.state) for e in service.queue.entries()],
     }
+
+
+def journey_then_restart(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The journey; then, with the villager still on the status screen, the hall's restart command
+    (issued by the parent test) is delivered and waits; the villager leaves, and the app stops by
+    itself to be started again (the process exits 75, as `kiosk run` does)."""
+    service = d.app.service
+    agent = service.fleet_agent  # the running app's own device agent (kiosk.agent.wiring.start_agent)
+    d.send(event="status", **apply_then_check_status(d, params))
+    command = d.receive(timeout=120)
+    assert command.get("command") == "restart_issued", command
+    agent.loop.wake()  # the next heartbeat now, not at the hall's interval
+    d.send(event="woke", visit=service.visit is not None)
+    command = d.receive(timeout=120)  # the parent saw the command delivered and still pending
+    assert command.get("command") == "leave", command
+    still = {"screen": d.current_screen(), "restart_requested": d.app.restart_requested,
+             "visit": service.visit is not None}
+    d.screenshot("e2e-10-status-restart-waiting")
+    d.tap("status_done")  # the villager is done
+    d.wait_for(lambda: service.visit is None, what="the visit to end")
+    service.id_reader.simulator.remove_card()  # and takes the card
+    agent.loop.wake()
+    d.wait_for(lambda: d.app.restart_requested, timeout=90, what="the restart", on_ui=False)
+    return {"while_visit": still, "restart_requested": d.app.restart_requested}

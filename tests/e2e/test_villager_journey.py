@@ -8,6 +8,7 @@ up, accepted by county staff, and seen as accepted on the kiosk's status screen.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,19 @@ def _wait_for_application(hall: HallProcess, timeout: float = 90) -> list[dict]:
     raise AssertionError(f"the application did not reach the hall in {timeout} s")
 
 
+def _wait_for_command(hall: HallProcess, device_id: str, command_id: str, done, timeout: float = 90) -> dict:
+    """The hall's row of the command once ``done(row)`` holds (delivered, acknowledged …)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [json.loads(line) for line in hall.cli("commands", "--device", device_id, "--json")
+                .stdout.splitlines()]
+        row = next(r for r in rows if r["id"] == command_id)
+        if done(row) or time.monotonic() > deadline:
+            return row
+        time.sleep(0.5)
+
+
+@pytest.mark.timeout(720)  # the journey, then the restart: minutes on a loaded machine
 def test_villager_applies_offline_and_sees_accepted(tmp_path):
     data_dir = tmp_path / "kiosk"
     with HallProcess(tmp_path) as hall:
@@ -50,9 +64,9 @@ def test_villager_applies_offline_and_sees_accepted(tmp_path):
 
         params = {"data_dir": str(data_dir), "hall_url": hall.url}
         with AppProcess(
-            "tests.e2e.journey:build_app", "tests.e2e.journey:apply_then_check_status", params=params
+            "tests.e2e.journey:build_app", "tests.e2e.journey:journey_then_restart", params=params
         ) as app:
-            receipt = app.receive(timeout=150)
+            receipt = app.receive(timeout=300)  # ~25 taps: minutes at load 15-20 on 2 cores
             assert receipt["event"] == "receipt"
             assert receipt["queued"] == {"sealed": 1}, receipt["queued"]
             assert hall.applications() == []  # the hall's database, read while it is down
@@ -72,10 +86,27 @@ def test_villager_applies_offline_and_sees_accepted(tmp_path):
             assert application["official_number"]
 
             app.send(command="check_status")
-            result = app.wait(timeout=150)
+            result = app.receive(timeout=150)
+            assert result.pop("event") == "status"
+
+            # issue 11: the hall's restart command reaches the running app, waits while the villager
+            # is at the kiosk, then the app exits 75 for its service manager and the ack is stored
+            device_id = json.loads((data_dir / "identity.json").read_text())["device_id"]
+            restart_id = json.loads(hall.cli("command", device_id, "restart", "--json").stdout)["id"]
+            app.send(command="restart_issued")
+            assert app.receive(timeout=60) == {"event": "woke", "visit": True}
+            delivered = _wait_for_command(hall, device_id, restart_id, lambda c: c["delivered_at"])
+            assert delivered["status"] == "pending" and not delivered["acked_at"]  # waits for the villager
+            app.send(command="leave")
+            restarted = app.wait(timeout=150)
+            assert app.proc.returncode == 75  # RESTART_EXIT_CODE: systemd's RestartForceExitStatus
+            acked = _wait_for_command(hall, device_id, restart_id, lambda c: c["acked_at"])
 
         # nothing was sent twice, even across the outage and the worker's retries
         assert len(hall.applications()) == 1
+        assert restarted["while_visit"] == {"screen": "status", "restart_requested": False, "visit": True}
+        assert restarted["restart_requested"] is True
+        assert acked["status"] == "done" and acked["ack"]["result"] == {"restart": "requested"}, acked
         assert result["badge"] == result["accepted_text"]
         assert result["entries"] == [
             [receipt["provisional_number"], application["official_number"], "accepted"]

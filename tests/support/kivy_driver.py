@@ -5,7 +5,10 @@ child's main thread, and a *scenario* function runs in a driver thread beside it
 scenario talks to the app only through a ``Driver``, which marshals every call onto the
 UI thread (``Clock.schedule_once`` + ``threading.Event``). Taps are real touches: a
 ``UnitTestTouch`` pressed and released at the widget's window centre through Kivy's
-input path (``EventLoop.post_dispatch_input``), never a call to ``on_press``.
+input path (``EventLoop.post_dispatch_input``), never a call to ``on_press``; a tap
+whose widget does not get the touch (outside the window, out of its list's view,
+covered) raises ``TapMissed``.
+The child process exits as `kiosk run` does: 75 when the app stopped for the hall's restart.
 
 The parent test::
 
@@ -59,6 +62,10 @@ SPEC_ENV = "KIVY_DRIVER_SPEC"
 
 class ScenarioFailed(AssertionError):
     """The scenario raised, timed out, or the app process died; the message has the child's story."""
+
+
+class TapMissed(AssertionError):
+    """A tap's widget did not get the touch: outside the window, out of its list's view, or covered."""
 
 
 # --------------------------------------------------------------------------------------
@@ -140,7 +147,8 @@ class AppProcess:
             raise ScenarioFailed(f"no message from the scenario in {timeout}s\n{self.story()}") from None
         if msg.get("__eof__"):
             self.messages.put(msg)
-            raise ScenarioFailed(f"the app process ended\n{self.story()}")
+            error = (self.result or {}).get("error") or ""
+            raise ScenarioFailed(f"the app process ended\n{error}\n{self.story()}")
         return msg
 
     def wait(self, timeout: float = 120) -> Any:
@@ -331,36 +339,44 @@ class Driver:
 
     def wait_for_screen(self, name: str, timeout: float | None = None) -> None:
         self.wait_for(lambda: self._manager().current == name, timeout, what=f"screen {name!r}")
-        self.wait_frames(3)
+        self.wait_frames(1)  # its on_enter has run; a tap then waits for its widget to stand still
 
     # -- touching -------------------------------------------------------------------------
 
     def tap(self, target: Any, timeout: float | None = None) -> None:
-        """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled)."""
+        """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled).
+
+        As a finger would: the list it is in scrolled to show it, aimed at where it is once it
+        stands still (the same place on two frames in a row, no layout pending around it), then
+        pressed through Kivy's input path. The widget must get the touch: one outside the window,
+        scrolled out of its list's view or covered by another that takes the touch first fails
+        the test (``TapMissed``), as it would fail a villager at that window size."""
         if isinstance(target, str):
             widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
         else:
             widget = target
-        # as a finger would: the list scrolled to show the widget, two frames for the layouts around it
-        # to settle (a popup just opened, a list just scrolled), then aim at where it is now
-        self.call(_scroll_into_view, widget)
-        self.wait_frames(2)
-        aim = self.call(_aim_at, widget)
-        for _ in range(5):  # something around it still moves: a little longer
-            if aim is not None:
+        label = target if isinstance(target, str) else type(widget).__name__
+        # a busy UI thread is slow, not hung (see wait_frames); a handler may work for seconds (the
+        # capture screen's shot is processed on the UI thread)
+        slow = max(timeout or self.default_timeout, 30)
+        aim = self.call(_aim_at, widget, timeout=slow)
+        pressed: dict[str, Any] | None = None
+        for _ in range(8):  # something around it still moves (a list scrolled, a popup opened)
+            pressed = self.call(_press_if_still, widget, aim, timeout=slow)
+            if pressed["pressed"]:
                 break
-            self.wait_frames(2)
-            aim = self.call(_aim_at, widget)
-        if aim is None:  # still moving (an animation): where it is now
-            aim = self.call(lambda: widget.to_window(*widget.center))
-        x, y = aim
-
-        self._press_at(x, y, timeout)
-        self.wait_frames(2)
+            aim = pressed["aim"]
+        if pressed is None or not pressed["pressed"]:  # still moving (an animation): where it is now
+            aim = self.call(lambda: widget.to_window(*widget.center), timeout=slow)
+            pressed = self.call(_press, widget, *aim, timeout=slow)
+        if not pressed["reached"]:
+            raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
+                            f"(window {pressed['window']}): {pressed['why']}")
+        self.wait_frames(1)  # what the touch scheduled for the next frame has run
 
     def _press_at(self, x: float, y: float, timeout: float | None = None) -> None:
-        """Touch down and up at window (x, y). Unlike ``call``, an error raised by a handler is
-        NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
+        """Touch down and up at window (x, y), whatever is there. Unlike ``call``, an error raised
+        by a handler is NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
         from kivy.clock import Clock
 
         done = threading.Event()
@@ -383,7 +399,7 @@ class Driver:
 
     def screenshot(self, name: str) -> Path:
         """Save what the window shows as ``<artifacts>/<name>.png``."""
-        self.wait_frames(3)
+        self.wait_frames(2)  # two turns of the loop: a whole frame drawn between them
         path = self.artifacts / f"{name}.png"
 
         def shoot() -> None:
@@ -459,11 +475,73 @@ def _settling(widget: Any) -> bool:
 
 def _aim_at(widget: Any) -> tuple[float, float] | None:
     """The widget's centre in window pixels; None when it may still move (its list had to scroll
-    to show it, or a layout around it is pending): aim again after a frame or two."""
+    to show it, or a layout around it is pending): aim again after a frame."""
     if _scroll_into_view(widget) or _settling(widget):
         return None
     x, y = widget.to_window(*widget.center)
     return float(x), float(y)
+
+
+def _press_if_still(widget: Any, aim: tuple[float, float] | None) -> dict[str, Any]:
+    """Press the widget if it stands where it stood a frame ago (``aim``); else where it is now."""
+    now = _aim_at(widget)
+    if now is None or aim is None or abs(now[0] - aim[0]) > 0.5 or abs(now[1] - aim[1]) > 0.5:
+        return {"pressed": False, "aim": now}
+    return _press(widget, *now)
+
+
+def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
+    """Touch down and up at window (x, y) on the UI thread; whether ``widget`` got the touch.
+
+    Kivy hands a touch down the tree from the top: a popup or an overlay that takes it, or a
+    list whose visible part does not hold the point, never passes it on, so the widget hears
+    ``on_touch_down`` at that point only if a finger there would reach it. A popup that takes
+    every touch on itself (the idle warning: any touch keeps the visit) counts as reached when
+    the widget is inside it. An error raised by a handler is not caught here: it travels the
+    real way, into Kivy's ExceptionManager."""
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+    from kivy.uix.modalview import ModalView
+
+    width, height = (int(v) for v in Window.size)
+    outcome = {"pressed": True, "at": [round(x), round(y)], "window": [width, height], "why": ""}
+    if not (0 <= x < width and 0 <= y < height):
+        return {**outcome, "reached": False, "why": "outside the window"}
+    path = []  # the widget, then its parents up to the window
+    node = widget
+    while node is not None and node not in path:
+        path.append(node)
+        node = node.parent
+    heard: list[int] = []  # indexes into path of those that heard the touch at a point inside them
+
+    def hear_at(index: int) -> Callable[[Any, Any], None]:
+        def hear(target: Any, touch: Any) -> None:
+            if target.collide_point(*touch.pos):
+                heard.append(index)
+        return hear
+
+    uids = [(w, w.fbind("on_touch_down", hear_at(i))) for i, w in enumerate(path[:-1])]
+    try:
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+    finally:
+        for w, uid in uids:
+            w.unbind_uid("on_touch_down", uid)
+    deepest = min(heard) if heard else None
+    if deepest == 0 or (deepest is not None and isinstance(path[deepest], ModalView)):
+        return {**outcome, "reached": True}
+    return {**outcome, "reached": False, "why": "covered, or out of its list's view (" + _top_at(x, y) + ")"}
+
+
+def _top_at(x: float, y: float) -> str:
+    """The topmost window child whose box holds (x, y): the likely cover, for the failure's message."""
+    from kivy.core.window import Window
+
+    for top in Window.children:
+        if top.collide_point(x, y):
+            return type(top).__name__
+    return "nothing"
 
 
 def _child_main() -> int:
@@ -472,6 +550,8 @@ def _child_main() -> int:
     app = _load(spec["app_factory"])(params)
     scenario = _load(spec["scenario"])
     state: dict[str, Any] = {"ok": False, "error": "the scenario did not run"}
+    stopped = threading.Event()  # the app's loop has ended (stopped by the scenario or by itself)
+    app.bind(on_stop=lambda *_args: stopped.set())
 
     def drive() -> None:
         driver = Driver(app, Path(spec["artifacts"]))
@@ -487,15 +567,18 @@ def _child_main() -> int:
                 pass
         finally:
             _emit("result", ok=state["ok"], value=state.get("value"), error=state["error"])
-            try:
-                driver.call(app.stop, timeout=5)
-            except BaseException:
-                os._exit(0 if state["ok"] else 1)
+            if not stopped.is_set():  # else the app stopped by itself; the main thread exits
+                try:
+                    driver.call(app.stop, timeout=5)
+                except BaseException:
+                    if not stopped.is_set():
+                        os._exit(0 if state["ok"] else 1)
 
     from kivy.clock import Clock
 
+    thread = threading.Thread(target=drive, name="scenario", daemon=True)
+
     def started(*_args: Any) -> None:
-        thread = threading.Thread(target=drive, name="scenario", daemon=True)
         Clock.schedule_once(lambda _dt: thread.start(), 0)  # the scenario waits for what it needs
 
     app.bind(on_start=started)
@@ -505,8 +588,11 @@ def _child_main() -> int:
         _emit("result", ok=False, value=None, error=traceback.format_exc())
         sys.stdout.flush()
         os._exit(2)
+    if thread.is_alive():  # the app stopped by itself (the hall's restart): the scenario tells its end
+        thread.join(timeout=30)
     sys.stdout.flush()
-    os._exit(0 if state["ok"] else 1)
+    # as `kiosk run` exits (kiosk.runtime): 75 after the hall's restart command asks for a new start
+    os._exit(int(getattr(app, "exit_code", 0)) if state["ok"] else 1)
 
 
 if __name__ == "__main__":

@@ -28,4 +28,7 @@ def parse_iso(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # "0001-01-01T00:00:00+14:00" lies before year 1 in UTC
+        raise ValueError(f"time out of range: {text!r}") from exc

@@ -47,7 +47,8 @@ def test_bad_ratings_are_refused_with_a_plain_reason(kiosk, new_kiosk):
                 rating(kiosk, score=5, reason="slow"),  # a reason only when unhappy
                 rating(kiosk, id="not-a-uuid-but-long-enough-to-pass-len"),
                 rating(kiosk, application_ref=other.next_provisional_number()),  # not its own application
-                rating(kiosk, service_code="<script>"), rating(kiosk, rated_at="yesterday")):
+                rating(kiosk, service_code="<script>"), rating(kiosk, rated_at="yesterday"),
+                rating(kiosk, rated_at="0001-01-01T00:00:00+14:00")):  # before year 1 in UTC: was a 500
         answer = kiosk.post_json("/api/v1/ratings", bad)
         assert answer.status_code == 422, bad
         assert answer.json()["error"] == "invalid_request"

@@ -1,7 +1,69 @@
-"""Fixtures shared by the whole suite.
+"""Fixtures and hooks shared by the whole suite.
 
 A session fixture must be defined in one place: imported into several test modules, each
 module would get its own instance (and its own pcscd).
+
+The suite runs on two pytest-xdist workers (scripts/run-tests.sh). Each worker has its own
+session fixtures (its own PostgreSQL cluster, its own Xvfb displays); the one thing the
+workers cannot each have is the machine's pcscd with its single virtual reader, so every
+test that puts a card in it is grouped onto one worker (``--dist loadgroup``).
 """
 
+from __future__ import annotations
+
+import resource
+
+import pytest
+
 from tests.support.pcscd import pcscd  # noqa: F401  (the real pcscd with the vpcd reader)
+
+PCSC_GROUP = "pcsc"
+CPU_PROPERTY = "cpu_s"
+CPU_REPORT_COUNT = 25
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pcscd" in getattr(item, "fixturenames", ()) or item.get_closest_marker("pcsc"):
+            item.add_marker(pytest.mark.xdist_group(PCSC_GROUP))
+
+
+def _cpu_s() -> float:
+    """CPU of this process and of every child it has waited for (apps, Xvfb, halls)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    # The suite has a time budget on 2 cores: with two workers, CPU rather than waiting is
+    # what bounds it, so each test's CPU is reported beside pytest's --durations.
+    before = _cpu_s()
+    item.stash[_CPU_START] = before
+    yield
+
+
+_CPU_START = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "teardown" and _CPU_START in item.stash:
+        report.user_properties.append((CPU_PROPERTY, round(_cpu_s() - item.stash[_CPU_START], 1)))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    spent = [(value, report.nodeid) for reports in terminalreporter.stats.values() for report in reports
+             if getattr(report, "when", "") == "teardown"
+             for name, value in getattr(report, "user_properties", ()) if name == CPU_PROPERTY]
+    if not spent:
+        return
+    spent.sort(reverse=True)
+    total = sum(value for value, _ in spent)
+    title = f"CPU: {total:.0f} s in {len(spent)} tests; the {CPU_REPORT_COUNT} costliest"
+    terminalreporter.write_sep("=", title)
+    for value, nodeid in spent[:CPU_REPORT_COUNT]:
+        terminalreporter.write_line(f"{value:8.1f}s cpu  {nodeid}")

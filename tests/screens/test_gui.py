@@ -74,7 +74,8 @@ def test_exception_in_a_callback_shows_a_friendly_message(tmp_path):
     assert result["errors_handled"] == 1
     assert result["screen"] == "home"
     assert result["session"] is False
-    log = (ARTIFACTS / "callback_error.log").read_text(encoding="utf-8")
+    log_path = max(ARTIFACTS.glob("callback_error-*.log"), key=lambda p: p.stat().st_mtime)
+    log = log_path.read_text(encoding="utf-8")
     assert "unexpected RuntimeError in a UI callback" in log  # logged for the engineer …
     assert "黄秀梅" not in log and "Traceback" not in log     # … without the message or a traceback
 

@@ -97,7 +97,7 @@ class AppProcess:
         self.result: dict[str, Any] | None = None
         self.output: list[str] = []
         self._kivy_home = tempfile.TemporaryDirectory(prefix="kivy-home-")
-        self._stderr_path = self.artifacts / f"{scenario.rsplit(':', 1)[-1]}.log"
+        self._stderr_path = self.artifacts / _log_name(scenario, width, height)
 
     def start(self) -> AppProcess:
         self.artifacts.mkdir(parents=True, exist_ok=True)
@@ -192,6 +192,13 @@ class AppProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _log_name(scenario: str, width: int, height: int) -> str:
+    """``<scenario>-<width>x<height>-<worker>.log``: one scenario may run at several sizes,
+    and on both pytest-xdist workers at once; each run keeps a log of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"{scenario.rsplit(':', 1)[-1]}-{width}x{height}{'-' + worker if worker else ''}.log"
 
 
 def run_scenario(app_factory: str, scenario: str, *, params: dict[str, Any] | None = None,

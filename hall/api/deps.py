@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hall.core.config import Settings
 from hall.core.keys import HallKeys
-from hall.db import sqlite_begin
+from hall.db import lazy_commit, sqlite_begin
 from hall.errors import TooLarge
 from hall.models import Device
 from hall.services.signatures import authenticate, device_row
@@ -89,7 +89,9 @@ def _check(request: Request, body: bytes, db: Session, clock: Clock, settings: S
     # The check only reads (DEFERRED: it never waits for SQLite's write lock) and ends its
     # read before the nonce book writes this request's nonce with others' in one
     # transaction, which need not wait for the disk (see hall.db.lazy_commit for why).
-    with sqlite_begin("DEFERRED"):
+    # A read has nothing to make durable: lazy like the writes that follow, so that the
+    # connection keeps one setting (hall.db sets it only when it changes).
+    with sqlite_begin("DEFERRED"), lazy_commit():
         return authenticate(
             db, request.headers, request.method, path, request.query_params.multi_items(), body,
             record_nonce=request.app.state.nonce_book.record, clock=clock, max_skew_s=settings.max_skew_s,

@@ -59,6 +59,9 @@ def lazy_commit() -> Iterator[None]:
         _durable.reset(token)
 
 
+_SYNC_KEY = "durable_commit"  # in a pooled connection's info: the setting it has now
+
+
 def set_sqlite_begin(mode: str) -> None:
     """Like ``sqlite_begin`` for the rest of the current context (one request's task)."""
     if mode not in ("IMMEDIATE", "DEFERRED"):
@@ -76,10 +79,25 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
         engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
                                pool_timeout=pool_timeout_s)
 
+        # The setting is the connection's (SET SESSION), made only when a transaction wants the
+        # other one: a statement per transaction (a round trip) was a tenth of a heartbeat's.
+        # Set inside the transaction, it is undone by a rollback: then it is set again next time.
         @event.listens_for(engine, "begin")
         def _on_begin_pg(connection):
-            if not _durable.get():
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            durable = _durable.get()
+            if connection.info.get(_SYNC_KEY) != durable:
+                setting = "ON" if durable else "OFF"
+                connection.exec_driver_sql(f"SET SESSION synchronous_commit TO {setting}")
+                connection.info[_SYNC_KEY] = durable
+
+        @event.listens_for(engine, "rollback")
+        def _on_rollback_pg(connection):
+            connection.info.pop(_SYNC_KEY, None)
+
+        @event.listens_for(engine, "reset")
+        def _on_reset_pg(_dbapi_connection, record, reset_state):
+            if not reset_state.transaction_was_reset:  # the pool rolls back a transaction left open
+                record.info.pop(_SYNC_KEY, None)
 
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout_s,
@@ -103,8 +121,12 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
         if mode == "IMMEDIATE":
             turn.take(connection.info)
         try:
-            # synchronous is per connection and cannot change inside a transaction: set it each time.
-            connection.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if _durable.get() else "NORMAL"))
+            # synchronous is per connection and cannot change inside a transaction: set before
+            # BEGIN, and only when this transaction wants the other setting than the last one.
+            durable = _durable.get()
+            if connection.info.get(_SYNC_KEY) != durable:
+                connection.exec_driver_sql("PRAGMA synchronous=" + ("FULL" if durable else "NORMAL"))
+                connection.info[_SYNC_KEY] = durable
             connection.exec_driver_sql(f"BEGIN {mode}")
         except BaseException:
             turn.give_back(connection.info)

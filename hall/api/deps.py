@@ -28,10 +28,10 @@ from starlette.concurrency import run_in_threadpool
 
 from hall.core.config import Settings
 from hall.core.keys import HallKeys
-from hall.db import sqlite_begin
+from hall.db import lazy_commit, sqlite_begin
 from hall.errors import TooLarge
 from hall.models import Device
-from hall.services.signatures import authenticate
+from hall.services.signatures import authenticate, device_row
 from hall.timeutil import Clock
 
 
@@ -82,16 +82,20 @@ async def raw_body(request: Request) -> bytes:
 BodyDep = Annotated[bytes, Depends(raw_body)]
 
 
-def _check(request: Request, body: bytes, db: Session, clock: Clock, settings: Settings) -> Device:
+def _check(request: Request, body: bytes, db: Session, clock: Clock, settings: Settings,
+           load_device: Callable[[Session, str], Device | None] | None = None) -> Device:
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else request.url.path
     # The check only reads (DEFERRED: it never waits for SQLite's write lock) and ends its
     # read before the nonce book writes this request's nonce with others' in one
     # transaction, which need not wait for the disk (see hall.db.lazy_commit for why).
-    with sqlite_begin("DEFERRED"):
+    # A read has nothing to make durable: lazy like the writes that follow, so that the
+    # connection keeps one setting (hall.db sets it only when it changes).
+    with sqlite_begin("DEFERRED"), lazy_commit():
         return authenticate(
             db, request.headers, request.method, path, request.query_params.multi_items(), body,
             record_nonce=request.app.state.nonce_book.record, clock=clock, max_skew_s=settings.max_skew_s,
+            load_device=load_device,
         )
 
 
@@ -115,14 +119,17 @@ class SignedRequest:
         self.clock = clock
         self._sessions: sessionmaker[Session] = request.app.state.sessionmaker
 
-    async def run(self, work: Callable[[Device, Session], T]) -> T:
+    async def run(self, work: Callable[[Device, Session], T], detached: bool = False) -> T:
         """``work(device, db)`` after the signature check, on the thread pool; the session
-        is closed before the answer goes back to the loop (``work`` commits what it writes)."""
-        return await run_in_threadpool(self._run, work)
+        is closed before the answer goes back to the loop (``work`` commits what it writes).
+        ``detached``: ``device`` is read without the ORM (cheaper) and is not in the session,
+        for work that only reads its id, county, key and revocation."""
+        return await run_in_threadpool(self._run, work, device_row if detached else None)
 
-    def _run(self, work: Callable[[Device, Session], T]) -> T:
+    def _run(self, work: Callable[[Device, Session], T],
+             load_device: Callable[[Session, str], Device | None] | None) -> T:
         with self._sessions() as db:
-            device = _check(self.request, self.body, db, self.clock, self.settings)
+            device = _check(self.request, self.body, db, self.clock, self.settings, load_device)
             return work(device, db)
 
 

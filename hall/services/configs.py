@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest, NotFound
@@ -73,12 +73,17 @@ def push(db: Session, tree: object, device_ids: Iterable[str], actor: str, note:
     return version
 
 
+_ASSIGNED = DeviceConfig.__table__
+_VERSIONS = ConfigVersion.__table__
+# Built once (this runs in every heartbeat): the assigned version, only when newer than reported.
+_DUE = (select(_VERSIONS.c.id, _VERSIONS.c.settings_json, _VERSIONS.c.created_at)
+        .join_from(_ASSIGNED, _VERSIONS, _VERSIONS.c.id == _ASSIGNED.c.version)
+        .where(_ASSIGNED.c.device_id == bindparam("device_id"), _ASSIGNED.c.version > bindparam("reported")))
+
+
 def delivery_for(db: Session, sign_key: Ed25519PrivateKey, device: Device, reported: int) -> dict | None:
     """The signed configuration to send this kiosk, or None when it runs the assigned one."""
-    assignment = db.get(DeviceConfig, device.id)
-    if assignment is None or assignment.version <= reported:
-        return None
-    version = db.get(ConfigVersion, assignment.version)
+    version = db.connection().execute(_DUE, {"device_id": device.id, "reported": reported}).first()
     if version is None:
         return None
     document = {"version": version.id, "device_id": device.id, "settings": json.loads(version.settings_json),

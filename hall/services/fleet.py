@@ -10,30 +10,58 @@ Everything in a heartbeat comes from a kiosk and is hostile: it is validated by
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from hall.core.config import Settings
 from hall.models import Device, DeviceState, Heartbeat
 from hall.timeutil import Clock, iso, system_clock, to_datetime
 
 
+def _upsert_state(dialect: ModuleType) -> Insert:
+    columns = {name: bindparam(name) for name in (*_STATE_COLUMNS, "device_id")}
+    statement = dialect.insert(_STATES).values(columns)
+    return statement.on_conflict_do_update(
+        index_elements=[_STATES.c.device_id],
+        set_={name: statement.excluded[name] for name in _STATE_COLUMNS})
+
+
+_STATES = DeviceState.__table__
+_BEATS = Heartbeat.__table__
+_STATE_COLUMNS = ("reported_at", "health_state", "queue_depth", "oldest_unsent_s", "free_disk_bytes",
+                  "software_version", "config_version", "uptime_s", "locked", "report_json")
+# Built once: a statement built anew each call costs more CPU (construction, cache key) than
+# running it, and this runs for every beat of every kiosk.
+_UPSERT_STATE = {"postgresql": _upsert_state(postgresql), "sqlite": _upsert_state(sqlite)}
+_INSERT_BEAT = insert(_BEATS).values(
+    {name: bindparam(name) for name in ("device_id", "received_at", "health_state", "queue_depth",
+                                        "oldest_unsent_s", "report_json")})
+# One statement: the kiosk's rows from its ``keep``-th newest down (NULL when it has fewer: none).
+_TRIM = delete(_BEATS).where(
+    _BEATS.c.device_id == bindparam("device_id"),
+    _BEATS.c.id <= select(_BEATS.c.id).where(_BEATS.c.device_id == bindparam("device_id"))
+    .order_by(_BEATS.c.id.desc()).offset(bindparam("keep")).limit(1).scalar_subquery())
+
+
 def record_heartbeat(db: Session, settings: Settings, device: Device, report: dict[str, Any],
                      clock: Clock = system_clock) -> None:
     """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``); the caller commits.
 
-    Core statements, not the ORM's unit of work: this runs for every beat of every kiosk,
-    inside the write transaction (on SQLite, holding the one write lock), and the unit of
-    work cost more CPU than the statements themselves."""
+    Core statements built once, on the session's connection, not the ORM's unit of work:
+    this runs for every beat of every kiosk, inside the write transaction (on SQLite,
+    holding the one write lock), and the ORM cost more CPU than the statements themselves."""
     now = to_datetime(clock())
     health = report.get("health") or {}
     queue = report.get("queue") or {}
     versions = report.get("versions") or {}
     text = json.dumps(report, ensure_ascii=False, sort_keys=True)
     state = {
+        "device_id": device.id,
         "reported_at": now,
         "health_state": str(health.get("state", ""))[:16],
         "queue_depth": int(queue.get("depth", 0)),
@@ -46,23 +74,15 @@ def record_heartbeat(db: Session, settings: Settings, device: Device, report: di
         "locked": bool(report.get("locked", False)),
         "report_json": text,
     }
+    connection = db.connection()
     # One upsert: two beats of one kiosk at once (a retry crossing a slow answer) must not
     # both find no row and both insert one (an IntegrityError, a 500 on PostgreSQL).
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    db.execute(dialect.insert(DeviceState).values(device_id=device.id, **state)
-               .on_conflict_do_update(index_elements=[DeviceState.device_id], set_=state))
-    db.execute(insert(Heartbeat).values(
-        device_id=device.id, received_at=now, health_state=state["health_state"],
-        queue_depth=state["queue_depth"],
-        oldest_unsent_s=state["oldest_unsent_s"], report_json=text))
-    _trim_history(db, device.id, settings.heartbeat_history)
-
-
-def _trim_history(db: Session, device_id: str, keep: int) -> None:
-    cutoff = db.scalar(select(Heartbeat.id).where(Heartbeat.device_id == device_id)
-                       .order_by(Heartbeat.id.desc()).offset(keep).limit(1))
-    if cutoff is not None:
-        db.execute(delete(Heartbeat).where(Heartbeat.device_id == device_id, Heartbeat.id <= cutoff))
+    connection.execute(_UPSERT_STATE[connection.dialect.name], state)
+    connection.execute(_INSERT_BEAT, {
+        "device_id": device.id, "received_at": now, "health_state": state["health_state"],
+        "queue_depth": state["queue_depth"], "oldest_unsent_s": state["oldest_unsent_s"],
+        "report_json": text})
+    connection.execute(_TRIM, {"device_id": device.id, "keep": settings.heartbeat_history})
 
 
 def history(db: Session, device_id: str, limit: int = 200) -> list[Heartbeat]:

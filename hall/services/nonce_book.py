@@ -31,10 +31,12 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import ModuleType
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from hall.db import lazy_commit, sqlite_begin
 from hall.errors import HallError
@@ -125,23 +127,37 @@ class NonceBook:
         self.largest_batch = max(self.largest_batch, len(batch))
         now = max(entry.now for entry in batch)
         with self._sessions() as db, sqlite_begin("IMMEDIATE"), lazy_commit():
-            insert = (postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert)
+            connection = db.connection()
             rows = [{"device_id": e.device_id, "nonce": e.nonce, "ts": e.ts} for e in batch]
-            statement = (insert(SeenNonce).values(rows)
-                         .on_conflict_do_nothing(index_elements=[SeenNonce.device_id, SeenNonce.nonce])
-                         .returning(SeenNonce.device_id, SeenNonce.nonce))
-            new = {(device_id, nonce) for device_id, nonce in db.execute(statement)}
+            # executemany with RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row
+            # INSERT per batch, statement compiled once per process).
+            inserted = connection.execute(_INSERT[connection.dialect.name], rows)
+            new = {(row.device_id, row.nonce) for row in inserted}
             seen_at = to_datetime(now)
-            stale = seen_at - timedelta(seconds=LAST_SEEN_STEP_S)
             devices = sorted({device_id for device_id, _ in new})
             if devices:
-                db.execute(update(Device)
-                           .where(Device.id.in_(devices),
-                                  or_(Device.last_seen.is_(None), Device.last_seen < stale))
-                           .values(last_seen=seen_at)
-                           .execution_options(synchronize_session=False))
+                connection.execute(_TOUCH, {"ids": devices, "seen_at": seen_at,
+                                            "stale": seen_at - timedelta(seconds=LAST_SEEN_STEP_S)})
             if secrets.randbelow(SWEEP_ONE_IN) == 0:
-                db.execute(delete(SeenNonce).where(SeenNonce.ts < int(now) - self._max_skew_s - 1))
+                connection.execute(_SWEEP, {"before": int(now) - self._max_skew_s - 1})
             db.commit()
         return new
 
+
+_NONCES = SeenNonce.__table__
+_DEVICES = Device.__table__
+
+
+def _insert_new(dialect: ModuleType) -> Insert:
+    return (dialect.insert(_NONCES)
+            .on_conflict_do_nothing(index_elements=[_NONCES.c.device_id, _NONCES.c.nonce])
+            .returning(_NONCES.c.device_id, _NONCES.c.nonce))
+
+
+# Built once: constructing and compiling a statement per batch cost more than running it.
+_INSERT = {"postgresql": _insert_new(postgresql), "sqlite": _insert_new(sqlite)}
+_TOUCH = (update(_DEVICES)
+          .where(_DEVICES.c.id.in_(bindparam("ids", expanding=True)),
+                 or_(_DEVICES.c.last_seen.is_(None), _DEVICES.c.last_seen < bindparam("stale")))
+          .values(last_seen=bindparam("seen_at")))
+_SWEEP = delete(_NONCES).where(_NONCES.c.ts < bindparam("before"))

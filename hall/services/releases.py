@@ -22,9 +22,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
@@ -127,7 +128,16 @@ def bucket(device_id: str, version: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{version}\n{device_id}".encode()).digest()[:4], "big") % 100
 
 
-def includes(release: Release, device_id: str, running: str) -> bool:
+class Staged(Protocol):
+    """What a rollout decision reads of a release (a ``Release`` or a row of ``_STAGES``)."""
+
+    version: str
+    stage: str
+    percent: int
+    pilot_json: str
+
+
+def includes(release: Staged, device_id: str, running: str) -> bool:
     if release.stage == "rolled_back":
         return False
     if release.stage == "halted":
@@ -137,15 +147,30 @@ def includes(release: Release, device_id: str, running: str) -> bool:
     return release.stage == "percent" and bucket(device_id, release.version) < release.percent
 
 
-def offer_for(db: Session, device_id: str, running: str) -> Release | None:
-    """The release this kiosk should run (None: keep what it runs)."""
-    for release in list_releases(db):
+_RELEASES = Release.__table__
+# Built once (this runs in every heartbeat): the stages only, newest first; the manifest of
+# the one offered is read after, if at all.
+_STAGES = (select(_RELEASES.c.version, _RELEASES.c.stage, _RELEASES.c.percent, _RELEASES.c.pilot_json)
+           .order_by(_RELEASES.c.seq.desc()))
+_DELIVERY = (select(_RELEASES.c.version, _RELEASES.c.manifest_json, _RELEASES.c.signature)
+             .where(_RELEASES.c.version == bindparam("version")))
+
+
+def offer_for(db: Session, device_id: str, running: str) -> str | None:
+    """The version of the release this kiosk should run (None: keep what it runs)."""
+    for release in db.connection().execute(_STAGES):
         if includes(release, device_id, running):
-            return release
+            return str(release.version)
     return None
 
 
-def delivery_json(release: Release) -> dict:
+def delivery_for(db: Session, version: str) -> dict | None:
+    """The signed manifest of ``version`` as a heartbeat answer carries it."""
+    row = db.connection().execute(_DELIVERY, {"version": version}).first()
+    return None if row is None else delivery_json(row)
+
+
+def delivery_json(release: Release | Row) -> dict:
     return {"manifest": json.loads(release.manifest_json), "signature": release.signature}
 
 

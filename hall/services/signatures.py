@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hall.errors import AuthFailed, DeviceRevoked
@@ -36,12 +38,15 @@ def authenticate(
     record_nonce: Callable[[str, str, int, float], bool],
     clock: Clock = system_clock,
     max_skew_s: int = MAX_SKEW_SECONDS,
+    load_device: Callable[[Session, str], Device | None] | None = None,
 ) -> Device:
     """The device that signed this request, or raise AuthFailed / DeviceRevoked.
 
     Reads only; the read transaction is over before the nonce is recorded by
     ``record_nonce(device_id, nonce, timestamp, now)`` (True: new; False: seen before),
-    usually ``NonceBook.record``, which writes many requests' nonces in one transaction."""
+    usually ``NonceBook.record``, which writes many requests' nonces in one transaction.
+    ``load_device``: how the device is read (default: the ORM's ``db.get``; the heartbeat
+    passes ``device_row``, which reads it fresh too but cheaper)."""
     values = {name: headers.get(name) for name in _HEADERS}
     missing = [name for name, value in values.items() if not value]
     if missing:
@@ -59,14 +64,13 @@ def authenticate(
     # cannot tell which device ids exist; the hall's log keeps the distinction.
     nonce = values[HEADER_NONCE]
     try:
-        device = db.get(Device, values[HEADER_DEVICE])
+        device = (load_device or _load_orm)(db, values[HEADER_DEVICE])
     finally:
         db.commit()  # end the read: no snapshot or lock is held while the nonce is written
     if device is None or len(nonce) > 64:
         log.info("signed request refused: %s", "unknown device" if device is None else "nonce too long")
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
-    public_key = Ed25519PublicKey.from_public_bytes(device.public_key)
-    if not verify_signature(public_key, values, method, path, query_pairs, body):
+    if not verify_signature(_public_key(device.public_key), values, method, path, query_pairs, body):
         log.info("signed request refused: signature does not verify (device %s)", device.id)
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     if device.revoked:
@@ -74,3 +78,29 @@ def authenticate(
     if not record_nonce(device.id, nonce, timestamp, now):
         raise AuthFailed("nonce already seen", code="replayed_nonce")
     return device
+
+
+def _load_orm(db: Session, device_id: str) -> Device | None:
+    return db.get(Device, device_id)
+
+
+_DEVICES = Device.__table__
+# Built once. Every signed request reads its device afresh (revocation and key rotation take
+# effect at the next request, in every hall process): the read is made cheap, not skipped.
+_DEVICE = (select(_DEVICES.c.id, _DEVICES.c.county, _DEVICES.c.public_key, _DEVICES.c.revoked)
+           .where(_DEVICES.c.id == bindparam("device_id")))
+
+
+def device_row(db: Session, device_id: str) -> Device | None:
+    """The device as a detached ``Device`` (id, county, public key, revoked) read by one Core
+    statement, without the ORM's loading: for routes that only read those."""
+    row = db.connection().execute(_DEVICE, {"device_id": device_id}).first()
+    if row is None:
+        return None
+    return Device(id=row.id, county=row.county, public_key=row.public_key, revoked=row.revoked)
+
+
+@lru_cache(maxsize=4096)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """Keyed by the key's bytes, so a rotated key is a new entry, never a stale one."""
+    return Ed25519PublicKey.from_public_bytes(raw)

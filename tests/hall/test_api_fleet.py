@@ -40,8 +40,15 @@ def test_heartbeat_is_stored_and_answered_with_the_interval(hall, kiosk):
     answer = beat(kiosk)
     assert answer["heartbeat_interval_s"] == 60
     assert answer["commands"] == []
+    # The answer is written without FastAPI's validation: every field of HeartbeatOut, null too.
+    assert set(answer) == {"heartbeat_interval_s", "server_time", "commands", "config", "release"}
+    assert answer["config"] is None and answer["release"] is None
     row = next(d for d in hall.devices() if d["device_id"] == kiosk.device_id)
     assert row["last_seen"]
+    # The heartbeat reads its device without the ORM, but afresh: a revocation holds at the next beat.
+    hall.revoke(kiosk.device_id)
+    refused = kiosk.post_json("/api/v1/heartbeat", {})
+    assert refused.status_code == 403 and refused.json()["error"] == "device_revoked"
 
 
 def test_hostile_heartbeats_are_refused_and_unsigned_ones_too(hall, kiosk):

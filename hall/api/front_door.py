@@ -25,18 +25,17 @@ from __future__ import annotations
 import time
 
 from hall.api.admission import ARRIVED_KEY, missing_signature_header, request_kind
-from hall.api.body_limit import HEALTH_PATH, ASGIApp, Receive, Scope, Send, send_error, send_health
+from hall.api.body_limit import (
+    HEALTH_PATH,
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    declares_body,
+    send_error,
+    send_health,
+)
 from hall.api.priority_gate import PriorityGate
-
-
-def declares_body(scope: Scope) -> bool:
-    """True when the request announces a body (a Content-Length over 0, or chunked)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length" and value.strip() not in (b"", b"0"):
-            return True
-        if name == b"transfer-encoding":
-            return True
-    return False
 
 
 class FrontDoor:

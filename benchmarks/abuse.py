@@ -24,7 +24,7 @@ are not the hall's. Prints one JSON line last.
 Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS_SQLITE (1), BENCH_WORKERS_POSTGRES
 (2), BENCH_REQUESTS (2000),
 BENCH_CONNECTIONS (500), BENCH_FLOOD_CONNECTIONS (400), BENCH_FLOOD_S (10),
-BENCH_KIOSKS (20).
+BENCH_KIOSKS (20), BENCH_SERVE_ARGS (more ``serve`` options, e.g. "--listeners 1").
 """
 
 from __future__ import annotations
@@ -305,11 +305,13 @@ def main() -> int:
     started = time.monotonic()
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
         workers = env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2)
-        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp, hall_on(db, workers, Path(tmp)) as hall:
+        serve_args = tuple(os.environ.get("BENCH_SERVE_ARGS", "").split())
+        with (tempfile.TemporaryDirectory(prefix="abuse-") as tmp,
+              hall_on(db, workers, Path(tmp), serve_args) as hall):
             if isinstance(hall, str):
                 result[db] = {"failed" if hall.startswith("failed") else "skipped": hall}
                 continue
-            result[db] = {"workers": workers, **run_against(hall)}
+            result[db] = {"workers": workers, "serve_args": list(serve_args), **run_against(hall)}
             print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
     result["load_average_after"] = os.getloadavg()[0]
     result["seconds"] = round(time.monotonic() - started, 1)

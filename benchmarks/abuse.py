@@ -17,12 +17,14 @@ Per database it reports requests/s, p50/p99 per kind (ms), answers by status, th
 Retry-After; goal 0), 429/503 without Retry-After (goal 0), ``stalls_over_2s``
 (answers slower than 2 s, or none at all; goal 0), and the signed p99 during the flood
 against its baseline (goal < 1000 ms). Latencies are measured by the clients, on the same
-2 cores as the hall. Prints one JSON line last.
+2 cores as the hall; so the clients' CPU and their own event loops' wake-up delay (p99,
+max) are reported too: a client that cannot read its answers in time makes stalls that
+are not the hall's. Prints one JSON line last.
 
 Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS_SQLITE (1), BENCH_WORKERS_POSTGRES
 (2), BENCH_REQUESTS (2000),
 BENCH_CONNECTIONS (500), BENCH_FLOOD_CONNECTIONS (400), BENCH_FLOOD_S (10),
-BENCH_KIOSKS (20).
+BENCH_KIOSKS (20), BENCH_SERVE_ARGS (more ``serve`` options, e.g. "--listeners 1").
 """
 
 from __future__ import annotations
@@ -96,21 +98,45 @@ async def _pool(base: str, kiosks: list[Kiosk], kinds: list[str], connections: i
     return outcomes
 
 
+async def _loop_lag(lags: list[float], period_s: float = 0.01) -> None:
+    """How late this client's own event loop wakes up: a client that cannot read its
+    answers in time makes stalls that are not the hall's."""
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(period_s)
+        lags.append(time.monotonic() - started - period_s)
+
+
 def _client_process(base: str, raw: list[tuple[str, bytes]], kinds: list[str], connections: int,
                     seconds: float | None, queue) -> None:
-    until = None if seconds is None else time.monotonic() + seconds
-    outcomes = asyncio.run(_pool(base, _kiosks(raw), kinds, connections, until))
-    queue.put([(o.kind, o.status, o.seconds, o.retry_after) for o in outcomes])
+    async def run() -> tuple[list[Outcome], list[float]]:
+        lags: list[float] = []
+        monitor = asyncio.ensure_future(_loop_lag(lags))
+        until = None if seconds is None else time.monotonic() + seconds
+        try:
+            return await _pool(base, _kiosks(raw), kinds, connections, until), lags
+        finally:
+            monitor.cancel()
+
+    outcomes, lags = asyncio.run(run())
+    queue.put(([(o.kind, o.status, o.seconds, o.retry_after) for o in outcomes], lags))
 
 
-def _in_processes(jobs: list[tuple], cpu: list[float] | None = None) -> list[Outcome]:
-    """Outcomes of one client process per job; their CPU seconds are appended to ``cpu``."""
+def _in_processes(jobs: list[tuple], cpu: list[float] | None = None,
+                  lags: list[float] | None = None) -> list[Outcome]:
+    """Outcomes of one client process per job; their CPU seconds are appended to ``cpu``,
+    their event loops' wake-up delays to ``lags``."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     processes = [context.Process(target=_client_process, args=(*job, queue)) for job in jobs]
     for process in processes:
         process.start()
-    rows = [row for _ in processes for row in queue.get(timeout=600)]
+    rows = []
+    for _ in processes:
+        outcomes, delays = queue.get(timeout=600)
+        rows.extend(outcomes)
+        if lags is not None:
+            lags.extend(delays)
     for process in processes:
         if cpu is not None and process.pid is not None:
             cpu.append(_tree_cpu_s(process.pid))  # done or a zombie: its times are final
@@ -192,12 +218,15 @@ def run_against(hall: HallProcess) -> dict:
     assert hall.pid is not None
     hall_cpu = _tree_cpu_s(hall.pid)
     clients_cpu: list[float] = []
-    mix = _in_processes([(hall.url, raw, kinds, connections // 2, None)] * 2, clients_cpu)
+    clients_lag: list[float] = []
+    mix = _in_processes([(hall.url, raw, kinds, connections // 2, None)] * 2, clients_cpu, clients_lag)
     mix_elapsed = time.monotonic() - started
     mix_summary = summary(mix, mix_elapsed)
     # Cores taken (CPU s per s; the clients' count includes their start-up).
     mix_summary["hall_cpu_s_per_s"] = round((_tree_cpu_s(hall.pid) - hall_cpu) / mix_elapsed, 2)
     mix_summary["clients_cpu_s_per_s"] = round(sum(clients_cpu) / mix_elapsed, 2)
+    mix_summary["clients_loop_lag_p99_ms"] = _ms(clients_lag, 0.99)
+    mix_summary["clients_loop_lag_max_ms"] = _ms(clients_lag, 1.0)
 
     flood_s = float(os.environ.get("BENCH_FLOOD_S", 10))
     baseline = asyncio.run(_signed_feed(hall.url, kiosks, min(flood_s, 5.0)))
@@ -210,7 +239,8 @@ def run_against(hall: HallProcess) -> dict:
     started = time.monotonic()
     during = asyncio.run(_signed_feed(hall.url, kiosks, flood_s - 2.0))
     signed_elapsed = time.monotonic() - started
-    flood = [Outcome(*row) for row in queue.get(timeout=600)]
+    flood_rows, flood_lag = queue.get(timeout=600)
+    flood = [Outcome(*row) for row in flood_rows]
     flood_cpu = _tree_cpu_s(flood_process.pid) if flood_process.pid is not None else 0.0
     flood_process.join(30)
     base_p99 = _ms([o.seconds for o in baseline], 0.99)
@@ -218,7 +248,8 @@ def run_against(hall: HallProcess) -> dict:
     return {
         "mix": mix_summary,
         "flood": {
-            "flood": {**summary(flood, flood_s), "client_cpu_s_per_s": round(flood_cpu / flood_s, 2)},
+            "flood": {**summary(flood, flood_s), "client_cpu_s_per_s": round(flood_cpu / flood_s, 2),
+                      "client_loop_lag_p99_ms": _ms(flood_lag, 0.99)},
             "signed_during_flood": summary(during, signed_elapsed),
             "signed_baseline_p50_ms": _ms([o.seconds for o in baseline], 0.5),
             "signed_baseline_p99_ms": base_p99,
@@ -274,11 +305,13 @@ def main() -> int:
     started = time.monotonic()
     for db in os.environ.get("BENCH_DB", "sqlite,postgres").split(","):
         workers = env_int(f"BENCH_WORKERS_{db.upper()}", 1 if db == "sqlite" else 2)
-        with tempfile.TemporaryDirectory(prefix="abuse-") as tmp, hall_on(db, workers, Path(tmp)) as hall:
+        serve_args = tuple(os.environ.get("BENCH_SERVE_ARGS", "").split())
+        with (tempfile.TemporaryDirectory(prefix="abuse-") as tmp,
+              hall_on(db, workers, Path(tmp), serve_args) as hall):
             if isinstance(hall, str):
                 result[db] = {"failed" if hall.startswith("failed") else "skipped": hall}
                 continue
-            result[db] = {"workers": workers, **run_against(hall)}
+            result[db] = {"workers": workers, "serve_args": list(serve_args), **run_against(hall)}
             print(f"{db}: {json.dumps(result[db])}", file=sys.stderr)
     result["load_average_after"] = os.getloadavg()[0]
     result["seconds"] = round(time.monotonic() - started, 1)

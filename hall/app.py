@@ -2,10 +2,13 @@
 
 Migrations are not run here (``county-hall serve`` and ``migrate`` run them first).
 
-A request meets, in order: the streaming body limit (hall/api/body_limit.py: 413 before
-the body is buffered, slow bodies cut off), admission (hall/api/admission.py: a bounded
-number in flight per kind, else a fast 503), the read mode (GET/HEAD read SQLite
-without the write lock), then FastAPI's routes. The server also runs a cleanup pass of
+``serve_app(settings)`` is what ``county-hall serve`` runs: the application behind the
+front door (hall/api/front_door.py: health answered and hopeless requests shed before
+FastAPI's own middleware stack). A request then meets, in order: the streaming body
+limit (hall/api/body_limit.py: 413 before the body is buffered, slow bodies cut off),
+admission (hall/api/admission.py: a bounded number in flight per kind, else a fast
+503), the read mode (GET/HEAD read SQLite without the write lock), then FastAPI's
+routes. The server also runs a cleanup pass of
 abandoned uploads every ``cleanup_interval_s`` on a ``workers.BackgroundLoop``.
 """
 
@@ -21,10 +24,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from hall.api.admission import AdmissionMiddleware
+from hall.api.admission import AdmissionMiddleware, gate_for
 from hall.api.answer_signing import AnswerSigning
 from hall.api.body_limit import BodyLimitMiddleware
 from hall.api.errors import install_error_handlers
+from hall.api.front_door import FrontDoor
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
@@ -91,6 +95,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.keys = load_or_create_keys(settings.keys_dir)
     app.state.console_secret = console_secret(settings.data_dir)
     app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
+    app.state.gate = gate_for(settings)  # admission's places, also read by the front door
 
     install_error_handlers(app)
     install_console_error_page(app)  # a page, not JSON, for a console 403 / 404
@@ -113,12 +118,18 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
               name="console-static")
     # The last added runs first: body limit, then admission, then the read mode.
     app.add_middleware(ReadModeMiddleware)
-    app.add_middleware(AdmissionMiddleware, settings=settings)
+    app.add_middleware(AdmissionMiddleware, settings=settings, gate=app.state.gate)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     return app
 
 
-def app_from_environment() -> FastAPI:
+def serve_app(settings: Settings, clock: Clock = system_clock) -> FrontDoor:
+    """The application as served: ``create_app`` behind the front door."""
+    app = create_app(settings, clock)
+    return FrontDoor(app, app.state.gate, settings.retry_after_s)
+
+
+def app_from_environment() -> FrontDoor:
     """The app of one ``uvicorn`` worker process (``county-hall serve --workers N``)."""
     import json
     import sys
@@ -130,4 +141,4 @@ def app_from_environment() -> FastAPI:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     arguments = json.loads(os.environ.get(ENV_SERVE_SETTINGS, "{}"))
-    return create_app(load_settings(**arguments))
+    return serve_app(load_settings(**arguments))

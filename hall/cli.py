@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds a request body may pause (default 10)")
     serve.add_argument("--backlog", type=_positive, default=2048,
                        help="listen backlog: connections the kernel queues before accept (default 2048)")
+    serve.add_argument("--listeners", type=_positive, default=16,
+                       help="listening sockets on the port (SO_REUSEPORT): the event loop accepts one "
+                            "connection per socket per turn, so bursts of connections need several")
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (method, path, status); off by default: it costs under load")
     serve.add_argument("--inflight-kiosk", type=_positive, default=None,
@@ -301,8 +304,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from hall.api.connection_guard import protocol_path
+    from hall.api.connection_guard import listening_sockets, protocol_path
     from hall.app import ENV_SERVE_SETTINGS
     from hall.db import migrate
 
@@ -316,13 +320,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     })
     log.info("serving on http://%s:%s with %d worker(s) (data dir %s)", settings.host, settings.port,
              args.workers, settings.data_dir)
-    uvicorn.run(
+    config = uvicorn.Config(
         "hall.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
         workers=args.workers, http=protocol_path(), loop=_event_loop(),
         backlog=args.backlog, timeout_keep_alive=args.timeout_keep_alive,
         timeout_graceful_shutdown=5, log_level="info", access_log=args.access_log,
     )
-    return 0
+    # uvicorn.run binds one socket; these are several on the same port (hall/api/connection_guard.py).
+    sockets = listening_sockets(settings.host, settings.port, args.listeners, args.backlog)
+    server = uvicorn.Server(config)
+    try:
+        if args.workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+            return 0
+        server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sock in sockets:
+            sock.close()
+    return 0 if server.started else 3  # 3: uvicorn's "startup failure"
 
 
 def _check_store(settings: Settings) -> None:

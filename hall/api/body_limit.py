@@ -77,6 +77,17 @@ def declared_length(scope: Scope) -> int | None | str:
     return None
 
 
+def declares_body(scope: Scope) -> bool:
+    """True when the request announces a body: a Content-Length over 0, or a
+    Transfer-Encoding (RFC 9112 6.3: without either, an HTTP/1.1 request has none)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length" and value.strip().lstrip(b"0") != b"":
+            return True
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 HEALTH_PATH = "/api/v1/health"
 _HEALTH_BODY = b'{"status":"ok"}'
 
@@ -130,6 +141,11 @@ class BodyLimitMiddleware:
         if isinstance(declared, int) and self.buffered + declared > self.settings.max_buffered_bytes:
             await send_error(send, 503, "busy", "the hall is busy; try again later",
                              retry_after=self.settings.retry_after_s, close=True)
+            return
+        if not declares_body(scope):
+            # Nothing to read or count (most GETs): no timed read, whose task and timer cost
+            # the busy event loop several turns per request (issue 9, "Load").
+            await self.app(scope, receive, send)
             return
         held = 0
         try:

@@ -12,6 +12,15 @@ faster C parser, when ``httptools`` is installed, else ``GuardedH11Protocol``):
 * beyond ``max_connections`` open connections in the process, a new connection is
   answered ``503 busy`` with ``Retry-After`` and closed at once, before it is parsed.
 
+It also opens the listening sockets (``listening_sockets``): several on the same port
+(``SO_REUSEPORT``), because the event loop accepts ONE connection per listening socket
+per loop iteration (libuv since 1.45, "don't accept() connections in a loop", which
+uvloop bundles). Under the load mix of issue 9 an iteration of the busy hall's loop took
+50–300 ms, so 500 new connections sat for up to 20 s in the kernel's accept queue
+(``ss -ltn`` showed 100–500 waiting throughout the run) — the 4-second ``/health``
+answers were connections not yet accepted. With N sockets the kernel spreads new
+connections over N queues and each loop iteration accepts up to N.
+
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).
 The limits come from the settings the serve command hands each worker process
 (``hall.app.ENV_SERVE_SETTINGS``).
@@ -23,6 +32,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 from functools import cache
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -120,3 +130,32 @@ def protocol_path() -> str:
     """The import path of the guarded protocol ``county-hall serve`` hands uvicorn."""
     name = "GuardedHttpToolsProtocol" if HttpToolsProtocol is not None else "GuardedH11Protocol"
     return f"{__name__}:{name}"
+
+
+def listening_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
+    """``count`` listening TCP sockets on ``host:port`` (``SO_REUSEPORT`` when more than one;
+    Linux only lets processes of the same user join them). Port 0: one free port for all.
+    A port another process listens on is refused (``OSError``), with or without its own
+    ``SO_REUSEPORT``: a second hall must not silently take a share of the first's connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:  # no SO_REUSEPORT: in use = refused
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if count > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(backlog)
+            sock.set_inheritable(True)  # ``--workers N``: the worker processes serve them too
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets

@@ -11,10 +11,12 @@ independent: the kiosks' requests take places from the anonymous ones.
 * ``login``  — its budget (password hashing takes a core) only while fewer than half
   the kiosk places are taken; otherwise logins wait.
 
-A request that finds no place waits in a first-come queue of its kind; on every exit the
-gate admits waiting requests, kiosks first. A wait has a limit (the caller's): past it
-the answer is False and the caller sheds the request (503 + Retry-After). Each step is
-O(1): no thundering herd however many requests wait.
+A request that finds no place waits in a first-come queue of its kind (oldest first); on
+every exit the gate admits waiting requests, kiosks first. A wait has a limit (the
+caller's): past it the answer is False and the caller sheds the request (503 +
+Retry-After). Each step is O(1): no thundering herd however many requests wait. A kind
+whose queue already holds as many requests as it has places is shed at the front door
+(``shed_at_door``, hall/api/front_door.py) without waiting at all.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class PriorityGate:
         if kind == "public":
             return max(1, self.limits["public"] - kiosk_demand)
         return self.limits["login"] if kiosk_demand * 2 < self.limits["kiosk"] else 0
+
+    def shed_at_door(self, kind: str) -> bool:
+        """True when ``kind`` already has as many requests waiting as it may hold places:
+        one more would wait out its bound behind them and be shed anyway, later, having
+        cost the event loop more (hall/api/front_door.py answers it at once)."""
+        return self.waiting[kind] >= max(1, self.allowance(kind))
 
     async def enter(self, kind: str, wait_s: float) -> bool:
         """True once a place is taken (``leave(kind)`` must follow), False after ``wait_s``."""

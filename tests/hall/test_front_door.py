@@ -1,0 +1,142 @@
+"""The front door (hall/api/front_door.py) and admission's bound on a request's whole wait
+(issue 9, "Load"): health and hopeless requests are answered before the framework runs;
+a request that already waited on a busy loop is not kept waiting for a place."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from hall.api.admission import ARRIVED_KEY, MAX_AGE_AT_ADMISSION_S, AdmissionMiddleware
+from hall.api.front_door import FrontDoor
+from hall.api.priority_gate import PriorityGate
+from hall.core.config import Settings
+
+SIGNED = [(b"x-device-id", b"d"), (b"x-timestamp", b"1"), (b"x-nonce", b"n"), (b"x-signature", b"s")]
+
+
+def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict:
+    return {"type": "http", "method": method, "path": path, "headers": headers or []}
+
+
+async def _call(app, scope: dict) -> tuple[int, dict[bytes, bytes], bytes]:
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    head = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return head["status"], dict(head["headers"]), body
+
+
+def test_front_door_answers_health_and_sheds_a_kind_whose_queue_is_full_before_the_app():
+    reached: list[str] = []
+
+    async def app(scope, receive, send) -> None:
+        reached.append(scope["path"])
+        assert ARRIVED_KEY in scope  # admission bounds the wait from here
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> None:
+        gate = PriorityGate(kiosk=1, login=1, public=2)
+        door = FrontDoor(app, gate, retry_after_s=3)
+        status, _, body = await _call(door, _scope("GET", "/api/v1/health"))
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        assert reached == []  # no framework, no budget
+
+        assert (await _call(door, _scope("GET", "/api/v1/status-changes", SIGNED)))[0] == 200
+        assert await gate.enter("kiosk", 1.0)  # the one kiosk place is taken...
+        waiter = asyncio.ensure_future(gate.enter("kiosk", 1.0))  # ...and one request waits
+        await asyncio.sleep(0)
+        status, headers, body = await _call(door, _scope("GET", "/api/v1/status-changes", SIGNED))
+        assert (status, json.loads(body)["error"], headers[b"retry-after"]) == (503, "busy", b"3")
+        assert b"connection" not in headers  # no body to skip: the connection stays open
+        upload = _scope("POST", "/api/v1/uploads", [*SIGNED, (b"content-length", b"40")])
+        status, headers, _ = await _call(door, upload)
+        assert (status, headers[b"connection"]) == (503, b"close")  # its body is not read
+        # Other kinds are not shed for the kiosks' queue; a missing signature is the
+        # application's 401, not a 503.
+        assert (await _call(door, _scope("GET", "/console/login")))[0] == 200
+        assert (await _call(door, _scope("GET", "/api/v1/status-changes")))[0] == 200
+        assert door.shed == 2
+
+        gate.leave("kiosk")
+        assert await waiter is True
+        gate.leave("kiosk")
+        assert (await _call(door, _scope("GET", "/api/v1/status-changes", SIGNED)))[0] == 200
+        assert gate.in_flight == {"kiosk": 0, "login": 0, "public": 0}
+
+    asyncio.run(scenario())
+
+
+def test_admission_sheds_at_once_a_request_that_already_waited_on_the_loop():
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> None:
+        settings = Settings(data_dir=Path("unused"), db_url="sqlite://", kiosk_wait_s=5.0)
+        gate = PriorityGate(kiosk=1, login=1, public=1)
+        admission = AdmissionMiddleware(app, settings, gate)
+        assert await gate.enter("kiosk", 1.0)  # full
+        old = {**_scope("GET", "/api/v1/status-changes", SIGNED),
+               ARRIVED_KEY: time.monotonic() - MAX_AGE_AT_ADMISSION_S}
+        started = time.monotonic()
+        status, headers, _ = await _call(admission, old)
+        assert (status, b"retry-after" in headers) == (503, True)
+        assert time.monotonic() - started < 1.0  # not the kiosk wait of 5 s
+        assert admission.refused["kiosk"] == 1 and gate.waiting["kiosk"] == 0
+        gate.leave("kiosk")
+        # A place is free: even an old request is served rather than refused.
+        assert (await _call(admission, old))[0] == 200
+
+    asyncio.run(scenario())
+
+
+def test_the_body_limit_does_not_read_a_request_that_has_no_body():
+    from hall.api.body_limit import BodyLimitMiddleware
+
+    settings = Settings(data_dir=Path("unused"), db_url="sqlite://")
+    reads: list[str] = []
+    given: list[object] = []
+
+    async def receive() -> dict:
+        reads.append("read")
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def app(scope, inner_receive, send) -> None:
+        given.append(inner_receive)
+        message = await inner_receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": message["body"]})
+
+    async def scenario() -> None:
+        limit = BodyLimitMiddleware(app, settings)
+        for headers in ([], [(b"content-length", b"0")]):
+            reads.clear()
+            sent: list[dict] = []
+            await limit(_scope("GET", "/api/v1/status-changes", headers), receive, _append(sent))
+            assert reads == ["read"] and given[-1] is receive  # no timed read in the middleware
+        # With a body the middleware reads and counts it first, then replays it.
+        sent = []
+        posted = _scope("POST", "/api/v1/applications", [(b"content-length", b"2")])
+        reads.clear()
+        await limit(posted, receive, _append(sent))
+        assert reads == ["read"] and given[-1] is not receive and sent[-1]["body"] == b"{}"
+        assert limit.buffered == 0
+
+    asyncio.run(scenario())
+
+
+def _append(sent: list[dict]):
+    async def send(message: dict) -> None:
+        sent.append(message)
+    return send

@@ -131,11 +131,14 @@ def test_parsed_catalogs_are_cached_and_a_changed_file_is_read_again(tmp_path, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "甲"})
     assert read_catalog(path) == {"kiosk.a": "甲"}
-    cached = list((tmp_path / "cache" / "village-kiosk" / "translations").glob("zh.core-*.json"))
+    cached = list((tmp_path / "cache" / "village-kiosk" / "translations").glob("zh.core*.json"))
     assert len(cached) == 1
     write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "乙乙"})  # edited: another size and time
     assert read_catalog(path) == {"kiosk.a": "乙乙"}
-    assert len(list(cached[0].parent.glob("zh.core-*.json"))) == 1  # the stale copy is gone
+    assert len(list(cached[0].parent.glob("zh.core*.json"))) == 1  # the stale copy is gone
+    other = write_catalog(tmp_path / "tr2", "zh", "core", {"kiosk.a": "丙"})  # another copy of the app
+    assert read_catalog(other) == {"kiosk.a": "丙"}
+    assert len(list(cached[0].parent.glob("zh.core*.json"))) == 2  # each keeps its own
     cached[0].parent.joinpath("junk").write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache" / "junk"))  # a cache folder it cannot make
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")

@@ -11,6 +11,13 @@ from kiosk.errors import ConfigError
 from kiosk.i18n import LANGUAGES, TRANSLATIONS_DIR, Translator, read_catalog, read_catalogs
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Catalogs written here are parsed into this test's own cache folder: each catalog path has
+    its cached copy, and a test's passing paths would pile up in the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 def write_catalog(folder, lang, topic, texts, fuzzy=()):
     catalog = Catalog(locale=None, domain=topic)
     for key, text in texts.items():

@@ -12,10 +12,10 @@ from kiosk.i18n import LANGUAGES, TRANSLATIONS_DIR, Translator, read_catalog, re
 
 
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
+def private_cache(tmp_path_factory, monkeypatch):
     """Catalogs written here are parsed into this test's own cache folder: each catalog path has
     its cached copy, and a test's passing paths would pile up in the user's cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 def write_catalog(folder, lang, topic, texts, fuzzy=()):

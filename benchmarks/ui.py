@@ -6,7 +6,7 @@ What is measured, and how:
   frame with the home screen is on the (virtual) screen: the process's own start time
   (``/proc/self/stat``) to the first ``Window.on_flip`` after ``on_start``. The real app of
   the GUI tests (simulated card reader and camera) on its own Xvfb, ``BENCH_STARTS``
-  times (3); the median.
+  times (5); the median.
 - **screen change**: a real touch (``tests/support/kivy_driver.py``) on a button that
   changes the screen, to the first frame drawn with the new screen (``on_flip``):
   catalog → guide → form → back to guide → back to catalog, ``BENCH_ROUNDS`` rounds (10).
@@ -15,12 +15,18 @@ What is measured, and how:
 - **candidates**: ``benchmarks/handwriting.py`` (per stroke, and its top-5 accuracy)
   and ``benchmarks/pinyin.py`` (per key) are run as they are and their figures quoted.
 - **memory**: ``BENCH_VISITS`` (200) visits driven through the screens' own methods on
-  the UI thread, without touches: start (the card on the reader is read through the real
-  serial driver), choose the service, the guide, the form with three fields filled and
-  checked, then home (the visit is wiped). The resident set after visit 20 and after the
-  last; the growth between them is the figure (goal <= 5 %). ``BENCH_MEMORY_ONLY=1`` runs
-  only the visits, with tracemalloc from visit 20 on, and lists what was allocated since
-  visit 20 and is still alive at the last, by line (for finding what a visit leaves behind).
+  the UI thread, without touches (``_visit``): start (the card on the reader is read through
+  the real serial driver), choose the service, the guide, the form with three fields filled
+  and checked, the capture screen until its first camera picture is drawn, then home (the
+  visit is wiped). The resident set after visit 20 and after the last; the growth between
+  them is the figure (goal <= 5 %); every ten visits it is printed to stderr as it comes.
+  ``BENCH_MEMORY_ONLY=1`` runs only the visits, with tracemalloc from visit 20 on, and lists
+  what was allocated between visit 30 and the last and is still alive at the last, by line
+  (what each visit leaves behind; the widgets on the screen at 30 are not counted);
+  ``BENCH_TRACE=0`` leaves tracing out (its own memory is in the resident set).
+- ``BENCH_STARTS_ONLY=1``: only the cold starts. ``BENCH_BASELINE_ROOT=/work/main``: each cold
+  start followed by one of that checkout's app (its own ``benchmarks/ui.py``), and the ratio
+  of the medians: the machine is shared, and the ratio is what the load does not move.
 
 Goals: start <= 3 s, screen change <= 100 ms, candidates <= 50 ms, memory growth <= 5 %,
 handwriting top-5 >= 0.9. Prints one JSON line last.
@@ -115,15 +121,26 @@ def _timed_tap(d: Any, target: str | None) -> float:
 
 
 def _visit(d: Any) -> None:
-    """One visit through the screens' own methods, no touches; ends home, wiped."""
-    nav = d.app.nav
+    """One visit through the screens' own methods, no touches; ends home, wiped.
+
+    Every screen of a visit is built, shown, drawn (a frame) and left as in a real one: the
+    card read through the real serial driver, the catalog, the guide, the form with three
+    fields filled and checked, the capture screen until its first camera picture is drawn
+    (the live scanner started and stopped), then home. No waits beyond those: at a load
+    average of 20 a visit that waited for every screen's settling took tens of seconds.
+    """
+    nav, capture = d.app.nav, d.app.service.steps.capture
     d.call(lambda: nav.screen("home").start())
-    d.wait_for(lambda: nav.current == "catalog", timeout=30, interval=0.02, what="the card read")
+    d.wait_for(lambda: nav.current == "catalog", timeout=60, interval=0.02, what="the card read")
     d.call(lambda: nav.current_screen.choose(SERVICE))
+    d.wait_frames(1)
     d.call(lambda: nav.forward())  # guide -> form
     form = d.call(lambda: nav.current_screen)
     d.call(lambda: (form.set_value("phone", "13800138000"), form.set_value("grade", "360"),
                     form.set_value("bank", "psbc"), form.next()))
+    d.wait_for(lambda: nav.current == "capture" and capture.camera_frame() is not None, timeout=60,
+               interval=0.02, what="the capture screen's camera picture")
+    d.wait_frames(1)
     d.call(nav.home)
 
 
@@ -149,17 +166,23 @@ def scenario(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         d.default_timeout = 120  # tracing slows every allocation: a busy machine needs the room
     memory: dict[int, float] = {}
     snapshots: list[Any] = []
+    visit_s: list[float] = []
+    traced = (20, 30, params["visits"])  # tracing from 20; what grew from 30 to the last is kept per visit
     for n in range(1, params["visits"] + 1):
+        began = time.perf_counter()
         _visit(d)
-        if n in (20, params["visits"]) or n % 50 == 0:
+        visit_s.append(time.perf_counter() - began)
+        if n in (20, params["visits"]) or n % 10 == 0:
             d.call(gc.collect)
             d.wait_frames(3)
             memory[n] = _rss_mb()
-            if params.get("trace") and n in (20, params["visits"]):
+            d.send(visits=n, rss_mb=round(memory[n], 1), visit_s=round(statistics.median(visit_s[-10:]), 2))
+            if params.get("trace") and n in traced:
                 snapshots.append(_snapshot(n == 20))
-    result.update(frame_ms=frames, screen_change_ms=changes, memory_mb=memory)
-    if len(snapshots) == 2:
-        result["kept_per_line"] = _grown(*snapshots)
+    result.update(frame_ms=frames, screen_change_ms=changes, memory_mb=memory,
+                  visit_s_median=round(statistics.median(visit_s), 2))
+    if len(snapshots) == 3:
+        result["kept_per_line"] = _grown(*snapshots[1:])
     return result
 
 
@@ -184,12 +207,21 @@ def _grown(before: Any, after: Any) -> list[str]:
 
 
 def _run_app(params: dict[str, Any], timeout: float) -> dict[str, Any]:
-    from tests.support.kivy_driver import AppProcess
+    from tests.support.kivy_driver import AppProcess, ScenarioFailed
 
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as artifacts:
         with AppProcess("benchmarks.ui:build_app", "benchmarks.ui:scenario", artifacts=Path(artifacts),
                         params={"data_dir": str(Path(tmp) / "data"), **params}) as proc:
-            value: dict[str, Any] = proc.wait(timeout=timeout)
+            if params.get("visits"):  # the resident set every ten visits, as it comes (a long run)
+                deadline = time.monotonic() + timeout
+                try:
+                    while time.monotonic() < deadline:
+                        print(json.dumps(proc.receive(timeout=deadline - time.monotonic())), file=sys.stderr,
+                              flush=True)
+                except ScenarioFailed:
+                    pass  # the scenario ended (its result, or its failure, comes from wait())
+            value: dict[str, Any] = proc.wait(timeout=max(10.0, deadline - time.monotonic())
+                                              if params.get("visits") else timeout)
             return value
 
 
@@ -200,20 +232,59 @@ def _last_json(script: str, env: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
+def _baseline_start(root: Path) -> float:
+    """One cold start of the app of another checkout (``BENCH_BASELINE_ROOT``, e.g. main's), by its own
+    benchmark module and driver: the same machine, the same minute, for a ratio that the load cancels."""
+    code = ("import json, sys; sys.path.insert(0, '.'); from benchmarks.ui import _run_app; "
+            "print(json.dumps(_run_app({'only_start': True}, 180)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, text=True, capture_output=True, timeout=240,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["cold_start_s"])
+
+
+def _cold_starts(starts: int, baseline: Path | None) -> tuple[list[float], list[float]]:
+    """``starts`` cold starts of this app and, interleaved one for one, of the baseline's."""
+    own: list[float] = []
+    base: list[float] = []
+    for _ in range(starts):
+        own.append(_run_app({"only_start": True}, 180)["cold_start_s"])
+        if baseline is not None:
+            base.append(_baseline_start(baseline))
+    return own, base
+
+
+def _start_figures(own: list[float], base: list[float]) -> dict[str, Any]:
+    figures: dict[str, Any] = {"cold_start_s_median": round(statistics.median(own), 2),
+                               "cold_start_s": [round(c, 2) for c in own]}
+    if base:
+        figures.update(baseline_cold_start_s_median=round(statistics.median(base), 2),
+                       baseline_cold_start_s=[round(c, 2) for c in base],
+                       cold_start_vs_baseline=round(statistics.median(own) / statistics.median(base), 3))
+    return figures
+
+
 def main() -> None:
-    starts = int(os.environ.get("BENCH_STARTS", "3"))
+    starts = int(os.environ.get("BENCH_STARTS", "5"))
+    baseline = Path(os.environ["BENCH_BASELINE_ROOT"]) if os.environ.get("BENCH_BASELINE_ROOT") else None
     rounds = int(os.environ.get("BENCH_ROUNDS", "10"))
     visits = int(os.environ.get("BENCH_VISITS", "200"))
     load_before = os.getloadavg()[0]
     if os.environ.get("BENCH_MEMORY_ONLY"):  # developing: the visits alone, with what is kept per line
-        run = _run_app({"rounds": 1, "visits": visits, "trace": True}, 900 + 60 * visits)
+        trace = os.environ.get("BENCH_TRACE", "1") != "0"  # 0: the resident set without tracing's own
+        run = _run_app({"rounds": 1, "visits": visits, "trace": trace}, 900 + 60 * visits)
         memory = {int(k): v for k, v in run["memory_mb"].items()}
         print(json.dumps({"benchmark": "ui-memory", "visits": visits, "memory_mb": memory,
                           "memory_growth": round(memory[visits] / memory[20] - 1, 4),
-                          "kept_per_line": run.get("kept_per_line"),
+                          "visit_s_median": run["visit_s_median"], "kept_per_line": run.get("kept_per_line"),
                           "load_average": round(os.getloadavg()[0], 1)}, ensure_ascii=False))
         return
-    cold = [_run_app({"only_start": True}, 180)["cold_start_s"] for _ in range(starts - 1)]
+    if os.environ.get("BENCH_STARTS_ONLY"):  # developing: the cold starts alone (and the baseline's)
+        own, base = _cold_starts(starts, baseline)
+        print(json.dumps({"benchmark": "ui-start", **_start_figures(own, base),
+                          "load_average_before": round(load_before, 1),
+                          "load_average_after": round(os.getloadavg()[0], 1)}))
+        return
+    cold, base = _cold_starts(starts - 1, baseline)
     run = _run_app({"rounds": rounds, "visits": visits}, 600 + 10 * visits)
     cold.append(run["cold_start_s"])
     handwriting = _last_json("handwriting.py", {"BENCH_CHARS": os.environ.get("BENCH_CHARS", "100")})
@@ -227,8 +298,7 @@ def main() -> None:
         "benchmark": "ui",
         "driven": "real app under Xvfb (llvmpipe); screen changes by real touches; visits through "
                   "the screens' methods on the UI thread, without touches",
-        "cold_start_s_median": round(statistics.median(cold), 2),
-        "cold_start_s": [round(c, 2) for c in cold],
+        **_start_figures(cold, base),
         "screen_change_ms_median": round(change, 1),
         "screen_change_ms_p95": round(changes[int(len(changes) * 0.95)], 1),
         "frame_ms_median": round(frame, 1),

@@ -53,9 +53,12 @@ _PARSED: dict[Path, tuple[int, int, dict[str, str]]] = {}
 
 def _cache_file(path: Path, stat: os.stat_result) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     digest = hashlib.sha256(f"{path.resolve()}\0{stat.st_mtime_ns}\0{stat.st_size}".encode()).hexdigest()[:32]
-    # <lang>.<topic>-<digest>.json: one file per catalog (the folders name the language)
-    name = f"{path.parent.parent.name}.{path.stem}-{digest}.json"
+    # <lang>.<topic>.<where>-<digest>.json: one file per catalog file. ``where`` names the file's
+    # path, so that two copies of the app under one user (an update beside the running one, two
+    # checkouts) do not delete each other's copy at every start, each parsing all again.
+    name = f"{path.parent.parent.name}.{path.stem}.{where}-{digest}.json"
     return Path(base) / "village-kiosk" / "translations" / name
 
 

@@ -11,6 +11,13 @@ from kiosk.errors import ConfigError
 from kiosk.i18n import LANGUAGES, TRANSLATIONS_DIR, Translator, read_catalog, read_catalogs
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Catalogs written here are parsed into this test's own cache folder: each catalog path has
+    its cached copy, and a test's passing paths would pile up in the user's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 def write_catalog(folder, lang, topic, texts, fuzzy=()):
     catalog = Catalog(locale=None, domain=topic)
     for key, text in texts.items():
@@ -131,11 +138,14 @@ def test_parsed_catalogs_are_cached_and_a_changed_file_is_read_again(tmp_path, m
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "甲"})
     assert read_catalog(path) == {"kiosk.a": "甲"}
-    cached = list((tmp_path / "cache" / "village-kiosk" / "translations").glob("zh.core-*.json"))
+    cached = list((tmp_path / "cache" / "village-kiosk" / "translations").glob("zh.core*.json"))
     assert len(cached) == 1
     write_catalog(tmp_path / "tr", "zh", "core", {"kiosk.a": "乙乙"})  # edited: another size and time
     assert read_catalog(path) == {"kiosk.a": "乙乙"}
-    assert len(list(cached[0].parent.glob("zh.core-*.json"))) == 1  # the stale copy is gone
+    assert len(list(cached[0].parent.glob("zh.core*.json"))) == 1  # the stale copy is gone
+    other = write_catalog(tmp_path / "tr2", "zh", "core", {"kiosk.a": "丙"})  # another copy of the app
+    assert read_catalog(other) == {"kiosk.a": "丙"}
+    assert len(list(cached[0].parent.glob("zh.core*.json"))) == 2  # each keeps its own
     cached[0].parent.joinpath("junk").write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache" / "junk"))  # a cache folder it cannot make
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")

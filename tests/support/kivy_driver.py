@@ -532,6 +532,8 @@ def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         touch.touch_up()
+    except Exception as exc:  # noqa: BLE001 - a handler's bug: raised again from the app's own loop
+        _raise_in_the_loop(exc)
     finally:
         for w, uid in uids:
             w.unbind_uid("on_touch_down", uid)
@@ -539,6 +541,18 @@ def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
     if deepest == 0 or (deepest is not None and isinstance(path[deepest], ModalView)):
         return {**outcome, "reached": True}
     return {**outcome, "reached": False, "why": "covered, or out of its list's view (" + _top_at(x, y) + ")"}
+
+
+def _raise_in_the_loop(exc: Exception) -> None:
+    """Raise ``exc`` again from a Clock callback of the app's loop, as a finger's touch would
+    have: ``_press`` runs inside ``Driver.call``, which would hand the error to the scenario
+    instead of the app's ExceptionManager (the friendly message under test)."""
+    from kivy.clock import Clock
+
+    def again(_dt: float) -> None:
+        raise exc
+
+    Clock.schedule_once(again, 0)
 
 
 def _top_at(x: float, y: float) -> str:

@@ -28,12 +28,14 @@ class FormScreen(KioskScreen):
         self.errors: dict[str, str] = {}
         self.selected = ""
         self.editor: Any = None
-        self._shown: list[Any] | None = None  # shown anew: every row built
 
     def refresh(self) -> None:
         rows = self.run(self.step.rows, getattr(self, "errors", {}))
         if rows is None:
             return
+        box = self.ids.rows
+        box.clear_widgets()
+        self.row_widgets: dict[str, BoxLayout] = {}
         keypad_fields = [r.field.id for r in rows if field_widget(r.field.kind).keypad and not r.from_card]
         if self.selected not in keypad_fields:
             self.selected = keypad_fields[0] if keypad_fields else ""
@@ -43,33 +45,14 @@ class FormScreen(KioskScreen):
             # once per kiosk, and only when text is to be written: building the pinyin index holds
             # Python's lock for seconds, so a visit whose card fills the names never pays for it
             engines.start()
-        # A tap (a key, a choice) changes one row: only rows whose words, value, error or selection
-        # changed are built again. Building every row on each key took most of a tap's time.
-        shown = [(row, row.field.id == self.selected, self.lang) for row in rows]
-        before = getattr(self, "_shown", None)
-        if before is not None and [b[0].field.id for b in before] == [r.field.id for r in rows]:
-            for now, then in zip(shown, before, strict=True):
-                if now != then:
-                    self._replace_row(now[0])
-        else:
-            self.ids.rows.clear_widgets()
-            self.row_widgets: dict[str, BoxLayout] = {}
-            for row in rows:
-                self.row_widgets[row.field.id] = self._row(row)
-                self.ids.rows.add_widget(self.row_widgets[row.field.id])
-        self._shown = shown
+        for row in rows:
+            self.row_widgets[row.field.id] = self._row(row)
+            box.add_widget(self.row_widgets[row.field.id])
         self.keypad_hint = self.tr("form.keypad_hint") if self.selected else ""
         self.ids.keypad.opacity = 1 if self.selected else 0
         self.ids.keypad.disabled = not self.selected
         keypad = next((field_widget(r.field.kind).keypad for r in rows if r.field.id == self.selected), None)
         self.decimal = bool(keypad and keypad.decimal)
-
-    def _replace_row(self, row: Any) -> None:
-        box, old = self.ids.rows, self.row_widgets[row.field.id]
-        index = box.children.index(old)
-        box.remove_widget(old)
-        self.row_widgets[row.field.id] = self._row(row)
-        box.add_widget(self.row_widgets[row.field.id], index=index)
 
     def _row(self, row: Any) -> BoxLayout:
         f = row.field
@@ -92,7 +75,6 @@ class FormScreen(KioskScreen):
         self.close_editor()
         self.ids.rows.clear_widgets()
         self.row_widgets = {}
-        self._shown = None
         self.errors = {}
         self.selected = ""
 

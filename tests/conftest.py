@@ -6,7 +6,8 @@ module would get its own instance (and its own pcscd).
 The suite runs on two pytest-xdist workers (scripts/run-tests.sh). Each worker has its own
 session fixtures (its own PostgreSQL cluster, its own Xvfb displays); the one thing the
 workers cannot each have is the machine's pcscd with its single virtual reader, so every
-test that puts a card in it is grouped onto one worker (``--dist loadgroup``).
+test that uses it is marked ``pcsc`` and scripts/run-tests.sh runs those afterwards in one
+process (xdist's ``loadgroup`` did not keep a group on one worker under pytest 9).
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import pytest
 
 from tests.support.pcscd import pcscd  # noqa: F401  (the real pcscd with the vpcd reader)
 
-PCSC_GROUP = "pcsc"
 CPU_PROPERTY = "cpu_s"
 CPU_REPORT_COUNT = 25
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # before pytest's own hook selects by marker (``-m pcsc``)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     for item in items:
-        if "pcscd" in getattr(item, "fixturenames", ()) or item.get_closest_marker("pcsc"):
-            item.add_marker(pytest.mark.xdist_group(PCSC_GROUP))
+        if "pcscd" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("pcsc"):
+            item.add_marker(pytest.mark.pcsc)
+    return (yield)
 
 
 def _cpu_s() -> float:

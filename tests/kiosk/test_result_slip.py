@@ -128,7 +128,8 @@ def test_a_picture_result_prints_as_a_slip_and_a_receipt_qr_proves_no_applicant(
             while sim.received.count(CUT) < 4 and time.monotonic() < deadline:
                 sim.wait_for(CUT, timeout=1)
             data = sim.received
-            assert data.count(CUT) == 4 and data.count(b"\x1dv0") == 4  # a raster picture per slip
+            # a raster picture per slip; the cut's two bytes may also occur inside a picture's bits
+            assert data.count(b"\x1dv0") == 4 and data.count(CUT) >= 4
             assert data.count(b"441423-000009") == 4  # the number on each
             for n in range(1, 5):
                 assert encode_text(f"第 {n} 页，共 4 页") in data

@@ -372,6 +372,9 @@ class Driver:
             pressed = self.call(_press_if_still, widget, aim, timeout=slow)
             if pressed["pressed"]:
                 break
+            if pressed.get("gone") and isinstance(target, str):
+                # built again under the finger (a form refreshed when a job ended): the new one
+                widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=label)
             aim = pressed["aim"]
         if pressed is None or not pressed["pressed"]:  # still moving (an animation): where it is now
             aim = self.call(lambda: widget.to_window(*widget.center), timeout=slow)
@@ -491,6 +494,8 @@ def _aim_at(widget: Any) -> tuple[float, float] | None:
 
 def _press_if_still(widget: Any, aim: tuple[float, float] | None) -> dict[str, Any]:
     """Press the widget if it stands where it stood a frame ago (``aim``); else where it is now."""
+    if widget.get_root_window() is None:  # taken off the screen since it was found
+        return {"pressed": False, "aim": None, "gone": True}
     now = _aim_at(widget)
     if now is None or aim is None or abs(now[0] - aim[0]) > 0.5 or abs(now[1] - aim[1]) > 0.5:
         return {"pressed": False, "aim": now}

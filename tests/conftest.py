@@ -36,16 +36,15 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+_CPU_START = pytest.StashKey[float]()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     # The suite has a time budget on 2 cores: with two workers, CPU rather than waiting is
     # what bounds it, so each test's CPU is reported beside pytest's --durations.
-    before = _cpu_s()
-    item.stash[_CPU_START] = before
+    item.stash[_CPU_START] = _cpu_s()
     yield
-
-
-_CPU_START = pytest.StashKey[float]()
 
 
 @pytest.hookimpl(hookwrapper=True)

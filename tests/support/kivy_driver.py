@@ -384,27 +384,6 @@ class Driver:
                             f"(window {pressed['window']}): {pressed['why']}")
         self.wait_frames(1)  # what the touch scheduled for the next frame has run
 
-    def _press_at(self, x: float, y: float, timeout: float | None = None) -> None:
-        """Touch down and up at window (x, y), whatever is there. Unlike ``call``, an error raised
-        by a handler is NOT caught here: it travels the real way, into Kivy's ExceptionManager."""
-        from kivy.clock import Clock
-
-        done = threading.Event()
-
-        def press(_dt: float) -> None:
-            from kivy.tests.common import UnitTestTouch
-
-            try:
-                touch = UnitTestTouch(x, y)
-                touch.touch_down()
-                touch.touch_up()
-            finally:
-                done.set()
-
-        Clock.schedule_once(press, 0)
-        if not done.wait(timeout or self.default_timeout):
-            raise TimeoutError("the UI thread did not take the touch")
-
     # -- pictures ---------------------------------------------------------------------------
 
     def screenshot(self, name: str) -> Path:

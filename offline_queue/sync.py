@@ -77,6 +77,9 @@ def in_quiet_hours(spec: str, now: float) -> bool:
 
 # errors that say the hall (not this entry) is the trouble: stop the pass after them
 _HALL_WIDE = (HallUnreachable, HallBusy, HallAuthRefused, DeviceRevoked)
+# a pass that ended on one of these says the hall could not be reached or would not talk:
+# the next pass waits longer (``SyncEngine.next_pass_in_s``)
+_OUTAGE_CODES = frozenset({HallUnreachable.code, HallBusy.code, HallAuthRefused.code})
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class SyncEngine:
         self._bytes_total = 0
         self._on_bytes: Callable[[int, int], None] | None = None
         self._not_before = 0.0  # the hall's Retry-After: no pass contacts it before this time
+        self.outage_passes = 0  # passes in a row that could not reach the hall (or it would not talk)
 
     @classmethod
     def from_settings(cls, queue: OfflineQueue, client: HallClient, sync: SyncPolicy,
@@ -173,6 +177,19 @@ class SyncEngine:
         """Delay before the next try after ``attempts`` earlier failures (protocol.md, Retries)."""
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0 ** min(attempts, 32))
         return ceiling * (0.5 + 0.5 * self._rng())
+
+    def next_pass_in_s(self, interval_s: float) -> float:
+        """When the next pass should start: ``interval_s``, or longer while the hall is out of reach.
+
+        Each pass in a row that found the hall unreachable (or busy, or refusing the
+        signature) doubles the wait, up to ``backoff_max_s``, with jitter: the status pull
+        runs even with an empty queue, and after a county-wide outage hundreds of kiosks must
+        not come back in the same second. A new application wakes the worker at once anyway.
+        """
+        if self.outage_passes == 0:
+            return interval_s
+        ceiling = min(max(self.backoff_max_s, interval_s), interval_s * 2.0 ** min(self.outage_passes, 32))
+        return max(interval_s, ceiling * (0.5 + 0.5 * self._rng()))
 
     def run_once(
         self,
@@ -245,6 +262,7 @@ class SyncEngine:
             except StorageError as exc:
                 log.error("sync: retention purge failed (%s)", exc.code)
                 errors.append(exc.code)
+        self.outage_passes = self.outage_passes + 1 if _OUTAGE_CODES & set(errors) else 0
         return SyncReport(sent, failed, retried, len(changed), errors, changed, purged=purged,
                           wait_s=max(0.0, self._not_before - self._clock()), ratings_sent=rated)
 
@@ -497,4 +515,4 @@ class SyncWorker:
         if report.revoked:
             log.error("sync: stopping, the hall revoked this kiosk")
             return BackgroundLoop.STOP
-        return max(self.interval_s, report.wait_s)
+        return max(self.engine.next_pass_in_s(self.interval_s), report.wait_s)

@@ -77,3 +77,29 @@ def test_retry_after_is_honoured(queue, clock, make_app, hall_public):
     assert (report.retried, report.errors, report.status_updates) == (1, ["hall_busy"], 0)
     assert queue.get(a.id).next_attempt_at == clock() + 120
     assert queue.get(b.id).attempts == 0
+
+
+class Unreachable(Exploding):
+    """A hall that cannot be reached: every call fails as the transport reports it."""
+
+    def all_status_changes(self, since):
+        from offline_queue.errors import HallUnreachable
+
+        raise HallUnreachable("connection refused")
+
+
+def test_passes_space_out_while_the_hall_is_unreachable_and_come_back_when_it_answers(queue, clock):
+    """An empty queue still pulls status each pass: an outage must not mean a pull every interval."""
+    engine = SyncEngine(queue, Unreachable(), clock=clock, backoff_max_s=300, rng=lambda: 1.0)
+    waits = []
+    for _ in range(6):
+        assert engine.run_once().errors == ["hall_unreachable"]
+        waits.append(engine.next_pass_in_s(30))
+    assert waits == [60, 120, 240, 300, 300, 300]  # doubling, capped by backoff_max_s
+    engine._rng = lambda: 0.0
+    assert engine.next_pass_in_s(30) == 150  # jittered down to half, never below the interval
+    assert engine.next_pass_in_s(1000) == 1000
+
+    engine.client = Exploding()  # the hall answers again (a pull with nothing new)
+    assert engine.run_once().errors == []
+    assert engine.next_pass_in_s(30) == 30

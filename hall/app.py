@@ -29,6 +29,7 @@ from hall.api.answer_signing import AnswerSigning
 from hall.api.body_limit import BodyLimitMiddleware
 from hall.api.errors import install_error_handlers
 from hall.api.front_door import FrontDoor
+from hall.api.heartbeat_fast_path import HeartbeatFastPath
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
@@ -126,7 +127,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 def serve_app(settings: Settings, clock: Clock = system_clock) -> FrontDoor:
     """The application as served: ``create_app`` behind the front door."""
     app = create_app(settings, clock)
-    return FrontDoor(app, app.state.gate, settings.retry_after_s)
+    return FrontDoor(HeartbeatFastPath(app), app.state.gate, settings.retry_after_s)
 
 
 def app_from_environment() -> FrontDoor:

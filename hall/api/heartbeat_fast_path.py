@@ -79,7 +79,7 @@ class HeartbeatFastPath:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             known = _SIGNATURE_HEADERS.get(name)
-            if known is not None:
+            if known is not None and known not in headers:  # the first, as Starlette's headers.get
                 headers[known] = value.decode("latin-1")
         try:
             body = await self._read_body(scope, receive, send, headers)

@@ -121,7 +121,14 @@ class HeartbeatWriter:
         self.loop.start()
 
     def stop(self) -> None:
+        """Stop the thread; beats still waiting are answered 503 busy (the kiosk comes back)."""
         self.loop.stop()
+        with self._lock:
+            left, self._pending = self._pending, []
+        for beat in left:
+            beat.error = Busy("the hall is busy; try again later")
+        if left:
+            self._deliver(left)
 
     def ensure_running(self) -> None:
         if not self.loop.running:

@@ -125,7 +125,10 @@ class HeartbeatFastPath:
         while True:
             wait = min(settings.body_idle_timeout_s, deadline - time.monotonic())
             try:
-                message = await asyncio.wait_for(receive(), max(wait, 0.0))
+                # asyncio.timeout, not wait_for: no task of its own per receive (a third of the
+                # fast path's event-loop time in a profile).
+                async with asyncio.timeout(max(wait, 0.0)):
+                    message = await receive()
             except TimeoutError:
                 await self._send(send, headers, 503, _error_body(
                     "body_timeout", "the request body arrived too slowly"), retry=True, close=True)

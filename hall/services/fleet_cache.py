@@ -66,7 +66,9 @@ class FleetCache:
         """At the start of a batch, in its transaction: drop everything if the generation
         changed, then read the kiosks of the batch that are not cached."""
         generation = fleet_generation.read(connection)
-        if generation != self.generation or len(self.kiosks) > MAX_KIOSKS:
+        # A missing row (-1: a database restored from before migration 0012 and not migrated)
+        # could never announce a change: then nothing is kept from one batch to the next.
+        if generation < 0 or generation != self.generation or len(self.kiosks) > MAX_KIOSKS:
             self.clear()
             self.generation = generation
             self.reloads += 1

@@ -175,3 +175,22 @@ def test_a_command_a_configuration_and_a_revocation_reach_the_next_beat(hall):
         devices.revoke(db, kiosk[0])
     (third,) = run(hall, beat(kiosk))
     assert third.error is not None and (third.error.status, third.error.code) == (403, "device_revoked")
+
+
+def test_without_its_generation_row_the_cache_keeps_nothing(hall):
+    """A database that lost the row (restored from before migration 0012, not migrated) cannot
+    announce a change: the writer then reads every batch's kiosks afresh."""
+    from hall.models import FleetGeneration
+
+    kiosk = enrol(hall)
+    with hall.sessions() as db:
+        db.execute(delete(FleetGeneration))
+        db.commit()
+    try:
+        reloads = hall.writer.cache.reloads
+        assert all(b.answer is not None for b in run(hall, beat(kiosk)) + run(hall, beat(kiosk)))
+        assert hall.writer.cache.reloads == reloads + 2
+    finally:
+        with hall.sessions() as db:
+            db.add(FleetGeneration(id=1, value=10**6))
+            db.commit()

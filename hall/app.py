@@ -4,7 +4,9 @@ Migrations are not run here (``county-hall serve`` and ``migrate`` run them firs
 
 ``serve_app(settings)`` is what ``county-hall serve`` runs: the application behind the
 front door (hall/api/front_door.py: health answered and hopeless requests shed before
-FastAPI's own middleware stack). A request then meets, in order: the streaming body
+FastAPI's own middleware stack), then the heartbeat's fast path (hall/api/heartbeat_fast_path.py:
+``POST /api/v1/heartbeat`` answered there, many kiosks to a transaction by the process's
+heartbeat writer thread). Any other request then meets, in order: the streaming body
 limit (hall/api/body_limit.py: 413 before the body is buffered, slow bodies cut off),
 admission (hall/api/admission.py: a bounded number in flight per kind, else a fast
 503), the read mode (GET/HEAD read SQLite without the write lock), then FastAPI's

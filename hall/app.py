@@ -4,7 +4,9 @@ Migrations are not run here (``county-hall serve`` and ``migrate`` run them firs
 
 ``serve_app(settings)`` is what ``county-hall serve`` runs: the application behind the
 front door (hall/api/front_door.py: health answered and hopeless requests shed before
-FastAPI's own middleware stack). A request then meets, in order: the streaming body
+FastAPI's own middleware stack), then the heartbeat's fast path (hall/api/heartbeat_fast_path.py:
+``POST /api/v1/heartbeat`` answered there, many kiosks to a transaction by the process's
+heartbeat writer thread). Any other request then meets, in order: the streaming body
 limit (hall/api/body_limit.py: 413 before the body is buffered, slow bodies cut off),
 admission (hall/api/admission.py: a bounded number in flight per kind, else a fast
 503), the read mode (GET/HEAD read SQLite without the write lock), then FastAPI's
@@ -29,6 +31,7 @@ from hall.api.answer_signing import AnswerSigning
 from hall.api.body_limit import BodyLimitMiddleware
 from hall.api.errors import install_error_handlers
 from hall.api.front_door import FrontDoor
+from hall.api.heartbeat_fast_path import HeartbeatFastPath
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
@@ -126,7 +129,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 def serve_app(settings: Settings, clock: Clock = system_clock) -> FrontDoor:
     """The application as served: ``create_app`` behind the front door."""
     app = create_app(settings, clock)
-    return FrontDoor(app, app.state.gate, settings.retry_after_s)
+    return FrontDoor(HeartbeatFastPath(app), app.state.gate, settings.retry_after_s)
 
 
 def app_from_environment() -> FrontDoor:

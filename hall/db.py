@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps this in step with Alembic's head).
-HEAD_REVISION = "0011_figures_summary"
+HEAD_REVISION = "0012_fleet_generation"
 
 
 # How the next SQLite transaction in this context begins. IMMEDIATE takes the write lock
@@ -176,7 +176,11 @@ class _WriterTurn:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    from hall.services import fleet_generation  # imports the models: not at this module's import
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    fleet_generation.install(sessions)  # heartbeat caches see every fleet write (issue 11)
+    return sessions
 
 
 def is_current(engine: Engine) -> bool:

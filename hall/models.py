@@ -499,3 +499,14 @@ class FiguresSummaryState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     utc_offset_hours: Mapped[int] = mapped_column(Integer)
     rebuilt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FleetGeneration(Base):
+    """One row: a number every write to what a heartbeat answer depends on adds one to (a
+    device, its commands, its configuration, a release; hall/services/fleet_generation.py).
+    The heartbeat writer reads it once per batch and drops its cache when it has changed."""
+
+    __tablename__ = "fleet_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

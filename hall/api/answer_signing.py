@@ -33,6 +33,16 @@ API_PREFIX = "/api/v1/"
 ENROLMENT_PATH = "/api/v1/enrolment"
 
 
+_HEADER_NAME = HEADER_HALL_SIGNATURE.lower().encode("latin-1")
+
+
+def signature_header(key: Ed25519PrivateKey, device_id: str, nonce: str, status: int,
+                     body: bytes) -> tuple[bytes, bytes]:
+    """The ``X-Hall-Signature`` header of one answer, as an ASGI header pair (also used by the
+    heartbeat's fast path, hall/api/heartbeat_fast_path.py, which answers before this layer)."""
+    return _HEADER_NAME, sign_answer(key, device_id, nonce, status, body).encode("ascii")
+
+
 class AnswerSigning:
     """``app.add_middleware(AnswerSigning, key=hall_keys.sign_private)``."""
 
@@ -75,12 +85,11 @@ class AnswerSigning:
                 return
             body = b"".join(parts)
             if enrolment:
-                signature = sign_answer(self.key, "", request_hash.hexdigest(), start["status"], body)
+                signed = signature_header(self.key, "", request_hash.hexdigest(), start["status"], body)
             else:
-                signature = sign_answer(self.key, device_id or "", nonce or "", start["status"], body)
-            start_headers = [(k, v) for k, v in start.get("headers", [])
-                             if k.lower() != HEADER_HALL_SIGNATURE.lower().encode("latin-1")]
-            start_headers.append((HEADER_HALL_SIGNATURE.lower().encode("latin-1"), signature.encode("ascii")))
+                signed = signature_header(self.key, device_id or "", nonce or "", start["status"], body)
+            start_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != _HEADER_NAME]
+            start_headers.append(signed)
             await send({**start, "headers": start_headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
 

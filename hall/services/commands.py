@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall.errors import Conflict, InvalidRequest, NotFound
@@ -98,6 +100,35 @@ def pending_for(db: Session, device: Device, clock: Clock = system_clock) -> lis
     if undelivered:
         connection.execute(_MARK_DELIVERED, {"ids": undelivered, "now": now})
     return due
+
+
+_PENDING_OF_MANY = (select(_COMMANDS.c.id, _COMMANDS.c.device_id, _COMMANDS.c.document, _COMMANDS.c.signature,
+                           _COMMANDS.c.not_after, _COMMANDS.c.delivered_at)
+                    .where(_COMMANDS.c.device_id.in_(bindparam("ids", expanding=True)),
+                           _COMMANDS.c.status == PENDING)
+                    .order_by(_COMMANDS.c.issued_at, _COMMANDS.c.id))
+
+
+def pending_of_many(connection: Connection, device_ids: list[str]) -> dict[str, list[Row]]:
+    """The pending commands of many kiosks (oldest first, at most 20 each), one read: what the
+    heartbeat writer caches; it expires and marks them with ``expire`` and ``mark_delivered``."""
+    found: dict[str, list[Row]] = {device_id: [] for device_id in device_ids}
+    for row in connection.execute(_PENDING_OF_MANY, {"ids": device_ids}):
+        if len(found[row.device_id]) < 20:
+            found[row.device_id].append(row)
+    return found
+
+
+def expire(connection: Connection, command_ids: list[str]) -> None:
+    """Mark these pending commands expired (their ``not_after`` has passed)."""
+    if command_ids:
+        connection.execute(_EXPIRE, {"ids": command_ids})
+
+
+def mark_delivered(connection: Connection, command_ids: list[str], now: datetime) -> None:
+    """Note the first delivery of these commands (a command already marked keeps its time)."""
+    if command_ids:
+        connection.execute(_MARK_DELIVERED, {"ids": command_ids, "now": now})
 
 
 def delivery_json(command: DeviceCommand | Row) -> dict:

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest, NotFound
@@ -84,9 +85,24 @@ _DUE = (select(_VERSIONS.c.id, _VERSIONS.c.settings_json, _VERSIONS.c.created_at
 def delivery_for(db: Session, sign_key: Ed25519PrivateKey, device: Device, reported: int) -> dict | None:
     """The signed configuration to send this kiosk, or None when it runs the assigned one."""
     version = db.connection().execute(_DUE, {"device_id": device.id, "reported": reported}).first()
-    if version is None:
-        return None
-    document = {"version": version.id, "device_id": device.id, "settings": json.loads(version.settings_json),
+    return None if version is None else signed_delivery(sign_key, device.id, version)
+
+
+_ASSIGNED_OF_MANY = (select(_ASSIGNED.c.device_id, _VERSIONS.c.id, _VERSIONS.c.settings_json,
+                            _VERSIONS.c.created_at)
+                     .join_from(_ASSIGNED, _VERSIONS, _VERSIONS.c.id == _ASSIGNED.c.version)
+                     .where(_ASSIGNED.c.device_id.in_(bindparam("ids", expanding=True))))
+
+
+def assigned_of_many(connection: Connection, device_ids: list[str]) -> dict[str, Row]:
+    """The configuration version assigned to each of these kiosks (absent: none), one read: what
+    the heartbeat writer caches; ``signed_delivery`` makes the answer's part of it."""
+    return {row.device_id: row for row in connection.execute(_ASSIGNED_OF_MANY, {"ids": device_ids})}
+
+
+def signed_delivery(sign_key: Ed25519PrivateKey, device_id: str, version: Row) -> dict:
+    """The signed configuration document of ``version`` for one kiosk."""
+    document = {"version": version.id, "device_id": device_id, "settings": json.loads(version.settings_json),
                 "issued_at": iso(version.created_at)}
     return {"document": document, "signature": sign_document(sign_key, CONFIG_CONTEXT, document)}
 

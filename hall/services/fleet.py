@@ -10,11 +10,13 @@ Everything in a heartbeat comes from a kiosk and is hostile: it is validated by
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
@@ -50,18 +52,20 @@ _TRIM = delete(_BEATS).where(
 
 def record_heartbeat(db: Session, settings: Settings, device: Device, report: dict[str, Any],
                      clock: Clock = system_clock) -> None:
-    """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``); the caller commits.
+    """Store one heartbeat (``report`` is ``HeartbeatIn.model_dump()``) and trim the kiosk's
+    history to ``settings.heartbeat_history``; the caller commits. (The served heartbeat goes
+    through hall/services/heartbeat_writer.py, many kiosks to a transaction.)"""
+    write_beats(db.connection(), [state_row(device.id, report, to_datetime(clock()))],
+                settings.heartbeat_history, trim=[device.id])
 
-    Core statements built once, on the session's connection, not the ORM's unit of work:
-    this runs for every beat of every kiosk, inside the write transaction (on SQLite,
-    holding the one write lock), and the ORM cost more CPU than the statements themselves."""
-    now = to_datetime(clock())
+
+def state_row(device_id: str, report: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The ``device_states`` row of one heartbeat (also what its history row is made of)."""
     health = report.get("health") or {}
     queue = report.get("queue") or {}
     versions = report.get("versions") or {}
-    text = json.dumps(report, ensure_ascii=False, sort_keys=True)
-    state = {
-        "device_id": device.id,
+    return {
+        "device_id": device_id,
         "reported_at": now,
         "health_state": str(health.get("state", ""))[:16],
         "queue_depth": int(queue.get("depth", 0)),
@@ -72,17 +76,28 @@ def record_heartbeat(db: Session, settings: Settings, device: Device, report: di
         "config_version": int(report.get("config_version", 0)),
         "uptime_s": int(report.get("uptime_s", 0)),
         "locked": bool(report.get("locked", False)),
-        "report_json": text,
+        "report_json": json.dumps(report, ensure_ascii=False, sort_keys=True),
     }
-    connection = db.connection()
-    # One upsert: two beats of one kiosk at once (a retry crossing a slow answer) must not
-    # both find no row and both insert one (an IntegrityError, a 500 on PostgreSQL).
-    connection.execute(_UPSERT_STATE[connection.dialect.name], state)
-    connection.execute(_INSERT_BEAT, {
-        "device_id": device.id, "received_at": now, "health_state": state["health_state"],
-        "queue_depth": state["queue_depth"], "oldest_unsent_s": state["oldest_unsent_s"],
-        "report_json": text})
-    connection.execute(_TRIM, {"device_id": device.id, "keep": settings.heartbeat_history})
+
+
+def write_beats(connection: Connection, states: list[dict[str, Any]], keep: int, trim: list[str]) -> None:
+    """Many kiosks' heartbeats in the caller's transaction: ``states`` (``state_row``s, at most
+    one per kiosk) replace the kiosks' rows and join their histories (one executemany each);
+    the kiosks named in ``trim`` keep only their newest ``keep`` history rows.
+
+    Core statements built once, not the ORM's unit of work: this runs for every beat of
+    every kiosk, inside the write transaction (on SQLite, holding the one write lock)."""
+    if states:
+        # An upsert: two beats of one kiosk at once (a retry crossing a slow answer, in two hall
+        # processes) must not both find no row and both insert one.
+        connection.execute(_UPSERT_STATE[connection.dialect.name], states)
+        connection.execute(_INSERT_BEAT, [{
+            "device_id": state["device_id"], "received_at": state["reported_at"],
+            "health_state": state["health_state"], "queue_depth": state["queue_depth"],
+            "oldest_unsent_s": state["oldest_unsent_s"], "report_json": state["report_json"]}
+            for state in states])
+    if trim:
+        connection.execute(_TRIM, [{"device_id": device_id, "keep": keep} for device_id in trim])
 
 
 def history(db: Session, device_id: str, limit: int = 200) -> list[Heartbeat]:

@@ -35,6 +35,7 @@ from types import ModuleType
 
 from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 
@@ -127,21 +128,31 @@ class NonceBook:
         self.largest_batch = max(self.largest_batch, len(batch))
         now = max(entry.now for entry in batch)
         with self._sessions() as db, sqlite_begin("IMMEDIATE"), lazy_commit():
-            connection = db.connection()
-            rows = [{"device_id": e.device_id, "nonce": e.nonce, "ts": e.ts} for e in batch]
-            # executemany with RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row
-            # INSERT per batch, statement compiled once per process).
-            inserted = connection.execute(_INSERT[connection.dialect.name], rows)
-            new = {(row.device_id, row.nonce) for row in inserted}
-            seen_at = to_datetime(now)
-            devices = sorted({device_id for device_id, _ in new})
-            if devices:
-                connection.execute(_TOUCH, {"ids": devices, "seen_at": seen_at,
-                                            "stale": seen_at - timedelta(seconds=LAST_SEEN_STEP_S)})
-            if secrets.randbelow(SWEEP_ONE_IN) == 0:
-                connection.execute(_SWEEP, {"before": int(now) - self._max_skew_s - 1})
+            new = record_nonces(db.connection(), [(e.device_id, e.nonce, e.ts) for e in batch], now,
+                                self._max_skew_s)
             db.commit()
         return new
+
+
+def record_nonces(connection: Connection, nonces: list[tuple[str, str, int]], now: float,
+                  max_skew_s: int) -> set[tuple[str, str]]:
+    """Insert ``(device_id, nonce, ts)`` rows in the caller's transaction; the (device_id, nonce)
+    pairs that were new. Also sets those devices' ``last_seen`` (when older than
+    ``LAST_SEEN_STEP_S``) and now and then sweeps nonces older than the skew window. Used by the
+    book's batches and by the heartbeat writer's (hall/services/heartbeat_writer.py)."""
+    rows = [{"device_id": device_id, "nonce": nonce, "ts": ts} for device_id, nonce, ts in nonces]
+    # executemany with RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row
+    # INSERT per batch, statement compiled once per process).
+    inserted = connection.execute(_INSERT[connection.dialect.name], rows)
+    new = {(row.device_id, row.nonce) for row in inserted}
+    seen_at = to_datetime(now)
+    devices = sorted({device_id for device_id, _ in new})
+    if devices:
+        connection.execute(_TOUCH, {"ids": devices, "seen_at": seen_at,
+                                    "stale": seen_at - timedelta(seconds=LAST_SEEN_STEP_S)})
+    if secrets.randbelow(SWEEP_ONE_IN) == 0:
+        connection.execute(_SWEEP, {"before": int(now) - max_skew_s - 1})
+    return new
 
 
 _NONCES = SeenNonce.__table__

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
@@ -137,12 +139,13 @@ class Staged(Protocol):
     pilot_json: str
 
 
-def includes(release: Staged, device_id: str, running: str) -> bool:
+def includes(release: Staged, device_id: str, running: str, pilot: Collection[str] | None = None) -> bool:
+    """``pilot``: the release's pilot kiosks already parsed (the heartbeat writer's cache)."""
     if release.stage == "rolled_back":
         return False
     if release.stage == "halted":
         return running == release.version
-    if release.stage == "all" or device_id in json.loads(release.pilot_json):
+    if release.stage == "all" or device_id in (json.loads(release.pilot_json) if pilot is None else pilot):
         return True
     return release.stage == "percent" and bucket(device_id, release.version) < release.percent
 
@@ -162,6 +165,25 @@ def offer_for(db: Session, device_id: str, running: str) -> str | None:
         if includes(release, device_id, running):
             return str(release.version)
     return None
+
+
+def stages(connection: Connection) -> list[tuple[Row, frozenset[str]]]:
+    """Every release's stage, newest first, each with its pilot kiosks parsed: what the
+    heartbeat writer caches until the fleet generation changes (``offer_among``)."""
+    return [(row, frozenset(json.loads(row.pilot_json))) for row in connection.execute(_STAGES)]
+
+
+def offer_among(staged: list[tuple[Row, frozenset[str]]], device_id: str, running: str) -> str | None:
+    """``offer_for`` on stages read before (``stages``)."""
+    for release, pilot in staged:
+        if includes(release, device_id, running, pilot):
+            return str(release.version)
+    return None
+
+
+def delivery_of(connection: Connection, version: str) -> dict | None:
+    row = connection.execute(_DELIVERY, {"version": version}).first()
+    return None if row is None else delivery_json(row)
 
 
 def delivery_for(db: Session, version: str) -> dict | None:

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hall.errors import AuthFailed, DeviceRevoked
@@ -47,7 +48,25 @@ def authenticate(
     usually ``NonceBook.record``, which writes many requests' nonces in one transaction.
     ``load_device``: how the device is read (default: the ORM's ``db.get``; the heartbeat
     passes ``device_row``, which reads it fresh too but cheaper)."""
-    values = {name: headers.get(name) for name in _HEADERS}
+    values, timestamp, now = check_clock(headers, clock, max_skew_s)
+    # One answer for an unknown device, a bad nonce and a bad signature, so that a caller
+    # cannot tell which device ids exist; the hall's log keeps the distinction.
+    try:
+        device = (load_device or _load_orm)(db, values[HEADER_DEVICE])
+    finally:
+        db.commit()  # end the read: no snapshot or lock is held while the nonce is written
+    check_device(device, values, method, path, query_pairs, body)
+    assert device is not None
+    if not record_nonce(device.id, values[HEADER_NONCE], timestamp, now):
+        raise AuthFailed("nonce already seen", code="replayed_nonce")
+    return device
+
+
+def check_clock(headers: Mapping[str, str], clock: Clock = system_clock,
+                max_skew_s: int = MAX_SKEW_SECONDS) -> tuple[dict[str, str], int, float]:
+    """The signature headers, the request's timestamp and the hall's now; raise AuthFailed when a
+    header is missing or the timestamp is outside the clock window. Needs no device."""
+    values = {name: headers.get(name) or "" for name in _HEADERS}
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise AuthFailed(f"missing header {missing[0]}", code="bad_signature")
@@ -60,13 +79,15 @@ def authenticate(
     if abs(now - timestamp) > max_skew_s:
         raise AuthFailed(f"timestamp differs from the hall clock by {int(now - timestamp)} s",
                          code="stale_timestamp")
-    # One answer for an unknown device, a bad nonce and a bad signature, so that a caller
-    # cannot tell which device ids exist; the hall's log keeps the distinction.
+    return values, timestamp, now
+
+
+def check_device(device: Device | None, values: Mapping[str, str], method: str, path: str,
+                 query_pairs: Iterable[tuple[str, str]], body: bytes) -> None:
+    """Raise AuthFailed (unknown device, nonce too long, signature that does not verify with the
+    device's pinned key) or DeviceRevoked; ``values`` from ``check_clock``. The nonce's replay
+    is the caller's to check (``authenticate``: the nonce book; the heartbeat: its writer)."""
     nonce = values[HEADER_NONCE]
-    try:
-        device = (load_device or _load_orm)(db, values[HEADER_DEVICE])
-    finally:
-        db.commit()  # end the read: no snapshot or lock is held while the nonce is written
     if device is None or len(nonce) > 64:
         log.info("signed request refused: %s", "unknown device" if device is None else "nonce too long")
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
@@ -75,9 +96,6 @@ def authenticate(
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     if device.revoked:
         raise DeviceRevoked("this device has been revoked")
-    if not record_nonce(device.id, nonce, timestamp, now):
-        raise AuthFailed("nonce already seen", code="replayed_nonce")
-    return device
 
 
 def _load_orm(db: Session, device_id: str) -> Device | None:
@@ -100,7 +118,17 @@ def device_row(db: Session, device_id: str) -> Device | None:
     return Device(id=row.id, county=row.county, public_key=row.public_key, revoked=row.revoked)
 
 
-@lru_cache(maxsize=4096)
+_DEVICES_OF_MANY = (select(_DEVICES.c.id, _DEVICES.c.county, _DEVICES.c.public_key, _DEVICES.c.revoked)
+                    .where(_DEVICES.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def devices_of_many(connection: Connection, device_ids: list[str]) -> dict[str, Device]:
+    """Many devices as detached ``Device``s (as ``device_row``), one read; unknown ids absent."""
+    return {row.id: Device(id=row.id, county=row.county, public_key=row.public_key, revoked=row.revoked)
+            for row in connection.execute(_DEVICES_OF_MANY, {"ids": device_ids})}
+
+
+@lru_cache(maxsize=65536)  # a province's kiosks: the heartbeat verifies each key every minute
 def _public_key(raw: bytes) -> Ed25519PublicKey:
     """Keyed by the key's bytes, so a rotated key is a new entry, never a stale one."""
     return Ed25519PublicKey.from_public_bytes(raw)

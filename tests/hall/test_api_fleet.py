@@ -62,6 +62,36 @@ def test_hostile_heartbeats_are_refused_and_unsigned_ones_too(hall, kiosk):
     assert requests.post(hall.url + "/api/v1/heartbeat", json={}, timeout=10).status_code == 401
 
 
+def test_heartbeat_answers_are_signed_refusals_too_and_the_body_is_bounded(hall, kiosk):
+    """The heartbeat is answered before FastAPI (hall/api/heartbeat_fast_path.py): its answers are
+    signed like every API answer, a replay is refused, and a body over the limit is not read."""
+    from offline_queue.signing import HEADER_HALL_SIGNATURE, sign_headers, verify_answer
+    from tests.hall.raw_http import connect, read_answer
+
+    key = hall_sign_key(hall)
+    body = json.dumps({"queue": {"depth": 1}}).encode()
+    signed = sign_headers(kiosk.private_key, kiosk.device_id, "POST", "/api/v1/heartbeat", [], body,
+                          time.time())
+    for expected in (200, 401):  # the same signed request twice: the second is a replay
+        answer = kiosk.request("POST", "/api/v1/heartbeat", body=body, sig_headers=signed)
+        assert answer.status_code == expected, answer.text
+        assert verify_answer(key, answer.headers.get(HEADER_HALL_SIGNATURE), kiosk.device_id,
+                             signed["X-Nonce"], answer.status_code, answer.content)
+    assert answer.json()["error"] == "replayed_nonce"
+    bad = kiosk.request("POST", "/api/v1/heartbeat", body=b"[1, 2")
+    assert bad.status_code == 422 and bad.headers.get(HEADER_HALL_SIGNATURE)
+
+    sock = connect(hall.port)
+    try:
+        sock.sendall(b"POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1073741824\r\n\r\n")
+        started = time.monotonic()
+        too_large = read_answer(sock, timeout_s=5)
+    finally:
+        sock.close()
+    assert too_large.status == 413 and time.monotonic() - started < 2
+
+
 def test_a_command_is_signed_delivered_until_acked_and_audited(hall, kiosk):
     issued = issue(hall, kiosk.device_id, "lock", "--arg", "notice=Closed for repairs")
     assert issued["status"] == "pending" and issued["args"] == {"notice": "Closed for repairs"}

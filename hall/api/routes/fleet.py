@@ -35,6 +35,9 @@ router = APIRouter(tags=["fleet"])
              responses=ERROR_RESPONSES)
 async def post_heartbeat(signed: SignedDep, settings: SettingsDep, keys: KeysDep,
                          clock: ClockDep) -> Response:
+    # As served (``county-hall serve``), hall/api/heartbeat_fast_path.py answers this path before
+    # FastAPI, many kiosks to a transaction; this route documents it in the OpenAPI schema and
+    # serves an app made by ``create_app`` alone (and is the "before" of benchmarks/heartbeat_cpu.py).
     # The fleet's hottest route: the signature check and everything after it in one trip.
     answer = await signed.run(lambda device, db: _heartbeat(device, db, signed.body, settings, keys, clock),
                               detached=True)

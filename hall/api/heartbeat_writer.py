@@ -1,0 +1,270 @@
+"""The heartbeat writer: many kiosks' heartbeats checked, written and answered in ONE transaction.
+
+One per hall process, on a ``workers.BackgroundLoop`` thread (a pass that fails is logged and
+counted, the thread goes on). The fast path (hall/api/heartbeat_fast_path.py) hands each
+``POST /api/v1/heartbeat`` over as a ``Beat`` and waits; the writer takes every beat that
+arrived while its last batch was being written (group commit: the busier the hall, the
+larger the batch, no timer), and per batch:
+
+1. refuses, without the database, a beat without the signature headers or outside the clock
+   window (``signatures.check_clock``) and one that waited longer than ``max_age_s`` (503 busy,
+   as admission sheds a request that waited too long);
+2. begins one transaction: the fleet generation and the kiosks not cached
+   (hall/services/fleet_cache.py); checks each signature with the kiosk's pinned key, and its
+   revocation (``signatures.check_device``);
+3. records the batch's nonces with one executemany (``nonce_book.record_nonces``: a replay is
+   refused, ``last_seen`` set), validates each body (``HeartbeatIn``), and writes every
+   kiosk's state row and history row (executemany each), the history trim of the kiosks whose
+   turn it is, and the commands' delivery and expiry marks; commits (without waiting for the
+   disk, as before: ``hall.db.lazy_commit``);
+4. only then hands the answers back. No answer leaves before its batch committed: what a
+   power cut can lose is the last moment's batches, none of them answered yet (their
+   kiosks retry within a minute) — or, answered but not yet on the disk (the commit does not
+   wait for an fsync), heartbeat rows and delivery marks: a command is then delivered again
+   and the kiosk refuses an id it has seen and acks it; a nonce forgotten so lets a replay of
+   that heartbeat through, which only writes the same report again.
+
+A batch whose transaction fails is written again one beat at a time, so one bad row costs
+only its own answer; a database that is busy or gone answers the whole batch 503 busy.
+
+The history trim: each kiosk keeps its newest ``heartbeat_history`` rows; trimmed every
+``TRIM_EVERY`` of its beats in this process (and at its first), so the trim's index read
+(up to ``heartbeat_history`` entries) is shared by that many beats and a kiosk's history
+holds at most ``heartbeat_history + TRIM_EVERY`` rows per hall process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session, sessionmaker
+
+from hall.api.schemas import HeartbeatIn, parse_json, validate
+from hall.core.config import Settings
+from hall.core.keys import HallKeys
+from hall.db import lazy_commit, sqlite_begin
+from hall.errors import AuthFailed, HallError
+from hall.services import commands, fleet
+from hall.services.fleet_cache import FleetCache
+from hall.services.nonce_book import Busy, record_nonces
+from hall.services.signatures import check_clock, check_device
+from hall.timeutil import Clock, iso, to_datetime
+from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE
+from workers.loop import BackgroundLoop
+
+log = logging.getLogger("hall.heartbeat")
+TRIM_EVERY = 32
+DATABASE_BUSY = (OperationalError, PoolTimeout, DisconnectionError)
+
+
+class WriteFailed(HallError):
+    status = 500
+    code = "internal_error"
+
+
+@dataclass(eq=False)
+class Beat:
+    """One heartbeat request as the fast path read it, and (once done) its outcome."""
+
+    headers: Mapping[str, str]  # the signature headers, named as offline_queue.signing spells them
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes
+    arrived: float = field(default_factory=time.monotonic)
+    waiter: Any = None  # the fast path's own (its future); never touched here
+    answer: dict[str, Any] | None = None  # 200
+    error: HallError | None = None  # or this
+    _values: dict[str, str] = field(default_factory=dict)
+    _timestamp: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or self.error is not None
+
+    @property
+    def device_id(self) -> str:
+        return self._values.get(HEADER_DEVICE, "")
+
+
+class HeartbeatWriter:
+    """``writer.submit(beat)`` (False: too many waiting, answer 503); ``deliver(batch)`` is
+    called on the writer's thread with every batch once each beat in it is done."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, keys: HallKeys, clock: Clock,
+                 deliver: Callable[[list[Beat]], None], *, max_pending: int = 2048,
+                 max_age_s: float | None = None) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock
+        self._deliver = deliver
+        self._max_pending = max_pending
+        # As long as a signed request may wait for its place (admission) and its nonce, together.
+        self._max_age_s = max_age_s if max_age_s is not None else max(1.0, 2 * settings.kiosk_wait_s)
+        self.cache = FleetCache(keys.sign_private)
+        self._lock = threading.Lock()
+        self._pending: list[Beat] = []
+        self._beats_of: dict[str, int] = {}  # beats written per kiosk, for the trim's turn
+        self.loop = BackgroundLoop("hall-heartbeat-writer", self._one_pass, interval_s=1.0,
+                                   crash_backoff_s=0.05)
+        self.batches = 0  # for tests and logs
+        self.largest_batch = 0
+        self.fallbacks = 0  # batches written again one beat at a time
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def stop(self) -> None:
+        """Stop the thread; beats still waiting are answered 503 busy (the kiosk comes back)."""
+        self.loop.stop()
+        with self._lock:
+            left, self._pending = self._pending, []
+        for beat in left:
+            beat.error = Busy("the hall is busy; try again later")
+        if left:
+            self._deliver(left)
+
+    def ensure_running(self) -> None:
+        if not self.loop.running:
+            self.loop.start()
+
+    def submit(self, beat: Beat) -> bool:
+        with self._lock:
+            if len(self._pending) >= self._max_pending:
+                return False
+            self._pending.append(beat)
+        self.loop.wake()
+        return True
+
+    # -- the writer's thread --------------------------------------------------------
+
+    def _one_pass(self) -> float | None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return None  # sleep until ``submit`` wakes the loop
+        try:
+            self._process(batch)
+        finally:  # whatever happened, every beat is answered
+            for beat in batch:
+                if not beat.done:
+                    beat.error = WriteFailed("the hall failed; try again later")
+            self._deliver(batch)
+        return 0
+
+    def _process(self, batch: list[Beat]) -> None:
+        too_old = time.monotonic() - self._max_age_s
+        live = []
+        for beat in batch:
+            if beat.arrived < too_old:
+                beat.error = Busy("the hall is busy; try again later")
+                continue
+            try:
+                beat._values, beat._timestamp, _ = check_clock(beat.headers, self._clock,
+                                                               self._settings.max_skew_s)
+            except HallError as exc:
+                beat.error = exc
+                continue
+            live.append(beat)
+        if not live:
+            return
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(live))
+        try:
+            self._write(live)
+        except DATABASE_BUSY as exc:
+            self._busy(live, exc)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not cost the others their answers
+            self.cache.clear()  # the marks it made in the cache were rolled back
+            if len(live) == 1:
+                self._failed(live[0], exc)
+                return
+            self.fallbacks += 1
+            log.warning("a batch of %d heartbeats failed (%s); writing them one by one",
+                        len(live), type(exc).__name__)
+            for beat in live:
+                try:
+                    self._write([beat])
+                except DATABASE_BUSY as again:
+                    self._busy([beat], again)
+                except Exception as again:  # noqa: BLE001
+                    self.cache.clear()
+                    self._failed(beat, again)
+
+    def _busy(self, beats: Iterable[Beat], exc: Exception) -> None:
+        # The type only: a driver's message can quote the statement's parameters.
+        log.warning("database busy (%s) on heartbeats", type(exc).__name__)
+        self.cache.clear()
+        for beat in beats:
+            beat.error = Busy("the hall is busy; try again later")
+
+    def _failed(self, beat: Beat, exc: Exception) -> None:
+        log.error("unexpected %s on a heartbeat (device %s)", type(exc).__name__, beat.device_id)
+        beat.error = WriteFailed("the hall failed; try again later")
+
+    def _write(self, beats: list[Beat]) -> None:
+        """The batch's one transaction; the beats' outcomes are set only once it committed."""
+        settings, cache = self._settings, self.cache
+        outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
+        with self._sessions() as db, sqlite_begin("IMMEDIATE"), lazy_commit():
+            connection = db.connection()
+            cache.refresh(connection, {beat.device_id for beat in beats})
+            signed = []
+            for beat in beats:
+                try:
+                    check_device(cache.device(beat.device_id), beat._values, "POST", beat.path, beat.query,
+                                 beat.body)
+                except HallError as exc:
+                    outcomes.append((beat, exc))
+                    continue
+                signed.append(beat)
+            now = self._clock()
+            nonces = [(beat.device_id, beat._values[HEADER_NONCE], beat._timestamp) for beat in signed]
+            new = record_nonces(connection, nonces, now, settings.max_skew_s) if nonces else set()
+            when = to_datetime(now)
+            server_time = iso(when)
+            states: list[dict[str, Any]] = []
+            trim: list[str] = []
+            expired: list[str] = []
+            delivered: list[str] = []
+            for beat in signed:
+                key = (beat.device_id, beat._values[HEADER_NONCE])
+                if key not in new:
+                    outcomes.append((beat, AuthFailed("nonce already seen", code="replayed_nonce")))
+                    continue
+                new.discard(key)  # a twin in the same batch is a replay
+                try:
+                    report = validate(HeartbeatIn, parse_json(beat.body))
+                except HallError as exc:
+                    outcomes.append((beat, exc))
+                    continue
+                states.append(fleet.state_row(beat.device_id, report.model_dump(), when))
+                if self._trim_turn(beat.device_id):
+                    trim.append(beat.device_id)
+                # Every field of HeartbeatOut, null ones too.
+                outcomes.append((beat, {
+                    "heartbeat_interval_s": settings.heartbeat_interval_s, "server_time": server_time,
+                    "commands": cache.commands_for(beat.device_id, when, expired, delivered),
+                    "config": cache.config_for(beat.device_id, report.config_version),
+                    "release": cache.release_for(connection, beat.device_id,
+                                                 report.versions.get("release", ""))}))
+            fleet.write_beats(connection, states, settings.heartbeat_history, trim)
+            commands.expire(connection, expired)
+            commands.mark_delivered(connection, delivered, when)
+            db.commit()
+        for beat, outcome in outcomes:
+            if isinstance(outcome, HallError):
+                beat.error = outcome
+            else:
+                beat.answer = outcome
+
+    def _trim_turn(self, device_id: str) -> bool:
+        count = self._beats_of.get(device_id, -1) + 1  # -1: its first beat here trims
+        self._beats_of[device_id] = count % TRIM_EVERY
+        return count % TRIM_EVERY == 0

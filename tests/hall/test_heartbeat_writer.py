@@ -1,0 +1,196 @@
+"""The heartbeat writer and its cache, in one process on a real SQLite database (issue 11).
+
+Over HTTP the heartbeat is tested in test_api_fleet.py (both databases) and across two hall
+processes in test_load_shared_state.py; here what HTTP cannot arrange: a batch of several
+kiosks with one failing row, a pass that fails, the statements a batch costs, and console
+writes reaching the next beat through the generation. One database and one writer serve
+the module; each test enrols its own kiosks.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import delete, event
+
+from hall.api.heartbeat_writer import Beat, HeartbeatWriter
+from hall.core.config import load_settings
+from hall.core.keys import load_or_create_keys
+from hall.db import make_engine, make_sessionmaker, migrate
+from hall.models import Device, DeviceState, Heartbeat, SeenNonce
+from hall.services import commands, devices
+from offline_queue.signing import sign_headers
+from tests.hall.kiosk_client import raw_public
+
+PATH = "/api/v1/heartbeat"
+
+
+@dataclass
+class Hall:
+    settings: object
+    engine: object
+    sessions: object
+    keys: object
+    writer: HeartbeatWriter
+    done: queue.Queue
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory) -> Iterator[Hall]:
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("writer"), environ={})
+    settings.ensure_dirs()
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    sessions = make_sessionmaker(engine)
+    keys = load_or_create_keys(settings.keys_dir)
+    done: queue.Queue = queue.Queue()
+    writer = HeartbeatWriter(sessions, settings, keys, time.time, lambda batch: done.put(batch))
+    yield Hall(settings, engine, sessions, keys, writer, done)
+    writer.stop()
+    engine.dispose()
+
+
+def enrol(hall: Hall) -> tuple[str, Ed25519PrivateKey]:
+    from hall.timeutil import to_datetime
+
+    key = Ed25519PrivateKey.generate()
+    device_id = "k-" + uuid.uuid4().hex[:12]
+    with hall.sessions() as db:
+        db.add(Device(id=device_id, county="440000", public_key=raw_public(key),
+                      enrolled_at=to_datetime(time.time())))
+        db.commit()
+    return device_id, key
+
+
+def beat(kiosk: tuple[str, Ed25519PrivateKey], **report) -> Beat:
+    device_id, key = kiosk
+    body = json.dumps({"queue": {"depth": 1}, **report}).encode()
+    return Beat(sign_headers(key, device_id, "POST", PATH, [], body, time.time()), PATH, [], body)
+
+
+def run(hall: Hall, *beats: Beat) -> list[Beat]:
+    """Submit the beats together (one batch: the writer is started after), wait for them."""
+    hall.writer.stop()
+    for one in beats:
+        assert hall.writer.submit(one)
+    hall.writer.start()
+    answered: list[Beat] = []
+    while len(answered) < len(beats):
+        answered += hall.done.get(timeout=30)
+    return list(beats)
+
+
+def test_a_batch_with_a_failing_row_loses_no_other_answer_and_the_writer_lives(hall):
+    kiosks = [enrol(hall) for _ in range(3)]
+    assert all(b.answer is not None for b in run(hall, *(beat(k) for k in kiosks)))  # now cached
+    # The first kiosk's row vanishes behind the cache's back (a Core delete bumps no
+    # generation): its next rows break the foreign keys, and with them the batch's transaction.
+    gone = kiosks[0][0]
+    with hall.sessions() as db:
+        for table in (SeenNonce, Heartbeat, DeviceState):
+            db.execute(delete(table).where(table.device_id == gone))
+        db.execute(delete(Device).where(Device.id == gone))
+        db.commit()
+    fallbacks = hall.writer.fallbacks
+    first, second, third = run(hall, *(beat(k) for k in kiosks))
+    assert hall.writer.fallbacks == fallbacks + 1  # the batch failed, then each beat was written alone
+    # Written alone after the cache was dropped, its device is read afresh: there is none.
+    assert first.answer is None and first.error is not None and first.error.status == 401
+    assert second.answer is not None and third.answer is not None
+    assert hall.writer.loop.running
+    (after,) = run(hall, beat(kiosks[1]))
+    assert after.answer is not None and hall.writer.loop.running
+
+
+def test_a_failing_pass_answers_busy_and_the_writer_goes_on(hall):
+    from sqlalchemy.exc import OperationalError
+
+    kiosk = enrol(hall)
+    real = hall.writer._sessions
+
+    def down():
+        raise OperationalError("BEGIN", None, Exception("the database went away"))
+
+    hall.writer._sessions = down
+    try:
+        (refused,) = run(hall, beat(kiosk))
+    finally:
+        hall.writer._sessions = real
+    assert refused.error is not None and (refused.error.status, refused.error.code) == (503, "busy")
+    assert hall.writer.loop.running
+    (fine,) = run(hall, beat(kiosk))
+    assert fine.answer is not None
+
+
+def test_a_batch_costs_the_same_statements_for_one_kiosk_or_eight(hall):
+    kiosks = [enrol(hall) for _ in range(8)]
+    run(hall, *(beat(k) for k in kiosks))  # cached, and each kiosk's first trim done
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith("DELETE FROM nonces"):  # the sweep runs one batch in 50
+            statements.append(statement)
+
+    event.listen(hall.engine, "before_cursor_execute", count)
+    try:
+        run(hall, beat(kiosks[0]))
+        one = len(statements)
+        statements.clear()
+        answered = run(hall, *(beat(k) for k in kiosks))
+        eight = len(statements)
+    finally:
+        event.remove(hall.engine, "before_cursor_execute", count)
+    assert all(b.answer is not None for b in answered)
+    # The generation, the nonces, last_seen, the states, the history: one statement each.
+    assert eight <= one + 1, (one, eight)
+
+
+def test_a_command_a_configuration_and_a_revocation_reach_the_next_beat(hall):
+    from hall.services import configs
+
+    kiosk = enrol(hall)
+    (first,) = run(hall, beat(kiosk))
+    assert first.answer is not None and first.answer["commands"] == []
+    reloads = hall.writer.cache.reloads
+    run(hall, beat(kiosk))
+    assert hall.writer.cache.reloads == reloads  # nothing changed: answered from the cache
+
+    with hall.sessions() as db:
+        issued = commands.issue(db, hall.keys.sign_private, kiosk[0], "sync_now", {}, "staff", ttl_s=600)
+        configs.push(db, {"kiosk": {"idle_timeout_s": 80.0}}, [kiosk[0]], "staff")
+    (second,) = run(hall, beat(kiosk))
+    assert second.answer is not None
+    assert [c["document"]["id"] for c in second.answer["commands"]] == [issued.id]
+    assert second.answer["config"]["document"]["settings"] == {"kiosk": {"idle_timeout_s": 80.0}}
+    assert hall.writer.cache.reloads == reloads + 1
+
+    with hall.sessions() as db:
+        devices.revoke(db, kiosk[0])
+    (third,) = run(hall, beat(kiosk))
+    assert third.error is not None and (third.error.status, third.error.code) == (403, "device_revoked")
+
+
+def test_without_its_generation_row_the_cache_keeps_nothing(hall):
+    """A database that lost the row (restored from before migration 0012, not migrated) cannot
+    announce a change: the writer then reads every batch's kiosks afresh."""
+    from hall.models import FleetGeneration
+
+    kiosk = enrol(hall)
+    with hall.sessions() as db:
+        db.execute(delete(FleetGeneration))
+        db.commit()
+    try:
+        reloads = hall.writer.cache.reloads
+        assert all(b.answer is not None for b in run(hall, beat(kiosk)) + run(hall, beat(kiosk)))
+        assert hall.writer.cache.reloads == reloads + 2
+    finally:
+        with hall.sessions() as db:
+            db.add(FleetGeneration(id=1, value=10**6))
+            db.commit()

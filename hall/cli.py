@@ -216,8 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     figures = sub.add_parser("figures", help="the figures page's monthly summary: `figures rebuild`")
     figures_sub = figures.add_subparsers(dest="figures_action", required=True, metavar="ACTION")
-    _common(figures_sub.add_parser("rebuild", help="recompute the summary from the applications and counter "
-                                                  "entries (after changing utc_offset_hours; a repair)"))
+    _common(figures_sub.add_parser("rebuild", help="recompute the summary and its roll-ups from the "
+                                                  "applications, ratings and counter entries (after "
+                                                  "changing utc_offset_hours or an item's fully_online; "
+                                                  "a repair)"))
 
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
@@ -700,9 +702,10 @@ def cmd_figures(settings: Settings, args: argparse.Namespace) -> int:
     from hall.services.figures_summary import rebuild
 
     with _session(settings) as db:
-        rows = rebuild(db, settings.utc_offset_hours)
+        rows, kiosk_rows, item_rows = rebuild(db, settings.utc_offset_hours)
         db.commit()
-    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d})")
+    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d}); "
+          f"roll-ups: {kiosk_rows} kiosk-month and {item_rows} item-month rows")
     return 0
 
 

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
 from hall.models import Application, CounterApplication, Device, FiguresMonthly, Rating
+from hall.services import figures_rollups
 from hall.services import figures_summary as summary
 from hall.services.catalog import HallCatalog
 from hall.services.figures_summary import KIOSK, day_month, local_month
@@ -125,8 +126,15 @@ class Tally:
     ecert: int = 0  # applications that used an e-certificate
 
     def add(self, other: Tally) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # field by field, not a loop over the fields: a page adds a few thousand tallies
+        self.kiosk += other.kiosk
+        self.counter += other.counter
+        self.counter_online += other.counter_online
+        self.mobile += other.mobile
+        self.finished_online += other.finished_online
+        self.le1 += other.le1
+        self.zero += other.zero
+        self.ecert += other.ecert
 
     @property
     def total(self) -> int:
@@ -296,7 +304,13 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
     recorded = records_ecertificates(db)
-    summed = _summed(db, scope, period, fully, le1, zero) if summary.usable(db, utc_offset_hours) else None
+    summed = None
+    if summary.usable(db, utc_offset_hours):
+        # the county's page from the roll-ups (a row per kiosk and month) while they counted
+        # "finished online" with this catalog; a clerk's (some items) from the summary itself
+        rolled = scope.role != CLERK and figures_rollups.in_step(db, fully)
+        summed = (_rolled(db, scope, period, le1, zero) if rolled
+                  else _summed(db, scope, period, fully, le1, zero))
     if summed is not None:
         app_rows, counter_rows, ecert_rows = summed.app_rows, summed.counter_rows, summed.ecert_rows
     else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
@@ -373,7 +387,8 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
                total(s.applications, s.channel == "mobile"),
                total(s.applications, and_(online, _codes_in(s.service_code, le1))),
                total(s.applications, and_(online, _codes_in(s.service_code, zero))),
-               *([literal_column("0")] * len(scores))).where(*where, ~kiosk).group_by(s.month),
+               *([literal_column("0")] * len(scores)))
+        .where(*where, s.channel.in_(tuple(CHANNELS))).group_by(s.month),  # a range, not every row
         select(literal_column("'i'"), s.service_code, blank, *([literal_column("0")] * 5), *scores)
         .where(*where, kiosk).group_by(s.service_code))
     found = SummedGroups([], [], [], {}, {})
@@ -394,6 +409,43 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
             found.counter_rows.append((month, *values))
         elif any(rated):
             found.ratings_by_item[key] = {score: n for score, n in enumerate(rated, 1) if n}
+    return found
+
+
+def _rolled(db: Session, scope: Scope, period: Period, le1: set[str], zero: set[str]) -> SummedGroups:
+    """The same groups as ``_summed`` for the whole county, from the roll-ups
+    (figures_rollups.py): a row per kiosk and month, and per item, channel and month — two
+    index ranges, no grouping in the database, plain tuples added up here."""
+    kiosk_rows, item_rows = figures_rollups.read(db, scope.county, period.first, period.last)
+    found = SummedGroups([], [], [], {}, {})
+    for device_id, month, count, finished, at_most_one, none, ecert, *rated in kiosk_rows:
+        if count:
+            found.app_rows.append((device_id, month, count, finished, at_most_one, none))
+        if ecert:
+            found.ecert_rows.append((device_id, month, ecert))
+        if any(rated):
+            by_score = found.ratings_by_kiosk.setdefault(device_id, {})
+            for score, n in enumerate(rated, 1):
+                if n:
+                    by_score[score] = by_score.get(score, 0) + n
+    counter: dict[str, list[int]] = {}
+    for code, channel, month, count, *rated in item_rows:
+        if channel == KIOSK:
+            if any(rated):
+                by_score = found.ratings_by_item.setdefault(code, {})
+                for score, n in enumerate(rated, 1):
+                    if n:
+                        by_score[score] = by_score.get(score, 0) + n
+        elif count:
+            online = channel in ONLINE_CHANNELS
+            sums = counter.setdefault(month, [0, 0, 0, 0, 0])
+            sums[0] += count
+            if online:
+                sums[1] += count
+                sums[2] += count if channel == "mobile" else 0
+                sums[3] += count if code in le1 else 0
+                sums[4] += count if code in zero else 0
+    found.counter_rows = [(month, *sums) for month, sums in sorted(counter.items())]
     return found
 
 

@@ -27,10 +27,10 @@ hall's; otherwise (the setting changed, no rebuild yet) it scans the application
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, case, delete, exists, func, insert, literal, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hall.models import (
@@ -41,6 +41,8 @@ from hall.models import (
     FiguresSummaryState,
     Rating,
 )
+from hall.services import figures_rollups
+from hall.services.catalog import HallCatalog, load_hall_catalog
 
 KIOSK = "kiosk"  # the channel of a kiosk's applications
 STATE_ID = 1
@@ -108,13 +110,10 @@ def usable(db: Session, utc_offset_hours: int) -> bool:
 
 def _add(db: Session, county: str, month: str, device_id: str, service_code: str, channel: str,
          **counts: int) -> None:
-    upsert = postgresql.insert if _dialect(db) == "postgresql" else sqlite.insert
-    values = {name: int(counts.get(name, 0)) for name in COUNTS}
-    statement = upsert(FiguresMonthly).values(county=county, month=month, device_id=device_id,
-                                              service_code=service_code, channel=channel, **values)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: getattr(FiguresMonthly, name) + statement.excluded[name] for name in counts}))
+    key = {"county": county, "month": month, "device_id": device_id, "service_code": service_code,
+           "channel": channel}
+    figures_rollups.upsert_add(db, FiguresMonthly, key, COUNTS, counts)
+    figures_rollups.add(db, county, month, device_id, service_code, channel, channel == KIOSK, counts)
 
 
 def count_received(db: Session, application: Application) -> None:
@@ -163,9 +162,25 @@ def count_counter_entry(db: Session, entry: CounterApplication) -> None:
 # -- the rebuild -----------------------------------------------------------------------------------
 
 
-def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
-    """Recompute the summary from the rows in local months of ``utc_offset_hours``; returns
-    how many summary rows it holds now. The caller commits."""
+def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None,
+            fully_online: Iterable[str] | None = None) -> tuple[int, int, int]:
+    """Recompute the summary from the rows in local months of ``utc_offset_hours``, then its
+    roll-ups (figures_rollups.py) from it with ``fully_online`` the catalog's fully-online items
+    (by default the hall's catalog). Returns how many summary, kiosk-month and item-month rows
+    there are now. The caller commits."""
+    rows = rebuild_monthly(db, utc_offset_hours, now)
+    if fully_online is None:
+        fully_online = fully_online_codes(load_hall_catalog())
+    return (rows, *figures_rollups.rebuild(db, fully_online))
+
+
+def fully_online_codes(catalog: HallCatalog) -> set[str]:
+    return {item.code for item in catalog.catalog.items() if item.fully_online}
+
+
+def rebuild_monthly(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
+    """``figures_monthly`` alone (what migration 0011 backfills: the roll-ups came in 0012);
+    returns how many rows it holds now. Takes the state row FOR UPDATE. The caller commits."""
     dialect = _dialect(db)
     now = now or datetime.now(UTC)
     if summary_offset(db, lock="update") is None:
@@ -214,7 +229,9 @@ def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
 
 
 def snapshot(db: Db) -> dict[tuple, tuple[int, ...]]:
-    """Every summary row without zeros (a row can fall back to all zeros), for comparisons."""
+    """Every summary and roll-up row without zeros (a row can fall back to all zeros), for
+    comparisons."""
     rows = db.execute(select(*KEY, *(getattr(FiguresMonthly, name) for name in COUNTS))).all()
-    return {tuple(row[:5]): tuple(int(n) for n in row[5:]) for row in rows if any(row[5:])}
+    found = {tuple(row[:5]): tuple(int(n) for n in row[5:]) for row in rows if any(row[5:])}
+    return {**found, **figures_rollups.snapshot(db)}
 

@@ -1,0 +1,58 @@
+"""figures roll-ups: the summary per kiosk and month and per item and month, backfilled
+
+Revision ID: 0012_figures_rollups
+Revises: 0011_figures_summary
+Create Date: 2026-12-02
+
+``figures_kiosk_month`` and ``figures_item_month`` hold ``figures_monthly`` summed coarser, so
+that the county's figures page reads one row per kiosk and month (hall/services/figures_rollups.py);
+``figures_rollup_items`` the catalog's fully-online items that "finished online" was counted
+with. The backfill derives them from the summary with the hall's catalog.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0012_figures_rollups'
+down_revision = '0011_figures_summary'
+branch_labels = None
+depends_on = None
+
+SCORES = ('score1', 'score2', 'score3', 'score4', 'score5')
+
+
+def _counts(*names: str) -> list[sa.Column]:
+    return [sa.Column(name, sa.Integer(), nullable=False) for name in (*names, *SCORES)]
+
+
+def upgrade() -> None:
+    op.create_table('figures_kiosk_month',
+    sa.Column('county', sa.String(length=12), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('device_id', sa.String(length=40), nullable=False),
+    *_counts('applications', 'finished_online', 'le1', 'zero', 'ecert'),
+    sa.PrimaryKeyConstraint('county', 'month', 'device_id')
+    )
+    op.create_table('figures_item_month',
+    sa.Column('county', sa.String(length=12), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('service_code', sa.String(length=64), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    *_counts('applications', 'completed', 'le1', 'zero', 'ecert'),
+    sa.PrimaryKeyConstraint('county', 'month', 'service_code', 'channel')
+    )
+    op.create_table('figures_rollup_items',
+    sa.Column('service_code', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('service_code')
+    )
+    # The backfill is the roll-ups' own rebuild, from the summary 0011 filled.
+    from hall.services import figures_rollups
+    from hall.services.catalog import load_hall_catalog
+    from hall.services.figures_summary import fully_online_codes
+
+    figures_rollups.rebuild(op.get_bind(), fully_online_codes(load_hall_catalog()))
+
+
+def downgrade() -> None:
+    op.drop_table('figures_rollup_items')
+    op.drop_table('figures_item_month')
+    op.drop_table('figures_kiosk_month')

@@ -1,0 +1,146 @@
+"""The figures' roll-ups: the monthly summary summed coarser, so that the county's figures page
+reads one row per kiosk and month instead of one per kiosk, item and month.
+
+With 200 kiosks and 13 items, six months of ``figures_monthly`` are 15,600 kiosk rows that the
+page grouped by kiosk and month, and again by item, on every view (a hash aggregate each:
+most of the page's SQL time at 1,000,000 applications). The roll-ups hold those groups:
+
+* ``figures_kiosk_month`` (county, month, kiosk): a kiosk's applications, finished online,
+  ≤ 1 visit, no visit, e-certificates and ratings by score, every item summed. "Finished
+  online" (completed, and the item is fully online) is counted **at write time** from the
+  items in ``figures_rollup_items`` — the catalog's ``fully_online`` when the roll-ups were
+  last rebuilt;
+* ``figures_item_month`` (county, month, item, channel): the summary without the kiosk (the
+  ratings by item and the counter entries), nothing from the catalog.
+
+They change with the summary, in the same transaction and under the same lock
+(figures_summary.py's hooks call ``add``), and ``rebuild`` derives them from the summary in
+SQL (``county-hall figures rebuild``, migration 0012). When the catalog's fully-online items
+are no longer the ones recorded (a catalog changed ``fully_online``), ``in_step`` says so and the
+page reads the summary itself, which takes "finished online" from the catalog at read time —
+the same numbers, only slower — until the next rebuild.
+
+A clerk's page (her department's items) keeps reading the summary: the roll-ups have no items
+per kiosk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hall.models import FiguresItemMonth, FiguresKioskMonth, FiguresMonthly, FiguresRollupItem
+
+SCORES = ("score1", "score2", "score3", "score4", "score5")
+KIOSK_COUNTS = ("applications", "finished_online", "le1", "zero", "ecert", *SCORES)
+ITEM_COUNTS = ("applications", "completed", "le1", "zero", "ecert", *SCORES)
+KIOSK_KEY = (FiguresKioskMonth.county, FiguresKioskMonth.month, FiguresKioskMonth.device_id)
+ITEM_KEY = (FiguresItemMonth.county, FiguresItemMonth.month, FiguresItemMonth.service_code,
+            FiguresItemMonth.channel)
+
+Db = Session | Connection
+
+
+def _dialect(db: Db) -> str:
+    return db.get_bind().dialect.name if isinstance(db, Session) else db.dialect.name
+
+
+def upsert_add(db: Db, model, key: dict[str, str], names: tuple[str, ...], counts: dict[str, int]) -> None:
+    """``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` of ``counts`` into ``model``'s
+    row ``key`` (atomic on both backends: two changes at once both count)."""
+    upsert = postgresql.insert if _dialect(db) == "postgresql" else sqlite.insert
+    values = {name: int(counts.get(name, 0)) for name in names}
+    statement = upsert(model).values(**key, **values)
+    db.execute(statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: getattr(model, name) + statement.excluded[name] for name in counts}))
+
+
+def add(db: Db, county: str, month: str, device_id: str, service_code: str, channel: str, kiosk: bool,
+        counts: dict[str, int]) -> None:
+    """Add what the summary's row just got (``counts``, names of ``ITEM_COUNTS``) to the roll-ups."""
+    upsert_add(db, FiguresItemMonth, {"county": county, "month": month, "service_code": service_code,
+                                      "channel": channel}, ITEM_COUNTS, counts)
+    if not kiosk:
+        return
+    by_kiosk = {name: n for name, n in counts.items() if name != "completed"}
+    if counts.get("completed") and counts_as_finished(db, service_code):
+        by_kiosk["finished_online"] = counts["completed"]
+    if by_kiosk:
+        upsert_add(db, FiguresKioskMonth, {"county": county, "month": month, "device_id": device_id},
+                   KIOSK_COUNTS, by_kiosk)
+
+
+def counts_as_finished(db: Db, service_code: str) -> bool:
+    """Whether a completed application of this item counts as finished online in the roll-up."""
+    found = db.execute(select(FiguresRollupItem.service_code)
+                       .where(FiguresRollupItem.service_code == service_code)).first()
+    return found is not None
+
+
+def recorded_items(db: Db) -> set[str]:
+    return set(db.execute(select(FiguresRollupItem.service_code)).scalars())
+
+
+def in_step(db: Db, fully_online: Iterable[str]) -> bool:
+    """Whether ``figures_kiosk_month`` counted "finished online" with these fully-online items."""
+    return recorded_items(db) == set(fully_online)
+
+
+def rebuild(db: Db, fully_online: Iterable[str]) -> tuple[int, int]:
+    """Derive both roll-ups from ``figures_monthly`` (which must be current: the caller rebuilt
+    it or holds it under the summary's lock) with ``fully_online`` the items whose completed
+    applications are finished online. Returns the kiosk and item rows. The caller commits."""
+    db.execute(delete(FiguresRollupItem))
+    codes = sorted(set(fully_online))
+    if codes:
+        db.execute(insert(FiguresRollupItem), [{"service_code": code} for code in codes])
+    db.execute(delete(FiguresKioskMonth))
+    db.execute(delete(FiguresItemMonth))
+    s, fully = FiguresMonthly, FiguresRollupItem
+    item_keys = [s.county, s.month, s.service_code, s.channel]
+    db.execute(insert(FiguresItemMonth).from_select(
+        [c.name for c in ITEM_KEY] + list(ITEM_COUNTS),
+        select(*item_keys, *(func.sum(getattr(s, name)) for name in ITEM_COUNTS)).group_by(*item_keys)))
+    finished = func.sum(case((fully.service_code.is_not(None), s.completed), else_=0))
+    kiosk_keys = [s.county, s.month, s.device_id]
+    db.execute(insert(FiguresKioskMonth).from_select(
+        [c.name for c in KIOSK_KEY] + list(KIOSK_COUNTS),
+        select(*kiosk_keys, func.sum(s.applications), finished,
+               *(func.sum(getattr(s, name)) for name in ("le1", "zero", "ecert", *SCORES)))
+        .select_from(s).outerjoin(fully, fully.service_code == s.service_code)
+        .where(s.channel == "kiosk").group_by(*kiosk_keys)))
+    count = func.count()
+    return (int(db.execute(select(count).select_from(FiguresKioskMonth)).scalar() or 0),
+            int(db.execute(select(count).select_from(FiguresItemMonth)).scalar() or 0))
+
+
+def snapshot(db: Db) -> dict[tuple, tuple[int, ...]]:
+    """Every roll-up row without zeros, keyed ("kiosk", county, month, kiosk) or ("item", county,
+    month, item, channel), and the fully-online items: for comparisons with a rebuild."""
+    out: dict[tuple, tuple[int, ...]] = {}
+    for kind, key, names, model in (("kiosk", KIOSK_KEY, KIOSK_COUNTS, FiguresKioskMonth),
+                                    ("item", ITEM_KEY, ITEM_COUNTS, FiguresItemMonth)):
+        for row in db.execute(select(*key, *(getattr(model, name) for name in names))).all():
+            counts = tuple(int(n) for n in row[len(key):])
+            if any(counts):
+                out[(kind, *row[:len(key)])] = counts
+    out[("fully_online",)] = tuple(sorted(recorded_items(db)))  # type: ignore[assignment]
+    return out
+
+
+def read(db: Db, county: str, first: str, last: str) -> tuple[list, list]:
+    """The county's roll-up rows of months ``first`` … ``last``: (kiosk, month, applications,
+    finished online, ≤ 1 visit, no visit, e-certificates, score1 … score5) and (item, channel,
+    month, applications, score1 … score5). Two index ranges; plain tuples."""
+    k, i = FiguresKioskMonth, FiguresItemMonth
+    kiosk_rows = db.execute(
+        select(k.device_id, k.month, *(getattr(k, name) for name in KIOSK_COUNTS))
+        .where(k.county == county, k.month >= first, k.month <= last)).all()
+    item_rows = db.execute(
+        select(i.service_code, i.channel, i.month, i.applications, *(getattr(i, name) for name in SCORES))
+        .where(i.county == county, i.month >= first, i.month <= last)).all()
+    return kiosk_rows, item_rows

@@ -31,6 +31,7 @@ inbox); a technician sees none.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -262,9 +263,20 @@ def _codes_in(codes_column, codes: set[str]) -> ColumnElement[bool]:
 APPLICATION_CERTIFICATES = table("application_certificates", column("application_id"))
 
 
+# Engines whose schema was seen to have the table (a table is not dropped under a running hall):
+# the page then skips the catalog query each view.
+_RECORDS_ECERTIFICATES: weakref.WeakSet = weakref.WeakSet()
+
+
 def records_ecertificates(db: Session) -> bool:
+    engine = db.get_bind()
+    if engine in _RECORDS_ECERTIFICATES:
+        return True
     # the session's own connection: a second one would queue behind this transaction's lock (SQLite)
-    return inspect(db.connection()).has_table("application_certificates")
+    found = inspect(db.connection()).has_table("application_certificates")
+    if found:
+        _RECORDS_ECERTIFICATES.add(engine)
+    return found
 
 
 def counter_filter(scope: Scope) -> list[ColumnElement[bool]]:
@@ -297,7 +309,9 @@ def _scope_items(catalog: HallCatalog, scope: Scope):
 
 
 def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
-            utc_offset_hours: int, with_ratings: bool = True) -> Figures:
+            utc_offset_hours: int, with_ratings: bool = True, kiosk_months: bool = True) -> Figures:
+    """``kiosk_months``: also each kiosk month by month (``kiosk_by_month``: the downloads); the
+    page shows only each kiosk's total, which the roll-ups group in the database."""
     scope.require(scope.sees_applications)
     items = _scope_items(catalog, scope)
     fully = {i.code for i in items if i.fully_online}
@@ -305,11 +319,11 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     zero = {i.code for i in items if i.visits_needed == 0}
     recorded = records_ecertificates(db)
     summed = None
-    if summary.usable(db, utc_offset_hours):
+    usable, in_step = summary.readable(db, utc_offset_hours, fully)
+    if usable:
         # the county's page from the roll-ups (a row per kiosk and month) while they counted
         # "finished online" with this catalog; a clerk's (some items) from the summary itself
-        rolled = scope.role != CLERK and figures_rollups.in_step(db, fully)
-        summed = (_rolled(db, scope, period, le1, zero) if rolled
+        summed = (_rolled(db, scope, period, le1, zero, kiosk_months) if in_step and scope.role != CLERK
                   else _summed(db, scope, period, fully, le1, zero))
     if summed is not None:
         app_rows, counter_rows, ecert_rows = summed.app_rows, summed.counter_rows, summed.ecert_rows
@@ -319,6 +333,13 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     county_by_month = {m: Tally() for m in period.months}
     kiosk_by_month: dict[str, dict[str, Tally]] = defaultdict(dict)
     kiosk_total: dict[str, Tally] = defaultdict(Tally)
+    for device_id, count, done, at_most_one, none, ecert in summed.kiosk_totals if summed else ():
+        if count or ecert:
+            kiosk_total[device_id] = Tally(kiosk=count, finished_online=done, le1=at_most_one, zero=none,
+                                           ecert=ecert)
+    for when, count, done, at_most_one, none, ecert in summed.month_totals if summed else ():
+        county_by_month.setdefault(when, Tally()).add(
+            Tally(kiosk=count, finished_online=done, le1=at_most_one, zero=none, ecert=ecert))
     for device_id, when, count, done, at_most_one, none in app_rows:
         tally = Tally(kiosk=int(count), finished_online=int(done or 0), le1=int(at_most_one or 0),
                       zero=int(none or 0))
@@ -338,8 +359,7 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     for tally in county_by_month.values():
         county_total.add(tally)
 
-    names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(kiosk_total)))).all()) \
-        if kiosk_total else {}
+    names = summed.names if summed and summed.names is not None else _kiosk_names(db, scope.county)
     figures = Figures(
         county=scope.county, period=period, items=len(items),
         full_online_items=len(fully), mobile_items=sum(1 for i in items if i.mobile_capable),
@@ -347,8 +367,14 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         kiosks={d: names.get(d) or d for d in sorted(kiosk_total)},
         kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total), ecert_recorded=recorded)
     if with_ratings:
-        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed)
+        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed, names)
     return figures
+
+
+def _kiosk_names(db: Session, county: str) -> dict[str, str]:
+    """Every kiosk's name in the county (one query however many kiosks the page lists; a list
+    of 200 ids as bound parameters cost more to compile than the rows)."""
+    return dict(db.connection().execute(select(Device.id, Device.name).where(Device.county == county)).all())
 
 
 @dataclass
@@ -360,6 +386,10 @@ class SummedGroups:
     ecert_rows: list  # (kiosk, month, applications naming an e-certificate)
     ratings_by_item: dict[str, dict[int, int]]
     ratings_by_kiosk: dict[str, dict[int, int]]
+    # or, for the page from the roll-ups, the groups it shows (app_rows and ecert_rows empty):
+    kiosk_totals: list = field(default_factory=list)  # (kiosk, applications, finished, ≤ 1, none, ecert)
+    month_totals: list = field(default_factory=list)  # (month, the same)
+    names: dict[str, str] | None = None  # the kiosks' names, read with them
 
 
 def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set[str],
@@ -392,7 +422,7 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
         select(literal_column("'i'"), s.service_code, blank, *([literal_column("0")] * 5), *scores)
         .where(*where, kiosk).group_by(s.service_code))
     found = SummedGroups([], [], [], {}, {})
-    for kind, key, month, *counts in db.execute(groups).all():
+    for kind, key, month, *counts in db.connection().execute(groups).all():  # Core rows: cheaper
         numbers = [int(n or 0) for n in counts]
         values, rated = numbers[:5], numbers[5:]
         if kind == "k":
@@ -412,39 +442,51 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
     return found
 
 
-def _rolled(db: Session, scope: Scope, period: Period, le1: set[str], zero: set[str]) -> SummedGroups:
+def _rolled(db: Session, scope: Scope, period: Period, le1: set[str], zero: set[str],
+            kiosk_months: bool = True) -> SummedGroups:
     """The same groups as ``_summed`` for the whole county, from the roll-ups
-    (figures_rollups.py): a row per kiosk and month, and per item, channel and month — two
-    index ranges, no grouping in the database, plain tuples added up here."""
-    kiosk_rows, item_rows = figures_rollups.read(db, scope.county, period.first, period.last)
+    (figures_rollups.py) in one statement of index ranges: a row per kiosk and month
+    (``kiosk_months``) or, for the page, per kiosk and per month grouped in the database; and
+    per item, channel and month. Plain tuples added up here."""
     found = SummedGroups([], [], [], {}, {})
-    for device_id, month, count, finished, at_most_one, none, ecert, *rated in kiosk_rows:
-        if count:
-            found.app_rows.append((device_id, month, count, finished, at_most_one, none))
-        if ecert:
-            found.ecert_rows.append((device_id, month, ecert))
-        if any(rated):
-            by_score = found.ratings_by_kiosk.setdefault(device_id, {})
+    if kiosk_months:
+        rows = figures_rollups.read(db, scope.county, period.first, period.last)
+    else:
+        found.names = {}
+        rows = figures_rollups.read_totals(db, scope.county, period.first, period.last)
+    counter: dict[str, list[int]] = {}
+    for kind, key, month, channel, *rest in rows:
+        if kind == "K":  # a kiosk over the period, with its name
+            name, count, finished, at_most_one, none, ecert, *rated = rest
+            found.kiosk_totals.append((key, count, finished, at_most_one, none, ecert))
+            found.names[key] = name  # type: ignore[index]
+        else:
+            count, finished, at_most_one, none, ecert, *rated = rest[-10:]
+        if kind == "M":
+            found.month_totals.append((month, count, finished, at_most_one, none, ecert))
+            continue
+        if kind == "k":
+            if count:
+                found.app_rows.append((key, month, count, finished, at_most_one, none))
+            if ecert:
+                found.ecert_rows.append((key, month, ecert))
+        elif kind == "i" and channel != KIOSK:  # counter entries: online, mobile, visits from the catalog
+            if count:
+                online = channel in ONLINE_CHANNELS
+                sums = counter.setdefault(month, [0, 0, 0, 0, 0])
+                sums[0] += count
+                if online:
+                    sums[1] += count
+                    sums[2] += count if channel == "mobile" else 0
+                    sums[3] += count if key in le1 else 0
+                    sums[4] += count if key in zero else 0
+            continue
+        if any(rated):  # a kiosk's ratings (kind "k" or "K"), or an item's at the kiosks ("i")
+            groups = found.ratings_by_item if kind == "i" else found.ratings_by_kiosk
+            by_score = groups.setdefault(key, {})
             for score, n in enumerate(rated, 1):
                 if n:
                     by_score[score] = by_score.get(score, 0) + n
-    counter: dict[str, list[int]] = {}
-    for code, channel, month, count, *rated in item_rows:
-        if channel == KIOSK:
-            if any(rated):
-                by_score = found.ratings_by_item.setdefault(code, {})
-                for score, n in enumerate(rated, 1):
-                    if n:
-                        by_score[score] = by_score.get(score, 0) + n
-        elif count:
-            online = channel in ONLINE_CHANNELS
-            sums = counter.setdefault(month, [0, 0, 0, 0, 0])
-            sums[0] += count
-            if online:
-                sums[1] += count
-                sums[2] += count if channel == "mobile" else 0
-                sums[3] += count if code in le1 else 0
-                sums[4] += count if code in zero else 0
     found.counter_rows = [(month, *sums) for month, sums in sorted(counter.items())]
     return found
 
@@ -527,7 +569,7 @@ def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: 
 
 
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
-                 figures: Figures, summed: SummedGroups | None = None) -> None:
+                 figures: Figures, summed: SummedGroups | None, names: dict[str, str]) -> None:
     """Counts by item and by kiosk x score; the latest unhappy reasons from the ratings
     themselves (newest first along ix_ratings_county_rated, ten rows)."""
     start, end = period.utc_bounds(utc_offset_hours)
@@ -543,8 +585,6 @@ def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period
         return sorted(found, key=lambda row: (-row.count, row.key))
 
     by_kiosk = grouped("kiosk")
-    names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(by_kiosk)))).all()) \
-        if by_kiosk else {}
     figures.ratings_by_item = rows(grouped("item"), catalog.item_name)
     figures.ratings_by_kiosk = rows(by_kiosk, lambda d: names.get(d) or d)
     unhappy = db.execute(select(Rating.rated_at, Rating.service_code, Rating.device_id, Rating.score,

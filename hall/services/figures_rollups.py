@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, case, delete, func, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hall.models import FiguresItemMonth, FiguresKioskMonth, FiguresMonthly, FiguresRollupItem
+from hall.models import Device, FiguresItemMonth, FiguresKioskMonth, FiguresMonthly, FiguresRollupItem
 
 SCORES = ("score1", "score2", "score3", "score4", "score5")
 KIOSK_COUNTS = ("applications", "finished_online", "le1", "zero", "ecert", *SCORES)
@@ -132,15 +132,43 @@ def snapshot(db: Db) -> dict[tuple, tuple[int, ...]]:
     return out
 
 
-def read(db: Db, county: str, first: str, last: str) -> tuple[list, list]:
-    """The county's roll-up rows of months ``first`` … ``last``: (kiosk, month, applications,
-    finished online, ≤ 1 visit, no visit, e-certificates, score1 … score5) and (item, channel,
-    month, applications, score1 … score5). Two index ranges; plain tuples."""
+def read(db: Db, county: str, first: str, last: str) -> list:
+    """The county's roll-up rows of months ``first`` … ``last``, in one statement of two index
+    ranges, as plain tuples (kind, kiosk or item, month, channel, applications, finished online,
+    ≤ 1 visit, no visit, e-certificates, score1 … score5): kind "k" a kiosk's month (channel
+    empty), "i" an item's month in a channel (no finished online, visits or e-certificates:
+    the page takes those from the catalog)."""
     k, i = FiguresKioskMonth, FiguresItemMonth
-    kiosk_rows = db.execute(
-        select(k.device_id, k.month, *(getattr(k, name) for name in KIOSK_COUNTS))
-        .where(k.county == county, k.month >= first, k.month <= last)).all()
-    item_rows = db.execute(
-        select(i.service_code, i.channel, i.month, i.applications, *(getattr(i, name) for name in SCORES))
-        .where(i.county == county, i.month >= first, i.month <= last)).all()
-    return kiosk_rows, item_rows
+    zero = literal_column("0")
+    by_kiosk = (select(literal_column("'k'"), k.device_id, k.month, literal_column("''"),
+                       *(getattr(k, name) for name in KIOSK_COUNTS))
+                .where(k.county == county, k.month >= first, k.month <= last))
+    by_item = (select(literal_column("'i'"), i.service_code, i.month, i.channel, i.applications, zero, zero,
+                      zero, zero, *(getattr(i, name) for name in SCORES))
+               .where(i.county == county, i.month >= first, i.month <= last))
+    # Core rows, not the ORM session's: a third of the time for a thousand rows
+    conn = db.connection() if isinstance(db, Session) else db
+    return list(conn.execute(union_all(by_kiosk, by_item)).all())
+
+
+def read_totals(db: Db, county: str, first: str, last: str) -> list:
+    """What the page shows (no kiosk's month by month: that is in the downloads), grouped in
+    the database so that a few hundred rows come back, in one statement: (kind, key, month,
+    channel, kiosk name, applications, finished online, ≤ 1 visit, no visit, e-certificates,
+    score1 … score5) with kind "K" a kiosk over the months (key the kiosk, with its name), "M"
+    a month over the kiosks, "i" an item's month in a channel as ``read`` gives it."""
+    k, i = FiguresKioskMonth, FiguresItemMonth
+    zero, blank = literal_column("0"), literal_column("''")
+    where = (k.county == county, k.month >= first, k.month <= last)
+    sums = [func.sum(getattr(k, name)) for name in KIOSK_COUNTS]
+    name = func.coalesce(Device.name, "")
+    by_kiosk = (select(literal_column("'K'"), k.device_id, blank, blank, name, *sums)
+                .select_from(k).outerjoin(Device, Device.id == k.device_id)
+                .where(*where).group_by(k.device_id, Device.name))
+    by_month = (select(literal_column("'M'"), blank, k.month, blank, blank, *sums)
+                .where(*where).group_by(k.month))
+    by_item = (select(literal_column("'i'"), i.service_code, i.month, i.channel, blank, i.applications, zero,
+                      zero, zero, zero, *(getattr(i, name) for name in SCORES))
+               .where(i.county == county, i.month >= first, i.month <= last))
+    conn = db.connection() if isinstance(db, Session) else db
+    return list(conn.execute(union_all(by_kiosk, by_month, by_item)).all())

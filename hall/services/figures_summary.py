@@ -38,6 +38,7 @@ from hall.models import (
     ApplicationCertificate,
     CounterApplication,
     FiguresMonthly,
+    FiguresRollupItem,
     FiguresSummaryState,
     Rating,
 )
@@ -103,6 +104,21 @@ def summary_offset(db: Db, lock: str = "") -> int | None:
 def usable(db: Session, utc_offset_hours: int) -> bool:
     """Whether the figures page may read the summary for this offset."""
     return summary_offset(db) == int(utc_offset_hours)
+
+
+def readable(db: Session, utc_offset_hours: int, fully_online: set[str]) -> tuple[bool, bool]:
+    """``usable``, and whether the roll-ups counted "finished online" with exactly these
+    fully-online items (figures_rollups.in_step), in one round trip (on a busy machine each
+    costs a wait for the database's turn)."""
+    items = FiguresRollupItem
+    recorded = select(func.count()).select_from(items).scalar_subquery()
+    matching = (select(func.count()).select_from(items)
+                .where(items.service_code.in_(sorted(fully_online))).scalar_subquery())
+    row = db.connection().execute(select(FiguresSummaryState.utc_offset_hours, recorded, matching)
+                                  .where(FiguresSummaryState.id == STATE_ID)).first()
+    if row is None or row[0] != int(utc_offset_hours):
+        return False, False
+    return True, int(row[1]) == int(row[2]) == len(fully_online)
 
 
 # -- the hooks (each in the caller's transaction; the caller commits) ------------------------------

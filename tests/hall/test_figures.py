@@ -148,6 +148,13 @@ def exact(tally: fig.Tally) -> dict[str, Fraction | None]:
 def test_county_and_kiosk_figures_match_the_hand_count(sessions, catalog):
     with sessions() as db:
         figures = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8)
+        # the page's own read: each kiosk's total and each month's grouped in the database
+        page = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8, kiosk_months=False)
+    assert page.kiosk_by_month == {} and page.kiosk_total == figures.kiosk_total
+    assert (page.county_by_month, page.county_total, page.kiosks) == (
+        figures.county_by_month, figures.county_total, figures.kiosks)
+    assert (page.ratings_by_item, page.ratings_by_kiosk, page.unhappy) == (
+        figures.ratings_by_item, figures.ratings_by_kiosk, figures.unhappy)
     #                        kiosk counter online mobile finished ≤1 zero
     assert counts(figures.county_by_month["2026-10"]) == (8, 11, 5, 2, 4, 10, 8)
     assert counts(figures.county_by_month["2026-11"]) == (8, 10, 6, 5, 3, 12, 10)

@@ -1,10 +1,14 @@
 """The work plan's figures for a county, each kiosk and each month, computed by SQL.
 
-The page reads the **monthly summary** (``figures_monthly``, hall/services/figures_summary.py):
-the counts per county, local month, kiosk, item and channel that the intake, the status
-changes and the counter entries keep in their own transactions. A period is a range of its
-primary key, grouped by kiosk and month in the database: a few thousand rows, however many
-applications there are. When the summary counts in another UTC offset than the hall's
+The county's page reads the **roll-ups** (hall/services/figures_rollups.py): the monthly
+summary summed per kiosk and month and per item, channel and month, each kiosk's and each
+month's total grouped in the database — a few hundred rows, however many applications and
+items there are (``_rolled``). A clerk's page (some items), and the county's while the
+roll-ups counted "finished online" with other fully-online items than the catalog's, read the
+**monthly summary** (``figures_monthly``, hall/services/figures_summary.py) itself: the counts
+per county, local month, kiosk, item and channel that the intake, the status changes and the
+counter entries keep in their own transactions, a range of its primary key grouped by kiosk
+and month in the database (``_summed``). When the summary counts in another UTC offset than the hall's
 (``utc_offset_hours`` changed and nobody ran ``county-hall figures rebuild``), the same
 groups come from the rows themselves (``_scanned``: one ``UNION ALL`` branch a month over
 ``ix_applications_figures``, migration 0008) — correct, only slower. Python only adds up the

@@ -14,11 +14,13 @@ It can never drift from the rows because it changes in the same transaction as t
 * ``count_counter_entry``: a clerk's counter entry (hall/services/figures.py).
 
 Each is one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` (atomic on both
-backends, so two intakes at once both count). ``rebuild`` recomputes the whole table from
-the rows in one transaction: the migration's backfill, ``county-hall figures rebuild``, and
-the repair tool. It holds the one row of ``figures_summary_state`` FOR UPDATE while the
-hooks hold it FOR SHARE (PostgreSQL; SQLite has one writer anyway), so a change is either
-seen by the rebuild's SELECT or added after it, never lost or counted twice.
+backends, so two intakes at once both count), and the same into the roll-ups
+(figures_rollups.py: per kiosk and month, per item, channel and month). ``rebuild``
+recomputes the whole table from the rows, then the roll-ups from it, in one transaction: the
+migrations' backfills, ``county-hall figures rebuild``, and the repair tool. It holds the
+one row of ``figures_summary_state`` FOR UPDATE while the hooks hold it FOR SHARE
+(PostgreSQL; SQLite has one writer anyway), so a change is either seen by the rebuild's
+SELECT or added after it, never lost or counted twice.
 
 Local months depend on the hall's ``utc_offset_hours``; the state row records the offset
 the summary counts in. The figures page reads the summary only when that offset is the

@@ -7,7 +7,8 @@ Create Date: 2026-12-02
 ``figures_kiosk_month`` and ``figures_item_month`` hold ``figures_monthly`` summed coarser, so
 that the county's figures page reads one row per kiosk and month (hall/services/figures_rollups.py);
 ``figures_rollup_items`` the catalog's fully-online items that "finished online" was counted
-with. The backfill derives them from the summary with the hall's catalog.
+with; ``ix_figures_monthly_items`` the summary's rows of some items (a clerk's page). The
+backfill derives the roll-ups from the summary with the hall's catalog.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -44,6 +45,9 @@ def upgrade() -> None:
     sa.Column('service_code', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('service_code')
     )
+    # A clerk's page reads the summary for her department's few items: their rows as ranges,
+    # not every kiosk row of the period filtered (a sixth of the rows for two items of thirteen).
+    op.create_index('ix_figures_monthly_items', 'figures_monthly', ['county', 'channel', 'service_code', 'month'])
     # The backfill is the roll-ups' own rebuild, from the summary 0011 filled.
     from hall.services import figures_rollups
     from hall.services.catalog import load_hall_catalog
@@ -53,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_figures_monthly_items', table_name='figures_monthly')
     op.drop_table('figures_rollup_items')
     op.drop_table('figures_item_month')
     op.drop_table('figures_kiosk_month')

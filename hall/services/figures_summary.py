@@ -192,6 +192,17 @@ def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None,
     return (rows, *figures_rollups.rebuild(db, fully_online))
 
 
+def rebuild_rollups(db: Db, fully_online: Iterable[str] | None = None) -> tuple[int, int]:
+    """Only the roll-ups, from the summary as it is (after a catalog changed an item's
+    ``fully_online``: seconds, where the whole rebuild reads every application). Holds the state
+    row FOR UPDATE like ``rebuild``, so no hook adds to the summary meanwhile. The caller commits."""
+    if summary_offset(db, lock="update") is None:
+        return 0, 0  # never built: nothing to derive them from (the hooks do not count yet either)
+    if fully_online is None:
+        fully_online = fully_online_codes(load_hall_catalog())
+    return figures_rollups.rebuild(db, fully_online)
+
+
 def fully_online_codes(catalog: HallCatalog) -> set[str]:
     return {item.code for item in catalog.catalog.items() if item.fully_online}
 

@@ -229,11 +229,15 @@ def test_a_catalog_change_of_fully_online_reads_the_summary_until_a_rebuild(sess
     catalog's fully-online items differ (here: the roll-ups' record of them), the page reads the
     summary, which takes them from the catalog at read time: the same hand-counted numbers."""
     with sessions() as db:
+        kept = summary.snapshot(db)
         db.execute(delete(FiguresRollupItem).where(FiguresRollupItem.service_code == code(1)))
         assert not rollups.in_step(db, summary.fully_online_codes(catalog))
-        figures = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8)
+        figures = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8, kiosk_months=False)
         assert counts(figures.county_total) == (16, 21, 11, 7, 7, 22, 18)
         assert counts(figures.kiosk_total[KIOSK_A]) == (9, 0, 0, 0, 4, 8, 6)
+        # `county-hall figures rebuild --rollups-only`: from the summary, with the catalog's items
+        summary.rebuild_rollups(db, summary.fully_online_codes(catalog))
+        assert rollups.in_step(db, summary.fully_online_codes(catalog)) and summary.snapshot(db) == kept
         db.rollback()
 
 

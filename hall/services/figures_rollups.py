@@ -28,7 +28,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, case, delete, func, insert, literal_column, select, union_all
+from sqlalchemy import (
+    Connection,
+    Insert,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,15 +59,32 @@ def _dialect(db: Db) -> str:
     return db.get_bind().dialect.name if isinstance(db, Session) else db.dialect.name
 
 
+# Built once per table, dialect and set of counted columns, executed with parameters: building
+# and compiling the statement anew took 6.6 ms a call on a busy machine, executing it 0.1 ms (and
+# an intake runs three of them).
+_UPSERTS: dict[tuple, Insert] = {}
+
+
+def _upsert(dialect: str, model, key: tuple[str, ...], names: tuple[str, ...],
+            counted: tuple[str, ...]) -> Insert:
+    cache_key = (dialect, model.__tablename__, key, names, counted)
+    statement = _UPSERTS.get(cache_key)
+    if statement is None:
+        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert_ = upsert(model).values({name: bindparam(name) for name in (*key, *names)})
+        statement = insert_.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: getattr(model, name) + insert_.excluded[name] for name in counted})
+        _UPSERTS[cache_key] = statement
+    return statement
+
+
 def upsert_add(db: Db, model, key: dict[str, str], names: tuple[str, ...], counts: dict[str, int]) -> None:
     """``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` of ``counts`` into ``model``'s
     row ``key`` (atomic on both backends: two changes at once both count)."""
-    upsert = postgresql.insert if _dialect(db) == "postgresql" else sqlite.insert
-    values = {name: int(counts.get(name, 0)) for name in names}
-    statement = upsert(model).values(**key, **values)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: getattr(model, name) + statement.excluded[name] for name in counts}))
+    statement = _upsert(_dialect(db), model, tuple(key), names, tuple(sorted(counts)))
+    conn = db.connection() if isinstance(db, Session) else db  # Core: the ORM's execute costs more
+    conn.execute(statement, {**key, **{name: int(counts.get(name, 0)) for name in names}})
 
 
 def add(db: Db, county: str, month: str, device_id: str, service_code: str, channel: str, kiosk: bool,

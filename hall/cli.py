@@ -216,8 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     figures = sub.add_parser("figures", help="the figures page's monthly summary: `figures rebuild`")
     figures_sub = figures.add_subparsers(dest="figures_action", required=True, metavar="ACTION")
-    _common(figures_sub.add_parser("rebuild", help="recompute the summary from the applications and counter "
-                                                  "entries (after changing utc_offset_hours; a repair)"))
+    figures_rebuild = figures_sub.add_parser(
+        "rebuild", help="recompute the summary and its roll-ups from the applications, ratings and counter "
+                        "entries (after changing utc_offset_hours; a repair)")
+    _common(figures_rebuild)
+    figures_rebuild.add_argument("--rollups-only", action="store_true",
+                                 help="only the roll-ups, from the summary as it is (after a catalog changed "
+                                      "an item's fully_online: seconds)")
 
     audit = sub.add_parser("audit", help="the audit log of staff actions, newest first")
     _common(audit)
@@ -697,12 +702,20 @@ def cmd_certs(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_figures(settings: Settings, args: argparse.Namespace) -> int:
-    from hall.services.figures_summary import rebuild
+    from hall.services.figures_summary import rebuild, rebuild_rollups
 
+    if args.rollups_only:
+        with _session(settings) as db:
+            kiosk_rows, item_rows = rebuild_rollups(db)
+            db.commit()
+        print(f"figures roll-ups rebuilt from the summary: {kiosk_rows} kiosk-month and {item_rows} "
+              "item-month rows")
+        return 0
     with _session(settings) as db:
-        rows = rebuild(db, settings.utc_offset_hours)
+        rows, kiosk_rows, item_rows = rebuild(db, settings.utc_offset_hours)
         db.commit()
-    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d})")
+    print(f"figures summary rebuilt: {rows} rows (local months of UTC{settings.utc_offset_hours:+d}); "
+          f"roll-ups: {kiosk_rows} kiosk-month and {item_rows} item-month rows")
     return 0
 
 

@@ -510,3 +510,63 @@ class FleetGeneration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# -- the figures' roll-ups: what the county's figures page reads (migration 0013_figures_rollups) --
+
+
+class FiguresKioskMonth(Base):
+    """The kiosk applications' counts per county, local month and kiosk (every item summed), with
+    "finished online" counted at write time from the items in ``figures_rollup_items``: the
+    county-wide figures page reads one row per kiosk and month instead of one per kiosk, item
+    and month (``hall/services/figures_rollups.py``)."""
+
+    __tablename__ = "figures_kiosk_month"
+    __table_args__ = (PrimaryKeyConstraint("county", "month", "device_id"),)
+
+    county: Mapped[str] = mapped_column(String(12), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # local "YYYY-MM"
+    device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    applications: Mapped[int] = mapped_column(Integer, default=0)
+    finished_online: Mapped[int] = mapped_column(Integer, default=0)  # completed, item fully online
+    le1: Mapped[int] = mapped_column(Integer, default=0)
+    zero: Mapped[int] = mapped_column(Integer, default=0)
+    ecert: Mapped[int] = mapped_column(Integer, default=0)
+    score1: Mapped[int] = mapped_column(Integer, default=0)
+    score2: Mapped[int] = mapped_column(Integer, default=0)
+    score3: Mapped[int] = mapped_column(Integer, default=0)
+    score4: Mapped[int] = mapped_column(Integer, default=0)
+    score5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FiguresItemMonth(Base):
+    """``figures_monthly`` without the kiosk: the counts per county, local month, item and
+    channel (the per-item ratings and the counter entries of the county-wide page)."""
+
+    __tablename__ = "figures_item_month"
+    __table_args__ = (PrimaryKeyConstraint("county", "month", "service_code", "channel"),)
+
+    county: Mapped[str] = mapped_column(String(12), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    applications: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    le1: Mapped[int] = mapped_column(Integer, default=0)
+    zero: Mapped[int] = mapped_column(Integer, default=0)
+    ecert: Mapped[int] = mapped_column(Integer, default=0)
+    score1: Mapped[int] = mapped_column(Integer, default=0)
+    score2: Mapped[int] = mapped_column(Integer, default=0)
+    score3: Mapped[int] = mapped_column(Integer, default=0)
+    score4: Mapped[int] = mapped_column(Integer, default=0)
+    score5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FiguresRollupItem(Base):
+    """The items ``figures_kiosk_month`` counts as fully online (the catalog's ``fully_online``
+    when it was last rebuilt). While they differ from the hall's catalog the page does not read
+    that roll-up (``county-hall figures rebuild`` brings it in step)."""
+
+    __tablename__ = "figures_rollup_items"
+
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -1,10 +1,14 @@
 """The work plan's figures for a county, each kiosk and each month, computed by SQL.
 
-The page reads the **monthly summary** (``figures_monthly``, hall/services/figures_summary.py):
-the counts per county, local month, kiosk, item and channel that the intake, the status
-changes and the counter entries keep in their own transactions. A period is a range of its
-primary key, grouped by kiosk and month in the database: a few thousand rows, however many
-applications there are. When the summary counts in another UTC offset than the hall's
+The county's page reads the **roll-ups** (hall/services/figures_rollups.py): the monthly
+summary summed per kiosk and month and per item, channel and month, each kiosk's and each
+month's total grouped in the database — a few hundred rows, however many applications and
+items there are (``_rolled``). A clerk's page (some items), and the county's while the
+roll-ups counted "finished online" with other fully-online items than the catalog's, read the
+**monthly summary** (``figures_monthly``, hall/services/figures_summary.py) itself: the counts
+per county, local month, kiosk, item and channel that the intake, the status changes and the
+counter entries keep in their own transactions, a range of its primary key grouped by kiosk
+and month in the database (``_summed``). When the summary counts in another UTC offset than the hall's
 (``utc_offset_hours`` changed and nobody ran ``county-hall figures rebuild``), the same
 groups come from the rows themselves (``_scanned``: one ``UNION ALL`` branch a month over
 ``ix_applications_figures``, migration 0008) — correct, only slower. Python only adds up the
@@ -31,6 +35,7 @@ inbox); a technician sees none.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -53,6 +58,7 @@ from sqlalchemy.orm import Session
 
 from hall.errors import InvalidRequest
 from hall.models import Application, CounterApplication, Device, FiguresMonthly, Rating
+from hall.services import figures_rollups
 from hall.services import figures_summary as summary
 from hall.services.catalog import HallCatalog
 from hall.services.figures_summary import KIOSK, day_month, local_month
@@ -125,8 +131,15 @@ class Tally:
     ecert: int = 0  # applications that used an e-certificate
 
     def add(self, other: Tally) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # field by field, not a loop over the fields: a page adds a few thousand tallies
+        self.kiosk += other.kiosk
+        self.counter += other.counter
+        self.counter_online += other.counter_online
+        self.mobile += other.mobile
+        self.finished_online += other.finished_online
+        self.le1 += other.le1
+        self.zero += other.zero
+        self.ecert += other.ecert
 
     @property
     def total(self) -> int:
@@ -254,9 +267,20 @@ def _codes_in(codes_column, codes: set[str]) -> ColumnElement[bool]:
 APPLICATION_CERTIFICATES = table("application_certificates", column("application_id"))
 
 
+# Engines whose schema was seen to have the table (a table is not dropped under a running hall):
+# the page then skips the catalog query each view.
+_RECORDS_ECERTIFICATES: weakref.WeakSet = weakref.WeakSet()
+
+
 def records_ecertificates(db: Session) -> bool:
+    engine = db.get_bind()
+    if engine in _RECORDS_ECERTIFICATES:
+        return True
     # the session's own connection: a second one would queue behind this transaction's lock (SQLite)
-    return inspect(db.connection()).has_table("application_certificates")
+    found = inspect(db.connection()).has_table("application_certificates")
+    if found:
+        _RECORDS_ECERTIFICATES.add(engine)
+    return found
 
 
 def counter_filter(scope: Scope) -> list[ColumnElement[bool]]:
@@ -289,14 +313,22 @@ def _scope_items(catalog: HallCatalog, scope: Scope):
 
 
 def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
-            utc_offset_hours: int, with_ratings: bool = True) -> Figures:
+            utc_offset_hours: int, with_ratings: bool = True, kiosk_months: bool = True) -> Figures:
+    """``kiosk_months``: also each kiosk month by month (``kiosk_by_month``: the downloads); the
+    page shows only each kiosk's total, which the roll-ups group in the database."""
     scope.require(scope.sees_applications)
     items = _scope_items(catalog, scope)
     fully = {i.code for i in items if i.fully_online}
     le1 = {i.code for i in items if i.visits_needed <= 1}
     zero = {i.code for i in items if i.visits_needed == 0}
     recorded = records_ecertificates(db)
-    summed = _summed(db, scope, period, fully, le1, zero) if summary.usable(db, utc_offset_hours) else None
+    summed = None
+    usable, in_step = summary.readable(db, utc_offset_hours, fully)
+    if usable:
+        # the county's page from the roll-ups (a row per kiosk and month) while they counted
+        # "finished online" with this catalog; a clerk's (some items) from the summary itself
+        summed = (_rolled(db, scope, period, le1, zero, kiosk_months) if in_step and scope.role != CLERK
+                  else _summed(db, scope, period, fully, le1, zero))
     if summed is not None:
         app_rows, counter_rows, ecert_rows = summed.app_rows, summed.counter_rows, summed.ecert_rows
     else:  # the summary counts in another offset (the setting changed, no rebuild yet): scan
@@ -305,6 +337,13 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     county_by_month = {m: Tally() for m in period.months}
     kiosk_by_month: dict[str, dict[str, Tally]] = defaultdict(dict)
     kiosk_total: dict[str, Tally] = defaultdict(Tally)
+    for device_id, count, done, at_most_one, none, ecert in summed.kiosk_totals if summed else ():
+        if count or ecert:
+            kiosk_total[device_id] = Tally(kiosk=count, finished_online=done, le1=at_most_one, zero=none,
+                                           ecert=ecert)
+    for when, count, done, at_most_one, none, ecert in summed.month_totals if summed else ():
+        county_by_month.setdefault(when, Tally()).add(
+            Tally(kiosk=count, finished_online=done, le1=at_most_one, zero=none, ecert=ecert))
     for device_id, when, count, done, at_most_one, none in app_rows:
         tally = Tally(kiosk=int(count), finished_online=int(done or 0), le1=int(at_most_one or 0),
                       zero=int(none or 0))
@@ -324,8 +363,7 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
     for tally in county_by_month.values():
         county_total.add(tally)
 
-    names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(kiosk_total)))).all()) \
-        if kiosk_total else {}
+    names = summed.names if summed and summed.names is not None else _kiosk_names(db, scope.county)
     figures = Figures(
         county=scope.county, period=period, items=len(items),
         full_online_items=len(fully), mobile_items=sum(1 for i in items if i.mobile_capable),
@@ -333,8 +371,14 @@ def compute(db: Session, scope: Scope, catalog: HallCatalog, period: Period,
         kiosks={d: names.get(d) or d for d in sorted(kiosk_total)},
         kiosk_by_month=dict(kiosk_by_month), kiosk_total=dict(kiosk_total), ecert_recorded=recorded)
     if with_ratings:
-        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed)
+        _add_ratings(db, scope, catalog, period, utc_offset_hours, figures, summed, names)
     return figures
+
+
+def _kiosk_names(db: Session, county: str) -> dict[str, str]:
+    """Every kiosk's name in the county (one query however many kiosks the page lists; a list
+    of 200 ids as bound parameters cost more to compile than the rows)."""
+    return dict(db.connection().execute(select(Device.id, Device.name).where(Device.county == county)).all())
 
 
 @dataclass
@@ -346,6 +390,10 @@ class SummedGroups:
     ecert_rows: list  # (kiosk, month, applications naming an e-certificate)
     ratings_by_item: dict[str, dict[int, int]]
     ratings_by_kiosk: dict[str, dict[int, int]]
+    # or, for the page from the roll-ups, the groups it shows (app_rows and ecert_rows empty):
+    kiosk_totals: list = field(default_factory=list)  # (kiosk, applications, finished, ≤ 1, none, ecert)
+    month_totals: list = field(default_factory=list)  # (month, the same)
+    names: dict[str, str] | None = None  # the kiosks' names, read with them
 
 
 def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set[str],
@@ -373,11 +421,12 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
                total(s.applications, s.channel == "mobile"),
                total(s.applications, and_(online, _codes_in(s.service_code, le1))),
                total(s.applications, and_(online, _codes_in(s.service_code, zero))),
-               *([literal_column("0")] * len(scores))).where(*where, ~kiosk).group_by(s.month),
+               *([literal_column("0")] * len(scores)))
+        .where(*where, s.channel.in_(tuple(CHANNELS))).group_by(s.month),  # a range, not every row
         select(literal_column("'i'"), s.service_code, blank, *([literal_column("0")] * 5), *scores)
         .where(*where, kiosk).group_by(s.service_code))
     found = SummedGroups([], [], [], {}, {})
-    for kind, key, month, *counts in db.execute(groups).all():
+    for kind, key, month, *counts in db.connection().execute(groups).all():  # Core rows: cheaper
         numbers = [int(n or 0) for n in counts]
         values, rated = numbers[:5], numbers[5:]
         if kind == "k":
@@ -394,6 +443,55 @@ def _summed(db: Session, scope: Scope, period: Period, fully: set[str], le1: set
             found.counter_rows.append((month, *values))
         elif any(rated):
             found.ratings_by_item[key] = {score: n for score, n in enumerate(rated, 1) if n}
+    return found
+
+
+def _rolled(db: Session, scope: Scope, period: Period, le1: set[str], zero: set[str],
+            kiosk_months: bool = True) -> SummedGroups:
+    """The same groups as ``_summed`` for the whole county, from the roll-ups
+    (figures_rollups.py) in one statement of index ranges: a row per kiosk and month
+    (``kiosk_months``) or, for the page, per kiosk and per month grouped in the database; and
+    per item, channel and month. Plain tuples added up here."""
+    found = SummedGroups([], [], [], {}, {})
+    if kiosk_months:
+        rows = figures_rollups.read(db, scope.county, period.first, period.last)
+    else:
+        found.names = {}
+        rows = figures_rollups.read_totals(db, scope.county, period.first, period.last)
+    counter: dict[str, list[int]] = {}
+    for kind, key, month, channel, *rest in rows:
+        if kind == "K":  # a kiosk over the period, with its name
+            name, count, finished, at_most_one, none, ecert, *rated = rest
+            found.kiosk_totals.append((key, count, finished, at_most_one, none, ecert))
+            found.names[key] = name  # type: ignore[index]
+        else:
+            count, finished, at_most_one, none, ecert, *rated = rest[-10:]
+        if kind == "M":
+            found.month_totals.append((month, count, finished, at_most_one, none, ecert))
+            continue
+        if kind == "k":
+            if count:
+                found.app_rows.append((key, month, count, finished, at_most_one, none))
+            if ecert:
+                found.ecert_rows.append((key, month, ecert))
+        elif kind == "i" and channel != KIOSK:  # counter entries: online, mobile, visits from the catalog
+            if count:
+                online = channel in ONLINE_CHANNELS
+                sums = counter.setdefault(month, [0, 0, 0, 0, 0])
+                sums[0] += count
+                if online:
+                    sums[1] += count
+                    sums[2] += count if channel == "mobile" else 0
+                    sums[3] += count if key in le1 else 0
+                    sums[4] += count if key in zero else 0
+            continue
+        if any(rated):  # a kiosk's ratings (kind "k" or "K"), or an item's at the kiosks ("i")
+            groups = found.ratings_by_item if kind == "i" else found.ratings_by_kiosk
+            by_score = groups.setdefault(key, {})
+            for score, n in enumerate(rated, 1):
+                if n:
+                    by_score[score] = by_score.get(score, 0) + n
+    found.counter_rows = [(month, *sums) for month, sums in sorted(counter.items())]
     return found
 
 
@@ -475,7 +573,7 @@ def _rating_groups(db: Session, scope: Scope, period: Period, utc_offset_hours: 
 
 
 def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period, utc_offset_hours: int,
-                 figures: Figures, summed: SummedGroups | None = None) -> None:
+                 figures: Figures, summed: SummedGroups | None, names: dict[str, str]) -> None:
     """Counts by item and by kiosk x score; the latest unhappy reasons from the ratings
     themselves (newest first along ix_ratings_county_rated, ten rows)."""
     start, end = period.utc_bounds(utc_offset_hours)
@@ -491,14 +589,12 @@ def _add_ratings(db: Session, scope: Scope, catalog: HallCatalog, period: Period
         return sorted(found, key=lambda row: (-row.count, row.key))
 
     by_kiosk = grouped("kiosk")
-    names = dict(db.execute(select(Device.id, Device.name).where(Device.id.in_(sorted(by_kiosk)))).all()) \
-        if by_kiosk else {}
     figures.ratings_by_item = rows(grouped("item"), catalog.item_name)
     figures.ratings_by_kiosk = rows(by_kiosk, lambda d: names.get(d) or d)
-    unhappy = db.execute(select(Rating.rated_at, Rating.service_code, Rating.device_id, Rating.score,
-                                Rating.reason)
-                         .where(*where, Rating.score <= 2, Rating.reason != "")
-                         .order_by(Rating.rated_at.desc(), Rating.id).limit(RECENT_UNHAPPY)).all()
+    unhappy = db.connection().execute(  # Core rows: the ORM's cost more than the ten rows
+        select(Rating.rated_at, Rating.service_code, Rating.device_id, Rating.score, Rating.reason)
+        .where(*where, Rating.score <= 2, Rating.reason != "")
+        .order_by(Rating.rated_at.desc(), Rating.id).limit(RECENT_UNHAPPY)).all()
     figures.unhappy = [UnhappyReason(at, catalog.item_name(code), names.get(d) or d, int(score),
                                      REASON_LABELS.get(reason, reason))
                        for at, code, d, score, reason in unhappy]

@@ -14,11 +14,13 @@ It can never drift from the rows because it changes in the same transaction as t
 * ``count_counter_entry``: a clerk's counter entry (hall/services/figures.py).
 
 Each is one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` (atomic on both
-backends, so two intakes at once both count). ``rebuild`` recomputes the whole table from
-the rows in one transaction: the migration's backfill, ``county-hall figures rebuild``, and
-the repair tool. It holds the one row of ``figures_summary_state`` FOR UPDATE while the
-hooks hold it FOR SHARE (PostgreSQL; SQLite has one writer anyway), so a change is either
-seen by the rebuild's SELECT or added after it, never lost or counted twice.
+backends, so two intakes at once both count), and the same into the roll-ups
+(figures_rollups.py: per kiosk and month, per item, channel and month). ``rebuild``
+recomputes the whole table from the rows, then the roll-ups from it, in one transaction: the
+migrations' backfills, ``county-hall figures rebuild``, and the repair tool. It holds the
+one row of ``figures_summary_state`` FOR UPDATE while the hooks hold it FOR SHARE
+(PostgreSQL; SQLite has one writer anyway), so a change is either seen by the rebuild's
+SELECT or added after it, never lost or counted twice.
 
 Local months depend on the hall's ``utc_offset_hours``; the state row records the offset
 the summary counts in. The figures page reads the summary only when that offset is the
@@ -27,10 +29,10 @@ hall's; otherwise (the setting changed, no rebuild yet) it scans the application
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, case, delete, exists, func, insert, literal, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hall.models import (
@@ -38,9 +40,12 @@ from hall.models import (
     ApplicationCertificate,
     CounterApplication,
     FiguresMonthly,
+    FiguresRollupItem,
     FiguresSummaryState,
     Rating,
 )
+from hall.services import figures_rollups
+from hall.services.catalog import HallCatalog, load_hall_catalog
 
 KIOSK = "kiosk"  # the channel of a kiosk's applications
 STATE_ID = 1
@@ -103,18 +108,30 @@ def usable(db: Session, utc_offset_hours: int) -> bool:
     return summary_offset(db) == int(utc_offset_hours)
 
 
+def readable(db: Session, utc_offset_hours: int, fully_online: set[str]) -> tuple[bool, bool]:
+    """``usable``, and whether the roll-ups counted "finished online" with exactly these
+    fully-online items (figures_rollups.in_step), in one round trip (on a busy machine each
+    costs a wait for the database's turn)."""
+    items = FiguresRollupItem
+    recorded = select(func.count()).select_from(items).scalar_subquery()
+    matching = (select(func.count()).select_from(items)
+                .where(items.service_code.in_(sorted(fully_online))).scalar_subquery())
+    row = db.connection().execute(select(FiguresSummaryState.utc_offset_hours, recorded, matching)
+                                  .where(FiguresSummaryState.id == STATE_ID)).first()
+    if row is None or row[0] != int(utc_offset_hours):
+        return False, False
+    return True, int(row[1]) == int(row[2]) == len(fully_online)
+
+
 # -- the hooks (each in the caller's transaction; the caller commits) ------------------------------
 
 
 def _add(db: Session, county: str, month: str, device_id: str, service_code: str, channel: str,
          **counts: int) -> None:
-    upsert = postgresql.insert if _dialect(db) == "postgresql" else sqlite.insert
-    values = {name: int(counts.get(name, 0)) for name in COUNTS}
-    statement = upsert(FiguresMonthly).values(county=county, month=month, device_id=device_id,
-                                              service_code=service_code, channel=channel, **values)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: getattr(FiguresMonthly, name) + statement.excluded[name] for name in counts}))
+    key = {"county": county, "month": month, "device_id": device_id, "service_code": service_code,
+           "channel": channel}
+    figures_rollups.upsert_add(db, FiguresMonthly, key, COUNTS, counts)
+    figures_rollups.add(db, county, month, device_id, service_code, channel, channel == KIOSK, counts)
 
 
 def count_received(db: Session, application: Application) -> None:
@@ -163,9 +180,36 @@ def count_counter_entry(db: Session, entry: CounterApplication) -> None:
 # -- the rebuild -----------------------------------------------------------------------------------
 
 
-def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
-    """Recompute the summary from the rows in local months of ``utc_offset_hours``; returns
-    how many summary rows it holds now. The caller commits."""
+def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None,
+            fully_online: Iterable[str] | None = None) -> tuple[int, int, int]:
+    """Recompute the summary from the rows in local months of ``utc_offset_hours``, then its
+    roll-ups (figures_rollups.py) from it with ``fully_online`` the catalog's fully-online items
+    (by default the hall's catalog). Returns how many summary, kiosk-month and item-month rows
+    there are now. The caller commits."""
+    rows = rebuild_monthly(db, utc_offset_hours, now)
+    if fully_online is None:
+        fully_online = fully_online_codes(load_hall_catalog())
+    return (rows, *figures_rollups.rebuild(db, fully_online))
+
+
+def rebuild_rollups(db: Db, fully_online: Iterable[str] | None = None) -> tuple[int, int]:
+    """Only the roll-ups, from the summary as it is (after a catalog changed an item's
+    ``fully_online``: seconds, where the whole rebuild reads every application). Holds the state
+    row FOR UPDATE like ``rebuild``, so no hook adds to the summary meanwhile. The caller commits."""
+    if summary_offset(db, lock="update") is None:
+        return 0, 0  # never built: nothing to derive them from (the hooks do not count yet either)
+    if fully_online is None:
+        fully_online = fully_online_codes(load_hall_catalog())
+    return figures_rollups.rebuild(db, fully_online)
+
+
+def fully_online_codes(catalog: HallCatalog) -> set[str]:
+    return {item.code for item in catalog.catalog.items() if item.fully_online}
+
+
+def rebuild_monthly(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
+    """``figures_monthly`` alone (what migration 0011 backfills: the roll-ups came in 0012);
+    returns how many rows it holds now. Takes the state row FOR UPDATE. The caller commits."""
     dialect = _dialect(db)
     now = now or datetime.now(UTC)
     if summary_offset(db, lock="update") is None:
@@ -214,7 +258,9 @@ def rebuild(db: Db, utc_offset_hours: int, now: datetime | None = None) -> int:
 
 
 def snapshot(db: Db) -> dict[tuple, tuple[int, ...]]:
-    """Every summary row without zeros (a row can fall back to all zeros), for comparisons."""
+    """Every summary and roll-up row without zeros (a row can fall back to all zeros), for
+    comparisons."""
     rows = db.execute(select(*KEY, *(getattr(FiguresMonthly, name) for name in COUNTS))).all()
-    return {tuple(row[:5]): tuple(int(n) for n in row[5:]) for row in rows if any(row[5:])}
+    found = {tuple(row[:5]): tuple(int(n) for n in row[5:]) for row in rows if any(row[5:])}
+    return {**found, **figures_rollups.snapshot(db)}
 

@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
+from sqlalchemy import delete
 
 from hall.core.config import load_settings
 from hall.db import make_engine, make_sessionmaker
 from hall.errors import Forbidden, InvalidRequest
-from hall.models import Application, CounterApplication, Device, Rating
+from hall.models import Application, CounterApplication, Device, FiguresRollupItem, Rating
 from hall.services import figures as fig
+from hall.services import figures_rollups as rollups
 from hall.services import figures_summary as summary
 from hall.services.catalog import load_hall_catalog
 from hall.services.roles import Scope
@@ -146,6 +148,13 @@ def exact(tally: fig.Tally) -> dict[str, Fraction | None]:
 def test_county_and_kiosk_figures_match_the_hand_count(sessions, catalog):
     with sessions() as db:
         figures = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8)
+        # the page's own read: each kiosk's total and each month's grouped in the database
+        page = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8, kiosk_months=False)
+    assert page.kiosk_by_month == {} and page.kiosk_total == figures.kiosk_total
+    assert (page.county_by_month, page.county_total, page.kiosks) == (
+        figures.county_by_month, figures.county_total, figures.kiosks)
+    assert (page.ratings_by_item, page.ratings_by_kiosk, page.unhappy) == (
+        figures.ratings_by_item, figures.ratings_by_kiosk, figures.unhappy)
     #                        kiosk counter online mobile finished ≤1 zero
     assert counts(figures.county_by_month["2026-10"]) == (8, 11, 5, 2, 4, 10, 8)
     assert counts(figures.county_by_month["2026-11"]) == (8, 10, 6, 5, 3, 12, 10)
@@ -182,8 +191,9 @@ def test_county_and_kiosk_figures_match_the_hand_count(sessions, catalog):
         ("上坑村 Shangkeng", 1, "等太久 Too slow"), ("上坑村 Shangkeng", 2, "看不懂说明 Unclear")]
 
 
-def groups(db, scope: Scope, catalog, period: fig.Period) -> tuple[list, list]:
-    """The figures' groups read from the summary and scanned from the rows, each as sorted ints."""
+def groups(db, scope: Scope, catalog, period: fig.Period, rolled: bool = False) -> tuple[list, list]:
+    """The figures' groups read from the summary (``rolled``: from its roll-ups) and scanned from
+    the rows, each as sorted ints."""
     items = fig._scope_items(catalog, scope)
     sets = ({i.code for i in items if i.fully_online}, {i.code for i in items if i.visits_needed <= 1},
             {i.code for i in items if i.visits_needed == 0})
@@ -192,7 +202,7 @@ def groups(db, scope: Scope, catalog, period: fig.Period) -> tuple[list, list]:
         return [sorted(tuple(v if isinstance(v, str) else int(v or 0) for v in row) for row in rows)
                 for rows in found]
 
-    summed = fig._summed(db, scope, period, *sets)
+    summed = fig._rolled(db, scope, period, *sets[1:]) if rolled else fig._summed(db, scope, period, *sets)
     return (plain((summed.app_rows, summed.counter_rows, summed.ecert_rows))
             + [summed.ratings_by_item, summed.ratings_by_kiosk],
             plain(fig._scanned(db, scope, period, 8, *sets, recorded=True))
@@ -207,6 +217,27 @@ def test_the_summary_gives_what_the_scan_of_the_rows_gives(sessions, catalog):
         for scope in (ADMIN, clerk):
             from_summary, scanned = groups(db, scope, catalog, PERIOD)
             assert from_summary == scanned and from_summary[0] and from_summary[3]
+        # the county's page reads the roll-ups (a row per kiosk and month): the same groups
+        assert rollups.in_step(db, summary.fully_online_codes(catalog))
+        from_rollups, scanned = groups(db, ADMIN, catalog, PERIOD, rolled=True)
+        assert from_rollups == scanned
+        db.rollback()
+
+
+def test_a_catalog_change_of_fully_online_reads_the_summary_until_a_rebuild(sessions, catalog):
+    """The roll-ups counted "finished online" with the catalog of their last rebuild; when the
+    catalog's fully-online items differ (here: the roll-ups' record of them), the page reads the
+    summary, which takes them from the catalog at read time: the same hand-counted numbers."""
+    with sessions() as db:
+        kept = summary.snapshot(db)
+        db.execute(delete(FiguresRollupItem).where(FiguresRollupItem.service_code == code(1)))
+        assert not rollups.in_step(db, summary.fully_online_codes(catalog))
+        figures = fig.compute(db, ADMIN, catalog, PERIOD, utc_offset_hours=8, kiosk_months=False)
+        assert counts(figures.county_total) == (16, 21, 11, 7, 7, 22, 18)
+        assert counts(figures.kiosk_total[KIOSK_A]) == (9, 0, 0, 0, 4, 8, 6)
+        # `county-hall figures rebuild --rollups-only`: from the summary, with the catalog's items
+        summary.rebuild_rollups(db, summary.fully_online_codes(catalog))
+        assert rollups.in_step(db, summary.fully_online_codes(catalog)) and summary.snapshot(db) == kept
         db.rollback()
 
 

@@ -59,7 +59,8 @@ def test_the_intake_and_a_status_change_move_the_summary(hall, kiosk, maker):
     # ratings of scores 1 … 5
     assert tuple(a - b for a, b in zip(after, before, strict=True)) == (2, 1, 2, 2, 0, 0, 1, 0, 0, 1)
     rebuilt = hall.cli("figures", "rebuild").stdout
-    assert "figures summary rebuilt" in rebuilt and "UTC+8" in rebuilt
+    assert "figures summary rebuilt" in rebuilt and "UTC+8" in rebuilt and "kiosk-month" in rebuilt
+    assert "roll-ups rebuilt from the summary" in hall.cli("figures", "rebuild", "--rollups-only").stdout
     with maker() as db:
         assert kiosk_row(db, kiosk.device_id, "GD-YL-001", now) == after
 

@@ -48,10 +48,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     # The backfill is the rebuild itself (one definition of the counts, in the service).
-    from hall.services.figures_summary import rebuild
+    from hall.services.figures_summary import rebuild_monthly
 
     offset = int(context.config.attributes.get("utc_offset_hours", 8))
-    rebuild(op.get_bind(), offset, datetime.now(UTC))
+    rebuild_monthly(op.get_bind(), offset, datetime.now(UTC))
 
 
 def downgrade() -> None:

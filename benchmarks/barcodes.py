@@ -41,9 +41,18 @@ from hardware.barcode_samples import KINDS, make_set  # noqa: E402
 Decoder = Callable[[np.ndarray], list[str]]
 
 
+READ_BY: dict[str, int] = {}  # which of the kiosk's passes read how many pictures
+
+
 def kiosk_decoder() -> Decoder:
     decoder = BarcodeDecoder()
-    return lambda bgr: [c.text for c in decoder.decode(bgr)]
+
+    def decode(bgr: np.ndarray) -> list[str]:
+        result = decoder.decode_detailed(bgr)
+        READ_BY[str(result.pass_name)] = READ_BY.get(str(result.pass_name), 0) + 1
+        return [c.text for c in result.codes]
+
+    return decode
 
 
 def pyzbar_decoder() -> Decoder:
@@ -90,6 +99,7 @@ def main() -> None:
         decoders["zxing_cpp"] = zxing
     for decode in decoders.values():  # warm up: libraries loaded, caches filled
         decode(samples[0].bgr)
+    READ_BY.clear()
 
     hits = {name: [] for name in decoders}
     wrong = {name: [] for name in decoders}
@@ -126,7 +136,20 @@ def main() -> None:
         result["zxing_cpp"] = None
         result["note"] = "zxing-cpp not installed (pip install zxing-cpp): reference column skipped"
     kiosk, plain = result["kiosk"], result["pyzbar"]
+    # The speed goal: the kiosk's total time over the same photos, run picture by picture in
+    # turn with plain pyzbar (so both see the same load), at most 1.5 × pyzbar's total.
+    ratio = sum(ms["kiosk"]) / sum(ms["pyzbar"])
+    result["kiosk_time_ratio_to_pyzbar"] = round(ratio, 3)
+    median_ratio = statistics.median(ms["kiosk"]) / statistics.median(ms["pyzbar"])
+    result["kiosk_median_ratio_to_pyzbar"] = round(median_ratio, 3)
+    result["kiosk_read_by_pass"] = dict(sorted(READ_BY.items()))
+    by_kind = {kind: [hit for hit, s in zip(hits["kiosk"], samples, strict=True) if s.kind == kind]
+               for kind in KINDS}
+    result["kiosk_by_kind"] = {kind: round(sum(k) / max(1, len(k)), 3) for kind, k in by_kind.items()}
+    result["kiosk_missed"] = [i for i, hit in enumerate(hits["kiosk"]) if not hit]
     goals = {
+        "rate_at_least_0.95": kiosk["decode_rate"] >= 0.95,  # type: ignore[index]
+        "total_time_at_most_1.5x_pyzbar": ratio <= 1.5,
         "rate_above_pyzbar": kiosk["decode_rate"] > plain["decode_rate"],  # type: ignore[index]
         "median_not_above_pyzbar": kiosk["median_ms"] <= plain["median_ms"],  # type: ignore[index]
     }

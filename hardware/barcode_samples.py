@@ -196,7 +196,7 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
 
     # Focus and motion.
     params = {"module_px": module_px, "angle": angle, "tilt": tilt, "light": light, "blur_sigma": 0.0,
-              "motion_px": 0.0}
+              "motion_px": 0.0, "motion_deg": 0.0}
     if rng.random() < 0.25 + 0.75 * d:
         if rng.random() < 0.6:
             sigma = d * rng.uniform(0.4, 2.0) * max(0.5, module_px / 4)
@@ -209,7 +209,8 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
             kernel: np.ndarray = np.zeros((length, length), np.float32)
             kernel[length // 2, :] = 1.0 / length
             centre_k = (length / 2 - 0.5, length / 2 - 0.5)
-            turn = cv2.getRotationMatrix2D(centre_k, float(rng.uniform(0, 180)), 1.0)
+            params["motion_deg"] = float(rng.uniform(0, 180))  # the streak's direction, as drawn
+            turn = cv2.getRotationMatrix2D(centre_k, params["motion_deg"], 1.0)
             kernel = cv2.warpAffine(kernel, turn, (length, length)).astype(np.float32)
             kernel /= max(kernel.sum(), 1e-6)
             img = cv2.filter2D(img, -1, kernel)

@@ -7,16 +7,17 @@ cheaper), contrast-limited equalisation (dim, unevenly lit slips), an unsharp ma
 across the code) and a turn that stands a slanted 1-D barcode upright (libzbar reads 1-D
 codes along rows and columns only).
 
-``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in: cheapest and most
-often useful first, stopping at the first that finds a code. The order was chosen by
-measurement on ``benchmarks/barcodes.py``'s photographs (two seeds, 180 pictures each,
-1280×720): every pass in ``ALL_PASSES`` was run alone on every picture, then passes were
-picked greedily by pictures newly read per millisecond spent, and the order checked on
-the other seed. Alone, a third-scale scan reads ~28 % of the pictures in ~5 ms (plain
-full-size zbar: ~60 % in ~30–40 ms), so most easy pictures cost far less than one plain
-scan; ``upright`` reads the most on its own (~77 %); ``clahe``, ``stretch``, ``sharpen``,
-``denoise`` and their mixes never added a picture the chosen six missed often enough to
-pay for their time, and are kept in ``ALL_PASSES`` for re-measuring.
+``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in, stopping at the first
+that finds a code. Chosen (issue 13 part 5) from a table of every pass run alone on each
+of ``benchmarks/barcodes.py``'s 240 photographs (seed 20261128), plain pyzbar timed in the
+same loop, orders searched exhaustively for the most reads within the time budget
+(the benchmark's goal: total time ≤ 1.5× pyzbar's; this order measured 1.41× under load).
+A third-scale scan reads ~27 % of the pictures for a small fraction of one plain scan, so
+easy pictures cost less than plain pyzbar; ``bars`` (each run of bars straightened by its
+own four corners) reads most of the slanted and tilted 1-D codes on a small picture. The
+full-frame ``upscale`` (≈ 2.8× a plain scan) and ``adaptive`` are out: between them they
+read 3 photos the order misses (photos 32, 105, 149) and cost more than the budget
+allows. Everything else stays in ``ALL_PASSES`` for re-measuring (docs/scanning.md).
 """
 
 from __future__ import annotations

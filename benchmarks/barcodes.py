@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -36,14 +37,23 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hardware.barcode import BarcodeDecoder  # noqa: E402
-from hardware.barcode_samples import KINDS, make_set  # noqa: E402
+from hardware.barcode_samples import KINDS, Sample, make_set  # noqa: E402
 
 Decoder = Callable[[np.ndarray], list[str]]
 
 
+READ_BY: dict[str, int] = {}  # which of the kiosk's passes read how many pictures
+
+
 def kiosk_decoder() -> Decoder:
     decoder = BarcodeDecoder()
-    return lambda bgr: [c.text for c in decoder.decode(bgr)]
+
+    def decode(bgr: np.ndarray) -> list[str]:
+        result = decoder.decode_detailed(bgr)
+        READ_BY[str(result.pass_name)] = READ_BY.get(str(result.pass_name), 0) + 1
+        return [c.text for c in result.codes]
+
+    return decode
 
 
 def pyzbar_decoder() -> Decoder:
@@ -62,6 +72,27 @@ def zxing_decoder() -> Decoder | None:
     except ImportError:
         return None
     return lambda bgr: [r.text for r in zxingcpp.read_barcodes(bgr)]
+
+
+def legible(sample: Sample) -> bool:
+    """A rough test of whether the code is still there to be read, from what the generator applied.
+
+    What is left of a one-module bar's contrast: under a Gaussian blur of sigma s,
+    erf(m / (2 sqrt(2) s)); under a motion streak, 1 - L / (2 m) with L the streak's length
+    across the bars (its projection on a 1-D code's axis; whole for a QR code, which has
+    modules both ways): a streak two modules long wipes out the finest bars. Legible when
+    that contrast (paper at 245 x the light) is at least 3 x the sensor noise and a module is
+    at least 1.5 px. Our own rule of thumb, not a standard; perspective is ignored.
+    """
+    p = sample.params
+    module = p["module_px"]
+    kept = 1.0
+    if p["blur_sigma"] > 0:
+        kept = math.erf(module / (2 * math.sqrt(2) * p["blur_sigma"]))
+    if p["motion_px"] > 0:
+        across = 1.0 if sample.type == "QRCODE" else abs(math.cos(math.radians(p["motion_deg"] + p["angle"])))
+        kept = max(0.0, 1 - p["motion_px"] * across / (2 * module))
+    return module >= 1.5 and 245 * p["light"] * kept >= 3 * max(p["noise"], 1.0)
 
 
 def summarise(hits: list[bool], wrong: list[bool], ms: list[float]) -> dict[str, float]:
@@ -90,6 +121,7 @@ def main() -> None:
         decoders["zxing_cpp"] = zxing
     for decode in decoders.values():  # warm up: libraries loaded, caches filled
         decode(samples[0].bgr)
+    READ_BY.clear()
 
     hits = {name: [] for name in decoders}
     wrong = {name: [] for name in decoders}
@@ -126,7 +158,24 @@ def main() -> None:
         result["zxing_cpp"] = None
         result["note"] = "zxing-cpp not installed (pip install zxing-cpp): reference column skipped"
     kiosk, plain = result["kiosk"], result["pyzbar"]
+    # The speed goal: the kiosk's total time over the same photos, run picture by picture in
+    # turn with plain pyzbar (so both see the same load), at most 1.5 × pyzbar's total.
+    ratio = sum(ms["kiosk"]) / sum(ms["pyzbar"])
+    result["kiosk_time_ratio_to_pyzbar"] = round(ratio, 3)
+    median_ratio = statistics.median(ms["kiosk"]) / statistics.median(ms["pyzbar"])
+    result["kiosk_median_ratio_to_pyzbar"] = round(median_ratio, 3)
+    result["kiosk_read_by_pass"] = dict(sorted(READ_BY.items()))
+    by_kind = {kind: [hit for hit, s in zip(hits["kiosk"], samples, strict=True) if s.kind == kind]
+               for kind in KINDS}
+    result["kiosk_by_kind"] = {kind: round(sum(k) / max(1, len(k)), 3) for kind, k in by_kind.items()}
+    result["kiosk_missed"] = [i for i, hit in enumerate(hits["kiosk"]) if not hit]
+    readable = [i for i, s in enumerate(samples) if legible(s)]
+    result["legible_photos"] = len(readable)
+    result["rate_on_legible"] = {name: round(sum(hits[name][i] for i in readable) / max(1, len(readable)), 4)
+                                 for name in decoders}
     goals = {
+        "rate_at_least_0.95": kiosk["decode_rate"] >= 0.95,  # type: ignore[index]
+        "total_time_at_most_1.5x_pyzbar": ratio <= 1.5,
         "rate_above_pyzbar": kiosk["decode_rate"] > plain["decode_rate"],  # type: ignore[index]
         "median_not_above_pyzbar": kiosk["median_ms"] <= plain["median_ms"],  # type: ignore[index]
     }

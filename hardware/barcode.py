@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, MIN_QUALITY_1D
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import ImageUnreadable
 from hardware.images import MAX_FILE_BYTES, MAX_PIXELS  # noqa: F401  (the one guarded picture loader)
@@ -82,15 +82,17 @@ class BarcodeDecoder:
         gray = to_gray(picture)
         chosen = self.passes if passes is None else tuple(passes)
         for tried, name in enumerate(chosen, start=1):
-            codes = self._scan(ALL_PASSES[name](gray))
+            codes = self._scan(ALL_PASSES[name](gray), MIN_QUALITY_1D.get(name, 0))
             if codes:
                 return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
         return DecodeResult((), None, len(chosen), (time.perf_counter() - start) * 1000)
 
-    def _scan(self, gray: np.ndarray) -> list[Barcode]:
+    def _scan(self, gray: np.ndarray, min_quality_1d: int = 0) -> list[Barcode]:
         seen: set[tuple[str, bytes]] = set()
         codes = []
         for symbol in self._scanner.scan(gray):
+            if symbol.type != "QRCODE" and symbol.quality < min_quality_1d:
+                continue
             if (symbol.type, symbol.data) in seen:
                 continue
             seen.add((symbol.type, symbol.data))

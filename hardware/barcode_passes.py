@@ -7,16 +7,17 @@ cheaper), contrast-limited equalisation (dim, unevenly lit slips), an unsharp ma
 across the code) and a turn that stands a slanted 1-D barcode upright (libzbar reads 1-D
 codes along rows and columns only).
 
-``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in: cheapest and most
-often useful first, stopping at the first that finds a code. The order was chosen by
-measurement on ``benchmarks/barcodes.py``'s photographs (two seeds, 180 pictures each,
-1280×720): every pass in ``ALL_PASSES`` was run alone on every picture, then passes were
-picked greedily by pictures newly read per millisecond spent, and the order checked on
-the other seed. Alone, a third-scale scan reads ~28 % of the pictures in ~5 ms (plain
-full-size zbar: ~60 % in ~30–40 ms), so most easy pictures cost far less than one plain
-scan; ``upright`` reads the most on its own (~77 %); ``clahe``, ``stretch``, ``sharpen``,
-``denoise`` and their mixes never added a picture the chosen six missed often enough to
-pay for their time, and are kept in ``ALL_PASSES`` for re-measuring.
+``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in, stopping at the first
+that finds a code. Chosen (issue 13 part 5) from a table of every pass run alone on each
+of ``benchmarks/barcodes.py``'s 240 photographs (seed 20261128), plain pyzbar timed in the
+same loop, orders searched exhaustively for the most reads within the time budget
+(the benchmark's goal: total time ≤ 1.5× pyzbar's; this order measured 1.41× under load).
+A third-scale scan reads ~27 % of the pictures for a small fraction of one plain scan, so
+easy pictures cost less than plain pyzbar; ``bars`` (each run of bars straightened by its
+own four corners) reads most of the slanted and tilted 1-D codes on a small picture. The
+full-frame ``upscale`` (≈ 2.8× a plain scan) and ``adaptive`` are out: between them they
+read 3 photos the order misses (photos 32, 105, 149) and cost more than the budget
+allows. Everything else stays in ``ALL_PASSES`` for re-measuring (docs/scanning.md).
 """
 
 from __future__ import annotations
@@ -183,6 +184,126 @@ def strips(gray: np.ndarray) -> np.ndarray:
     return np.vstack(rows)
 
 
+def _stretch_sampled(picture: np.ndarray) -> np.ndarray:
+    """Stretch between the 2nd and 98th percentiles of a sparse sample (cheap on big crops)."""
+    sample = picture[::4, ::4] if picture.shape[0] > 16 else picture[0]
+    lo, hi = np.percentile(sample, (2, 98))
+    if hi - lo < 4:
+        return picture
+    return cv2.convertScaleAbs(picture, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
+
+
+BAR_WINDOW = (11, 11)  # structure-tensor window on the half-size copy (≈ 22 px of the frame)
+MAX_BAR_REGIONS = 3
+CLOSE_PX = 9
+MAX_BAR_ROWS = 200  # rows of a straightened code warped
+SOFT_ROWS = 64  # ... and scanned: averaged down to these (enough scan lines, few pixels)
+
+
+def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.ndarray]:
+    """The four corners (full-size pixels) of each run of parallel bars, largest first.
+
+    On a half-size copy, a structure tensor over an 11-px window: where the gradient is
+    strong, points one way (coherent) and takes both signs (its plain mean is small: bars,
+    not a lone edge such as a slip's border), there are bars. Each region's outline is
+    reduced to a quadrilateral, ordered so its first edge runs across the bars: under
+    perspective the bars fan out, and only the four corners (a homography) straighten them
+    all, where one angle leaves the far end slanted.
+    """
+    h, w = gray.shape
+    scale = 0.5 if w > 800 else 1.0
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    f = small.astype(np.float32)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
+    floor = max(float(np.percentile(energy[::4, ::4], 80)), 200.0)
+    mask = ((coherence > 0.6) & (energy > floor) & (mx * mx + my * my < 0.3 * energy)).astype(np.uint8) * 255
+    # Closed first: a wide space between bars (a big code, or the near end under perspective)
+    # leaves a gap that would split one code into pieces.
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_PX, CLOSE_PX), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted((c for c in contours if cv2.contourArea(c) > 250), key=cv2.contourArea, reverse=True)
+    quads = []
+    for contour in contours[:max_regions]:
+        x, y, cw, ch = cv2.boundingRect(contour)
+        region = np.zeros((ch, cw), np.uint8)
+        cv2.drawContours(region, [contour - [x, y]], -1, 255, -1)
+        inside = region > 0
+        box = (slice(y, y + ch), slice(x, x + cw))
+        theta = 0.5 * np.arctan2(2 * jxy[box][inside].sum(), (jxx[box] - jyy[box])[inside].sum())
+        across = np.array([np.cos(theta), np.sin(theta)])  # the gradient: across the bars
+        quad = _four_corners(cv2.convexHull(contour), across) / scale
+        edges = np.roll(quad, -1, axis=0) - quad
+        crossing = np.abs(edges @ across) / (np.linalg.norm(edges, axis=1) + 1e-6)
+        start = 0 if crossing[0] + crossing[2] >= crossing[1] + crossing[3] else 1
+        quads.append(np.roll(quad, -start, axis=0).astype(np.float32))
+    return quads
+
+
+def _four_corners(hull: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """The hull simplified to four corners in outline order; failing that, its extreme points."""
+    perimeter = cv2.arcLength(hull, True)
+    for eps in (0.02, 0.04, 0.06, 0.09, 0.12):
+        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(approx) == 4:
+            return approx.reshape(4, 2).astype(np.float64)
+    pts = hull.reshape(-1, 2).astype(np.float64)
+    u, v = pts @ across, pts @ np.array([-across[1], across[0]])
+    corners = (np.argmin(u + v), np.argmax(u - v), np.argmax(u + v), np.argmax(v - u))
+    return pts[list(corners)]
+
+
+def straighten_bars(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+    """The bars inside ``quad`` mapped to an upright rectangle with a quiet zone, in two forms.
+
+    ``soft``: the straightened picture lightly smoothed along the bars. ``bands``: each
+    sixth of its height averaged down the columns (noise and JPEG blocks average out).
+    Narrow codes are drawn twice as wide.
+    """
+    tl, tr, br, bl = quad.astype(np.float64)
+    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    if width < 20 or height < 6:
+        return []
+    out_w = int(np.clip(width * (2.0 if width < 700 else 1.0), 100, 1400))
+    out_h = int(np.clip(height, 24, MAX_BAR_ROWS))
+    margin = int(0.08 * out_w) + 10  # the quiet zone libzbar needs on both ends
+    right = margin + out_w
+    target = np.array([[margin, 0], [right, 0], [right, out_h], [margin, out_h]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    warped = cv2.warpPerspective(gray, matrix, (out_w + 2 * margin, out_h), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE)
+    soft = _stretch_sampled(cv2.blur(warped, (1, 9)))
+    if out_h > SOFT_ROWS:
+        soft = cv2.resize(soft, (soft.shape[1], SOFT_ROWS), interpolation=cv2.INTER_AREA)
+    # Bands: each sixth of the bars' height averaged down its columns, 8 rows each. Sensor
+    # noise and JPEG blocks average out, while corners found a little off (bars left slightly
+    # slanted) still give sharp profiles within one band.
+    band = max(2, out_h // 6)
+    tops = range(band // 2, out_h - band, band)
+    rows = [warped[top:top + band].mean(axis=0, dtype=np.float32) for top in tops]
+    bands = _stretch_sampled(np.repeat(np.array(rows), 8, axis=0).astype(np.uint8)) if rows else None
+    return [soft] if bands is None else [soft, bands]
+
+
+def stack(pictures: list[np.ndarray], gap: int = 16) -> np.ndarray:
+    """Pictures one under another on white, ``gap`` rows apart (one libzbar scan for all)."""
+    if not pictures:
+        return np.full((32, 32), 255, np.uint8)
+    width = max(p.shape[1] for p in pictures)
+    return np.vstack([cv2.copyMakeBorder(p, 0, gap, 0, width - p.shape[1], cv2.BORDER_CONSTANT, value=255)
+                      for p in pictures])
+
+
+def bars(gray: np.ndarray) -> np.ndarray:
+    """Every run of bars in the picture straightened by its four corners (``bar_quads``), stacked."""
+    return stack([form for quad in bar_quads(gray) for form in straighten_bars(gray, quad)])
+
+
 ALL_PASSES: dict[str, Pass] = {
     "full": identity,
     "half": half,
@@ -200,6 +321,13 @@ ALL_PASSES: dict[str, Pass] = {
     "upright": upright,
     "half_upright": half_upright,
     "strips": strips,
+    "bars": bars,
 }
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "half_upright", "otsu", "upright", "adaptive", "upscale")
+# A pass that redraws the picture can turn a blurred code into bars that decode as another
+# valid code on a single scan line. libzbar's quality of a 1-D symbol counts the lines that
+# read it: after ``bars`` a correct read has many (median ≈ 150 on the benchmark's seed),
+# the two wrong ones seen there had one.
+MIN_QUALITY_1D: dict[str, int] = {"bars": 2}
+
+DEFAULT_PASSES: tuple[str, ...] = ("third", "half", "bars", "otsu", "upright", "clahe_sharpen")

@@ -14,7 +14,7 @@ camera, either way, at any difficulty). Every name, number and URL here is made 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -46,6 +46,9 @@ class Sample:
     text: str  # what it must read, exactly
     difficulty: float
     bgr: np.ndarray
+    # What the generator applied (px per module, blur sigma or motion length, noise sigma,
+    # light, JPEG quality, tilt): to tell a photo no decoder could read from a decoder's miss.
+    params: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 def fictional_id_number(rng: np.random.Generator) -> str:
@@ -192,17 +195,22 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     img *= (shade * light)[..., None]
 
     # Focus and motion.
+    params = {"module_px": module_px, "angle": angle, "tilt": tilt, "light": light, "blur_sigma": 0.0,
+              "motion_px": 0.0, "motion_deg": 0.0}
     if rng.random() < 0.25 + 0.75 * d:
         if rng.random() < 0.6:
             sigma = d * rng.uniform(0.4, 2.0) * max(0.5, module_px / 4)
             if sigma > 0.2:
                 img = cv2.GaussianBlur(img, (0, 0), sigma)
+                params["blur_sigma"] = sigma
         else:
             length = int(round(2 + d * rng.uniform(0, 7)))
+            params["motion_px"] = length
             kernel: np.ndarray = np.zeros((length, length), np.float32)
             kernel[length // 2, :] = 1.0 / length
             centre_k = (length / 2 - 0.5, length / 2 - 0.5)
-            turn = cv2.getRotationMatrix2D(centre_k, float(rng.uniform(0, 180)), 1.0)
+            params["motion_deg"] = float(rng.uniform(0, 180))  # the streak's direction, as drawn
+            turn = cv2.getRotationMatrix2D(centre_k, params["motion_deg"], 1.0)
             kernel = cv2.warpAffine(kernel, turn, (length, length)).astype(np.float32)
             kernel /= max(kernel.sum(), 1e-6)
             img = cv2.filter2D(img, -1, kernel)
@@ -212,11 +220,13 @@ def make_sample(rng: np.random.Generator, kind: str, difficulty: float) -> Sampl
     img += rng.normal(0, noise, img.shape).astype(np.float32)
     img = np.clip(img, 0, 255).astype(np.uint8)
     quality = int(95 - d * rng.uniform(30, 75))
+    params.update(noise=noise, jpeg_quality=quality)
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     assert bgr is not None
-    return Sample(kind=kind, type=symbology, text=text, difficulty=d, bgr=bgr)
+    return Sample(kind=kind, type=symbology, text=text, difficulty=d, bgr=bgr,
+                  params={k: float(v) for k, v in params.items()})
 
 
 def make_set(seed: int, count: int) -> list[Sample]:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hardware.barcode import Barcode, BarcodeDecoder
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, upright
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, bar_quads, upright
 from hardware.barcode_samples import code_modules, fictional_id_number, make_sample
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import BarcodeError
@@ -178,3 +178,53 @@ def test_strips_reads_two_codes_held_at_opposite_slants():
 def test_strips_on_a_picture_without_bars_is_a_small_blank():
     out = ALL_PASSES["strips"](np.full((720, 1280), 90, np.uint8))
     assert out.dtype == np.uint8 and out.ndim == 2 and out.size < 5000
+
+
+def _fanned(payload: bytes, corners: list[list[int]]) -> np.ndarray:
+    """A Code 128 seen in perspective: its four corners where ``corners`` says, on grey."""
+    code = np.pad(cv2.resize(render("CODE128", payload, module_px=3), None, fx=1, fy=0.4), 20,
+                  constant_values=255)
+    h, w = code.shape
+    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), np.float32(corners))
+    return cv2.warpPerspective(code, matrix, (1280, 720), borderValue=90)
+
+
+def test_bars_straightens_a_code_whose_bars_fan_out():
+    """In perspective the bars are not parallel; ``bars`` maps the code's four corners to a
+    rectangle (plain libzbar reads nothing here), and the corners it finds are the code's."""
+    corners = [[350, 80], [1050, 330], [900, 640], [200, 300]]
+    picture = _fanned(b"44142319480312002X", corners)
+    scanner = ZbarScanner()
+    try:
+        assert scanner.scan(picture) == []
+        assert {s.data for s in scanner.scan(ALL_PASSES["bars"](picture))} == {b"44142319480312002X"}
+        [quad] = bar_quads(picture)
+    finally:
+        scanner.close()
+    # Inside the slip's outline, covering most of it (the slip adds a quiet zone and margins).
+    outline = np.float32(corners)
+    assert all(cv2.pointPolygonTest(outline, (float(x), float(y)), True) > -10 for x, y in quad)
+    assert cv2.contourArea(quad) > 0.55 * cv2.contourArea(outline)
+
+
+def test_bars_reads_two_codes_held_at_opposite_slants_and_nothing_on_a_blank():
+    canvas = np.full((720, 1280), 120, np.uint8)
+    for payload, corners in ((b"44142319480312002X", [[40, 300], [560, 40], [640, 200], [120, 460]]),
+                             (b"GD-441423-0007", [[700, 60], [1220, 330], [1160, 480], [640, 210]])):
+        code = _fanned(payload, corners)
+        canvas = np.where(code != 90, code, canvas).astype(np.uint8)
+    scanner = ZbarScanner()
+    try:
+        found = {s.data for s in scanner.scan(ALL_PASSES["bars"](canvas))}
+    finally:
+        scanner.close()
+    assert found == {b"44142319480312002X", b"GD-441423-0007"}
+    blank = ALL_PASSES["bars"](np.full((720, 1280), 90, np.uint8))
+    assert blank.dtype == np.uint8 and blank.size < 5000
+
+
+def test_samples_say_what_the_generator_applied():
+    sample = make_sample(np.random.default_rng(11), "code128_slanted", 0.9)
+    assert 20 <= abs(sample.params["angle"]) <= 45
+    applied = {"module_px", "blur_sigma", "motion_px", "noise", "light", "jpeg_quality", "tilt"}
+    assert applied <= set(sample.params)

@@ -176,6 +176,7 @@ class KioskApp(App):
         self.locked_down = False  # set in build(): a kiosk window (display.fullscreen)
         self._may_close = False  # only leave_kiosk() lets the window close
         self.notifier = SystemdNotifier()
+        self._warmed_up = False  # kiosk.warmup runs once, after the first frame
 
     # -- building ---------------------------------------------------------------------
 
@@ -194,6 +195,8 @@ class KioskApp(App):
         except Exception as exc:
             log.warning("font set-up failed: %s", type(exc).__name__)
         ExceptionManager.add_handler(self._handler)
+        # Jobs the home screen starts (its device check) wait for the first frame: _warm_up.
+        self.service.hold_jobs()
         self.service.bind(self._relay)
         Window.bind(on_touch_down=self._on_any_touch)
         from screens.navigator import Navigator  # after the window settings above
@@ -260,10 +263,22 @@ class KioskApp(App):
         if interval is not None:  # from the UI loop itself: a hung UI stops the pings
             Clock.schedule_interval(lambda _dt: self.notifier.ping(), interval)
         Clock.schedule_once(lambda _dt: self.notifier.ready(), 0)  # home is shown: systemd may stop waiting
+        Window.bind(on_flip=self._after_first_frame)
         if self.screenshot_path is not None:
             Clock.schedule_once(self._save_screenshot, 1.0)
         if self.exit_after is not None:
             Clock.schedule_once(lambda _dt: self.stop(), self.exit_after)
+
+    def _after_first_frame(self, *_args: Any) -> None:
+        """The home screen is on the glass: on the next tick (not while the window calls its flip
+        listeners) import what it did not need, off the UI thread (``kiosk.warmup``)."""
+        Clock.schedule_once(self._warm_up, 0)
+
+    def _warm_up(self, _dt: float) -> None:
+        Window.unbind(on_flip=self._after_first_frame)
+        if not self._warmed_up:
+            self._warmed_up = True
+            self.service.warm_up()
 
     def on_stop(self) -> None:
         self.input_engines.stop()

@@ -152,6 +152,8 @@ def _first_tap(d: Any) -> dict[str, Any]:
     (``kiosk.warmup``) is over, or ``FIRST_TAP_AFTER_S`` after the first frame if that is later:
     nobody walks up and taps within a second of the home screen. An app without a warm-up (an
     older checkout) is touched after ``FIRST_TAP_AFTER_S``."""
+    from kivy.tests.common import UnitTestTouch  # noqa: F401  (imports pytest: before the touch, not in it)
+
     shown = time.monotonic()
     warm_up_s = None
     if d.call(lambda: hasattr(d.app, "warm_up_job")):

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 # The code stack (OpenCV, zbar) is imported when the scanner starts, not on the way to the home screen's
 # first frame; ``kiosk.warmup`` imports it off the UI thread once that frame is drawn.
-DEFERRED_IMPORTS = ("hardware.barcode_scanner",)
+DEFERRED_IMPORTS = ("hardware.barcode_scanner", "pyzbar.wrapper")  # pyzbar loads libzbar on the first decode
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,10 @@ What is measured, and how:
   what was allocated between visit 30 and the last and is still alive at the last, by line
   (what each visit leaves behind; the widgets on the screen at 30 are not counted);
   ``BENCH_TRACE=0`` leaves tracing out (its own memory is in the resident set).
+- **first touch** (``BENCH_CHANGES_ONLY=1`` only): start on the home screen, once the app's
+  warm-up after its first frame (``kiosk.warmup``) is over and at least 2 s after that frame.
+- ``BENCH_CHANGES_ONLY=1``: one app start, the first touch, then the screen changes (a quick
+  run of a few dozen real touches for a quiet machine).
 - ``BENCH_STARTS_ONLY=1``: only the cold starts. ``BENCH_BASELINE_ROOT=/work/main``: each cold
   start followed by one of that checkout's app (its own ``benchmarks/ui.py``), and the ratio
   of the medians: the machine is shared, and the ratio is what the load does not move.

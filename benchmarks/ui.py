@@ -24,6 +24,10 @@ What is measured, and how:
   what was allocated between visit 30 and the last and is still alive at the last, by line
   (what each visit leaves behind; the widgets on the screen at 30 are not counted);
   ``BENCH_TRACE=0`` leaves tracing out (its own memory is in the resident set).
+- **first touch** (``BENCH_CHANGES_ONLY=1`` only): start on the home screen, once the app's
+  warm-up after its first frame (``kiosk.warmup``) is over and at least 2 s after that frame.
+- ``BENCH_CHANGES_ONLY=1``: one app start, the first touch, then the screen changes (a quick
+  run of a few dozen real touches for a quiet machine).
 - ``BENCH_STARTS_ONLY=1``: only the cold starts. ``BENCH_BASELINE_ROOT=/work/main``: each cold
   start followed by one of that checkout's app (its own ``benchmarks/ui.py``), and the ratio
   of the medians: the machine is shared, and the ratio is what the load does not move.
@@ -84,7 +88,10 @@ def build_app(params: dict[str, Any]) -> Any:
 
         Window.bind(on_flip=flipped)
 
-    app.bind(on_start=lambda *_a: Clock.schedule_once(first_home_frame, 0))
+    def on_start(*_args: Any) -> None:  # None: a true return would stop the app's own on_start
+        Clock.schedule_once(first_home_frame, 0)
+
+    app.bind(on_start=on_start)
     return app
 
 
@@ -144,6 +151,40 @@ def _visit(d: Any) -> None:
     d.call(nav.home)
 
 
+def _first_tap(d: Any) -> dict[str, Any]:
+    """The villager's first touch (start: home -> identify) once the warm-up after the first frame
+    (``kiosk.warmup``) is over, or ``FIRST_TAP_AFTER_S`` after the first frame if that is later:
+    nobody walks up and taps within a second of the home screen. An app without a warm-up (an
+    older checkout) is touched after ``FIRST_TAP_AFTER_S``."""
+    from kivy.tests.common import UnitTestTouch  # noqa: F401  (imports pytest: before the touch, not in it)
+
+    shown = time.monotonic()
+    warm_up_s = None
+    if d.call(lambda: hasattr(d.app, "warm_up_job")):
+        job = d.wait_for(lambda: d.app.warm_up_job, timeout=60, what="the warm-up job")
+        d.wait_for(job.done, timeout=120, what="the warm-up's end")
+        warm_up_s = time.monotonic() - shown
+    time.sleep(max(0.0, FIRST_TAP_AFTER_S - (time.monotonic() - shown)))
+    return {"warm_up_s": warm_up_s, "first_change_ms": _timed_tap(d, "start_button")}
+
+
+FIRST_TAP_AFTER_S = 2.0
+
+
+def _changes(d: Any, rounds: int) -> list[float]:
+    """ms per screen change: catalog -> guide -> form -> guide -> catalog, ``rounds`` times (from home)."""
+    changes: list[float] = []
+    if d.call(lambda: d.app.nav.current) == "home":
+        d.tap("start_button")
+    d.wait_for_screen("catalog", timeout=30)
+    for _ in range(rounds):
+        for target, screen in ((f"service_{SERVICE}", "guide"), ("guide_start", "form"),
+                               ("back_button", "guide"), ("back_button", "catalog")):
+            changes.append(_timed_tap(d, target))
+            d.wait_for_screen(screen)
+    return changes
+
+
 def scenario(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     import gc
 
@@ -152,15 +193,13 @@ def scenario(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"cold_start_s": d.wait_for(lambda: getattr(d.app, "bench_cold_start_s", None))}
     if params.get("only_start"):
         return result
+    if params.get("only_changes"):
+        result.update(_first_tap(d))
+        result["frame_ms"] = [_timed_tap(d, None) for _ in range(params["rounds"])]
+        result["screen_change_ms"] = _changes(d, params["rounds"])
+        return result
     frames = [_timed_tap(d, None) for _ in range(params["rounds"])]
-    changes: list[float] = []
-    d.tap("start_button")
-    d.wait_for_screen("catalog", timeout=30)
-    for _ in range(params["rounds"]):
-        for target, screen in ((f"service_{SERVICE}", "guide"), ("guide_start", "form"),
-                               ("back_button", "guide"), ("back_button", "catalog")):
-            changes.append(_timed_tap(d, target))
-            d.wait_for_screen(screen)
+    changes = _changes(d, params["rounds"])
     d.call(d.app.nav.home)
     if params.get("trace"):
         d.default_timeout = 120  # tracing slows every allocation: a busy machine needs the room
@@ -263,6 +302,19 @@ def _start_figures(own: list[float], base: list[float]) -> dict[str, Any]:
     return figures
 
 
+def _change_figures(run: dict[str, Any]) -> dict[str, Any]:
+    changes = sorted(run["screen_change_ms"])
+    change = statistics.median(changes)
+    frame = statistics.median(run["frame_ms"])
+    figures = {"screen_changes": len(changes), "screen_change_ms_median": round(change, 1),
+               "screen_change_ms_p95": round(changes[int(len(changes) * 0.95)], 1),
+               "frame_ms_median": round(frame, 1), "screen_change_vs_frame_ratio": round(change / frame, 2)}
+    if "first_change_ms" in run:
+        figures.update(first_change_ms=round(run["first_change_ms"], 1),
+                       warm_up_s=None if run["warm_up_s"] is None else round(run["warm_up_s"], 2))
+    return figures
+
+
 def main() -> None:
     starts = int(os.environ.get("BENCH_STARTS", "5"))
     baseline = Path(os.environ["BENCH_BASELINE_ROOT"]) if os.environ.get("BENCH_BASELINE_ROOT") else None
@@ -278,6 +330,13 @@ def main() -> None:
                           "visit_s_median": run["visit_s_median"], "kept_per_line": run.get("kept_per_line"),
                           "load_average": round(os.getloadavg()[0], 1)}, ensure_ascii=False))
         return
+    if os.environ.get("BENCH_CHANGES_ONLY"):  # quick: the first touch and the screen changes, one app start
+        run = _run_app({"rounds": rounds, "only_changes": True}, 600)
+        print(json.dumps({"benchmark": "ui-changes", **_change_figures(run),
+                          "cold_start_s": round(run["cold_start_s"], 2),
+                          "load_average_before": round(load_before, 1),
+                          "load_average_after": round(os.getloadavg()[0], 1)}))
+        return
     if os.environ.get("BENCH_STARTS_ONLY"):  # developing: the cold starts alone (and the baseline's)
         own, base = _cold_starts(starts, baseline)
         print(json.dumps({"benchmark": "ui-start", **_start_figures(own, base),
@@ -291,18 +350,12 @@ def main() -> None:
     pinyin = _last_json("pinyin.py", {"BENCH_ROUNDS": "1"})
     memory = {int(k): v for k, v in run["memory_mb"].items()}
     first, last = memory[min(memory)], memory[max(memory)]
-    changes = sorted(run["screen_change_ms"])
-    change = statistics.median(changes)
-    frame = statistics.median(run["frame_ms"])
     result = {
         "benchmark": "ui",
         "driven": "real app under Xvfb (llvmpipe); screen changes by real touches; visits through "
                   "the screens' methods on the UI thread, without touches",
         **_start_figures(cold, base),
-        "screen_change_ms_median": round(change, 1),
-        "screen_change_ms_p95": round(changes[int(len(changes) * 0.95)], 1),
-        "frame_ms_median": round(frame, 1),
-        "screen_change_vs_frame_ratio": round(change / frame, 2),
+        **_change_figures(run),
         "handwriting_candidates_ms_median": handwriting["prior_candidates_median_ms"],
         "handwriting_top5_accuracy": handwriting["prior_top5_accuracy"],
         "handwriting_test_strokes": handwriting["test_strokes"],

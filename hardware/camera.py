@@ -14,12 +14,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
-from hardware.errors import CameraError, CameraUnavailable
-from hardware.images import load_or_none
+from hardware.errors import CameraError, CameraUnavailable, ImageUnreadable
+from hardware.images import load_or_none, probe, read_bounded
+
+if TYPE_CHECKING:  # OpenCV is imported where a frame is read or encoded, not on the way to the first frame
+    import cv2
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,9 @@ class ReplayCamera:
         if path.suffix.lower() in VIDEO_SUFFIXES:
             log.warning("replay camera: skipping video file #%d among images", index)
             return False
-        if load_or_none(path) is None:
+        try:
+            probe(read_bounded(path))  # the header only: decoding waits for the first frame asked for
+        except ImageUnreadable:
             log.warning(
                 "replay camera: skipping unreadable file #%d (%s)", index, path.suffix.lower() or "no suffix"
             )
@@ -93,6 +98,8 @@ class ReplayCamera:
         return True
 
     def _open_video(self, path: Path) -> None:
+        import cv2
+
         video = cv2.VideoCapture(str(path))
         if not video.isOpened():
             video.release()
@@ -155,6 +162,8 @@ class ReplayCamera:
             return frame
         if not self.loop:
             return None
+        import cv2
+
         self._video.set(cv2.CAP_PROP_POS_FRAMES, 0)
         ok, frame = self._video.read()
         if not ok:
@@ -212,6 +221,8 @@ class OpenCVCamera:
         self.opens = 0
 
     def _open(self) -> cv2.VideoCapture:
+        import cv2
+
         self._last_open = time.monotonic()
         capture = cv2.VideoCapture(self.source)
         if not capture.isOpened():
@@ -260,6 +271,8 @@ def encode_jpeg(frame: np.ndarray, quality: int = 85, max_side: int = 1600) -> t
     """
     if frame is None or frame.ndim not in (2, 3) or frame.size == 0:
         raise CameraError("no frame to encode")
+    import cv2
+
     height, width = frame.shape[:2]
     longest = max(height, width)
     if max_side and longest > max_side:

@@ -16,8 +16,8 @@ those at start-up already).
 
 from __future__ import annotations
 
-from hardware.barcode import BarcodeDecoder
-from hardware.barcode_passes import DEFAULT_PASSES
+from typing import TYPE_CHECKING
+
 from hardware.cameras import CAMERAS
 from hardware.id_readers import ID_READERS, SimulatedIdReader
 from hardware.interfaces import Camera, IdCard, IdCardReader
@@ -25,6 +25,9 @@ from hardware.pcsc_reader import PcscCardReader
 from hardware.printer import EscposPrinter
 from hardware.printer_devices import PRINTERS
 from hardware.sample_cards import ELDERLY_VILLAGER
+
+if TYPE_CHECKING:  # the code stack (OpenCV, zbar) is imported when a decoder is built, not with the factory
+    from hardware.barcode import BarcodeDecoder
 
 __all__ = [
     "SimulatedIdReader", "build_barcode_reader", "build_camera", "build_id_reader", "build_pcsc_reader",
@@ -62,4 +65,7 @@ def build_barcode_reader(cfg: object | None = None) -> BarcodeDecoder:
 
     ``cfg`` may carry ``passes`` (names from ``hardware.barcode_passes``) to override the order.
     """
+    from hardware.barcode import BarcodeDecoder
+    from hardware.barcode_passes import DEFAULT_PASSES
+
     return BarcodeDecoder(passes=tuple(getattr(cfg, "passes", None) or DEFAULT_PASSES))

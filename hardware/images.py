@@ -40,8 +40,10 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # the protocol's largest upload
 # module first. setdefault: an operator who set a lower limit keeps it.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
 
-import cv2  # noqa: E402  (must come after the limit above)
 import numpy as np  # noqa: E402
+
+# OpenCV itself (~0.1 s, more on a busy kiosk) is imported where a picture is decoded, not with
+# this module: the kiosk's start-up imports this module and needs no decoding before its first frame.
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,8 @@ def probe(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
 
 def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode picture bytes to BGR after ``probe``; ``ImageUnreadable`` for anything else."""
+    import cv2
+
     info = probe(data, max_pixels)
     picture = None
     try:
@@ -159,6 +163,7 @@ def load_or_none(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray |
 
 
 def _pillow_decode(data: bytes, kind: str) -> np.ndarray | None:
+    import cv2
     from PIL import Image
 
     try:

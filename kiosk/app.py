@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +177,7 @@ class KioskApp(App):
         self.locked_down = False  # set in build(): a kiosk window (display.fullscreen)
         self._may_close = False  # only leave_kiosk() lets the window close
         self.notifier = SystemdNotifier()
+        self.warm_up_job: Future[None] | None = None  # kiosk.warmup, once, after the first frame
 
     # -- building ---------------------------------------------------------------------
 
@@ -194,6 +196,8 @@ class KioskApp(App):
         except Exception as exc:
             log.warning("font set-up failed: %s", type(exc).__name__)
         ExceptionManager.add_handler(self._handler)
+        # Jobs the home screen starts (its device check) wait for the first frame: _warm_up.
+        self.service.hold_jobs()
         self.service.bind(self._relay)
         Window.bind(on_touch_down=self._on_any_touch)
         from screens.navigator import Navigator  # after the window settings above
@@ -260,10 +264,22 @@ class KioskApp(App):
         if interval is not None:  # from the UI loop itself: a hung UI stops the pings
             Clock.schedule_interval(lambda _dt: self.notifier.ping(), interval)
         Clock.schedule_once(lambda _dt: self.notifier.ready(), 0)  # home is shown: systemd may stop waiting
+        Clock.schedule_interval(self._warm_up_after_first_frame, 0)
         if self.screenshot_path is not None:
             Clock.schedule_once(self._save_screenshot, 1.0)
         if self.exit_after is not None:
             Clock.schedule_once(lambda _dt: self.stop(), self.exit_after)
+
+    def _warm_up_after_first_frame(self, _dt: float) -> bool:
+        """Each tick until the home screen's first frame is drawn (the clock counts the frames it
+        drew), then once: import what that screen did not need, off the UI thread (``kiosk.warmup``).
+        Not an ``on_flip`` listener: a listener that unbinds itself while the window calls them makes
+        the window skip the next one, and nothing is drawn again until something changes."""
+        if Clock.frames_displayed < 1:
+            return True
+        if self.warm_up_job is None:
+            self.warm_up_job = self.service.warm_up()
+        return False
 
     def on_stop(self) -> None:
         self.input_engines.stop()

@@ -56,6 +56,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from hardware.interfaces import Camera, IdCardReader
@@ -273,6 +274,19 @@ class KioskService:
         """The villager gave up, went home, or something broke: wipe the visit."""
         self.steps.identify.cancel_card_wait()
         self.ctx.keeper.cancel()
+
+    def hold_jobs(self) -> None:
+        """One-shot jobs wait until ``warm_up`` (the app: while it builds its first frame)."""
+        self.ctx.jobs.hold()
+
+    def warm_up(self) -> Future[None]:
+        """Import what the home screen did not need (``kiosk.warmup``) on the job pool, and let the
+        jobs held since ``hold_jobs`` run; the app calls it once its first frame is drawn."""
+        from kiosk.warmup import warm_up
+
+        imports = warm_up(self.ctx.jobs)
+        self.ctx.jobs.release()
+        return imports
 
     def close(self) -> None:
         self.cancel()

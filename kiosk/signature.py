@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from kiosk.errors import KioskError
@@ -70,6 +69,8 @@ def render_signature(strokes: Sequence[Stroke]) -> bytes:
         raise SignatureEmpty("the pad sent no usable points") from exc
     if sum(len(s) for s in clean) < MIN_POINTS or stroke_length(clean) < MIN_LENGTH:
         raise SignatureEmpty("too little drawn to be a signature")
+    import cv2  # here, not at the top: OpenCV is not needed before the kiosk's first frame
+
     image = np.full((HEIGHT, WIDTH), 255, np.uint8)
     for stroke in clean:
         pts = np.array([[round(x * (WIDTH - 1)), round((1 - y) * (HEIGHT - 1))] for x, y in stroke], np.int32)

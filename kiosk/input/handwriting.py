@@ -16,7 +16,9 @@ With ``frequencies`` (character -> corpus count, e.g. ``character_frequencies()`
 jieba's dictionary) Zinnia's 20 best are re-ranked by ``score + PRIOR_WEIGHT *
 log10(count + 1)``: a villager writes common characters far more often than rare ones
 that look alike. The weight was chosen on characters 300-650 of the frequency list and
-measured on the first 300 (benchmarks/handwriting.py: top-5 0.84 -> 0.88). The recognizer is safe to share
+measured on the first 300 (benchmarks/handwriting.py: top-5 0.84 -> 0.88). Strokes that end in
+辶, which the model learned written first, are asked in that order too (``kiosk.input.stroke_order``;
+each character keeps its better score). The recognizer is safe to share
 between threads: a lock serialises calls into the C library, whose thread safety is
 not documented.
 
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.errors import KioskError
+from kiosk.input.stroke_order import model_orders
 
 MODEL_PATH = Path("/usr/share/tegaki/models/zinnia/handwriting-zh_CN.model")
 _LIBRARY_NAMES = ("libzinnia.so.0", "zinnia")
@@ -104,16 +107,17 @@ class HandwritingRecognizer:
     """One loaded Zinnia model; ``candidates`` may be called from any thread."""
 
     def __init__(self, lib: ctypes.CDLL, recognizer: int,
-                 frequencies: Mapping[str, int] | None = None) -> None:
+                 frequencies: Mapping[str, int] | None = None, other_orders: bool = True) -> None:
         self._lib = lib
         self._frequencies = frequencies
+        self._other_orders = other_orders  # False: only the order written (the benchmark's "before")
         self._recognizer: int | None = recognizer
         self._character = lib.zinnia_character_new()
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, model: Path = MODEL_PATH,
-             frequencies: Mapping[str, int] | None = None) -> HandwritingRecognizer:
+    def open(cls, model: Path = MODEL_PATH, frequencies: Mapping[str, int] | None = None,
+             other_orders: bool = True) -> HandwritingRecognizer:
         lib = _load_library()
         if not Path(model).is_file():
             raise HandwritingUnavailable(
@@ -123,7 +127,7 @@ class HandwritingRecognizer:
             reason = (lib.zinnia_recognizer_strerror(recognizer) or b"").decode(errors="replace")
             lib.zinnia_recognizer_destroy(recognizer)
             raise HandwritingUnavailable(f"cannot open {model}: {reason}")
-        return cls(lib, recognizer, frequencies)
+        return cls(lib, recognizer, frequencies, other_orders)
 
     def candidates(self, strokes: Sequence[Stroke], width: float, height: float,
                    limit: int = 10) -> list[Candidate]:
@@ -135,11 +139,20 @@ class HandwritingRecognizer:
         strokes = [stroke for stroke in strokes if len(stroke) > 0]
         if not strokes or limit <= 0:
             return []
-        if self._frequencies is None:
+        others = model_orders(strokes) if self._other_orders else []
+        if self._frequencies is None and not others:
             return self._classify(strokes, width, height, limit)
-        pool = self._classify(strokes, width, height, max(limit, PRIOR_POOL))
-        freq = self._frequencies
-        pool.sort(key=lambda c: -(c.score + PRIOR_WEIGHT * math.log10(freq.get(c.text, 0) + 1)))
+        size = max(limit, PRIOR_POOL) if self._frequencies is not None else limit
+        best: dict[str, Candidate] = {}
+        for order in [strokes, *others]:  # each character's better score over the orders asked
+            for candidate in self._classify(order, width, height, size):
+                kept = best.get(candidate.text)
+                if kept is None or candidate.score > kept.score:
+                    best[candidate.text] = candidate
+        pool = sorted(best.values(), key=lambda c: -c.score)[:size]
+        if self._frequencies is not None:
+            freq = self._frequencies
+            pool.sort(key=lambda c: -(c.score + PRIOR_WEIGHT * math.log10(freq.get(c.text, 0) + 1)))
         return pool[:limit]
 
     def _classify(self, strokes: Sequence[Stroke], width: float, height: float,

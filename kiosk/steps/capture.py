@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from hardware.camera import read_within
-from hardware.docscan.detect import clip_to_frame
-from hardware.docscan.live import LiveScanner
-from hardware.docscan.page import scan_page
 from kiosk.certificates import covered_materials
 from kiosk.presentation import (
     PREVIEW_MAX_WIDTH,
@@ -36,9 +33,17 @@ from kiosk.steps.context import Step, StepContext
 from kiosk.steps.table import CAPTURE, REVIEW, SUPPLEMENT
 from kiosk.visit import Page
 
+if TYPE_CHECKING:
+    from hardware.docscan.live import LiveScanner
+
 log = logging.getLogger(__name__)
 
 FRAME_WAIT_S = 2.0
+
+# OpenCV and the page detection (a quarter of a second on a busy kiosk) are imported where they are
+# used, not on the way to the home screen's first frame; ``kiosk.warmup`` imports them off the UI
+# thread once that frame is drawn, so the capture screen does not wait for them either.
+DEFERRED_IMPORTS = ("cv2", "hardware.docscan.detect", "hardware.docscan.live", "hardware.docscan.page")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class LivePreview:
 def visible_outline(quad: np.ndarray, width: int, height: int,
                     scale: float = 1.0) -> tuple[tuple[float, float], ...]:
     """A page outline cut to the frame as a whole (its true corners may lie outside), scaled."""
+    from hardware.docscan.detect import clip_to_frame
+
     part = clip_to_frame(quad, width, height)
     return tuple((float(x) * scale, float(y) * scale) for x, y in part) if len(part) >= 3 else ()
 
@@ -102,6 +109,8 @@ class CaptureStep(Step):
             return
         scan = self.ctx.settings.scan
         if self._scanner is None or self._scanner.camera is not camera:
+            from hardware.docscan.live import LiveScanner
+
             self._scanner = LiveScanner(camera, scan, auto_capture=scan.auto_capture, hold_s=scan.hold_s,
                                         paced=True)  # camera reads no faster than the screen draws
         self.guidance_key = ""
@@ -209,6 +218,8 @@ class CaptureStep(Step):
             frame = visit.last_frame
         if frame is None:
             raise ActionFailed("capture.no_frame", "no frame")
+        from hardware.docscan.page import scan_page
+
         scan = self.ctx.settings.scan
         page = scan_page(frame, quad, mode=scan.mode, paper=scan.paper, long_side=scan.long_side,
                          target_bytes=scan.target_kb * 1000, formats=scan.formats)
@@ -230,6 +241,8 @@ class CaptureStep(Step):
         pages = self.pages
         if not 0 <= index < len(pages):
             return None
+        import cv2
+
         frame = cv2.imdecode(np.frombuffer(pages[index].data, np.uint8), cv2.IMREAD_COLOR)
         return None if frame is None else to_image(frame, max_width)
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import TYPE_CHECKING
 
-from hardware.barcode import Barcode
-from hardware.barcode_scanner import ContinuousScanner
 from hardware.interfaces import IdCard
 from hardware.pcsc_cards import SocialSecurityCard
 from kiosk.code_lookup import ID_NUMBER, RECEIPT, classify
@@ -35,6 +34,14 @@ from kiosk.steps.table import CATALOG, IDENTIFY, STATUS
 from kiosk.visit import FROM_SOCIAL_SECURITY_CARD, MODE_STATUS, Visit
 from workers import BackgroundLoop
 from workers.loop import PassResult
+
+if TYPE_CHECKING:
+    from hardware.barcode import Barcode
+    from hardware.barcode_scanner import ContinuousScanner
+
+# The code stack (OpenCV, zbar) is imported when the scanner starts, not on the way to the home screen's
+# first frame; ``kiosk.warmup`` imports it off the UI thread once that frame is drawn.
+DEFERRED_IMPORTS = ("hardware.barcode_scanner", "pyzbar.wrapper")  # pyzbar loads libzbar on the first decode
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +196,8 @@ class IdentifyStep(Step):
             self.ctx.camera.release(self)
             return False
         if self._code_scanner is None:
+            from hardware.barcode_scanner import ContinuousScanner
+
             self._code_scanner = ContinuousScanner(camera, self._on_codes, on_error=self._on_code_error)
         self._code_scanner.camera = camera
         self._code_scanner.start()

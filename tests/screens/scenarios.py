@@ -55,7 +55,11 @@ def build_service(params: dict[str, Any]) -> Any:
     queue = OfflineQueue(data_dir, settings.queue.budget_bytes,
                          near_full_fraction=settings.queue.near_full_fraction)
     identity = None
-    if params.get("enrolled", True):
+    if params.get("hall_url"):  # enrolled by the test with a real hall: its identity.json in data_dir
+        from offline_queue.identity import DeviceIdentity
+
+        identity = DeviceIdentity.load(data_dir)
+    elif params.get("enrolled", True):
         identity = make_identity(settings.kiosk.county, settings.hall.url)
     return KioskService(
         settings=settings, catalog=load_catalog(), translator=Translator.load(lang=settings.kiosk.language),

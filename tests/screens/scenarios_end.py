@@ -1,9 +1,9 @@
-"""The end of a visit, in one app start (marker ``gui``): the idle warning and its wipe, then a
-whole application through to the receipt and what follows it.
+"""The end of a visit, in steps the walk ``end`` of ``tests.screens.scenarios_walks_sizes`` runs
+at every supported size: the idle warning and its wipe, then a whole application through to
+the receipt and what follows it.
 
-Uses ``tests.screens.scenarios.build_app`` (simulated card reader and camera, an outbox in
-``params["data_dir"]``). The idle part runs with a short timeout; the rest with a long one,
-so that a slow machine never shows the warning in the middle of the walk.
+The idle part shortens the visit's time left on purpose; the rest runs with the long
+timeout, so that a slow machine never shows the warning in the middle of the walk.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hardware.sample_cards import ELDERLY_VILLAGER
-from tests.screens.scenarios import SERVICE, build_app  # noqa: F401  (the app factory the test names)
-from tests.screens.signing import sign_and_submit
+from tests.screens.scenarios import SERVICE
 
 
 def _idle_for(d: Any, visit: Any, seconds_left: float) -> None:
@@ -115,16 +114,3 @@ def _receipt_rating_take_card(d: Any, result: dict[str, Any]) -> None:
     d.screenshot("24-take-card")
     service.id_reader.simulator.remove_card()
     d.wait_for(lambda: _overlays() == [], timeout=10, what="the reminder to go with the card")
-
-
-def end_of_visit(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    _idle_warning_then_wipe(d, result)
-    _apply_to_review(d)
-    d.tap("review_confirm")
-    d.wait_for_screen("signature")
-    result["sealed_before_signing"] = d.app.service.queue.summary().counts["sealed"]
-    sign_and_submit(d, shots=True)
-    _receipt_rating_take_card(d, result)
-    result["sealed"] = dict(d.app.service.queue.summary().counts)
-    return result

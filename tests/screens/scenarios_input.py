@@ -181,48 +181,57 @@ def _said_last(d: Any, key: str, lang: str | None = None) -> bool:
 
 
 def _voice_first(d: Any) -> dict[str, Any]:
-    """The voice on home (粤语 chosen, mute and back) and a card read: its prompt, then the next screen's."""
+    """The voice on home (粤语 chosen, mute and back) and a card read: its prompt, then the next screen's;
+    the top bar's mute and volume; home again, with Mandarin chosen back for the next villager."""
     prompter = d.app.voice.prompter
     found: dict[str, Any] = {"home_buttons": all(d.exists(f"voice_lang_{c}") for c in ("cmn", "yue", "hak"))}
     d.tap("voice_lang_yue")
     found["home_in_cantonese"] = _said_last(d, "voice.home", "yue")
     d.tap("voice_mute_home")
     found["muted"] = d.call(lambda: prompter.muted)
-    d.screenshot("input-00-home-voice")
+    d.screenshot("40-home-voice")
     d.tap("voice_mute_home")
+    prompter.history.clear()  # it keeps the last 50: an earlier walk's catalog prompt is not this one
     d.tap("start_button")  # the sample card lies on the reader: read at once
     d.wait_for_screen("catalog", timeout=30)
-    d.wait_for(lambda: len([h for h in prompter.history if h[0] == "voice.catalog"]) > 0, 20,
+    d.wait_for(lambda: any(h[0] == "voice.catalog" for h in list(prompter.history)), 20,
                what="the catalog's prompt", on_ui=False)
     keys = [key for key, _lang, _source in prompter.history]
     at = keys.index("voice.catalog")
-    found["card_then_catalog"] = keys[at - 1:at + 1]
+    found["card_then_catalog"] = keys[at - 1:at + 1] if at else keys[:1]
     found["top_bar"] = d.exists("voice_mute") and d.exists("voice_volume")
     level = d.call(lambda: d.app.nav.voice.level)
     d.tap("voice_volume")
     found["volume_turned"] = (level, d.call(lambda: d.app.nav.voice.level))
-    d.screenshot("input-00b-catalog-voice-buttons")
+    d.screenshot("41-catalog-voice-buttons")
     d.tap("home_button")
     d.wait_for_screen("home")
+    d.wait_for(lambda: d.app.service.visit is None, what="the visit to end")
+    d.tap("voice_lang_cmn")
     return found
 
 
-def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """No card: the ID number typed; item 008's name by handwriting, the baby's name by pinyin,
-    the rest by keypad and choice buttons; "next" with the phone missing scrolls to it; receipt."""
+def walk_item_008(d: Any, out: dict[str, Any]) -> None:
+    """The voice first; then no card: the ID number typed; item 008's name by handwriting, the baby's
+    name by pinyin, the rest by keypad and choice buttons; "next" with the phone missing scrolls to
+    it and says so; a page for each material, consent and signature, the receipt; home again.
+
+    A walk of ``tests.screens.scenarios_walks_sizes`` (an app with the voice on); ``out`` gets what
+    it found."""
     from hardware.sample_cards import MIDDLE_AGED_VILLAGER
 
     service = d.app.service
     d.wait_for_screen("home")
-    voice = _voice_first(d)
-    service.id_reader.simulator.remove_card()
+    service.id_reader.simulator.present_card(MIDDLE_AGED_VILLAGER)
+    out["voice"] = voice = _voice_first(d)
+    service.id_reader.simulator.remove_card()  # the card will not read: no card on the reader
     d.tap("start_button")
     d.wait_for_screen("identify")
     d.tap("manual_entry")
-    ok_text = d.text("manual_ok")
+    out["ok_text"] = d.text("manual_ok")
     for key in MIDDLE_AGED_VILLAGER.id_number:
         d.tap("manual_x" if key == "X" else f"keypad_{key}")
-    d.screenshot("input-01-manual-entry")
+    d.screenshot("42-manual-entry")
     d.tap("manual_ok")
     d.wait_for_screen("catalog", timeout=20)
     d.tap("category_family")  # item 008 (birth registration) is among 户口生育
@@ -230,17 +239,17 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for_screen("guide")
     d.tap("guide_start")
     d.wait_for_screen("form")
-    d.screenshot("input-02-form-empty")
+    d.screenshot("43-form-empty")
 
     # the applicant's name, written by hand
     d.tap("field_name")
     d.wait_for(lambda: d._find("editor_done") is not None, what="the writing view")
     engines = d.app.nav.input_engines
     d.wait_for(lambda: engines.handwriting is not None, 60, what="the handwriting engine")
-    wang = _write(d, WANG, "王")
+    out["wang_offered"] = _write(d, WANG, "王")
     _write(d, SAN, "三")
-    written = d.text("editor_text")
-    d.screenshot("input-03-handwriting")
+    out["written"] = d.text("editor_text")
+    d.screenshot("44-handwriting")
     d.tap("editor_done")
     d.wait_for(lambda: d._find("editor_done") is None, what="the writing view to close")
     d.tap("choice_relation_father")
@@ -252,9 +261,9 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     for letter in "wangxiaoming":
         d.tap(f"pinyin_key_{letter}")
     keyboard = d.call(lambda: d.app.nav.current_screen.editor.keyboard)
-    shown = d.call(lambda: [c.text for c in keyboard.shown])
+    out["pinyin_shown"] = shown = d.call(lambda: [c.text for c in keyboard.shown])
+    d.screenshot("45-pinyin")  # the candidates offered for wangxiaoming
     d.tap(f"pinyin_candidate_{shown.index('王晓明')}")
-    d.screenshot("input-04-pinyin")
     d.tap("editor_done")
     d.wait_for(lambda: d._find("editor_done") is None, what="the writing view to close")
     d.tap("choice_baby_sex_male")
@@ -268,17 +277,21 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("form_next")
     d.wait_for(lambda: d._find("popup_ok") is not None, what="the 'fill in' message")
     d.wait_frames(4)
-    phone_row_shown = d.call(lambda: _visible_in_scroll(screen.row_widgets["phone"], screen.ids.form_scroll))
-    errors = d.call(lambda: dict(screen.errors))
-    d.screenshot("input-05-scrolled-to-error")
+    out["phone_row_shown"] = d.call(lambda: _visible_in_scroll(screen.row_widgets["phone"],
+                                                               screen.ids.form_scroll))
+    out["errors"] = d.call(lambda: dict(screen.errors))
+    d.screenshot("46-scrolled-to-error")
     d.tap("popup_ok")
     d.wait_for(lambda: d._find("popup_ok") is None, what="the message to close")
     voice["error_said"] = _said_last(d, "voice.error.form.fix_red")
     d.tap("field_phone")
     for digit in "13800138000":
         d.tap(f"keypad_{digit}")
+    said = d.call(lambda: {key for key, _lang, _source in d.app.voice.prompter.history})  # the last 50
     fields = d.call(lambda: dict(service.visit.fields))
-    d.screenshot("input-06-form-filled")
+    out["fields"] = {k: fields.get(k) for k in ("name", "baby_name", "relation", "baby_sex",
+                                                 "baby_birth_date", "id_number")}
+    d.screenshot("47-form-filled")
 
     d.tap("form_next")
     d.wait_for_screen("capture")
@@ -295,11 +308,12 @@ def unreadable_card_item_008(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.tap("review_confirm")
     sign_and_submit(d)  # consent and signature seal it
     d.wait_for_screen("receipt", timeout=30)
-    d.screenshot("input-07-receipt")
-    voice["said"] = d.call(lambda: [key for key, _lang, _source in d.app.voice.prompter.history])
-    return {"voice": voice, "ok_text": ok_text, "wang_offered": wang, "written": written,
-            "pinyin_shown": shown,
-            "fields": {k: fields.get(k) for k in ("name", "baby_name", "relation", "baby_sex",
-                                                    "baby_birth_date", "id_number")},
-            "errors": errors, "phone_row_shown": phone_row_shown,
-            "sealed": service.queue.summary().counts.get("sealed", 0)}
+    out["receipt_number"] = d.text("receipt_number")
+    d.screenshot("48-receipt")
+    said |= d.call(lambda: {key for key, _lang, _source in d.app.voice.prompter.history})
+    voice["said"] = sorted(said)
+    d.tap("receipt_done")
+    d.wait_for_screen("rating")
+    d.tap("rating_skip")  # 好差评 may be skipped
+    d.wait_for_screen("home", timeout=15)
+    d.wait_for(lambda: service.visit is None, what="the visit to end")

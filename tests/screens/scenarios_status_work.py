@@ -21,14 +21,13 @@ REASON = "户口簿照片看不清，请重新拍户主页"
 WORKER = {"worker_id": "GW-0042", "county": "441423"}
 
 
-def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: bool = False) -> str:
-    """One application of ELDERLY_VILLAGER, sent, then a correction naming the household register
-    (``completed``: done, with one result on the hall)."""
+def seal(service: Any, agent: dict[str, str] | None) -> Any:
+    """One application of ELDERLY_VILLAGER for item 001 (one page), sealed into the outbox as the
+    review's confirmation does; ``agent``: made by that grid worker. The queue entry."""
     import cv2
 
     from kiosk.applications import build_application
     from kiosk.visit import Page, Visit
-    from offline_queue.transport import StatusChange
 
     visit = Visit(id="seed", started_at=service.clock())
     visit.card = ELDERLY_VILLAGER
@@ -41,7 +40,15 @@ def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: 
                             county=service.settings.kiosk.county, sequence=service.queue.next_sequence(),
                             tag_key_dir=service.settings.data_dir, clock=service.clock)
     visit.wipe()
-    entry = service.queue.enqueue(app, service.identity.hall_seal_public_key)
+    return service.queue.enqueue(app, service.identity.hall_seal_public_key)
+
+
+def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: bool = False) -> str:
+    """One application of ELDERLY_VILLAGER, sent, then a correction naming the household register
+    (``completed``: done, with one result on the hall)."""
+    from offline_queue.transport import StatusChange
+
+    entry = seal(service, agent)
     service.queue.mark_submitted(entry.id, official or None)  # "": not accepted yet (no official number)
     if completed:
         service.queue.apply_status(StatusChange(id=entry.id, status="completed", official_number=official,

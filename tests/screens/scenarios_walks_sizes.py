@@ -14,11 +14,20 @@ Walks (``WALKS``), each ``walk(d, out)``:
 
 * ``end``: the idle warning, a touch keeps the visit, then the wipe and its notice; a whole
   application (card, item 001, form, a page, review, consent, signature) to the receipt of a
-  kiosk without a printer (note the number, the QR), the rating by touch, take your card;
+  kiosk without a printer (note the number, the QR), the rating by touch (found on the
+  hall), take your card;
 * ``search``: the catalog's search by pinyin initials and by a character written by hand,
   then the guide of what it found, and the way home;
 * ``devices``: no camera (the home notice, the item that needs a photo explained and not
-  opened), the camera back; the county's lock (the out-of-service notice) and unlock.
+  opened), the camera back; the county's lock (the out-of-service notice) and unlock;
+* ``item_008``: the voice's buttons, then a card that will not read: the ID number typed,
+  item 008's names by handwriting and pinyin, to the receipt (``scenarios_input``);
+* ``correction``: the grid worker's correction asked on the real hall, answered from the
+  worklist, joined and accepted on the hall (``scenarios_walk_correction``).
+
+With ``params["hall_url"]`` (the test enrols the kiosk with a real ``county-hall serve``
+first) the app sends through the real sync worker, as `kiosk run` does: every application
+and rating of the walks reaches that hall.
 """
 
 from __future__ import annotations
@@ -29,14 +38,38 @@ from typing import Any
 from hardware.sample_cards import ELDERLY_VILLAGER
 from tests.screens import scenarios_end
 from tests.screens.scenarios import SERVICE
+from tests.screens.scenarios_input import walk_item_008
 from tests.screens.scenarios_sizes import _resize
 from tests.screens.scenarios_sizes import build_app as build_sized_app
+from tests.screens.scenarios_walk_correction import hall_rating, synced, walk_correction
 from tests.screens.signing import sign_and_submit
+
+# The sync worker passes when a walk or the app wakes it (after a confirmation), not on a timer:
+# a pass is a signed request to the hall, and the walks take minutes
+SYNC_INTERVAL_S = 600.0
 
 
 def build_app(params: dict[str, Any]) -> Any:
-    """The GUI tests' app (simulated card reader and camera, no printer) at the first size."""
-    return build_sized_app({**params, "size": params["sizes"][0]})
+    """The GUI tests' app (simulated card reader and camera, no printer) at the first size; with
+    ``params["hall_url"]`` enrolled with that hall (``data_dir`` holds its identity) and sending
+    through the real sync worker, as `kiosk run` wires it."""
+    app = build_sized_app({**params, "size": params["sizes"][0]})
+    app.walk_params = params  # what a walk needs beyond the app (the hall's database)
+    if params.get("hall_url"):
+        _sync_worker(app)
+    return app
+
+
+def _sync_worker(app: Any) -> None:
+    from kiosk.runtime import open_sync_engine
+    from offline_queue.sync import SyncWorker
+
+    service = app.service
+    worker = SyncWorker(open_sync_engine(service.settings, service.queue), SYNC_INTERVAL_S,
+                        on_event=service.on_sync_event)
+    service.sync_worker = worker
+    worker.start()
+    app.bind(on_stop=lambda *_args: worker.stop())
 
 
 class SizedDriver:
@@ -65,15 +98,19 @@ def walk_end(d: Any, out: dict[str, Any]) -> None:
     _card_on_reader(d)
     scenarios_end._idle_warning_then_wipe(d, out)
     scenarios_end._apply_to_review(d)
+    before = len(service.queue.entries())
     d.tap("review_confirm")
     d.wait_for_screen("signature")
+    out["queued_before_signing"] = len(service.queue.entries()) - before  # consent and signature first
     sign_and_submit(d, shots=True)  # an empty pad refused with a message, then agreed and signed
     d.wait_for_screen("receipt", timeout=30)
     out["keep"] = d.text("receipt_keep")
     out["qr"] = d.call(lambda: d._find("qr").texture is not None)
     d.screenshot("22c-receipt-no-printer")
     scenarios_end._receipt_rating_take_card(d, out)  # takes the pictures of the rating and take-card
-    out["sealed"] = service.queue.summary().counts.get("sealed", 0)
+    out["queued"] = len(service.queue.entries()) - before  # sealed, and maybe sent already
+    # the rating travels as its own record, woken after it was given: at the hall
+    out["hall_rating"] = synced(d, lambda: hall_rating(d, out["receipt_number"]), "the rating at the hall")
 
 
 def walk_devices(d: Any, out: dict[str, Any]) -> None:
@@ -156,8 +193,10 @@ def walk_search(d: Any, out: dict[str, Any]) -> None:
     d.wait_for(lambda: service.visit is None, what="the visit to end")
 
 
-WALKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {"end": walk_end, "search": walk_search,
-                                                           "devices": walk_devices}
+WALKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
+    "end": walk_end, "search": walk_search, "devices": walk_devices, "item_008": walk_item_008,
+    "correction": walk_correction,
+}
 
 
 def walks_at_every_size(d: Any, params: dict[str, Any]) -> dict[str, Any]:

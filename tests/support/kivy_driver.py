@@ -58,6 +58,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 MARK = "@@kivy-driver@@ "
 SPEC_ENV = "KIVY_DRIVER_SPEC"
+# A path: the child writes there, as JSON, where its time went (``Ledger``); for measuring a walk
+# (benchmarks/gui_walks.py), never set by the tests themselves
+LEDGER_ENV = "KIVY_DRIVER_LEDGER"
 
 
 class ScenarioFailed(AssertionError):
@@ -107,6 +110,10 @@ class AppProcess:
             "DISPLAY": self.xvfb.display, "KIVY_NO_ARGS": "1",
             "KIVY_HOME": self._kivy_home.name, "KIVY_NO_FILELOG": "1", "KIOSK_UNDER_TEST": "1",
             "SDL_AUDIODRIVER": "dummy", "PYTHONUNBUFFERED": "1", SPEC_ENV: json.dumps(self.spec),
+            # no multisampling: under Xvfb every frame is drawn by Mesa's software rasteriser, where
+            # Kivy's default 2x MSAA cost ~3x the CPU per frame (benchmarks/gui_walks.py: llvmpipe
+            # 3.9 s -> 1.3 s on one walk); a kiosk's GPU does it for free, and text is unchanged
+            "KCFG_GRAPHICS_MULTISAMPLES": "0",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         })
         if not self.console_log:
@@ -170,6 +177,12 @@ class AppProcess:
             raise ScenarioFailed(f"scenario failed:\n{self.result.get('error')}\n{self.story()}")
         return self.result.get("value")
 
+    def xvfb_cpu_s(self) -> float:
+        """CPU seconds the X server has used so far (it draws what the app sends it)."""
+        if self.xvfb.proc is None:
+            return 0.0
+        return _task_cpu_s(Path(f"/proc/{self.xvfb.proc.pid}/stat"))
+
     def story(self) -> str:
         self._stderr.flush()
         try:
@@ -201,6 +214,15 @@ def _log_name(scenario: str, width: int, height: int) -> str:
     return f"{scenario.rsplit(':', 1)[-1]}-{width}x{height}{'-' + worker if worker else ''}.log"
 
 
+def _task_cpu_s(stat: Path) -> float:
+    """utime + stime of a process or thread, from its /proc ``stat`` file."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14 and 15 from 1
+
+
 def run_scenario(app_factory: str, scenario: str, *, params: dict[str, Any] | None = None,
                  artifacts: Path = ARTIFACTS, timeout: float = 120, env: dict[str, str] | None = None,
                  console_log: bool = False) -> Any:
@@ -225,13 +247,73 @@ def _emit(kind: str, **body: Any) -> None:
     sys.stdout.flush()
 
 
+class Ledger:
+    """Where a scenario's time goes (``LEDGER_ENV``): per kind of driver step (a tap, a wait, a
+    picture, a call by its function's name) how many, their wall time and the process's CPU
+    meanwhile (every thread's: the UI thread works while the driver thread waits); the frames
+    drawn; at the end, the CPU of each thread still alive. Only the outermost step counts
+    (a tap's own waits are the tap's)."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, list[float]] = {}  # kind -> [count, wall s, process CPU s]
+        self.frames = 0
+        self._depth = 0
+        self._started = (time.monotonic(), time.process_time())
+
+    def count_frame(self, *_args: Any) -> None:
+        self.frames += 1
+
+    def step(self, kind: str, fn: Callable[[], Any]) -> Any:
+        if self._depth:
+            return fn()
+        self._depth += 1
+        wall, cpu = time.monotonic(), time.process_time()
+        try:
+            return fn()
+        finally:
+            self._depth -= 1
+            entry = self.kinds.setdefault(kind, [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += time.monotonic() - wall
+            entry[2] += time.process_time() - cpu
+
+    def report(self) -> dict[str, Any]:
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        threads: dict[str, float] = {}
+        for task in Path("/proc/self/task").iterdir():
+            comm = (task / "comm").read_text().strip() if (task / "comm").exists() else "?"
+            name = names.get(int(task.name)) or comm  # llvmpipe-N: Mesa's software rasteriser
+            name = name.rstrip("0123456789-") if name.startswith(("llvmpipe", "Thread-")) else name
+            threads[name] = round(threads.get(name, 0.0) + _task_cpu_s(task / "stat"), 2)
+        kinds = {k: {"n": int(n), "wall_s": round(w, 2), "cpu_s": round(c, 2)}
+                 for k, (n, w, c) in sorted(self.kinds.items(), key=lambda kv: -kv[1][2])}
+        return {"wall_s": round(time.monotonic() - self._started[0], 1),
+                "cpu_s": round(time.process_time() - self._started[1], 1), "frames": self.frames,
+                "steps": kinds, "threads": dict(sorted(threads.items(), key=lambda kv: -kv[1]))}
+
+
+def _ledgered(kind: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A driver method whose time goes to the ledger when one is kept (``call``: by the function's name)."""
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def measured(self: Driver, *args: Any, **kwargs: Any) -> Any:
+            if self.ledger is None:
+                return method(self, *args, **kwargs)
+            label = kind or "call:" + getattr(args[0], "__name__", "?")
+            return self.ledger.step(label, lambda: method(self, *args, **kwargs))
+        measured.__name__, measured.__doc__ = method.__name__, method.__doc__
+        return measured
+    return wrap
+
+
 class Driver:
     """What a scenario uses; every method may be called from the driver thread."""
 
-    def __init__(self, app: Any, artifacts: Path, default_timeout: float = 10.0) -> None:
+    def __init__(self, app: Any, artifacts: Path, default_timeout: float = 10.0,
+                 ledger: Ledger | None = None) -> None:
         self.app = app
         self.artifacts = Path(artifacts)
         self.default_timeout = default_timeout
+        self.ledger = ledger
         self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read_stdin, name="kivy-driver-stdin", daemon=True).start()
 
@@ -254,6 +336,7 @@ class Driver:
 
     # -- the UI thread ----------------------------------------------------------------
 
+    @_ledgered()
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run ``fn(*args, **kwargs)`` on the UI thread and return its result (or raise its error)."""
         from kivy.clock import Clock
@@ -276,6 +359,7 @@ class Driver:
             raise box["error"]
         return box.get("value")
 
+    @_ledgered("wait_for")
     def wait_for(self, predicate: Callable[[], Any], timeout: float | None = None, interval: float = 0.1,
                  what: str = "", on_ui: bool = True) -> Any:
         """Poll ``predicate`` (on the UI thread unless ``on_ui=False``) until it is truthy."""
@@ -290,6 +374,7 @@ class Driver:
                 raise TimeoutError(f"timed out waiting for {label} (screen {self.current_screen()!r})")
             time.sleep(interval)
 
+    @_ledgered("wait_frames")
     def wait_frames(self, count: int = 2) -> None:
         """``count`` turns of the UI loop. Each ``call`` waits for the next clock tick, and a tick is
         followed by the frame's drawing: two calls have a whole frame drawn between them. No
@@ -350,6 +435,7 @@ class Driver:
 
     # -- touching -------------------------------------------------------------------------
 
+    @_ledgered("tap")
     def tap(self, target: Any, timeout: float | None = None) -> None:
         """Touch down and up at the centre of a widget (by id, waiting for it to show and be enabled).
 
@@ -386,6 +472,7 @@ class Driver:
 
     # -- pictures ---------------------------------------------------------------------------
 
+    @_ledgered("screenshot")
     def screenshot(self, name: str) -> Path:
         """Save what the window shows as ``<artifacts>/<name>.png``."""
         self.wait_frames(2)  # two turns of the loop: a whole frame drawn between them
@@ -558,8 +645,15 @@ def _child_main() -> int:
     stopped = threading.Event()  # the app's loop has ended (stopped by the scenario or by itself)
     app.bind(on_stop=lambda *_args: stopped.set())
 
+    ledger_path = os.environ.get(LEDGER_ENV)
+    ledger = Ledger() if ledger_path else None
+
     def drive() -> None:
-        driver = Driver(app, Path(spec["artifacts"]))
+        driver = Driver(app, Path(spec["artifacts"]), ledger=ledger)
+        if ledger is not None:
+            from kivy.core.window import Window
+
+            driver.call(lambda: Window.bind(on_flip=ledger.count_frame))
         try:
             driver.wait_frames(3)
             value = scenario(driver, params)
@@ -571,6 +665,8 @@ def _child_main() -> int:
             except BaseException:
                 pass
         finally:
+            if ledger is not None and ledger_path:
+                Path(ledger_path).write_text(json.dumps(ledger.report(), indent=1), encoding="utf-8")
             _emit("result", ok=state["ok"], value=state.get("value"), error=state["error"])
             if not stopped.is_set():  # else the app stopped by itself; the main thread exits
                 try:

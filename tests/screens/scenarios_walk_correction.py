@@ -1,0 +1,130 @@
+"""The grid worker's correction, answered and accepted at a real hall: a walk of the four-size
+walk (``tests.screens.scenarios_walks_sizes``, marker ``gui``).
+
+The app was enrolled by the test with a real ``county-hall serve`` process and sends with
+the real sync worker (``scenarios_walks_sizes.build_app`` with ``params["hall_url"]``), woken
+by the walk instead of waiting out an interval. The hall's side is the clerk's: the
+hall's own status service on the hall's database (as ``tests/e2e/test_correction_journey.py``
+does), which the running hall then serves to the kiosk through its signed feed.
+
+The walk: an application made by grid worker GW-0042 on a villager's behalf is sealed and
+sent; the clerk asks for the household register again; the worker, signed in at the kiosk,
+opens the worklist, answers the correction by touch with the missing page (the supplement),
+which the hall joins to the same application; the clerk accepts it, and the worklist shows
+it accepted with its official number. Home again, the worker signed out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.screens.scenarios_status_work import REASON, WORKER, seal
+
+SYNC_WAIT_S = 90  # a send and a status pull through a real hall on a loaded machine
+
+
+def synced(d: Any, done: Callable[[], Any], what: str) -> Any:
+    """Wake the sync worker (as the app does after a confirmation) and wait until ``done()``."""
+    d.app.service.sync_worker.wake()
+    return d.wait_for(done, SYNC_WAIT_S, interval=0.25, what=what, on_ui=False)
+
+
+def clerk(d: Any, action: Callable[[Any], Any]) -> Any:
+    """``action(db)`` on the hall's database, as the county's console does for its clerk."""
+    from hall.db import make_engine, make_sessionmaker
+
+    engine = make_engine(d.app.walk_params["hall_db_url"])
+    try:
+        with make_sessionmaker(engine)() as db:
+            return action(db)
+    finally:
+        engine.dispose()
+
+
+def hall_rating(d: Any, application_ref: str) -> dict[str, Any] | None:
+    """The rating the hall holds for ``application_ref`` (a receipt's number), or None."""
+    from sqlalchemy import select
+
+    from hall.models import Rating
+
+    def find(db: Any) -> dict[str, Any] | None:
+        rating = db.scalars(select(Rating).where(Rating.application_ref == application_ref)).first()
+        if rating is None:
+            return None
+        return {k: getattr(rating, k) for k in ("application_ref", "service_code", "score", "reason")}
+
+    return clerk(d, find)
+
+
+def walk_correction(d: Any, out: dict[str, Any]) -> None:
+    """A grid worker's application sent; the clerk's correction; the page added by touch; accepted."""
+    from sqlalchemy import func, select
+
+    from hall.models import Application, ApplicationAttachment
+    from hall.services.status import change_status
+    from kiosk.staff import StaffLogin
+    from offline_queue.store import ACCEPTED, CORRECTION_NEEDED, SUBMITTED
+
+    service = d.app.service
+    queue = service.queue
+    parent = d.call(seal, service, WORKER).id  # made with the worker earlier in the day
+    synced(d, lambda: queue.get(parent).state == SUBMITTED, "the application at the hall")
+    clerk(d, lambda db: change_status(db, parent, "correction_needed", REASON, actor="console:li",
+                                       materials=["M1"]))
+    synced(d, lambda: queue.get(parent).state == CORRECTION_NEEDED, "the correction at the kiosk")
+
+    now = service.clock()
+    login = StaffLogin(worker_id=WORKER["worker_id"], county=WORKER["county"], role="grid", since=now,
+                       last_active=now)  # the staff card and PIN: tests/screens/test_gui.py
+    d.call(lambda: setattr(service.steps.staff, "login", login))
+    d.call(service.emit, "staff_changed", worker_id=login.worker_id, reason="login")
+    d.tap("worklist_button")
+    d.wait_for_screen("worklist")
+    d.wait_for(lambda: d._find("worklist_supplement_0") is not None, what="the worker's correction")
+    first = service.steps.worklist.rows()[0]
+    out["worklist_first"] = {"id": first.entry_id, "materials": list(first.materials),
+                             "state": first.state_text}
+    d.screenshot("50-worklist-correction")
+    d.tap("worklist_supplement_0")
+    d.wait_for_screen("capture")
+    capture = service.steps.capture
+    out["to_capture"] = [m.id for m in capture.materials_to_capture()]
+    d.wait_for(lambda: capture.camera_frame() is not None, what="a camera frame")
+    d.tap("capture_shoot")
+    d.wait_for(lambda: len(capture.pages) == 1, what="one page")
+    d.screenshot("51-worker-capture")
+    d.tap("capture_next")
+    d.wait_for_screen("supplement", timeout=20)
+    d.wait_for(lambda: d._find("supplement_headline").text != "", what="the confirmation")
+    out["headline"] = d.text("supplement_headline")
+    d.screenshot("52-worker-sent")
+    d.tap("supplement_done")
+    d.wait_for_screen("home", timeout=15)
+
+    [supplement] = queue.supplements_of(parent)
+    synced(d, lambda: queue.get(supplement.id).state == SUBMITTED, "the supplement at the hall")
+
+    def joined_then_accepted(db: Any) -> dict[str, Any]:
+        pages = db.scalar(select(func.count()).select_from(ApplicationAttachment)
+                          .where(ApplicationAttachment.application_id == parent,
+                                 ApplicationAttachment.supplement_id == supplement.id))
+        status = db.get(Application, parent).status
+        change_status(db, parent, "accepted", actor="console:li")
+        official = db.get(Application, parent).official_number
+        return {"joined_pages": pages, "status": status, "official": official}
+
+    out["hall"] = clerk(d, joined_then_accepted)
+    synced(d, lambda: queue.get(parent).state == ACCEPTED, "the acceptance at the kiosk")
+    out["kiosk_official"] = queue.get(parent).official_number
+    d.tap("worklist_button")
+    d.wait_for_screen("worklist")
+    accepted = service.t("status.state.accepted")
+    d.wait_for(lambda: getattr(d._find("worklist_badge_0"), "text", "") == accepted,
+               what="the application accepted on the worklist")
+    out["badge"] = d.text("worklist_badge_0")
+    d.screenshot("53-worklist-accepted")
+    d.tap("worklist_done")
+    d.wait_for_screen("home")
+    d.call(service.steps.staff.logout)
+    d.wait_for(lambda: service.visit is None and service.steps.staff.login is None, what="the worker gone")

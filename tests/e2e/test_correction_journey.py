@@ -1,7 +1,9 @@
-"""Issue 12's end-to-end, from the kiosk's side: a correction asked on a real hall is shown at
-the kiosk (materials and reason), answered by 补交材料 through the hostile proxy (answers
-dropped, resets, garbage, 5xx), joined once on the hall, then completed with a result that
-the villager's card fetches at the kiosk (the real client, through the proxy)."""
+"""Issue 12's end-to-end, from the kiosk's side: an application that uses the villager's
+e-certificates instead of photos (asked of the real hall while the form is filled, agreed to,
+linked by the hall), a correction asked on the hall and shown at the kiosk (materials and
+reason), answered by 补交材料 through the hostile proxy (answers dropped, resets, garbage,
+5xx), joined once on the hall, then completed with a result that the villager's card
+fetches at the kiosk (the real client, through the proxy)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from sqlalchemy import func, select
 
 from hall.core.config import load_settings as load_hall_settings
 from hall.db import make_engine, make_sessionmaker
-from hall.models import Application, ApplicationAttachment
+from hall.models import Application, ApplicationAttachment, ApplicationCertificate, ECertificate
+from hall.services.certificates import SAMPLE_FILE
 from hall.services.results import store_result
 from hall.services.status import change_status
 from hardware.sample_cards import ELDERLY_VILLAGER
@@ -27,16 +30,18 @@ from offline_queue.transport import HallClient
 from tests.chaos.harness import enrolled_kiosk
 from tests.chaos.proxy import FaultProxy, Faults
 from tests.hall.test_county_work import load_hall_keys
-from tests.screens.test_service import FakeCamera, FakeReader, Recorder, fill_in, read_card
+from tests.screens.test_service import FakeCamera, FakeReader, Recorder, read_card
 from tests.support.hall_process import HallProcess
 from tests.support.result_pdfs import letter_pdf
 
-REASON = "户口簿照片看不清，请重新拍户主页"
+REASON = "授权书缺少家庭成员签名，请全家签名后重新拍照"
+ITEM = "GD-SAMPLE-005"  # 特困人员救助供养: household register and disability certificate are e-certificates
 
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
     with HallProcess(tmp_path_factory.mktemp("hall")) as process:
+        process.cli("certs", "load", str(SAMPLE_FILE))
         yield process
 
 
@@ -64,27 +69,44 @@ def test_a_correction_travels_from_the_hall_to_the_villager_and_back_through_a_h
         engine = SyncEngine(queue, HallClient(identity, timeout_s=3), backoff_base_s=0.01, backoff_max_s=0.05,
                             rng=lambda: 1.0)
         try:
-            service.steps.home.start_application()
-            read_card(service, Recorder())
-            fill_in(service)
-            number = service.steps.review.confirm().provisional_number
+            steps = service.steps
+            steps.home.start_application()
+            recorder = Recorder()
+            read_card(service, recorder)
+            assert steps.catalog.choose(ITEM)
+            for name, value in (("phone", "13800138000"), ("care", "home"), ("self_care", "full")):
+                steps.form.set_field(name, value)
+            steps.form.enter()  # the hall is asked for the villager's certificates, through the proxy
+            assert recorder.wait("certificates_changed", timeout=30) == {"state": "found"}
+            assert sorted(line.name for line in steps.certificates.lines()) == ["户口簿", "残疾人证"]
+            assert steps.certificates.agree()
+            assert [r.id for r in steps.capture.materials_to_capture()] == ["M1"]  # only the consent form
+            steps.capture.capture_page()
+            number = steps.review.confirm().provisional_number
             service.finish()
             [parent] = queue.by_number(number)
             assert _until(engine, lambda: queue.get(parent.id).state == SUBMITTED)
+            with sessions() as db:  # the hall linked both certificates instead of photos
+                linked = db.execute(
+                    select(ApplicationCertificate.material, ECertificate.cert_type)
+                    .join(ECertificate, ECertificate.id == ApplicationCertificate.certificate_id)
+                    .where(ApplicationCertificate.application_id == parent.id)).all()
+            assert sorted(linked) == [("M3", "household_register"), ("M4", "disability_certificate")]
 
-            with sessions() as db:  # the clerk asks for the household register again
+            with sessions() as db:  # the clerk asks for the consent form again
                 change_status(db, parent.id, "correction_needed", REASON, actor="console:li",
                               materials=["M1"])
             assert _until(engine, lambda: queue.get(parent.id).state == CORRECTION_NEEDED)
 
+            consent = "家庭经济状况核对授权书（全家成员签名）"
             service.steps.home.start_status_lookup()
             read_card(service, Recorder())
             [row] = service.steps.status.my_applications()
-            assert (row.materials, row.reason, row.can_supplement) == (("居民户口簿",), REASON, True)
+            assert (row.materials, row.reason, row.can_supplement) == ((consent,), REASON, True)
             assert service.steps.status.start_supplement(row.entry_id)
             service.steps.capture.capture_page()
             sent = service.steps.supplement.send()
-            assert sent.materials == ("居民户口簿",)
+            assert sent.materials == (consent,)
             service.finish()
             [supplement] = queue.supplements_of(parent.id)
 

@@ -10,6 +10,9 @@ seconds (the 4-second health answers were connections not yet accepted, not slow
 answers). So this wraps the whole application and, per request:
 
 * answers ``GET``/``HEAD /api/v1/health`` at once (no framework, no budget);
+* answers ``401 bad_signature`` at once to a request to a signed endpoint that lacks
+  one of the four signature headers (the answer admission and the signature check give;
+  an unauthenticated flood of such junk paid the whole stack before it);
 * answers ``503 busy`` + ``Retry-After`` at once when the request's kind already has as
   many requests waiting in the priority gate as it has places: a request behind them
   would wait out its bound and be shed anyway, later, after costing more. A request
@@ -47,6 +50,7 @@ class FrontDoor:
         self.gate = gate
         self.retry_after_s = retry_after_s
         self.shed = 0  # for logs and tests
+        self.unsigned = 0  # refused 401 here for want of a signature header
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.app, name)  # ``app.state`` and friends, as on the application
@@ -59,7 +63,13 @@ class FrontDoor:
         if path == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
             await send_health(send, scope["method"])
             return
-        kind = None if missing_signature_header(scope) else request_kind(scope)
+        missing = missing_signature_header(scope)
+        if missing is not None:
+            self.unsigned += 1
+            await send_error(send, 401, "bad_signature", f"missing header {missing}",
+                             close=declares_body(scope))
+            return
+        kind = request_kind(scope)
         if kind is not None and self.gate.shed_at_door(kind):
             self.shed += 1
             await send_error(send, 503, "busy", "the hall is busy; try again later",

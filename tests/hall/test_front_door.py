@@ -62,11 +62,17 @@ def test_front_door_answers_health_and_sheds_a_kind_whose_queue_is_full_before_t
         upload = _scope("POST", "/api/v1/uploads", [*SIGNED, (b"content-length", b"40")])
         status, headers, _ = await _call(door, upload)
         assert (status, headers[b"connection"]) == (503, b"close")  # its body is not read
-        # Other kinds are not shed for the kiosks' queue; a missing signature is the
-        # application's 401, not a 503.
+        # Other kinds are not shed for the kiosks' queue; a missing signature is a 401 at
+        # the door (not a 503, and not the application's work).
         assert (await _call(door, _scope("GET", "/console/login")))[0] == 200
-        assert (await _call(door, _scope("GET", "/api/v1/status-changes")))[0] == 200
-        assert door.shed == 2
+        status, headers, body = await _call(door, _scope("GET", "/api/v1/status-changes"))
+        assert (status, json.loads(body)["error"], b"connection" in headers) == (401, "bad_signature", False)
+        junk = _scope("POST", "/api/v1/applications", [(b"content-length", b"11"), *SIGNED[:3]])
+        status, headers, body = await _call(door, junk)
+        assert (status, headers[b"connection"]) == (401, b"close")  # its body is not read
+        assert json.loads(body)["detail"] == "missing header X-Signature"
+        assert reached == ["/api/v1/status-changes", "/console/login"]
+        assert (door.shed, door.unsigned) == (2, 2)
 
         gate.leave("kiosk")
         assert await waiter is True

@@ -21,6 +21,11 @@ answers). So this wraps the whole application and, per request:
   the whole time a request waits, not only its time in the gate.
 
 Everything else goes on to the application unchanged (body limit, admission, routes).
+
+``quick_answer`` makes these decisions without awaiting anything, so that under
+``county-hall serve`` the connection's protocol writes them itself, without starting an
+ASGI task (hall/api/connection_guard.py); ``__call__`` gives the same answers to a server
+that calls the application for every request (the h11 protocol, tests).
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ import time
 from hall.api.admission import ARRIVED_KEY, missing_signature_header, request_kind
 from hall.api.body_limit import (
     HEALTH_PATH,
+    Answer,
     ASGIApp,
     Receive,
     Scope,
     Send,
     declares_body,
-    send_error,
-    send_health,
+    error_answer,
+    health_answer,
+    send_answer,
 )
 from hall.api.priority_gate import PriorityGate
 
@@ -55,25 +62,32 @@ class FrontDoor:
     def __getattr__(self, name: str) -> object:
         return getattr(self.app, name)  # ``app.state`` and friends, as on the application
 
+    def quick_answer(self, scope: Scope) -> Answer | None:
+        """The door's own answer to a request (health, a missing signature header, a kind
+        whose queue is full), or None: the request goes on to the application. Synchronous,
+        so the connection's protocol can answer without starting an ASGI task
+        (hall/api/connection_guard.py); ``__call__`` gives the same answers otherwise."""
+        path: str = scope["path"]
+        if path == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            return health_answer(scope["method"])
+        missing = missing_signature_header(scope)
+        if missing is not None:
+            self.unsigned += 1
+            return error_answer(401, "bad_signature", f"missing header {missing}", close=declares_body(scope))
+        kind = request_kind(scope)
+        if kind is not None and self.gate.shed_at_door(kind):
+            self.shed += 1
+            return error_answer(503, "busy", "the hall is busy; try again later",
+                                retry_after=self.retry_after_s, close=declares_body(scope))
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        if path == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
-            await send_health(send, scope["method"])
-            return
-        missing = missing_signature_header(scope)
-        if missing is not None:
-            self.unsigned += 1
-            await send_error(send, 401, "bad_signature", f"missing header {missing}",
-                             close=declares_body(scope))
-            return
-        kind = request_kind(scope)
-        if kind is not None and self.gate.shed_at_door(kind):
-            self.shed += 1
-            await send_error(send, 503, "busy", "the hall is busy; try again later",
-                             retry_after=self.retry_after_s, close=declares_body(scope))
+        answer = self.quick_answer(scope)
+        if answer is not None:
+            await send_answer(send, answer)
             return
         scope[ARRIVED_KEY] = time.monotonic()  # after the checks above: they are the door's own time
         await self.app(scope, receive, send)

@@ -105,7 +105,8 @@ class _Guard:
         the task, uvicorn's proxy-header middleware and the ASGI messages of such an answer
         cost more of the event loop than the answer itself (issue 9, "Load")."""
         door = _front_door(app)
-        answer = door.quick_answer(cycle.scope) if door is not None and not self.flow.write_paused else None
+        answer = (door.quick_answer(cycle.scope, len(self.connections))
+                  if door is not None and not self.flow.write_paused else None)
         if answer is None:
             super()._start_asgi_task(cycle, app)  # type: ignore[misc]
             return

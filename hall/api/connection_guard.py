@@ -98,23 +98,6 @@ class _Guard:
         # the middle of data_received, must not leave the head timer of its request armed.)
         self._disarm_head_timer()
         super().on_response_complete()
-        self._hold_if_flooding()
-
-    def _hold_if_flooding(self) -> None:
-        """An anonymous connection is not read for a moment after its answer while a flood
-        holds the loop back (FrontDoor.hold_s): the kiosks' requests get the loop's turns."""
-        door = _front_door(self.app)
-        cycle = self.cycle
-        if door is None or cycle is None or self.pipeline or self.transport.is_closing():
-            return
-        hold = door.hold_s(cycle.scope, len(self.connections))
-        if hold:
-            self.flow.pause_reading()
-            self.loop.call_later(hold, self._release)
-
-    def _release(self) -> None:
-        if not self.transport.is_closing():
-            self.flow.resume_reading()
 
     def _start_asgi_task(self, cycle, app) -> None:  # type: ignore[no-untyped-def]
         """The front door's own answers (health, a missing signature header, a kind whose

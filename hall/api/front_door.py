@@ -68,11 +68,6 @@ ANONYMOUS_KINDS = frozenset({"public", "login"})
 # flood reconnect a third of the time: accepts, new connections and, for its next
 # request, a wait in the kernel's accept queue.)
 SKIP_BODY_BYTES = 64 * 1024
-# After answering an anonymous request in a flood (the rule above), its connection is not
-# read again for this long: answers however cheap did not help the kiosks while every
-# flood connection sent its next request at once (a closed loop: a cheaper answer only
-# brought the next request sooner, and each turn of the loop still served all of them).
-HOLD_S = 1.0
 
 
 class FrontDoor:
@@ -111,16 +106,6 @@ class FrontDoor:
             return error_answer(503, "busy", "the hall is busy; try again later",
                                 retry_after=self.retry_after_s, close=_must_close(scope))
         return None
-
-    def hold_s(self, scope: Scope, open_connections: int) -> float:
-        """Seconds the connection that carried this (answered) request is not read again:
-        ``HOLD_S`` for an anonymous request (no signature) while a flood holds the loop
-        back, else 0. A kiosk's connection is never held."""
-        if open_connections < FLOOD_CONNECTIONS:
-            return 0.0
-        if missing_signature_header(scope) is None and request_kind(scope) == "kiosk":
-            return 0.0
-        return HOLD_S if self._behind() else 0.0
 
     def _behind(self) -> bool:
         self.lag.watch()

@@ -152,7 +152,7 @@ def _append(sent: list[dict]):
 
 
 def test_while_a_flood_holds_the_loop_back_anonymous_requests_are_shed_at_the_door_and_kiosks_pass():
-    from hall.api.front_door import FLOOD_CONNECTIONS, HOLD_S, OVERLOAD_LAG_S
+    from hall.api.front_door import FLOOD_CONNECTIONS, OVERLOAD_LAG_S
 
     async def app(scope, receive, send) -> None:
         raise AssertionError("quick_answer only")
@@ -170,13 +170,7 @@ def test_while_a_flood_holds_the_loop_back_anonymous_requests_are_shed_at_the_do
         assert door.quick_answer(_scope("GET", "/api/v1/status-changes", SIGNED), FLOOD_CONNECTIONS) is None
         assert door.quick_answer(page, FLOOD_CONNECTIONS - 1) is None
         assert door.shed == 2
-        # After their answers, anonymous connections are held a moment; a kiosk's is not.
-        assert door.hold_s(_scope("GET", "/api/v1/health"), FLOOD_CONNECTIONS) == HOLD_S
-        assert door.hold_s(_scope("GET", "/api/v1/status-changes"), FLOOD_CONNECTIONS) == HOLD_S
-        assert door.hold_s(_scope("GET", "/api/v1/status-changes", SIGNED), FLOOD_CONNECTIONS) == 0
-        assert door.hold_s(page, FLOOD_CONNECTIONS - 1) == 0
         await asyncio.sleep(0.12)  # the loop has caught up: the probe ran on time again
         assert door.quick_answer(page, FLOOD_CONNECTIONS) is None
-        assert door.hold_s(page, FLOOD_CONNECTIONS) == 0
 
     asyncio.run(scenario())

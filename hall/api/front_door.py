@@ -16,8 +16,7 @@ answers). So this wraps the whole application and, per request:
 * answers ``503 busy`` + ``Retry-After`` at once when the request's kind already has as
   many requests waiting in the priority gate as it has places: a request behind them
   would wait out its bound and be shed anyway, later, after costing more. A request
-  that declared a body over ``SKIP_BODY_BYTES`` (or chunked) is answered with
-  ``Connection: close`` (its body is not read);
+  that declared a body is answered with ``Connection: close`` (its body is not read);
 * answers ``503 busy`` + ``Retry-After`` to an anonymous request (console pages and
   logins, enrolment, ``/track``) while the event loop is over ``OVERLOAD_LAG_S`` behind
   and the process holds ``FLOOD_CONNECTIONS`` or more: a login page (FastAPI's stack, a
@@ -47,7 +46,6 @@ from hall.api.body_limit import (
     Receive,
     Scope,
     Send,
-    declared_length,
     declares_body,
     error_answer,
     health_answer,
@@ -62,12 +60,6 @@ from hall.api.priority_gate import PriorityGate
 OVERLOAD_LAG_S = 0.2
 FLOOD_CONNECTIONS = 100
 ANONYMOUS_KINDS = frozenset({"public", "login"})
-# A request answered here without its body being read keeps its connection when the body
-# is declared this small: the server reads and drops it. A bigger or chunked one is
-# answered with ``Connection: close``. (Closing after every small junk post made the
-# flood reconnect a third of the time: accepts, new connections and, for its next
-# request, a wait in the kernel's accept queue.)
-SKIP_BODY_BYTES = 64 * 1024
 
 
 class FrontDoor:
@@ -98,13 +90,13 @@ class FrontDoor:
         missing = missing_signature_header(scope)
         if missing is not None:
             self.unsigned += 1
-            return error_answer(401, "bad_signature", f"missing header {missing}", close=_must_close(scope))
+            return error_answer(401, "bad_signature", f"missing header {missing}", close=declares_body(scope))
         kind = request_kind(scope)
         if kind is not None and (self.gate.shed_at_door(kind) or (
                 kind in ANONYMOUS_KINDS and open_connections >= FLOOD_CONNECTIONS and self._behind())):
             self.shed += 1
             return error_answer(503, "busy", "the hall is busy; try again later",
-                                retry_after=self.retry_after_s, close=_must_close(scope))
+                                retry_after=self.retry_after_s, close=declares_body(scope))
         return None
 
     def _behind(self) -> bool:
@@ -121,13 +113,3 @@ class FrontDoor:
             return
         scope[ARRIVED_KEY] = time.monotonic()  # after the checks above: they are the door's own time
         await self.app(scope, receive, send)
-
-
-def _must_close(scope: Scope) -> bool:
-    """True when a request answered unread must close its connection (see SKIP_BODY_BYTES)."""
-    if not declares_body(scope):
-        return False
-    if any(name == b"transfer-encoding" for name, _ in scope.get("headers", ())):
-        return True  # chunked: its length is unknown
-    length = declared_length(scope)
-    return not isinstance(length, int) or length > SKIP_BODY_BYTES

@@ -112,14 +112,8 @@ def test_answers_given_at_the_door_keep_the_connection_alive_past_the_head_timeo
             data += sock.recv(65536)
         assert data.startswith(b"HTTP/1.1 401") and b'"bad_signature"' in data
         assert data.split(b"}", 1)[1].startswith(b"HTTP/1.1 200")
-        # Unsigned junk with a small body: 401, the body dropped, the connection kept.
-        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n")
-        answer = read_answer(sock, timeout_s=5)
-        assert answer.status == 401 and "connection: close" not in answer.head.lower()
-        sock.sendall(b'{"id": "x"}GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n')
-        assert read_answer(sock, timeout_s=5).status == 200
-        # With a big body: 401, and the connection closed (its body is not read).
-        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: 500000\r\n\r\n{")
+        # Unsigned junk with a body: 401, and the connection closed (its body is not read).
+        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{")
         answer = read_answer(sock, timeout_s=5)
         assert answer.status == 401 and "connection: close" in answer.head.lower()
         assert is_closed_by_peer(sock, timeout_s=5)

@@ -52,9 +52,12 @@ def limit_for(settings: Settings, method: str, path: str) -> int:
     return settings.max_form_bytes
 
 
-async def send_error(send: Send, status: int, code: str, detail: str, *, retry_after: int | None = None,
-                     close: bool = False) -> None:
-    """A complete ``{"error", "detail"}`` answer sent straight from a middleware."""
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body: a whole small answer
+
+
+def error_answer(status: int, code: str, detail: str, *, retry_after: int | None = None,
+                 close: bool = False) -> Answer:
+    """A complete ``{"error", "detail"}`` answer."""
     body = json.dumps({"error": code, "detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]
@@ -62,8 +65,19 @@ async def send_error(send: Send, status: int, code: str, detail: str, *, retry_a
         headers.append((b"retry-after", str(retry_after).encode()))
     if close:
         headers.append((b"connection", b"close"))
+    return status, headers, body
+
+
+async def send_answer(send: Send, answer: Answer) -> None:
+    status, headers, body = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def send_error(send: Send, status: int, code: str, detail: str, *, retry_after: int | None = None,
+                     close: bool = False) -> None:
+    """A complete ``{"error", "detail"}`` answer sent straight from a middleware."""
+    await send_answer(send, error_answer(status, code, detail, retry_after=retry_after, close=close))
 
 
 def declared_length(scope: Scope) -> int | None | str:
@@ -90,15 +104,18 @@ def declares_body(scope: Scope) -> bool:
 
 HEALTH_PATH = "/api/v1/health"
 _HEALTH_BODY = b'{"status":"ok"}'
+_HEALTH_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_HEALTH_BODY)),
+                   (b"cache-control", b"no-store")]
+
+
+def health_answer(method: str) -> Answer:
+    """``GET /api/v1/health`` answered before routing (hall/api/routes/health.py documents
+    it in the OpenAPI schema and answers the same)."""
+    return 200, _HEALTH_HEADERS, b"" if method == "HEAD" else _HEALTH_BODY
 
 
 async def send_health(send: Send, method: str) -> None:
-    """``GET /api/v1/health`` answered here, before routing (hall/api/routes/health.py
-    documents it in the OpenAPI schema and answers the same)."""
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_HEALTH_BODY)),
-               (b"cache-control", b"no-store")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else _HEALTH_BODY})
+    await send_answer(send, health_answer(method))
 
 
 class _Disconnected(Exception):

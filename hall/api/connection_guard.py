@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Coroutine
 from functools import cache
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -42,6 +43,7 @@ try:
 except ImportError:  # httptools is not installed: h11 only
     HttpToolsProtocol = None
 
+from hall.api.front_door import FrontDoor
 from hall.core.config import Settings
 
 log = logging.getLogger("hall.connections")
@@ -91,9 +93,28 @@ class _Guard:
             self._disarm_head_timer()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
         # Between requests uvicorn's keep-alive timer runs; the head timer starts again
-        # with the next request's first byte (data_received).
+        # with the next request's first byte (data_received). (An answer given at once, in
+        # the middle of data_received, must not leave the head timer of its request armed.)
+        self._disarm_head_timer()
+        super().on_response_complete()
+
+    def _start_asgi_task(self, cycle, app) -> None:  # type: ignore[no-untyped-def]
+        """The front door's own answers (health, a missing signature header, a kind whose
+        queue is full) written here, without an ASGI task: under an unauthenticated flood
+        the task, uvicorn's proxy-header middleware and the ASGI messages of such an answer
+        cost more of the event loop than the answer itself (issue 9, "Load")."""
+        door = _front_door(app)
+        answer = (door.quick_answer(cycle.scope, len(self.connections))
+                  if door is not None and not self.flow.write_paused else None)
+        if answer is None:
+            super()._start_asgi_task(cycle, app)  # type: ignore[misc]
+            return
+        status, headers, body = answer
+        # uvicorn's own send, so the answer is framed, kept alive or closed as any other;
+        # it cannot wait while writing is not paused (checked above), so it completes now.
+        _complete_now(cycle.send({"type": "http.response.start", "status": status, "headers": headers}))
+        _complete_now(cycle.send({"type": "http.response.body", "body": body, "more_body": False}))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
@@ -115,6 +136,27 @@ class _Guard:
         self._head_timer = None
         if self._waiting_for_head() and not self.transport.is_closing():
             self.transport.close()
+
+
+def _front_door(app: object) -> FrontDoor | None:
+    """The FrontDoor inside the app uvicorn serves (behind its proxy-header middleware)."""
+    for _ in range(4):
+        if isinstance(app, FrontDoor):
+            return app
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
+def _complete_now(step: Coroutine[object, None, None]) -> None:
+    """Run a coroutine that does not wait; a coroutine that would wait is a bug here."""
+    try:
+        step.send(None)
+    except StopIteration:
+        return
+    step.close()
+    raise RuntimeError("an answer at the door had to wait")
 
 
 class GuardedH11Protocol(_Guard, H11Protocol):

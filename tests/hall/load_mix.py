@@ -13,7 +13,11 @@ Kinds of request, each recorded as one ``Outcome``:
 * ``login``   — ``POST /console/login`` with a wrong password
 * ``upload``  — signed ``POST /api/v1/uploads`` and, when created, one signed ``PATCH``
   of the whole small blob (recorded as ``upload`` and ``chunk``)
-* ``junk``    — unsigned ``POST /api/v1/applications`` (refused 401 at the signature)
+* ``junk``    — unsigned ``POST /api/v1/applications`` (refused 401 at the front door)
+
+A kiosk honours ``Retry-After`` (offline_queue/sync.py): after a 429/503 to one of its
+signed requests it sends nothing for that long (``kiosk_backoff_s``; the load clients
+that play kiosks do the same). The anonymous kinds do not: a flood's attacker will not.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from offline_queue.signing import sign_headers
+from offline_queue.transport import MAX_RETRY_AFTER_S
 
 SHED = (429, 503)  # answers that mean "come back later": must carry Retry-After
+SIGNED_KINDS = frozenset({"feed", "upload", "chunk"})  # a kiosk's requests: these honour Retry-After
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Outcome:
     seconds: float
     retry_after: bool
     error: str = ""
+    wait_s: float = 0.0  # the Retry-After of a 429/503, in seconds (0: none or not a number)
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,23 @@ async def _timed(kind: str, call) -> tuple[Outcome, Answer | None]:
     except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
             ValueError) as exc:
         return Outcome(kind, None, time.monotonic() - started, False, type(exc).__name__), None
-    return Outcome(kind, answer.status, time.monotonic() - started, "retry-after" in answer.headers), answer
+    return Outcome(kind, answer.status, time.monotonic() - started, "retry-after" in answer.headers,
+                   wait_s=retry_after_s(answer)), answer
+
+
+def retry_after_s(answer: Answer) -> float:
+    """A shed answer's Retry-After in seconds (delta-seconds only, as the hall sends it),
+    capped as the kiosk caps it (offline_queue/transport.py); 0 when absent or not a number."""
+    if answer.status not in SHED:
+        return 0.0
+    text = answer.headers.get("retry-after", "")
+    return min(float(text), MAX_RETRY_AFTER_S) if text.isdigit() else 0.0
+
+
+def kiosk_backoff_s(outcomes: list[Outcome]) -> float:
+    """How long a kiosk stays quiet after these answers: as offline_queue/sync.py does, a
+    429/503 with Retry-After holds every request of that kiosk off for that long."""
+    return max((o.wait_s for o in outcomes if o.kind in SIGNED_KINDS), default=0.0)
 
 
 async def one(connection: Connection, kind: str, kiosk: Kiosk | None) -> list[Outcome]:

@@ -18,6 +18,14 @@ from tests.hall.raw_http import connect, read_answer, rss_bytes, stream_chunked
 from tests.support.hall_process import HallProcess
 
 MiB = 1024 * 1024
+# Signature headers (not valid ones): the body limit comes before the signature check. A
+# request to a signed endpoint without them is refused 401 at the front door before a
+# byte of its body is read (tests/hall/test_front_door.py).
+FAKE_SIGNATURE = {"X-Device-Id": "dev-x", "X-Timestamp": "1", "X-Nonce": "n", "X-Signature": "s"}
+
+
+def _signature_for(path: str) -> dict[str, str]:
+    return {} if path == "/api/v1/enrolment" else FAKE_SIGNATURE
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,7 @@ def small_hall(tmp_path_factory):
 ])
 def test_chunked_body_gets_413_before_it_is_read(small_hall, method, path, limit):
     answer, sent = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB,
-                                  headers={"Content-Type": "application/json"})
+                                  headers={"Content-Type": "application/json", **_signature_for(path)})
     assert answer.status == 413, answer.head
     assert b"too_large" in answer.body
     # The answer came while the client was sending: it sent the limit and what the
@@ -57,7 +65,8 @@ def test_declared_length_over_the_limit_is_refused_without_reading(small_hall):
 def test_bad_content_length_is_400(small_hall):
     sock = connect(small_hall.port)
     try:
-        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n")
+        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n"
+                     + "".join(f"{k}: {v}\r\n" for k, v in FAKE_SIGNATURE.items()).encode() + b"\r\n")
         answer = read_answer(sock, timeout_s=5)
     finally:
         sock.close()
@@ -74,7 +83,8 @@ def test_memory_stays_flat_under_endless_bodies(small_hall):
     answers: list[int | None] = []
 
     def pour(method: str, path: str) -> None:
-        answer, _ = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB)
+        answer, _ = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB,
+                                   headers=_signature_for(path))
         answers.append(answer.status)
 
     threads = [threading.Thread(target=pour, args=args) for args in [

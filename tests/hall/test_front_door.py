@@ -62,11 +62,17 @@ def test_front_door_answers_health_and_sheds_a_kind_whose_queue_is_full_before_t
         upload = _scope("POST", "/api/v1/uploads", [*SIGNED, (b"content-length", b"40")])
         status, headers, _ = await _call(door, upload)
         assert (status, headers[b"connection"]) == (503, b"close")  # its body is not read
-        # Other kinds are not shed for the kiosks' queue; a missing signature is the
-        # application's 401, not a 503.
+        # Other kinds are not shed for the kiosks' queue; a missing signature is a 401 at
+        # the door (not a 503, and not the application's work).
         assert (await _call(door, _scope("GET", "/console/login")))[0] == 200
-        assert (await _call(door, _scope("GET", "/api/v1/status-changes")))[0] == 200
-        assert door.shed == 2
+        status, headers, body = await _call(door, _scope("GET", "/api/v1/status-changes"))
+        assert (status, json.loads(body)["error"], b"connection" in headers) == (401, "bad_signature", False)
+        junk = _scope("POST", "/api/v1/applications", [(b"content-length", b"11"), *SIGNED[:3]])
+        status, headers, body = await _call(door, junk)
+        assert (status, headers[b"connection"]) == (401, b"close")  # its body is not read
+        assert json.loads(body)["detail"] == "missing header X-Signature"
+        assert reached == ["/api/v1/status-changes", "/console/login"]
+        assert (door.shed, door.unsigned) == (2, 2)
 
         gate.leave("kiosk")
         assert await waiter is True
@@ -140,3 +146,28 @@ def _append(sent: list[dict]):
     async def send(message: dict) -> None:
         sent.append(message)
     return send
+
+
+def test_while_a_flood_holds_the_loop_back_anonymous_requests_are_shed_at_the_door_and_kiosks_pass():
+    from hall.api.front_door import FLOOD_CONNECTIONS, OVERLOAD_LAG_S
+
+    async def app(scope, receive, send) -> None:
+        raise AssertionError("quick_answer only")
+
+    async def scenario() -> None:
+        door = FrontDoor(app, PriorityGate(kiosk=4, login=1, public=4), retry_after_s=2)
+        page = _scope("GET", "/console/login")
+        assert door.quick_answer(page, FLOOD_CONNECTIONS) is None  # the loop keeps time: served
+        time.sleep(OVERLOAD_LAG_S + 0.05)  # one long turn of the loop, as under a flood
+        status, headers, _ = door.quick_answer(page, FLOOD_CONNECTIONS)
+        assert (status, dict(headers)[b"retry-after"]) == (503, b"2")
+        login = _scope("POST", "/console/login", [(b"content-length", b"30")])
+        assert dict(door.quick_answer(login, FLOOD_CONNECTIONS)[1])[b"connection"] == b"close"
+        # A kiosk's signed request goes on; so does a clerk's page when few connections are open.
+        assert door.quick_answer(_scope("GET", "/api/v1/status-changes", SIGNED), FLOOD_CONNECTIONS) is None
+        assert door.quick_answer(page, FLOOD_CONNECTIONS - 1) is None
+        assert door.shed == 2
+        await asyncio.sleep(0.12)  # the loop has caught up: the probe ran on time again
+        assert door.quick_answer(page, FLOOD_CONNECTIONS) is None
+
+    asyncio.run(scenario())

@@ -90,3 +90,32 @@ def test_connections_over_the_cap_get_503_with_retry_after(strict_hall):
             sock.close()
     time.sleep(0.2)
     assert requests.get(strict_hall.url + "/api/v1/health", timeout=5).status_code == 200
+
+
+def test_answers_given_at_the_door_keep_the_connection_alive_past_the_head_timeout(strict_hall):
+    """Health and a missing signature are answered by the connection's protocol without an
+    ASGI task (hall/api/connection_guard.py); the connection lives on as after any answer:
+    requests a little apart on one connection, 1.2 s in all, outlive the 1 s head timeout."""
+    sock = connect(strict_hall.port)
+    try:
+        for _ in range(3):
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = read_answer(sock, timeout_s=5)
+            assert (answer.status, answer.body) == (200, b'{"status":"ok"}')
+            assert "cache-control: no-store" in answer.head.lower() and "date:" in answer.head.lower()
+            time.sleep(0.6)
+        # Two requests in one packet (pipelined): two answers, in order.
+        sock.sendall(b"GET /api/v1/status-changes HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"HEAD /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while data.count(b"HTTP/1.1 ") < 2 or not data.endswith(b"\r\n\r\n"):
+            data += sock.recv(65536)
+        assert data.startswith(b"HTTP/1.1 401") and b'"bad_signature"' in data
+        assert data.split(b"}", 1)[1].startswith(b"HTTP/1.1 200")
+        # Unsigned junk with a body: 401, and the connection closed (its body is not read).
+        sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{")
+        answer = read_answer(sock, timeout_s=5)
+        assert answer.status == 401 and "connection: close" in answer.head.lower()
+        assert is_closed_by_peer(sock, timeout_s=5)
+    finally:
+        sock.close()

@@ -83,7 +83,9 @@ def test_heartbeat_answers_are_signed_refusals_too_and_the_body_is_bounded(hall,
 
     sock = connect(hall.port)
     try:
+        # signature headers present (without them the front door answers 401 before any size check)
         sock.sendall(b"POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"X-Device-Id: dev-x\r\nX-Timestamp: 1\r\nX-Nonce: n\r\nX-Signature: s\r\n"
                      b"Content-Length: 1073741824\r\n\r\n")
         started = time.monotonic()
         too_large = read_answer(sock, timeout_s=5)

@@ -128,6 +128,15 @@ STRIP_GAP = 24       # white rows between strips in the mosaic (a quiet zone for
 MAX_STRIPS = 3       # regions of parallel bars tried, largest first
 
 
+def _half_size_gradients(gray: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(scale, x and y Sobel gradients) of the frame at half size when it is over 800 px wide:
+    where runs of bars are looked for (cheaper, and a bar is still a few pixels wide)."""
+    scale = 0.5 if gray.shape[1] > 800 else 1.0
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    f = small.astype(np.float32)
+    return scale, cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+
+
 def strips(gray: np.ndarray) -> np.ndarray:
     """Each 1-D code found in the picture, cut out and stood upright, stacked in one picture.
 
@@ -139,12 +148,7 @@ def strips(gray: np.ndarray) -> np.ndarray:
     ones are scaled up. Cheap (one Sobel and four box filters at half size) and only run
     after the cheap passes have failed.
     """
-    h, w = gray.shape
-    scale = 0.5 if w > 800 else 1.0
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    f = small.astype(np.float32)
-    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    scale, gx, gy = _half_size_gradients(gray)
     window = (15, 15)
     jxx, jyy, jxy = (cv2.boxFilter(a, -1, window) for a in (gx * gx, gy * gy, gx * gy))
     energy = jxx + jyy
@@ -210,12 +214,7 @@ def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.n
     perspective the bars fan out, and only the four corners (a homography) straighten them
     all, where one angle leaves the far end slanted.
     """
-    h, w = gray.shape
-    scale = 0.5 if w > 800 else 1.0
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    f = small.astype(np.float32)
-    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    scale, gx, gy = _half_size_gradients(gray)
     jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
     energy = jxx + jyy
     coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)

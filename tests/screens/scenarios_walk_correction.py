@@ -16,6 +16,7 @@ it accepted with its official number. Home again, the worker signed out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +26,23 @@ SYNC_WAIT_S = 90  # a send and a status pull through a real hall on a loaded mac
 
 
 def synced(d: Any, done: Callable[[], Any], what: str) -> Any:
-    """Wake the sync worker (as the app does after a confirmation) and wait until ``done()``."""
-    d.app.service.sync_worker.wake()
-    return d.wait_for(done, SYNC_WAIT_S, interval=0.25, what=what, on_ui=False)
+    """Wake the sync worker (as the app does after a confirmation) until ``done()``.
+
+    Woken again every second, not once: a pass that met the hall busy (503 + Retry-After, e.g.
+    the clerk's transaction held SQLite's write lock during a status pull) holds the next ones
+    off for the Retry-After, and a wake inside that time ends at once; the worker would then
+    sleep its whole interval (``SYNC_INTERVAL_S``)."""
+    worker = d.app.service.sync_worker
+    woken = [0.0]
+
+    def done_or_wake() -> Any:
+        value = done()
+        if not value and time.monotonic() - woken[0] >= 1.0:
+            woken[0] = time.monotonic()
+            worker.wake()
+        return value
+
+    return d.wait_for(done_or_wake, SYNC_WAIT_S, interval=0.25, what=what, on_ui=False)
 
 
 def clerk(d: Any, action: Callable[[Any], Any]) -> Any:

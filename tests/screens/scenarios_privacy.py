@@ -187,6 +187,11 @@ def _open_form_and_type_the_phone(d: Any) -> None:
     d.wait_for_screen("guide")
     d.tap("guide_start")
     d.wait_for_screen("form")
+    # the form asks the hall for e-certificates as it opens and builds its rows again when the
+    # answer comes (at once here: no hall); a touch in that moment lands on the rows being replaced
+    visit = d.app.service.visit
+    d.wait_for(lambda: getattr(visit.certificates, "state", "") != "looking", what="the certificates asked")
+    d.wait_frames(2)
     d.tap("field_phone")
     for digit in PHONE:
         d.tap(f"keypad_{digit}")

@@ -63,6 +63,8 @@ MIN_INTERVAL_S, MAX_INTERVAL_S = 5.0, 3600.0  # whatever the hall says: a hostil
 MAX_COMMANDS_PER_BEAT = 20
 # The exit code that asks the service manager for a restart (systemd: RestartForceExitStatus=75).
 RESTART_EXIT_CODE = 75
+# Pauses before the acks of a restarting beat are tried again (3 s in all: stop() waits 5 s).
+ACK_RETRY_PAUSES_S = (0.5, 1.0, 1.5)
 
 
 @dataclass
@@ -148,6 +150,7 @@ class DeviceAgent:
         self.config_version = config_version or (
             lambda: applied_version(self.data_dir, self._hall_key, identity.device_id))
         self.clock = clock
+        self.sleep: Callable[[float], None] = time.sleep  # between the acks a restart tries again
         self.started = clock()
         self.interval_s = DEFAULT_INTERVAL_S
         self.loop = BackgroundLoop("fleet-agent", self._one_pass, DEFAULT_INTERVAL_S, lower_priority=True)
@@ -213,6 +216,8 @@ class DeviceAgent:
             return result
         for delivery in deliveries[:MAX_COMMANDS_PER_BEAT]:
             self._handle(delivery, result)
+        if result.restart:
+            self._ack_before_restart()
         return result
 
     def _take_config(self, delivery: object, result: BeatReport) -> None:
@@ -383,3 +388,13 @@ class DeviceAgent:
         for command_id, seen in list(self.state.seen.items()):
             if not seen.acked:
                 self._ack(command_id)
+
+    def _ack_before_restart(self) -> None:
+        """The app exits after this beat: an ack that met the hall busy is tried again a few times
+        first, so the console hears of the restart now rather than after the next start (it would be
+        sent then; this only shortens the wait). Bounded well inside ``BackgroundLoop.stop``'s wait."""
+        for pause_s in ACK_RETRY_PAUSES_S:
+            if all(seen.acked for seen in self.state.seen.values()):
+                return
+            self.sleep(pause_s)
+            self._resend_acks()

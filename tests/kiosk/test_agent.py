@@ -216,6 +216,26 @@ def test_an_ack_the_hall_did_not_get_is_sent_again(hall, tmp_path):
     assert commands(hall, agent.identity.device_id)[command_id]["status"] == "done"
 
 
+def test_a_restart_tries_its_ack_again_before_the_app_exits(hall, tmp_path):
+    agent = new_agent(hall, tmp_path)
+    restart_id = issue(hall, agent.identity.device_id, "restart")
+    real_ack, calls, pauses = agent.client.ack_command, [], []
+
+    def busy_once(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            from offline_queue.errors import HallBusy
+            raise HallBusy("busy", retry_after=1.0)
+        return real_ack(*args, **kwargs)
+
+    agent.client.ack_command = busy_once  # type: ignore[method-assign]
+    agent.sleep = pauses.append  # type: ignore[method-assign]
+    report = agent.beat()
+    assert report.restart and calls == [restart_id, restart_id] and pauses == [0.5]
+    assert agent.state.seen[restart_id].acked
+    assert commands(hall, agent.identity.device_id)[restart_id]["status"] == "done"
+
+
 def test_a_command_expired_on_the_kiosk_clock_is_refused_and_reported(hall, tmp_path):
     agent = new_agent(hall, tmp_path)
     command_id = issue(hall, agent.identity.device_id, "unlock", "--ttl", "60")

@@ -444,10 +444,29 @@ class Driver:
         pressed through Kivy's input path. The widget must get the touch: one outside the window,
         scrolled out of its list's view or covered by another that takes the touch first fails
         the test (``TapMissed``), as it would fail a villager at that window size."""
-        if isinstance(target, str):
-            widget = self.wait_for(lambda: _tappable(self._find(target)), timeout, what=f"widget {target!r}")
-        else:
-            widget = target
+        for attempt in range(2):
+            if isinstance(target, str):
+                widget = self.wait_for(lambda: _tappable(self._find(target)), timeout,
+                                       what=f"widget {target!r}")
+            else:
+                widget = target
+            pressed, widget = self._tap_once(target, widget, timeout)
+            if pressed["reached"]:
+                break
+            # Built again between aim and press (a form whose rows a job's answer rebuilt): the touch
+            # met the old rows on their way out. Once more on the new widget; a widget that is still
+            # the same and was not reached is covered, and fails as it would fail a villager.
+            rebuilt = isinstance(target, str) and attempt == 0 and self.call(
+                lambda w=widget: self._find(target) is not w or w.get_root_window() is None)
+            if not rebuilt:
+                label = target if isinstance(target, str) else type(widget).__name__
+                raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
+                                f"(window {pressed['window']}): {pressed['why']}")
+        self.wait_frames(1)  # what the touch scheduled for the next frame has run
+
+    def _tap_once(self, target: Any, widget: Any, timeout: float | None) -> tuple[dict[str, Any], Any]:
+        """Aim at the widget once it stands still and press it; what ``_press`` says, and the widget
+        pressed (a new one when the first was taken off the screen meanwhile)."""
         label = target if isinstance(target, str) else type(widget).__name__
         # a busy UI thread is slow, not hung (see wait_frames); a handler may work for seconds (the
         # capture screen's shot is processed on the UI thread)
@@ -465,10 +484,7 @@ class Driver:
         if pressed is None or not pressed["pressed"]:  # still moving (an animation): where it is now
             aim = self.call(lambda: widget.to_window(*widget.center), timeout=slow)
             pressed = self.call(_press, widget, *aim, timeout=slow)
-        if not pressed["reached"]:
-            raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
-                            f"(window {pressed['window']}): {pressed['why']}")
-        self.wait_frames(1)  # what the touch scheduled for the next frame has run
+        return pressed, widget
 
     # -- pictures ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
-from hall.models import Application, ApplicationAttachment, Device, StatusChange, Upload
+from hall.models import Application, ApplicationAttachment, Device, StatusChange, Supplement, Upload
 from hall.services import figures_summary
 from hall.services.certificates import link_to_application
 from hall.services.numbering import check_provisional
@@ -36,9 +37,20 @@ def request_hash(payload: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _repeat(db: Session, device: Device, key: str, digest: str) -> Intake | None:
-    existing = db.scalar(select(Application).where(
-        Application.device_id == device.id, Application.idempotency_key == key))
+# -- what every exactly-once intake checks (applications here, supplements in supplements.py) --
+
+
+def idempotency_key(header: str) -> str:
+    key = header.strip()
+    if not key or len(key) > 64:
+        raise InvalidRequest("Idempotency-Key header is required")
+    return key
+
+
+def repeat_of(db: Session, model: type[Application] | type[Supplement], device: Device, key: str,
+              digest: str) -> Intake | None:
+    """The first answer when this kiosk sent this key before with the same body (None: a new one)."""
+    existing = db.scalar(select(model).where(model.device_id == device.id, model.idempotency_key == key))
     if existing is None:
         return None
     if existing.request_hash != digest:
@@ -47,30 +59,37 @@ def _repeat(db: Session, device: Device, key: str, digest: str) -> Intake | None
     return Intake(200, json.loads(existing.response_json))
 
 
+def check_own_id(record_id: str, key: str, what: str) -> None:
+    """The id the kiosk chose is a UUID and the request's Idempotency-Key."""
+    try:
+        if str(uuid.UUID(record_id)) != record_id.lower():
+            raise ValueError(record_id)
+    except ValueError as exc:
+        raise InvalidRequest("id must be a UUID") from exc
+    if key.lower() != record_id.lower():
+        raise InvalidRequest(f"Idempotency-Key must equal the {what} id")
+
+
+def created_at_of(payload: dict) -> datetime:
+    try:
+        return parse_iso(payload["created_at"])
+    except ValueError as exc:
+        raise InvalidRequest("created_at is not an ISO 8601 time") from exc
+
+
 def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: Device,
-           idempotency_key: str, payload: dict, digest: str, clock: Clock = system_clock) -> Intake:
+           idempotency_key_header: str, payload: dict, digest: str, clock: Clock = system_clock) -> Intake:
     """``payload`` is the validated body (api/schemas.py), ``digest`` ``request_hash`` of the raw one."""
-    key = idempotency_key.strip()
-    if not key or len(key) > 64:
-        raise InvalidRequest("Idempotency-Key header is required")
-    repeat = _repeat(db, device, key, digest)
+    key = idempotency_key(idempotency_key_header)
+    repeat = repeat_of(db, Application, device, key, digest)
     if repeat is not None:
         return repeat
     app_id = payload["id"]
-    try:
-        if str(uuid.UUID(app_id)) != app_id.lower():
-            raise ValueError(app_id)
-    except ValueError as exc:
-        raise InvalidRequest("id must be a UUID") from exc
-    if key.lower() != app_id.lower():
-        raise InvalidRequest("Idempotency-Key must equal the application id")
+    check_own_id(app_id, key, "application")
     check_provisional(payload["provisional_number"], device.id)  # its own, never an official one
     if db.get(Application, app_id) is not None:
         raise Unprocessable("application id already used by another device", code="idempotency_conflict")
-    try:
-        created_at = parse_iso(payload["created_at"])
-    except ValueError as exc:
-        raise InvalidRequest("created_at is not an ISO 8601 time") from exc
+    created_at = created_at_of(payload)
 
     uploads = verified_uploads(db, settings, device, payload["attachments"])
     sealed, document = open_sealed_document(payload["sealed_document"], seal_key, app_id)
@@ -100,7 +119,7 @@ def submit(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: 
         db.commit()
     except IntegrityError:
         db.rollback()  # a concurrent twin won the race: answer as a repeat
-        repeat = _repeat(db, device, key, digest)
+        repeat = repeat_of(db, Application, device, key, digest)
         if repeat is None:
             raise
         return repeat

@@ -14,8 +14,6 @@ marks the pages that came with it.
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
@@ -25,26 +23,17 @@ from sqlalchemy.orm import Session
 from hall.core.config import Settings
 from hall.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from hall.models import Application, ApplicationAttachment, Device, StatusChange, Supplement
-from hall.services.applications import open_sealed_document, verified_uploads
+from hall.services.applications import (
+    Intake,
+    check_own_id,
+    created_at_of,
+    idempotency_key,
+    open_sealed_document,
+    repeat_of,
+    verified_uploads,
+)
 from hall.services.status import change_materials, change_status
-from hall.timeutil import Clock, iso, parse_iso, system_clock, to_datetime
-
-
-@dataclass(frozen=True)
-class SupplementIntake:
-    status: int  # 201 first receipt, 200 repeat
-    body: dict
-
-
-def _repeat(db: Session, device: Device, key: str, digest: str) -> SupplementIntake | None:
-    existing = db.scalar(select(Supplement).where(Supplement.device_id == device.id,
-                                                  Supplement.idempotency_key == key))
-    if existing is None:
-        return None
-    if existing.request_hash != digest:
-        raise Unprocessable("this Idempotency-Key was used with a different body",
-                            code="idempotency_conflict")
-    return SupplementIntake(200, json.loads(existing.response_json))
+from hall.timeutil import Clock, iso, system_clock, to_datetime
 
 
 def named_materials(db: Session, app_id: str) -> list[str]:
@@ -56,34 +45,23 @@ def named_materials(db: Session, app_id: str) -> list[str]:
 
 
 def submit_supplement(db: Session, settings: Settings, seal_key: X25519PrivateKey, device: Device,
-                      app_id: str, idempotency_key: str, payload: dict, digest: str,
-                      clock: Clock = system_clock) -> SupplementIntake:
-    key = idempotency_key.strip()
-    if not key or len(key) > 64:
-        raise InvalidRequest("Idempotency-Key header is required")
+                      app_id: str, idempotency_key_header: str, payload: dict, digest: str,
+                      clock: Clock = system_clock) -> Intake:
+    key = idempotency_key(idempotency_key_header)
     application = db.get(Application, app_id)
     if application is None or application.device_id != device.id:
         raise NotFound(f"no application {app_id}", code="application_not_found")
-    repeat = _repeat(db, device, key, digest)
+    repeat = repeat_of(db, Supplement, device, key, digest)
     if repeat is not None:
         return repeat
     supplement_id = payload["id"]
-    try:
-        if str(uuid.UUID(supplement_id)) != supplement_id.lower():
-            raise ValueError(supplement_id)
-    except ValueError as exc:
-        raise InvalidRequest("id must be a UUID") from exc
-    if key.lower() != supplement_id.lower():
-        raise InvalidRequest("Idempotency-Key must equal the supplement id")
+    check_own_id(supplement_id, key, "supplement")
     if db.get(Supplement, supplement_id) is not None or db.get(Application, supplement_id) is not None:
         raise Unprocessable("supplement id already used", code="idempotency_conflict")
     if application.status != "correction_needed":
         raise Conflict(f"the application is {application.status}, not waiting for a correction",
                        code="not_correction_needed")
-    try:
-        created_at = parse_iso(payload["created_at"])
-    except ValueError as exc:
-        raise InvalidRequest("created_at is not an ISO 8601 time") from exc
+    created_at = created_at_of(payload)
     named = named_materials(db, app_id)
     if not payload["attachments"]:
         raise InvalidRequest("a supplement brings at least one page")
@@ -106,11 +84,11 @@ def submit_supplement(db: Session, settings: Settings, seal_key: X25519PrivateKe
         change_status(db, app_id, "supplemented", actor=f"kiosk:{device.id}", clock=clock, by_clerk=False)
     except IntegrityError:
         db.rollback()  # a concurrent twin won the race: answer as a repeat
-        repeat = _repeat(db, device, key, digest)
+        repeat = repeat_of(db, Supplement, device, key, digest)
         if repeat is None:
             raise
         return repeat
-    return SupplementIntake(201, response)
+    return Intake(201, response)
 
 
 def supplements_of(db: Session, app_id: str) -> list[Supplement]:

@@ -155,6 +155,7 @@ class QueueEntry:
     # the same reason sealed to the grid worker's staff card too (a second box): ``by_agent``
     # opens it with the card's key agreement
     agent_reason_sealed: bool = False
+    reason_digest: str = field(default="", repr=False)  # changes with the reason (a keyed digest)
     kind: str = APPLICATION  # or SUPPLEMENT: new pages for the application ``parent_id``
     parent_id: str = ""
     materials: tuple[str, ...] = ()  # the latest correction's material ids (() = none named: any)
@@ -225,6 +226,7 @@ def _entry(row: EntryRow) -> QueueEntry:
         submitted_at=row.submitted_at,
         reason_sealed=row.reason_box is not None,
         agent_reason_sealed=row.agent_reason_box is not None,
+        reason_digest=row.reason_digest,
         kind=row.kind,
         parent_id=row.parent_id,
         materials=tuple(m for m in row.materials.split(",") if m),

@@ -1,7 +1,9 @@
 """An application's card, as the status screen and the grid worker's worklist show it.
 
 A correction shows what the county asked for in big plain words (the materials named,
-the clerk's reason when the card opened it) and a big 补交材料 button.
+the clerk's reason when the card opened it — the villager's ID card on the status screen,
+the grid worker's staff card on the worklist —, else which card opens it) and a big
+补交材料 button.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def status_card(screen: Any, index: int, row: Any, prefix: str,
                       theme.LARGE, True))
     if row.reason and row.state in ("correction_needed", "rejected", "failed"):
         lines.append((screen.tr("status.reason", reason=row.reason), theme.BODY, True))
+    elif row.reason_note:  # the worklist: the reason is there but needs a card to open
+        lines.append((row.reason_note, theme.BODY, False))
     if row.supplement_sent:
         lines.append((screen.tr("status.supplement_sent"), theme.BODY, True))
     for text, size, bold in lines:

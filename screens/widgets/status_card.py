@@ -30,19 +30,25 @@ def status_card(screen: Any, index: int, row: Any, prefix: str,
              (screen.tr("status.official_number", number=row.official_number) if row.official_number
               else screen.tr("status.receipt_number", number=row.provisional_number), theme.BODY, False),
              (screen.tr("status.date", date=row.created_at), theme.SMALL, False)]
+    named: dict[int, str] = {}  # line -> kiosk_id (what the tests read)
     if row.materials:
+        named[len(lines)] = f"{prefix}_materials_{index}"
         lines.append((screen.tr("status.correction_materials", materials="、".join(row.materials)),
                       theme.LARGE, True))
     if row.reason and row.state in ("correction_needed", "rejected", "failed"):
+        named[len(lines)] = f"{prefix}_reason_{index}"
         lines.append((screen.tr("status.reason", reason=row.reason), theme.BODY, True))
     elif row.reason_note:  # the worklist: the reason is there but needs a card to open
+        named[len(lines)] = f"{prefix}_reason_note_{index}"
         lines.append((row.reason_note, theme.BODY, False))
     if row.supplement_sent:
         lines.append((screen.tr("status.supplement_sent"), theme.BODY, True))
-    for text, size, bold in lines:
+    for n, (text, size, bold) in enumerate(lines):
         # a long name wraps (an upright screen is narrow) and its card grows with it
         label = Label(text=text, font_size=size, bold=bold, color=theme.TEXT, halign="left",
                       valign="middle", size_hint_y=None, height=theme.line(size))
+        if n in named:
+            label.kiosk_id = named[n]
         least = theme.line(size)
         label.bind(width=lambda w, width: setattr(w, "text_size", (width, None)),
                    texture_size=lambda w, ts, least=least: setattr(w, "height", max(least, ts[1])))

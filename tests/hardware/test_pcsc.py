@@ -297,3 +297,37 @@ def test_with_le(apdu, expected):
     assert with_le(bytes.fromhex(apdu), le).hex().upper() == expected
     with pytest.raises(ValueError):
         with_le(bytes.fromhex("00A4000005EF"), 1)
+
+
+def test_the_kiosk_s_desk_keeps_the_verified_card_for_key_agreements_until_it_leaves(reader, insert):
+    """``kiosk.staff.SmartCardDesk.check_pin`` through pcscd: the card with a key pair stays
+    verified for the login; taken out, it is not asked again; put back, it wants the PIN."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from kiosk.staff import SmartCardDesk
+    from offline_queue.sealing import raw_public
+
+    card = sample_staff_card()
+    slot = insert(card)
+    desk = SmartCardDesk(reader)
+    peer = raw_public(X25519PrivateKey.generate().public_key())
+    try:
+        reading = desk.check_pin("123456")
+        assert (reading.worker_id, reading.role, reading.public_key) == ("GW-441423-0007", "grid_worker",
+                                                                         card.public_key)
+        verified = desk.take_verified()
+        assert verified is not None and desk.take_verified() is None  # handed over once
+        assert len(verified.agree(peer)) == 32 and card.agreements == 1
+        slot.remove()
+        assert wait_for(lambda: not reader_states()[VPCD_READER].card_present)
+        with pytest.raises(CardReadError):
+            verified.agree(peer)
+        assert not verified.usable
+        verified.close()
+        slot.insert()
+        assert wait_for(lambda: reader_states()[VPCD_READER].card_present)
+        with pytest.raises(WrongPin):
+            desk.check_pin("000000")
+        assert desk.take_verified() is None
+    finally:
+        desk.close()

@@ -8,6 +8,7 @@ the grid worker's staff card on the worklist —, else which card opens it) and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,18 +20,31 @@ from screens.widgets.big_button import BigButton
 from screens.widgets.status_badge import StatusBadge
 
 
+def _spaced(number: str) -> str:
+    return f" {number} " if number else number
+
+
+def unbroken_number(text: str) -> str:
+    """A line holding a number padded with spaces (``_spaced``), tidied: Kivy breaks a line
+    only at spaces, so a long number inside Chinese words (which have none) was cut wherever
+    the width ran out (K803A-20261202-0001-615 | 47537); with a space either side it moves
+    to a line of its own instead, whole. Runs of spaces become one."""
+    return re.sub(" {2,}", " ", text).strip()
+
+
 def status_card(screen: Any, index: int, row: Any, prefix: str,
                 on_supplement: Callable[[str], None],
                 on_result: Callable[[str], None] | None = None) -> BoxLayout:
     """One application on a white card: what, which number, when, the county's words, its badge."""
     card = BoxLayout(size_hint_y=None, padding=(theme.px(32), theme.px(20)), spacing=theme.px(24))
     texts = BoxLayout(orientation="vertical", spacing=theme.px(6))
+    # the official number (办件编号) once the county accepted it; till then the receipt's
+    number = (screen.tr("status.official_number", number=_spaced(row.official_number)) if row.official_number
+              else screen.tr("status.receipt_number", number=_spaced(row.provisional_number)))
     lines = [(row.service_name, theme.LARGE, True),
-             # the official number (办件编号) once the county accepted it; till then the receipt's
-             (screen.tr("status.official_number", number=row.official_number) if row.official_number
-              else screen.tr("status.receipt_number", number=row.provisional_number), theme.BODY, False),
+             (unbroken_number(number), theme.BODY, False),
              (screen.tr("status.date", date=row.created_at), theme.SMALL, False)]
-    named: dict[int, str] = {}  # line -> kiosk_id (what the tests read)
+    named: dict[int, str] = {1: f"{prefix}_number_{index}"}  # line -> kiosk_id (what the tests read)
     if row.materials:
         named[len(lines)] = f"{prefix}_materials_{index}"
         lines.append((screen.tr("status.correction_materials", materials="、".join(row.materials)),

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.screens.scenarios_input import rendered_lines
 from tests.screens.scenarios_status_work import REASON, WORKER, seal
 
 SYNC_WAIT_S = 90  # a send and a status pull through a real hall on a loaded machine
@@ -124,6 +125,9 @@ def walk_correction(d: Any, out: dict[str, Any]) -> None:
     out["worklist_first"] = {"id": first.entry_id, "materials": list(first.materials),
                              "state": first.state_text, "reason": first.reason}
     out["reason_shown"] = d.text("worklist_reason_0")
+    entry = queue.get(parent)
+    out["number"] = entry.official_number or entry.provisional_number
+    out["number_lines"] = rendered_lines(d, "worklist_number_0")  # the number whole on one line
     out["card_agreements"] = card.agreements
     d.screenshot("50-worklist-correction")
 

@@ -454,24 +454,26 @@ class OfflineQueue:
             return ""
 
     def by_agent(self, worker_id: str, agree: Callable[[bytes], bytes] | None = None,
-                 card_public: bytes | None = None) -> list[QueueEntry]:
+                 card_public: bytes | None = None, only: Iterable[str] | None = None) -> list[QueueEntry]:
         """The applications a grid worker made on villagers' behalf (代办), newest first: the worklist.
 
         Without ``agree`` the reasons stay sealed (``reason_sealed`` / ``agent_reason_sealed``
         say one is there). With it — the worker's staff card's key agreement
         (``hardware.pcsc_cards.VerifiedStaffCard.agree``: ephemeral public key in, shared
         secret out) — each entry's second box is opened (``card_public``: only the boxes
-        sealed to that card's key ask it). A box that does not open with what the card
-        answered (another card, a damaged box) leaves ``reason`` empty: fail closed. The
-        callable's own errors (the card taken out) pass through to the caller."""
+        sealed to that card's key ask it; ``only``: only these entry ids). A box that does
+        not open with what the card answered (another card, a damaged box) leaves ``reason``
+        empty: fail closed. The callable's own errors (the card taken out) pass through."""
         if not worker_id:
             return []
         entries = []
+        wanted = None if only is None else set(only)
         for row in self._store.by_agent(self.agent_key(worker_id)):
             entry = _entry(row)
             box, public = row.agent_reason_box, row.agent_public
             if agree is not None and box is not None and public is not None and (
-                    card_public is None or bytes(card_public) == bytes(public)):
+                    card_public is None or bytes(card_public) == bytes(public)) and (
+                    wanted is None or row.id in wanted):
                 entry = replace(entry, reason=self._open_agent_reason(row.id, box, public, agree))
             entries.append(entry)
         return entries

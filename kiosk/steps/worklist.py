@@ -124,9 +124,10 @@ class WorklistStep(CorrectionDoor):
         def run() -> None:
             opened: dict[tuple[str, str], str] = dict.fromkeys(wanted, "")
             try:
-                for e in self.ctx.queue.by_agent(worker, card.agree, card_public=card.public_key):
-                    if e.agent_reason_sealed:
-                        opened[(e.id, e.reason_digest)] = e.reason  # "" : not for this card: asked once
+                ids = {entry_id for entry_id, _ in wanted}  # not the ones opened already
+                for e in self.ctx.queue.by_agent(worker, card.agree, card_public=card.public_key, only=ids):
+                    if (e.id, e.reason_digest) in opened:
+                        opened[(e.id, e.reason_digest)] = e.reason  # "": not for this card: asked once
             except Exception as exc:  # the card left the reader, or wants its PIN again
                 log.info("worklist: the staff card did not open the reasons (%s)", type(exc).__name__)
                 opened = dict.fromkeys(wanted, "")

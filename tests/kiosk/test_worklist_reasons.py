@@ -81,6 +81,10 @@ def test_the_staff_card_opens_the_reason_on_the_worklist(tmp_path, caplog):
         assert card.agreements == 1 and ("worklist_reasons", {}) in recorder.events
         service.steps.worklist.rows()
         assert card.agreements == 1  # opened once: remembered for the list, not asked per redraw
+        second = _queue_and_correct(service)  # another correction comes: only its box asks the card
+        _, rows = settled_rows(service)
+        assert {r.entry_id: r.reason for r in rows} == {mine.id: REASON, second.id: REASON}
+        assert card.agreements == 2
         assert REASON not in caplog.text and WORKER not in caplog.text
 
         # the card leaves the reader; the county writes again: the list says the card is needed
@@ -88,7 +92,8 @@ def test_the_staff_card_opens_the_reason_on_the_worklist(tmp_path, caplog):
         service.queue.apply_status(StatusChange(id=mine.id, status="correction_needed",
                                                 official_number="441423-000001", reason="请补充户主页",
                                                 changed_at="", materials=("M1",)))
-        _, [row] = settled_rows(service)
+        _, rows = settled_rows(service)
+        row = next(r for r in rows if r.entry_id == mine.id)
         assert row.reason == "" and row.materials == ("居民户口簿",) and row.can_supplement
         assert row.reason_note == service.t("worklist.reason_needs_card") and not login.card.usable
         assert service.ctx.jobs.failures == 0  # the job answered; the pool serves the next one

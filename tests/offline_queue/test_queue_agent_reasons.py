@@ -59,6 +59,8 @@ def test_two_boxes_one_for_the_villager_one_for_the_worker_s_card(queue, make_ap
     [villager] = queue.by_applicant(app.applicant_tag)  # the villager's card opens its own box
     assert villager.reason == REASON and villager.agent_reason_sealed
     assert queue.by_agent("GW-441423-0008", agree) == [] and len(agree.asked) == 1
+    [skipped] = queue.by_agent(WORKER, agree, only={"another-entry"})  # only the entries asked for
+    assert skipped.reason == "" and len(agree.asked) == 1
 
     queue.close()
     disk = b"".join(p.read_bytes() for p in sorted(queue.data_dir.rglob("*")) if p.is_file())

@@ -18,8 +18,20 @@ length (``6C xx``). Dates are BCD; the ethnicity byte is read as BCD of the GB 3
     worker id     80 CA 00 01 Le     ASCII, e.g. GW-441423-0007 (readable without a PIN)
     county        80 CA 00 02 Le     ASCII GB/T 2260 county code
     role          80 CA 00 03 Le     ASCII, only after VERIFY (else 69 82)
+    card key      80 CA 00 04 Le     the card's X25519 PUBLIC key, 32 raw bytes (readable without a
+                                     PIN); a card without a key pair (an older card): 6A88 or 6B00
     VERIFY        00 20 00 01 Lc PIN ASCII digits (4-8): 90 00 | 63 Cx (x tries left) | 69 83 blocked
     tries left    00 20 00 01        (no data) 63 Cx, or 90 00 when already verified
+    KEY AGREE     80 86 00 01 20 <peer's X25519 public key, 32 bytes> 20
+                                     -> the 32-byte X25519 shared secret, computed ON the card (the
+                                     private key never leaves it); only after VERIFY in this card
+                                     session (69 82 before); 6A80 data not 32 bytes or a low-order
+                                     point (all-zero secret); 6A88 no key pair; 6D00 an older card
+
+A "card session" ends when the card is reset, powered off, taken out or SELECTed again:
+VERIFY is needed anew. ``VerifiedStaffCard`` keeps one session open after the PIN, so the
+kiosk can ask the card for key agreements while the grid worker is signed in (the
+worklist opens the county's reasons sealed to the card's key: ``offline_queue.outbox``).
 
 ``read_smart_card`` tells the two apart (staff applet first) and raises
 ``UnsupportedCard`` for any other card: "this card cannot be read here".
@@ -27,11 +39,20 @@ length (``6C xx``). Dates are BCD; the ethnicity byte is read as BCD of the GB 3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, overload
 
-from hardware.errors import CardDataError, PinBlocked, SmartCardError, UnsupportedCard, WrongPin
+from hardware.errors import (
+    CardDataError,
+    CardReadError,
+    PinBlocked,
+    SmartCardError,
+    UnsupportedCard,
+    WrongPin,
+)
 from hardware.pcsc_transport import ApduTransport
 from hardware.sam_text import ETHNICITY_BY_CODE, SEX_BY_CODE, parse_yyyymmdd
 
@@ -48,6 +69,14 @@ NOT_THIS_CARD = frozenset({0x6A82, 0x6A81, 0x6A86, 0x6D00, 0x6E00, 0x6985, 0x699
 SW_SECURITY_NOT_SATISFIED = 0x6982
 SW_PIN_BLOCKED = 0x6983
 SW_RECORD_NOT_FOUND = 0x6A83
+SW_WRONG_DATA = 0x6A80
+
+STAFF_TAG_PUBLIC_KEY = 0x04
+INS_KEY_AGREE = 0x86  # proprietary (CLA 80), shaped like ISO 7816's GENERAL AUTHENTICATE
+KEY_REFERENCE = 0x01
+X25519_BYTES = 32
+# "no key pair here": referenced data not found, or an older card that knows no tag 04 / INS 86
+NO_CARD_KEY = frozenset({0x6A88, 0x6B00, 0x6A82, 0x6A86, 0x6D00})
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,6 +115,7 @@ class StaffCardReading:
     worker_id: str
     county: str
     role: str | None = None  # only known after the PIN was verified
+    public_key: bytes | None = field(default=None, repr=False)  # X25519; None on an older card
 
     card_type = CARD_STAFF
 
@@ -124,6 +154,36 @@ class StaffCardClient:
         """Readable only after ``verify_pin``; raises ``SmartCardError(6982)`` before."""
         return self._get(3, "role")
 
+    def public_key(self) -> bytes | None:
+        """The card's X25519 public key (no PIN needed); None on a card without a key pair."""
+        answer = self.transport.transmit(bytes([0x80, 0xCA, 0x00, STAFF_TAG_PUBLIC_KEY, 0x00]))
+        if answer.sw in NO_CARD_KEY:
+            return None
+        if not answer.ok:
+            raise SmartCardError("card key", answer.sw)
+        if len(answer.data) != X25519_BYTES:
+            raise CardDataError("the staff card's key is not 32 bytes")
+        return answer.data
+
+    def key_agreement(self, peer_public: bytes) -> bytes:
+        """X25519(card's private key, ``peer_public``), computed by the card after VERIFY.
+
+        Raises ``SmartCardError`` with the card's status word: 6982 before VERIFY in this
+        card session, 6A80 for a peer key the card refuses, 6A88 / 6D00 without a key pair.
+        The secret is never put in a message or a log line."""
+        if len(peer_public) != X25519_BYTES:
+            raise ValueError("an X25519 public key is 32 bytes")
+        apdu = (bytes([0x80, INS_KEY_AGREE, 0x00, KEY_REFERENCE, X25519_BYTES]) + bytes(peer_public)
+                + bytes([X25519_BYTES]))
+        answer = self.transport.transmit(apdu)
+        if answer.sw == SW_SECURITY_NOT_SATISFIED:
+            raise SmartCardError("the card wants its PIN before a key agreement", answer.sw)
+        if not answer.ok:
+            raise SmartCardError("key agreement refused", answer.sw)
+        if len(answer.data) != X25519_BYTES:
+            raise CardDataError("the card's shared secret is not 32 bytes")
+        return answer.data
+
     def pin_tries_left(self) -> int | None:
         """Tries left (None when already verified in this session)."""
         answer = self.transport.transmit(bytes([0x00, 0x20, 0x00, 0x01]))
@@ -151,12 +211,63 @@ class StaffCardClient:
 
     def read(self, pin: str | None = None) -> StaffCardReading:
         self.select()
-        worker_id, county = self.worker_id(), self.county()
+        worker_id, county, public_key = self.worker_id(), self.county(), self.public_key()
         role = None
         if pin is not None:
             self.verify_pin(pin)
             role = self.role()
-        return StaffCardReading(worker_id=worker_id, county=county, role=role)
+        return StaffCardReading(worker_id=worker_id, county=county, role=role, public_key=public_key)
+
+
+class VerifiedStaffCard:
+    """A staff card whose PIN was verified, its card session kept open for key agreements.
+
+    ``agree(peer_public)`` asks the card (one at a time: a lock) and returns what it said;
+    once the card has left or answered that it wants the PIN again, ``agree`` raises that
+    error each time without asking. ``close()`` (the grid worker signs out) releases the
+    connection through ``on_close``. The kiosk keeps no secret of the card: the private key
+    never leaves it, and what ``agree`` returns is the caller's to use and drop.
+    """
+
+    def __init__(self, client: StaffCardClient, public_key: bytes,
+                 on_close: Callable[[], None] = lambda: None) -> None:
+        self.client = client
+        self.public_key = bytes(public_key)
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._closed = False
+        self._dead: CardReadError | None = None
+
+    @property
+    def usable(self) -> bool:
+        return not self._closed and self._dead is None
+
+    def agree(self, peer_public: bytes) -> bytes:
+        with self._lock:
+            if self._closed:
+                raise SmartCardError("the staff card session is closed")
+            if self._dead is not None:
+                raise self._dead
+            try:
+                return self.client.key_agreement(peer_public)
+            except CardReadError as exc:  # CardRemoved, 6982 after a reset …: the session is over
+                if isinstance(exc, SmartCardError) and exc.sw == SW_WRONG_DATA:
+                    raise  # this peer key only; the session goes on
+                self._dead = exc
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self._on_close()
+        except Exception:  # noqa: BLE001 - a card already gone: nothing left to release
+            pass
+
+    def __repr__(self) -> str:
+        return f"VerifiedStaffCard(usable={self.usable})"
 
 
 class SocialSecurityClient:

@@ -23,7 +23,9 @@ The cards:
   set, ``EF06`` wants VERIFY first (some cards do; uncertain).
 * ``StaffCard`` — the grid workers' card, an applet we define (see ``hardware.pcsc_cards``):
   SELECT by AID (answers ``61 xx`` with its FCI), GET DATA for the worker id and county,
-  VERIFY a PIN with a retry counter, and a role readable only after VERIFY.
+  VERIFY a PIN with a retry counter, and a role readable only after VERIFY; with a ``key``
+  (an X25519 private key that stays inside) its public key by GET DATA and the key
+  agreement after VERIFY. ``key=None`` is an older card that knows neither.
 * ``BlankCard`` — a card with no applet we know (a bank card, say): "file not found".
 
 Dates on the social security card are BCD; the ethnicity byte is taken as BCD of the
@@ -38,6 +40,9 @@ import struct
 import threading
 from dataclasses import dataclass
 from datetime import date
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from workers.loop import BackgroundLoop, PassResult
 
@@ -57,6 +62,7 @@ SW_SECURITY_NOT_SATISFIED = 0x6982
 SW_PIN_BLOCKED = 0x6983
 SW_WRONG_LENGTH = 0x6700
 SW_CONDITIONS_NOT_SATISFIED = 0x6985
+SW_WRONG_DATA = 0x6A80
 
 SOCIAL_SECURITY_AID = b"sx1.sh." + "社会保障".encode("gbk")
 STAFF_AID = bytes.fromhex("F0") + b"KIOSKSTAFF"
@@ -255,22 +261,31 @@ class StaffCard(VirtualCard):
     GET DATA worker id     80 CA 00 01 Le                  ASCII worker id (6C xx if Le wrong)
     GET DATA county        80 CA 00 02 Le                  ASCII 6-digit county code
     GET DATA role          80 CA 00 03 Le                  ASCII role, after VERIFY only (6982)
+    GET DATA card key      80 CA 00 04 Le                  32-byte X25519 public key (6B00: none)
     VERIFY                 00 20 00 01 Lc <PIN ASCII>      9000; 63 Cx (x tries left); 6983
     VERIFY (ask tries)     00 20 00 01                     63 Cx, or 9000 when verified
+    KEY AGREE              80 86 00 01 20 <peer key> 20    32-byte shared secret, after VERIFY
+                                                           only (6982); 6A80 bad or low-order
+                                                           key; 6D00 without a key (older card)
     =====================  ==============================  ===================================
+
+    ``agreements`` counts the key agreements the card made (tests look at it).
     """
 
     atr = bytes.fromhex("3B6A0000") + b"KIOSKSTAFF"
     MAX_TRIES = 3
 
     def __init__(
-        self, *, worker_id: str, county: str, role: str = "grid_worker", pin: str = "123456"
+        self, *, worker_id: str, county: str, role: str = "grid_worker", pin: str = "123456",
+        key: X25519PrivateKey | None = None,
     ) -> None:
         super().__init__()
         self.worker_id = worker_id
         self.county = county
         self.role = role
         self.pin = pin
+        self._key = key  # never answered: only its public half and what X25519 makes of it
+        self.agreements = 0
         self.tries_left = self.MAX_TRIES  # kept across resets, as on a real card
         self.reset()
 
@@ -290,13 +305,38 @@ class StaffCard(VirtualCard):
         if apdu.ins == 0x20 and apdu.cla == 0x00 and apdu.p2 == 0x01:
             return self._verify(apdu.data)
         if apdu.ins == 0xCA and apdu.cla == 0x80:
+            if apdu.p1 == 0x00 and apdu.p2 == 4 and self._key is not None:
+                return exact_le(apdu, self.public_key or b"")
             if apdu.p1 != 0x00 or apdu.p2 not in (1, 2, 3):
                 return b"", SW_WRONG_P1P2
             if apdu.p2 == 3 and not self._verified:
                 return b"", SW_SECURITY_NOT_SATISFIED
             value = {1: self.worker_id, 2: self.county, 3: self.role}[apdu.p2].encode("ascii")
             return exact_le(apdu, value)
+        if apdu.ins == 0x86 and apdu.cla == 0x80 and self._key is not None:
+            return self._key_agreement(apdu)
         return b"", SW_INS_NOT_SUPPORTED
+
+    @property
+    def public_key(self) -> bytes | None:
+        if self._key is None:
+            return None
+        return self._key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def _key_agreement(self, apdu: CommandApdu) -> tuple[bytes, int]:
+        assert self._key is not None
+        if (apdu.p1, apdu.p2) != (0x00, 0x01):
+            return b"", SW_WRONG_P1P2
+        if not self._verified:
+            return b"", SW_SECURITY_NOT_SATISFIED
+        if len(apdu.data) != 32:
+            return b"", SW_WRONG_DATA
+        try:
+            shared = self._key.exchange(X25519PublicKey.from_public_bytes(apdu.data))
+        except ValueError:  # a low-order point: the all-zero secret is refused
+            return b"", SW_WRONG_DATA
+        self.agreements += 1
+        return exact_le(apdu, shared)
 
     def _verify(self, pin: bytes) -> tuple[bytes, int]:
         if self.tries_left == 0:
@@ -431,9 +471,17 @@ def sample_social_security_card(**overrides: object) -> SocialSecurityCard:
     return SocialSecurityCard(**values)  # type: ignore[arg-type]
 
 
+SAMPLE_STAFF_KEY_SEED = bytes(range(1, 33))  # fictional: the sample card's private key, for tests
+
+
+def sample_staff_key(seed: bytes = SAMPLE_STAFF_KEY_SEED) -> X25519PrivateKey:
+    """A staff card's key pair from 32 bytes (tests and the demo; a real card makes its own)."""
+    return X25519PrivateKey.from_private_bytes(seed)
+
+
 def sample_staff_card(**overrides: object) -> StaffCard:
-    """A fictional grid worker's staff card; PIN 123456."""
+    """A fictional grid worker's staff card with a key pair; PIN 123456 (``key=None``: an older card)."""
     values: dict[str, object] = dict(worker_id="GW-441423-0007", county="441423", role="grid_worker",
-                                     pin="123456")
+                                     pin="123456", key=sample_staff_key())
     values.update(overrides)
     return StaffCard(**values)  # type: ignore[arg-type]

@@ -69,6 +69,16 @@ def enqueue_session(
     size = request_bytes(app)
     if size > PROTOCOL_MAX_JSON_BYTES:
         raise ApplicationTooLarge(size, PROTOCOL_MAX_JSON_BYTES)
-    entry = queue.enqueue(app, identity.hall_seal_public_key)
+    entry = queue.enqueue(app, identity.hall_seal_public_key, agent_card_key=agent_card_key(session))
     log.info("application queued: %s (%s, %d pages)", entry.provisional_number, item.code, app.page_count)
     return entry
+
+
+def agent_card_key(session: Visit) -> bytes | None:
+    """The staff card key of the grid worker who applied (``StaffLogin.agent``), for the
+    outbox to seal the county's reasons to; None without one (or when it is not hex)."""
+    key = (session.agent or {}).get("card_key", "")
+    try:
+        return bytes.fromhex(key) if key else None
+    except ValueError:
+        return None

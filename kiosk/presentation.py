@@ -154,6 +154,7 @@ class StatusRow:
     can_supplement: bool = False  # a correction waiting for its pages: the 补交材料 button shows
     supplement_sent: bool = False  # the pages were added here and wait for the county's check
     results: int = 0  # a completed application's results on the hall (the printable slip)
+    reason_note: str = ""  # the worklist: why the county's reason is not shown (the card it needs)
 
 
 def mask_name(name: str) -> str:

@@ -45,6 +45,7 @@ code_notice         message_key, text: a short friendly line (an unusable code, 
 staff_card          worker_id: a grid worker's staff card was read; ask its PIN
 staff_pin_checked   ok, message, blocked: the answer to the PIN typed
 staff_changed       worker_id ("" when signed out), reason (login | logout | idle)
+worklist_reasons    (none): the staff card opened the worklist's reasons (or could not): redraw
 ==================  ============================================================
 
 Errors: every step method a screen calls raises only ``ActionFailed`` (a ``KioskError``)

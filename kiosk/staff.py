@@ -3,11 +3,14 @@
 ``SmartCardDesk(reader)`` watches a ``hardware.pcsc_reader.PcscCardReader`` (built with
 ``require_removal``, so a card left lying there is read once) on a worker thread and
 hands every card read to ``on_card`` and every failure to ``on_error``; ``check_pin``
-connects to the staff card still on the reader and VERIFYs the PIN there.
+connects to the staff card still on the reader and VERIFYs the PIN there. A card with a
+key pair stays connected after the PIN (``take_verified``: a ``VerifiedStaffCard``), so
+that the worklist can ask it to open the county's reasons sealed to its key.
 
 ``StaffLogin`` is a grid worker who is signed in (代办 mode): the presenter stamps
-``agent()`` on every application started meanwhile, and ends the login on logout or
-after ``idle_timeout_s`` without a touch.
+``agent()`` on every application started meanwhile (with the card's public key, which
+the outbox seals reasons to), and ends the login on logout or after ``idle_timeout_s``
+without a touch; ``end()`` lets go of the card.
 
 ``id_card_from_social_security`` turns a social security card into the ``IdCard`` the
 session and the form know. The card carries no address and no validity of an ID card:
@@ -19,18 +22,16 @@ No Kivy here; no personal data in a log line.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from hardware.errors import PinBlocked, WrongPin
 from hardware.interfaces import IdCard
-from hardware.pcsc_cards import SocialSecurityCard, StaffCardReading
+from hardware.pcsc_cards import SocialSecurityCard, StaffCardClient, StaffCardReading, VerifiedStaffCard
 from kiosk.catalog import ServiceItem
 from workers import BackgroundLoop
-
-if TYPE_CHECKING:  # pyscard is loaded only when a PC/SC reader is configured
-    from hardware.pcsc_reader import PcscCardReader
 
 SmartCardReading = SocialSecurityCard | StaffCardReading
 
@@ -42,19 +43,47 @@ ERROR_BACKOFF_S = 2.0
 PIN_TIMEOUT_S = 3.0
 
 
+class CardKey(Protocol):
+    """A staff card's key agreement (``hardware.pcsc_cards.VerifiedStaffCard``)."""
+
+    public_key: bytes
+
+    @property
+    def usable(self) -> bool: ...
+
+    def agree(self, peer_public: bytes) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class StaffLogin:
-    """A signed-in grid worker; ``last_active`` moves with every touch."""
+    """A signed-in grid worker; ``last_active`` moves with every touch.
+
+    ``card``: the staff card verified with the PIN, when it has a key pair (None for an
+    older card, or once it left the reader and was let go)."""
 
     worker_id: str
     county: str
     role: str | None
     since: float
     last_active: float
+    card: CardKey | None = field(default=None, repr=False, compare=False)
 
     def agent(self) -> dict[str, str]:
-        """What the sealed application document carries as ``agent``."""
-        return {"worker_id": self.worker_id, "county": self.county}
+        """What the visit carries as ``agent``: the sealed document keeps the worker id and
+        county; the outbox keeps ``card_key`` (the card's public key, hex) to seal the
+        county's reasons to the card too (``kiosk.intake``)."""
+        agent = {"worker_id": self.worker_id, "county": self.county}
+        if self.card is not None:
+            agent["card_key"] = self.card.public_key.hex()
+        return agent
+
+    def end(self) -> None:
+        """Let go of the card (the connection kept since the PIN)."""
+        card, self.card = self.card, None
+        if card is not None:
+            card.close()
 
 
 @dataclass(frozen=True)
@@ -92,9 +121,12 @@ class SmartCardDesk:
     """Watches the PC/SC reader on a worker thread; checks staff-card PINs on demand."""
 
     def __init__(self, reader: SmartCardReader,
-                 *, pin_reader_factory: Callable[[str], SmartCardReader] | None = None) -> None:
+                 *, card_opener: Callable[[str], tuple[StaffCardReading, VerifiedStaffCard | None]]
+                 | None = None) -> None:
         self.reader = reader
-        self._pin_reader_factory = pin_reader_factory
+        self._card_opener = card_opener
+        self._verified: VerifiedStaffCard | None = None
+        self._verified_lock = threading.Lock()
         self._on_card: Callable[[SmartCardReading], None] = _ignore
         self._on_error: Callable[[Exception], None] = _ignore
         # A callback that raises is logged by the loop, which waits ERROR_BACKOFF_S and goes on.
@@ -117,6 +149,9 @@ class SmartCardDesk:
 
     def close(self) -> None:
         self.stop()
+        verified = self.take_verified()
+        if verified is not None:
+            verified.close()
         try:
             self.reader.close()
         except Exception as exc:
@@ -139,20 +174,52 @@ class SmartCardDesk:
     def check_pin(self, pin: str) -> SmartCardReading | None:
         """VERIFY ``pin`` on the staff card in the reader; the reading with its role.
 
+        A card with a key pair stays connected, verified, for ``take_verified``.
         Raises ``WrongPin`` / ``PinBlocked`` / ``CardReadError`` from the device layer.
         """
-        reader = (self._pin_reader_factory or self._pin_reader)(pin)
-        try:
-            return reader.read_card(PIN_TIMEOUT_S)
-        finally:
-            reader.close()
+        reading, verified = (self._card_opener or self._open_staff_card)(pin)
+        with self._verified_lock:
+            previous, self._verified = self._verified, verified
+        if previous is not None:
+            previous.close()
+        return reading
 
-    def _pin_reader(self, pin: str) -> PcscCardReader:
+    def take_verified(self) -> VerifiedStaffCard | None:
+        """The card verified by the last ``check_pin`` (once; the caller closes it), or None."""
+        with self._verified_lock:
+            verified, self._verified = self._verified, None
+        return verified
+
+    def _open_staff_card(self, pin: str) -> tuple[StaffCardReading, VerifiedStaffCard | None]:
+        from hardware.errors import SmartCardError
         from hardware.pcsc_reader import PcscCardReader
 
         # the same PC/SC reader as the watcher's when it names one; else the first reader there is
         name = self.reader.reader if isinstance(self.reader, PcscCardReader) else None
-        return PcscCardReader(name, pin=pin, require_removal=False)
+        reader = PcscCardReader(name, require_removal=False)
+        transport = None
+        try:
+            connected = reader.connect(PIN_TIMEOUT_S)
+            if connected is None:
+                raise SmartCardError("the staff card left the reader")
+            transport = connected[1]
+            client = StaffCardClient(transport)
+            reading = client.read(pin)
+        except BaseException:
+            if transport is not None:
+                transport.close()
+            reader.close()
+            raise
+        if reading.public_key is None:  # an older card: nothing to keep connected
+            transport.close()
+            reader.close()
+            return reading, None
+
+        def release() -> None:
+            transport.close()
+            reader.close()
+
+        return reading, VerifiedStaffCard(client, reading.public_key, on_close=release)
 
 
 def _ignore(_value: object) -> None:

@@ -89,6 +89,7 @@ class Visit:
         self.certificates: CertificateOffer | None = None
         self.last_frame: Any = None  # the newest camera picture: may show a document
         # a grid worker applying on the villager's behalf (代办): {"worker_id", "county"}
+        # (and "card_key": the staff card's public key, hex, which the outbox keeps; not sent)
         self.agent: dict[str, str] | None = None
         # the visit ended well (an application sealed, the status seen): the idle timeout
         # then closes it quietly, with no countdown and no "wiped" notice (kiosk.idle)

@@ -19,7 +19,9 @@ remembers the last few results in memory only.
 The hall's reasons (a correction or a refusal, which a clerk may write with personal
 data in it) are sealed (``offline_queue.sealing``) to an X25519 key derived from the same
 scrypt output with another label: the outbox stores only the public half, so the sync
-can seal what the hall says, and only a lookup by the applicant's card opens it.
+can seal what the hall says, and only a lookup by the applicant's card opens it. (For a
+grid worker's application the outbox seals a second copy to the worker's staff card:
+``OfflineQueue.by_agent``.)
 
 Lookup keys of finished applications do not outlive their sealed copies: ``purge``
 clears them with the blobs (the entry stays, found by its receipt number).

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
 from offline_queue import sealing
 from offline_queue.applicant_lookup import ApplicantLookup, LookupParams
 from offline_queue.blobs import BlobStore, sha256_hex
@@ -147,8 +149,13 @@ class QueueEntry:
     applicant_tag: str = field(default="", repr=False)  # the outbox's lookup key, not the kiosk's tag
     submitted_at: float | None = None
     # the hall's reason is sealed to the applicant: ``reason`` holds it only in entries from
-    # ``by_applicant`` (the card opens it); elsewhere this says one is there
+    # ``by_applicant`` (the card opens it) or ``by_agent`` with the worker's card; elsewhere
+    # this says one is there
     reason_sealed: bool = False
+    # the same reason sealed to the grid worker's staff card too (a second box): ``by_agent``
+    # opens it with the card's key agreement
+    agent_reason_sealed: bool = False
+    reason_digest: str = field(default="", repr=False)  # changes with the reason (a keyed digest)
     kind: str = APPLICATION  # or SUPPLEMENT: new pages for the application ``parent_id``
     parent_id: str = ""
     materials: tuple[str, ...] = ()  # the latest correction's material ids (() = none named: any)
@@ -218,6 +225,8 @@ def _entry(row: EntryRow) -> QueueEntry:
         applicant_tag=row.applicant_tag,
         submitted_at=row.submitted_at,
         reason_sealed=row.reason_box is not None,
+        agent_reason_sealed=row.agent_reason_box is not None,
+        reason_digest=row.reason_digest,
         kind=row.kind,
         parent_id=row.parent_id,
         materials=tuple(m for m in row.materials.split(",") if m),
@@ -264,8 +273,15 @@ class OfflineQueue:
 
     # -- the kiosk's side --------------------------------------------------------------
 
-    def enqueue(self, app: ApplicationLike, hall_seal_key: bytes) -> QueueEntry:
-        """Seal ``app`` to the hall's key and queue it; ``QueueFull`` before anything is written."""
+    def enqueue(self, app: ApplicationLike, hall_seal_key: bytes,
+                *, agent_card_key: bytes | None = None) -> QueueEntry:
+        """Seal ``app`` to the hall's key and queue it; ``QueueFull`` before anything is written.
+
+        ``agent_card_key``: the X25519 public key of the staff card of the grid worker who
+        applied (代办), kept with the entry so the hall's reasons are sealed to the card too
+        (``by_agent``). Not secret; ignored for an application without an agent."""
+        agent = self._agent_of(app.document)
+        agent_public = _card_key(agent_card_key) if agent else None
         context = app.id.encode("ascii")
         sealed_atts = [sealing.seal(bytes(a.data), hall_seal_key, context=context) for a in app.attachments]
         shas = [sha256_hex(box) for box in sealed_atts]
@@ -310,7 +326,8 @@ class OfflineQueue:
                     updated_at=now,
                     submitted_at=None,
                     purged=False,
-                    agent=self._agent_of(app.document),
+                    agent=agent,
+                    agent_public=agent_public,
                 )
                 atts = [
                     AttachmentRow(app.id, i, sha, len(box), a.material, int(a.pages), False)
@@ -436,13 +453,38 @@ class OfflineQueue:
             log.warning("outbox: a sealed reason could not be opened")
             return ""
 
-    def by_agent(self, worker_id: str) -> list[QueueEntry]:
+    def by_agent(self, worker_id: str, agree: Callable[[bytes], bytes] | None = None,
+                 card_public: bytes | None = None, only: Iterable[str] | None = None) -> list[QueueEntry]:
         """The applications a grid worker made on villagers' behalf (代办), newest first: the worklist.
 
-        Reasons stay sealed to each applicant (``reason_sealed`` says one is there)."""
+        Without ``agree`` the reasons stay sealed (``reason_sealed`` / ``agent_reason_sealed``
+        say one is there). With it — the worker's staff card's key agreement
+        (``hardware.pcsc_cards.VerifiedStaffCard.agree``: ephemeral public key in, shared
+        secret out) — each entry's second box is opened (``card_public``: only the boxes
+        sealed to that card's key ask it; ``only``: only these entry ids). A box that does
+        not open with what the card answered (another card, a damaged box) leaves ``reason``
+        empty: fail closed. The callable's own errors (the card taken out) pass through."""
         if not worker_id:
             return []
-        return [_entry(r) for r in self._store.by_agent(self.agent_key(worker_id))]
+        entries = []
+        wanted = None if only is None else set(only)
+        for row in self._store.by_agent(self.agent_key(worker_id)):
+            entry = _entry(row)
+            box, public = row.agent_reason_box, row.agent_public
+            if agree is not None and box is not None and public is not None and (
+                    card_public is None or bytes(card_public) == bytes(public)) and (
+                    wanted is None or row.id in wanted):
+                entry = replace(entry, reason=self._open_agent_reason(row.id, box, public, agree))
+            entries.append(entry)
+        return entries
+
+    def _open_agent_reason(self, entry_id: str, box: bytes, public: bytes,
+                           agree: Callable[[bytes], bytes]) -> str:
+        try:
+            return sealing.open_box_with(box, public, agree, context=entry_id.encode("ascii")).decode("utf-8")
+        except (sealing.SealError, UnicodeDecodeError):  # another card or a damaged box: no reason shown
+            log.warning("outbox: a reason sealed to a staff card did not open")
+            return ""
 
     def supplements_of(self, parent_id: str) -> list[QueueEntry]:
         """The supplements queued for an application (sent or not), oldest first."""
@@ -479,12 +521,14 @@ class OfflineQueue:
         if row is None:
             return None
         box, digest = self._seal_reason(row, change.reason or "")
+        agent_box = self._seal_for_agent(row, change.reason or "")
         # a correction names materials and a completion counts results (newer feeds only)
         materials = ",".join(getattr(change, "materials", ()) or ()) if status == "correction_needed" else ""
         results = int(getattr(change, "results", 0) or 0) if status == "completed" else 0
         changed = self._store.apply_status(
             change.id, status, change.official_number or None, "", self._clock(),
             reason_box=box, reason_digest=digest, materials=materials, results=results,
+            agent_reason_box=agent_box,
         )
         return self.get(change.id) if changed else None
 
@@ -501,6 +545,14 @@ class OfflineQueue:
         if row.reason_public is None:
             return None, digest
         return sealing.seal(reason.encode("utf-8"), row.reason_public, context=row.id.encode("ascii")), digest
+
+    @staticmethod
+    def _seal_for_agent(row: EntryRow, reason: str) -> bytes | None:
+        """The hall's reason sealed to the staff card of the worker who applied: a second box,
+        opened only by that card's key agreement after its PIN (None: no reason or no card key)."""
+        if not reason or row.agent_public is None:
+            return None
+        return sealing.seal(reason.encode("utf-8"), row.agent_public, context=row.id.encode("ascii"))
 
     def purge_confirmed(self, retention_s: float) -> int:
         """Delete the sealed copies of entries the hall confirmed more than ``retention_s`` ago.
@@ -664,6 +716,18 @@ class OfflineQueue:
             self._blobs.delete(sha)
             on_disk.discard(sha)
         return len(orphans)
+
+
+def _card_key(key: bytes | None) -> bytes | None:
+    """A staff card's X25519 public key as the outbox keeps it (None when absent or malformed)."""
+    if key is None:
+        return None
+    try:
+        X25519PublicKey.from_public_bytes(bytes(key))
+    except (ValueError, TypeError):
+        log.warning("outbox: a staff card key that is not an X25519 key was not kept")
+        return None
+    return bytes(key)
 
 
 def _document_attachments(

@@ -41,7 +41,9 @@ HALL_STATES = (SUBMITTED, ACCEPTED, CORRECTION_NEEDED, COMPLETED, REJECTED)
 #    the hall's reasons sealed to the applicant (reason_public, reason_box, reason_digest);
 #    later, with the same check: supplements (kind, parent_id), added on open when missing;
 #    then a correction's materials (ids, comma-separated), a completion's result count and
-#    the grid worker who helped (``agent``: a keyed digest of the worker id, for the worklist)
+#    the grid worker who helped (``agent``: a keyed digest of the worker id, for the worklist);
+#    then that worker's staff card key (``agent_public``, the public half) and the hall's
+#    reason sealed to it as a second box (``agent_reason_box``), both NULL in older rows
 SCHEMA_VERSION = 3
 LOOKUP_KDF_KEY = "lookup_kdf"
 _BYTES_USED_KEY = "bytes_used"
@@ -75,7 +77,9 @@ CREATE TABLE IF NOT EXISTS entries (
     parent_id TEXT NOT NULL DEFAULT '',
     materials TEXT NOT NULL DEFAULT '',
     results INTEGER NOT NULL DEFAULT 0,
-    agent TEXT NOT NULL DEFAULT ''
+    agent TEXT NOT NULL DEFAULT '',
+    agent_public BLOB,
+    agent_reason_box BLOB
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_applicant ON entries (applicant_tag);
@@ -130,7 +134,7 @@ _ENTRY_COLUMNS = (
     "id, provisional_number, official_number, service_code, county, created_at, queued_at, "
     "page_count, visits_needed, applicant_tag, document_sha256, document_size, state, reason, "
     "attempts, next_attempt_at, updated_at, submitted_at, purged, reason_public, reason_box, reason_digest, "
-    "kind, parent_id, materials, results, agent"
+    "kind, parent_id, materials, results, agent, agent_public, agent_reason_box"
 )
 _ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
     "reason_public": "BLOB", "reason_box": "BLOB", "reason_digest": "TEXT NOT NULL DEFAULT ''",
@@ -139,6 +143,8 @@ _ADDED_COLUMNS = {  # schema 3: added to older outboxes on open
     # a correction's materials, a completion's results, the grid worker who helped (worklist)
     "materials": "TEXT NOT NULL DEFAULT ''", "results": "INTEGER NOT NULL DEFAULT 0",
     "agent": "TEXT NOT NULL DEFAULT ''",
+    # the worker's staff card key (public half) and the reason sealed to it (the worklist's)
+    "agent_public": "BLOB", "agent_reason_box": "BLOB",
 }
 APPLICATION, SUPPLEMENT = "application", "supplement"
 
@@ -172,6 +178,8 @@ class EntryRow:
     materials: str = ""  # the latest correction's material ids, comma-separated ("" = none named)
     results: int = 0  # results the hall keeps for a completed application (a printable slip)
     agent: str = ""  # keyed digest of the grid worker who applied on the villager's behalf
+    agent_public: bytes | None = None  # that worker's staff card key (X25519 public), None without
+    agent_reason_box: bytes | None = None  # the hall's reason sealed to agent_public (a second box)
 
 
 @dataclass(frozen=True)
@@ -403,12 +411,13 @@ class OutboxStore:
     def apply_status(
         self, entry_id: str, state: str, official_number: str | None, reason: str, now: float,
         reason_box: bytes | None = None, reason_digest: str | None = None,
-        materials: str = "", results: int = 0,
+        materials: str = "", results: int = 0, agent_reason_box: bytes | None = None,
     ) -> bool:
         """Set a state the hall reported; True if anything changed (applying twice is harmless).
 
         With ``reason_digest`` the reason is kept only as ``reason_box`` (sealed by the
-        caller) and the digest tells a repeat; ``reason`` is then stored empty.
+        caller; ``agent_reason_box``: the same reason sealed to the grid worker's card) and
+        the digest tells a repeat; ``reason`` is then stored empty.
         """
         with self.transaction() as db:
             row = db.execute(
@@ -424,17 +433,20 @@ class OutboxStore:
                     return False
                 db.execute(
                     "UPDATE entries SET state = ?, official_number = ?, reason = '', reason_box = ?,"
-                    " reason_digest = ?, materials = ?, results = ?, next_attempt_at = NULL, updated_at = ?,"
-                    " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
-                    (state, number, reason_box, reason_digest, materials, results, now, now, entry_id),
+                    " agent_reason_box = ?, reason_digest = ?, materials = ?, results = ?,"
+                    " next_attempt_at = NULL, updated_at = ?, submitted_at = COALESCE(submitted_at, ?)"
+                    " WHERE id = ?",
+                    (state, number, reason_box, agent_reason_box, reason_digest, materials, results, now, now,
+                     entry_id),
                 )
                 return True
             if (row[0], row[1], row[2]) == (state, number, reason) and same_extras:
                 return False
             db.execute(
                 "UPDATE entries SET state = ?, official_number = ?, reason = ?, reason_box = NULL,"
-                " reason_digest = '', materials = ?, results = ?, next_attempt_at = NULL, updated_at = ?,"
-                " submitted_at = COALESCE(submitted_at, ?) WHERE id = ?",
+                " agent_reason_box = NULL, reason_digest = '', materials = ?, results = ?,"
+                " next_attempt_at = NULL, updated_at = ?, submitted_at = COALESCE(submitted_at, ?)"
+                " WHERE id = ?",
                 (state, number, reason, materials, results, now, now, entry_id),
             )
             return True
@@ -464,7 +476,8 @@ class OutboxStore:
                 return False
             # the lookup key goes with the sealed copies: a finished entry is found by its number
             db.execute("UPDATE entries SET purged = 1, applicant_tag = '', reason_public = NULL,"
-                       " reason_box = NULL WHERE id = ?", (entry_id,))
+                       " reason_box = NULL, agent_public = NULL, agent_reason_box = NULL WHERE id = ?",
+                       (entry_id,))
             self._add_bytes_used(db, -bytes_freed)
             db.execute(
                 "INSERT INTO purges (entry_id, provisional_number, official_number, state, submitted_at,"

@@ -31,6 +31,10 @@ class WorklistScreen(KioskScreen):
         if self.manager is not None and self.manager.current == self.name:
             self.refresh()  # a status came back from the hall while the worker looks
 
+    def on_event_worklist_reasons(self) -> None:
+        if self.manager is not None and self.manager.current == self.name:
+            self.refresh()  # the staff card opened the county's reasons (or could not)
+
     def supplement(self, entry_id: str) -> None:
         """Add the missing page now (a missing camera: plain words, the worklist stays)."""
         if self.run(self.step.start_supplement, entry_id):

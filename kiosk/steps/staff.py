@@ -9,7 +9,9 @@ VERIFYs it on the card still in the reader, on a one-shot job, and signs the wor
 timeout. A social security card goes to the identify step, which takes it while it waits.
 
 The grid worker is not the villager: the login outlives visits, the ``agent`` stamped on
-a visit is wiped with it.
+a visit is wiped with it. A staff card with a key pair stays connected, verified, for the
+login (``StaffLogin.card``: the worklist opens the county's reasons with it); logout and
+the idle timeout let go of it.
 """
 
 from __future__ import annotations
@@ -83,13 +85,18 @@ class StaffStep(Step):
             if result.blocked:
                 self._pending = None
             return result
+        card = self.desk.take_verified()  # a card with a key pair, kept verified for the worklist
         if not isinstance(reading, StaffCardReading) or reading.worker_id != pending.worker_id:
+            if card is not None:
+                card.close()
             return pin_result(RuntimeError("another card"), self.t)
         now = self.ctx.clock()
         self._pending = None
+        if self.login is not None:
+            self.login.end()  # signed in again: the new card session replaces the old one
         self.login = StaffLogin(worker_id=reading.worker_id, county=reading.county, role=reading.role,
-                                since=now, last_active=now)
-        log.info("grid worker signed in")
+                                since=now, last_active=now, card=card)
+        log.info("grid worker signed in (%s)", "card key" if card is not None else "no card key")
         self.stamp_agent()
         self.ctx.events.emit("staff_changed", worker_id=reading.worker_id, reason="login")
         return pin_result(None, self.t)
@@ -116,7 +123,8 @@ class StaffStep(Step):
     def logout(self, reason: str = "logout") -> None:
         if self.login is None:
             return
-        self.login = None
+        login, self.login = self.login, None
+        login.end()
         visit = self.ctx.visit
         if visit is not None:
             visit.agent = None

@@ -55,6 +55,22 @@ class PinyinKeyboard(BoxLayout):
     def on_choose(self, text: str) -> None:
         pass
 
+    # -- the candidate bar's room -------------------------------------------------------
+    INSET = 24  # px between a candidate's characters and its outline (both sides)
+
+    @classmethod
+    def candidate_room(cls, text: str) -> float:
+        """What a candidate needs across (the bar shares its width in these proportions):
+        its characters on one line at the least type size, never less than a finger's
+        target. A phrase (王晓明) gets the room for one line on the narrow upright screen,
+        where six equal buttons broke it in two (王晓 / 明)."""
+        return float(max(theme.MIN_TARGET, len(text) * (theme.MIN_TEXT + 2) + cls.INSET))
+
+    @classmethod
+    def candidate_font(cls, width: float, text: str) -> float:
+        """The largest type (up to a heading) that puts the candidate on one line."""
+        return max(theme.SMALL, min(theme.HEADING, (width - cls.INSET) / max(1, len(text))))
+
     def _build_keys(self) -> None:
         rows = self.ids.pinyin_rows
         for row_letters in ROWS:

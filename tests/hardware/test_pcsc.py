@@ -78,8 +78,42 @@ def test_staff_card_read_follows_61xx_and_6cxx(reader, insert):
         reading = StaffCardClient(transport).read()
         assert transport.stats["get_response"] >= 1  # SELECT answered 61 xx
         assert transport.stats["resent_with_le"] >= 2  # worker id and county asked with Le 00
-    assert reading == StaffCardReading(worker_id="GW-441423-0007", county="441423", role=None)
+    assert reading == StaffCardReading(worker_id="GW-441423-0007", county="441423", role=None,
+                                       public_key=card.public_key)
     assert bytes.fromhex("00C00000") == card.commands[1][:4]
+
+
+def test_staff_card_key_agreement_through_pcscd(reader, insert):
+    """GET DATA 04 without the PIN; KEY AGREE 80 86 only after VERIFY in this card session."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    from hardware.pcsc_cards import VerifiedStaffCard
+    from offline_queue.sealing import raw_public
+
+    card = sample_staff_card()
+    insert(card)
+    peer = X25519PrivateKey.generate()
+    with connect(reader) as transport:
+        client = StaffCardClient(transport)
+        client.select()
+        public = client.public_key()
+        assert public == card.public_key
+        with pytest.raises(SmartCardError) as before:
+            client.key_agreement(raw_public(peer.public_key()))
+        assert before.value.sw == 0x6982
+        client.verify_pin("123456")
+        verified = VerifiedStaffCard(client, public)
+        shared = verified.agree(raw_public(peer.public_key()))
+        assert shared == peer.exchange(X25519PublicKey.from_public_bytes(public))
+        assert transport.stats["resent_with_le"] == 1  # the key asked with Le 00: 6C 20, then again
+    assert card.agreements == 1
+
+
+def test_an_older_staff_card_without_a_key_still_signs_in(reader, insert):
+    insert(sample_staff_card(key=None))
+    with PcscCardReader(VPCD_READER, pin="123456", require_removal=False) as pin_reader:
+        reading = pin_reader.read_card(timeout=3)
+    assert (reading.worker_id, reading.role, reading.public_key) == ("GW-441423-0007", "grid_worker", None)
 
 
 def test_staff_card_pin_retry_counter(reader, insert):
@@ -263,3 +297,37 @@ def test_with_le(apdu, expected):
     assert with_le(bytes.fromhex(apdu), le).hex().upper() == expected
     with pytest.raises(ValueError):
         with_le(bytes.fromhex("00A4000005EF"), 1)
+
+
+def test_the_kiosk_s_desk_keeps_the_verified_card_for_key_agreements_until_it_leaves(reader, insert):
+    """``kiosk.staff.SmartCardDesk.check_pin`` through pcscd: the card with a key pair stays
+    verified for the login; taken out, it is not asked again; put back, it wants the PIN."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from kiosk.staff import SmartCardDesk
+    from offline_queue.sealing import raw_public
+
+    card = sample_staff_card()
+    slot = insert(card)
+    desk = SmartCardDesk(reader)
+    peer = raw_public(X25519PrivateKey.generate().public_key())
+    try:
+        reading = desk.check_pin("123456")
+        assert (reading.worker_id, reading.role, reading.public_key) == ("GW-441423-0007", "grid_worker",
+                                                                         card.public_key)
+        verified = desk.take_verified()
+        assert verified is not None and desk.take_verified() is None  # handed over once
+        assert len(verified.agree(peer)) == 32 and card.agreements == 1
+        slot.remove()
+        assert wait_for(lambda: not reader_states()[VPCD_READER].card_present)
+        with pytest.raises(CardReadError):
+            verified.agree(peer)
+        assert not verified.usable
+        verified.close()
+        slot.insert()
+        assert wait_for(lambda: reader_states()[VPCD_READER].card_present)
+        with pytest.raises(WrongPin):
+            desk.check_pin("000000")
+        assert desk.take_verified() is None
+    finally:
+        desk.close()

@@ -40,3 +40,35 @@ def test_wrong_key_fails(hall_public):
 def test_truncated_box_fails(hall_key, hall_public):
     with pytest.raises(SealError):
         open_box(seal(b"x", hall_public)[:50], hall_key)
+
+
+def test_a_box_opens_with_the_x25519_step_done_elsewhere(hall_key, hall_public):
+    """``open_box_with``: the ECDH is a callable (a staff card's key agreement); the rest is here."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+    from offline_queue.sealing import open_box_with
+
+    asked = []
+
+    def card(eph_pub):
+        asked.append(eph_pub)
+        return hall_key.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+
+    box = seal(b"reason", hall_public, context=b"app-1")
+    assert open_box_with(box, hall_public, card, context=b"app-1") == b"reason"
+    assert asked == [box[4:36]]  # the card sees only the box's ephemeral public key
+    other = X25519PrivateKey.generate()  # another card: fails closed
+    with pytest.raises(SealError):
+        open_box_with(box, hall_public, lambda e: other.exchange(X25519PublicKey.from_public_bytes(e)),
+                      context=b"app-1")
+    with pytest.raises(SealError):
+        open_box_with(box, hall_public, lambda e: b"short", context=b"app-1")
+
+    class Gone(Exception):
+        pass
+
+    def pulled(_eph):
+        raise Gone
+
+    with pytest.raises(Gone):  # the card's own trouble is the caller's to tell, not a bad box
+        open_box_with(box, hall_public, pulled, context=b"app-1")

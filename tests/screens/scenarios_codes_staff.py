@@ -206,6 +206,8 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     entry = next(e for e in service.queue.entries() if e.provisional_number == number)
     key = X25519PrivateKey.from_private_bytes(bytes.fromhex(params["hall_key"]))
     document = json.loads(open_box(service.queue.sealed_document(entry.id), key, entry.id.encode()))
+    # the staff card's public key, kept by the outbox for the worklist's reasons (not in the document)
+    card_key_kept = service.queue._store.get(entry.id).agent_public == card.card.public_key
     d.tap("receipt_done")
     d.tap("rating_skip")  # 好差评 is skippable
     d.wait_for_screen("home")
@@ -215,4 +217,5 @@ def staff_card_login(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: not d.text("staff_line"), what="the line to go", on_ui=False)
     d.screenshot("18-home-signed-out")
     return {"wrong_message": wrong_message, "staff_line": staff_line, "agent": document.get("agent"),
-            "details": details, "still_after_receipt": still, "staff_after": service.staff is not None}
+            "details": details, "still_after_receipt": still, "staff_after": service.staff is not None,
+            "card_key_kept": card_key_kept}

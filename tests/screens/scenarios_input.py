@@ -263,6 +263,7 @@ def walk_item_008(d: Any, out: dict[str, Any]) -> None:
     keyboard = d.call(lambda: d.app.nav.current_screen.editor.keyboard)
     out["pinyin_shown"] = shown = d.call(lambda: [c.text for c in keyboard.shown])
     d.screenshot("45-pinyin")  # the candidates offered for wangxiaoming
+    out["wang_lines"] = rendered_lines(d, f"pinyin_candidate_{shown.index('王晓明')}")  # one line
     d.tap(f"pinyin_candidate_{shown.index('王晓明')}")
     d.tap("editor_done")
     d.wait_for(lambda: d._find("editor_done") is None, what="the writing view to close")
@@ -317,3 +318,12 @@ def walk_item_008(d: Any, out: dict[str, Any]) -> None:
     d.tap("rating_skip")  # 好差评 may be skipped
     d.wait_for_screen("home", timeout=15)
     d.wait_for(lambda: service.visit is None, what="the visit to end")
+
+
+def rendered_lines(d: Any, widget_id: str) -> list[str]:
+    """The lines Kivy drew for a label or button (where it wrapped its text)."""
+    def lines() -> list[str]:
+        label = d._find(widget_id)._label
+        return ["".join(word.text for word in line.words).strip() for line in label._cached_lines]
+
+    return d.call(lines)

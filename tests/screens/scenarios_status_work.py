@@ -27,6 +27,7 @@ def seal(service: Any, agent: dict[str, str] | None) -> Any:
     import cv2
 
     from kiosk.applications import build_application
+    from kiosk.intake import agent_card_key
     from kiosk.visit import Page, Visit
 
     visit = Visit(id="seed", started_at=service.clock())
@@ -35,12 +36,13 @@ def seal(service: Any, agent: dict[str, str] | None) -> Any:
     visit.fields.update({"phone": "13800138000", "grade": "360", "bank": "psbc"})
     ok, jpeg = cv2.imencode(".jpg", np.full((400, 300, 3), 230, np.uint8))
     visit.add_page(Page(material_id="M1", data=jpeg.tobytes()))
-    visit.agent = agent
+    visit.agent = agent  # with "card_key": the worker's staff card key, as kiosk.intake hands it on
     app = build_application(visit, service.ctx.catalog.get(SERVICE), device_id=service.identity.device_id,
                             county=service.settings.kiosk.county, sequence=service.queue.next_sequence(),
                             tag_key_dir=service.settings.data_dir, clock=service.clock)
+    card_key = agent_card_key(visit)
     visit.wipe()
-    return service.queue.enqueue(app, service.identity.hall_seal_public_key)
+    return service.queue.enqueue(app, service.identity.hall_seal_public_key, agent_card_key=card_key)
 
 
 def _seed(service: Any, agent: dict[str, str] | None, official: str, completed: bool = False) -> str:
@@ -167,7 +169,8 @@ def corrections_at_the_kiosk(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.wait_for(lambda: d._find("worklist_supplement_0") is not None, what="the worker's correction")
     result["worklist_summary"] = d.call(lambda: d.app.nav.current_screen.summary)
     result["worklist_rows"] = [{"number": r.official_number, "materials": list(r.materials),
-                                "reason": r.reason} for r in service.steps.worklist.rows()]
+                                "reason": r.reason, "note": r.reason_note}
+                               for r in service.steps.worklist.rows()]
     d.screenshot("status-work-05-worklist")
     camera = service.camera
     d.call(lambda: setattr(service, "camera", None))

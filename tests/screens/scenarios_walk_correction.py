@@ -8,8 +8,12 @@ hall's own status service on the hall's database (as ``tests/e2e/test_correction
 does), which the running hall then serves to the kiosk through its signed feed.
 
 The walk: an application made by grid worker GW-0042 on a villager's behalf is sealed and
-sent; the clerk asks for the household register again; the worker, signed in at the kiosk,
-opens the worklist, answers the correction by touch with the missing page (the supplement),
+sent; the clerk asks for the household register again, with a reason; the worker, signed in
+at the kiosk with a staff card that has a key pair, opens the worklist, where the card opens
+the county's reason (the card is the virtual staff card's own APDU handler behind a
+transport, verified with its PIN: the same bytes pcscd carries in tests/hardware/test_pcsc.py);
+the card taken out, the worklist still shows the materials and says the reason needs the
+card; the worker answers the correction by touch with the missing page (the supplement),
 which the hall joins to the same application; the clerk accepts it, and the worklist shows
 it accepted with its official number. Home again, the worker signed out.
 """
@@ -20,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.screens.scenarios_input import rendered_lines
 from tests.screens.scenarios_status_work import REASON, WORKER, seal
 
 SYNC_WAIT_S = 90  # a send and a status pull through a real hall on a loaded machine
@@ -72,6 +77,22 @@ def hall_rating(d: Any, application_ref: str) -> dict[str, Any] | None:
     return clerk(d, find)
 
 
+def staff_card_in_the_reader() -> tuple[Any, Any, Any]:
+    """GW-0042's staff card with a key pair, verified with its PIN: (the virtual card, its wire
+    — ``wire.pulled = True`` takes it out —, the ``VerifiedStaffCard`` the PIN check keeps)."""
+    from hardware.pcsc_cards import StaffCardClient, VerifiedStaffCard
+    from hardware.pcsc_transport import ApduTransport
+    from hardware.vpcd_card import sample_staff_card
+    from tests.hardware.test_staff_card_key import CardWire
+
+    card = sample_staff_card(worker_id=WORKER["worker_id"], county=WORKER["county"])
+    wire = CardWire(card)
+    client = StaffCardClient(ApduTransport(wire))
+    reading = client.read("123456")
+    assert reading.public_key is not None
+    return card, wire, VerifiedStaffCard(client, reading.public_key)
+
+
 def walk_correction(d: Any, out: dict[str, Any]) -> None:
     """A grid worker's application sent; the clerk's correction; the page added by touch; accepted."""
     from sqlalchemy import func, select
@@ -83,7 +104,9 @@ def walk_correction(d: Any, out: dict[str, Any]) -> None:
 
     service = d.app.service
     queue = service.queue
-    parent = d.call(seal, service, WORKER).id  # made with the worker earlier in the day
+    card, wire, verified = staff_card_in_the_reader()
+    agent = {**WORKER, "card_key": verified.public_key.hex()}  # StaffLogin.agent() with that card
+    parent = d.call(seal, service, agent).id  # made with the worker earlier in the day
     synced(d, lambda: queue.get(parent).state == SUBMITTED, "the application at the hall")
     clerk(d, lambda db: change_status(db, parent, "correction_needed", REASON, actor="console:li",
                                        materials=["M1"]))
@@ -91,16 +114,33 @@ def walk_correction(d: Any, out: dict[str, Any]) -> None:
 
     now = service.clock()
     login = StaffLogin(worker_id=WORKER["worker_id"], county=WORKER["county"], role="grid", since=now,
-                       last_active=now)  # the staff card and PIN: tests/screens/test_gui.py
+                       last_active=now, card=verified)  # the PIN typed: tests/screens/test_gui.py
     d.call(lambda: setattr(service.steps.staff, "login", login))
     d.call(service.emit, "staff_changed", worker_id=login.worker_id, reason="login")
     d.tap("worklist_button")
     d.wait_for_screen("worklist")
     d.wait_for(lambda: d._find("worklist_supplement_0") is not None, what="the worker's correction")
+    d.wait_for(lambda: d._find("worklist_reason_0") is not None, what="the reason the card opened")
     first = service.steps.worklist.rows()[0]
     out["worklist_first"] = {"id": first.entry_id, "materials": list(first.materials),
-                             "state": first.state_text}
+                             "state": first.state_text, "reason": first.reason}
+    out["reason_shown"] = d.text("worklist_reason_0")
+    entry = queue.get(parent)
+    out["number"] = entry.official_number or entry.provisional_number
+    out["number_lines"] = rendered_lines(d, "worklist_number_0")  # the number whole on one line
+    out["card_agreements"] = card.agreements
     d.screenshot("50-worklist-correction")
+
+    wire.pulled = True  # the card taken out: the list stays, the reason says it needs the card
+    d.tap("worklist_done")
+    d.wait_for_screen("home")
+    d.tap("worklist_button")
+    d.wait_for_screen("worklist")
+    d.wait_for(lambda: d._find("worklist_reason_note_0") is not None, what="the reason needs the card")
+    out["card_out"] = {"note": d.text("worklist_reason_note_0"), "materials": d.text("worklist_materials_0"),
+                       "reason_shown": d.exists("worklist_reason_0"),
+                       "supplement": d.exists("worklist_supplement_0")}
+    d.screenshot("50b-worklist-card-out")
     d.tap("worklist_supplement_0")
     d.wait_for_screen("capture")
     capture = service.steps.capture

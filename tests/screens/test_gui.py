@@ -148,7 +148,8 @@ def test_grid_worker_signs_in_with_the_staff_card_and_applies_on_a_villagers_beh
                                   "hall_key": hall_key, "pcsc_reader": VPCD_READER}, timeout=280)
     assert result["wrong_message"] == "密码不对，还可以再试 2 次。"
     assert result["staff_line"] == "网格员 GW-441423-0007 代办中"
-    assert result["agent"] == {"worker_id": "GW-441423-0007", "county": "441423"}
+    assert result["agent"] == {"worker_id": "GW-441423-0007", "county": "441423"}  # no card key for the hall
+    assert result["card_key_kept"] is True  # the outbox keeps it: the worklist's reasons are sealed to it
     assert "网格员 GW-441423-0007 代办" in result["details"]
     assert result["still_after_receipt"] == result["staff_line"]
     assert result["staff_after"] is False

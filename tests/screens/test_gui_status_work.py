@@ -40,9 +40,10 @@ def test_a_correction_is_answered_by_the_villager_and_by_the_grid_worker(tmp_pat
     assert result["villager_headline"] == "已补交，请等待县里审核"
     assert "居民户口簿" in result["villager_details"] and receipt in result["villager_details"]
     assert result["take_card"] == "请取回身份证"
-    # the worker sees their one application, its materials, no reason (sealed to the villager)
+    # the worker sees their one application, its materials, no reason: made without a staff card
+    # key, it is sealed to the villager only, and the card says so (the card's key: the walks)
     assert result["worklist_rows"] == [{"number": "441423-20261201-0002", "materials": ["居民户口簿"],
-                                        "reason": ""}]
+                                        "reason": "", "note": "县里写了原因：请村民刷身份证查看"}]
     assert "GW-0042" in result["worklist_summary"]
     assert "摄像头" in result["no_camera"] and result["after_no_camera"] == "worklist"
     assert result["worker_headline"] == "已补交，请等待县里审核"

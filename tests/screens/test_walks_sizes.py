@@ -14,6 +14,7 @@ import pytest
 
 from hardware.sample_cards import MIDDLE_AGED_VILLAGER
 from offline_queue.identity import enroll
+from tests.screens.scenarios_status_work import REASON
 from tests.support.hall_process import HallProcess
 from tests.support.kivy_driver import ARTIFACTS, AppProcess
 
@@ -77,6 +78,7 @@ def test_the_walks_at_every_supported_size(tmp_path):
         assert spoken <= set(voice["said"]), (size, voice["said"])
         assert item["ok_text"] == "确定", size  # no hard-coded "OK" in the manual entry
         assert item["written"] == "王三" and item["wang_offered"][0] == "王", size
+        assert item["wang_lines"] == ["王晓明"], size  # the phrase on one line in its candidate button
         assert item["fields"] == {"name": "王三", "baby_name": "王晓明", "relation": "father",
                                   "baby_sex": "male", "baby_birth_date": "2026-11-15",
                                   "id_number": MIDDLE_AGED_VILLAGER.id_number}, size
@@ -84,6 +86,14 @@ def test_the_walks_at_every_supported_size(tmp_path):
         # the grid worker's correction: asked on the hall, answered by touch, joined, accepted
         fix = found["correction"]
         assert fix["worklist_first"]["materials"] == ["居民户口簿"], size
+        # the worker's staff card opened the county's reason on the worklist card (one key agreement)
+        assert fix["worklist_first"]["reason"] == REASON and fix["reason_shown"] == f"原因：{REASON}", size
+        assert fix["card_agreements"] == 1, size
+        assert any(fix["number"] in line for line in fix["number_lines"]), (size, fix["number_lines"])
+        # the card taken out: the materials stay, the reason says it needs the card
+        assert fix["card_out"] == {"note": "县里写了原因：请把工作证插在读卡器上才能看",
+                                   "materials": "请补交：居民户口簿", "reason_shown": False,
+                                   "supplement": True}, size
         assert fix["to_capture"] == ["M1"] and fix["headline"] == "已补交，请等待县里审核", size
         assert fix["hall"]["joined_pages"] == 1 and fix["hall"]["status"] == "supplemented", size
         assert fix["hall"]["official"] and fix["kiosk_official"] == fix["hall"]["official"], size

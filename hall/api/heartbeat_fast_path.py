@@ -51,7 +51,7 @@ class HeartbeatFastPath:
         state = app.state
         self.settings = state.settings
         self._sign_key = state.keys.sign_private
-        self.writer = HeartbeatWriter(state.sessionmaker, state.settings, state.keys, state.clock,
+        self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,
                                       self._deliver)
 
     def __getattr__(self, name: str) -> object:

@@ -277,9 +277,10 @@ class HeartbeatWriter:
                     "config": cache.config_for(beat.device_id, report.config_version),
                     "release": cache.release_for(connection, beat.device_id,
                                                  report.versions.get("release", ""))}))
-            batch.write_beats(rows, when, settings.heartbeat_history, trim)
-            batch.expire(expired)
-            batch.mark_delivered(delivered, when)
+            with batch.writes():
+                batch.write_beats(rows, when, settings.heartbeat_history, trim)
+                batch.expire(expired)
+                batch.mark_delivered(delivered, when)
         for beat, outcome in outcomes:
             if isinstance(outcome, HallError):
                 beat.error = outcome

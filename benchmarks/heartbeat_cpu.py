@@ -146,9 +146,10 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
         await beats(apps[shapes[-1]], count)
         profile.disable()
         writer_loop.one_pass = one_pass
+        order = os.environ.get("HB_PROFILE_SORT", "cumulative")  # or "tottime"
         for name, stats in (("event loop", profile), ("heartbeat writer", writer_profile)):
             print(f"--- {name} ---", file=sys.stderr)
-            pstats.Stats(stats, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(stats, stream=sys.stderr).sort_stats(order).print_stats(45)
     result: dict = {"benchmark": "heartbeat_cpu", "db": settings.db_url.split(":", 1)[0],
                     "beats_per_round": count, "concurrency": concurrency}
     for shape in shapes:

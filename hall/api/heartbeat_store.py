@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -155,23 +155,41 @@ class HeartbeatStore:
 
     def close(self) -> None:
         held, self._held = self._held, None
-        if held is not None:
+        if held is None:
+            return
+        try:
+            if self.postgres and not held.invalidated:  # back to the pool as the pool gave it
+                held.connection.dbapi_connection.autocommit = False
             held.close()
+        except Exception:  # noqa: BLE001 - then it is not given back at all
+            held.invalidate()
 
     @contextmanager
     def transaction(self) -> Iterator[StoreBatch]:
         """One transaction on the held connection; its body's statements through the yielded
         ``StoreBatch``. A body that fails rolls it back; raises ``ConnectionLost`` (from the
-        driver's error) when the connection broke before the commit."""
+        driver's error) when the connection broke before the commit was asked for.
+
+        On PostgreSQL the connection runs in the driver's autocommit mode and the transaction is
+        this class's own: ``BEGIN`` goes out with the read of the fleet generation, and
+        ``COMMIT`` with the batch's writes (``StoreBatch.writes``) — three round trips a batch
+        (begin and generation, the nonces, the writes and commit), where the driver's own
+        ``BEGIN`` and ``COMMIT`` would be two more. SQLAlchemy's transaction on it then only
+        keeps its books (and runs the engine's hooks); its commit finds nothing left to do."""
         connection = self._connection()
+        batch: StoreBatch | None = None
         try:
             transaction = connection.begin()
-            yield StoreBatch(self, connection, connection.connection.dbapi_connection.cursor())
+            batch = StoreBatch(self, connection, connection.connection.dbapi_connection.cursor())
+            yield batch
         except BaseException as exc:
+            committing = batch is not None and batch.committing
             if self._broken(connection, exc):
+                if committing:
+                    raise  # the commit's fate is unknown: no second try
                 raise ConnectionLost(type(exc).__name__) from exc
             if connection.in_transaction():
-                connection.rollback()
+                connection.rollback()  # on PostgreSQL the driver sends ROLLBACK: the session is in one
             raise
         try:
             transaction.commit()
@@ -181,7 +199,10 @@ class HeartbeatStore:
 
     def _connection(self) -> Connection:
         if self._held is None or self._held.closed or self._held.invalidated:
-            self._held = self._engine.connect()  # the pool's pre-ping, once per connection
+            held = self._engine.connect()  # the pool's pre-ping, once per connection
+            if self.postgres:
+                held.connection.dbapi_connection.autocommit = True  # BEGIN and COMMIT are ours
+            self._held = held
             self.connections += 1
         return self._held
 
@@ -213,6 +234,14 @@ class StoreBatch:
         self._cursor = cursor
         self._postgres = store.postgres
         self._time = store._time
+        self.committing = False  # COMMIT asked for: a failure from here on has an unknown outcome
+        self._generation: int | None = None
+        if self._postgres:  # BEGIN and the generation's read in one round trip
+            raw = cursor.connection
+            with raw.pipeline():
+                raw.execute(b"BEGIN")
+                self._run(self._sql.generation, ())
+            self._generation = self._value(self._cursor.fetchone())
 
     def _run(self, sql: str, params: Any) -> Any:
         if self._store.trace is not None:
@@ -229,7 +258,12 @@ class StoreBatch:
 
     def generation(self) -> int:
         """The fleet generation (hall/services/fleet_generation.py), -1 when its row is missing."""
-        row = self._run(self._sql.generation, ()).fetchone()
+        if self._generation is None:
+            self._generation = self._value(self._run(self._sql.generation, ()).fetchone())
+        return self._generation
+
+    @staticmethod
+    def _value(row: Any) -> int:
         return -1 if row is None else int(row[0])
 
     def record_nonces(self, nonces: list[tuple[str, str, int]], now: float,
@@ -250,10 +284,19 @@ class StoreBatch:
             self._run(self._sql.sweep, (int(now) - max_skew_s - 1,))
         return new
 
-    def writes(self) -> AbstractContextManager[Any]:
-        """Around the batch's writes (``write_beats``, ``expire``, ``mark_delivered``): on
-        PostgreSQL a pipeline, so that they go out together and cost one round trip, not one each."""
-        return self._cursor.connection.pipeline() if self._postgres else nullcontext()
+    @contextmanager
+    def writes(self) -> Iterator[None]:
+        """Around the batch's last statements (``write_beats``, ``expire``, ``mark_delivered``):
+        on PostgreSQL a pipeline that ends with the COMMIT, so that all of them go out together
+        and cost one round trip. (SQLite: the transaction commits as it ends.)"""
+        if not self._postgres:
+            yield
+            return
+        raw = self._cursor.connection
+        with raw.pipeline():
+            yield
+            self.committing = True
+            raw.execute(b"COMMIT")
 
     def write_beats(self, rows: list[BeatRow], when: datetime, keep: int, trim: list[str]) -> None:
         """Every beat's history row; each kiosk's state row (its last beat of the batch); the

@@ -92,6 +92,13 @@ def run(hall: Hall, *beats: Beat) -> list[Beat]:
     return list(beats)
 
 
+def history_rows(hall: Hall, device_id: str) -> int:
+    from sqlalchemy import func, select
+
+    with hall.sessions() as db:
+        return db.scalar(select(func.count()).where(Heartbeat.device_id == device_id))
+
+
 def answered(hall: Hall, *beats: Beat) -> list[Beat]:
     """Submit to the running writer (its connection stays held between batches), wait."""
     hall.writer.ensure_running()
@@ -137,8 +144,11 @@ def test_a_batch_with_a_failing_row_loses_no_other_answer_and_the_writer_lives(h
         db.execute(delete(Device).where(Device.id == gone))
         db.commit()
     fallbacks = hall.writer.fallbacks
+    before = history_rows(hall, kiosks[1][0])
     first, second, third = run(hall, *(beat(k) for k in kiosks))
     assert hall.writer.fallbacks == fallbacks + 1  # the batch failed, then each beat was written alone
+    # One transaction: nothing of the failed batch stayed, each beat written again is one row.
+    assert history_rows(hall, kiosks[1][0]) == before + 1
     # Written alone after the cache was dropped, its device is read afresh: there is none.
     assert first.answer is None and first.error is not None and first.error.status == 401
     assert second.answer is not None and third.answer is not None
@@ -232,3 +242,23 @@ def test_without_its_generation_row_the_cache_keeps_nothing(hall):
         with hall.sessions() as db:
             db.add(FleetGeneration(id=1, value=10**6))
             db.commit()
+
+
+def test_a_batch_that_fails_before_its_commit_leaves_nothing(hall):
+    """The store's transaction is one (on PostgreSQL its own BEGIN on a connection in autocommit)."""
+    from sqlalchemy import select
+
+    device_id, _ = enrol(hall)
+    hall.writer.stop()  # the store is the writer's: used here while its thread is stopped
+    store = hall.writer.store
+    with pytest.raises(RuntimeError), store.transaction() as batch:
+        assert batch.record_nonces([(device_id, "n-" + uuid.uuid4().hex, int(time.time()))], time.time(),
+                                   300)
+        raise RuntimeError("after the nonce, before the commit")
+    with hall.sessions() as db:
+        assert db.scalars(select(SeenNonce.nonce).where(SeenNonce.device_id == device_id)).all() == []
+    with store.transaction() as batch:  # and the connection is fine for the next
+        assert batch.generation() >= -1
+        with batch.writes():
+            batch.expire([])
+    hall.writer.start()

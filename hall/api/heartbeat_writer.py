@@ -133,8 +133,8 @@ class HeartbeatWriter:
 
     def stop(self) -> None:
         """Stop the thread; beats still waiting are answered 503 busy (the kiosk comes back)."""
-        self.loop.stop()
-        self.store.close()
+        if self.loop.stop():
+            self.store.close()  # (a pass still running keeps it: closed under it, its batch would fail)
         with self._lock:
             left, self._pending = self._pending, []
         for beat in left:

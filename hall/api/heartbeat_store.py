@@ -7,10 +7,11 @@ its ``pre_ping`` (a round trip on PostgreSQL), and each statement SQLAlchemy's e
 sends every row as a statement of its own: about two thirds of the writer's CPU. Here:
 
 * one ``Connection`` is checked out of the engine when the writer first needs it and kept;
-  each batch is one transaction on it, begun and committed through SQLAlchemy so the
-  engine's hooks still hold (SQLite: the process's writer turn and ``BEGIN IMMEDIATE``; both:
-  the lazy commit's setting, ``hall.db.lazy_commit``), the statements run on its DBAPI
-  connection's cursor inside that transaction;
+  each batch is one transaction on it, begun through SQLAlchemy so that the engine's hooks
+  still hold (SQLite: the process's writer turn and ``BEGIN IMMEDIATE``; both: the lazy
+  commit's setting, ``hall.db.lazy_commit``), the statements run on its DBAPI connection's
+  cursor inside that transaction (on PostgreSQL ``BEGIN`` and ``COMMIT`` are this module's
+  own, sent with other statements: ``HeartbeatStore.transaction``);
 * on PostgreSQL each statement takes the whole batch as arrays (``unnest``): one statement
   and one round trip for all the batch's kiosks, prepared on the server once;
   on SQLite, sqlite3's own executemany (its loop is C) with statements it caches;
@@ -98,7 +99,7 @@ _POSTGRES = _Sql(
            "touched AS (UPDATE devices SET last_seen = %s WHERE id IN (SELECT device_id FROM new) "
            "AND (last_seen IS NULL OR last_seen < %s)) "
            "SELECT device_id, nonce FROM new",
-    touch="",
+    touch="",  # in ``nonces``
     sweep="DELETE FROM nonces WHERE ts < %s",
     states=f"INSERT INTO device_states ({_STATE_COLUMNS}) "
            "SELECT d, %s, h, q, o, r, f, s, c, u, l FROM unnest(%b::varchar[], %b::varchar[], %b::int[], "

@@ -130,6 +130,9 @@ def test_a_connection_the_database_dropped_is_replaced_and_the_batch_answered(ha
     assert hall.writer.loop.running
     (again,) = answered(hall, beat(kiosk))
     assert again.answer is not None and store.connections == connections + 1
+    if store.postgres:  # the new connection commits lazily too, as the writer's always did
+        raw = store._held.connection.dbapi_connection  # (not through SQLAlchemy: its hook would set it)
+        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "off"
 
 
 def test_a_batch_with_a_failing_row_loses_no_other_answer_and_the_writer_lives(hall):

@@ -35,6 +35,8 @@ from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE,
 
 log = logging.getLogger("hall.api")
 HEARTBEAT_PATH = "/api/v1/heartbeat"
+# One encoder made once: ``json.dumps`` with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
                       for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
 
@@ -51,7 +53,7 @@ class HeartbeatFastPath:
         state = app.state
         self.settings = state.settings
         self._sign_key = state.keys.sign_private
-        self.writer = HeartbeatWriter(state.sessionmaker, state.settings, state.keys, state.clock,
+        self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,
                                       self._deliver)
 
     def __getattr__(self, name: str) -> object:
@@ -98,8 +100,7 @@ class HeartbeatFastPath:
             return
         await beat.waiter[1]
         if beat.answer is not None:
-            await self._send(send, headers, 200, json.dumps(beat.answer, ensure_ascii=False,
-                                                            separators=(",", ":")).encode())
+            await self._send(send, headers, 200, _encode(beat.answer).encode())
             return
         error = beat.error or HallError("no answer")
         log.info("POST %s -> %s %s", HEARTBEAT_PATH, error.status, error.code)
@@ -179,4 +180,4 @@ def _wake(beats: list[Beat]) -> None:
 
 
 def _error_body(code: str, detail: str) -> bytes:
-    return json.dumps({"error": code, "detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
+    return _encode({"error": code, "detail": detail}).encode()

@@ -9,14 +9,16 @@ larger the batch, no timer), and per batch:
 1. refuses, without the database, a beat without the signature headers or outside the clock
    window (``signatures.check_clock``) and one that waited longer than ``max_age_s`` (503 busy,
    as admission sheds a request that waited too long);
-2. begins one transaction: the fleet generation and the kiosks not cached
-   (hall/services/fleet_cache.py); checks each signature with the kiosk's pinned key, and its
-   revocation (``signatures.check_device``);
-3. records the batch's nonces with one executemany (``nonce_book.record_nonces``: a replay is
-   refused, ``last_seen`` set), validates each body (``HeartbeatIn``), and writes every
-   kiosk's state row and history row (executemany each), the history trim of the kiosks whose
-   turn it is, and the commands' delivery and expiry marks; commits (without waiting for the
-   disk, as before: ``hall.db.lazy_commit``);
+2. begins one transaction on the writer's own connection (hall/api/heartbeat_store.py: held
+   for the writer's life, the driver's plain SQL, one statement per kind for the whole
+   batch): the fleet generation and the kiosks not cached (hall/services/fleet_cache.py);
+   checks each signature with the kiosk's pinned key, and its revocation
+   (``signatures.check_device``);
+3. records the batch's nonces with one statement (a replay is refused, ``last_seen`` set, as
+   ``nonce_book.record_nonces``), parses and validates each body in one pass
+   (``HeartbeatIn.model_validate_json``), and writes every kiosk's state row and history row,
+   the history trim of the kiosks whose turn it is, and the commands' delivery and expiry
+   marks; commits (without waiting for the disk, as before: ``hall.db.lazy_commit``);
 4. only then hands the answers back. No answer leaves before its batch committed: what a
    power cut can lose is the last moment's batches, none of them answered yet (their
    kiosks retry within a minute) — or, answered but not yet on the disk (the commit does not
@@ -25,7 +27,9 @@ larger the batch, no timer), and per batch:
    that heartbeat through, which only writes the same report again.
 
 A batch whose transaction fails is written again one beat at a time, so one bad row costs
-only its own answer; a database that is busy or gone answers the whole batch 503 busy.
+only its own answer; a database that is busy or gone answers the whole batch 503 busy. A
+connection the database dropped is replaced, and when it broke before the commit (nothing
+written) the batch is written again at once on the new one.
 
 The history trim: each kiosk keeps its newest ``heartbeat_history`` rows; trimmed every
 ``TRIM_EVERY`` of its beats in this process (and at its first), so the trim's index read
@@ -42,18 +46,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session, sessionmaker
 
-from hall.api.schemas import HeartbeatIn, parse_json, validate
+from hall.api.heartbeat_store import BeatRow, ConnectionLost, HeartbeatStore
+from hall.api.schemas import HeartbeatIn
 from hall.core.config import Settings
 from hall.core.keys import HallKeys
 from hall.db import lazy_commit, sqlite_begin
-from hall.errors import AuthFailed, HallError
-from hall.services import commands, fleet
+from hall.errors import AuthFailed, HallError, InvalidRequest
 from hall.services.fleet_cache import FleetCache
-from hall.services.nonce_book import Busy, record_nonces
+from hall.services.nonce_book import Busy
 from hall.services.signatures import check_clock, check_device
 from hall.timeutil import Clock, iso, to_datetime
 from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE
@@ -61,7 +66,9 @@ from workers.loop import BackgroundLoop
 
 log = logging.getLogger("hall.heartbeat")
 TRIM_EVERY = 32
-DATABASE_BUSY = (OperationalError, PoolTimeout, DisconnectionError)
+# The database's own "not now" (and, on the held connection, a connection lost twice in a row).
+DATABASE_BUSY: tuple[type[BaseException], ...] = (OperationalError, PoolTimeout, DisconnectionError,
+                                                  ConnectionLost)
 
 
 class WriteFailed(HallError):
@@ -97,10 +104,13 @@ class HeartbeatWriter:
     """``writer.submit(beat)`` (False: too many waiting, answer 503); ``deliver(batch)`` is
     called on the writer's thread with every batch once each beat in it is done."""
 
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, keys: HallKeys, clock: Clock,
+    def __init__(self, engine: Engine, settings: Settings, keys: HallKeys, clock: Clock,
                  deliver: Callable[[list[Beat]], None], *, max_pending: int = 2048,
                  max_age_s: float | None = None) -> None:
-        self._sessions = sessions
+        self.store = HeartbeatStore(engine)
+        # The driver's own errors too: the batch's statements are the driver's (a lock timeout,
+        # a serialization failure on PostgreSQL are its OperationalError).
+        self._busy_errors = (*DATABASE_BUSY, engine.dialect.loaded_dbapi.OperationalError)
         self._settings = settings
         self._clock = clock
         self._deliver = deliver
@@ -116,13 +126,15 @@ class HeartbeatWriter:
         self.batches = 0  # for tests and logs
         self.largest_batch = 0
         self.fallbacks = 0  # batches written again one beat at a time
+        self.reconnects = 0  # batches written again on a fresh connection
 
     def start(self) -> None:
         self.loop.start()
 
     def stop(self) -> None:
         """Stop the thread; beats still waiting are answered 503 busy (the kiosk comes back)."""
-        self.loop.stop()
+        if self.loop.stop():
+            self.store.close()  # (a pass still running keeps it: closed under it, its batch would fail)
         with self._lock:
             left, self._pending = self._pending, []
         for beat in left:
@@ -178,7 +190,7 @@ class HeartbeatWriter:
         self.largest_batch = max(self.largest_batch, len(live))
         try:
             self._write(live)
-        except DATABASE_BUSY as exc:
+        except self._busy_errors as exc:
             self._busy(live, exc)
         except Exception as exc:  # noqa: BLE001 - one bad row must not cost the others their answers
             self.cache.clear()  # the marks it made in the cache were rolled back
@@ -191,7 +203,7 @@ class HeartbeatWriter:
             for beat in live:
                 try:
                     self._write([beat])
-                except DATABASE_BUSY as again:
+                except self._busy_errors as again:
                     self._busy([beat], again)
                 except Exception as again:  # noqa: BLE001
                     self.cache.clear()
@@ -209,12 +221,23 @@ class HeartbeatWriter:
         beat.error = WriteFailed("the hall failed; try again later")
 
     def _write(self, beats: list[Beat]) -> None:
-        """The batch's one transaction; the beats' outcomes are set only once it committed."""
+        """The batch's one transaction; the beats' outcomes are set only once it committed.
+        A connection found dropped before the commit (nothing written) costs one more try on a
+        fresh one, not the batch's answers."""
+        try:
+            self._write_once(beats)
+        except ConnectionLost:
+            self.reconnects += 1
+            log.warning("the heartbeat writer's database connection was lost; writing the batch again")
+            self.cache.clear()  # the marks it made in the cache were not written
+            self._write_once(beats)
+
+    def _write_once(self, beats: list[Beat]) -> None:
         settings, cache = self._settings, self.cache
         outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
-        with self._sessions() as db, sqlite_begin("IMMEDIATE"), lazy_commit():
-            connection = db.connection()
-            cache.refresh(connection, {beat.device_id for beat in beats})
+        with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction() as batch:
+            connection = batch.connection
+            cache.refresh(connection, {beat.device_id for beat in beats}, batch.generation())
             signed = []
             for beat in beats:
                 try:
@@ -226,10 +249,10 @@ class HeartbeatWriter:
                 signed.append(beat)
             now = self._clock()
             nonces = [(beat.device_id, beat._values[HEADER_NONCE], beat._timestamp) for beat in signed]
-            new = record_nonces(connection, nonces, now, settings.max_skew_s) if nonces else set()
+            new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()
             when = to_datetime(now)
             server_time = iso(when)
-            states: list[dict[str, Any]] = []
+            rows: list[BeatRow] = []
             trim: list[str] = []
             expired: list[str] = []
             delivered: list[str] = []
@@ -240,11 +263,11 @@ class HeartbeatWriter:
                     continue
                 new.discard(key)  # a twin in the same batch is a replay
                 try:
-                    report = validate(HeartbeatIn, parse_json(beat.body))
+                    report = read_report(beat.body)
                 except HallError as exc:
                     outcomes.append((beat, exc))
                     continue
-                states.append(fleet.state_row(beat.device_id, report.model_dump(), when))
+                rows.append(beat_row(beat.device_id, report))
                 if self._trim_turn(beat.device_id):
                     trim.append(beat.device_id)
                 # Every field of HeartbeatOut, null ones too.
@@ -254,10 +277,10 @@ class HeartbeatWriter:
                     "config": cache.config_for(beat.device_id, report.config_version),
                     "release": cache.release_for(connection, beat.device_id,
                                                  report.versions.get("release", ""))}))
-            fleet.write_beats(connection, states, settings.heartbeat_history, trim)
-            commands.expire(connection, expired)
-            commands.mark_delivered(connection, delivered, when)
-            db.commit()
+            with batch.writes():
+                batch.write_beats(rows, when, settings.heartbeat_history, trim)
+                batch.expire(expired)
+                batch.mark_delivered(delivered, when)
         for beat, outcome in outcomes:
             if isinstance(outcome, HallError):
                 beat.error = outcome
@@ -268,3 +291,28 @@ class HeartbeatWriter:
         count = self._beats_of.get(device_id, -1) + 1  # -1: its first beat here trims
         self._beats_of[device_id] = count % TRIM_EVERY
         return count % TRIM_EVERY == 0
+
+
+def read_report(body: bytes) -> HeartbeatIn:
+    """The heartbeat's report, parsed and validated in one pass (pydantic's own JSON parser);
+    the same answers as ``validate(HeartbeatIn, parse_json(body))``."""
+    try:
+        return HeartbeatIn.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            raise InvalidRequest("body is not valid JSON") from exc
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise InvalidRequest(f"{where}: {first['msg']}") from exc
+
+
+def beat_row(device_id: str, report: HeartbeatIn) -> BeatRow:
+    """Its ``device_states`` / ``heartbeats`` columns (as ``fleet.state_row`` makes them for the
+    FastAPI route), straight from the model: no dict of the report, its JSON by pydantic."""
+    versions = report.versions
+    return BeatRow(
+        device_id, report.health.state[:16], report.queue.depth, report.queue.oldest_unsent_s,
+        report.model_dump_json(), report.free_disk_bytes,
+        # The release the kiosk's launcher started, else (factory install) the package version.
+        (versions.get("release") or versions.get("kiosk", ""))[:40],
+        report.config_version, report.uptime_s, report.locked)

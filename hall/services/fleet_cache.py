@@ -62,10 +62,12 @@ class FleetCache:
         self._stages = None
         self._manifests.clear()
 
-    def refresh(self, connection: Connection, device_ids: set[str]) -> None:
+    def refresh(self, connection: Connection, device_ids: set[str], generation: int | None = None) -> None:
         """At the start of a batch, in its transaction: drop everything if the generation
-        changed, then read the kiosks of the batch that are not cached."""
-        generation = fleet_generation.read(connection)
+        changed, then read the kiosks of the batch that are not cached. ``generation``: read
+        already by the caller (the heartbeat writer's own statement), else read here."""
+        if generation is None:
+            generation = fleet_generation.read(connection)
         # A missing row (-1: a database restored from before migration 0012 and not migrated)
         # could never announce a change: then nothing is kept from one batch to the next.
         if generation < 0 or generation != self.generation or len(self.kiosks) > MAX_KIOSKS:

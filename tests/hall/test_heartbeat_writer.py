@@ -1,10 +1,12 @@
-"""The heartbeat writer and its cache, in one process on a real SQLite database (issue 11).
+"""The heartbeat writer, its cache and its own connection, in one process on a real SQLite
+database and on the PostgreSQL cluster the tests start (issue 11).
 
 Over HTTP the heartbeat is tested in test_api_fleet.py (both databases) and across two hall
 processes in test_load_shared_state.py; here what HTTP cannot arrange: a batch of several
-kiosks with one failing row, a pass that fails, the statements a batch costs, and console
-writes reaching the next beat through the generation. One database and one writer serve
-the module; each test enrols its own kiosks.
+kiosks with one failing row, a pass that fails, the statements a batch costs, console
+writes reaching the next beat through the generation, and the database dropping the
+writer's connection. One database and one writer serve the module per backend; each test
+enrols its own kiosks.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.core.config import load_settings
@@ -42,16 +44,19 @@ class Hall:
     done: queue.Queue
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory) -> Iterator[Hall]:
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("writer"), environ={})
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hall(request, tmp_path_factory) -> Iterator[Hall]:
+    db_url = None
+    if request.param == "postgres":
+        db_url = request.getfixturevalue("postgres_cluster").create_database("hall_writer")
+    settings = load_settings(db=db_url, data_dir=tmp_path_factory.mktemp("writer"), environ={})
     settings.ensure_dirs()
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
     keys = load_or_create_keys(settings.keys_dir)
     done: queue.Queue = queue.Queue()
-    writer = HeartbeatWriter(sessions, settings, keys, time.time, lambda batch: done.put(batch))
+    writer = HeartbeatWriter(engine, settings, keys, time.time, lambda batch: done.put(batch))
     yield Hall(settings, engine, sessions, keys, writer, done)
     writer.stop()
     engine.dispose()
@@ -87,6 +92,49 @@ def run(hall: Hall, *beats: Beat) -> list[Beat]:
     return list(beats)
 
 
+def history_rows(hall: Hall, device_id: str) -> int:
+    from sqlalchemy import func, select
+
+    with hall.sessions() as db:
+        return db.scalar(select(func.count()).where(Heartbeat.device_id == device_id))
+
+
+def answered(hall: Hall, *beats: Beat) -> list[Beat]:
+    """Submit to the running writer (its connection stays held between batches), wait."""
+    hall.writer.ensure_running()
+    for one in beats:
+        assert hall.writer.submit(one)
+    done: list[Beat] = []
+    while len(done) < len(beats):
+        done += hall.done.get(timeout=30)
+    return list(beats)
+
+
+def test_a_connection_the_database_dropped_is_replaced_and_the_batch_answered(hall):
+    kiosk = enrol(hall)
+    assert all(b.answer is not None for b in answered(hall, beat(kiosk)))
+    store = hall.writer.store
+    held = store._held
+    assert held is not None
+    connections, reconnects = store.connections, hall.writer.reconnects
+    raw = held.connection.dbapi_connection
+    if store.postgres:  # the server ends the writer's session, as a restart or an idle timeout would
+        with hall.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({raw.info.backend_pid})")
+    else:  # SQLite has no server: the connection is closed under the writer
+        raw.close()
+    (after,) = answered(hall, beat(kiosk))
+    # Nothing was written on the lost connection: the batch went again on a fresh one and was answered.
+    assert after.answer is not None, after.error
+    assert (store.connections, hall.writer.reconnects) == (connections + 1, reconnects + 1)
+    assert hall.writer.loop.running
+    (again,) = answered(hall, beat(kiosk))
+    assert again.answer is not None and store.connections == connections + 1
+    if store.postgres:  # the new connection commits lazily too, as the writer's always did
+        raw = store._held.connection.dbapi_connection  # (not through SQLAlchemy: its hook would set it)
+        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+
+
 def test_a_batch_with_a_failing_row_loses_no_other_answer_and_the_writer_lives(hall):
     kiosks = [enrol(hall) for _ in range(3)]
     assert all(b.answer is not None for b in run(hall, *(beat(k) for k in kiosks)))  # now cached
@@ -99,8 +147,11 @@ def test_a_batch_with_a_failing_row_loses_no_other_answer_and_the_writer_lives(h
         db.execute(delete(Device).where(Device.id == gone))
         db.commit()
     fallbacks = hall.writer.fallbacks
+    before = history_rows(hall, kiosks[1][0])
     first, second, third = run(hall, *(beat(k) for k in kiosks))
     assert hall.writer.fallbacks == fallbacks + 1  # the batch failed, then each beat was written alone
+    # One transaction: nothing of the failed batch stayed, each beat written again is one row.
+    assert history_rows(hall, kiosks[1][0]) == before + 1
     # Written alone after the cache was dropped, its device is read afresh: there is none.
     assert first.answer is None and first.error is not None and first.error.status == 401
     assert second.answer is not None and third.answer is not None
@@ -113,16 +164,16 @@ def test_a_failing_pass_answers_busy_and_the_writer_goes_on(hall):
     from sqlalchemy.exc import OperationalError
 
     kiosk = enrol(hall)
-    real = hall.writer._sessions
+    store = hall.writer.store
 
     def down():
-        raise OperationalError("BEGIN", None, Exception("the database went away"))
+        raise OperationalError("connect", None, Exception("the database went away"))
 
-    hall.writer._sessions = down
+    store._connection = down  # the writer's connection cannot be had (its engine's connect fails)
     try:
         (refused,) = run(hall, beat(kiosk))
     finally:
-        hall.writer._sessions = real
+        del store._connection
     assert refused.error is not None and (refused.error.status, refused.error.code) == (503, "busy")
     assert hall.writer.loop.running
     (fine,) = run(hall, beat(kiosk))
@@ -134,11 +185,11 @@ def test_a_batch_costs_the_same_statements_for_one_kiosk_or_eight(hall):
     run(hall, *(beat(k) for k in kiosks))  # cached, and each kiosk's first trim done
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args):
+    def count(statement: str) -> None:
         if not statement.startswith("DELETE FROM nonces"):  # the sweep runs one batch in 50
             statements.append(statement)
 
-    event.listen(hall.engine, "before_cursor_execute", count)
+    hall.writer.store.trace = count  # each statement the writer hands its driver (one per kind)
     try:
         run(hall, beat(kiosks[0]))
         one = len(statements)
@@ -146,7 +197,7 @@ def test_a_batch_costs_the_same_statements_for_one_kiosk_or_eight(hall):
         answered = run(hall, *(beat(k) for k in kiosks))
         eight = len(statements)
     finally:
-        event.remove(hall.engine, "before_cursor_execute", count)
+        hall.writer.store.trace = None
     assert all(b.answer is not None for b in answered)
     # The generation, the nonces, last_seen, the states, the history: one statement each.
     assert eight <= one + 1, (one, eight)
@@ -194,3 +245,23 @@ def test_without_its_generation_row_the_cache_keeps_nothing(hall):
         with hall.sessions() as db:
             db.add(FleetGeneration(id=1, value=10**6))
             db.commit()
+
+
+def test_a_batch_that_fails_before_its_commit_leaves_nothing(hall):
+    """The store's transaction is one (on PostgreSQL its own BEGIN on a connection in autocommit)."""
+    from sqlalchemy import select
+
+    device_id, _ = enrol(hall)
+    hall.writer.stop()  # the store is the writer's: used here while its thread is stopped
+    store = hall.writer.store
+    with pytest.raises(RuntimeError), store.transaction() as batch:
+        assert batch.record_nonces([(device_id, "n-" + uuid.uuid4().hex, int(time.time()))], time.time(),
+                                   300)
+        raise RuntimeError("after the nonce, before the commit")
+    with hall.sessions() as db:
+        assert db.scalars(select(SeenNonce.nonce).where(SeenNonce.device_id == device_id)).all() == []
+    with store.transaction() as batch:  # and the connection is fine for the next
+        assert batch.generation() >= -1
+        with batch.writes():
+            batch.expire([])
+    hall.writer.start()

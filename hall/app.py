@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hall.api.admission import AdmissionMiddleware, gate_for
 from hall.api.answer_signing import AnswerSigning
-from hall.api.body_limit import BodyLimitMiddleware
+from hall.api.body_limit import BodyLimitMiddleware, BodyReader
 from hall.api.errors import install_error_handlers
 from hall.api.front_door import FrontDoor
 from hall.api.heartbeat_fast_path import HeartbeatFastPath
@@ -103,6 +103,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.console_secret = console_secret(settings.data_dir)
     app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
     app.state.gate = gate_for(settings)  # admission's places, also read by the front door
+    app.state.body_reader = BodyReader(settings)  # the body limit's, also the heartbeat fast path's
 
     install_error_handlers(app)
     install_console_error_page(app)  # a page, not JSON, for a console 403 / 404
@@ -126,7 +127,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     # The last added runs first: body limit, then admission, then the read mode.
     app.add_middleware(ReadModeMiddleware)
     app.add_middleware(AdmissionMiddleware, settings=settings, gate=app.state.gate)
-    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings, reader=app.state.body_reader)
     return app
 
 

@@ -70,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (method, path, status); off by default: it costs under load")
     serve.add_argument("--inflight-kiosk", type=_positive, default=None,
-                       help="signed kiosk requests in flight per worker (default 12)")
+                       help="signed kiosk requests in flight per worker (default 12; on SQLite "
+                            "12 for the hall, split among the workers)")
     serve.add_argument("--inflight-public", type=_positive, default=None,
-                       help="other requests in flight per worker (default 6)")
+                       help="other requests in flight per worker (default 6; on SQLite 6 for the "
+                            "hall, split among the workers)")
     serve.add_argument("--inflight-login", type=_positive, default=None,
                        help="console logins in flight per worker (default 1)")
 

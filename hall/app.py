@@ -11,7 +11,9 @@ limit (hall/api/body_limit.py: 413 before the body is buffered, slow bodies cut 
 admission (hall/api/admission.py: a bounded number in flight per kind, else a fast
 503), the read mode (GET/HEAD read SQLite without the write lock), then FastAPI's
 routes. The server also runs a cleanup pass of
-abandoned uploads every ``cleanup_interval_s`` on a ``workers.BackgroundLoop``.
+abandoned uploads every ``cleanup_interval_s`` on a ``workers.BackgroundLoop``, and reloads
+the enrolled device ids the door and admission sort signed requests by
+(hall/api/known_devices.py) on another.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from fastapi.staticfiles import StaticFiles
 
 from hall.api.admission import AdmissionMiddleware, gate_for
 from hall.api.answer_signing import AnswerSigning
-from hall.api.body_limit import BodyLimitMiddleware
+from hall.api.body_limit import BodyLimitMiddleware, BodyReader
 from hall.api.errors import install_error_handlers
 from hall.api.front_door import FrontDoor
 from hall.api.heartbeat_fast_path import HeartbeatFastPath
+from hall.api.known_devices import KnownDevices
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
 from hall.console.auth import LoginRequired
@@ -78,10 +81,14 @@ def _cleanup_loop(app: FastAPI) -> BackgroundLoop:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     loop = _cleanup_loop(app)
     app.state.cleanup_loop = loop
+    known_loop = app.state.known_devices.loop()  # the enrolled ids the door and admission sort by
+    app.state.known_devices_loop = known_loop
     loop.start()
+    known_loop.start()
     try:
         yield
     finally:
+        known_loop.stop()
         loop.stop()
         app.state.engine.dispose()
 
@@ -103,6 +110,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.state.console_secret = console_secret(settings.data_dir)
     app.state.catalog = load_hall_catalog()  # the kiosks' catalog, departments, working days
     app.state.gate = gate_for(settings)  # admission's places, also read by the front door
+    app.state.body_reader = BodyReader(settings)  # the body limit's, also the heartbeat fast path's
+    app.state.known_devices = KnownDevices(app.state.sessionmaker, settings.data_dir / "enrolments.stamp")
 
     install_error_handlers(app)
     install_console_error_page(app)  # a page, not JSON, for a console 403 / 404
@@ -125,15 +134,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
               name="console-static")
     # The last added runs first: body limit, then admission, then the read mode.
     app.add_middleware(ReadModeMiddleware)
-    app.add_middleware(AdmissionMiddleware, settings=settings, gate=app.state.gate)
-    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(AdmissionMiddleware, settings=settings, gate=app.state.gate,
+                       known=app.state.known_devices)
+    app.add_middleware(BodyLimitMiddleware, settings=settings, reader=app.state.body_reader)
     return app
 
 
 def serve_app(settings: Settings, clock: Clock = system_clock) -> FrontDoor:
     """The application as served: ``create_app`` behind the front door."""
     app = create_app(settings, clock)
-    return FrontDoor(HeartbeatFastPath(app), app.state.gate, settings.retry_after_s)
+    return FrontDoor(HeartbeatFastPath(app), app.state.gate, settings.retry_after_s, app.state.known_devices)
 
 
 def app_from_environment() -> FrontDoor:

@@ -70,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (method, path, status); off by default: it costs under load")
     serve.add_argument("--inflight-kiosk", type=_positive, default=None,
-                       help="signed kiosk requests in flight per worker (default 12)")
+                       help="signed kiosk requests in flight per worker (default 12; on SQLite "
+                            "12 for the hall, split among the workers)")
     serve.add_argument("--inflight-public", type=_positive, default=None,
-                       help="other requests in flight per worker (default 6)")
+                       help="other requests in flight per worker (default 6; on SQLite 6 for the "
+                            "hall, split among the workers)")
     serve.add_argument("--inflight-login", type=_positive, default=None,
                        help="console logins in flight per worker (default 1)")
 
@@ -299,6 +301,21 @@ def serve_overrides(args: argparse.Namespace) -> dict:
     }
 
 
+def sqlite_worker_budgets(settings: Settings, workers: int, given: dict) -> dict:
+    """On SQLite the default in-flight budgets are the hall's, shared by its workers.
+
+    SQLite has one writer whatever the number of processes, and a request in flight is
+    work for the cores the workers share: with the budgets per worker, two workers admitted
+    twice the work of one, and under the load mix every turn of their event loops, and so
+    even their answers at the door, took twice as long (docs/operations.md, "Load figures").
+    A second worker is for the door's cheap answers under a flood, not for more requests in
+    flight. Budgets given on the command line are kept as given (per worker)."""
+    if workers < 2 or not settings.db_url.startswith("sqlite"):
+        return {}
+    return {name: max(1, getattr(settings, name) // workers)
+            for name in ("inflight_kiosk", "inflight_public") if name not in given}
+
+
 def _mib(value: int | None) -> int | None:
     return None if value is None else value * 1024 * 1024
 
@@ -319,6 +336,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_store(settings)
     migrate(settings.db_url, settings.county)
     overrides = {name: value for name, value in serve_overrides(args).items() if value is not None}
+    overrides = {**sqlite_worker_budgets(settings, args.workers, overrides), **overrides}
     os.environ[ENV_SERVE_SETTINGS] = json.dumps({
         "db": settings.db_url, "data_dir": str(settings.data_dir), "host": settings.host,
         "port": settings.port, **overrides, **storage_arguments(settings),

@@ -26,8 +26,11 @@ Budgets are per process: with ``county-hall serve --workers N`` the hall admits 
 as much, and the database pool of each process is sized to its budgets
 (``Settings.db_pool_size``).
 
-Not defended here: a flood that forges the signature headers is counted as ``kiosk``
-(it is refused at the signature check, quickly, but it shares the kiosks' budget).
+A request with the signature headers counts as ``kiosk`` only when its ``X-Device-Id``
+names a kiosk the process knows to be enrolled (hall/api/known_devices.py); a flood that
+forges the headers with made-up ids counts as ``public``. Not defended here: a flood that
+names a real kiosk's id with a forged signature still counts as ``kiosk`` (it is refused
+at the signature check, quickly, but it shares the kiosks' budget).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import time
 
 from hall.api.body_limit import ASGIApp, Receive, Scope, Send, send_error
+from hall.api.known_devices import KnownDevices
 from hall.api.priority_gate import KINDS, PriorityGate
 from hall.core.config import Settings
 
@@ -62,18 +66,30 @@ def missing_signature_header(scope: Scope) -> str | None:
     return None
 
 
-def request_kind(scope: Scope) -> str | None:
-    """The budget a request counts against, or None for requests that need none."""
+def request_kind(scope: Scope, known: KnownDevices | None = None) -> str | None:
+    """The budget a request counts against, or None for requests that need none. With
+    ``known``, a signed request naming an id that is not an enrolled kiosk's counts as
+    ``public`` (hall/api/known_devices.py)."""
     path: str = scope["path"]
     if path in UNLIMITED_PATHS:
         return None
     if path.startswith("/api/v1/"):
         if path.rstrip("/") in UNSIGNED_API_PATHS:
             return "public"
-        return "kiosk"  # the signature headers are there (missing_signature_header)
+        # The signature headers are there (missing_signature_header).
+        if known is not None and not known.knows(_device_id(scope)):
+            return "public"
+        return "kiosk"
     if path.rstrip("/") == "/console/login" and scope["method"] == "POST":
         return "login"
     return "public"
+
+
+def _device_id(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-device-id":
+            return value
+    return b""
 
 
 def gate_for(settings: Settings) -> PriorityGate:
@@ -82,10 +98,12 @@ def gate_for(settings: Settings) -> PriorityGate:
 
 
 class AdmissionMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings, gate: PriorityGate | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, gate: PriorityGate | None = None,
+                 known: KnownDevices | None = None) -> None:
         self.app = app
         self.settings = settings
         self.gate = gate or gate_for(settings)
+        self.known = known
         self.refused = dict.fromkeys(KINDS, 0)  # for logs and tests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,7 +114,7 @@ class AdmissionMiddleware:
         if missing is not None:
             await send_error(send, 401, "bad_signature", f"missing header {missing}")
             return
-        kind = request_kind(scope)
+        kind = request_kind(scope, self.known)
         if kind is None:
             await self.app(scope, receive, send)
             return

@@ -12,7 +12,9 @@ middleware reads the body itself, counting bytes as they arrive, and answers:
 * ``503 busy`` when the bodies this process holds already add up to
   ``max_buffered_bytes``.
 
-The application then gets the whole body in one message. The limit per route is
+The application then gets the whole body in one message. The reading and counting is
+``BodyReader``'s, one per process, which the heartbeat's fast path shares
+(hall/api/heartbeat_fast_path.py): its bodies count toward the same bound. The limit per route is
 ``limit_for(method, path)``: a chunk for ``PATCH /api/v1/uploads/…``, the JSON limit of
 docs/protocol.md for the rest of ``/api/v1``, a few KiB for the unsigned enrolment and
 for console forms.
@@ -21,11 +23,11 @@ for console forms.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from hall.api.errors import error_body
 from hall.core.config import Settings
 
 Scope = MutableMapping[str, Any]
@@ -58,7 +60,7 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body: 
 def error_answer(status: int, code: str, detail: str, *, retry_after: int | None = None,
                  close: bool = False) -> Answer:
     """A complete ``{"error", "detail"}`` answer."""
-    body = json.dumps({"error": code, "detail": detail}).encode()
+    body = error_body(code, detail)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]
     if retry_after is not None:
@@ -118,27 +120,124 @@ async def send_health(send: Send, method: str) -> None:
     await send_answer(send, health_answer(method))
 
 
-class _Disconnected(Exception):
+class ClientLeft(Exception):
     """The client went away while sending its body: there is no one to answer."""
 
 
-class _Timeout(Exception):
-    pass
+class BodyRefused(Exception):
+    """The body is not taken; ``answer(retry_after_s)`` says why (the connection is closed:
+    the rest of the body is not read)."""
+
+    def __init__(self, status: int, code: str, detail: str, *, transient: bool = False) -> None:
+        super().__init__(code)
+        self.status, self.code, self.detail, self.transient = status, code, detail, transient
+
+    def answer(self, retry_after_s: int) -> Answer:
+        return error_answer(self.status, self.code, self.detail,
+                            retry_after=retry_after_s if self.transient else None, close=True)
 
 
-class _TooBig(Exception):
-    pass
+def _busy() -> BodyRefused:
+    return BodyRefused(503, "busy", "the hall is busy; try again later", transient=True)
 
 
-class _Busy(Exception):
-    pass
+def _too_slow() -> BodyRefused:
+    return BodyRefused(503, "body_timeout", "the request body arrived too slowly", transient=True)
+
+
+class BodyReader:
+    """The one reader of request bodies of a process, and the count of the bytes they hold.
+
+    Used by ``BodyLimitMiddleware`` and by the heartbeat's fast path
+    (hall/api/heartbeat_fast_path.py), so every body a process holds counts toward
+    ``max_buffered_bytes``. One event loop per process: the count needs no lock. Whoever
+    takes a body gives its bytes back with ``release(len(body))`` when done with it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.held = 0  # bytes of bodies held by this process right now
+
+    def check_declared(self, scope: Scope, limit: int) -> None:
+        """Refuse before a byte is read: a bad ``Content-Length``, one over ``limit``, or one
+        the process cannot hold now."""
+        declared = declared_length(scope)
+        if declared == "bad":
+            raise BodyRefused(400, "bad_request", "Content-Length must be ASCII digits")
+        if isinstance(declared, int):
+            if declared > limit:
+                raise BodyRefused(413, "too_large", f"body larger than {limit} bytes")
+            if self.held + declared > self.settings.max_buffered_bytes:
+                raise _busy()
+
+    async def take(self, scope: Scope, receive: Receive, limit: int) -> bytes:
+        """``check_declared``, then ``read``."""
+        self.check_declared(scope, limit)
+        return await self.read(receive, limit)
+
+    async def read(self, receive: Receive, limit: int) -> bytes:
+        """The whole body, counted into ``held`` as it arrives (``release`` it when done).
+
+        Raises ``BodyRefused`` (over ``limit``, the process full of bodies, a pause over
+        ``body_idle_timeout_s`` or not complete after ``body_total_timeout_s``) or
+        ``ClientLeft``; either way nothing stays counted.
+        """
+        settings = self.settings
+        deadline = time.monotonic() + settings.body_total_timeout_s
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                wait = min(settings.body_idle_timeout_s, deadline - time.monotonic())
+                if wait <= 0:
+                    raise _too_slow()
+                try:
+                    # asyncio.timeout, not wait_for: no task of its own per receive (a third of the
+                    # heartbeat fast path's event-loop time in a profile).
+                    async with asyncio.timeout(wait):
+                        message = await receive()
+                except TimeoutError:
+                    raise _too_slow() from None
+                if message["type"] == "http.disconnect":
+                    raise ClientLeft()
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    self.held += len(chunk)
+                    if size > limit:
+                        raise BodyRefused(413, "too_large", f"body larger than {limit} bytes")
+                    if self.held > settings.max_buffered_bytes:
+                        raise _busy()  # the process is full of bodies: come back later
+                    parts.append(chunk)
+                if not message.get("more_body", False):
+                    return parts[0] if len(parts) == 1 else b"".join(parts)
+        except BaseException:
+            self.held -= size
+            raise
+
+    def release(self, size: int) -> None:
+        self.held -= size
+
+    def release_with_task(self, size: int) -> None:
+        """Give ``size`` bytes back when the current task ends: for a caller whose body
+        lives until its answer is sent (under uvicorn, one task per request)."""
+        task = asyncio.current_task()
+        if task is None or task.done():
+            self.release(size)
+        else:
+            task.add_done_callback(lambda _task: self.release(size))
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, reader: BodyReader | None = None) -> None:
         self.app = app
         self.settings = settings
-        self.buffered = 0  # bytes of bodies held by this process right now (one event loop)
+        self.reader = reader or BodyReader(settings)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of bodies this process holds now (the reader's count)."""
+        return self.reader.held
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,41 +247,21 @@ class BodyLimitMiddleware:
             await send_health(send, scope["method"])  # the cheapest answer: a flood of it costs little
             return
         limit = limit_for(self.settings, scope["method"], scope["path"])
-        declared = declared_length(scope)
-        if declared == "bad":
-            await send_error(send, 400, "bad_request", "Content-Length must be ASCII digits", close=True)
+        reader = self.reader
+        try:
+            reader.check_declared(scope, limit)
+            # Nothing to read or count when no body is declared (most GETs): no timed read,
+            # whose timer costs the busy event loop per request (issue 9, "Load").
+            body = await reader.read(receive, limit) if declares_body(scope) else None
+        except BodyRefused as refused:
+            await send_answer(send, refused.answer(self.settings.retry_after_s))
             return
-        if isinstance(declared, int) and declared > limit:
-            await send_error(send, 413, "too_large", f"body larger than {limit} bytes", close=True)
+        except ClientLeft:
             return
-        if isinstance(declared, int) and self.buffered + declared > self.settings.max_buffered_bytes:
-            await send_error(send, 503, "busy", "the hall is busy; try again later",
-                             retry_after=self.settings.retry_after_s, close=True)
-            return
-        if not declares_body(scope):
-            # Nothing to read or count (most GETs): no timed read, whose task and timer cost
-            # the busy event loop several turns per request (issue 9, "Load").
+        if body is None:
             await self.app(scope, receive, send)
             return
-        held = 0
         try:
-            try:
-                parts, held = await self._read_body(receive, limit)
-            except _TooBig:
-                await send_error(send, 413, "too_large", f"body larger than {limit} bytes", close=True)
-                return
-            except _Timeout:
-                await send_error(send, 503, "body_timeout", "the request body arrived too slowly",
-                                 retry_after=self.settings.retry_after_s, close=True)
-                return
-            except _Busy:
-                await send_error(send, 503, "busy", "the hall is busy; try again later",
-                                 retry_after=self.settings.retry_after_s, close=True)
-                return
-            except _Disconnected:
-                return
-            body = b"".join(parts)
-            parts.clear()
             delivered = False
 
             async def replay() -> Message:
@@ -194,36 +273,4 @@ class BodyLimitMiddleware:
 
             await self.app(scope, replay, send)
         finally:
-            self.buffered -= held
-
-    async def _read_body(self, receive: Receive, limit: int) -> tuple[list[bytes], int]:
-        """The body's pieces and their size, counted into ``self.buffered`` as they arrive."""
-        settings = self.settings
-        deadline = time.monotonic() + settings.body_total_timeout_s
-        parts: list[bytes] = []
-        size = 0
-        try:
-            while True:
-                wait = min(settings.body_idle_timeout_s, deadline - time.monotonic())
-                if wait <= 0:
-                    raise _Timeout()
-                try:
-                    message = await asyncio.wait_for(receive(), wait)
-                except TimeoutError as exc:
-                    raise _Timeout() from exc
-                if message["type"] == "http.disconnect":
-                    raise _Disconnected()
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    self.buffered += len(chunk)
-                    if size > limit:
-                        raise _TooBig()
-                    if self.buffered > settings.max_buffered_bytes:
-                        raise _Busy()  # the process is full of bodies: come back later
-                    parts.append(chunk)
-                if not message.get("more_body", False):
-                    return parts, size
-        except BaseException:
-            self.buffered -= size
-            raise
+            reader.release(len(body))

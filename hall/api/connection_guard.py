@@ -43,6 +43,7 @@ try:
 except ImportError:  # httptools is not installed: h11 only
     HttpToolsProtocol = None
 
+from hall.api.errors import error_body
 from hall.api.front_door import FrontDoor
 from hall.core.config import Settings
 
@@ -58,7 +59,7 @@ def _settings() -> Settings:
 
 
 def busy_response(retry_after_s: int) -> bytes:
-    body = b'{"error": "busy", "detail": "the hall is busy; try again later"}'
+    body = error_body("busy", "the hall is busy; try again later")
     return (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\nretry-after: %d\r\ncache-control: no-store\r\nconnection: close\r\n\r\n%s"
             % (len(body), retry_after_s, body))

@@ -22,7 +22,8 @@ answers). So this wraps the whole application and, per request:
   and the process holds ``FLOOD_CONNECTIONS`` or more: a login page (FastAPI's stack, a
   template, a signed token) costs the loop many times a health answer, and a flood of
   them made every turn of the loop, and so every kiosk's answer, seconds long
-  (hall/api/loop_lag.py);
+  (hall/api/loop_lag.py). A signed request naming an id that is not an enrolled kiosk's
+  counts as anonymous here and in admission (hall/api/known_devices.py);
 * stamps the request's arrival (``ARRIVED_KEY`` in the scope) so admission can bound
   the whole time a request waits, not only its time in the gate.
 
@@ -51,6 +52,7 @@ from hall.api.body_limit import (
     health_answer,
     send_answer,
 )
+from hall.api.known_devices import KnownDevices
 from hall.api.loop_lag import LoopLag
 from hall.api.priority_gate import PriorityGate
 
@@ -66,9 +68,11 @@ class FrontDoor:
     """``FrontDoor(app, gate, retry_after_s)``: ``app`` is the FastAPI application,
     ``gate`` the process's PriorityGate that its admission middleware uses."""
 
-    def __init__(self, app: ASGIApp, gate: PriorityGate, retry_after_s: int) -> None:
+    def __init__(self, app: ASGIApp, gate: PriorityGate, retry_after_s: int,
+                 known: KnownDevices | None = None) -> None:
         self.app = app
         self.gate = gate
+        self.known = known  # the enrolled ids (hall/api/known_devices.py), as admission sorts by
         self.retry_after_s = retry_after_s
         self.shed = 0  # for logs and tests
         self.unsigned = 0  # refused 401 here for want of a signature header
@@ -91,7 +95,7 @@ class FrontDoor:
         if missing is not None:
             self.unsigned += 1
             return error_answer(401, "bad_signature", f"missing header {missing}", close=declares_body(scope))
-        kind = request_kind(scope)
+        kind = request_kind(scope, self.known)
         if kind is not None and (self.gate.shed_at_door(kind) or (
                 kind in ANONYMOUS_KINDS and open_connections >= FLOOD_CONNECTIONS and self._behind())):
             self.shed += 1

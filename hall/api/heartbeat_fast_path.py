@@ -28,7 +28,8 @@ from fastapi import FastAPI
 
 from hall.api.admission import ARRIVED_KEY
 from hall.api.answer_signing import signature_header
-from hall.api.body_limit import Message, Receive, Scope, Send, declared_length
+from hall.api.body_limit import BodyReader, BodyRefused, ClientLeft, Message, Receive, Scope, Send
+from hall.api.errors import error_body as _error_body
 from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.errors import HallError
 from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
@@ -108,43 +109,20 @@ class HeartbeatFastPath:
                          retry=error.status == 429 or error.status > 500)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> bytes:
-        """The whole body, at most ``max_json_bytes``, arriving within the body timeouts."""
-        settings = self.settings
-        limit = settings.max_json_bytes
-        declared = declared_length(scope)
-        if declared == "bad":
-            await self._send(send, headers, 400,
-                             _error_body("bad_request", "Content-Length must be ASCII digits"), close=True)
-            raise _NoBody()
-        if isinstance(declared, int) and declared > limit:
-            await self._send(send, headers, 413, _error_body("too_large", f"body larger than {limit} bytes"),
-                             close=True)
-            raise _NoBody()
-        deadline = time.monotonic() + settings.body_total_timeout_s
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            wait = min(settings.body_idle_timeout_s, deadline - time.monotonic())
-            try:
-                # asyncio.timeout, not wait_for: no task of its own per receive (a third of the
-                # fast path's event-loop time in a profile).
-                async with asyncio.timeout(max(wait, 0.0)):
-                    message = await receive()
-            except TimeoutError:
-                await self._send(send, headers, 503, _error_body(
-                    "body_timeout", "the request body arrived too slowly"), retry=True, close=True)
-                raise _NoBody() from None
-            if message["type"] == "http.disconnect":
-                raise _NoBody()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                await self._send(send, headers, 413,
-                                 _error_body("too_large", f"body larger than {limit} bytes"), close=True)
-                raise _NoBody()
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(parts)
+        """The whole body, at most ``max_json_bytes``, read by the process's one body reader
+        (hall/api/body_limit.py: the same refusals and timeouts as every other request, and
+        counted toward ``max_buffered_bytes`` until this request's task ends: its answer sent)."""
+        reader: BodyReader = self.app.state.body_reader
+        try:
+            body = await reader.take(scope, receive, self.settings.max_json_bytes)
+        except BodyRefused as refused:
+            await self._send(send, headers, refused.status, _error_body(refused.code, refused.detail),
+                             retry=refused.transient, close=True)
+            raise _NoBody() from None
+        except ClientLeft:
+            raise _NoBody() from None
+        reader.release_with_task(len(body))
+        return body
 
     async def _send(self, send: Send, request_headers: dict[str, str], status: int, body: bytes, *,
                     retry: bool = False, close: bool = False) -> None:
@@ -177,7 +155,3 @@ def _wake(beats: list[Beat]) -> None:
         future = beat.waiter[1]
         if not future.done():
             future.set_result(None)
-
-
-def _error_body(code: str, detail: str) -> bytes:
-    return _encode({"error": code, "detail": detail}).encode()

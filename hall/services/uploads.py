@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hall.core.config import Settings
+from hall.db import sqlite_begin
 from hall.errors import Conflict, HallError, InvalidRequest, NotFound, TooLarge, Unprocessable
 from hall.models import ApplicationAttachment, Device, Upload
 from hall.storage import BlobNotFound, open_store
@@ -138,7 +139,20 @@ def get_upload(db: Session, device: Device, upload_id: str, lock: bool = False) 
 
 def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str, offset: int,
                  chunk: bytes, clock: Clock = system_clock) -> Upload:
-    upload = get_upload(db, device, upload_id, lock=True)
+    """Write ``chunk`` at ``offset``; the last one is checked against the SHA-256 and stored.
+
+    The slow part (the chunk written and fsynced, the hash, the blob stored: three trips to
+    the disk, or the network for object storage) runs BEFORE the write transaction, which
+    then only moves the offset on if nobody moved it meanwhile (compare and set) and commits.
+    SQLite has one write lock for every hall process; held across those trips it was the
+    uploads' stalls under the load mix with two workers (issue 9, "Load"). A duplicate of
+    a chunk in flight writes the same bytes at the same place and then loses the compare
+    and set (409, as before); bytes that are not the kiosk's fail the SHA-256 at the end.
+    """
+    with sqlite_begin("DEFERRED"):  # a read: no write lock while the disk works
+        upload = get_upload(db, device, upload_id)
+    db.expunge(upload)  # the answer's copy (before the rollback expires it); the row changes below
+    db.rollback()
     if upload.complete:
         if offset == upload.size and not chunk:
             return upload
@@ -155,24 +169,44 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
         handle.truncate()
         handle.flush()
         os.fsync(handle.fileno())
-    upload.offset += len(chunk)
-    upload.updated_at = to_datetime(clock())
-    if upload.offset == upload.size:
+    new_offset = upload.offset + len(chunk)
+    complete = new_offset == upload.size
+    if complete:
         if _file_sha256(partial) != upload.sha256:
+            _move_offset(db, upload, 0, complete=False, clock=clock)  # start again, from nothing
             partial.unlink(missing_ok=True)
-            upload.offset = 0
-            db.commit()
             raise Unprocessable("SHA-256 of the received bytes does not match; start again",
                                 code="hash_mismatch")
+        # Content-addressed: storing it before the compare and set is harmless should that
+        # lose (the bytes under this key are these bytes whoever sent them).
         store, key = open_store(settings), attachment_key(upload.sha256)
         if store.exists(key):
             partial.unlink()
         else:
-            store.adopt(key, partial)  # StorageUnavailable: not committed, the kiosk sends the chunk again
-        upload.complete = True
-        upload.verified = True
-    db.commit()
+            store.adopt(key, partial)  # StorageUnavailable: nothing committed, the kiosk sends it again
+    _move_offset(db, upload, new_offset, complete=complete, clock=clock)
     return upload
+
+
+def _move_offset(db: Session, upload: Upload, new_offset: int, *, complete: bool, clock: Clock) -> None:
+    """Move the upload from the offset read to ``new_offset`` in one short write transaction,
+    or raise ``Conflict`` (409 offset_mismatch: another request moved it) or ``NotFound``
+    (cleaned up meanwhile). Updates the detached ``upload`` for the answer."""
+    now = to_datetime(clock())
+    with sqlite_begin("IMMEDIATE"):
+        moved = db.execute(update(Upload).where(
+            Upload.id == upload.id, Upload.device_id == upload.device_id, Upload.offset == upload.offset,
+            Upload.complete.is_(False),
+        ).values(offset=new_offset, complete=complete, verified=complete, updated_at=now)).rowcount
+        if moved != 1:
+            current = db.scalar(select(Upload.offset).where(Upload.id == upload.id))
+            db.rollback()
+            if current is None:
+                raise NotFound("no such upload for this device", code="upload_not_found")
+            raise Conflict(f"hall offset is {current}, chunk starts at {upload.offset}",
+                           code="offset_mismatch")
+        db.commit()
+    upload.offset, upload.complete, upload.verified, upload.updated_at = new_offset, complete, complete, now
 
 
 def attachment_key(sha256: str) -> str:

@@ -171,3 +171,93 @@ def test_while_a_flood_holds_the_loop_back_anonymous_requests_are_shed_at_the_do
         assert door.quick_answer(page, FLOOD_CONNECTIONS) is None
 
     asyncio.run(scenario())
+
+
+def test_signed_requests_naming_no_enrolled_kiosk_count_as_anonymous_at_the_door_and_in_admission(tmp_path):
+    """A flood that forges the four signature headers with made-up ids no longer takes the
+    kiosks' places or priority (hall/api/known_devices.py); an enrolled id does, and before
+    the first reload every id is taken as known."""
+    from datetime import UTC, datetime
+
+    from hall.api.admission import request_kind
+    from hall.api.front_door import FLOOD_CONNECTIONS, OVERLOAD_LAG_S
+    from hall.api.known_devices import KnownDevices
+    from hall.db import make_engine, make_sessionmaker, migrate
+    from hall.models import Device
+
+    url = f"sqlite:///{tmp_path / 'hall.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as db:
+        db.add(Device(id="d", county="441423", public_key=b"k" * 32, enrolled_at=datetime.now(UTC)))
+        db.add(Device(id="gone", county="441423", public_key=b"k" * 32, enrolled_at=datetime.now(UTC),
+                      revoked=True))
+        db.commit()
+    known = KnownDevices(sessions, tmp_path / "enrolments.stamp")
+    other_worker = KnownDevices(sessions, tmp_path / "enrolments.stamp")
+    forged = _scope("GET", "/api/v1/status-changes", [(b"x-device-id", b"kiosk-00000000"), *SIGNED[1:]])
+    revoked = _scope("GET", "/api/v1/status-changes", [(b"x-device-id", b"gone"), *SIGNED[1:]])
+    enrolled = _scope("GET", "/api/v1/status-changes", SIGNED)  # X-Device-Id: d
+    assert {request_kind(scope, known) for scope in (forged, revoked, enrolled)} == {"kiosk"}  # not loaded
+    loop = known.loop(interval_s=3600)  # reloads at start, then only when a miss asks
+    loop.start()
+    try:
+        _until(lambda: known.ids is not None)
+        kinds = [request_kind(scope, known) for scope in (forged, revoked, enrolled)]
+        assert kinds == ["public", "public", "kiosk"]
+        with sessions() as db:  # a kiosk enrolled a moment ago (say through another worker)
+            db.add(Device(id="new", county="441423", public_key=b"k" * 32, enrolled_at=datetime.now(UTC)))
+            db.commit()
+        fresh = _scope("GET", "/api/v1/status-changes", [(b"x-device-id", b"new"), *SIGNED[1:]])
+        assert request_kind(fresh, known) == "public"  # the miss wakes the reload...
+        _until(lambda: request_kind(fresh, known) == "kiosk")  # ...and it is a kiosk's
+        assert loop.running  # the reloading thread lives on after its passes
+        # Enrolled through this worker: a kiosk's at once here, and in a worker whose set is
+        # older than the enrolment (until its reload, which then knows the id).
+        other_worker.reload()
+        with sessions() as db:
+            db.add(Device(id="newer", county="441423", public_key=b"k" * 32, enrolled_at=datetime.now(UTC)))
+            db.commit()
+        known.enrolled("newer")
+        newer = _scope("GET", "/api/v1/status-changes", [(b"x-device-id", b"newer"), *SIGNED[1:]])
+        assert request_kind(newer, known) == "kiosk" and request_kind(newer, other_worker) == "kiosk"
+        assert request_kind(forged, other_worker) == "kiosk"  # the benefit of the doubt, till it reloads
+        other_worker.reload()
+        assert request_kind(newer, other_worker) == "kiosk" and request_kind(forged, other_worker) == "public"
+        known.reload()  # the stamp moved since its last load too
+    finally:
+        loop.stop()
+        engine.dispose()
+    assert request_kind(forged) == "kiosk"  # without the set: as before
+
+    async def app(scope, receive, send) -> None:
+        raise AssertionError("quick_answer only")
+
+    async def scenario() -> None:
+        door = FrontDoor(app, PriorityGate(kiosk=4, login=1, public=4), retry_after_s=2, known=known)
+        assert door.quick_answer(forged, FLOOD_CONNECTIONS) is None  # the loop keeps time
+        time.sleep(OVERLOAD_LAG_S + 0.05)  # one long turn of the loop, as under a flood
+        status, headers, _ = door.quick_answer(forged, FLOOD_CONNECTIONS)
+        assert (status, dict(headers)[b"retry-after"]) == (503, b"2")  # shed as anonymous
+        assert door.quick_answer(enrolled, FLOOD_CONNECTIONS) is None  # the kiosk goes on
+
+        settings = Settings(data_dir=Path("unused"), db_url="sqlite://")
+        gate = PriorityGate(kiosk=1, login=1, public=1)
+        admission = AdmissionMiddleware(_ok, settings, gate, known=known)
+        assert await gate.enter("kiosk", 1.0)  # the kiosks' one place is taken: the forged id is not a kiosk
+        assert (await _call(admission, forged))[0] == 200 and gate.in_flight["public"] == 0
+
+    asyncio.run(scenario())
+
+
+async def _ok(scope, receive, send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _until(condition, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time limit"
+        time.sleep(0.01)

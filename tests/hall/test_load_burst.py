@@ -71,19 +71,40 @@ def _alive(pids: list[int], wait_s: float) -> list[str]:
         time.sleep(0.1)
 
 
+KIOSKS_PER_WORKER = 6  # Settings.inflight_kiosk (12) shared by two SQLite workers
+
+
 def test_a_login_flood_cannot_starve_kiosks_with_two_workers(tmp_path):
     """Separate budgets: with one login in flight per worker, a flood of wrong passwords
-    is shed (503 + Retry-After) while every signed request of the kiosks goes through."""
+    is shed (503 + Retry-After) while every signed request of the kiosks goes through.
+    As many kiosks as one worker has places (on SQLite the two workers share the hall's 12,
+    ``sqlite_worker_budgets``): however the kernel spreads the connections, none waits for a
+    place, so none can be shed for the time a loaded machine takes to free one."""
     args = ["--workers", "2", "--inflight-login", "1"]
     with HallProcess(tmp_path, serve_args=args) as hall:
-        kiosks = enrol_all(hall.url, [hall.enrollment_code() for _ in range(10)])
-        outcomes = asyncio.run(burst(hall.url, kiosks, ["login"] * 120 + ["feed"] * 10))
+        kiosks = enrol_all(hall.url, [hall.enrollment_code() for _ in range(KIOSKS_PER_WORKER)])
+        outcomes = asyncio.run(burst(hall.url, kiosks, ["login"] * 120 + ["feed"] * KIOSKS_PER_WORKER))
         supervisor = hall.pid
         workers = [pid for pid in _children(supervisor) if Path(f"/proc/{pid}/cmdline").exists()]
         assert len(workers) >= 2, workers  # two workers (and multiprocessing's helper)
     tally = Counter((o.kind, o.status) for o in outcomes)
-    assert tally[("feed", 200)] == 10, dict(tally)
+    assert tally[("feed", 200)] == KIOSKS_PER_WORKER, dict(tally)
     assert tally[("login", 503)] > 0
     assert set(tally) <= {("login", 401), ("login", 429), ("login", 503), ("feed", 200)}
     assert all(o.retry_after for o in outcomes if o.status == 503)
     assert not _alive(workers, wait_s=5)  # stopping the hall stopped its workers too
+
+
+def test_on_sqlite_the_workers_share_the_default_in_flight_budgets():
+    """SQLite has one writer for every worker: two workers admit what one would, split
+    (hall/cli.py ``sqlite_worker_budgets``); budgets given by hand and PostgreSQL keep theirs."""
+    from hall.cli import sqlite_worker_budgets
+    from hall.core.config import Settings
+
+    sqlite = Settings(data_dir=Path("unused"), db_url="sqlite:///unused/hall.db")
+    assert sqlite_worker_budgets(sqlite, 2, {}) == {"inflight_kiosk": 6, "inflight_public": 3}
+    assert sqlite_worker_budgets(sqlite, 2, {"inflight_kiosk": 12}) == {"inflight_public": 3}
+    assert sqlite_worker_budgets(sqlite, 8, {}) == {"inflight_kiosk": 1, "inflight_public": 1}
+    assert sqlite_worker_budgets(sqlite, 1, {}) == {}
+    postgres = Settings(data_dir=Path("unused"), db_url="postgresql+psycopg://hall@/hall")
+    assert sqlite_worker_budgets(postgres, 2, {}) == {}

@@ -1,18 +1,26 @@
 """What the live capture screen costs: the real app's CPU and memory, home screen against capture.
 
-Starts the real Kivy app under its own Xvfb (``tests.support.kivy_driver``), with the
-replay camera serving synthetic 1280×720 photos of a page at 30 frames a second (two
-scenes, each held for ``--hold`` seconds in turn: a page lying still, then another put
-down). The app sits on the home screen for ``--seconds``, then on the capture screen
-for as long; the parent reads the app process's CPU time (``/proc/<pid>/stat`` utime +
-stime) and resident memory (``VmRSS``, and per mapping from ``/proc/<pid>/smaps``)
-over each stretch, and the screen's count of
-preview frames drawn. Auto-capture is off, so no page is taken while measuring.
+Starts the real Kivy app under its own Xvfb (``tests.support.kivy_driver``: multisampling
+off), with the replay camera serving synthetic 1280×720 photos of a page at 30 frames a
+second (two scenes, each held for ``--hold`` seconds in turn: a page lying still, then
+another put down). Auto-capture is off, so no page is taken while measuring.
+
+1. The home screen, once the warm-up imports are done ("cold home"), for ``--seconds``;
+2. the capture screen (home → catalog → guide → form → capture) for as long;
+3. unless ``--no-second-visit``: the visit ends, the home screen again ("home after a
+   visit": the form's input engines loaded, the screens built), then the capture screen
+   of a second visit (``--settle`` seconds each).
+
+The parent reads the app process's CPU time (``/proc/<pid>/stat`` utime + stime; per
+thread from ``/proc/<pid>/task``: Python threads by name, ``llvmpipe-N`` = Mesa's software
+rasteriser) and the X server's, resident memory (``VmRSS``, and per mapping from
+``/proc/<pid>/smaps``), and from the app: preview frames drawn, window redraws, frames
+read, detections, and the GL framebuffer's samples (0: no multisampling).
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
+        [--py-spy OUT] [--tracemalloc OUT]
 
-The machine is shared: run it twice and quote ``uptime``. Prints one JSON line last:
-home/capture CPU (fraction of one core), RSS (MB), their ratio, and frames drawn a second.
+The machine is shared: run it twice and quote ``uptime``. Prints one JSON line last.
 """
 
 from __future__ import annotations

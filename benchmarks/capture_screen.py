@@ -1,18 +1,26 @@
 """What the live capture screen costs: the real app's CPU and memory, home screen against capture.
 
-Starts the real Kivy app under its own Xvfb (``tests.support.kivy_driver``), with the
-replay camera serving synthetic 1280×720 photos of a page at 30 frames a second (two
-scenes, each held for ``--hold`` seconds in turn: a page lying still, then another put
-down). The app sits on the home screen for ``--seconds``, then on the capture screen
-for as long; the parent reads the app process's CPU time (``/proc/<pid>/stat`` utime +
-stime) and resident memory (``VmRSS``, and per mapping from ``/proc/<pid>/smaps``)
-over each stretch, and the screen's count of
-preview frames drawn. Auto-capture is off, so no page is taken while measuring.
+Starts the real Kivy app under its own Xvfb (``tests.support.kivy_driver``: multisampling
+off), with the replay camera serving synthetic 1280×720 photos of a page at 30 frames a
+second (two scenes, each held for ``--hold`` seconds in turn: a page lying still, then
+another put down). Auto-capture is off, so no page is taken while measuring.
+
+1. The home screen, once the warm-up imports are done ("cold home"), for ``--seconds``;
+2. the capture screen (home → catalog → guide → form → capture) for as long;
+3. unless ``--no-second-visit``: the visit ends, the home screen again ("home after a
+   visit": the form's input engines loaded, the screens built), then the capture screen
+   of a second visit (``--settle`` seconds each).
+
+The parent reads the app process's CPU time (``/proc/<pid>/stat`` utime + stime; per
+thread from ``/proc/<pid>/task``: Python threads by name, ``llvmpipe-N`` = Mesa's software
+rasteriser) and the X server's, resident memory (``VmRSS``, and per mapping from
+``/proc/<pid>/smaps``), and from the app: preview frames drawn, window redraws, frames
+read, detections, and the GL framebuffer's samples (0: no multisampling).
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
+        [--py-spy OUT] [--tracemalloc OUT]
 
-The machine is shared: run it twice and quote ``uptime``. Prints one JSON line last:
-home/capture CPU (fraction of one core), RSS (MB), their ratio, and frames drawn a second.
+The machine is shared: run it twice and quote ``uptime``. Prints one JSON line last.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ WAIT_S = 180.0  # a screen change under Mesa's software renderer on a machine at
 
 
 def build_app(params: dict[str, Any]) -> Any:
+    if params.get("tracemalloc"):  # a debug hook of this benchmark only: Python's allocations by line
+        import tracemalloc
+
+        tracemalloc.start(1)
     from hardware.camera import ReplayCamera
     from kiosk.app import KioskApp
     from tests.screens.scenarios import build_service
@@ -66,23 +78,61 @@ def _count_drawn(screen: Any) -> int:
     return int(getattr(module, "_bench_drawn", 0))
 
 
-def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Home, then the capture screen; the parent measures while the scenario waits for its word."""
-    import screens.capture as module
+def _count_window_draws(d: Any) -> list[int]:
+    """A counter of the window's redraws (each one a whole-window redraw, whatever changed)."""
+    from kivy.core.window import Window
+
+    count = [0]
+
+    def flipped(*_args: Any) -> None:
+        count[0] += 1
+
+    d.call(lambda: Window.bind(on_flip=flipped))
+    return count
+
+
+def _thread_names() -> dict[str, str]:
+    """The app's Python threads by their kernel id, so the parent can name each task's CPU time."""
+    import threading
+
+    return {str(t.native_id): t.name for t in threading.enumerate() if t.native_id is not None}
+
+
+def _snapshot(params: dict[str, Any]) -> Any:
+    if not params.get("tracemalloc"):
+        return None
+    import tracemalloc
+
+    return tracemalloc.take_snapshot()
+
+
+def _write_growth(home: Any, capture: Any, out: Path, top: int = 40) -> None:
+    """Python's allocation growth home → capture, by file and line, biggest first (the debug hook)."""
+    lines = [f"{stat.size_diff / 1e6:+8.2f} MB {stat.count_diff:+7d} blocks  {stat.traceback}"
+             for stat in capture.compare_to(home, "lineno")[:top]]
+    files = [f"{stat.size_diff / 1e6:+8.2f} MB  {stat.traceback}"
+             for stat in capture.compare_to(home, "filename")[:top]]
+    total = sum(s.size for s in capture.statistics("filename")) - sum(
+        s.size for s in home.statistics("filename"))
+    out.write_text(f"python heap growth {total / 1e6:+.1f} MB\n\nby file\n" + "\n".join(files)
+                   + "\n\nby line\n" + "\n".join(lines) + "\n")
+
+
+def _multisampling() -> dict[str, int]:
+    """Kivy's configured multisampling and the samples of the GL framebuffer it really got (UI thread)."""
+    from kivy.config import Config
+    from kivy.graphics.opengl import glGetIntegerv
+
+    gl_samples = 0x80A9  # GL_SAMPLES
+    return {"multisamples": Config.getint("graphics", "multisamples"),
+            "gl_samples": int(glGetIntegerv(gl_samples)[0])}
+
+
+def _walk_to_capture(d: Any) -> Any:
+    """From home through catalog, guide and form (filled) to the capture screen; returns that screen."""
     from tests.screens.scenarios import SERVICE
 
-    if not hasattr(module.CaptureScreen, "frames_drawn") and hasattr(module, "to_texture"):
-        original = module.to_texture
-
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            module._bench_drawn = getattr(module, "_bench_drawn", 0) + 1  # type: ignore[attr-defined]
-            return original(*args, **kwargs)
-
-        module.to_texture = counting
     service = d.app.service
-    d.wait_for_screen("home")
-    d.send(at="home")
-    d.receive(timeout=600)
     d.tap("start_button")
     d.wait_for_screen("catalog", timeout=WAIT_S)
     d.tap(f"service_{SERVICE}")
@@ -94,13 +144,42 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     service.steps.form.set_field("bank", "psbc")
     d.tap("form_next", timeout=WAIT_S)
     d.wait_for_screen("capture", timeout=WAIT_S)
-    screen = d.call(lambda: d.app.nav.manager.current_screen)
-    d.send(at="capture")
+    return d.call(lambda: d.app.nav.manager.current_screen)
+
+
+def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Home, then the capture screen; the parent measures while the scenario waits for its word.
+    Told ``again``, the visit ends (home) and a second one walks to the capture screen: the home
+    screen of a kiosk that has served a visit (input engines loaded, screens built) is measured too."""
+    import screens.capture as module
+
+    if not hasattr(module.CaptureScreen, "frames_drawn") and hasattr(module, "to_texture"):
+        original = module.to_texture
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            module._bench_drawn = getattr(module, "_bench_drawn", 0) + 1  # type: ignore[attr-defined]
+            return original(*args, **kwargs)
+
+        module.to_texture = counting
+    service = d.app.service
+    d.wait_for_screen("home")
+    # "home" is measured once the warm-up imports (OpenCV, detection; kiosk/warmup.py) are done, as
+    # on a kiosk that has stood idle a while
+    d.wait_for(lambda: d.app.warm_up_job is not None and d.app.warm_up_job.done(), timeout=WAIT_S)
+    d.send(at="home", threads=_thread_names())
+    d.receive(timeout=600)
+    home_snapshot = _snapshot(params)
+    screen = _walk_to_capture(d)
+    flips = _count_window_draws(d)
+    d.send(at="capture", threads=_thread_names())
     marks = []
     while True:
         command = d.receive(timeout=600)
         read, looks = _scanner_counts(service)
-        marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen), "read": read, "looks": looks})
+        marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen), "read": read, "looks": looks,
+                      "window": flips[0]})
+        if len(marks) == 1 and home_snapshot is not None:
+            _write_growth(home_snapshot, _snapshot(params), Path(params["tracemalloc"]))
         d.send(marked=len(marks))
         if command.get("stop"):
             break
@@ -109,8 +188,18 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     rate = (lambda key: (last[key] - first[key]) / seconds if seconds > 0 else 0.0)  # noqa: E731
     from kivy.clock import Clock
 
-    return {"ui_fps": Clock.get_rfps(), "fps": rate("drawn"), "read_fps": rate("read"),
-            "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
+    result = {"ui_fps": Clock.get_rfps(), **d.call(_multisampling), "fps": rate("drawn"),
+              "read_fps": rate("read"), "window_fps": rate("window"),
+              "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
+    if command.get("again"):
+        d.call(d.app.nav.home)
+        d.wait_for_screen("home", timeout=WAIT_S)
+        d.send(at="home", threads=_thread_names())
+        d.receive(timeout=600)
+        _walk_to_capture(d)
+        d.send(at="capture", threads=_thread_names())
+        d.receive(timeout=600)
+    return result
 
 
 # -- in the parent -------------------------------------------------------------------------
@@ -119,6 +208,32 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15)
+
+
+def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far per task (thread) of the process: {tid: (kernel name, seconds)}."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "stat").read_text()
+        except OSError:  # the thread ended
+            continue
+        head, tail = text.rsplit(")", 1)
+        fields = tail.split()
+        out[int(task.name)] = (head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / TICK)
+    return out
+
+
+def thread_shares(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]],
+                  names: dict[str, str], seconds: float) -> dict[str, float]:
+    """Share of one core per thread over the stretch, Python threads by name, others by kernel name
+    (llvmpipe-N: Mesa's software rasteriser; threads of the same name summed)."""
+    shares: dict[str, float] = {}
+    for tid, (comm, cpu) in after.items():
+        name = names.get(str(tid), comm)
+        used = cpu - before.get(tid, (comm, 0.0))[1]
+        shares[name] = shares.get(name, 0.0) + used / seconds
+    return {k: round(v, 3) for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v >= 0.005}
 
 
 def rss_mb(pid: int) -> float:
@@ -153,14 +268,30 @@ def memory_rise(home: dict[str, float], capture: dict[str, float], top: int = 8)
     return dict(sorted(rise.items(), key=lambda kv: -abs(kv[1]))[:top])
 
 
-def measure(pid: int, seconds: float) -> dict[str, float]:
-    """CPU (share of one core) and the highest RSS over ``seconds``, sampled every half second."""
-    start_cpu, start = cpu_seconds(pid), time.monotonic()
+def measure(proc: Any, seconds: float, names: dict[str, str]) -> dict[str, Any]:
+    """CPU (share of one core: the app, per thread, and the X server) and the highest RSS over
+    ``seconds``, sampled every half second."""
+    pid = proc.proc.pid
+    start_cpu, start_x, start_threads = cpu_seconds(pid), proc.xvfb_cpu_s(), thread_cpu(pid)
+    start = time.monotonic()
     peak = rss_mb(pid)
     while time.monotonic() - start < seconds:
         time.sleep(0.5)
         peak = max(peak, rss_mb(pid))
-    return {"cpu": (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start), "rss_mb": peak}
+    took = time.monotonic() - start
+    return {"cpu": (cpu_seconds(pid) - start_cpu) / took, "rss_mb": peak,
+            "xvfb_cpu": (proc.xvfb_cpu_s() - start_x) / took,
+            "threads": thread_shares(start_threads, thread_cpu(pid), names, took)}
+
+
+def _py_spy(pid: int, seconds: float, out: str) -> Any:
+    """py-spy recording the app's Python stacks (per thread, idle ones left out) while capture is measured."""
+    import subprocess
+
+    spy = os.environ.get("PY_SPY", "/tmp/tools/bin/py-spy")
+    return subprocess.Popen([spy, "record", "-p", str(pid), "-d", str(round(seconds)), "-r", "200",
+                             "-f", "raw", "-o", out, "--nonblocking", "--threads"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def make_scenes(folder: Path) -> list[str]:
@@ -189,37 +320,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured on each screen")
     parser.add_argument("--settle", type=float, default=3.0, help="wait after reaching a screen")
     parser.add_argument("--hold", type=float, default=4.0, help="seconds each replayed scene lies still")
+    parser.add_argument("--no-second-visit", dest="second_visit", action="store_false",
+                        help="skip the second visit (home after a visit → capture again)")
+    parser.add_argument("--py-spy", metavar="OUT", help="also record the app with py-spy on capture")
+    parser.add_argument("--tracemalloc", metavar="OUT",
+                        help="write Python's allocation growth home → capture (slows the app)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
         folder = Path(tmp)
         params = {"data_dir": str(folder / "data"), "scenes": make_scenes(folder),
-                  "hold_frames": round(args.hold * 30)}
+                  "hold_frames": round(args.hold * 30), "tracemalloc": args.tracemalloc}
         with AppProcess("benchmarks.capture_screen:build_app", "benchmarks.capture_screen:sit_on_screens",
                         params=params, artifacts=folder / "artifacts") as proc:
             assert proc.proc is not None
             pid = proc.proc.pid
-            proc.receive(timeout=120)
+            names = proc.receive(timeout=4 * WAIT_S).get("threads", {})
             time.sleep(args.settle)
-            home = measure(pid, args.seconds)
+            home = measure(proc, args.seconds, names)
             home_map = memory_map(pid)
             proc.send(go=True)
-            proc.receive(timeout=4 * WAIT_S)
+            names = proc.receive(timeout=4 * WAIT_S).get("threads", {})
             time.sleep(args.settle)
             proc.send(mark=True)
-            proc.receive(timeout=30)
-            capture = measure(pid, args.seconds)
+            proc.receive(timeout=600 if args.tracemalloc else 30)  # the snapshots take a while
+            spy = _py_spy(pid, args.seconds, args.py_spy) if args.py_spy else None
+            capture = measure(proc, args.seconds, names)
+            if spy is not None:
+                spy.wait(timeout=60)
             capture_map = memory_map(pid)
+            second = None
+            if args.second_visit:  # home after a visit, then the capture screen of the next visit
+                proc.send(stop=True, again=True)
+                proc.receive(timeout=30)
+                proc.receive(timeout=4 * WAIT_S)
+                time.sleep(args.settle)
+                second = {"home": measure(proc, args.settle, {}), "home_map": memory_map(pid)}
+                proc.send(go=True)
+                proc.receive(timeout=4 * WAIT_S)
+                time.sleep(args.settle)
+                second["capture"] = measure(proc, args.settle, {})
+                second["capture_map"] = memory_map(pid)
             proc.send(stop=True)
             value = proc.wait(timeout=60)
     result = {
         "bench": "capture_screen", "seconds": args.seconds, "load": os.getloadavg()[0],
         "home_cpu": round(home["cpu"], 3), "capture_cpu": round(capture["cpu"], 3),
         "home_rss_mb": round(home["rss_mb"], 1), "capture_rss_mb": round(capture["rss_mb"], 1),
-        "rss_ratio": round(capture["rss_mb"] / home["rss_mb"], 3), "fps_drawn": round(value["fps"], 1),
+        "rss_ratio": round(capture["rss_mb"] / home["rss_mb"], 3),
+        "capture_xvfb_cpu": round(capture["xvfb_cpu"], 3), "capture_threads": capture["threads"],
+        "cpu_ms_per_drawn_frame": round(1000 * capture["cpu"] / value["fps"], 1) if value["fps"] else None,
+        "fps_drawn": round(value["fps"], 1),
+        "window_redraws_per_s": round(value["window_fps"], 1),
         "frames_read_per_s": round(value["read_fps"], 1), "ui_loop_fps": value["ui_fps"],
         "looks_per_s": None if value["looks_per_s"] is None else round(value["looks_per_s"], 2),
         "rss_rise_mb": memory_rise(home_map, capture_map),
+        "multisamples": value.get("multisamples"), "gl_samples": value.get("gl_samples"),
     }
+    if second is not None:
+        home2, capture2 = second["home"]["rss_mb"], second["capture"]["rss_mb"]
+        result.update({"home_after_visit_rss_mb": round(home2, 1),
+                       "capture_2nd_visit_rss_mb": round(capture2, 1),
+                       "rss_ratio_after_visit": round(capture2 / home2, 3),
+                       "rss_rise_after_visit_mb": memory_rise(second["home_map"], second["capture_map"]),
+                       "rss_rise_cold_to_after_visit_mb": memory_rise(home_map, second["home_map"])})
     print(json.dumps(result))
     return 0
 

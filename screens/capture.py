@@ -23,7 +23,7 @@ from screens import theme
 from screens.base import KioskScreen
 from screens.widgets.big_button import BigButton
 
-PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 20 a second)
+PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 15 a second)
 
 
 def to_texture(image: Any, texture: Texture | None = None) -> Texture:
@@ -44,6 +44,7 @@ class CaptureScreen(KioskScreen):
     frames_drawn = 0                 # preview frames drawn so far (benchmarks/capture_screen.py reads it)
     _line: Line | None = None        # the outline: one line on the preview, made once, moved
     _line_colour: Color | None = None
+    _line_ok: bool | None = None     # the outline's colour now: green (True), amber (False), not set (None)
 
     def prepare(self, **params: Any) -> None:
         self._event = None
@@ -96,6 +97,7 @@ class CaptureScreen(KioskScreen):
             with widget.canvas.after:
                 self._line_colour = Color(0, 0, 0, 0)
                 self._line = Line(points=[], close=True, width=6)
+            self._line_ok = None
         assert self._line is not None and self._line_colour is not None
         ih, iw = view.frame.shape[:2]
         scale = min(widget.width / iw, widget.height / ih)
@@ -104,9 +106,14 @@ class CaptureScreen(KioskScreen):
         points: list[float] = []
         for x, y in view.outline:
             points += [ox + x * scale, oy + (ih - y) * scale]
+        # only what changed is set: each setting of a canvas instruction, even to the same value, costs
+        # a redraw of the whole window (under a software renderer ≈ 50 ms of CPU on a 1920×1080 window)
         if points != self._line.points:
             self._line.points = points
-        self._line_colour.rgba = theme.rgba("#1f9d55") if view.ok else theme.rgba("#f0a500")
+        ok = bool(view.ok)
+        if ok is not self._line_ok:
+            self._line_colour.rgba = theme.rgba("#1f9d55") if ok else theme.rgba("#f0a500")
+            self._line_ok = ok
 
     def refresh(self) -> None:
         rows = self.step.materials_to_capture()
@@ -151,7 +158,7 @@ class CaptureScreen(KioskScreen):
         self._drawn = -1
         self.ids.preview.texture = None
         self.ids.preview.canvas.after.clear()
-        self._line = self._line_colour = None
+        self._line = self._line_colour = self._line_ok = None
 
     def pick(self, index: int) -> None:
         self.step.select_material(index)

@@ -37,7 +37,10 @@ from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
-PREVIEW_FPS = 20.0     # frames read (and offered to the preview) a second at most
+# frames read (and offered to the preview) a second at most: 15 looks smooth for a page lying under a
+# fixed camera, and each frame drawn is a redraw of the whole window (≈ 60 ms of CPU under a software
+# renderer; see docs/scanning.md "Live capture"), so every frame above that is paid for and not seen
+PREVIEW_FPS = 15.0
 DETECT_EVERY = 10      # frames: look for the page at least this often though nothing moved
 PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at; a smaller upload
 PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written

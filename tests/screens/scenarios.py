@@ -197,6 +197,27 @@ def remote_control(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         d.send(tapped=command["tap"], screen=d.current_screen(), language=d.app.service.language)
 
 
+def _idle_tick_redraws(screen: Any, capture: Any) -> bool:
+    """Whether a poll of the capture screen that brings no new frame still asks for a redraw of the
+    window (under a software renderer each costs tens of ms of CPU). On the UI thread."""
+    import dataclasses
+
+    from kivy.core.window import Window
+
+    screen.leave()  # its own polling stops while the same view is shown twice
+    view = dataclasses.replace(capture.live_preview(), fire=False)
+    capture.live_preview = lambda: view
+    try:
+        screen._tick(0)
+        Window.dispatch("on_draw")  # what the event loop does when something asked for a redraw
+        Window.dispatch("on_flip")
+        screen._tick(0)  # the same frame, outline and advice again
+        return bool(Window.canvas.needs_redraw)
+    finally:
+        del capture.live_preview
+        screen.on_enter()
+
+
 def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     """The capture screen with a steady page: outline, guidance, auto-capture, delete."""
     service = d.app.service
@@ -228,7 +249,9 @@ def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
                on_ui=False)
     d.screenshot("06c-capture-auto")
     page = service.steps.capture.pages[0]
-    return {"guidance": guidance, "taken_guidance": d.text("capture_guidance"),
+    idle_redraw = d.call(_idle_tick_redraws, d.app.nav.manager.current_screen, capture)
+    return {"idle_tick_redraws": idle_redraw, "guidance": guidance,
+            "taken_guidance": d.text("capture_guidance"),
             "pages": len(service.steps.capture.pages), "media_type": page.media_type,
             "width": page.width, "height": page.height, "bytes": len(page.data),
             "screen": screen is not None}

@@ -23,6 +23,7 @@ allows. Everything else stays in ``ALL_PASSES`` for re-measuring (docs/scanning.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -204,6 +205,42 @@ MAX_BAR_ROWS = 200  # rows of a straightened code warped
 SOFT_ROWS = 64  # ... and scanned: averaged down to these (enough scan lines, few pixels)
 
 
+@dataclass(frozen=True)
+class _Tensor:
+    """The structure tensor of a frame's half-size copy over ``BAR_WINDOW``, and what follows from it."""
+
+    scale: float
+    jxx: np.ndarray
+    jyy: np.ndarray
+    jxy: np.ndarray
+    energy: np.ndarray  # jxx + jyy: how strong the edges are around each pixel
+    coherence: np.ndarray  # 1: all edges one way (bars); near 0: every way (a QR code's modules)
+    two_signed: np.ndarray  # edges of both signs (a pattern), not one lone edge such as a slip's border
+    floor: float  # energy that counts as strong in this frame
+    noise: float  # the median energy: what sensor noise alone gives
+
+
+# One frame's tensor, kept for the next pass over the same frame (``bars`` and ``qr_crops``
+# both start from it; the decoder hands every pass the same grey array).
+_last_tensor: tuple[np.ndarray, _Tensor] | None = None
+
+
+def _tensor(gray: np.ndarray) -> _Tensor:
+    global _last_tensor
+    last = _last_tensor
+    if last is not None and last[0] is gray:
+        return last[1]
+    scale, gx, gy = _half_size_gradients(gray)
+    jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
+    floor = max(float(np.percentile(energy[::4, ::4], 80)), 200.0)
+    tensor = _Tensor(scale, jxx, jyy, jxy, energy, coherence, mx * mx + my * my < 0.3 * energy, floor,
+                     float(np.median(energy[::4, ::4])))
+    _last_tensor = (gray, tensor)
+    return tensor
+
+
 def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.ndarray]:
     """The four corners (full-size pixels) of each run of parallel bars, largest first.
 
@@ -214,12 +251,8 @@ def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.n
     perspective the bars fan out, and only the four corners (a homography) straighten them
     all, where one angle leaves the far end slanted.
     """
-    scale, gx, gy = _half_size_gradients(gray)
-    jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
-    energy = jxx + jyy
-    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
-    floor = max(float(np.percentile(energy[::4, ::4], 80)), 200.0)
-    mask = ((coherence > 0.6) & (energy > floor) & (mx * mx + my * my < 0.3 * energy)).astype(np.uint8) * 255
+    t = _tensor(gray)
+    mask = ((t.coherence > 0.6) & (t.energy > t.floor) & t.two_signed).astype(np.uint8) * 255
     # Closed first: a wide space between bars (a big code, or the near end under perspective)
     # leaves a gap that would split one code into pieces.
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_PX, CLOSE_PX), np.uint8))
@@ -233,9 +266,9 @@ def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.n
         cv2.drawContours(region, [contour - [x, y]], -1, 255, -1)
         inside = region > 0
         box = (slice(y, y + ch), slice(x, x + cw))
-        theta = 0.5 * np.arctan2(2 * jxy[box][inside].sum(), (jxx[box] - jyy[box])[inside].sum())
+        theta = 0.5 * np.arctan2(2 * t.jxy[box][inside].sum(), (t.jxx[box] - t.jyy[box])[inside].sum())
         across = np.array([np.cos(theta), np.sin(theta)])  # the gradient: across the bars
-        quad = _four_corners(cv2.convexHull(contour), across) / scale
+        quad = _four_corners(cv2.convexHull(contour), across) / t.scale
         edges = np.roll(quad, -1, axis=0) - quad
         crossing = np.abs(edges @ across) / (np.linalg.norm(edges, axis=1) + 1e-6)
         start = 0 if crossing[0] + crossing[2] >= crossing[1] + crossing[3] else 1
@@ -303,6 +336,61 @@ def bars(gray: np.ndarray) -> np.ndarray:
     return stack([form for quad in bar_quads(gray) for form in straighten_bars(gray, quad)])
 
 
+QR_SIDE = 300  # px a QR-like region is drawn at, upright (≈ 7–12 px a module for versions 2–8)
+MAX_QR_REGIONS = 2
+
+
+RotatedRect = tuple[tuple[float, float], tuple[float, float], float]  # centre, size, angle (cv2.minAreaRect)
+
+
+def qr_regions(gray: np.ndarray, max_regions: int = MAX_QR_REGIONS) -> list[RotatedRect]:
+    """Rotated rectangles (``cv2.minAreaRect`` form, full-size pixels) of square regions whose
+    edges point every way — a QR code's modules — largest first.
+
+    The complement of ``bar_quads`` on the same structure tensor: strong, two-signed and
+    incoherent. Strong means above the frame's 80th percentile and 4 × its median (on a
+    noisy frame the noise alone is incoherent everywhere).
+    """
+    t = _tensor(gray)
+    floor = max(t.floor, 4 * t.noise)
+    mask = ((t.coherence < 0.6) & (t.energy > floor) & t.two_signed).astype(np.uint8) * 255
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[RotatedRect] = []
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:2 * max_regions]:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        area = cv2.contourArea(contour)
+        if area < 300 or max(w, h) > 1.7 * min(w, h) or area < 0.5 * w * h:
+            continue  # not square and filled: text, clutter
+        found.append(((cx / t.scale, cy / t.scale), (w / t.scale, h / t.scale), float(angle)))
+    return found[:max_regions]
+
+
+def qr_crops(gray: np.ndarray) -> np.ndarray:
+    """Each QR-like region (``qr_regions``) turned upright, drawn ``QR_SIDE`` px wide and
+    thresholded against its own neighbourhood, stacked.
+
+    For small, blurred or dim QR codes held at an angle: libzbar finds a QR code by the
+    1:1:3:1:1 runs of its finder patterns along rows and columns, which at 2–4 px a module,
+    turned, come out too ragged. Drawn upright with a sharp (cubic) interpolation at several
+    px a module, lightly smoothed and thresholded over about a sixth of its width, the
+    runs are clean again. A frame without such a region costs only the shared tensor.
+    """
+    crops = []
+    for (cx, cy), (w, h), angle in qr_regions(gray):
+        matrix = cv2.getRotationMatrix2D((cx, cy), angle, 2 * QR_SIDE / (w + h))
+        out = int(1.5 * QR_SIDE)  # a quiet zone around the code
+        matrix[0, 2] += out / 2 - cx
+        matrix[1, 2] += out / 2 - cy
+        crop = cv2.warpAffine(gray, matrix, (out, out), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
+        crop = cv2.GaussianBlur(stretch(crop), (0, 0), 0.75)
+        crops.append(cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
+                                           (QR_SIDE // 6) | 1, 0))
+    return stack(crops)
+
+
 ALL_PASSES: dict[str, Pass] = {
     "full": identity,
     "half": half,
@@ -321,12 +409,13 @@ ALL_PASSES: dict[str, Pass] = {
     "half_upright": half_upright,
     "strips": strips,
     "bars": bars,
+    "qr_crops": qr_crops,
 }
 
 # A pass that redraws the picture can turn a blurred code into bars that decode as another
 # valid code on a single scan line. libzbar's quality of a 1-D symbol counts the lines that
 # read it: after ``bars`` a correct read has many (median ≈ 150 on the benchmark's seed),
 # the two wrong ones seen there had one.
-MIN_QUALITY_1D: dict[str, int] = {"bars": 2}
+MIN_QUALITY_1D: dict[str, int] = {"bars": 2, "qr_crops": 2}
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "half", "bars", "otsu", "upright", "clahe_sharpen")
+DEFAULT_PASSES: tuple[str, ...] = ("third", "half", "bars", "otsu", "upright", "clahe_sharpen", "qr_crops")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from hardware.barcode import Barcode, BarcodeDecoder
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, bar_quads, upright
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, bar_quads, qr_regions, upright
 from hardware.barcode_samples import code_modules, fictional_id_number, make_sample
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import BarcodeError
@@ -228,3 +228,25 @@ def test_samples_say_what_the_generator_applied():
     assert 20 <= abs(sample.params["angle"]) <= 45
     applied = {"module_px", "blur_sigma", "motion_px", "noise", "light", "jpeg_quality", "tilt"}
     assert applied <= set(sample.params)
+
+
+def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
+    """2.5 px a module, turned 35°, blurred and noisy: no earlier pass reads it; ``qr_crops``
+    finds the region by its edges pointing every way, stands it upright and redraws it."""
+    payload = CHINESE.encode("gbk")
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * 2.5)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 35, 1.0)
+    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 0.9)
+    picture = np.clip(picture + np.random.default_rng(1).normal(0, 6, picture.shape), 0, 255).astype(np.uint8)
+    [(centre, size, _)] = qr_regions(picture)
+    assert np.hypot(centre[0] - 500 - side / 2, centre[1] - 300 - side / 2) < 10
+    assert 0.8 * side < min(size) <= max(size) < 1.3 * side
+    result = decoder.decode_detailed(picture)
+    assert [(c.type, c.text) for c in result.codes] == [("QRCODE", CHINESE)]
+    assert result.pass_name == "qr_crops" == DEFAULT_PASSES[-1]
+    blank = ALL_PASSES["qr_crops"](np.full((720, 1280), 90, np.uint8))
+    assert blank.dtype == np.uint8 and blank.size < 5000

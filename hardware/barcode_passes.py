@@ -387,7 +387,7 @@ def qr_crops(gray: np.ndarray) -> np.ndarray:
                               borderMode=cv2.BORDER_REPLICATE)
         crop = cv2.GaussianBlur(stretch(crop), (0, 0), 0.75)
         crops.append(cv2.adaptiveThreshold(crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
-                                           (QR_SIDE // 6) | 1, 0))
+                                           (QR_SIDE // 6) | 1, 6))
     return stack(crops)
 
 

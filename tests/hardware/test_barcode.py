@@ -250,3 +250,19 @@ def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
     assert result.pass_name == "qr_crops" == DEFAULT_PASSES[-1]
     blank = ALL_PASSES["qr_crops"](np.full((720, 1280), 90, np.uint8))
     assert blank.dtype == np.uint8 and blank.size < 5000
+
+
+def test_interleaved_2_of_5_shorter_than_ten_digits_is_not_reported(decoder):
+    """I25 has no check character: libzbar's 6-digit minimum let clutter read as one (a
+    misread on the benchmark); ITF-14 and 10-digit codes still read."""
+    import barcode
+
+    def itf(digits: str) -> np.ndarray:
+        row = np.array([int(c) for c in "".join(barcode.get_barcode_class("itf")(digits).build())], np.uint8)
+        row = np.concatenate([np.zeros(10, np.uint8), row, np.zeros(10, np.uint8)])
+        strip = np.repeat(((1 - row) * 255).astype(np.uint8)[None, :], 60, axis=0)
+        return cv2.resize(strip, None, fx=3, fy=1, interpolation=cv2.INTER_NEAREST)
+
+    assert [(c.type, c.text) for c in decoder.decode(itf("12345678901234"))] == [("I25", "12345678901234")]
+    assert [(c.type, c.text) for c in decoder.decode(itf("1234567890"))] == [("I25", "1234567890")]
+    assert decoder.decode(itf("123456")) == []

@@ -418,4 +418,4 @@ ALL_PASSES: dict[str, Pass] = {
 # the two wrong ones seen there had one.
 MIN_QUALITY_1D: dict[str, int] = {"bars": 2, "qr_crops": 2}
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "half", "bars", "otsu", "upright", "clahe_sharpen", "qr_crops")
+DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "sharpen")

@@ -109,8 +109,9 @@ def test_unknown_pass_and_bad_pixels_are_refused(decoder):
 def test_every_default_pass_exists_and_keeps_uint8_greyscale():
     img = render("QRCODE", b"x")
     for name in DEFAULT_PASSES:
-        out = ALL_PASSES[name](img)
-        assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+        made = ALL_PASSES[name](img)
+        for out in made if isinstance(made, list) else [made]:  # one picture, or several scanned in turn
+            assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
 
 
 def test_upright_stands_a_slanted_barcode_up():
@@ -230,6 +231,11 @@ def test_samples_say_what_the_generator_applied():
     assert applied <= set(sample.params)
 
 
+def _reads(scanner: ZbarScanner, made: np.ndarray | list[np.ndarray]) -> bool:
+    """Whether libzbar finds anything in what a pass made (one picture or several)."""
+    return any(scanner.scan(picture) for picture in (made if isinstance(made, list) else [made]))
+
+
 def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
     """2.5 px a module, turned 35°, blurred and noisy: plain libzbar and every other cheap pass
     miss it; ``qr_crops`` finds the region by its edges pointing every way, stands it upright and
@@ -250,8 +256,9 @@ def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
     try:
         assert scanner.scan(picture) == []
         others = [name for name, step in ALL_PASSES.items()
-                  if name != "qr_crops" and scanner.scan(step(picture))]
-        assert others == ["upscale", "upscale_sharpen"]  # the whole frame drawn twice as large: ≈ 3 scans
+                  if name != "qr_crops" and _reads(scanner, step(picture))]
+        # The whole frame drawn twice as large (≈ 3 plain scans), and the deblurring after it.
+        assert others == ["upscale", "upscale_sharpen", "qr_deblur"]
     finally:
         scanner.close()
     result = decoder.decode_detailed(picture)
@@ -275,3 +282,27 @@ def test_interleaved_2_of_5_shorter_than_ten_digits_is_not_reported(decoder):
     assert [(c.type, c.text) for c in decoder.decode(itf("12345678901234"))] == [("I25", "12345678901234")]
     assert [(c.type, c.text) for c in decoder.decode(itf("1234567890"))] == [("I25", "1234567890")]
     assert decoder.decode(itf("123456")) == []
+
+
+def test_qr_deblur_reads_a_qr_code_too_blurred_for_every_other_pass(decoder):
+    """2.5 px a module under a Gaussian blur of 1.2 px: modules run together, no other pass
+    (nor plain libzbar) reads it; undoing the blur on the upright crop does."""
+    payload = b"https://hall.example.gov.cn/track/K0103-20270305-0450"
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * 2.5)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 30, 1.0)
+    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 1.2)
+    picture = np.clip(picture + np.random.default_rng(1).normal(0, 4, picture.shape), 0, 255).astype(np.uint8)
+    scanner = ZbarScanner()
+    try:
+        assert [name for name, step in ALL_PASSES.items()
+                if name != "qr_deblur" and _reads(scanner, step(picture))] == []
+    finally:
+        scanner.close()
+    result = decoder.decode_detailed(picture)
+    assert [(c.type, c.text) for c in result.codes] == [("QRCODE", payload.decode())]
+    assert result.pass_name == "qr_deblur" == DEFAULT_PASSES[-1]
+    assert ALL_PASSES["qr_deblur"](np.full((720, 1280), 90, np.uint8)) == []

@@ -10,14 +10,14 @@ codes along rows and columns only).
 ``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in, stopping at the first
 that finds a code. Chosen (issue 13 part 5) from a table of every pass run alone on each
 of ``benchmarks/barcodes.py``'s 240 photographs (seed 20261128), plain pyzbar timed in the
-same loop, orders searched exhaustively for the most reads within the time budget
-(the benchmark's goal: total time ≤ 1.5× pyzbar's; this order measured 1.41× under load).
-A third-scale scan reads ~27 % of the pictures for a small fraction of one plain scan, so
-easy pictures cost less than plain pyzbar; ``bars`` (each run of bars straightened by its
-own four corners) reads most of the slanted and tilted 1-D codes on a small picture. The
-full-frame ``upscale`` (≈ 2.8× a plain scan) and ``adaptive`` are out: between them they
-read 3 photos the order misses (photos 32, 105, 149) and cost more than the budget
-allows. Everything else stays in ``ALL_PASSES`` for re-measuring (docs/scanning.md).
+same loop, and a search over orders for the most reads in the least time (the benchmark's
+goal: total time ≤ 1.5× pyzbar's; measured 1.05× under load, median 0.62×). A third-scale
+scan reads ~27 % of the pictures for a small fraction of one plain scan; ``qr_crops``
+(QR-like regions stood upright and redrawn) is nearly as cheap and reads most QR codes the
+third-scale scan misses; ``bars`` (each run of bars straightened by its own four corners)
+most slanted and tilted 1-D codes; the full-frame passes after them read what is left, and
+``qr_deblur`` (a defocus undone on the QR crops) comes last. The rest stay in ``ALL_PASSES``
+for re-measuring (docs/scanning.md, "Codes held at an angle").
 """
 
 from __future__ import annotations

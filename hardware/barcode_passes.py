@@ -400,35 +400,79 @@ def qr_crops(gray: np.ndarray) -> np.ndarray:
 
 
 QR_DEBLUR_SIGMAS = (1.0, 1.3, 1.8)  # Gaussian blurs undone, in px of the frame
+QR_STREAKS = (5.0, 6.5)  # motion streaks undone, in px of the frame
+QR_STREAK_COHERENCE = 0.25  # a crop whose edges run one way this much more than the other is streaked
 QR_DEBLUR_NSR = 0.03  # Wiener noise-to-signal ratio: higher keeps noise down, lower sharpens more
 
 
-def _wiener_gaussian(picture: np.ndarray, sigma: float) -> np.ndarray:
-    """``picture`` with a Gaussian blur of ``sigma`` px undone by a Wiener filter (2-D FFT)."""
+def _wiener(picture: np.ndarray, blur: np.ndarray) -> np.ndarray:
+    """``picture`` with a blur undone by a Wiener filter; ``blur`` is the blur's transfer function
+    on ``np.fft.rfft2``'s grid. Stretched to 0–255."""
     f = picture.astype(np.float32)
     mean = float(f.mean())
-    fy = np.fft.fftfreq(f.shape[0])[:, None]
-    fx = np.fft.rfftfreq(f.shape[1])[None, :]
-    blur = np.exp(-2 * (np.pi * sigma) ** 2 * (fx * fx + fy * fy))
-    out = np.fft.irfft2(np.fft.rfft2(f - mean) * blur / (blur * blur + QR_DEBLUR_NSR), s=f.shape) + mean
+    gain = np.conj(blur) / (np.abs(blur) ** 2 + QR_DEBLUR_NSR)
+    out = np.fft.irfft2(np.fft.rfft2(f - mean) * gain, s=f.shape)
     lo, hi = float(out.min()), float(out.max())
     return np.clip((out - lo) * (255.0 / max(hi - lo, 1e-6)), 0, 255).astype(np.uint8)
 
 
+def _gaussian_blur(shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """A Gaussian blur's transfer function, exact (no truncated kernel)."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    blur: np.ndarray = np.exp(-2 * (np.pi * sigma) ** 2 * (fx * fx + fy * fy))
+    return blur
+
+
+def _kernel_blur(shape: tuple[int, ...], kernel: np.ndarray) -> np.ndarray:
+    """The transfer function of a small centred blur kernel."""
+    padded = np.zeros(shape[:2], np.float32)
+    kh, kw = kernel.shape
+    padded[:kh, :kw] = kernel
+    blur: np.ndarray = np.fft.rfft2(np.roll(padded, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
+    return blur
+
+
+def _streak_kernel(length: float, degrees: float) -> np.ndarray:
+    size = (int(np.ceil(length)) | 1) + 2
+    kernel = np.zeros((size, size), np.float32)
+    c, dx, dy = size // 2, np.cos(np.radians(degrees)) * length / 2, np.sin(np.radians(degrees)) * length / 2
+    cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1, cv2.LINE_AA)
+    kernel /= kernel.sum()
+    return kernel
+
+
+def _streak(crop: np.ndarray) -> tuple[float, float]:
+    """(direction in degrees, coherence) of a motion streak over the middle of an upright crop:
+    a streak wipes out the edges along it, so it runs across the strongest remaining gradient."""
+    h, w = crop.shape
+    middle = crop[h // 6:h - h // 6, w // 6:w - w // 6].astype(np.float32)
+    gx, gy = cv2.Sobel(middle, cv2.CV_32F, 1, 0), cv2.Sobel(middle, cv2.CV_32F, 0, 1)
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    coherence = np.hypot(jxx - jyy, 2 * jxy) / max(jxx + jyy, 1e-6)
+    return 0.5 * float(np.degrees(np.arctan2(2 * jxy, jxx - jyy))) + 90.0, float(coherence)
+
+
 def qr_deblur(gray: np.ndarray) -> list[np.ndarray]:
-    """Each QR-like region upright (as ``qr_crops``) with a defocus undone, for a few blur widths,
-    plain and thresholded: pictures scanned one by one.
+    """Each QR-like region upright (as ``qr_crops``) with a blur undone, plain and thresholded:
+    pictures scanned one by one.
 
     For a QR code so blurred at 2–4 px a module that neighbouring modules run together
-    (``qr_crops`` reads nothing): the blur is not known, so a few Gaussian widths are tried.
-    Last in the order: it costs about one and a half plain scans, on frames nothing else read.
+    (``qr_crops`` reads nothing). A defocus's width is not known, so a few Gaussian widths are
+    tried; when the crop's edges run markedly one way, a motion streak across them is undone
+    too (two lengths). Last in the order: about two plain scans, on frames nothing else read.
     """
     pictures = []
     for rect in qr_regions(gray):
         crop = _upright_crop(gray, rect)
         scale = 2 * QR_SIDE / (rect[1][0] + rect[1][1])
-        for sigma in QR_DEBLUR_SIGMAS:
-            sharp = _wiener_gaussian(crop, sigma * scale)
+        blurs = [_gaussian_blur(crop.shape, sigma * scale) for sigma in QR_DEBLUR_SIGMAS]
+        direction, coherence = _streak(crop)
+        if coherence > QR_STREAK_COHERENCE:
+            streaks = (_streak_kernel(length * scale, direction) for length in QR_STREAKS)
+            blurs += [_kernel_blur(crop.shape, streak) for streak in streaks]
+        for blur in blurs:
+            sharp = _wiener(crop, blur)
             pictures += [sharp, _local_threshold(sharp)]
     return pictures
 

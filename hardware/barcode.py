@@ -82,9 +82,11 @@ class BarcodeDecoder:
         gray = to_gray(picture)
         chosen = self.passes if passes is None else tuple(passes)
         for tried, name in enumerate(chosen, start=1):
-            codes = self._scan(ALL_PASSES[name](gray), MIN_QUALITY_1D.get(name, 0))
-            if codes:
-                return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
+            made = ALL_PASSES[name](gray)
+            for picture in made if isinstance(made, list) else [made]:
+                codes = self._scan(picture, MIN_QUALITY_1D.get(name, 0))
+                if codes:
+                    return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
         return DecodeResult((), None, len(chosen), (time.perf_counter() - start) * 1000)
 
     def _scan(self, gray: np.ndarray, min_quality_1d: int = 0) -> list[Barcode]:

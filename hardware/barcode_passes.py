@@ -10,24 +10,28 @@ codes along rows and columns only).
 ``DEFAULT_PASSES`` is the order ``BarcodeDecoder`` tries them in, stopping at the first
 that finds a code. Chosen (issue 13 part 5) from a table of every pass run alone on each
 of ``benchmarks/barcodes.py``'s 240 photographs (seed 20261128), plain pyzbar timed in the
-same loop, orders searched exhaustively for the most reads within the time budget
-(the benchmark's goal: total time ≤ 1.5× pyzbar's; this order measured 1.41× under load).
-A third-scale scan reads ~27 % of the pictures for a small fraction of one plain scan, so
-easy pictures cost less than plain pyzbar; ``bars`` (each run of bars straightened by its
-own four corners) reads most of the slanted and tilted 1-D codes on a small picture. The
-full-frame ``upscale`` (≈ 2.8× a plain scan) and ``adaptive`` are out: between them they
-read 3 photos the order misses (photos 32, 105, 149) and cost more than the budget
-allows. Everything else stays in ``ALL_PASSES`` for re-measuring (docs/scanning.md).
+same loop, and a search over orders for the most reads in the least time (the benchmark's
+goal: total time ≤ 1.5× pyzbar's; 0.97× on that seed, 1.32× on seed 7). A third-scale
+scan reads ~27 % of the pictures for a small fraction of one plain scan; ``qr_crops``
+(QR-like regions stood upright and redrawn) is nearly as cheap and reads most QR codes the
+third-scale scan misses; ``bars`` (each run of bars straightened by its own four corners)
+most slanted and tilted 1-D codes; ``upright`` and ``strips`` read what is left, and
+``qr_deblur`` (a defocus or streak undone on the QR crops) comes last. A full-frame
+``sharpen`` before it, which the search also chose (one photo more on seed 20261128), is left
+out: on seed 7, with more photos nothing reads, it took the total to 1.58×. The rest stay in
+``ALL_PASSES`` for re-measuring (docs/scanning.md, "Codes held at an angle").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-Pass = Callable[[np.ndarray], np.ndarray]
+# A pass gives one picture to scan, or several scanned in turn (stopping at the first read).
+Pass = Callable[[np.ndarray], "np.ndarray | list[np.ndarray]"]
 
 _CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
@@ -204,6 +208,42 @@ MAX_BAR_ROWS = 200  # rows of a straightened code warped
 SOFT_ROWS = 64  # ... and scanned: averaged down to these (enough scan lines, few pixels)
 
 
+@dataclass(frozen=True)
+class _Tensor:
+    """The structure tensor of a frame's half-size copy over ``BAR_WINDOW``, and what follows from it."""
+
+    scale: float
+    jxx: np.ndarray
+    jyy: np.ndarray
+    jxy: np.ndarray
+    energy: np.ndarray  # jxx + jyy: how strong the edges are around each pixel
+    coherence: np.ndarray  # 1: all edges one way (bars); near 0: every way (a QR code's modules)
+    two_signed: np.ndarray  # edges of both signs (a pattern), not one lone edge such as a slip's border
+    floor: float  # energy that counts as strong in this frame
+    noise: float  # the median energy: what sensor noise alone gives
+
+
+# One frame's tensor, kept for the next pass over the same frame (``bars`` and ``qr_crops``
+# both start from it; the decoder hands every pass the same grey array).
+_last_tensor: tuple[np.ndarray, _Tensor] | None = None
+
+
+def _tensor(gray: np.ndarray) -> _Tensor:
+    global _last_tensor
+    last = _last_tensor
+    if last is not None and last[0] is gray:
+        return last[1]
+    scale, gx, gy = _half_size_gradients(gray)
+    jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
+    floor = max(float(np.percentile(energy[::4, ::4], 80)), 200.0)
+    tensor = _Tensor(scale, jxx, jyy, jxy, energy, coherence, mx * mx + my * my < 0.3 * energy, floor,
+                     float(np.median(energy[::4, ::4])))
+    _last_tensor = (gray, tensor)
+    return tensor
+
+
 def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.ndarray]:
     """The four corners (full-size pixels) of each run of parallel bars, largest first.
 
@@ -214,12 +254,8 @@ def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.n
     perspective the bars fan out, and only the four corners (a homography) straighten them
     all, where one angle leaves the far end slanted.
     """
-    scale, gx, gy = _half_size_gradients(gray)
-    jxx, jyy, jxy, mx, my = (cv2.boxFilter(a, -1, BAR_WINDOW) for a in (gx * gx, gy * gy, gx * gy, gx, gy))
-    energy = jxx + jyy
-    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (energy + 1e-3)
-    floor = max(float(np.percentile(energy[::4, ::4], 80)), 200.0)
-    mask = ((coherence > 0.6) & (energy > floor) & (mx * mx + my * my < 0.3 * energy)).astype(np.uint8) * 255
+    t = _tensor(gray)
+    mask = ((t.coherence > 0.6) & (t.energy > t.floor) & t.two_signed).astype(np.uint8) * 255
     # Closed first: a wide space between bars (a big code, or the near end under perspective)
     # leaves a gap that would split one code into pieces.
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_PX, CLOSE_PX), np.uint8))
@@ -233,9 +269,9 @@ def bar_quads(gray: np.ndarray, max_regions: int = MAX_BAR_REGIONS) -> list[np.n
         cv2.drawContours(region, [contour - [x, y]], -1, 255, -1)
         inside = region > 0
         box = (slice(y, y + ch), slice(x, x + cw))
-        theta = 0.5 * np.arctan2(2 * jxy[box][inside].sum(), (jxx[box] - jyy[box])[inside].sum())
+        theta = 0.5 * np.arctan2(2 * t.jxy[box][inside].sum(), (t.jxx[box] - t.jyy[box])[inside].sum())
         across = np.array([np.cos(theta), np.sin(theta)])  # the gradient: across the bars
-        quad = _four_corners(cv2.convexHull(contour), across) / scale
+        quad = _four_corners(cv2.convexHull(contour), across) / t.scale
         edges = np.roll(quad, -1, axis=0) - quad
         crossing = np.abs(edges @ across) / (np.linalg.norm(edges, axis=1) + 1e-6)
         start = 0 if crossing[0] + crossing[2] >= crossing[1] + crossing[3] else 1
@@ -303,6 +339,146 @@ def bars(gray: np.ndarray) -> np.ndarray:
     return stack([form for quad in bar_quads(gray) for form in straighten_bars(gray, quad)])
 
 
+QR_SIDE = 300  # px a QR-like region is drawn at, upright (≈ 7–12 px a module for versions 2–8)
+MAX_QR_REGIONS = 2
+
+
+RotatedRect = tuple[tuple[float, float], tuple[float, float], float]  # centre, size, angle (cv2.minAreaRect)
+
+
+def qr_regions(gray: np.ndarray, max_regions: int = MAX_QR_REGIONS) -> list[RotatedRect]:
+    """Rotated rectangles (``cv2.minAreaRect`` form, full-size pixels) of square regions whose
+    edges point every way — a QR code's modules — largest first.
+
+    The complement of ``bar_quads`` on the same structure tensor: strong, two-signed and
+    incoherent. Strong means above the frame's 80th percentile and 4 × its median (on a
+    noisy frame the noise alone is incoherent everywhere).
+    """
+    t = _tensor(gray)
+    floor = max(t.floor, 4 * t.noise)
+    mask = ((t.coherence < 0.6) & (t.energy > floor) & t.two_signed).astype(np.uint8) * 255
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[RotatedRect] = []
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:2 * max_regions]:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        area = cv2.contourArea(contour)
+        if area < 300 or max(w, h) > 1.7 * min(w, h) or area < 0.4 * w * h:
+            continue  # not square and filled: text, clutter
+        found.append(((cx / t.scale, cy / t.scale), (w / t.scale, h / t.scale), float(angle)))
+    return found[:max_regions]
+
+
+def _upright_crop(gray: np.ndarray, rect: RotatedRect, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
+    """The region turned upright and drawn ``QR_SIDE`` px across, with half as much again around it
+    (a quiet zone)."""
+    (cx, cy), (w, h), angle = rect
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, 2 * QR_SIDE / (w + h))
+    out = int(1.5 * QR_SIDE)
+    matrix[0, 2] += out / 2 - cx
+    matrix[1, 2] += out / 2 - cy
+    return cv2.warpAffine(gray, matrix, (out, out), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _local_threshold(picture: np.ndarray) -> np.ndarray:
+    smooth = cv2.GaussianBlur(picture, (0, 0), 0.75)
+    block = (QR_SIDE // 6) | 1  # about a sixth of the code's width
+    return cv2.adaptiveThreshold(smooth, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, 6)
+
+
+def qr_crops(gray: np.ndarray) -> np.ndarray:
+    """Each QR-like region (``qr_regions``) turned upright, drawn ``QR_SIDE`` px wide and
+    thresholded against its own neighbourhood, stacked.
+
+    For small, blurred or dim QR codes held at an angle: libzbar finds a QR code by the
+    1:1:3:1:1 runs of its finder patterns along rows and columns, which at 2–4 px a module,
+    turned, come out too ragged. Drawn upright with a sharp (cubic) interpolation at several
+    px a module, lightly smoothed and thresholded over about a sixth of its width (6 levels
+    under the local mean, so flat paper stays white), the runs are clean again. A frame
+    without such a region costs only the structure tensor, which ``bars`` then reuses.
+    """
+    return stack([_local_threshold(stretch(_upright_crop(gray, rect))) for rect in qr_regions(gray)])
+
+
+QR_DEBLUR_SIGMAS = (1.0, 1.3, 1.8)  # Gaussian blurs undone, in px of the frame
+QR_STREAKS = (5.0, 6.5)  # motion streaks undone, in px of the frame
+QR_STREAK_COHERENCE = 0.25  # a crop whose edges run one way this much more than the other is streaked
+QR_DEBLUR_NSR = 0.03  # Wiener noise-to-signal ratio: higher keeps noise down, lower sharpens more
+
+
+def _wiener(picture: np.ndarray, blur: np.ndarray) -> np.ndarray:
+    """``picture`` with a blur undone by a Wiener filter; ``blur`` is the blur's transfer function
+    on ``np.fft.rfft2``'s grid. Stretched to 0–255."""
+    f = picture.astype(np.float32)
+    mean = float(f.mean())
+    gain = np.conj(blur) / (np.abs(blur) ** 2 + QR_DEBLUR_NSR)
+    out = np.fft.irfft2(np.fft.rfft2(f - mean) * gain, s=f.shape)
+    lo, hi = float(out.min()), float(out.max())
+    return np.clip((out - lo) * (255.0 / max(hi - lo, 1e-6)), 0, 255).astype(np.uint8)
+
+
+def _gaussian_blur(shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """A Gaussian blur's transfer function, exact (no truncated kernel)."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    blur: np.ndarray = np.exp(-2 * (np.pi * sigma) ** 2 * (fx * fx + fy * fy))
+    return blur
+
+
+def _kernel_blur(shape: tuple[int, ...], kernel: np.ndarray) -> np.ndarray:
+    """The transfer function of a small centred blur kernel."""
+    padded = np.zeros(shape[:2], np.float32)
+    kh, kw = kernel.shape
+    padded[:kh, :kw] = kernel
+    blur: np.ndarray = np.fft.rfft2(np.roll(padded, (-(kh // 2), -(kw // 2)), axis=(0, 1)))
+    return blur
+
+
+def _streak_kernel(length: float, degrees: float) -> np.ndarray:
+    size = (int(np.ceil(length)) | 1) + 2
+    kernel = np.zeros((size, size), np.float32)
+    c, dx, dy = size // 2, np.cos(np.radians(degrees)) * length / 2, np.sin(np.radians(degrees)) * length / 2
+    cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1, cv2.LINE_AA)
+    kernel /= kernel.sum()
+    return kernel
+
+
+def _streak(crop: np.ndarray) -> tuple[float, float]:
+    """(direction in degrees, coherence) of a motion streak over the middle of an upright crop:
+    a streak wipes out the edges along it, so it runs across the strongest remaining gradient."""
+    h, w = crop.shape
+    middle = crop[h // 6:h - h // 6, w // 6:w - w // 6].astype(np.float32)
+    gx, gy = cv2.Sobel(middle, cv2.CV_32F, 1, 0), cv2.Sobel(middle, cv2.CV_32F, 0, 1)
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    coherence = np.hypot(jxx - jyy, 2 * jxy) / max(jxx + jyy, 1e-6)
+    return 0.5 * float(np.degrees(np.arctan2(2 * jxy, jxx - jyy))) + 90.0, float(coherence)
+
+
+def qr_deblur(gray: np.ndarray) -> list[np.ndarray]:
+    """Each QR-like region upright (as ``qr_crops``) with a blur undone, plain and thresholded:
+    pictures scanned one by one.
+
+    For a QR code so blurred at 2–4 px a module that neighbouring modules run together
+    (``qr_crops`` reads nothing). A defocus's width is not known, so a few Gaussian widths are
+    tried; when the crop's edges run markedly one way, a motion streak across them is undone
+    too (two lengths). Last in the order: about two plain scans, on frames nothing else read.
+    """
+    pictures = []
+    for rect in qr_regions(gray):
+        crop = _upright_crop(gray, rect)
+        scale = 2 * QR_SIDE / (rect[1][0] + rect[1][1])
+        blurs = [_gaussian_blur(crop.shape, sigma * scale) for sigma in QR_DEBLUR_SIGMAS]
+        direction, coherence = _streak(crop)
+        if coherence > QR_STREAK_COHERENCE:
+            streaks = (_streak_kernel(length * scale, direction) for length in QR_STREAKS)
+            blurs += [_kernel_blur(crop.shape, streak) for streak in streaks]
+        for blur in blurs:
+            sharp = _wiener(crop, blur)
+            pictures += [sharp, _local_threshold(sharp)]
+    return pictures
+
+
 ALL_PASSES: dict[str, Pass] = {
     "full": identity,
     "half": half,
@@ -321,12 +497,14 @@ ALL_PASSES: dict[str, Pass] = {
     "half_upright": half_upright,
     "strips": strips,
     "bars": bars,
+    "qr_crops": qr_crops,
+    "qr_deblur": qr_deblur,
 }
 
 # A pass that redraws the picture can turn a blurred code into bars that decode as another
 # valid code on a single scan line. libzbar's quality of a 1-D symbol counts the lines that
 # read it: after ``bars`` a correct read has many (median ≈ 150 on the benchmark's seed),
 # the two wrong ones seen there had one.
-MIN_QUALITY_1D: dict[str, int] = {"bars": 2}
+MIN_QUALITY_1D: dict[str, int] = {"bars": 2, "qr_crops": 2, "qr_deblur": 2}
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "half", "bars", "otsu", "upright", "clahe_sharpen")
+DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "qr_deblur")

@@ -23,6 +23,8 @@ from hardware.errors import BarcodeError
 ZBAR_QRCODE = 64
 ZBAR_CFG_ENABLE = 0
 ZBAR_CFG_BINARY = 4
+ZBAR_CFG_MIN_LEN = 0x20
+ZBAR_I25 = 25
 _Y800 = int.from_bytes(b"Y800", "little")  # 8-bit greyscale fourcc
 
 # libzbar's symbology numbers -> the names pyzbar uses (and `kiosk barcode` prints).
@@ -35,6 +37,11 @@ SYMBOLOGY_NAMES = {
 # DataBar are not met at a village counter and only add false reads (and DataBar's
 # decoder prints assertion warnings on noisy pictures).
 _DISABLED = (2, 5, 10, 14, 15, 34, 35)
+# Interleaved 2 of 5 has no check character and libzbar accepts it from 6 digits: a short
+# run of clutter (a striped cloth, a blurred Code 128's bars) decodes as one. Seen on the
+# barcode benchmark (photo 10 of seed 20261128: a 6-digit I25 in the clutter of a
+# motion-blurred Code 128). Real I25s (ITF-14 cartons) are longer.
+I25_MIN_DIGITS = 10
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class ZbarScanner:
         set_config = self._w.zbar_image_scanner_set_config
         for symbology in _DISABLED:
             set_config(self._scanner, symbology, ZBAR_CFG_ENABLE, 0)
+        set_config(self._scanner, ZBAR_I25, ZBAR_CFG_MIN_LEN, I25_MIN_DIGITS)
         if set_config(self._scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1) != 0:
             raise BarcodeError("this libzbar cannot return raw QR bytes (ZBAR_CFG_BINARY)")
 

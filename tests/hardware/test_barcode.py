@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from hardware.barcode import Barcode, BarcodeDecoder
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, bar_quads, upright
+from hardware.barcode_passes import (
+    ALL_PASSES,
+    DEFAULT_PASSES,
+    QR_DEBLUR_SIGMAS,
+    bar_quads,
+    qr_regions,
+    upright,
+)
 from hardware.barcode_samples import code_modules, fictional_id_number, make_sample
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import BarcodeError
@@ -109,8 +116,9 @@ def test_unknown_pass_and_bad_pixels_are_refused(decoder):
 def test_every_default_pass_exists_and_keeps_uint8_greyscale():
     img = render("QRCODE", b"x")
     for name in DEFAULT_PASSES:
-        out = ALL_PASSES[name](img)
-        assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+        made = ALL_PASSES[name](img)
+        for out in made if isinstance(made, list) else [made]:  # one picture, or several scanned in turn
+            assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
 
 
 def test_upright_stands_a_slanted_barcode_up():
@@ -228,3 +236,105 @@ def test_samples_say_what_the_generator_applied():
     assert 20 <= abs(sample.params["angle"]) <= 45
     applied = {"module_px", "blur_sigma", "motion_px", "noise", "light", "jpeg_quality", "tilt"}
     assert applied <= set(sample.params)
+
+
+def _reads(scanner: ZbarScanner, made: np.ndarray | list[np.ndarray]) -> bool:
+    """Whether libzbar finds anything in what a pass made (one picture or several)."""
+    return any(scanner.scan(picture) for picture in (made if isinstance(made, list) else [made]))
+
+
+def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
+    """2.5 px a module, turned 35°, blurred and noisy: plain libzbar and the other passes of the
+    order but the last miss it; ``qr_crops`` finds the region by its edges pointing every way,
+    stands it upright and redraws it, second in the order."""
+    payload = CHINESE.encode("gbk")
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * 2.5)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 35, 1.0)
+    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 0.9)
+    picture = np.clip(picture + np.random.default_rng(1).normal(0, 6, picture.shape), 0, 255).astype(np.uint8)
+    [(centre, size, _)] = qr_regions(picture)
+    assert np.hypot(centre[0] - 500 - side / 2, centre[1] - 300 - side / 2) < 10
+    assert 0.8 * side < min(size) <= max(size) < 1.3 * side
+    scanner = ZbarScanner()
+    try:
+        assert scanner.scan(picture) == []
+        reading = [name for name in DEFAULT_PASSES if _reads(scanner, ALL_PASSES[name](picture))]
+        assert reading == ["qr_crops", "qr_deblur"]  # the last pass works on the same crops
+    finally:
+        scanner.close()
+    result = decoder.decode_detailed(picture)
+    assert [(c.type, c.text) for c in result.codes] == [("QRCODE", CHINESE)]
+    assert result.pass_name == "qr_crops" and result.passes_tried == 2
+    blank = ALL_PASSES["qr_crops"](np.full((720, 1280), 90, np.uint8))
+    assert blank.dtype == np.uint8 and blank.size < 5000
+
+
+def test_interleaved_2_of_5_shorter_than_ten_digits_is_not_reported(decoder):
+    """I25 has no check character: libzbar's 6-digit minimum let clutter read as one (a
+    misread on the benchmark); ITF-14 and 10-digit codes still read."""
+    import barcode
+
+    def itf(digits: str) -> np.ndarray:
+        row = np.array([int(c) for c in "".join(barcode.get_barcode_class("itf")(digits).build())], np.uint8)
+        row = np.concatenate([np.zeros(10, np.uint8), row, np.zeros(10, np.uint8)])
+        strip = np.repeat(((1 - row) * 255).astype(np.uint8)[None, :], 60, axis=0)
+        return cv2.resize(strip, None, fx=3, fy=1, interpolation=cv2.INTER_NEAREST)
+
+    assert [(c.type, c.text) for c in decoder.decode(itf("12345678901234"))] == [("I25", "12345678901234")]
+    assert [(c.type, c.text) for c in decoder.decode(itf("1234567890"))] == [("I25", "1234567890")]
+    assert decoder.decode(itf("123456")) == []
+
+
+def test_qr_deblur_reads_a_qr_code_too_blurred_for_the_other_passes(decoder):
+    """2.5 px a module under a Gaussian blur of 1.2 px: modules run together, no other pass of
+    the order (nor plain libzbar) reads it; undoing the blur on the upright crop does."""
+    payload = b"https://hall.example.gov.cn/track/K0103-20270305-0450"
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * 2.5)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 30, 1.0)
+    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 1.2)
+    picture = np.clip(picture + np.random.default_rng(1).normal(0, 4, picture.shape), 0, 255).astype(np.uint8)
+    scanner = ZbarScanner()
+    try:
+        reading = [name for name in DEFAULT_PASSES if _reads(scanner, ALL_PASSES[name](picture))]
+        assert reading == ["qr_deblur"]
+    finally:
+        scanner.close()
+    result = decoder.decode_detailed(picture)
+    assert [(c.type, c.text) for c in result.codes] == [("QRCODE", payload.decode())]
+    assert result.pass_name == "qr_deblur" == DEFAULT_PASSES[-1]
+    assert ALL_PASSES["qr_deblur"](np.full((720, 1280), 90, np.uint8)) == []
+
+
+def test_qr_deblur_undoes_a_motion_streak_across_a_qr_code(decoder):
+    """3 px a module, turned 25°, streaked 6 px at 70°: no other pass of the order and no
+    Gaussian width reads it; the streak found from the crop's edges and undone does."""
+    payload = "城乡居民基本养老保险参保登记 已受理，请留意短信通知。".encode()
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * 3.0)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[250:250 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, 250 + side / 2), 25, 1.0)
+    streak = np.zeros((8, 8), np.float32)
+    dx, dy = 3 * np.cos(np.radians(70)), 3 * np.sin(np.radians(70))
+    cv2.line(streak, (round(4 - dx), round(4 - dy)), (round(4 + dx), round(4 + dy)), 1.0, 1, cv2.LINE_AA)
+    turned = cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70)
+    picture = cv2.filter2D(turned, -1, streak / streak.sum())
+    picture = np.clip(picture + np.random.default_rng(1).normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
+    scanner = ZbarScanner()
+    try:
+        reading = [name for name in DEFAULT_PASSES if _reads(scanner, ALL_PASSES[name](picture))]
+        gaussian_forms = 2 * len(QR_DEBLUR_SIGMAS)  # the streak's forms come after these
+        assert not _reads(scanner, ALL_PASSES["qr_deblur"](picture)[:gaussian_forms])
+    finally:
+        scanner.close()
+    assert reading == ["qr_deblur"]
+    assert [c.text for c in decoder.decode(picture)] == [payload.decode()]

@@ -68,13 +68,13 @@ SEEN_SIDE = 0.25         # a side with fewer of its points inside the frame is h
 # Candidate scoring: a linear model over ``_features`` (42 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
 # ridge regression on the training seeds only, of both generators (synthetic.py 1–6, 60
-# frames each; synthetic_desks.py 11–12, 200 frames each: ``benchmarks/fit_scan_scoring.py``).
+# frames each; synthetic_desks.py 11–14, 200 frames each: ``benchmarks/fit_scan_scoring.py``).
 SCORE_WEIGHTS = np.array([
-    0.1266, 0.0158, 0.2257, -0.0745, -0.1446, 0.0898, 0.0566, 0.2645, 0.0976,
-    -0.1129, 0.0108, 1.3782, 0.1833, 0.4542, 0.1913, -0.0161, -0.0458, -0.1162,
-    0.0270, -0.4900, 0.0546, 0.1412, -0.0078, -0.2210, -0.0056, -0.1706, 0.0615,
-    -0.0061, -0.9966, -0.1081, -0.5028, -0.0627, 0.0106, 0.0165, 0.0688, 0.1781,
-    -0.3362, 0.3013, 0.5639, -0.3094, 0.0073, -0.4292,
+    0.1564, -0.0326, 0.3637, -0.0584, -0.1127, -0.0368, 0.0063, 0.1416, -0.0306,
+    -0.1348, 0.0169, 1.5531, 0.1151, 0.5143, 0.1909, -0.0006, -0.0722, -0.1206,
+    0.0686, -0.5751, -0.0409, 0.0968, 0.1549, -0.1126, 0.0226, -0.0624, 0.0721,
+    -0.0067, -1.0667, -0.0290, -0.4796, -0.0612, 0.0036, 0.0012, 0.1564, 0.1001,
+    -0.2735, 0.2346, 0.4863, -0.3570, 0.0435, -0.4716,
 ])
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hardware.docscan import synthetic_desks
-from hardware.docscan.detect import detect_page
+from hardware.docscan.detect import MIN_PRINT, detect_page, print_level
 from hardware.docscan.measure import jaccard
 from hardware.docscan.photos import PhotoSetError, load_photos
 
@@ -64,6 +64,18 @@ def test_finds_grey_pages_on_plaid_that_swamps_the_edges():
         found = detect_page(scene.image)
         assert found is not None, seed
         assert jaccard(found.quad, scene.quad, scene.image.shape) > 0.97, seed
+
+
+def test_a_blank_folder_bears_no_print_and_a_page_does():
+    # seed 401 is neither a training nor a held-out seed
+    scene = synthetic_desks.make_scene(np.random.default_rng(401), "desk")
+    assert print_level(scene.image, scene.quad) > 2 * MIN_PRINT
+    blank = scene.image.copy()
+    cv2.fillConvexPoly(blank, np.round(scene.quad).astype(np.int32), (96, 104, 110))
+    noise = np.random.default_rng(1).normal(0, 12, blank.shape)  # low-light sensor noise
+    blank = np.clip(blank + noise, 0, 255).astype(np.uint8)
+    assert print_level(blank, scene.quad) < MIN_PRINT
+    assert detect_page(blank) is None or jaccard(detect_page(blank).quad, scene.quad, blank.shape) < 0.5
 
 
 def test_jaccard_of_a_page_running_off_the_frame_is_at_most_one():

@@ -408,8 +408,15 @@ def edged(features: np.ndarray) -> bool:
     return bool(features[2] >= MIN_SUPPORT)
 
 
-def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """What the candidate scoring looks at (see ``SCORE_WEIGHTS``)."""
+def _brightest(hsv: np.ndarray) -> float:
+    """The brightness of the brightest things in the frame (97th percentile of V), plus one."""
+    return float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+
+
+def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray,
+              brightest: float | None = None) -> np.ndarray:
+    """What the candidate scoring looks at (see ``SCORE_WEIGHTS``); ``brightest``: the
+    frame's ``_brightest``, when the caller has it already (it is the same for every candidate)."""
     h, w = smooth.shape[:2]
     sup1 = np.sort(_side_support(smooth, quad, offset=1.0))
     sup = np.sort(support)
@@ -435,7 +442,7 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
     paper = float(np.mean((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in)))
     ink = float(np.mean(inside[:, 2] < 0.6 * v_in))
-    brightest = float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+    brightest = _brightest(hsv) if brightest is None else brightest
     s_out = min(float(np.median(outside[:, 1])), 120.0) / 60.0
     hidden = 1.0 - float(_in_frame(side_points(quad, 12, margin=0.0)[0], w, h).mean())  # off the frame
     # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
@@ -557,6 +564,7 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
     """Try each side further out (to the next straight edge); keep moves the scoring prefers."""
     sh, sw = small.shape[:2]
     features = None
+    brightest = _brightest(hsv)
     for side in range(4):
         p, d, n = _sides(quad)
         extent = float(np.max((quad - p[side]) @ n[side]))     # the quad's depth from this side
@@ -569,7 +577,7 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
             snapped = _refine(smooth, moved, radius=4.0, samples=24)
             if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
                 moved = order_corners(snapped)
-            f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0))
+            f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0), brightest)
             score = float(f @ SCORE_WEIGHTS)
             if score > rank + GROW_GAIN:
                 rank, quad, features = score, moved, f
@@ -621,6 +629,7 @@ def scored_candidates(small: np.ndarray,
     sh, sw = small.shape[:2]
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+    brightest = _brightest(hsv)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     tried = 0
     for quad in [*extra, *_candidates(small)]:
@@ -633,7 +642,7 @@ def scored_candidates(small: np.ndarray,
         if any(np.abs(quad - other).max() < 0.5 for other, _ in out):
             continue  # several maps often give the same outline
         support = _side_support(smooth, quad, offset=2.0)
-        out.append((quad, _features(smooth, hsv, quad, support)))
+        out.append((quad, _features(smooth, hsv, quad, support, brightest)))
     return out
 
 

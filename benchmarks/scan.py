@@ -172,9 +172,15 @@ def main() -> int:
         "by_background": kiosk["by_background"],
         "by_effect": kiosk["by_effect"],
         "baseline_by_background": base["by_background"],
-        "goal_met": kiosk["mean_jaccard"] >= GOAL_JACCARD and kiosk["median_ms"] <= GOAL_MS
-        and kiosk["p90_ms"] <= GOAL_P90_MS and (no_page is None or no_page >= GOAL_NO_PAGE),
     }
+    # each goal on its own (times only mean something on a quiet machine), then all of them
+    line["goals"] = {
+        "mean_jaccard": kiosk["mean_jaccard"] >= GOAL_JACCARD,
+        "no_page_rate": no_page is None or no_page >= GOAL_NO_PAGE,
+        "median_ms": kiosk["median_ms"] <= GOAL_MS,
+        "p90_ms": kiosk["p90_ms"] <= GOAL_P90_MS,
+    }
+    line["goal_met"] = all(line["goals"].values())
     if not args.photos and not args.no_sizes and args.generator == "first":
         line["a4_page"] = page_sizes(args.seed)
     print(json.dumps(line, ensure_ascii=False))

@@ -6,7 +6,8 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    binary maps, each good at a different scene: Canny edges of every colour channel at
    two strengths (clutter, wood grain, colour-only contrast), Otsu thresholds of
    brightness and of "paperness" (bright and unsaturated: pale tables, shadows), the
-   whitest unsaturated pixels after a median filter (a page on stripes or print), and what
+   whitest unsaturated pixels after a median filter (a page on stripes or print), the least
+   saturated region after a wide median (a page in shadow on patterned cloth), and what
    does not look like the cloth along the frame's border once its stripes are blurred into
    one colour (a page on plaid or stripes whose edges swamp the edge maps). Every
    outline big enough to be a page becomes its convex hull, and the hull becomes the
@@ -17,12 +18,15 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    of the side (at two distances: a page edge is a sharp step, a shadow or glare a soft
    one; texture and clutter do not line up), how busy the band just inside each side is
    (a page has a blank margin there, the edge of a block of text has ink), its share
-   of the frame, how saturated its inside is, how bright inside against outside, and
+   of the frame, how saturated its inside is, how bright inside against outside,
    what paper is (unsaturated, about as bright as the brightest things in the frame,
-   some ink). A linear model over these (``SCORE_WEIGHTS``, fitted on both synthetic
-   generators' training seeds by
+   some ink), whether paper lies just outside too (a block of text), and how much of the
+   outline lies off the frame; a side the frame hides counts neither for nor against
+   (``_neutral``: a page running off the frame has no edge there). A linear model over
+   these (``SCORE_WEIGHTS``, fitted on both synthetic generators' training seeds by
    ``benchmarks/fit_scan_scoring.py``) predicts the outline's Jaccard index with the
-   true page; the best candidate above ``MIN_SCORE`` wins, none → no page.
+   true page; the best candidate above ``MIN_SCORE``, with edges under its sides and print
+   inside (``print_level``: a blank folder or book is no page), wins; none → no page.
 3. **Refinement on the full frame.** Along each side, profiles across the edge are read
    from the full-resolution frame in the colour direction that best separates page and
    table; the strongest step near the coarse edge is taken to sub-pixel precision; a
@@ -52,6 +56,9 @@ MAX_SCORED = 12
 MIN_SCORE = 0.55         # a candidate's predicted Jaccard below this is not a page (0.5 let a stale
                          # outline over a shadow on a pale table through at 0.502)
 MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less than this on average
+MIN_PRINT = 0.012        # ``print_level`` below this: a blank folder or book, not a page (on the
+                         # desk training seeds the pages found measure 0.018 and up, two of the
+                         # four false pages 0.001 and 0.006)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -60,15 +67,18 @@ BORDER_COLOURS = 4        # k-means centres of the ring's blurred colours
 BORDER_MIN_DISTANCE = 2.5  # Lab units (lightness halved): nearer than this to the cloth is the cloth
 BORDER_SPREAD = 2.0        # … or than this × the border ring's own median distance to its centres
 SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
-# Candidate scoring: a linear model over ``_features`` (36 numbers) predicting the
+FRAME_MARGIN = 1.0       # small-copy pixels: a sample nearer the frame's edge reads the edge itself
+SEEN_SIDE = 0.25         # a side with fewer of its points inside the frame is hidden by the frame
+# Candidate scoring: a linear model over ``_features`` (42 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
-# ridge regression on the training seeds only, of both generators (synthetic.py 1–6,
-# synthetic_desks.py 11–14, 100 frames each; ``benchmarks/fit_scan_scoring.py --frames 100``).
+# ridge regression on the training seeds only, of both generators (synthetic.py 1–6, 60
+# frames each; synthetic_desks.py 11–14, 200 frames each: ``benchmarks/fit_scan_scoring.py``).
 SCORE_WEIGHTS = np.array([
-    0.2413, 0.1291, 0.0060, -0.1637, -0.0984, 0.0470, -0.0982, 0.3289, 0.0439,
-    -0.1982, 0.0062, 1.5171, 0.1236, 0.5975, 0.1630, -0.2200, 0.0244, -0.1426,
-    -0.1572, 0.0158, 0.9316, -0.1160, -0.0777, -0.1521, 0.0962, -0.0055, -1.2574,
-    -0.0716, -0.6587, -0.0456, 0.3580, -0.9489, -0.3067, 0.4386, 0.5966, -0.3670,
+    0.1564, -0.0326, 0.3637, -0.0584, -0.1127, -0.0368, 0.0063, 0.1416, -0.0306,
+    -0.1348, 0.0169, 1.5531, 0.1151, 0.5143, 0.1909, -0.0006, -0.0722, -0.1206,
+    0.0686, -0.5751, -0.0409, 0.0968, 0.1549, -0.1126, 0.0226, -0.0624, 0.0721,
+    -0.0067, -1.0667, -0.0290, -0.4796, -0.0612, 0.0036, 0.0012, 0.1564, 0.1001,
+    -0.2735, 0.2346, 0.4863, -0.3570, 0.0435, -0.4716,
 ])
 
 
@@ -163,7 +173,7 @@ def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
 
 
 def _maps(small: np.ndarray) -> list[np.ndarray]:
-    """Binary maps whose outlines may be the page: two edge maps, then two region maps."""
+    """Binary maps whose outlines may be the page: two edge maps, then region maps."""
     blur = cv2.GaussianBlur(small, (5, 5), 0)
     grey = cv2.cvtColor(blur, cv2.COLOR_BGR2GRAY)
     hsv = cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)
@@ -183,6 +193,12 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     top = float(np.percentile(whiteness, 97))
     if top > 40:
         maps.append(cv2.inRange(whiteness, top * 0.8, 255))
+    # Paper on patterned or plaid cloth, in a shadow or dim light, where neither the edges nor
+    # the whitest pixels hold it: the least saturated region once a wide median has smoothed
+    # the cloth's dots and checks (and the page's ink) away.
+    grey_parts = cv2.medianBlur(hsv[..., 1], 9)
+    _, mask = cv2.threshold(grey_parts, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    maps.append(mask)
     unlike = _unlike_border(small)
     if unlike is not None:
         maps.append(unlike)
@@ -325,18 +341,47 @@ def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_L
     return vals.reshape(*pts.shape[:-1], -1).astype(np.float32)
 
 
+def _in_frame(pts: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Whether points (any shape ending in 2) lie inside the frame, at least ``FRAME_MARGIN`` from its edge.
+
+    A point nearer the edge or beyond it reads the frame's edge pixels (replicated): no evidence.
+    """
+    x, y = pts[..., 0], pts[..., 1]
+    inside: np.ndarray = ((x >= FRAME_MARGIN) & (y >= FRAME_MARGIN)
+                          & (x <= width - 1 - FRAME_MARGIN) & (y <= height - 1 - FRAME_MARGIN))
+    return inside
+
+
+def _neutral(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Per-side values with the sides the frame hides (``seen`` under ``SEEN_SIDE``) set to the
+    others' mean: a page running off the frame has no edge along the frame's border, and that
+    must count neither for nor against it. At most two sides; with more there is nothing to judge."""
+    hidden = seen < SEEN_SIDE
+    if hidden.any() and hidden.sum() <= 2:
+        values = values.copy()
+        values[hidden] = values[~hidden].mean()
+    return values
+
+
 def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: int = 24) -> np.ndarray:
-    """Per side, the share of points with a colour step across the side."""
+    """Per side, the share of points with a colour step across the side.
+
+    Only points whose two samples lie inside the frame count; a side the frame hides gets the
+    other sides' mean (``_neutral``).
+    """
+    h, w = image.shape[:2]
     base, n = side_points(quad, samples)                                   # 4 × samples × 2
     pts = np.stack([base + offset * n[:, None, :], base - offset * n[:, None, :]])
+    seen = _in_frame(pts[0], w, h) & _in_frame(pts[1], w, h)               # 4 × samples
+    count = np.maximum(seen.sum(axis=1), 1)
     vals = _sample(image, pts)                                             # 2 × 4 × samples × 3
     steps = vals[0] - vals[1]                                              # inside minus outside
-    mean = steps.mean(axis=1)                                              # 4 × 3
+    mean = (steps * seen[..., None]).sum(axis=1) / count[:, None]          # 4 × 3
     norm = np.linalg.norm(mean, axis=1)
     along = np.einsum("isc,ic->is", steps, mean / (norm[:, None] + 1e-9))
-    shares: np.ndarray = np.mean(along > STEP_LEVELS, axis=1).astype(np.float32)
+    shares: np.ndarray = (((along > STEP_LEVELS) & seen).sum(axis=1) / count).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0  # no steady step along this side: texture, or nothing
-    return shares
+    return _neutral(shares, seen.mean(axis=1))
 
 
 def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
@@ -346,11 +391,15 @@ def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, .
     A page has a blank margin inside its edge; the edge of a block of text (a wrong
     outline inside a page) has ink and paper alternating there.
     """
+    h, w = image.shape[:2]
     base, n = side_points(quad, samples)
     pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
+    seen = _in_frame(pts, w, h)[:, :, 1:-1]
     vals = _sample(image, pts)
     second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
-    return np.asarray(np.mean(second > 20, axis=(1, 2)).astype(np.float32))
+    count = np.maximum(seen.sum(axis=(1, 2)), 1)
+    busy = (((second > 20) & seen).sum(axis=(1, 2)) / count).astype(np.float32)
+    return _neutral(busy, seen.mean(axis=(1, 2)))
 
 
 def edged(features: np.ndarray) -> bool:
@@ -360,8 +409,15 @@ def edged(features: np.ndarray) -> bool:
     return bool(features[2] >= MIN_SUPPORT)
 
 
-def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """What the candidate scoring looks at (see ``SCORE_WEIGHTS``)."""
+def _brightest(hsv: np.ndarray) -> float:
+    """The brightness of the brightest things in the frame (97th percentile of V), plus one."""
+    return float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+
+
+def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray,
+              brightest: float | None = None) -> np.ndarray:
+    """What the candidate scoring looks at (see ``SCORE_WEIGHTS``); ``brightest``: the
+    frame's ``_brightest``, when the caller has it already (it is the same for every candidate)."""
     h, w = smooth.shape[:2]
     sup1 = np.sort(_side_support(smooth, quad, offset=1.0))
     sup = np.sort(support)
@@ -374,6 +430,7 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
             + (1 - u) * v * quad[3]).astype(np.float32)
     base, n = side_points(quad, 24, margin=0.0)
     ring = np.concatenate([(base - o * n[:, None, :]).reshape(-1, 2) for o in (2.5, 4.5)]).astype(np.float32)
+    ring = ring[_in_frame(ring, w, h)] if _in_frame(ring, w, h).mean() > 0.2 else ring  # not the frame's edge
     pts = np.concatenate([grid, ring])
     vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
                      borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
@@ -386,13 +443,17 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
     paper = float(np.mean((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in)))
     ink = float(np.mean(inside[:, 2] < 0.6 * v_in))
-    brightest = float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+    brightest = _brightest(hsv) if brightest is None else brightest
     s_out = min(float(np.median(outside[:, 1])), 120.0) / 60.0
+    hidden = 1.0 - float(_in_frame(side_points(quad, 12, margin=0.0)[0], w, h).mean())  # off the frame
+    # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
+    paper_out = float(np.mean((outside[:, 1] < 40) & (np.abs(outside[:, 2] - v_in) < 0.12 * v_in + 4)))
     base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
                      min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2)),
-                     paper, min(ink, 0.5) * 2, v_in / brightest, s_out])
+                     paper, min(ink, 0.5) * 2, v_in / brightest, s_out, hidden, paper_out])
     return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7],
-                                            base[11] * base[13], base[2] * base[11], 1.0]])
+                                            base[11] * base[13], base[2] * base[11], base[2] * base[15],
+                                            base[11] * base[16], 1.0]])
 
 
 # -- step 3: refinement ---------------------------------------------------------------------
@@ -403,10 +464,11 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     """Each side moved to the strongest page-to-table step near it, a line fitted through each.
 
     A side with too few steps under it gives up the whole outline, unless ``keep_coarse``:
-    then that side keeps its coarse line (a page running off the frame has no step along
-    the frame's border; one such side used to cost the other three their refinement).
-    Only for the winner's full-frame refinement: in the snapping of candidates it let an
-    empty desk's outline (objects, a hand, a shadow) snap into a page.
+    then that side keeps its coarse line (one such side used to cost the other three their
+    refinement). Only for the winner's full-frame refinement: in the snapping of candidates
+    it let an empty desk's outline (objects, a hand, a shadow) snap into a page. A side the
+    frame hides (along or beyond its border: a page running off the frame) always keeps its
+    coarse line, in the snapping too; only points inside the frame count for the others.
     """
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
@@ -430,13 +492,16 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
     pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
     threshold = np.maximum(4.0, 0.35 * np.median(strength, axis=1))
+    fh, fw = frame.shape[:2]
+    seen = _in_frame(base, fw, fh)                                                   # 4 × samples
     lines = []
     coarse = 0
     for i in range(4):
-        good = strength[i] > threshold[i]
-        if good.sum() < samples * 0.3:
+        good = (strength[i] > threshold[i]) & seen[i]
+        if good.sum() < max(seen[i].sum(), 1) * 0.3 or seen[i].mean() < SEEN_SIDE:
             coarse += 1
-            if not keep_coarse or coarse > 2:
+            # a side the frame hides always keeps its coarse line; others only if asked
+            if not (keep_coarse or seen[i].mean() < SEEN_SIDE) or coarse > 2:
                 return None
             lines.append((quad[i].astype(np.float64), quad[(i + 1) % 4].astype(np.float64)))
             continue
@@ -500,6 +565,7 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
     """Try each side further out (to the next straight edge); keep moves the scoring prefers."""
     sh, sw = small.shape[:2]
     features = None
+    brightest = _brightest(hsv)
     for side in range(4):
         p, d, n = _sides(quad)
         extent = float(np.max((quad - p[side]) @ n[side]))     # the quad's depth from this side
@@ -512,12 +578,37 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
             snapped = _refine(smooth, moved, radius=4.0, samples=24)
             if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
                 moved = order_corners(snapped)
-            f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0))
+            f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0), brightest)
             score = float(f @ SCORE_WEIGHTS)
             if score > rank + GROW_GAIN:
                 rank, quad, features = score, moved, f
                 break
     return rank, quad, features
+
+
+def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
+    """How much a candidate's inside varies from row to row or column to column: print.
+
+    The inside (less a tenth at each side: edges, a thumb) is sampled on a 96×128 grid from
+    the full frame; lines of text or a form's rows make the means along the grid's rows or
+    columns rise and fall, while a blank folder's or book's stay flat (its noise averages
+    out along each row). The larger of the two profiles' spreads about their running mean,
+    against the paper's brightness.
+    """
+    q = order_corners(quad).astype(np.float32)
+    centre = q.mean(axis=0)
+    q = centre + (q - centre) * 0.8
+    width, height = 96, 128
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    patch = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(q, target), (width, height),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    paper = float(np.percentile(patch, 90)) + 1.0
+    level = 0.0
+    for profile in (patch.mean(axis=1), patch.mean(axis=0)):
+        running = np.convolve(np.pad(profile, 8, mode="edge"), np.ones(17) / 17, mode="same")[8:-8]
+        level = max(level, float((profile - running).std()) / paper)
+    return level
 
 
 def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
@@ -539,6 +630,7 @@ def scored_candidates(small: np.ndarray,
     sh, sw = small.shape[:2]
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+    brightest = _brightest(hsv)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     tried = 0
     for quad in [*extra, *_candidates(small)]:
@@ -551,7 +643,7 @@ def scored_candidates(small: np.ndarray,
         if any(np.abs(quad - other).max() < 0.5 for other, _ in out):
             continue  # several maps often give the same outline
         support = _side_support(smooth, quad, offset=2.0)
-        out.append((quad, _features(smooth, hsv, quad, support)))
+        out.append((quad, _features(smooth, hsv, quad, support, brightest)))
     return out
 
 
@@ -581,11 +673,17 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
         quad = np.asarray(prior, np.float32).reshape(4, 2)
         extra = (order_corners(np.stack([(quad[:, 0] + 0.5) * sw / w - 0.5,
                                          (quad[:, 1] + 0.5) * sh / h - 0.5], axis=1)),)
+    ranked = sorted(((float(features @ SCORE_WEIGHTS), i, quad, features)  # the predicted Jaccard index
+                     for i, (quad, features) in enumerate(scored_candidates(small, extra))),
+                    key=lambda item: (-item[0], item[1]))
     best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for quad, features in scored_candidates(small, extra):
-        rank = float(features @ SCORE_WEIGHTS)  # the predicted Jaccard index
-        if rank >= MIN_SCORE and edged(features) and (best is None or rank > best[0]):
+    for rank, _, quad, features in ranked:
+        if rank < MIN_SCORE:
+            break
+        # the best candidate with edges that bears print: a blank folder or book is no page
+        if edged(features) and print_level(frame, to_frame(quad, small.shape, frame.shape)) >= MIN_PRINT:
             best = (rank, quad, features)
+            break
     if best is None:
         return None
     rank, quad, features = best
@@ -623,7 +721,10 @@ def clip_to_frame(quad: np.ndarray, width: float, height: float) -> np.ndarray:
             and quad[:, 1].max() <= height - 1:
         return quad
     _, inside = cv2.intersectConvexConvex(quad, frame_box(width, height))
-    return np.zeros((0, 2), np.float32) if inside is None else inside.reshape(-1, 2).astype(np.float32)
+    # rounded: a vertex at 1e-16 from the clipping upsets OpenCV's next polygon operation
+    if inside is None:
+        return np.zeros((0, 2), np.float32)
+    return np.round(inside.reshape(-1, 2), 3).astype(np.float32)
 
 
 def visible_area(quad: np.ndarray, width: float, height: float) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hardware.docscan import synthetic_desks
-from hardware.docscan.detect import detect_page
+from hardware.docscan.detect import MIN_PRINT, detect_page, print_level
 from hardware.docscan.measure import jaccard
 from hardware.docscan.photos import PhotoSetError, load_photos
 
@@ -64,6 +64,26 @@ def test_finds_grey_pages_on_plaid_that_swamps_the_edges():
         found = detect_page(scene.image)
         assert found is not None, seed
         assert jaccard(found.quad, scene.quad, scene.image.shape) > 0.97, seed
+
+
+def test_a_blank_folder_bears_no_print_and_a_page_does():
+    # seed 401 is neither a training nor a held-out seed
+    scene = synthetic_desks.make_scene(np.random.default_rng(401), "desk")
+    assert print_level(scene.image, scene.quad) > 2 * MIN_PRINT
+    blank = scene.image.copy()
+    cv2.fillConvexPoly(blank, np.round(scene.quad).astype(np.int32), (96, 104, 110))
+    noise = np.random.default_rng(1).normal(0, 12, blank.shape)  # low-light sensor noise
+    blank = np.clip(blank + noise, 0, 255).astype(np.uint8)
+    assert print_level(blank, scene.quad) < MIN_PRINT
+    assert detect_page(blank) is None or jaccard(detect_page(blank).quad, scene.quad, blank.shape) < 0.5
+
+
+def test_jaccard_of_a_page_running_off_the_frame_is_at_most_one():
+    # Cutting the found outline to the frame left a vertex at y = 1e-16, and OpenCV's
+    # intersection then returned the true page's whole area: Jaccard 1.117 (a fit label).
+    found = np.array([[985.5, 9.5], [985.5, 457.5], [660.84, 457.5], [703.99, -0.93]], np.float32)
+    truth = np.array([[699.64, -15.26], [996.71, 5.53], [991.4, 471.01], [635.25, 466.98]], np.float32)
+    assert 0.88 < jaccard(found, truth, (720, 1280, 3)) < 0.91
 
 
 def _write(folder, entries, pictures):

@@ -163,9 +163,10 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         module.to_texture = counting
     service = d.app.service
     d.wait_for_screen("home")
-    # "home" is measured once the warm-up imports (OpenCV, detection; kiosk/warmup.py) are done, as
-    # on a kiosk that has stood idle a while
-    d.wait_for(lambda: d.app.warm_up_job is not None and d.app.warm_up_job.done(), timeout=WAIT_S)
+    # "home" is measured once the warm-up is done (OpenCV and detection imported, the catalog's
+    # search built: kiosk/service.py warm_up), as on a kiosk that has stood idle a while
+    d.wait_for(lambda: d.app.warm_up_job is not None and d.app.warm_up_job.done()
+               and service.steps.catalog.search_ready, timeout=WAIT_S)
     d.send(at="home", threads=_thread_names())
     d.receive(timeout=600)
     home_snapshot = _snapshot(params)

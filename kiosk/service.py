@@ -281,12 +281,16 @@ class KioskService:
         self.ctx.jobs.hold()
 
     def warm_up(self) -> Future[None]:
-        """Import what the home screen did not need (``kiosk.warmup``) on the job pool, and let the
-        jobs held since ``hold_jobs`` run; the app calls it once its first frame is drawn."""
+        """Import what the home screen did not need (``kiosk.warmup``) on the job pool, let the
+        jobs held since ``hold_jobs`` run, then build the catalog's search; the app calls it once
+        its first frame is drawn. The search's pypinyin tables took the first villager's 开始 a
+        second or more (and most of the memory the path to the capture screen added): a kiosk
+        that runs all day loads them once, while its home screen waits."""
         from kiosk.warmup import warm_up
 
         imports = warm_up(self.ctx.jobs)
         self.ctx.jobs.release()
+        self.steps.catalog.load_search()
         return imports
 
     def close(self) -> None:

@@ -243,19 +243,29 @@ def _reads(scanner: ZbarScanner, made: np.ndarray | list[np.ndarray]) -> bool:
     return any(scanner.scan(picture) for picture in (made if isinstance(made, list) else [made]))
 
 
+def _turned_qr(payload: bytes, module_px: float, top: int, degrees: float) -> tuple[np.ndarray, int]:
+    """A small QR code (``module_px`` a module) on a dark desk at (``top``, 500), turned by
+    ``degrees``; the 1280×720 picture and the code's side in pixels."""
+    modules = code_modules("QRCODE", payload)
+    side = int(modules.shape[0] * module_px)
+    canvas = np.full((720, 1280), 70, np.uint8)
+    canvas[top:top + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
+                                                        interpolation=cv2.INTER_AREA)
+    turn = cv2.getRotationMatrix2D((500 + side / 2, top + side / 2), degrees, 1.0)
+    return cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), side
+
+
+def _noisy(picture: np.ndarray, sigma: float) -> np.ndarray:
+    noise = np.random.default_rng(1).normal(0, sigma, picture.shape)
+    return np.clip(picture + noise, 0, 255).astype(np.uint8)
+
+
 def test_qr_crops_reads_a_small_blurred_qr_code_held_at_an_angle(decoder):
     """2.5 px a module, turned 35°, blurred and noisy: plain libzbar and the other passes of the
     order but the last miss it; ``qr_crops`` finds the region by its edges pointing every way,
     stands it upright and redraws it, second in the order."""
-    payload = CHINESE.encode("gbk")
-    modules = code_modules("QRCODE", payload)
-    side = int(modules.shape[0] * 2.5)
-    canvas = np.full((720, 1280), 70, np.uint8)
-    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
-                                                        interpolation=cv2.INTER_AREA)
-    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 35, 1.0)
-    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 0.9)
-    picture = np.clip(picture + np.random.default_rng(1).normal(0, 6, picture.shape), 0, 255).astype(np.uint8)
+    turned, side = _turned_qr(CHINESE.encode("gbk"), 2.5, 300, 35)
+    picture = _noisy(cv2.GaussianBlur(turned, (0, 0), 0.9), 6)
     [(centre, size, _)] = qr_regions(picture)
     assert np.hypot(centre[0] - 500 - side / 2, centre[1] - 300 - side / 2) < 10
     assert 0.8 * side < min(size) <= max(size) < 1.3 * side
@@ -293,14 +303,8 @@ def test_qr_deblur_reads_a_qr_code_too_blurred_for_the_other_passes(decoder):
     """2.5 px a module under a Gaussian blur of 1.2 px: modules run together, no other pass of
     the order (nor plain libzbar) reads it; undoing the blur on the upright crop does."""
     payload = b"https://hall.example.gov.cn/track/K0103-20270305-0450"
-    modules = code_modules("QRCODE", payload)
-    side = int(modules.shape[0] * 2.5)
-    canvas = np.full((720, 1280), 70, np.uint8)
-    canvas[300:300 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
-                                                        interpolation=cv2.INTER_AREA)
-    turn = cv2.getRotationMatrix2D((500 + side / 2, 300 + side / 2), 30, 1.0)
-    picture = cv2.GaussianBlur(cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70), (0, 0), 1.2)
-    picture = np.clip(picture + np.random.default_rng(1).normal(0, 4, picture.shape), 0, 255).astype(np.uint8)
+    turned, _side = _turned_qr(payload, 2.5, 300, 30)
+    picture = _noisy(cv2.GaussianBlur(turned, (0, 0), 1.2), 4)
     scanner = ZbarScanner()
     try:
         reading = [name for name in DEFAULT_PASSES if _reads(scanner, ALL_PASSES[name](picture))]
@@ -317,18 +321,11 @@ def test_qr_deblur_undoes_a_motion_streak_across_a_qr_code(decoder):
     """3 px a module, turned 25°, streaked 6 px at 70°: no other pass of the order and no
     Gaussian width reads it; the streak found from the crop's edges and undone does."""
     payload = "城乡居民基本养老保险参保登记 已受理，请留意短信通知。".encode()
-    modules = code_modules("QRCODE", payload)
-    side = int(modules.shape[0] * 3.0)
-    canvas = np.full((720, 1280), 70, np.uint8)
-    canvas[250:250 + side, 500:500 + side] = cv2.resize(((1 - modules) * 245).astype(np.uint8), (side, side),
-                                                        interpolation=cv2.INTER_AREA)
-    turn = cv2.getRotationMatrix2D((500 + side / 2, 250 + side / 2), 25, 1.0)
+    turned, _side = _turned_qr(payload, 3.0, 250, 25)
     streak = np.zeros((8, 8), np.float32)
     dx, dy = 3 * np.cos(np.radians(70)), 3 * np.sin(np.radians(70))
     cv2.line(streak, (round(4 - dx), round(4 - dy)), (round(4 + dx), round(4 + dy)), 1.0, 1, cv2.LINE_AA)
-    turned = cv2.warpAffine(canvas, turn, (1280, 720), borderValue=70)
-    picture = cv2.filter2D(turned, -1, streak / streak.sum())
-    picture = np.clip(picture + np.random.default_rng(1).normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
+    picture = _noisy(cv2.filter2D(turned, -1, streak / streak.sum()), 3)
     scanner = ZbarScanner()
     try:
         reading = [name for name in DEFAULT_PASSES if _reads(scanner, ALL_PASSES[name](picture))]

@@ -172,12 +172,12 @@ def test_big_logs_are_cut_from_the_oldest_end_to_the_cap(tmp_path):
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from kiosk.agent.diagnostics import MAX_BOX_BYTES, recent_logs, sealed_diagnostics
-    from offline_queue.sealing import _raw, open_box
+    from offline_queue.sealing import open_box, raw_public
 
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "kiosk.log").write_text(os.urandom(1_500_000).hex() + "\nNEWEST LINE\n", "ascii")
     hall_key = X25519PrivateKey.generate()
-    box, cut = sealed_diagnostics({"logs": recent_logs(tmp_path)}, "dev-1", _raw(hall_key.public_key()))
+    box, cut = sealed_diagnostics({"logs": recent_logs(tmp_path)}, "dev-1", raw_public(hall_key.public_key()))
     assert len(box) <= MAX_BOX_BYTES and cut > 0
     body = json.loads(gzip.decompress(open_box(box, hall_key, b"diagnostics:dev-1")))
     assert body["logs_cut_chars"] == cut and body["logs"].endswith("NEWEST LINE\n")

@@ -190,7 +190,7 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     # stripes and dots of a cloth (and the page's own ink) smoothed out first.
     # The cv2 stubs lack the scalar form of multiply that OpenCV accepts.
     whiteness = cv2.medianBlur(cv2.subtract(hsv[..., 2], cv2.multiply(hsv[..., 1], 2)), 5)  # type: ignore[call-overload]
-    top = float(np.percentile(whiteness, 97))
+    top = percentile_u8(whiteness, 97)
     if top > 40:
         maps.append(cv2.inRange(whiteness, top * 0.8, 255))
     # Paper on patterned or plaid cloth, in a shadow or dim light, where neither the edges nor
@@ -228,10 +228,12 @@ def _unlike_border(small: np.ndarray) -> np.ndarray | None:
     # lightness counts half: a shadow across the cloth darkens it but keeps its colours
     mean[..., 0] *= 0.5
     centres[:, 0] *= 0.5
+    # per colour plane (contiguous): 0.1 ms against 1.7 ms for the H×W×3 differences, same sums
+    planes = [np.ascontiguousarray(mean[..., i]) for i in range(3)]
     near = np.full(mean.shape[:2], np.inf, np.float32)
     for c in centres:
-        diff = mean - c[None, None, :]
-        np.minimum(near, (diff * diff).sum(axis=2), out=near)
+        d0, d1, d2 = planes[0] - c[0], planes[1] - c[1], planes[2] - c[2]
+        np.minimum(near, d0 * d0 + d1 * d1 + d2 * d2, out=near)
     near = np.sqrt(near)
     scaled = np.clip(near * 4.0, 0, 255).astype(np.uint8)
     level, mask = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -242,6 +244,23 @@ def _unlike_border(small: np.ndarray) -> np.ndarray | None:
         return None  # nothing stands out from the border's colours
     mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
     return mask
+
+
+def percentile_u8(image: np.ndarray, q: float) -> float:
+    """``np.percentile(image, q)`` (linear) of a uint8 image, read from its histogram.
+
+    The same number as NumPy's, which sorts (or partitions) all the pixels: 0.23 ms on the
+    small copy against 0.04 ms.
+    """
+    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    cumulative = np.cumsum(counts)
+    index = q / 100.0 * float(cumulative[-1] - 1)
+    low = int(np.floor(index))
+    t = index - low
+    a = float(np.searchsorted(cumulative, low, side="right"))         # the value at sorted[low]
+    b = float(np.searchsorted(cumulative, min(low + 1, cumulative[-1] - 1), side="right"))
+    # NumPy's lerp, from the nearer end
+    return a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
 
 
 def _outlines(binary: np.ndarray, mode: int, min_area: float) -> list[np.ndarray]:
@@ -310,8 +329,27 @@ def _plausible(quad: np.ndarray, w: int, h: int) -> bool:
     return True
 
 
+_last_sides: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+
 def _sides(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per side: start point, vector to the end point, unit normal pointing into the quad."""
+    """Per side: start point, vector to the end point, unit normal pointing into the quad.
+
+    The scoring asks for the same candidate's sides five times in a row: the last answer is
+    kept (one tuple, replaced whole, so threads detecting at once cannot mix two quads').
+    Callers must not write into the arrays.
+    """
+    global _last_sides
+    key = np.asarray(quad, np.float32).tobytes()
+    last = _last_sides
+    if last is not None and last[0] == key:
+        return last[1]
+    sides = _compute_sides(quad)
+    _last_sides = (key, sides)
+    return sides
+
+
+def _compute_sides(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = quad.astype(np.float32)
     d = p[[1, 2, 3, 0]] - p
     n = np.empty_like(d)
@@ -319,6 +357,8 @@ def _sides(quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n /= np.sqrt((n * n).sum(axis=1, keepdims=True)) + 1e-9
     inward = ((p.mean(axis=0) - p) * n).sum(axis=1) >= 0
     n *= np.where(inward, 1.0, -1.0).astype(np.float32)[:, None]
+    for array in (p, d, n):
+        array.flags.writeable = False  # shared by ``_sides``' callers
     return p, d, n
 
 
@@ -411,7 +451,26 @@ def edged(features: np.ndarray) -> bool:
 
 def _brightest(hsv: np.ndarray) -> float:
     """The brightness of the brightest things in the frame (97th percentile of V), plus one."""
-    return float(np.percentile(hsv[::4, ::4, 2], 97)) + 1.0
+    return percentile_u8(hsv[::4, ::4, 2], 97) + 1.0
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear) of a few whole-number values (0–255): one sort,
+    without NumPy's general machinery (a third of ``_features``' time went there). For the
+    median and the 75th percentile the fraction is a multiple of ¼, so the number is NumPy's
+    to the last bit also for float32 values (other ``q`` may differ in float32's last bit)."""
+    ordered = np.sort(values.astype(np.float64))
+    index = q / 100.0 * (len(ordered) - 1)
+    low = int(np.floor(index))
+    high = min(low + 1, len(ordered) - 1)
+    t = index - low
+    a, b = float(ordered[low]), float(ordered[high])
+    return a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
+
+
+def _share(flags: np.ndarray) -> float:
+    """The share of true values (``np.mean`` of booleans, without its overhead)."""
+    return np.count_nonzero(flags) / flags.size
 
 
 def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray,
@@ -435,19 +494,19 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
                      borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
     inside, outside = vals[: len(grid)], vals[len(grid):]
-    v_in = float(np.percentile(inside[:, 2], 75))
-    v_out = float(np.percentile(outside[:, 2], 75))
-    s_in = float(np.median(inside[:, 1]))
+    v_in = _quantile(inside[:, 2], 75)
+    v_out = _quantile(outside[:, 2], 75)
+    s_in = _quantile(inside[:, 1], 50)
     area = float(cv2.contourArea(quad)) / float(h * w)
     # What paper is: unsaturated and about as bright as the brightest things in the frame
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
-    paper = float(np.mean((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in)))
-    ink = float(np.mean(inside[:, 2] < 0.6 * v_in))
+    paper = _share((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in))
+    ink = _share(inside[:, 2] < 0.6 * v_in)
     brightest = _brightest(hsv) if brightest is None else brightest
-    s_out = min(float(np.median(outside[:, 1])), 120.0) / 60.0
+    s_out = min(_quantile(outside[:, 1], 50), 120.0) / 60.0
     hidden = 1.0 - float(_in_frame(side_points(quad, 12, margin=0.0)[0], w, h).mean())  # off the frame
     # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
-    paper_out = float(np.mean((outside[:, 1] < 40) & (np.abs(outside[:, 2] - v_in) < 0.12 * v_in + 4)))
+    paper_out = _share((outside[:, 1] < 40) & (np.abs(outside[:, 2] - v_in) < 0.12 * v_in + 4))
     base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
                      min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2)),
                      paper, min(ink, 0.5) * 2, v_in / brightest, s_out, hidden, paper_out])

@@ -9,7 +9,7 @@ import pytest
 
 from hardware.camera import read_within
 from hardware.docscan.autocapture import AutoCapture
-from hardware.docscan.detect import Detection, detect_page, order_corners
+from hardware.docscan.detect import Detection, _quantile, _sides, detect_page, order_corners, percentile_u8
 from hardware.docscan.encode import encode_page
 from hardware.docscan.enhance import MODES, enhance
 from hardware.docscan.errors import BadImage, ScanError
@@ -67,6 +67,24 @@ def test_corners_are_clockwise_from_top_left_in_frame_pixels():
     cross = a[0] * b[1] - a[1] * b[0]
     assert cross > 0  # clockwise on screen (y down)
     assert np.abs(q - scene.quad).max() < 6
+
+
+def test_the_fast_percentiles_are_numpys_to_the_last_bit():
+    # the detector's thresholds come from these: a different rounding would move outlines
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(1, 2000))
+        values = rng.integers(0, int(rng.integers(1, 256)), n).astype(np.uint8)
+        q = float(rng.choice([97.0, 90.0, 75.0, 50.0, 0.0, 100.0, rng.uniform(0, 100)]))
+        assert percentile_u8(values.reshape(1, -1), q) == float(np.percentile(values, q))
+        floats = values.astype(np.float32)
+        for q in (50.0, 75.0):  # the ones the scoring takes
+            assert _quantile(floats, q) == float(np.percentile(floats, q))
+    quad = np.array([[10, 10], [200, 12], [190, 150], [12, 140]], np.float32)
+    p, _, n = _sides(quad)
+    assert _sides(quad.copy())[2] is n  # the same candidate's sides are worked out once
+    with pytest.raises(ValueError):
+        p[0, 0] = 0  # and shared read-only
 
 
 @pytest.mark.parametrize("bad", [np.zeros((0, 0, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), None,

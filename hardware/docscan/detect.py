@@ -150,22 +150,24 @@ def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
     peri = cv2.arcLength(pts.astype(np.float32), True)
     pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
     while len(pts) > 4:
-        n = len(pts)
-        best, best_cost, best_point = -1, np.inf, None
-        for i in range(n):
-            a, b, c, d = pts[(i - 1) % n], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
-            meet = _line_meet(a, b, c, d)
-            if meet is None:
-                continue
-            # the new point must lie beyond the removed edge (outside the polygon)
-            cost = 0.5 * abs((c[0] - b[0]) * (meet[1] - b[1]) - (c[1] - b[1]) * (meet[0] - b[0]))
-            if np.dot(meet - b, b - a) < 0 or np.dot(meet - c, c - d) < 0:
-                continue
-            if cost < best_cost:
-                best, best_cost, best_point = i, cost, meet
-        if best < 0:
+        # every edge at once (the same arithmetic as ``_line_meet``, per edge i from b to c)
+        a, b = np.roll(pts, 1, axis=0), pts
+        c, d = np.roll(pts, -1, axis=0), np.roll(pts, -2, axis=0)
+        d1, d2 = b - a, d - c
+        den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+        parallel = np.abs(den) < 1e-9
+        t = ((c[:, 0] - a[:, 0]) * d2[:, 1] - (c[:, 1] - a[:, 1]) * d2[:, 0]) / np.where(parallel, 1.0, den)
+        meet = a + t[:, None] * d1
+        cost = 0.5 * np.abs((c[:, 0] - b[:, 0]) * (meet[:, 1] - b[:, 1])
+                            - (c[:, 1] - b[:, 1]) * (meet[:, 0] - b[:, 0]))
+        # the new point must lie beyond the removed edge (outside the polygon)
+        behind = (((meet - b) * (b - a)).sum(axis=1) < 0) | (((meet - c) * (c - d)).sum(axis=1) < 0)
+        cost[parallel | behind] = np.inf
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
             return None
-        pts[best] = best_point
+        n = len(pts)
+        pts[best] = meet[best]
         pts = np.delete(pts, (best + 1) % n, axis=0)
     if len(pts) != 4:
         return None
@@ -518,6 +520,17 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
 # -- step 3: refinement ---------------------------------------------------------------------
 
 
+def _median_rows(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=1)`` of a 2-D float array, without NumPy's general machinery
+    (the same numbers: the middle value, or the mean of the two middle ones in the array's type)."""
+    ordered = np.sort(values, axis=1)
+    n = ordered.shape[1]
+    if n % 2:
+        return ordered[:, n // 2]
+    result: np.ndarray = (ordered[:, n // 2 - 1] + ordered[:, n // 2]) / values.dtype.type(2)
+    return result
+
+
 def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 48,
             keep_coarse: bool = False) -> np.ndarray | None:
     """Each side moved to the strongest page-to-table step near it, a line fitted through each.
@@ -550,7 +563,7 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     den = y0 - 2 * y1 + y2
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
     pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
-    threshold = np.maximum(4.0, 0.35 * np.median(strength, axis=1))
+    threshold = np.maximum(4.0, 0.35 * _median_rows(strength))
     fh, fw = frame.shape[:2]
     seen = _in_frame(base, fw, fh)                                                   # 4 × samples
     lines = []
@@ -568,7 +581,7 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
         vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
         # drop points far from the first fit (a finger, glare), fit again by least squares
         resid = np.abs((pts - np.array([x0, y0_], np.float32)) @ np.array([-vy, vx], np.float32))
-        keep = resid < max(1.5, 2.5 * float(np.median(resid)))
+        keep = resid < max(1.5, 2.5 * float(_median_rows(resid[None, :])[0]))
         if keep.sum() >= 6:
             vx, vy, x0, y0_ = cv2.fitLine(pts[keep], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
         lines.append((np.array([x0, y0_], np.float64), np.array([x0 + vx, y0_ + vy], np.float64)))

@@ -198,9 +198,12 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     # Paper on patterned or plaid cloth, in a shadow or dim light, where neither the edges nor
     # the whitest pixels hold it: the least saturated region once a wide median has smoothed
     # the cloth's dots and checks (and the page's ink) away.
-    grey_parts = cv2.medianBlur(hsv[..., 1], 9)
-    _, mask = cv2.threshold(grey_parts, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    maps.append(mask)
+    # On a half-size copy with a 5-wide median (about the 9-wide one on the small copy): OpenCV's
+    # median wider than 5 takes a slower method, 2.1 ms here against 0.05 ms.
+    h, w = small.shape[:2]
+    half = cv2.resize(hsv[..., 1], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    _, mask = cv2.threshold(cv2.medianBlur(half, 5), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    maps.append(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST))
     unlike = _unlike_border(small)
     if unlike is not None:
         maps.append(unlike)

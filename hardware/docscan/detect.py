@@ -151,8 +151,8 @@ def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
     pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
     while len(pts) > 4:
         # every edge at once (the same arithmetic as ``_line_meet``, per edge i from b to c)
-        a, b = np.roll(pts, 1, axis=0), pts
-        c, d = np.roll(pts, -1, axis=0), np.roll(pts, -2, axis=0)
+        ring = np.concatenate([pts[-1:], pts, pts[:2]])     # a, b, c, d: points i-1 … i+2
+        a, b, c, d = ring[:-3], ring[1:-2], ring[2:-1], ring[3:]
         d1, d2 = b - a, d - c
         den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
         parallel = np.abs(den) < 1e-9
@@ -322,16 +322,15 @@ def _quads(outlines: list[np.ndarray], frame_area: float) -> list[np.ndarray]:
 def _plausible(quad: np.ndarray, w: int, h: int) -> bool:
     if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
         return False
-    for i in range(4):
-        a, b, c = quad[i - 1], quad[i], quad[(i + 1) % 4]
-        u, v = a - b, c - b
-        cos = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
-        if abs(cos) > 0.6:  # corners between about 53° and 127°
-            return False
-    sides = [np.linalg.norm(quad[i] - quad[(i + 1) % 4]) for i in range(4)]
-    if min(sides) < 0.12 * max(w, h) or min(sides) / max(sides) < 0.25:
+    q = quad.astype(np.float32)
+    edges = np.concatenate([q[1:], q[:1]]) - q                  # corner i to corner i+1
+    sides = np.sqrt((edges * edges).sum(axis=1))
+    before = np.concatenate([edges[-1:], edges[:-1]])           # corner i-1 to corner i
+    cos = -(before * edges).sum(axis=1) / (np.concatenate([sides[-1:], sides[:-1]]) * sides + 1e-9)
+    if np.abs(cos).max() > 0.6:  # corners between about 53° and 127°
         return False
-    return True
+    shortest, longest = float(sides.min()), float(sides.max())
+    return not (shortest < 0.12 * max(w, h) or shortest / longest < 0.25)
 
 
 _last_sides: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
@@ -571,12 +570,16 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     seen = _in_frame(base, fw, fh)                                                   # 4 × samples
     lines = []
     coarse = 0
+    good_sides = (strength > threshold[:, None]) & seen
+    good_counts, seen_counts = good_sides.sum(axis=1), seen.sum(axis=1)
+    seen_shares = seen_counts / samples
     for i in range(4):
-        good = (strength[i] > threshold[i]) & seen[i]
-        if good.sum() < max(seen[i].sum(), 1) * 0.3 or seen[i].mean() < SEEN_SIDE:
+        good = good_sides[i]
+        hidden = seen_shares[i] < SEEN_SIDE
+        if good_counts[i] < max(seen_counts[i], 1) * 0.3 or hidden:
             coarse += 1
             # a side the frame hides always keeps its coarse line; others only if asked
-            if not (keep_coarse or seen[i].mean() < SEEN_SIDE) or coarse > 2:
+            if not (keep_coarse or hidden) or coarse > 2:
                 return None
             lines.append((quad[i].astype(np.float64), quad[(i + 1) % 4].astype(np.float64)))
             continue

@@ -678,10 +678,20 @@ def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
     q = centre + (q - centre) * 0.8
     width, height = 96, 128
     target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    patch = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(q, target), (width, height),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    paper = float(np.percentile(patch, 90)) + 1.0
+    # Only the part of the frame under the outline (and 2 px around it for the interpolation)
+    # is made grey: the whole 1280×720 frame took a third of this check. Where the outline runs
+    # off the frame the crop reaches the frame's edge, which the warp then repeats as before.
+    fh, fw = frame.shape[:2]
+    x0, y0 = (int(max(0, min(fw - 1, np.floor(v) - 2))) for v in q.min(axis=0))
+    x1, y1 = (int(max(1, min(lim, np.ceil(v) + 3))) for v, lim in zip(q.max(axis=0), (fw, fh), strict=True))
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+    crop = frame[y0:y1, x0:x1]
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    shift = np.array([x0, y0], np.float32)
+    patch_u8 = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(q - shift, target), (width, height),
+                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = patch_u8.astype(np.float32)
+    paper = percentile_u8(patch_u8, 90) + 1.0
     level = 0.0
     for profile in (patch.mean(axis=1), patch.mean(axis=0)):
         running = np.convolve(np.pad(profile, 8, mode="edge"), np.ones(17) / 17, mode="same")[8:-8]

@@ -458,7 +458,26 @@ class ApplicationCertificate(Base):
 # -- the work plan's figures: the monthly summary the figures page reads -------------------------
 
 
-class FiguresMonthly(Base):
+# the score columns of every figures table, one per score of 好差评 (1 very unhappy … 5 very satisfied)
+FIGURE_SCORES = ("score1", "score2", "score3", "score4", "score5")
+
+
+class FigureCounts:
+    """The counts the figures summary and its two roll-ups share (each table adds its own)."""
+
+    applications: Mapped[int] = mapped_column(Integer, default=0)  # kiosk: rows; counter: summed counts
+    le1: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed <= 1 (kiosk only)
+    zero: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed == 0 (kiosk only)
+    ecert: Mapped[int] = mapped_column(Integer, default=0)  # naming at least one e-certificate
+    # the villagers' ratings (好差评) rated in the month, by score
+    score1: Mapped[int] = mapped_column(Integer, default=0)
+    score2: Mapped[int] = mapped_column(Integer, default=0)
+    score3: Mapped[int] = mapped_column(Integer, default=0)
+    score4: Mapped[int] = mapped_column(Integer, default=0)
+    score5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FiguresMonthly(FigureCounts, Base):
     """The figures' counts per county, local month, kiosk, item and channel, kept by the intake,
     the status changes, the ratings and the counter entries in the same transaction as the change
     (``hall/services/figures_summary.py``), so that the figures page reads a few hundred rows
@@ -477,17 +496,7 @@ class FiguresMonthly(Base):
     device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    applications: Mapped[int] = mapped_column(Integer, default=0)  # kiosk: rows; counter: summed counts
     completed: Mapped[int] = mapped_column(Integer, default=0)  # status completed (kiosk only)
-    le1: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed <= 1 (kiosk only)
-    zero: Mapped[int] = mapped_column(Integer, default=0)  # visits_needed == 0 (kiosk only)
-    ecert: Mapped[int] = mapped_column(Integer, default=0)  # naming at least one e-certificate
-    # the villagers' ratings (好差评) of this kiosk and item rated in the month, by score
-    score1: Mapped[int] = mapped_column(Integer, default=0)
-    score2: Mapped[int] = mapped_column(Integer, default=0)
-    score3: Mapped[int] = mapped_column(Integer, default=0)
-    score4: Mapped[int] = mapped_column(Integer, default=0)
-    score5: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class FiguresSummaryState(Base):
@@ -515,7 +524,7 @@ class FleetGeneration(Base):
 # -- the figures' roll-ups: what the county's figures page reads (migration 0013_figures_rollups) --
 
 
-class FiguresKioskMonth(Base):
+class FiguresKioskMonth(FigureCounts, Base):
     """The kiosk applications' counts per county, local month and kiosk (every item summed), with
     "finished online" counted at write time from the items in ``figures_rollup_items``: the
     county-wide figures page reads one row per kiosk and month instead of one per kiosk, item
@@ -527,19 +536,10 @@ class FiguresKioskMonth(Base):
     county: Mapped[str] = mapped_column(String(12), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # local "YYYY-MM"
     device_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    applications: Mapped[int] = mapped_column(Integer, default=0)
     finished_online: Mapped[int] = mapped_column(Integer, default=0)  # completed, item fully online
-    le1: Mapped[int] = mapped_column(Integer, default=0)
-    zero: Mapped[int] = mapped_column(Integer, default=0)
-    ecert: Mapped[int] = mapped_column(Integer, default=0)
-    score1: Mapped[int] = mapped_column(Integer, default=0)
-    score2: Mapped[int] = mapped_column(Integer, default=0)
-    score3: Mapped[int] = mapped_column(Integer, default=0)
-    score4: Mapped[int] = mapped_column(Integer, default=0)
-    score5: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class FiguresItemMonth(Base):
+class FiguresItemMonth(FigureCounts, Base):
     """``figures_monthly`` without the kiosk: the counts per county, local month, item and
     channel (the per-item ratings and the counter entries of the county-wide page)."""
 
@@ -550,16 +550,7 @@ class FiguresItemMonth(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    applications: Mapped[int] = mapped_column(Integer, default=0)
     completed: Mapped[int] = mapped_column(Integer, default=0)
-    le1: Mapped[int] = mapped_column(Integer, default=0)
-    zero: Mapped[int] = mapped_column(Integer, default=0)
-    ecert: Mapped[int] = mapped_column(Integer, default=0)
-    score1: Mapped[int] = mapped_column(Integer, default=0)
-    score2: Mapped[int] = mapped_column(Integer, default=0)
-    score3: Mapped[int] = mapped_column(Integer, default=0)
-    score4: Mapped[int] = mapped_column(Integer, default=0)
-    score5: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class FiguresRollupItem(Base):

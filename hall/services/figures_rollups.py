@@ -43,9 +43,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hall.models import Device, FiguresItemMonth, FiguresKioskMonth, FiguresMonthly, FiguresRollupItem
+from hall.models import (
+    FIGURE_SCORES,
+    Device,
+    FiguresItemMonth,
+    FiguresKioskMonth,
+    FiguresMonthly,
+    FiguresRollupItem,
+)
 
-SCORES = ("score1", "score2", "score3", "score4", "score5")
+SCORES = FIGURE_SCORES
 KIOSK_COUNTS = ("applications", "finished_online", "le1", "zero", "ecert", *SCORES)
 ITEM_COUNTS = ("applications", "completed", "le1", "zero", "ecert", *SCORES)
 KIOSK_KEY = (FiguresKioskMonth.county, FiguresKioskMonth.month, FiguresKioskMonth.device_id)

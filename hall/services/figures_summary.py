@@ -36,6 +36,7 @@ from sqlalchemy import Connection, case, delete, exists, func, insert, literal, 
 from sqlalchemy.orm import Session
 
 from hall.models import (
+    FIGURE_SCORES,
     Application,
     ApplicationCertificate,
     CounterApplication,
@@ -49,7 +50,7 @@ from hall.services.catalog import HallCatalog, load_hall_catalog
 
 KIOSK = "kiosk"  # the channel of a kiosk's applications
 STATE_ID = 1
-SCORES = ("score1", "score2", "score3", "score4", "score5")
+SCORES = FIGURE_SCORES
 COUNTS = ("applications", "completed", "le1", "zero", "ecert", *SCORES)
 # A rating's time comes from the kiosk: one outside these years (a clock gone wild) is not
 # counted, so that no local month needs five digits of year. The same bounds in SQL and Python.

@@ -104,7 +104,7 @@ class CatalogStep(Step):
 
         items = self.ctx.catalog.items()
         try:
-            self.handwriting = CatalogHandwriting(HandwritingRecognizer.open(), items)
+            self.handwriting = CatalogHandwriting(HandwritingRecognizer.open(deferred=True), items)
         except HandwritingUnavailable as exc:  # the letter keys still work
             log.warning("catalog handwriting unavailable: %s", type(exc).__name__)
         self._search = CatalogSearch(items)

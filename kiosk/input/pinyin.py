@@ -30,6 +30,7 @@ typed are never logged.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -163,6 +164,8 @@ class PinyinIndex:
                 for syllables in self._readings_of(word):
                     if not all(syllables):
                         continue
+                    # ≈ 1,300 distinct syllables in 140 k entries: one string each, not one per entry
+                    syllables = tuple(map(sys.intern, syllables))
                     self._by_key["".join(s[0] for s in syllables)].append(_Entry(word, syllables, freq))
                     for syllable in syllables:
                         if syllable not in self._syllables:

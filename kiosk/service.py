@@ -285,12 +285,14 @@ class KioskService:
         jobs held since ``hold_jobs`` run, then build the catalog's search; the app calls it once
         its first frame is drawn. Building the search reads pypinyin's data files (a fraction of a
         second, ≈ 3 MB kept: ``kiosk.input.readings``) that the first villager's 开始 used to wait
-        for; the handwriting model is only mapped when someone writes."""
-        from kiosk.warmup import warm_up
+        for; the handwriting model is only mapped when someone writes. Then what those jobs freed
+        is given back to the system (``kiosk.warmup.give_back_after``)."""
+        from kiosk.warmup import give_back_after, warm_up
 
         imports = warm_up(self.ctx.jobs)
         self.ctx.jobs.release()
-        self.steps.catalog.load_search()
+        search = self.steps.catalog.load_search()
+        give_back_after(self.ctx.jobs, (imports, search))
         return imports
 
     def close(self) -> None:

@@ -94,10 +94,12 @@ class CatalogStep(Step):
 
     # -- search: pinyin initials and handwriting -----------------------------------------------
 
-    def load_search(self) -> None:
-        """Build the pinyin search and open the handwriting recogniser, once, off the UI thread."""
+    def load_search(self) -> Future[None]:
+        """Build the pinyin search and open the handwriting recogniser, once, off the UI thread
+        (the job's future, the same on later calls)."""
         if self._loading is None:
             self._loading = self.ctx.jobs.submit("catalog search", self._load_search)
+        return self._loading
 
     def _load_search(self) -> None:
         from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable

@@ -6,7 +6,7 @@ the kiosk only ever asks it for the readings of short texts: the catalog's item 
 (the search), the voice's prompts, the pinyin keyboard's words. ``PinyinData`` reads the
 same two JSON files from pypinyin's package folder (so the readings follow the pypinyin
 pinned in ``requirements.lock``) without importing pypinyin, into sorted arrays and
-joined strings of ≈ 2 MB, and reads text as ``pypinyin.lazy_pinyin`` does with its
+joined strings of ≈ 3 MB, and reads text as ``pypinyin.lazy_pinyin`` does with its
 default segmentation:
 
 - a text is cut into runs of Chinese characters (pypinyin's ``RE_HANS``) and runs of

@@ -9,7 +9,8 @@ another put down). Auto-capture is off, so no page is taken while measuring.
 2. the capture screen (home → catalog → guide → form → capture) for as long;
 3. unless ``--no-second-visit``: the visit ends, the home screen again ("home after a
    visit": the form's input engines loaded, the screens built), then the capture screen
-   of a second visit (``--settle`` seconds each).
+   of a second visit (``--settle`` seconds each); ``--visits N`` repeats that N times (the
+   app's memory over visits: ``home_rss_after_each_visit_mb``).
 
 The parent reads the app process's CPU time (``/proc/<pid>/stat`` utime + stime; per
 thread from ``/proc/<pid>/task``: Python threads by name, ``llvmpipe-N`` = Mesa's software
@@ -18,7 +19,7 @@ rasteriser) and the X server's, resident memory (``VmRSS``, and per mapping from
 read, detections, and the GL framebuffer's samples (0: no multisampling).
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
-        [--py-spy OUT] [--tracemalloc OUT]
+        [--visits N] [--malloc-trim] [--py-spy OUT] [--tracemalloc OUT]
 
 The machine is shared: run it twice and quote ``uptime``. Prints one JSON line last.
 """
@@ -118,6 +119,15 @@ def _write_growth(home: Any, capture: Any, out: Path, top: int = 40) -> None:
                    + "\n\nby line\n" + "\n".join(lines) + "\n")
 
 
+def _trim(params: dict[str, Any]) -> None:
+    """``--malloc-trim`` (a debug hook): glibc gives back what its heaps hold free before home is
+    measured, to tell memory in use from memory the allocator keeps."""
+    if params.get("malloc_trim"):
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def _multisampling() -> dict[str, int]:
     """Kivy's configured multisampling and the samples of the GL framebuffer it really got (UI thread)."""
     from kivy.config import Config
@@ -167,6 +177,7 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     # search built: kiosk/service.py warm_up), as on a kiosk that has stood idle a while
     d.wait_for(lambda: d.app.warm_up_job is not None and d.app.warm_up_job.done()
                and service.steps.catalog.search_ready, timeout=WAIT_S)
+    _trim(params)
     d.send(at="home", threads=_thread_names())
     d.receive(timeout=600)
     home_snapshot = _snapshot(params)
@@ -193,13 +204,15 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
               "read_fps": rate("read"), "window_fps": rate("window"),
               "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
     if command.get("again"):
-        d.call(d.app.nav.home)
-        d.wait_for_screen("home", timeout=WAIT_S)
-        d.send(at="home", threads=_thread_names())
-        d.receive(timeout=600)
-        _walk_to_capture(d)
-        d.send(at="capture", threads=_thread_names())
-        d.receive(timeout=600)
+        for _ in range(int(params.get("visits", 1))):  # each: home after a visit, the next capture
+            d.call(d.app.nav.home)
+            d.wait_for_screen("home", timeout=WAIT_S)
+            _trim(params)
+            d.send(at="home", threads=_thread_names())
+            d.receive(timeout=600)
+            _walk_to_capture(d)
+            d.send(at="capture", threads=_thread_names())
+            d.receive(timeout=600)
     return result
 
 
@@ -323,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, default=4.0, help="seconds each replayed scene lies still")
     parser.add_argument("--no-second-visit", dest="second_visit", action="store_false",
                         help="skip the second visit (home after a visit → capture again)")
+    parser.add_argument("--visits", type=int, default=1,
+                        help="visits after the first: home measured after each (memory over visits)")
+    parser.add_argument("--malloc-trim", action="store_true",
+                        help="glibc's malloc_trim(0) before each home measurement (debug)")
     parser.add_argument("--py-spy", metavar="OUT", help="also record the app with py-spy on capture")
     parser.add_argument("--tracemalloc", metavar="OUT",
                         help="write Python's allocation growth home → capture (slows the app)")
@@ -330,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
         folder = Path(tmp)
         params = {"data_dir": str(folder / "data"), "scenes": make_scenes(folder),
-                  "hold_frames": round(args.hold * 30), "tracemalloc": args.tracemalloc}
+                  "hold_frames": round(args.hold * 30), "tracemalloc": args.tracemalloc,
+                  "visits": args.visits, "malloc_trim": args.malloc_trim}
         with AppProcess("benchmarks.capture_screen:build_app", "benchmarks.capture_screen:sit_on_screens",
                         params=params, artifacts=folder / "artifacts") as proc:
             assert proc.proc is not None
@@ -350,17 +368,22 @@ def main(argv: list[str] | None = None) -> int:
                 spy.wait(timeout=60)
             capture_map = memory_map(pid)
             second = None
+            visits: list[dict[str, Any]] = []
             if args.second_visit:  # home after a visit, then the capture screen of the next visit
                 proc.send(stop=True, again=True)
                 proc.receive(timeout=30)
-                proc.receive(timeout=4 * WAIT_S)
-                time.sleep(args.settle)
-                second = {"home": measure(proc, args.settle, {}), "home_map": memory_map(pid)}
-                proc.send(go=True)
-                proc.receive(timeout=4 * WAIT_S)
-                time.sleep(args.settle)
-                second["capture"] = measure(proc, args.settle, {})
-                second["capture_map"] = memory_map(pid)
+                for visit in range(args.visits):
+                    if visit:
+                        proc.send(go=True)
+                    proc.receive(timeout=4 * WAIT_S)
+                    time.sleep(args.settle)
+                    visits.append({"home": measure(proc, args.settle, {}), "home_map": memory_map(pid)})
+                    proc.send(go=True)
+                    proc.receive(timeout=4 * WAIT_S)
+                    time.sleep(args.settle)
+                    visits[-1]["capture"] = measure(proc, args.settle, {})
+                    visits[-1]["capture_map"] = memory_map(pid)
+                second = visits[0]
             proc.send(stop=True)
             value = proc.wait(timeout=60)
     result = {
@@ -383,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                        "capture_2nd_visit_rss_mb": round(capture2, 1),
                        "rss_ratio_after_visit": round(capture2 / home2, 3),
                        "rss_rise_after_visit_mb": memory_rise(second["home_map"], second["capture_map"]),
-                       "rss_rise_cold_to_after_visit_mb": memory_rise(home_map, second["home_map"])})
+                       "rss_rise_cold_to_after_visit_mb": memory_rise(home_map, second["home_map"]),
+                       "home_rss_after_each_visit_mb": [round(v["home"]["rss_mb"], 1) for v in visits],
+                       "capture_rss_each_next_visit_mb": [round(v["capture"]["rss_mb"], 1) for v in visits]})
     print(json.dumps(result))
     return 0
 

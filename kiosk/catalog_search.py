@@ -2,15 +2,16 @@
 
 A villager who cannot type a whole name taps a few letters on the pinyin keyboard
 (``csyx`` for 出生医学证明) or writes one character on the handwriting pad (生). The
-readings of each item's Chinese name are worked out once with pypinyin (phrase-aware,
-so 重庆 reads chong qing) when the search is built.
+readings of each item's Chinese name are worked out once when the search is built, from
+pypinyin's data as ``kiosk.input.readings`` holds it (phrase-aware, so 重庆 reads chong qing,
+the same readings as ``pypinyin.lazy_pinyin`` without its 45 MB of tables).
 
 Ranking, best first: initials starting with the letters, full pinyin starting with them,
 initials containing them, full pinyin containing them, then catalog order. Chinese in
 the query matches names containing it. The search holds no personal data.
 
-Building a search loads pypinyin's tables (about a second, once per process): build it
-off the UI thread, e.g. beside ``kiosk.input.engines.InputEngines``.
+Building the first search reads pypinyin's data files (a fraction of a second, once per
+process, ≈ 3 MB kept): build it off the UI thread.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def readings(text: str) -> tuple[str, str]:
 
     Letters and digits in the name are kept as they are; other signs are dropped.
     """
-    from pypinyin import Style, lazy_pinyin  # ~1 s of tables: loaded when a search is built
+    from kiosk.input.readings import NORMAL, pinyin_data
 
-    syllables = [s.lower() for s in lazy_pinyin(text, style=Style.NORMAL, errors="default", v_to_u=False)]
+    syllables = [s.lower() for s in pinyin_data().syllables(text, NORMAL)]
     syllables = ["".join(ch for ch in s if ch.isalnum()) for s in syllables]
     syllables = [s for s in syllables if s]
     return "".join(s[0] for s in syllables), "".join(syllables)

@@ -283,14 +283,16 @@ class KioskService:
     def warm_up(self) -> Future[None]:
         """Import what the home screen did not need (``kiosk.warmup``) on the job pool, let the
         jobs held since ``hold_jobs`` run, then build the catalog's search; the app calls it once
-        its first frame is drawn. The search's pypinyin tables took the first villager's 开始 a
-        second or more (and most of the memory the path to the capture screen added): a kiosk
-        that runs all day loads them once, while its home screen waits."""
-        from kiosk.warmup import warm_up
+        its first frame is drawn. Building the search reads pypinyin's data files (a fraction of a
+        second, ≈ 3 MB kept: ``kiosk.input.readings``) that the first villager's 开始 used to wait
+        for; the handwriting model is only mapped when someone writes. Then what those jobs freed
+        is given back to the system (``kiosk.warmup.give_back_after``)."""
+        from kiosk.warmup import give_back_after, warm_up
 
         imports = warm_up(self.ctx.jobs)
         self.ctx.jobs.release()
-        self.steps.catalog.load_search()
+        search = self.steps.catalog.load_search()
+        give_back_after(self.ctx.jobs, (imports, search))
         return imports
 
     def close(self) -> None:

@@ -1,9 +1,10 @@
 """Loads the input engines once, off the UI thread, and tells when they are ready.
 
-The pinyin index takes seconds to build (jieba's 349 k words) and Zinnia's model tens
-of milliseconds; neither may hold up the first screen. ``InputEngines.start()`` loads
-both on a ``workers.BackgroundLoop`` whose single pass ends the loop; the screens read
-``pinyin`` / ``handwriting`` (None until ready, or for good when that engine is missing)
+The pinyin index takes seconds to build (jieba's 349 k words); Zinnia's model is checked
+here and mapped at the first strokes (``HandwritingRecognizer.open(deferred=True)``): neither
+may hold up the first screen. ``InputEngines.start()`` loads both on a
+``workers.BackgroundLoop`` whose single pass ends the loop; the screens read ``pinyin`` /
+``handwriting`` (None until ready, or for good when that engine is missing)
 and may pass ``on_ready`` to hear when loading is over (called on the loader thread:
 a Kivy caller moves it to the UI thread with ``Clock.schedule_once``).
 
@@ -30,7 +31,7 @@ def _recognizer_with_prior() -> HandwritingRecognizer:
     except (ImportError, OSError) as exc:  # no jieba: Zinnia's own order
         log.warning("no character frequencies for handwriting (%s)", type(exc).__name__)
         frequencies = None
-    return HandwritingRecognizer.open(frequencies=frequencies)
+    return HandwritingRecognizer.open(frequencies=frequencies, deferred=True)  # mapped at the first strokes
 
 
 class InputEngines:

@@ -4,9 +4,11 @@ Data, loaded once (``PinyinIndex.load()``, about a second):
 
 - words and their frequencies from jieba's dictionary (``jieba/dict.txt``, 349 k words
   counted on a large corpus), kept when at least ``min_freq`` (5: 137 k words);
-- readings from pypinyin: a phrase's own reading when pypinyin's phrase table has it
-  (长大 = zhang da, not chang da), else each character's first reading; a single
-  character is indexed under every reading it has (长 under chang and zhang).
+- readings from pypinyin's data (``kiosk.input.readings``, shared with the catalog search
+  and the voice; pypinyin itself is not imported, its tables would keep ≈ 45 MB): a
+  phrase's own reading when pypinyin's phrase table has it (长大 = zhang da, not chang da),
+  else each character's first reading; a single character is indexed under every reading
+  it has (长 under chang and zhang).
 
 Input is full pinyin, initials, or a mix (``zhangsan``, ``zs``, ``zhangs``, ``xi'an``);
 ``v`` stands for ü. The letters are cut into pieces in every way that makes sense
@@ -28,6 +30,7 @@ typed are never logged.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -109,11 +112,9 @@ class PinyinIndex:
     """Letters -> candidates; built once, then read-only (safe from any thread)."""
 
     def __init__(self) -> None:
-        from pypinyin.phrases_dict import phrases_dict
-        from pypinyin.pinyin_dict import pinyin_dict
+        from kiosk.input.readings import pinyin_data
 
-        self._char_readings = pinyin_dict
-        self._phrase_readings = phrases_dict
+        self._data = pinyin_data()
         self._first_reading: dict[str, str] = {}
         # first letters of the syllables ("zs") -> entries, most frequent first
         self._by_key: dict[str, list[_Entry]] = defaultdict(list)
@@ -137,17 +138,17 @@ class PinyinIndex:
 
     def _readings_of(self, word: str) -> list[tuple[str, ...]]:
         if len(word) == 1:
-            raw = self._char_readings.get(ord(word), "")
+            raw = self._data.char(word)
             return [(toneless(r),) for r in dict.fromkeys(toneless(x) for x in raw.split(",") if x)]
-        phrase = self._phrase_readings.get(word)
+        phrase = self._data.phrase(word)
         if phrase and len(phrase) == len(word):
-            return [tuple(toneless(r[0]) for r in phrase)]
+            return [tuple(toneless(r) for r in phrase)]
         first = self._first_reading
         syllables = []
         for ch in word:
             known = first.get(ch)
             if known is None:
-                readings = self._char_readings.get(ord(ch))
+                readings = self._data.char(ch)
                 if not readings:
                     return []
                 known = first[ch] = toneless(readings.split(",", 1)[0])
@@ -163,6 +164,8 @@ class PinyinIndex:
                 for syllables in self._readings_of(word):
                     if not all(syllables):
                         continue
+                    # ≈ 1,300 distinct syllables in 140 k entries: one string each, not one per entry
+                    syllables = tuple(map(sys.intern, syllables))
                     self._by_key["".join(s[0] for s in syllables)].append(_Entry(word, syllables, freq))
                     for syllable in syllables:
                         if syllable not in self._syllables:
@@ -187,7 +190,7 @@ class PinyinIndex:
             self._best_char = {s: w for s, (_, w) in best.items()}
             surname_of: dict[str, str] = {}
             for surname in SURNAMES:
-                reading = self._char_readings.get(ord(surname), "").split(",", 1)[0]
+                reading = self._data.char(surname).split(",", 1)[0]
                 surname_of.setdefault(toneless(reading), surname)
             self._surname = surname_of
             self._sorted = True

@@ -94,17 +94,19 @@ class CatalogStep(Step):
 
     # -- search: pinyin initials and handwriting -----------------------------------------------
 
-    def load_search(self) -> None:
-        """Build the pinyin search and open the handwriting recogniser, once, off the UI thread."""
+    def load_search(self) -> Future[None]:
+        """Build the pinyin search and open the handwriting recogniser, once, off the UI thread
+        (the job's future, the same on later calls)."""
         if self._loading is None:
             self._loading = self.ctx.jobs.submit("catalog search", self._load_search)
+        return self._loading
 
     def _load_search(self) -> None:
         from kiosk.input.handwriting import HandwritingRecognizer, HandwritingUnavailable
 
         items = self.ctx.catalog.items()
         try:
-            self.handwriting = CatalogHandwriting(HandwritingRecognizer.open(), items)
+            self.handwriting = CatalogHandwriting(HandwritingRecognizer.open(deferred=True), items)
         except HandwritingUnavailable as exc:  # the letter keys still work
             log.warning("catalog handwriting unavailable: %s", type(exc).__name__)
         self._search = CatalogSearch(items)

@@ -6,8 +6,9 @@ the Chinese text where that has none (written Chinese read aloud is how Cantones
 normally spoken from a page). espeak-ng 1.51's ``cmn`` dictionary (Debian
 builds it without the extended list) lacks common characters such as 您, 要, 办, 请 and
 reads them as English letter names; so Mandarin texts are first written in tone-numbered
-pinyin with pypinyin (phrase-aware) and spoken by the ``cmn-latn-pinyin`` voice, which
-reads every syllable. Cantonese's ``yue`` dictionary reads the characters themselves.
+pinyin (pypinyin's readings, phrase-aware: ``kiosk.input.readings``) and spoken by the
+``cmn-latn-pinyin`` voice, which reads every syllable. Cantonese's ``yue`` dictionary
+reads the characters themselves.
 
 espeak-ng 1.51's ``hak`` voice cannot read Chinese characters: it spells them out in
 English, so Hakka speaks the ``hak`` catalog's texts, written in romanisation
@@ -35,10 +36,11 @@ class VoiceLanguage:
         """What espeak-ng is given for ``text`` in this language."""
         if not self.as_pinyin:
             return text
-        # imported here: pypinyin's tables take about a second, on the voice worker, not at start-up
-        from pypinyin import Style, lazy_pinyin
+        # pypinyin's readings (lazy_pinyin, TONE3, neutral tone 5) from the data the catalog search
+        # shares, not pypinyin's own 45 MB of tables; built on first use, on the voice worker
+        from kiosk.input.readings import TONE3, pinyin_data
 
-        return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
+        return " ".join(pinyin_data().syllables(text, TONE3))
 
 
 VOICE_LANGUAGES: dict[str, VoiceLanguage] = {

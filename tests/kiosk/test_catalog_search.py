@@ -73,3 +73,29 @@ def test_catalog_handwriting_puts_the_catalogs_characters_first():
 
     found = CatalogHandwriting(Recognizer(), load_catalog().items()).candidates([], 100, 100, limit=3)
     assert [c.text for c in found] == ["生", "主", "牛"]  # 生 (出生登记, 生育登记) first, then Zinnia's order
+
+
+def test_same_results_as_a_search_read_by_pypinyin_itself(search, monkeypatch):
+    """The readings come from ``kiosk.input.readings`` now, not ``pypinyin.lazy_pinyin``: every item
+    reads the same and a list of queries finds the same items in the same order."""
+    pypinyin = pytest.importorskip("pypinyin")
+    import kiosk.catalog_search as module
+
+    def by_pypinyin(text: str) -> tuple[str, str]:
+        syllables = [s.lower() for s in pypinyin.lazy_pinyin(text, style=pypinyin.Style.NORMAL,
+                                                              errors="default", v_to_u=False)]
+        syllables = ["".join(ch for ch in s if ch.isalnum()) for s in syllables]
+        syllables = [s for s in syllables if s]
+        return "".join(s[0] for s in syllables), "".join(syllables)
+
+    items = load_catalog().items()
+    assert [readings(item.name.zh) for item in items] == [by_pypinyin(item.name.zh) for item in items]
+    monkeypatch.setattr(module, "readings", by_pypinyin)
+    reference = CatalogSearch(items)
+    initials = {readings(item.name.zh)[0] for item in items}
+    queries = ["sydj", "cs", "shengyu", "linshi", "sh", "生", "生 dj", "b", "d", "z", "zheng", "zm", "yl",
+               "jiuzhu", "hk", "hukou", "证明", "登记", "a", "x", "zzzzzz", "", "<script>", "c s"]
+    queries += sorted(initials) + sorted({i[:2] for i in initials})
+    queries += [item.code.lower()[:4] for item in items]
+    for query in queries:
+        assert names(search.find(query, limit=50)) == names(reference.find(query, limit=50)), query

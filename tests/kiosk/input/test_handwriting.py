@@ -83,3 +83,24 @@ def test_a_frequency_prior_reranks_zinnias_best(recognizer):
     with HandwritingRecognizer.open(frequencies=character_frequencies()) as real:
         assert real.candidates(TEN, 400, 400, limit=5)[0].text == "十"
         assert len(real.candidates(KING, 400, 400, limit=3)) == 3
+
+
+def test_a_deferred_model_is_mapped_at_the_first_strokes_and_answers_the_same(recognizer):
+    with HandwritingRecognizer.open(deferred=True) as deferred:
+        assert not deferred.model_mapped
+        assert deferred.candidates([], 400, 400) == []  # nothing to recognise: still not mapped
+        assert not deferred.model_mapped
+        for strokes in (ONE, TEN, KING, MOUTH):
+            assert deferred.candidates(strokes, 400, 400, 5) == recognizer.candidates(strokes, 400, 400, 5)
+        assert deferred.model_mapped
+    with pytest.raises(HandwritingUnavailable):
+        deferred.candidates(TEN, 400, 400)
+
+
+def test_a_deferred_model_that_cannot_open_gives_no_candidates_not_a_crash(tmp_path, caplog):
+    broken = tmp_path / "broken.model"
+    broken.write_bytes(b"not a zinnia model")
+    with HandwritingRecognizer.open(model=broken, deferred=True) as deferred:  # the file is there
+        assert deferred.candidates(TEN, 400, 400) == []
+        assert deferred.candidates(TEN, 400, 400) == []
+    assert "handwriting model unusable" in caplog.text

@@ -310,10 +310,10 @@ def make_scenes(folder: Path) -> list[str]:
     from hardware.docscan.synthetic import make_scene
 
     rng = np.random.default_rng(21)
-    paths = []
+    paths: list[str] = []
     while len(paths) < 2:
         scene = make_scene(rng, "wood")
-        if any(e in scene.effects for e in ("blur", "glare", "finger")) \
+        if scene.quad is None or any(e in scene.effects for e in ("blur", "glare", "finger")) \
                 or cv2.contourArea(scene.quad) < 0.3 * 1280 * 720:
             continue
         path = folder / f"scene{len(paths)}.jpg"

@@ -14,32 +14,42 @@ the rest of the back buffer keeps the last frame. Any other change (a label, a b
 pressed, a popup, a new size) draws the whole window as Kivy does.
 
 This relies on the back buffer keeping its content between frames, which Mesa's software
-drivers do (the swap copies it out) but a GPU's swap chain need not: ``software_renderer``
-decides, from ``GL_RENDERER``, once per process.
+drivers do on X11 (the swap copies the one back buffer to the window) but a GPU's swap chain,
+or a Wayland compositor's buffers, need not: ``keeps_back_buffer`` decides, from
+``GL_RENDERER`` and the display, once per process.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
-from kivy.core.window import Window
 from kivy.graphics import opengl as gl
 
 Box = tuple[int, int, int, int]  # x, y, width, height in window pixels
 
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe")  # Mesa's: their back buffer outlives the swap
-_software: bool | None = None
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe")  # Mesa's: on X11 their back buffer outlives the swap
+_keeps: bool | None = None
 
 
-def software_renderer() -> bool:
-    """True when the window is drawn by one of Mesa's software rasterisers (asked of GL once)."""
-    global _software
-    if _software is None:
+def on_x11(environ: Any = None) -> bool:
+    """Whether SDL draws the window through X11 (Xvfb, or a kiosk's X server), not Wayland."""
+    env = os.environ if environ is None else environ
+    driver = env.get("SDL_VIDEODRIVER", "")
+    if driver:
+        return bool(driver == "x11")
+    return bool(env.get("DISPLAY")) and not env.get("WAYLAND_DISPLAY")
+
+
+def keeps_back_buffer() -> bool:
+    """True when the window is drawn by one of Mesa's software rasterisers on X11 (asked once)."""
+    global _keeps
+    if _keeps is None:
         name = gl.glGetString(gl.GL_RENDERER)
         text = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
-        _software = text.lower().startswith(SOFTWARE_RENDERERS)
-    return _software
+        _keeps = text.lower().startswith(SOFTWARE_RENDERERS) and on_x11()
+    return _keeps
 
 
 def _changed_outside(node: Any, inside: Any) -> bool:
@@ -81,12 +91,16 @@ class LiveRegion:
         self._last: Box | None = None  # what the last frame drew of the widget: wiped by the next
 
     def start(self) -> None:
-        if not self._bound and software_renderer():
+        from kivy.core.window import Window  # here: importing it opens the window
+
+        if not self._bound and keeps_back_buffer():
             Window.bind(on_draw=self._on_draw)
             self._bound = True
             self._size = self._last = None  # the first frame is drawn whole
 
     def stop(self) -> None:
+        from kivy.core.window import Window
+
         if self._bound:
             Window.unbind(on_draw=self._on_draw)
             self._bound = False

@@ -16,7 +16,9 @@ The parent reads the app process's CPU time (``/proc/<pid>/stat`` utime + stime;
 thread from ``/proc/<pid>/task``: Python threads by name, ``llvmpipe-N`` = Mesa's software
 rasteriser) and the X server's, resident memory (``VmRSS``, and per mapping from
 ``/proc/<pid>/smaps``), and from the app: preview frames drawn, window redraws, frames
-read, detections, and the GL framebuffer's samples (0: no multisampling).
+read, detections, the window redraws drawn inside the picture's box alone (partial: only a
+new preview frame changed, ``screens/widgets/live_region.py``), and the GL framebuffer's
+samples (0: no multisampling).
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
         [--visits N] [--malloc-trim] [--py-spy OUT] [--tracemalloc OUT]
@@ -77,6 +79,12 @@ def _count_drawn(screen: Any) -> int:
     import screens.capture as module  # the screen before it counted: calls of its drawing helper
 
     return int(getattr(module, "_bench_drawn", 0))
+
+
+def _count_partial(screen: Any) -> int:
+    """Window redraws drawn inside the picture's box alone (screens.widgets.live_region); 0 before it."""
+    region = getattr(screen, "region", None)
+    return int(region.partial) if region is not None else 0
 
 
 def _count_window_draws(d: Any) -> list[int]:
@@ -189,7 +197,7 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         command = d.receive(timeout=600)
         read, looks = _scanner_counts(service)
         marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen), "read": read, "looks": looks,
-                      "window": flips[0]})
+                      "window": flips[0], "partial": _count_partial(screen)})
         if len(marks) == 1 and home_snapshot is not None:
             _write_growth(home_snapshot, _snapshot(params), Path(params["tracemalloc"]))
         d.send(marked=len(marks))
@@ -201,7 +209,7 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     from kivy.clock import Clock
 
     result = {"ui_fps": Clock.get_rfps(), **d.call(_multisampling), "fps": rate("drawn"),
-              "read_fps": rate("read"), "window_fps": rate("window"),
+              "read_fps": rate("read"), "window_fps": rate("window"), "partial_fps": rate("partial"),
               "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
     if command.get("again"):
         for _ in range(int(params.get("visits", 1))):  # each: home after a visit, the next capture
@@ -315,10 +323,10 @@ def make_scenes(folder: Path) -> list[str]:
     from hardware.docscan.synthetic import make_scene
 
     rng = np.random.default_rng(21)
-    paths = []
+    paths: list[str] = []
     while len(paths) < 2:
         scene = make_scene(rng, "wood")
-        if any(e in scene.effects for e in ("blur", "glare", "finger")) \
+        if scene.quad is None or any(e in scene.effects for e in ("blur", "glare", "finger")) \
                 or cv2.contourArea(scene.quad) < 0.3 * 1280 * 720:
             continue
         path = folder / f"scene{len(paths)}.jpg"
@@ -395,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_ms_per_drawn_frame": round(1000 * capture["cpu"] / value["fps"], 1) if value["fps"] else None,
         "fps_drawn": round(value["fps"], 1),
         "window_redraws_per_s": round(value["window_fps"], 1),
+        "partial_redraws_per_s": round(value.get("partial_fps", 0.0), 1),
         "frames_read_per_s": round(value["read_fps"], 1), "ui_loop_fps": value["ui_fps"],
         "looks_per_s": None if value["looks_per_s"] is None else round(value["looks_per_s"], 2),
         "rss_rise_mb": memory_rise(home_map, capture_map),

@@ -22,7 +22,9 @@ from kivy.uix.image import Image
 from screens import theme
 from screens.base import KioskScreen
 from screens.widgets.big_button import BigButton
+from screens.widgets.live_region import Box, LiveRegion
 
+OUTLINE_WIDTH = 6
 PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 15 a second)
 
 
@@ -45,12 +47,16 @@ class CaptureScreen(KioskScreen):
     _line: Line | None = None        # the outline: one line on the preview, made once, moved
     _line_colour: Color | None = None
     _line_ok: bool | None = None     # the outline's colour now: green (True), amber (False), not set (None)
+    region: LiveRegion | None = None  # a new frame redraws only the picture's box (software renderers)
 
     def prepare(self, **params: Any) -> None:
         self._event = None
         self._drawn = -1  # the sequence number of the frame on the screen: none yet
 
     def on_enter(self, *_args) -> None:
+        if self.region is None:
+            self.region = LiveRegion(self.ids.preview, self._live_box)
+        self.region.start()
         self._event = Clock.schedule_interval(self._tick, 1 / PREVIEW_POLLS)
         self._tick(0)
 
@@ -58,6 +64,24 @@ class CaptureScreen(KioskScreen):
         if getattr(self, "_event", None) is not None:
             self._event.cancel()
             self._event = None
+        if self.region is not None:
+            self.region.stop()
+
+    def _live_box(self) -> Box | None:
+        """The window pixels a new preview frame changes: the picture and its outline (which may
+        run past the picture when the page lies partly off it), a line's width to spare."""
+        widget = self.ids.preview
+        if self.preview is None:
+            return None
+        width, height = widget.norm_image_size
+        x0, y0 = widget.center_x - width / 2, widget.center_y - height / 2
+        x1, y1 = x0 + width, y0 + height
+        if self._line is not None and self._line.points:
+            xs, ys = self._line.points[0::2], self._line.points[1::2]
+            x0, y0, x1, y1 = min(x0, *xs), min(y0, *ys), max(x1, *xs), max(y1, *ys)
+        (x0, y0), (x1, y1) = widget.to_window(x0, y0), widget.to_window(x1, y1)
+        pad = OUTLINE_WIDTH + 2
+        return (int(x0) - pad, int(y0) - pad, int(x1 - x0) + 1 + 2 * pad, int(y1 - y0) + 1 + 2 * pad)
 
     def _tick(self, _dt: float) -> None:
         view = self.step.live_preview()
@@ -96,7 +120,7 @@ class CaptureScreen(KioskScreen):
         if self._line is None:
             with widget.canvas.after:
                 self._line_colour = Color(0, 0, 0, 0)
-                self._line = Line(points=[], close=True, width=6)
+                self._line = Line(points=[], close=True, width=OUTLINE_WIDTH)
             self._line_ok = None
         assert self._line is not None and self._line_colour is not None
         ih, iw = view.frame.shape[:2]

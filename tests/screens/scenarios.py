@@ -218,6 +218,50 @@ def _idle_tick_redraws(screen: Any, capture: Any) -> bool:
         screen.on_enter()
 
 
+def _window_pixels() -> Any:
+    from kivy.core.window import Window
+    from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+
+    width, height = (int(v) for v in Window.size)
+    return glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
+
+
+def _partial_redraw_check(screen: Any, capture: Any) -> dict[str, Any]:
+    """A new preview frame (another picture, the outline moved) redrawn inside the picture's box
+    alone (screens/widgets/live_region.py), against the same window redrawn whole: the pixels must
+    be the same. On the UI thread."""
+    import dataclasses
+
+    from kivy.core.window import Window
+
+    screen.leave()  # its own polling stops; the frames below are made here
+    region = screen.region
+    region.start()
+    view = capture.live_preview()
+    try:
+        Window.canvas.ask_update()
+        Window.dispatch("on_draw")
+        Window.dispatch("on_flip")
+        partial = region.partial
+        moved = [(x + 40, y + 25) for x, y in view.outline]  # the page slid a little
+        other = dataclasses.replace(view, frame=view.frame[::-1].copy(), outline=moved,
+                                    sequence=view.sequence + 1)
+        screen._show_frame(other.frame)
+        screen._draw_outline(other)
+        Window.dispatch("on_draw")
+        Window.dispatch("on_flip")
+        drawn_in_box = region.partial - partial
+        after_partial = _window_pixels()
+        Window.canvas.ask_update()  # nothing but the window itself changed: drawn whole
+        Window.dispatch("on_draw")
+        Window.dispatch("on_flip")
+        whole = _window_pixels()
+        return {"drawn_in_box": drawn_in_box, "same_pixels": after_partial == whole,
+                "software": region._bound}
+    finally:
+        screen.on_enter()
+
+
 def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     """The capture screen with a steady page: outline, guidance, auto-capture, delete."""
     service = d.app.service
@@ -250,7 +294,8 @@ def capture_page_outline(d: Any, params: dict[str, Any]) -> dict[str, Any]:
     d.screenshot("06c-capture-auto")
     page = service.steps.capture.pages[0]
     idle_redraw = d.call(_idle_tick_redraws, d.app.nav.manager.current_screen, capture)
-    return {"idle_tick_redraws": idle_redraw, "guidance": guidance,
+    partial = d.call(_partial_redraw_check, d.app.nav.manager.current_screen, capture)
+    return {"idle_tick_redraws": idle_redraw, "partial_redraw": partial, "guidance": guidance,
             "taken_guidance": d.text("capture_guidance"),
             "pages": len(service.steps.capture.pages), "media_type": page.media_type,
             "width": page.width, "height": page.height, "bytes": len(page.data),

@@ -37,10 +37,12 @@ from workers.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
-# frames read (and offered to the preview) a second at most: 15 looks smooth for a page lying under a
-# fixed camera, and each frame drawn is a redraw of the whole window (≈ 60 ms of CPU under a software
-# renderer; see docs/scanning.md "Live capture"), so every frame above that is paid for and not seen
-PREVIEW_FPS = 15.0
+# frames read (and offered to the preview) a second at most. 15 drawn a second looks smooth for a page
+# lying under a fixed camera; the loop's own pauses and the odd detection keep it a little under the
+# rate it aims at (14.5 drawn at 15), so it aims at 18. A new frame alone redraws only the picture's box
+# (screens/widgets/live_region.py: ≈ 16 ms of CPU a frame under a software renderer, ≈ 40 for a whole
+# window; docs/scanning.md "Live capture"), so frames above that would be paid for and not seen.
+PREVIEW_FPS = 18.0
 DETECT_EVERY = 10      # frames: look for the page at least this often though nothing moved
 PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at; a smaller upload
 PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written

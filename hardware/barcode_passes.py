@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from hardware.barcode_fit import read_code128
+
 # A pass gives one picture to scan, or several scanned in turn (stopping at the first read).
 Pass = Callable[[np.ndarray], "np.ndarray | list[np.ndarray]"]
 
@@ -501,10 +503,20 @@ ALL_PASSES: dict[str, Pass] = {
     "qr_deblur": qr_deblur,
 }
 
+def code128_fit(gray: np.ndarray) -> list[tuple[str, bytes]]:
+    """Code 128 fitted symbol by symbol in each run of bars (``hardware.barcode_fit``): for codes
+    whose bars a streak or defocus has run together, which no libzbar scan reads."""
+    return [("CODE128", text.encode("ascii")) for text in read_code128(gray, bar_quads(gray))]
+
+
+# Passes that read codes themselves instead of drawing a picture for libzbar: (type, bytes) each.
+READ_PASSES: dict[str, Callable[[np.ndarray], list[tuple[str, bytes]]]] = {"code128_fit": code128_fit}
+
 # A pass that redraws the picture can turn a blurred code into bars that decode as another
 # valid code on a single scan line. libzbar's quality of a 1-D symbol counts the lines that
 # read it: after ``bars`` a correct read has many (median ≈ 150 on the benchmark's seed),
 # the two wrong ones seen there had one.
 MIN_QUALITY_1D: dict[str, int] = {"bars": 2, "qr_crops": 2, "qr_deblur": 2}
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "qr_deblur")
+DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "qr_deblur",
+                                   "code128_fit")

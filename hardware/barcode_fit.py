@@ -113,7 +113,8 @@ def _psf(sigma: float, box: float) -> np.ndarray:
     x = np.arange(-half, half + 1) / SAMPLES
     fine = np.linspace(-box / 2, box / 2, 17) if box > 0 else np.zeros(1)
     kernel: np.ndarray = np.exp(-0.5 * ((x[:, None] - fine[None, :]) / sigma) ** 2).sum(axis=1)
-    return (kernel / kernel.sum()).astype(np.float32)
+    normalised: np.ndarray = (kernel / kernel.sum()).astype(np.float32)
+    return normalised
 
 
 def _render(rows: np.ndarray, kernel: np.ndarray, first: int, count: int) -> np.ndarray:

@@ -158,7 +158,7 @@ def _sse(window: np.ndarray, template: tuple[np.ndarray, np.ndarray]) -> np.ndar
     return residual
 
 
-BLURS = tuple((s, b) for s in (0.35, 0.6) for b in (0.0, 0.8, 1.3, 1.8, 2.3))
+BLURS = tuple((s, b) for s in (0.35, 0.6) for b in (0.0, 0.8, 1.3, 1.8, 2.3, 2.8))
 _TEMPLATES: dict[tuple[float, float], _Templates] = {}
 
 
@@ -225,15 +225,16 @@ def _positions(x0: Floats, x1: Floats, r: Floats, total: int, u: np.ndarray) -> 
 Hypothesis = tuple[float, int, float, float, float, int]  # score, slots, ends, perspective, blur
 
 
-def hypotheses(y: np.ndarray, x0: float, x1: float) -> list[Hypothesis]:
+def hypotheses(y: np.ndarray, x0: float, x1: float, perspective: float = 1.0) -> list[Hypothesis]:
     """For a Code 128 whose first bar starts near ``x0`` and last bar ends near ``x1`` in the profile
-    ``y`` (dark high): the best placing of each symbol count by how well the known start and stop
-    patterns fit (score: residual over variance), best first."""
+    ``y`` (dark high), its module width changing by ``perspective`` squared from start to end: the
+    best placing of each symbol count by how well the known start and stop patterns fit (score:
+    residual over variance), best first."""
     span = x1 - x0
     blurs = [_templates(b) for b in BLURS]
     start_t = (np.vstack([t.start[0] for t in blurs]), np.concatenate([t.start[1] for t in blurs]))
     stop_t = (np.vstack([t.stop[0] for t in blurs]), np.concatenate([t.stop[1] for t in blurs]))
-    d0, d1, r = (g.reshape(-1, 1) for g in np.meshgrid(SHIFTS, SHIFTS, [1.0], indexing="ij"))
+    d0, d1, r = (g.reshape(-1, 1) for g in np.meshgrid(SHIFTS, SHIFTS, [perspective], indexing="ij"))
     u_start = (np.arange(11 * SAMPLES) + 0.5) / SAMPLES
     u_stop = (np.arange(13 * SAMPLES) + 0.5) / SAMPLES
     grid = np.arange(len(y), dtype=np.float64)
@@ -280,7 +281,7 @@ def refine(y: np.ndarray, hypothesis: Hypothesis) -> Fit:
             cache[key] = viterbi(np.interp(pos, grid, y).astype(np.float32), n, blurs[blur_])
         return cache[key]
 
-    best = min(((a, b, rr, blur) for rr in FINE_PERSPECTIVE), key=lambda k: fit(*k).cost)
+    best = min(((a, b, r * rr, blur) for rr in FINE_PERSPECTIVE), key=lambda k: fit(*k).cost)
     best = min(((best[0], best[1], best[2], i) for i in range(len(blurs))), key=lambda k: fit(*k).cost)
     for _ in range(2):
         moves = [(best[0] + d0 * module, best[1] + d1 * module, best[2], best[3])
@@ -291,10 +292,11 @@ def refine(y: np.ndarray, hypothesis: Hypothesis) -> Fit:
     return fit(*best)
 
 
-def _strip(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _strip(gray: np.ndarray, quad: np.ndarray, turn: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
     """The region of ``quad`` turned so its bars stand upright (1 px a frame px), and the affine
     map from the strip's pixels to the frame's. The bars' direction comes from the structure
-    tensor over the region itself: the quad's own edges can run off along clutter."""
+    tensor over the region itself (the quad's own edges can run off along clutter), plus ``turn``
+    radians: a streak along the code can leave the slip's edges and text stronger than the bars."""
     x, y, w, h = cv2.boundingRect(quad.astype(np.float32))
     x0, y0, x1, y1 = max(0, x), max(0, y), min(gray.shape[1], x + w), min(gray.shape[0], y + h)
     if x1 - x0 < 16 or y1 - y0 < 8:
@@ -305,7 +307,7 @@ def _strip(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] 
     cv2.fillConvexPoly(inside, (quad - [x0, y0]).astype(np.int32), 1)
     inside_f = inside.astype(np.float32)
     jxx, jyy, jxy = (float((a * inside_f).sum()) for a in (gx * gx, gy * gy, gx * gy))
-    theta = 0.5 * np.arctan2(2 * jxy, jxx - jyy)
+    theta = 0.5 * np.arctan2(2 * jxy, jxx - jyy) + turn
     across = np.array([np.cos(theta), np.sin(theta)])  # the gradient: across the bars
     along = np.array([-across[1], across[0]])
     centre = quad.mean(axis=0)
@@ -328,6 +330,13 @@ class _Box:
     x1: int
     top: np.ndarray  # polynomial coefficients, row of the bars' top at a column
     bottom: np.ndarray
+
+    def height_at(self, x: float) -> float:
+        return float(np.polyval(self.bottom, x) - np.polyval(self.top, x))
+
+    @property
+    def height(self) -> float:
+        return self.height_at(0.5 * (self.x0 + self.x1))
 
 
 def _code_box(strip: np.ndarray) -> _Box | None:
@@ -358,17 +367,48 @@ MAX_PROFILE_ROWS = 96  # lines along the bars averaged per profile, one a px up 
 BAR_BAND = (0.15, 0.85)  # the part of the bars' height averaged (their ends may be cut off at an angle)
 
 
-def _profiles(gray: np.ndarray, matrix: np.ndarray, box: _Box) -> tuple[list[np.ndarray], float, float]:
+SLANT_SECTIONS = 4  # parts of the code whose bars' slant is measured
+
+
+def _slants(strip: np.ndarray, box: _Box) -> np.ndarray:
+    """The bars' slant (columns per row) as a line over the strip's columns: under perspective
+    the bars fan out, and one turn stands only some of them upright."""
+    f = strip.astype(np.float32)
+    gx, gy = cv2.Sobel(f, cv2.CV_32F, 1, 0), cv2.Sobel(f, cv2.CV_32F, 0, 1)
+    edges = np.linspace(box.x0, box.x1, SLANT_SECTIONS + 1).astype(int)
+    centres, slants = [], []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        middle = 0.5 * (a + b)
+        top, bottom = np.polyval(box.top, middle), np.polyval(box.bottom, middle)
+        inset = 0.15 * (bottom - top)
+        r0, r1 = int(max(0, top + inset)), int(min(strip.shape[0], bottom - inset))
+        if r1 - r0 < 4 or b - a < 4:
+            continue
+        sx, sy = gx[r0:r1, a:b], gy[r0:r1, a:b]
+        jxx = float((sx * sx).sum())
+        if jxx > 0:
+            centres.append(middle)
+            slants.append(-float((sx * sy).sum()) / jxx)  # the bar runs along (slant, 1)
+    if len(slants) < 2:
+        return np.zeros(2)
+    return np.polyfit(centres, slants, 1)
+
+
+def _profiles(gray: np.ndarray, matrix: np.ndarray, box: _Box, slant: np.ndarray
+              ) -> tuple[list[np.ndarray], float, float]:
     """Profiles across the bars (bright = paper) over the whole band and each third of it, and
-    where in them the box's ends fall. Sampled from the frame itself, PROFILE_STEP px apart."""
+    where in them the box's ends fall. Sampled from the frame itself, PROFILE_STEP px apart, each
+    column along its bars' slant."""
     pad = int(0.15 * (box.x1 - box.x0)) + 10
     xs = np.arange(box.x0 - pad, box.x1 + pad, PROFILE_STEP, dtype=np.float64)
     top, bottom = np.polyval(box.top, xs), np.polyval(box.bottom, xs)
     rows = int(np.clip((BAR_BAND[1] - BAR_BAND[0]) * float(np.median(bottom - top)), 12, MAX_PROFILE_ROWS))
     frac = BAR_BAND[0] + (np.arange(rows) + 0.5) / rows * (BAR_BAND[1] - BAR_BAND[0])
     ys = top[None, :] + frac[:, None] * (bottom - top)[None, :]
-    map_x = (matrix[0, 0] * xs[None, :] + matrix[0, 1] * ys + matrix[0, 2]).astype(np.float32)
-    map_y = (matrix[1, 0] * xs[None, :] + matrix[1, 1] * ys + matrix[1, 2]).astype(np.float32)
+    middle = 0.5 * (top + bottom)
+    cols = xs[None, :] + np.polyval(slant, xs)[None, :] * (ys - middle[None, :])
+    map_x = (matrix[0, 0] * cols + matrix[0, 1] * ys + matrix[0, 2]).astype(np.float32)
+    map_y = (matrix[1, 0] * cols + matrix[1, 1] * ys + matrix[1, 2]).astype(np.float32)
     band = cv2.remap(gray, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     third = rows // 3
     profiles = [band.mean(axis=0)] + [band[k * third:(k + 1) * third].mean(axis=0) for k in range(3)]
@@ -431,6 +471,23 @@ def accept(fit: Fit) -> str | None:
     return text if fit.cost <= MAX_COST and fit.margin >= MIN_MARGIN else None
 
 
+def _oriented(profile: np.ndarray, lo: float, hi: float, reverse: bool) -> tuple[np.ndarray, float, float]:
+    """The profile dark high, read forwards or backwards, and where the box's ends fall in it."""
+    dark = float(profile.max()) - profile
+    if reverse:
+        return dark[::-1].copy(), len(dark) - hi, len(dark) - lo
+    return dark, lo, hi
+
+
+def _tries(profile: np.ndarray, lo: float, hi: float, reverse: bool, perspective: float
+           ) -> list[tuple[Hypothesis, np.ndarray]]:
+    y, a, b = _oriented(profile, lo, hi, reverse)
+    ends = _ends(y, a, b)
+    if ends is None:
+        return []
+    return [(h, y) for h in hypotheses(y, *ends, perspective ** (-1 if reverse else 1))[:2]]
+
+
 MAX_REFINED = 4  # hypotheses of a run of bars refined, best first
 MAX_SCORE = 0.2  # a worse start and stop fit than this is not a Code 128 (right ones: ≈ 0.01–0.05)
 
@@ -438,21 +495,28 @@ MAX_SCORE = 0.2  # a worse start and stop fit than this is not a Code 128 (right
 def fits(gray: np.ndarray, quads: list[np.ndarray]) -> Iterator[Fit]:
     """Fits of Code 128 symbol sequences in the runs of bars ``quads``, likeliest first a run."""
     for quad in quads[:MAX_QUADS]:
-        found = _strip(gray, quad)
-        if found is None:
-            continue
-        strip, matrix = found
-        box = _code_box(strip)
+        box = None
+        for turn in (0.0, np.pi / 2):
+            found = _strip(gray, quad, turn)
+            if found is not None:
+                strip, matrix = found
+                box = _code_box(strip)
+                if box is not None and box.x1 - box.x0 > box.height:
+                    break  # a 1-D code is wider than its bars are high; otherwise turned the wrong way
+                box = None
         if box is None:
             continue
-        profiles, lo, hi = _profiles(gray, matrix, box)
-        tries = []
-        for profile in profiles:
-            dark = float(profile.max()) - profile
-            for y, a, b in ((dark, lo, hi), (dark[::-1].copy(), len(dark) - hi, len(dark) - lo)):
-                ends = _ends(y, a, b)
-                if ends is not None:
-                    tries += [(h, y) for h in hypotheses(y, *ends)[:2] if h[0] <= MAX_SCORE]
+        profiles, lo, hi = _profiles(gray, matrix, box, _slants(strip, box))
+        # Which way the code reads, from the whole band's profile (the stop differs from every
+        # start); the thirds are then read that way only.
+        # Under perspective the bars' height and the modules' width shrink together.
+        left, right = box.height_at(box.x0), box.height_at(box.x1)
+        perspective = float(np.sqrt(np.clip(right / max(left, 1.0), 0.5, 2.0)))
+        ways = {reverse: _tries(profiles[0], lo, hi, reverse, perspective) for reverse in (False, True)}
+        reverse = min(ways, key=lambda k: ways[k][0][0][0] if ways[k] else np.inf)
+        tries = ways[reverse] + [t for profile in profiles[1:]
+                                 for t in _tries(profile, lo, hi, reverse, perspective)]
+        tries = [t for t in tries if t[0][0] <= MAX_SCORE]
         tries.sort(key=lambda t: t[0][0])
         for hypothesis, y in tries[:MAX_REFINED]:
             yield refine(y, hypothesis)

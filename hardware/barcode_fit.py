@@ -379,7 +379,7 @@ def _slants(strip: np.ndarray, box: _Box) -> np.ndarray:
     centres, slants = [], []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         middle = 0.5 * (a + b)
-        top, bottom = np.polyval(box.top, middle), np.polyval(box.bottom, middle)
+        top, bottom = float(np.polyval(box.top, middle)), float(np.polyval(box.bottom, middle))
         inset = 0.15 * (bottom - top)
         r0, r1 = int(max(0, top + inset)), int(min(strip.shape[0], bottom - inset))
         if r1 - r0 < 4 or b - a < 4:

@@ -208,6 +208,7 @@ SHIFTS = (-0.5, -0.25, 0.0, 0.25, 0.5)  # modules the found ends may be off by
 TOP_HYPOTHESES = 6
 MIN_MODULE = 2.6  # profile samples a module at the least (1.3 frame px)
 MAX_SLOTS = 48
+MIN_CONTRAST = 3.0  # grey levels: the least spread of the start and stop windows
 
 
 Floats = np.ndarray | float
@@ -251,7 +252,9 @@ def hypotheses(y: np.ndarray, x0: float, x1: float, perspective: float = 1.0) ->
         c1 = _sse(ys, start_t).reshape(len(ys), len(blurs), 3).min(axis=2)
         c2 = _sse(yt, stop_t).reshape(len(yt), len(blurs), -1).min(axis=2)
         var = ys.var(axis=1) * ys.shape[1] + yt.var(axis=1) * yt.shape[1]
-        score = (c1 + c2) / np.maximum(var, 1e-6)[:, None]
+        # flat windows (paper, a blank) fit anything: no contrast, no start or stop there
+        flat = var < MIN_CONTRAST ** 2 * (ys.shape[1] + yt.shape[1])
+        score = np.where(flat[:, None], np.inf, (c1 + c2) / np.maximum(var, 1e-6)[:, None])
         h, blur = np.unravel_index(int(np.argmin(score)), score.shape)
         found.append((float(score[h, blur]), n, float(a[h, 0]), float(b[h, 0]), float(r[h, 0]), int(blur)))
     found.sort()
@@ -514,9 +517,11 @@ def fits(gray: np.ndarray, quads: list[np.ndarray]) -> Iterator[Fit]:
         perspective = float(np.sqrt(np.clip(right / max(left, 1.0), 0.5, 2.0)))
         ways = {reverse: _tries(profiles[0], lo, hi, reverse, perspective) for reverse in (False, True)}
         reverse = min(ways, key=lambda k: ways[k][0][0][0] if ways[k] else np.inf)
-        tries = ways[reverse] + [t for profile in profiles[1:]
-                                 for t in _tries(profile, lo, hi, reverse, perspective)]
-        tries = [t for t in tries if t[0][0] <= MAX_SCORE]
+        tries = [t for t in ways[reverse] if t[0][0] <= MAX_SCORE]
+        if not tries:
+            continue  # no start and stop in the whole band: not a Code 128, the thirds are not tried
+        tries += [t for profile in profiles[1:] for t in _tries(profile, lo, hi, reverse, perspective)
+                  if t[0][0] <= MAX_SCORE]
         tries.sort(key=lambda t: t[0][0])
         for hypothesis, y in tries[:MAX_REFINED]:
             yield refine(y, hypothesis)

@@ -16,10 +16,15 @@ scan reads ~27 % of the pictures for a small fraction of one plain scan; ``qr_cr
 (QR-like regions stood upright and redrawn) is nearly as cheap and reads most QR codes the
 third-scale scan misses; ``bars`` (each run of bars straightened by its own four corners)
 most slanted and tilted 1-D codes; ``upright`` and ``strips`` read what is left, and
-``qr_deblur`` (a defocus or streak undone on the QR crops) comes last. A full-frame
+``qr_deblur`` (a defocus or streak undone on the QR crops) comes after them. A full-frame
 ``sharpen`` before it, which the search also chose (one photo more on seed 20261128), is left
 out: on seed 7, with more photos nothing reads, it took the total to 1.58×. The rest stay in
 ``ALL_PASSES`` for re-measuring (docs/scanning.md, "Codes held at an angle").
+
+Last comes ``code128_fit`` (``READ_PASSES``: it reads codes itself, no libzbar scan): each run
+of bars' Code 128 fitted symbol by symbol (``hardware.barcode_fit``), for codes a streak or a
+defocus has run together. It is the costliest per frame, and only frames nothing else read
+pay for it.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ profile, though, and a model sees them: the rows along the bars are averaged int
 profile (noise falls by the square root of the rows), the ends of the code are found,
 and the symbols are fitted by dynamic programming (Viterbi over the symbol slots) against
 each symbol's 11-module pattern blurred as the profile is blurred — the blur and the
-module width taken from the best fit of the known start and stop patterns. A read counts
-only when the Code 128 check symbol holds and every slot fits clearly better than its
-runner-up.
+module width taken from the best fit of the known start and stop patterns, the
+perspective, blur and ends then refined on the whole sequence. A read counts only when the
+Code 128 check symbol holds, and either the text is an ID number whose own check character
+holds or the fit is close with every slot clearly better than its runner-up (``accept``).
 """
 
 from __future__ import annotations
@@ -102,7 +103,6 @@ _NEXT_MEAN = SYMBOLS[:103, :CONTEXT].mean(axis=0)  # the start of the symbol aft
 # A symbol's last CONTEXT modules, as one of a few classes (the left context of the next slot).
 _TAILS, _TAIL_OF = np.unique(np.vstack([SYMBOLS[:, -CONTEXT:], np.zeros((1, CONTEXT), np.float32)]),
                              axis=0, return_inverse=True)
-QUIET = 106  # the quiet zone before the start, as a left context
 N_DATA = 103  # values 0–102: what a slot after the start can hold
 
 
@@ -210,7 +210,6 @@ SHIFTS = (-0.5, -0.25, 0.0, 0.25, 0.5)  # modules the found ends may be off by
 # The bars' heights tell the perspective only roughly (photo 97 of the benchmark's seed 20261128:
 # 0.86 from the heights, 0.75 right): the start and stop are placed over this spread around it.
 PERSPECTIVE_SPREAD = (0.88, 1.0, 1.14)
-TOP_HYPOTHESES = 6
 MIN_MODULE = 2.6  # profile samples a module at the least (1.3 frame px)
 MAX_SLOTS = 48
 MIN_CONTRAST = 3.0  # grey levels: the least spread of the start and stop windows

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, MIN_QUALITY_1D
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, MIN_QUALITY_1D, READ_PASSES
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import ImageUnreadable
 from hardware.images import MAX_FILE_BYTES, MAX_PIXELS  # noqa: F401  (the one guarded picture loader)
@@ -65,9 +65,9 @@ class BarcodeDecoder:
     """Finds codes in pictures; safe to share between threads (scans are serialised)."""
 
     def __init__(self, passes: Sequence[str] = DEFAULT_PASSES, scanner: ZbarScanner | None = None) -> None:
-        unknown = [name for name in passes if name not in ALL_PASSES]
+        unknown = [name for name in passes if name not in ALL_PASSES and name not in READ_PASSES]
         if unknown or not passes:
-            raise ValueError(f"unknown or no passes: {unknown}; known: {sorted(ALL_PASSES)}")
+            raise ValueError(f"unknown or no passes: {unknown}; known: {sorted([*ALL_PASSES, *READ_PASSES])}")
         self.passes = tuple(passes)
         self._scanner = scanner or ZbarScanner()
 
@@ -82,6 +82,12 @@ class BarcodeDecoder:
         gray = to_gray(picture)
         chosen = self.passes if passes is None else tuple(passes)
         for tried, name in enumerate(chosen, start=1):
+            if name in READ_PASSES:
+                read = READ_PASSES[name](gray)
+                codes = [Barcode(type=kind, text=decode_text(data), data=data) for kind, data in read]
+                if codes:
+                    return DecodeResult(tuple(codes), name, tried, (time.perf_counter() - start) * 1000)
+                continue
             made = ALL_PASSES[name](gray)
             for picture in made if isinstance(made, list) else [made]:
                 codes = self._scan(picture, MIN_QUALITY_1D.get(name, 0))

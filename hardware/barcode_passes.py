@@ -16,10 +16,15 @@ scan reads ~27 % of the pictures for a small fraction of one plain scan; ``qr_cr
 (QR-like regions stood upright and redrawn) is nearly as cheap and reads most QR codes the
 third-scale scan misses; ``bars`` (each run of bars straightened by its own four corners)
 most slanted and tilted 1-D codes; ``upright`` and ``strips`` read what is left, and
-``qr_deblur`` (a defocus or streak undone on the QR crops) comes last. A full-frame
+``qr_deblur`` (a defocus or streak undone on the QR crops) comes after them. A full-frame
 ``sharpen`` before it, which the search also chose (one photo more on seed 20261128), is left
 out: on seed 7, with more photos nothing reads, it took the total to 1.58×. The rest stay in
 ``ALL_PASSES`` for re-measuring (docs/scanning.md, "Codes held at an angle").
+
+Last comes ``code128_fit`` (``READ_PASSES``: it reads codes itself, no libzbar scan): each run
+of bars' Code 128 fitted symbol by symbol (``hardware.barcode_fit``), for codes a streak or a
+defocus has run together. It is the costliest per frame, and only frames nothing else read
+pay for it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from hardware.barcode_fit import read_code128
 
 # A pass gives one picture to scan, or several scanned in turn (stopping at the first read).
 Pass = Callable[[np.ndarray], "np.ndarray | list[np.ndarray]"]
@@ -501,10 +508,20 @@ ALL_PASSES: dict[str, Pass] = {
     "qr_deblur": qr_deblur,
 }
 
+def code128_fit(gray: np.ndarray) -> list[tuple[str, bytes]]:
+    """Code 128 fitted symbol by symbol in each run of bars (``hardware.barcode_fit``): for codes
+    whose bars a streak or defocus has run together, which no libzbar scan reads."""
+    return [("CODE128", text.encode("ascii")) for text in read_code128(gray, bar_quads(gray))]
+
+
+# Passes that read codes themselves instead of drawing a picture for libzbar: (type, bytes) each.
+READ_PASSES: dict[str, Callable[[np.ndarray], list[tuple[str, bytes]]]] = {"code128_fit": code128_fit}
+
 # A pass that redraws the picture can turn a blurred code into bars that decode as another
 # valid code on a single scan line. libzbar's quality of a 1-D symbol counts the lines that
 # read it: after ``bars`` a correct read has many (median ≈ 150 on the benchmark's seed),
 # the two wrong ones seen there had one.
 MIN_QUALITY_1D: dict[str, int] = {"bars": 2, "qr_crops": 2, "qr_deblur": 2}
 
-DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "qr_deblur")
+DEFAULT_PASSES: tuple[str, ...] = ("third", "qr_crops", "bars", "upright", "strips", "qr_deblur",
+                                   "code128_fit")

@@ -37,7 +37,9 @@ of the bare endpoint's rate (``goal_met``: on the first mix; ``goal_met_by_mix``
 Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS (1,2), BENCH_KIOSKS (200),
 BENCH_CONNECTIONS (32), BENCH_CLIENTS (2), BENCH_SECONDS (10), BENCH_RATE (500),
 BENCH_SUBMIT_ONE_IN (20,0: the mixes, one run of each; 0 = heartbeats only, named
-``…_beats_only``). Prints one JSON line last.
+``…_beats_only``), BENCH_ROUNDS (3), BENCH_BASELINE_TREE (unset; another checkout whose hall
+runs in the same rounds, named ``<db>_baseline``; ``max_ratio_to_baseline`` compares them).
+Prints one JSON line last.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -392,15 +395,36 @@ def _targets(stack: contextlib.ExitStack, workers: int, databases: list[str], ke
         process, base = constant_server(f"{label}_app", workers, keys_file)
         stack.callback(_stop, process)
         targets[label] = (base, process.pid, stand_ins)
+    baseline = os.environ.get("BENCH_BASELINE_TREE")
     for db in databases:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fleet-"))
-        hall = stack.enter_context(hall_on(db, workers, Path(tmp)))
-        if isinstance(hall, str):
-            result[f"{db}_w{workers}"] = {"skipped": hall}
-            continue
-        assert hall.pid is not None
-        targets[db] = (hall.url, hall.pid, enrolled(hall, kiosks))
+        for label, tree in ((db, None), *(((f"{db}_baseline", baseline),) if baseline else ())):
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fleet-"))
+            with _python_path(tree):  # the hall's processes import the hall from this tree
+                hall = stack.enter_context(hall_on(db, workers, Path(tmp)))
+            if isinstance(hall, str):
+                result[f"{label}_w{workers}"] = {"skipped": hall}
+                continue
+            assert hall.pid is not None
+            targets[label] = (hall.url, hall.pid, enrolled(hall, kiosks))
     return targets
+
+
+@contextlib.contextmanager
+def _python_path(tree: str | None) -> Iterator[None]:
+    """BENCH_BASELINE_TREE: another checkout (e.g. ``git archive main``) whose hall is served
+    beside this one's, in the same rounds: ratios of two versions a busy machine disturbs alike."""
+    if tree is None:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = tree
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -424,12 +448,14 @@ def _interleaved(targets: dict[str, tuple], workers: int, submit: int, rounds: i
         by_rate = sorted(mine, key=lambda run: run["heartbeats_per_s"])
         entry: dict = {"max": by_rate[len(by_rate) // 2],
                        "max_rounds_per_s": [run["heartbeats_per_s"] for run in mine]}
-        for ceiling in ("bare", "floor"):
+        ceilings = ("bare", "floor", *((label + "_baseline",) if label + "_baseline" in runs else ()))
+        for ceiling in ceilings:
             if ceiling != label and ceiling in runs and label != "bare":
                 ratios = [run["heartbeats_per_s"] / max(0.1, other["heartbeats_per_s"])
                           for run, other in zip(mine, runs[ceiling], strict=True)]
-                entry[f"max_ratio_to_{ceiling}"] = round(statistics.median(ratios), 2)
-                entry[f"max_ratio_to_{ceiling}_rounds"] = [round(ratio, 2) for ratio in ratios]
+                name_of = "baseline" if ceiling.endswith("_baseline") else ceiling
+                entry[f"max_ratio_to_{name_of}"] = round(statistics.median(ratios), 2)
+                entry[f"max_ratio_to_{name_of}_rounds"] = [round(ratio, 2) for ratio in ratios]
         if label not in ("bare", "floor"):
             base, pid, raw = targets[label]
             entry["paced"] = measure(base, pid, raw, rate, submit)

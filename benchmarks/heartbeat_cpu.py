@@ -163,7 +163,8 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
             result[shape]["db_cpu_ms_per_beat"] = round(statistics.median(r[2] for r in rounds[shape]), 2)
     writer = apps["fast"].writer
     if "fast" in shapes:
-        result["fast"].update(batches=writer.batches, largest_batch=writer.largest_batch)
+        result["fast"].update(batches=writer.batches, largest_batch=writer.largest_batch,
+                              guarded_batches=getattr(writer, "guarded", None))
     writer.stop()
     if {"route", "fast"} <= set(shapes):
         ratio = result["route"]["cpu_ms_per_beat"] / result["fast"]["cpu_ms_per_beat"]

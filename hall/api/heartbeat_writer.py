@@ -26,6 +26,17 @@ larger the batch, no timer), and per batch:
    and the kiosk refuses an id it has seen and acks it; a nonce forgotten so lets a replay of
    that heartbeat through, which only writes the same report again.
 
+On PostgreSQL, when every kiosk of the batch is in the cache at a known generation (the
+steady state: a kiosk is read once per generation), 2 and 3 are one statement sent with the
+``BEGIN`` (``StoreBatch.write_guarded``): the signatures are checked with the cached keys and
+revocations first, and the statement writes the nonces, ``last_seen``, the history rows and
+the state rows (of the beats whose nonce was new) only if the fleet generation is still the
+cache's — a revocation or a key rotation committed since leaves it writing nothing, and the
+batch is then checked again with what is read afresh and written as above, in the same
+transaction. So a batch is two round trips (that statement; the trim, the commands' marks and
+the ``COMMIT``) instead of three, and three statements instead of six. The answers, the
+refusals and the rows are those of the other way (tests/hall/test_heartbeat_writer.py).
+
 A batch whose transaction fails is written again one beat at a time, so one bad row costs
 only its own answer; a database that is busy or gone answers the whole batch 503 busy. A
 connection the database dropped is replaced, and when it broke before the commit (nothing
@@ -69,6 +80,10 @@ TRIM_EVERY = 32
 # The database's own "not now" (and, on the held connection, a connection lost twice in a row).
 DATABASE_BUSY: tuple[type[BaseException], ...] = (OperationalError, PoolTimeout, DisconnectionError,
                                                   ConnectionLost)
+
+
+class _GenerationMoved(Exception):
+    """A guarded batch committed with nothing written (the generation had moved): write it again."""
 
 
 class WriteFailed(HallError):
@@ -127,6 +142,7 @@ class HeartbeatWriter:
         self.largest_batch = 0
         self.fallbacks = 0  # batches written again one beat at a time
         self.reconnects = 0  # batches written again on a fresh connection
+        self.guarded = 0  # batches written by the one guarded statement (PostgreSQL, kiosks cached)
 
     def start(self) -> None:
         self.loop.start()
@@ -225,20 +241,26 @@ class HeartbeatWriter:
         A connection found dropped before the commit (nothing written) costs one more try on a
         fresh one, not the batch's answers."""
         try:
-            self._write_once(beats)
+            self._write_guarded_or_not(beats)
         except ConnectionLost:
             self.reconnects += 1
             log.warning("the heartbeat writer's database connection was lost; writing the batch again")
             self.cache.clear()  # the marks it made in the cache were not written
-            self._write_once(beats)
+            self._write_guarded_or_not(beats)
 
-    def _write_once(self, beats: list[Beat]) -> None:
+    def _write_guarded_or_not(self, beats: list[Beat]) -> None:
+        try:
+            self._write_once(beats, may_guard=True)
+        except _GenerationMoved:  # committed with nothing written: again, with what is read afresh
+            self._write_once(beats, may_guard=False)
+
+    def _write_once(self, beats: list[Beat], *, may_guard: bool) -> None:
         settings, cache = self._settings, self.cache
         # Every kiosk of the batch cached at a known generation (PostgreSQL): the signatures are
         # checked with the cache first and the batch written by one statement that holds only if
-        # the generation is still that one (two round trips, not three); else read afresh first.
-        guarded = (self.store.postgres and cache.generation is not None and cache.generation >= 0
-                   and all(beat.device_id in cache.kiosks for beat in beats))
+        # the generation is still that one (one or two round trips, not three); else read afresh first.
+        guarded = (may_guard and self.store.postgres and cache.generation is not None
+                   and cache.generation >= 0 and all(beat.device_id in cache.kiosks for beat in beats))
         outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
         reports: dict[Beat, HeartbeatIn | HallError] = {}
         with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
@@ -251,8 +273,18 @@ class HeartbeatWriter:
                 if signed:
                     nonces, rows = self._guarded_rows(signed, reports)
                     assert cache.generation is not None
-                    new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s)
+                    # No command to mark once the nonces are known: the trim and the COMMIT go too
+                    # (the trim's turns taken for every row sent; a replay's turn costs nothing).
+                    commit = None
+                    if not any(cache.kiosks[beat.device_id].commands for beat in signed):
+                        commit = (settings.heartbeat_history,
+                                  [row.device_id for row, _ in rows if self._trim_turn(row.device_id)])
+                    new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s,
+                                              commit)
                     written = new is not None
+                    self.guarded += written
+                    if new is None and batch.committed:
+                        raise _GenerationMoved()
                     if new is None:  # the generation moved: nothing written; what the cache said is void
                         outcomes.clear()
                 else:
@@ -280,7 +312,7 @@ class HeartbeatWriter:
                     continue
                 if not written:
                     rows.append(beat_row(beat.device_id, report))
-                if self._trim_turn(beat.device_id):
+                if not batch.committed and self._trim_turn(beat.device_id):
                     trim.append(beat.device_id)
                 # Every field of HeartbeatOut, null ones too.
                 outcomes.append((beat, {

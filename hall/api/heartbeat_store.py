@@ -15,6 +15,11 @@ sends every row as a statement of its own: about two thirds of the writer's CPU.
 * on PostgreSQL each statement takes the whole batch as arrays (``unnest``): one statement
   and one round trip for all the batch's kiosks, prepared on the server once;
   on SQLite, sqlite3's own executemany (its loop is C) with statements it caches;
+* on PostgreSQL, once every kiosk of a batch is cached, the nonces, ``last_seen``, the history
+  and the state rows are ONE statement that writes only while the fleet generation is the one
+  the cache was read at (``StoreBatch.write_guarded``, hall/api/heartbeat_writer.py says when),
+  sent with the ``BEGIN``: two round trips a batch, the trim, the commands' marks and the
+  ``COMMIT`` in the second;
 * a connection the database dropped (restart, fail-over, an idle timeout) is invalidated
   and a fresh one checked out for the next transaction. ``ConnectionLost`` says it happened
   before the commit was asked for: nothing of that batch was written, so the writer may
@@ -32,7 +37,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -256,20 +260,6 @@ class HeartbeatStore:
         return gone
 
 
-def _ensure_alive(raw: Any) -> None:
-    """Raise, without a round trip, when the server has spoken on the idle connection: it sends
-    nothing unasked but to end it (a restart, ``pg_terminate_backend``, an idle timeout: an
-    error, then the close). Asked before a round trip that carries its own ``COMMIT``, so that a
-    connection lost while idle is known lost before anything was sent — the batch may then go
-    again on a fresh one (``ConnectionLost``); lost after, its fate is unknown (no second try).
-    (A notice or a parameter report would make a needless reconnection, no wrong answer.)"""
-    if select.select([raw.pgconn.socket], [], [], 0)[0]:
-        import psycopg  # (only PostgreSQL's store comes here)
-
-        raw.close()
-        raise psycopg.OperationalError("the server closed the idle connection")
-
-
 class StoreBatch:
     """The statements of one batch, in the store's transaction."""
 
@@ -282,7 +272,6 @@ class StoreBatch:
         self._postgres = store.postgres
         self._time = store._time
         self.committing = False  # COMMIT asked for: a failure from here on has an unknown outcome
-        self.committed = False  # by ``write_guarded``: nothing left for ``writes()``
         self._generation: int | None = None
         self.begun = not self._postgres  # SQLite: SQLAlchemy's BEGIN IMMEDIATE has run
         if self._postgres and begin:  # BEGIN and the generation's read in one round trip
@@ -335,20 +324,16 @@ class StoreBatch:
         return new
 
     def write_guarded(self, generation: int, nonces: list[tuple[str, str, int]],
-                      rows: list[tuple[BeatRow, str]], now: float, max_skew_s: int,
-                      commit: tuple[int, list[str]] | None = None) -> set[tuple[str, str]] | None:
+                      rows: list[tuple[BeatRow, str]], now: float,
+                      max_skew_s: int) -> set[tuple[str, str]] | None:
         """PostgreSQL, in a transaction made with ``guarded=True``: ``BEGIN`` and the batch's one
         statement (``_Sql.guarded``) in one round trip — the nonces (``last_seen``), and each
         beat's history row and its kiosk's state row when its nonce was new; ``rows``: each
         beat's row with its nonce. Written only if the fleet generation is ``generation``:
-        then the pairs that were new, else None (nothing written, and the generation read in
-        ``generation()``).
-
-        ``commit`` = (keep, kiosks to trim): the trim and the ``COMMIT`` go in the same round
-        trip (the batch is then done: ``writes()`` has nothing left to send) — for a batch
-        whose answers need nothing written after the nonces are known (no command to mark).
-        Without it the transaction stays open for ``writes()`` (and, when None is returned,
-        for the caller to read afresh and write the usual way)."""
+        then the pairs that were new, else None (nothing written; the transaction open, its
+        generation in ``generation()``, for the caller to read afresh and write the usual way).
+        The ``COMMIT`` stays for ``writes()``: a connection lost before it was sent has written
+        nothing, so the batch may go again on a fresh one (``ConnectionLost``)."""
         assert self._postgres and not self.begun
         seen_at = to_datetime(now)
         when, stale = self._time(seen_at), self._time(seen_at - timedelta(seconds=LAST_SEEN_STEP_S))
@@ -358,8 +343,6 @@ class StoreBatch:
             for column, value in zip(columns, (row[0], nonce, *row[1:], place), strict=True):
                 column.append(value)
         raw = self._cursor.connection
-        if commit is not None:
-            _ensure_alive(raw)
         with raw.pipeline():
             raw.execute(b"BEGIN")
             self.begun = True
@@ -368,14 +351,6 @@ class StoreBatch:
             if secrets.randbelow(SWEEP_ONE_IN) == 0:
                 self._trace(self._sql.sweep)
                 raw.execute(self._sql.sweep, (int(now) - max_skew_s - 1,), prepare=True)
-            if commit is not None:
-                keep, trim = commit
-                if trim:
-                    self._trace(self._sql.trim)
-                    raw.execute(self._sql.trim, (keep, trim), prepare=True)
-                self.committing = True
-                raw.execute(b"COMMIT")
-                self.committed = True
         found = self._cursor.fetchall()
         self._generation = self._value(found[0])
         if self._generation != generation:
@@ -391,7 +366,7 @@ class StoreBatch:
         """Around the batch's last statements (``write_beats``, ``expire``, ``mark_delivered``):
         on PostgreSQL a pipeline that ends with the COMMIT, so that all of them go out together
         and cost one round trip. (SQLite: the transaction commits as it ends.)"""
-        if not self._postgres or not self.begun or self.committed:  # (not begun: nothing to write)
+        if not self._postgres or not self.begun:  # (not begun: a guarded batch with nothing to write)
             yield
             return
         raw = self._cursor.connection

@@ -82,10 +82,6 @@ DATABASE_BUSY: tuple[type[BaseException], ...] = (OperationalError, PoolTimeout,
                                                   ConnectionLost)
 
 
-class _GenerationMoved(Exception):
-    """A guarded batch committed with nothing written (the generation had moved): write it again."""
-
-
 class WriteFailed(HallError):
     status = 500
     code = "internal_error"
@@ -144,9 +140,8 @@ class HeartbeatWriter:
         self.reconnects = 0  # batches written again on a fresh connection
         self.guarded = 0  # batches written by the one guarded statement (PostgreSQL, kiosks cached)
         # Benchmarks (heartbeat_cpu.py) compare the shapes in one process: False writes every batch
-        # the usual way (three round trips); ``commit_early`` False keeps the COMMIT for ``writes()``.
+        # the usual way (three round trips).
         self.guard = True
-        self.commit_early = True
 
     def start(self) -> None:
         self.loop.start()
@@ -245,25 +240,19 @@ class HeartbeatWriter:
         A connection found dropped before the commit (nothing written) costs one more try on a
         fresh one, not the batch's answers."""
         try:
-            self._write_guarded_or_not(beats)
+            self._write_once(beats)
         except ConnectionLost:
             self.reconnects += 1
             log.warning("the heartbeat writer's database connection was lost; writing the batch again")
             self.cache.clear()  # the marks it made in the cache were not written
-            self._write_guarded_or_not(beats)
+            self._write_once(beats)
 
-    def _write_guarded_or_not(self, beats: list[Beat]) -> None:
-        try:
-            self._write_once(beats, may_guard=True)
-        except _GenerationMoved:  # committed with nothing written: again, with what is read afresh
-            self._write_once(beats, may_guard=False)
-
-    def _write_once(self, beats: list[Beat], *, may_guard: bool) -> None:
+    def _write_once(self, beats: list[Beat]) -> None:
         settings, cache = self._settings, self.cache
         # Every kiosk of the batch cached at a known generation (PostgreSQL): the signatures are
         # checked with the cache first and the batch written by one statement that holds only if
-        # the generation is still that one (one or two round trips, not three); else read afresh first.
-        guarded = (may_guard and self.guard and self.store.postgres and cache.generation is not None
+        # the generation is still that one (two round trips, not three); else read afresh first.
+        guarded = (self.guard and self.store.postgres and cache.generation is not None
                    and cache.generation >= 0 and all(beat.device_id in cache.kiosks for beat in beats))
         outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
         reports: dict[Beat, HeartbeatIn | HallError] = {}
@@ -277,18 +266,9 @@ class HeartbeatWriter:
                 if signed:
                     nonces, rows = self._guarded_rows(signed, reports)
                     assert cache.generation is not None
-                    # No command to mark once the nonces are known: the trim and the COMMIT go too
-                    # (the trim's turns taken for every row sent; a replay's turn costs nothing).
-                    commit = None
-                    if self.commit_early and not any(cache.kiosks[b.device_id].commands for b in signed):
-                        commit = (settings.heartbeat_history,
-                                  [row.device_id for row, _ in rows if self._trim_turn(row.device_id)])
-                    new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s,
-                                              commit)
+                    new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s)
                     written = new is not None
                     self.guarded += written
-                    if new is None and batch.committed:
-                        raise _GenerationMoved()
                     if new is None:  # the generation moved: nothing written; what the cache said is void
                         outcomes.clear()
                 else:
@@ -316,7 +296,7 @@ class HeartbeatWriter:
                     continue
                 if not written:
                     rows.append(beat_row(beat.device_id, report))
-                if not batch.committed and self._trim_turn(beat.device_id):
+                if self._trim_turn(beat.device_id):
                     trim.append(beat.device_id)
                 # Every field of HeartbeatOut, null ones too.
                 outcomes.append((beat, {

@@ -8,7 +8,11 @@ signed answer) called as ASGI, on SQLite in a temporary folder (or ``HB_DB``). C
 time, the median round. Two shapes measured in turns on the same database (``HB_SHAPES``):
 ``route``, the FastAPI route as ``create_app`` serves it (the shape before the fast path),
 and ``fast``, the app as ``county-hall serve`` serves it (``serve_app``: the heartbeat's
-fast path and its writer); ``route_over_fast`` is their ratio. ``HB_DB=postgres`` starts a
+fast path and its writer); ``route_over_fast`` is their ratio. Also ``fast_unguarded`` (the
+writer writing every batch the usual way, three round trips): the served app's earlier shape,
+for ratios (``cpu_over_<first shape>``: the median of the rounds' ratios; the order turns
+every round).
+``HB_DB=postgres`` starts a
 throwaway PostgreSQL cluster (its own processes' CPU is not counted).
 ``HB_PROFILE=1`` prints a cProfile of the event loop's side after (the thread pool's side
 needs py-spy). Prints one JSON line last.
@@ -78,6 +82,10 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
     # Two shapes on one database, measured in turns: the FastAPI route (create_app) and the app
     # as served (serve_app: the front door and the heartbeat's fast path with its writer).
     apps = {"route": create_app(settings), "fast": serve_app(settings)}
+    # The served app with its writer held to the earlier shape, to compare in the same rounds:
+    # every batch the usual way (three round trips; main's statements before the guarded one).
+    apps["fast_unguarded"] = serve_app(settings)
+    apps["fast_unguarded"].writer.guard = False
     shapes = [shape for shape in os.environ.get("HB_SHAPES", "route,fast").split(",") if shape in apps]
     kiosks = []
     for _ in range(int(os.environ.get("HB_KIOSKS", 20))):
@@ -116,8 +124,8 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
     for shape in shapes:
         await beats(apps[shape], 64)  # warm: statement caches, the thread pool, the key cache
     rounds: dict[str, list[tuple[float, float, float, float]]] = {shape: [] for shape in shapes}
-    for _ in range(int(os.environ.get("HB_ROUNDS", 3))):
-        for shape in shapes:
+    for number in range(int(os.environ.get("HB_ROUNDS", 3))):
+        for shape in (shapes if number % 2 == 0 else shapes[::-1]):  # the order turned every round
             cpu, wall = time.process_time(), time.perf_counter()
             db_cpu = _tree_cpu_s(db_pid) if db_pid else 0.0
             writer_cpu = _writer_cpu_s(apps[shape])
@@ -157,14 +165,22 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
                          "cpu_ms_per_beat_rounds": [round(r[0], 2) for r in rounds[shape]],
                          "wall_ms_per_beat": round(statistics.median(r[1] for r in rounds[shape]), 2)}
         result[shape]["statuses"] = {str(k): v for k, v in statuses[shape].items()}
-        if shape == "fast":  # of which the heartbeat writer's thread (the rest: the event loop's, the pool's)
+        if shape.startswith("fast"):  # of which the writer's thread (the rest: the event loop's, the pool's)
             result[shape]["writer_cpu_ms_per_beat"] = round(statistics.median(r[3] for r in rounds[shape]), 2)
         if db_pid:  # PostgreSQL's own processes (the server's share of each beat)
             result[shape]["db_cpu_ms_per_beat"] = round(statistics.median(r[2] for r in rounds[shape]), 2)
-    writer = apps["fast"].writer
-    if "fast" in shapes:
-        result["fast"].update(batches=writer.batches, largest_batch=writer.largest_batch)
-    writer.stop()
+    for shape in shapes:
+        writer = getattr(apps[shape], "writer", None)
+        if writer is not None:
+            result[shape].update(batches=writer.batches, largest_batch=writer.largest_batch,
+                                 guarded_batches=getattr(writer, "guarded", None))
+    for app in apps.values():
+        if getattr(app, "writer", None) is not None:
+            app.writer.stop()
+    for shape in shapes:  # each shape's CPU over the first's, the median of the rounds' ratios
+        if shape != shapes[0]:
+            ratios = [r[0] / first[0] for r, first in zip(rounds[shape], rounds[shapes[0]], strict=True)]
+            result[shape][f"cpu_over_{shapes[0]}"] = round(statistics.median(ratios), 3)
     if {"route", "fast"} <= set(shapes):
         ratio = result["route"]["cpu_ms_per_beat"] / result["fast"]["cpu_ms_per_beat"]
         result["route_over_fast"] = round(ratio, 2)

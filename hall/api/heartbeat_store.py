@@ -15,6 +15,11 @@ sends every row as a statement of its own: about two thirds of the writer's CPU.
 * on PostgreSQL each statement takes the whole batch as arrays (``unnest``): one statement
   and one round trip for all the batch's kiosks, prepared on the server once;
   on SQLite, sqlite3's own executemany (its loop is C) with statements it caches;
+* on PostgreSQL, once every kiosk of a batch is cached, the nonces, ``last_seen``, the history
+  and the state rows are ONE statement that writes only while the fleet generation is the one
+  the cache was read at (``StoreBatch.write_guarded``, hall/api/heartbeat_writer.py says when),
+  sent with the ``BEGIN``: two round trips a batch, the trim, the commands' marks and the
+  ``COMMIT`` in the second;
 * a connection the database dropped (restart, fail-over, an idle timeout) is invalidated
   and a fresh one checked out for the next transaction. ``ConnectionLost`` says it happened
   before the commit was asked for: nothing of that batch was written, so the writer may
@@ -77,6 +82,7 @@ class _Sql:
     trim: str
     expire: str
     delivered: str
+    guarded: str = ""  # PostgreSQL: nonces, last_seen, history and states in one, if the generation holds
 
 
 _STATE_SET = ", ".join(f"{name} = excluded.{name}" for name in (
@@ -116,6 +122,31 @@ _POSTGRES = _Sql(
     expire="UPDATE device_commands SET status = %s WHERE id = ANY(%b::varchar[]) AND status = %s",
     delivered="UPDATE device_commands SET delivered_at = %s WHERE id = ANY(%b::varchar[]) "
               "AND delivered_at IS NULL",
+    # The batch in one statement, written only when the fleet generation is still the one the
+    # writer's cache was read at (its signature checks used that cache's keys and revocations);
+    # else nothing is written and the first row's generation tells the writer to read afresh.
+    # The rows of a beat are written only when its nonce was new (the join with ``new``); a
+    # kiosk's state from its last new beat (``k``: the beat's place in the batch), upserted in
+    # the kiosks' byte order, the order the other shape (``write_beats``) locks them in.
+    guarded="WITH g AS (SELECT value FROM fleet_generation WHERE id = 1), "
+            "new AS (INSERT INTO nonces (device_id, nonce, ts) "
+            "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::bigint[]) "
+            "WHERE (SELECT value FROM g) = %s "
+            "ON CONFLICT (device_id, nonce) DO NOTHING RETURNING device_id, nonce), "
+            "touched AS (UPDATE devices SET last_seen = %s WHERE id IN (SELECT device_id FROM new) "
+            "AND (last_seen IS NULL OR last_seen < %s)), "
+            "beat AS (SELECT t.* FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::int[], "
+            "%b::int[], %b::text[], %b::bigint[], %b::varchar[], %b::int[], %b::bigint[], %b::bool[], "
+            "%b::int[]) "
+            "AS t(d, n, h, q, o, r, f, s, c, u, l, k) JOIN new ON new.device_id = t.d AND new.nonce = t.n), "
+            f"history AS (INSERT INTO heartbeats ({_HISTORY_COLUMNS}) "
+            "SELECT d, %s, h, q, o, r FROM beat ORDER BY k), "
+            f"states AS (INSERT INTO device_states ({_STATE_COLUMNS}) "
+            "SELECT d, %s, h, q, o, r, f, s, c, u, l "
+            "FROM (SELECT DISTINCT ON (d) * FROM beat ORDER BY d, k DESC) "
+            f'AS latest ORDER BY d COLLATE "C" ON CONFLICT (device_id) DO UPDATE SET {_STATE_SET}) '
+            "SELECT (SELECT value FROM g), NULL::varchar, NULL::varchar "
+            "UNION ALL SELECT NULL, device_id, nonce FROM new",
 )
 
 # SQLite: sqlite3's executemany, a statement per row (no round trips to save).
@@ -166,7 +197,7 @@ class HeartbeatStore:
             held.invalidate()
 
     @contextmanager
-    def transaction(self) -> Iterator[StoreBatch]:
+    def transaction(self, *, guarded: bool = False) -> Iterator[StoreBatch]:
         """One transaction on the held connection; its body's statements through the yielded
         ``StoreBatch``. A body that fails rolls it back; raises ``ConnectionLost`` (from the
         driver's error) when the connection broke before the commit was asked for.
@@ -176,12 +207,16 @@ class HeartbeatStore:
         ``COMMIT`` with the batch's writes (``StoreBatch.writes``) — three round trips a batch
         (begin and generation, the nonces, the writes and commit), where the driver's own
         ``BEGIN`` and ``COMMIT`` would be two more. SQLAlchemy's transaction on it then only
-        keeps its books (and runs the engine's hooks); its commit finds nothing left to do."""
+        keeps its books (and runs the engine's hooks); its commit finds nothing left to do.
+
+        ``guarded`` (PostgreSQL): the ``BEGIN`` waits for ``StoreBatch.write_guarded``, which
+        sends it with the batch's one statement — two round trips a batch."""
         connection = self._connection()
         batch: StoreBatch | None = None
         try:
             transaction = connection.begin()
-            batch = StoreBatch(self, connection, connection.connection.dbapi_connection.cursor())
+            batch = StoreBatch(self, connection, connection.connection.dbapi_connection.cursor(),
+                               begin=not (guarded and self.postgres))
             yield batch
         except BaseException as exc:
             committing = batch is not None and batch.committing
@@ -228,7 +263,8 @@ class HeartbeatStore:
 class StoreBatch:
     """The statements of one batch, in the store's transaction."""
 
-    def __init__(self, store: HeartbeatStore, connection: Connection, cursor: Any) -> None:
+    def __init__(self, store: HeartbeatStore, connection: Connection, cursor: Any, *,
+                 begin: bool = True) -> None:
         self.connection = connection  # SQLAlchemy's, for the cache's reads of kiosks it lacks
         self._store = store
         self._sql = store._sql
@@ -237,11 +273,13 @@ class StoreBatch:
         self._time = store._time
         self.committing = False  # COMMIT asked for: a failure from here on has an unknown outcome
         self._generation: int | None = None
-        if self._postgres:  # BEGIN and the generation's read in one round trip
+        self.begun = not self._postgres  # SQLite: SQLAlchemy's BEGIN IMMEDIATE has run
+        if self._postgres and begin:  # BEGIN and the generation's read in one round trip
             raw = cursor.connection
             with raw.pipeline():
                 raw.execute(b"BEGIN")
                 self._run(self._sql.generation, ())
+            self.begun = True
             self._generation = self._value(self._cursor.fetchone())
 
     def _run(self, sql: str, params: Any) -> Any:
@@ -285,12 +323,50 @@ class StoreBatch:
             self._run(self._sql.sweep, (int(now) - max_skew_s - 1,))
         return new
 
+    def write_guarded(self, generation: int, nonces: list[tuple[str, str, int]],
+                      rows: list[tuple[BeatRow, str]], now: float,
+                      max_skew_s: int) -> set[tuple[str, str]] | None:
+        """PostgreSQL, in a transaction made with ``guarded=True``: ``BEGIN`` and the batch's one
+        statement (``_Sql.guarded``) in one round trip — the nonces (``last_seen``), and each
+        beat's history row and its kiosk's state row when its nonce was new; ``rows``: each
+        beat's row with its nonce. Written only if the fleet generation is ``generation``:
+        then the pairs that were new, else None (nothing written; the transaction open, its
+        generation in ``generation()``, for the caller to read afresh and write the usual way).
+        The ``COMMIT`` stays for ``writes()``: a connection lost before it was sent has written
+        nothing, so the batch may go again on a fresh one (``ConnectionLost``)."""
+        assert self._postgres and not self.begun
+        seen_at = to_datetime(now)
+        when, stale = self._time(seen_at), self._time(seen_at - timedelta(seconds=LAST_SEEN_STEP_S))
+        device_ids, values, stamps = zip(*nonces, strict=True)
+        columns: list[list] = [[] for _ in range(12)]
+        for place, (row, nonce) in enumerate(rows):
+            for column, value in zip(columns, (row[0], nonce, *row[1:], place), strict=True):
+                column.append(value)
+        raw = self._cursor.connection
+        with raw.pipeline():
+            raw.execute(b"BEGIN")
+            self.begun = True
+            self._run(self._sql.guarded, (list(device_ids), list(values), list(stamps), generation, when,
+                                          stale, *columns, when, when))
+            if secrets.randbelow(SWEEP_ONE_IN) == 0:
+                self._trace(self._sql.sweep)
+                raw.execute(self._sql.sweep, (int(now) - max_skew_s - 1,), prepare=True)
+        found = self._cursor.fetchall()
+        self._generation = self._value(found[0])
+        if self._generation != generation:
+            return None
+        return {(row[1], row[2]) for row in found[1:]}
+
+    def _trace(self, sql: str) -> None:
+        if self._store.trace is not None:
+            self._store.trace(sql)
+
     @contextmanager
     def writes(self) -> Iterator[None]:
         """Around the batch's last statements (``write_beats``, ``expire``, ``mark_delivered``):
         on PostgreSQL a pipeline that ends with the COMMIT, so that all of them go out together
         and cost one round trip. (SQLite: the transaction commits as it ends.)"""
-        if not self._postgres:
+        if not self._postgres or not self.begun:  # (not begun: a guarded batch with nothing to write)
             yield
             return
         raw = self._cursor.connection
@@ -315,6 +391,10 @@ class StoreBatch:
             else:
                 self._many(self._sql.history, [(row[0], at, *row[1:5]) for row in rows])
                 self._many(self._sql.states, [(row[0], at, *row[1:]) for row in latest])
+        self.trim(keep, trim)
+
+    def trim(self, keep: int, trim: list[str]) -> None:
+        """The history of the kiosks in ``trim`` cut to their newest ``keep`` rows."""
         if trim:
             if self._postgres:
                 self._run(self._sql.trim, (keep, trim))

@@ -26,6 +26,17 @@ larger the batch, no timer), and per batch:
    and the kiosk refuses an id it has seen and acks it; a nonce forgotten so lets a replay of
    that heartbeat through, which only writes the same report again.
 
+On PostgreSQL, when every kiosk of the batch is in the cache at a known generation (the
+steady state: a kiosk is read once per generation), 2 and 3 are one statement sent with the
+``BEGIN`` (``StoreBatch.write_guarded``): the signatures are checked with the cached keys and
+revocations first, and the statement writes the nonces, ``last_seen``, the history rows and
+the state rows (of the beats whose nonce was new) only if the fleet generation is still the
+cache's — a revocation or a key rotation committed since leaves it writing nothing, and the
+batch is then checked again with what is read afresh and written as above, in the same
+transaction. So a batch is two round trips (that statement; the trim, the commands' marks and
+the ``COMMIT``) instead of three, and three statements instead of six. The answers, the
+refusals and the rows are those of the other way (tests/hall/test_heartbeat_writer.py).
+
 A batch whose transaction fails is written again one beat at a time, so one bad row costs
 only its own answer; a database that is busy or gone answers the whole batch 503 busy. A
 connection the database dropped is replaced, and when it broke before the commit (nothing
@@ -127,6 +138,10 @@ class HeartbeatWriter:
         self.largest_batch = 0
         self.fallbacks = 0  # batches written again one beat at a time
         self.reconnects = 0  # batches written again on a fresh connection
+        self.guarded = 0  # batches written by the one guarded statement (PostgreSQL, kiosks cached)
+        # Benchmarks (heartbeat_cpu.py) compare the shapes in one process: False writes every batch
+        # the usual way (three round trips).
+        self.guard = True
 
     def start(self) -> None:
         self.loop.start()
@@ -234,22 +249,35 @@ class HeartbeatWriter:
 
     def _write_once(self, beats: list[Beat]) -> None:
         settings, cache = self._settings, self.cache
+        # Every kiosk of the batch cached at a known generation (PostgreSQL): the signatures are
+        # checked with the cache first and the batch written by one statement that holds only if
+        # the generation is still that one (two round trips, not three); else read afresh first.
+        guarded = (self.guard and self.store.postgres and cache.generation is not None
+                   and cache.generation >= 0 and all(beat.device_id in cache.kiosks for beat in beats))
         outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
-        with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction() as batch:
+        reports: dict[Beat, HeartbeatIn | HallError] = {}
+        with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
             connection = batch.connection
-            cache.refresh(connection, {beat.device_id for beat in beats}, batch.generation())
-            signed = []
-            for beat in beats:
-                try:
-                    check_device(cache.device(beat.device_id), beat._values, "POST", beat.path, beat.query,
-                                 beat.body)
-                except HallError as exc:
-                    outcomes.append((beat, exc))
-                    continue
-                signed.append(beat)
             now = self._clock()
-            nonces = [(beat.device_id, beat._values[HEADER_NONCE], beat._timestamp) for beat in signed]
-            new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()
+            new: set[tuple[str, str]] | None = None
+            written = False  # the rows went with the nonces (the guarded statement)
+            if guarded:
+                signed = self._signed(beats, outcomes)
+                if signed:
+                    nonces, rows = self._guarded_rows(signed, reports)
+                    assert cache.generation is not None
+                    new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s)
+                    written = new is not None
+                    self.guarded += written
+                    if new is None:  # the generation moved: nothing written; what the cache said is void
+                        outcomes.clear()
+                else:
+                    new = set()
+            if new is None:
+                cache.refresh(connection, {beat.device_id for beat in beats}, batch.generation())
+                signed = self._signed(beats, outcomes)
+                nonces = [(beat.device_id, beat._values[HEADER_NONCE], beat._timestamp) for beat in signed]
+                new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()
             when = to_datetime(now)
             server_time = iso(when)
             rows: list[BeatRow] = []
@@ -262,12 +290,12 @@ class HeartbeatWriter:
                     outcomes.append((beat, AuthFailed("nonce already seen", code="replayed_nonce")))
                     continue
                 new.discard(key)  # a twin in the same batch is a replay
-                try:
-                    report = read_report(beat.body)
-                except HallError as exc:
-                    outcomes.append((beat, exc))
+                report = reports[beat] if beat in reports else _report_or_error(beat.body)
+                if isinstance(report, HallError):
+                    outcomes.append((beat, report))
                     continue
-                rows.append(beat_row(beat.device_id, report))
+                if not written:
+                    rows.append(beat_row(beat.device_id, report))
                 if self._trim_turn(beat.device_id):
                     trim.append(beat.device_id)
                 # Every field of HeartbeatOut, null ones too.
@@ -278,7 +306,10 @@ class HeartbeatWriter:
                     "release": cache.release_for(connection, beat.device_id,
                                                  report.versions.get("release", ""))}))
             with batch.writes():
-                batch.write_beats(rows, when, settings.heartbeat_history, trim)
+                if written:
+                    batch.trim(settings.heartbeat_history, trim)
+                else:
+                    batch.write_beats(rows, when, settings.heartbeat_history, trim)
                 batch.expire(expired)
                 batch.mark_delivered(delivered, when)
         for beat, outcome in outcomes:
@@ -286,6 +317,40 @@ class HeartbeatWriter:
                 beat.error = outcome
             else:
                 beat.answer = outcome
+
+    def _signed(self, beats: list[Beat], outcomes: list[tuple[Beat, dict[str, Any] | HallError]],
+                ) -> list[Beat]:
+        """The beats whose signature verifies with their kiosk's key as cached (the others'
+        refusals appended to ``outcomes``)."""
+        signed = []
+        for beat in beats:
+            try:
+                check_device(self.cache.device(beat.device_id), beat._values, "POST", beat.path, beat.query,
+                             beat.body)
+            except HallError as exc:
+                outcomes.append((beat, exc))
+                continue
+            signed.append(beat)
+        return signed
+
+    @staticmethod
+    def _guarded_rows(signed: list[Beat], reports: dict[Beat, HeartbeatIn | HallError],
+                      ) -> tuple[list[tuple[str, str, int]], list[tuple[BeatRow, str]]]:
+        """Every signed beat's nonce, and the row (with its nonce) of each whose body is valid —
+        but a twin's (same kiosk and nonce as a beat before it in the batch: a replay)."""
+        nonces: list[tuple[str, str, int]] = []
+        rows: list[tuple[BeatRow, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for beat in signed:
+            nonce = beat._values[HEADER_NONCE]
+            nonces.append((beat.device_id, nonce, beat._timestamp))
+            if (beat.device_id, nonce) in seen:
+                continue
+            seen.add((beat.device_id, nonce))
+            report = reports[beat] = _report_or_error(beat.body)
+            if not isinstance(report, HallError):
+                rows.append((beat_row(beat.device_id, report), nonce))
+        return nonces, rows
 
     def _trim_turn(self, device_id: str) -> bool:
         count = self._beats_of.get(device_id, -1) + 1  # -1: its first beat here trims
@@ -304,6 +369,13 @@ def read_report(body: bytes) -> HeartbeatIn:
             raise InvalidRequest("body is not valid JSON") from exc
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise InvalidRequest(f"{where}: {first['msg']}") from exc
+
+
+def _report_or_error(body: bytes) -> HeartbeatIn | HallError:
+    try:
+        return read_report(body)
+    except HallError as exc:
+        return exc
 
 
 def beat_row(device_id: str, report: HeartbeatIn) -> BeatRow:

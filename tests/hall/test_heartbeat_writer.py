@@ -265,3 +265,44 @@ def test_a_batch_that_fails_before_its_commit_leaves_nothing(hall):
         with batch.writes():
             batch.expire([])
     hall.writer.start()
+
+
+def test_a_cached_batch_is_written_by_one_statement_with_the_same_refusals(hall):
+    """PostgreSQL: kiosks cached at the current generation are written by the guarded statement
+    (nonces, history, states at once); its answers are those of the usual way — a twin in the
+    batch and an old nonce are replays, a bad body is refused after its nonce was used."""
+    from sqlalchemy import select
+
+    kiosks = [enrol(hall) for _ in range(3)]
+    run(hall, *(beat(k) for k in kiosks))  # cached
+    old = beat(kiosks[2])
+    run(hall, old)
+    statements: list[str] = []
+    hall.writer.store.trace = statements.append
+    try:
+        first, second = beat(kiosks[0], uptime_s=1), beat(kiosks[0], uptime_s=2)
+        twin = Beat(dict(second.headers), PATH, [], second.body)
+        bad = beat(kiosks[1], queue={"depth": "many"})
+        replay = Beat(dict(old.headers), PATH, [], old.body)
+        before = [history_rows(hall, k[0]) for k in kiosks]
+        answered_ = run(hall, first, second, twin, bad, replay)
+    finally:
+        hall.writer.store.trace = None
+    if hall.writer.store.postgres:
+        assert any(s.startswith("WITH g AS") for s in statements), statements
+        assert not any(s.startswith("INSERT INTO heartbeats") for s in statements), statements
+    assert first.answer is not None and second.answer is not None, (first.error, second.error)
+    assert twin.error is not None and twin.error.code == "replayed_nonce"
+    assert replay.error is not None and replay.error.code == "replayed_nonce"
+    assert bad.error is not None and bad.error.status in (400, 422)
+    assert len(answered_) == 5
+    assert [history_rows(hall, k[0]) for k in kiosks] == [before[0] + 2, before[1], before[2]]
+    with hall.sessions() as db:
+        state = db.get(DeviceState, kiosks[0][0])
+        assert state is not None and state.uptime_s == 2  # the kiosk's last beat of the batch
+        nonce = bad.headers["X-Nonce"]
+        assert db.scalars(select(SeenNonce.nonce).where(SeenNonce.device_id == kiosks[1][0],
+                                                        SeenNonce.nonce == nonce)).all() == [nonce]
+    (again,) = run(hall, Beat(dict(bad.headers), PATH, [], bad.body))
+    assert again.error is not None and again.error.code == "replayed_nonce"
+    assert hall.writer.loop.running

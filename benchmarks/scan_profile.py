@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 from hardware.docscan import detect, synthetic, synthetic_desks  # noqa: E402
 from hardware.docscan.measure import jaccard  # noqa: E402
 
-STAGES = ("_maps", "_unlike_border", "_candidates", "scored_candidates", "_refine", "_side_support",
+STAGES = ("_maps", "_unlike_border", "_candidates", "scored_candidates", "_refine_many", "_side_support",
           "_features", "print_level", "_grow", "shrink")
 
 
@@ -61,7 +61,7 @@ def profile(scenes: list) -> dict[str, float]:
                 return fn(*args, **kwargs)
             finally:
                 key = name
-                if name == "_refine":  # on the small copy (snapping) or the full frame
+                if name == "_refine_many":  # on the small copy (snapping) or the full frame
                     key = "_refine_full" if args[0].shape[1] > 400 else "_refine_small"
                 spent[key] += time.perf_counter() - start
         return wrapper
@@ -80,7 +80,7 @@ def profile(scenes: list) -> dict[str, float]:
     finally:
         for name, fn in originals.items():
             setattr(detect, name, fn)
-    per_frame.pop("_refine", None)
+    per_frame.pop("_refine_many", None)
     ordered = sorted(per_frame.items(), key=lambda kv: -sum(kv[1]))
     return {k: round(statistics.fmean(v), 2) for k, v in ordered}
 

@@ -544,35 +544,65 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     frame hides (along or beyond its border: a page running off the frame) always keeps its
     coarse line, in the snapping too; only points inside the frame count for the others.
     """
+    return _refine_many(frame, [quad], radius, samples, keep_coarse)[0]
+
+
+def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samples: int = 48,
+                 keep_coarse: bool = False) -> list[np.ndarray | None]:
+    """``_refine`` of several quads on the same image, the same numbers for each.
+
+    The sampling and the profile maths run once over all the quads (one ``cv2.remap``, one
+    blur): snapping a frame's candidates one by one spent most of its time in the overhead
+    of small NumPy and OpenCV calls. Only the line fits stay per side.
+    """
+    m = len(quads)
+    if m == 0:
+        return []
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
     prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
-    base, n = side_points(quad, samples, margin=0.08)                                # 4 × samples × 2
-    grid = base[:, :, None, :] + offsets[None, None, :, None] * n[:, None, None, :]  # 4 × samples × k × 2
-    vals = _sample(frame, grid)                                                      # 4 × samples × k × 3
-    direction = vals[:, :, k // 2 + 2:].mean(axis=(1, 2)) - vals[:, :, : k // 2 - 1].mean(axis=(1, 2))
-    norm = np.linalg.norm(direction, axis=1, keepdims=True)
-    direction = np.where(norm < 4.0, np.array([[0.114, 0.587, 0.299]], np.float32), direction / (norm + 1e-9))
-    profiles = np.einsum("iskc,ic->isk", vals, direction).astype(np.float32)          # 4 × samples × k
+    bases, normals = zip(*(side_points(q, samples, margin=0.08) for q in quads), strict=True)
+    base, n = np.stack(bases), np.stack(normals)                            # m × 4 × samples × 2, m × 4 × 2
+    grid = base[:, :, :, None, :] + offsets[None, None, None, :, None] * n[:, :, None, None, :]
+    vals = _sample(frame, grid)                                             # m × 4 × samples × k × 3
+    direction = (vals[:, :, :, k // 2 + 2:].mean(axis=(2, 3))
+                 - vals[:, :, :, : k // 2 - 1].mean(axis=(2, 3)))           # m × 4 × 3
+    norm = np.linalg.norm(direction, axis=2, keepdims=True)
+    direction = np.where(norm < 4.0, np.array([[[0.114, 0.587, 0.299]]], np.float32),
+                         direction / (norm + 1e-9))
+    profiles = np.einsum("qiskc,qic->qisk", vals, direction).astype(np.float32)  # m × 4 × samples × k
     if k >= 5:
-        profiles = np.stack([cv2.GaussianBlur(pr, (1, 5), 0, sigmaY=0) for pr in profiles])
-    deriv = profiles[:, :, 2:] - profiles[:, :, :-2]                                  # outside → inside
-    j = np.argmax(deriv * prior[None, None, :], axis=2)                               # 4 × samples
-    side, row = np.arange(4)[:, None], np.arange(samples)[None, :]
-    strength = deriv[side, row, j]
-    jj = np.clip(j, 1, deriv.shape[2] - 2)
-    y0, y1, y2 = deriv[side, row, jj - 1], deriv[side, row, jj], deriv[side, row, jj + 1]
+        # The 5-tap blur runs along each side (across its profiles), reflected at the side's ends:
+        # every side padded with its own reflection, all stacked, blurred once, pads dropped.
+        padded = np.pad(profiles, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="reflect")
+        blurred = cv2.GaussianBlur(padded.reshape(-1, k), (1, 5), 0, sigmaY=0)
+        profiles = blurred.reshape(m, 4, samples + 4, k)[:, :, 2:-2]
+    deriv = profiles[..., 2:] - profiles[..., :-2]                          # outside → inside
+    j = np.argmax(deriv * prior, axis=3)[..., None]                         # m × 4 × samples × 1
+    strength = np.take_along_axis(deriv, j, axis=3)[..., 0]
+    jj = np.clip(j, 1, deriv.shape[3] - 2)
+    y0 = np.take_along_axis(deriv, jj - 1, axis=3)[..., 0]
+    y1 = np.take_along_axis(deriv, jj, axis=3)[..., 0]
+    y2 = np.take_along_axis(deriv, jj + 1, axis=3)[..., 0]
     den = y0 - 2 * y1 + y2
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
-    pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
-    threshold = np.maximum(4.0, 0.35 * _median_rows(strength))
+    pos = offsets[1:-1][jj[..., 0]] + np.clip(sub, -1, 1)
+    threshold = np.maximum(4.0, 0.35 * _median_rows(strength.reshape(m * 4, samples))).reshape(m, 4)
     fh, fw = frame.shape[:2]
-    seen = _in_frame(base, fw, fh)                                                   # 4 × samples
+    seen = _in_frame(base, fw, fh)                                          # m × 4 × samples
+    good_sides = (strength > threshold[..., None]) & seen
+    good_counts, seen_counts = good_sides.sum(axis=2), seen.sum(axis=2)
+    seen_shares = seen_counts / samples
+    return [_fit_sides(quads[q], base[q], n[q], pos[q], good_sides[q], good_counts[q], seen_counts[q],
+                       seen_shares[q], radius, keep_coarse) for q in range(m)]
+
+
+def _fit_sides(quad: np.ndarray, base: np.ndarray, n: np.ndarray, pos: np.ndarray, good_sides: np.ndarray,
+               good_counts: np.ndarray, seen_counts: np.ndarray, seen_shares: np.ndarray, radius: float,
+               keep_coarse: bool) -> np.ndarray | None:
+    """``_refine``'s last part for one quad: a line through each side's steps, corners where they meet."""
     lines = []
     coarse = 0
-    good_sides = (strength > threshold[:, None]) & seen
-    good_counts, seen_counts = good_sides.sum(axis=1), seen.sum(axis=1)
-    seen_shares = seen_counts / samples
     for i in range(4):
         good = good_sides[i]
         hidden = seen_shares[i] < SEEN_SIDE
@@ -720,12 +750,9 @@ def scored_candidates(small: np.ndarray,
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
     out: list[tuple[np.ndarray, np.ndarray]] = []
-    tried = 0
-    for quad in [*extra, *_candidates(small)]:
-        if tried >= MAX_SCORED or not _plausible(quad, sw, sh):
-            continue
-        tried += 1
-        snapped = _refine(smooth, quad, radius=6.0, samples=24)  # snap the rough outline to edges
+    tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
+    # snap the rough outlines to edges, all at once
+    for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):
         if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
             quad = order_corners(snapped)
         if any(np.abs(quad - other).max() < 0.5 for other, _ in out):

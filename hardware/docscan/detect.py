@@ -181,8 +181,12 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     hsv = cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)
     maps = []
     kernel = np.ones((3, 3), np.uint8)
+    # Canny's own 3×3 Sobel (border replicated), taken once for both strengths: the same edges
+    gradients = [(cv2.Sobel(plane, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
+                  cv2.Sobel(plane, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
+                 for plane in (grey, np.ascontiguousarray(hsv[..., 1]))]
     for low, high in ((15, 45), (40, 110)):
-        edges = np.bitwise_or(cv2.Canny(grey, low, high), cv2.Canny(hsv[..., 1], low, high))
+        edges = np.bitwise_or(*(cv2.Canny(dx, dy, low, high) for dx, dy in gradients))
         maps.append(cv2.dilate(edges, kernel))
     paper = cv2.subtract(hsv[..., 2], hsv[..., 1])
     for plane in (grey, paper):
@@ -292,8 +296,13 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
         opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, round_kernel)
         outlines += _outlines(opened, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
     unique: list[np.ndarray] = []
+    kept = np.empty((MAX_CANDIDATES, 4, 2), np.float32)
     for quad in _quads(outlines, frame_area):
-        if all(np.abs(quad[:, None, :] - other[None, :, :]).min(axis=1).max() > 2.0 for other in unique):
+        # new when some corner lies over 2 px from every corner of each quad kept so far
+        u = len(unique)
+        apart = np.abs(quad[None, :, None, :] - kept[:u, None, :, :]).min(axis=2).max(axis=(1, 2))
+        if (apart > 2.0).all():
+            kept[u] = quad
             unique.append(quad)
         if len(unique) >= MAX_CANDIDATES:
             break
@@ -426,6 +435,59 @@ def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: i
     shares: np.ndarray = (((along > STEP_LEVELS) & seen).sum(axis=1) / count).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0  # no steady step along this side: texture, or nothing
     return _neutral(shares, seen.mean(axis=1))
+
+
+def _side_support_many(image: np.ndarray, quads: list[np.ndarray], offset: float,
+                       samples: int = 24) -> np.ndarray:
+    """``_side_support`` of several quads at once (m × 4): one ``cv2.remap`` for all of them."""
+    h, w = image.shape[:2]
+    bases, normals = zip(*(side_points(q, samples) for q in quads), strict=True)
+    base, n = np.stack(bases), np.stack(normals)[:, :, None, :]             # m × 4 × samples × 2
+    pts = np.stack([base + offset * n, base - offset * n])
+    seen = _in_frame(pts[0], w, h) & _in_frame(pts[1], w, h)               # m × 4 × samples
+    count = np.maximum(seen.sum(axis=2), 1)
+    vals = _sample(image, pts)                                             # 2 × m × 4 × samples × 3
+    steps = vals[0] - vals[1]
+    mean = (steps * seen[..., None]).sum(axis=2) / count[..., None]        # m × 4 × 3
+    norm = np.linalg.norm(mean, axis=2)
+    along = np.einsum("misc,mic->mis", steps, mean / (norm[..., None] + 1e-9))
+    shares = (((along > STEP_LEVELS) & seen).sum(axis=2) / count).astype(np.float32)
+    shares[norm < STEP_LEVELS * 0.5] = 0.0
+    seen_share = seen.mean(axis=2)
+    return np.stack([_neutral(shares[q], seen_share[q]) for q in range(len(quads))])
+
+
+def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
+                      brightest: float) -> np.ndarray:
+    """A few cheap measures of each rough candidate (m × 14), before any snapping: its sides'
+    support at ±2 px, its share of the frame, the saturation and brightness inside, the share
+    of paper-like points inside and of the outline off the frame, their squares and a one.
+
+    Snapping and describing a candidate (``_refine``, ``_features``) cost about 1 ms each; a
+    linear model over these (``PRESCORE_WEIGHTS``, ``benchmarks/fit_scan_prescore.py``) picks the
+    few worth that.
+    """
+    m = len(quads)
+    h, w = smooth.shape[:2]
+    sup = np.sort(_side_support_many(smooth, quads, offset=2.0), axis=1)   # m × 4
+    q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
+    g = (np.arange(6, dtype=np.float32) + 0.5) / 6 * 0.8 + 0.1
+    u, v = (a.ravel()[None, :, None] for a in np.meshgrid(g, g))
+    grid = ((1 - u) * (1 - v) * q[:, None, 0] + u * (1 - v) * q[:, None, 1] + u * v * q[:, None, 2]
+            + (1 - u) * v * q[:, None, 3])                                  # m × 36 × 2
+    flat = grid.reshape(1, -1, 2)
+    vals = cv2.remap(hsv, flat[..., 0], flat[..., 1], cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(m, -1, 3).astype(np.float32)
+    ordered = np.sort(vals, axis=1)
+    s_in = ordered[:, vals.shape[1] // 2, 1]
+    v_in = ordered[:, (3 * vals.shape[1]) // 4, 2]
+    paper = ((vals[..., 1] < 40) & (vals[..., 2] > 0.6 * v_in[:, None])).mean(axis=1)
+    x, y = q[..., 0], q[..., 1]
+    area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / float(h * w)
+    corners_out = ((x < 0) | (y < 0) | (x > w - 1) | (y > h - 1)).mean(axis=1)
+    base = np.column_stack([sup[:, 0], sup[:, 1], sup.mean(axis=1), area, np.minimum(s_in, 60.0) / 30.0,
+                            v_in / brightest, paper, corners_out])
+    return np.column_stack([base, base[:, :5] ** 2, np.ones(m)])
 
 
 def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
@@ -749,17 +811,20 @@ def scored_candidates(small: np.ndarray,
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
-    out: list[tuple[np.ndarray, np.ndarray]] = []
     tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
+    quads: list[np.ndarray] = []
     # snap the rough outlines to edges, all at once
     for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):
         if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
             quad = order_corners(snapped)
-        if any(np.abs(quad - other).max() < 0.5 for other, _ in out):
+        if any(np.abs(quad - other).max() < 0.5 for other in quads):
             continue  # several maps often give the same outline
-        support = _side_support(smooth, quad, offset=2.0)
-        out.append((quad, _features(smooth, hsv, quad, support, brightest)))
-    return out
+        quads.append(quad)
+    if not quads:
+        return []
+    supports = _side_support_many(smooth, quads, offset=2.0)
+    return [(quad, _features(smooth, hsv, quad, support, brightest))
+            for quad, support in zip(quads, supports, strict=True)]
 
 
 def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:

@@ -59,6 +59,7 @@ MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less
 MIN_PRINT = 0.012        # ``print_level`` below this: a blank folder or book, not a page (on the
                          # desk training seeds the pages found measure 0.018 and up, two of the
                          # four false pages 0.001 and 0.006)
+PRESCORED = 4            # candidates snapped and scored per frame: the pre-score's best (``_prune``)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -79,6 +80,13 @@ SCORE_WEIGHTS = np.array([
     0.0686, -0.5751, -0.0409, 0.0968, 0.1549, -0.1126, 0.0226, -0.0624, 0.0721,
     -0.0067, -1.0667, -0.0290, -0.4796, -0.0612, 0.0036, 0.0012, 0.1564, 0.1001,
     -0.2735, 0.2346, 0.4863, -0.3570, 0.0435, -0.4716,
+])
+
+# The pre-score: a linear model over ``prescore_features`` predicting the snapped candidate's
+# Jaccard index, fitted by ``benchmarks/fit_scan_prescore.py`` on training frames only.
+PRESCORE_WEIGHTS = np.array([
+    -0.0265, -0.1996, 0.4045, 0.2426, -0.0389, 0.0712, 0.3265,
+    -0.0241, -0.0484, 0.0548, 0.2845, -0.2687, -0.0287, 0.1254,
 ])
 
 
@@ -801,6 +809,18 @@ def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
+def _prune(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], fixed: int,
+           brightest: float) -> list[np.ndarray]:
+    """The ``PRESCORED`` candidates the pre-score likes best, in their order (the first ``fixed``
+    ones, the live path's last outline, always stay)."""
+    rest = quads[fixed:]
+    if len(rest) <= PRESCORED:
+        return quads
+    predicted = prescore_features(smooth, hsv, rest, brightest) @ PRESCORE_WEIGHTS
+    best = np.sort(np.argsort(-predicted, kind="stable")[:PRESCORED])
+    return quads[:fixed] + [rest[i] for i in best]
+
+
 def scored_candidates(small: np.ndarray,
                       extra: tuple[np.ndarray, ...] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
     """Every plausible candidate on the small copy, snapped to its edges, with its features.
@@ -812,6 +832,7 @@ def scored_candidates(small: np.ndarray,
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
     tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
+    tried = _prune(smooth, hsv, tried, sum(_plausible(quad, sw, sh) for quad in extra), brightest)
     quads: list[np.ndarray] = []
     # snap the rough outlines to edges, all at once
     for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):

@@ -395,6 +395,21 @@ def side_points(quad: np.ndarray, samples: int, margin: float = 0.1) -> tuple[np
     return p[:, None, :] + t[None, :, None] * d[:, None, :], n
 
 
+def _side_points_many(quads: list[np.ndarray], samples: int,
+                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
+    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+    p = np.stack(quads).astype(np.float32)
+    d = p[:, [1, 2, 3, 0]] - p
+    n = np.empty_like(d)
+    n[..., 0], n[..., 1] = -d[..., 1], d[..., 0]
+    n /= np.sqrt((n * n).sum(axis=2, keepdims=True)) + 1e-9
+    inward = ((p.mean(axis=1, keepdims=True) - p) * n).sum(axis=2) >= 0
+    n *= np.where(inward, 1.0, -1.0).astype(np.float32)[..., None]
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * (1 - 2 * margin) + margin
+    return p[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :], n
+
+
 def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """The image's colours at float points (any shape ending in 2): same shape ending in 3, float32."""
     flat = pts.reshape(1, -1, 2).astype(np.float32)
@@ -449,8 +464,8 @@ def _side_support_many(image: np.ndarray, quads: list[np.ndarray], offset: float
                        samples: int = 24) -> np.ndarray:
     """``_side_support`` of several quads at once (m × 4): one ``cv2.remap`` for all of them."""
     h, w = image.shape[:2]
-    bases, normals = zip(*(side_points(q, samples) for q in quads), strict=True)
-    base, n = np.stack(bases), np.stack(normals)[:, :, None, :]             # m × 4 × samples × 2
+    base, n = _side_points_many(quads, samples)                            # m × 4 × samples × 2
+    n = n[:, :, None, :]
     pts = np.stack([base + offset * n, base - offset * n])
     seen = _in_frame(pts[0], w, h) & _in_frame(pts[1], w, h)               # m × 4 × samples
     count = np.maximum(seen.sum(axis=2), 1)
@@ -631,8 +646,7 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
     prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
-    bases, normals = zip(*(side_points(q, samples, margin=0.08) for q in quads), strict=True)
-    base, n = np.stack(bases), np.stack(normals)                            # m × 4 × samples × 2, m × 4 × 2
+    base, n = _side_points_many(quads, samples, margin=0.08)               # m × 4 × samples × 2, m × 4 × 2
     grid = base[:, :, :, None, :] + offsets[None, None, None, :, None] * n[:, :, None, None, :]
     vals = _sample(frame, grid)                                             # m × 4 × samples × k × 3
     direction = (vals[:, :, :, k // 2 + 2:].mean(axis=(2, 3))
@@ -644,19 +658,20 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     if k >= 5:
         # The 5-tap blur runs along each side (across its profiles), reflected at the side's ends:
         # every side padded with its own reflection, all stacked, blurred once, pads dropped.
-        padded = np.pad(profiles, ((0, 0), (0, 0), (2, 2), (0, 0)), mode="reflect")
+        reflected = np.r_[2, 1, 0:samples, samples - 2, samples - 3]   # np.pad's "reflect", cheaper
+        padded = profiles[:, :, reflected]
         blurred = cv2.GaussianBlur(padded.reshape(-1, k), (1, 5), 0, sigmaY=0)
         profiles = blurred.reshape(m, 4, samples + 4, k)[:, :, 2:-2]
     deriv = profiles[..., 2:] - profiles[..., :-2]                          # outside → inside
-    j = np.argmax(deriv * prior, axis=3)[..., None]                         # m × 4 × samples × 1
-    strength = np.take_along_axis(deriv, j, axis=3)[..., 0]
+    j = np.argmax(deriv * prior, axis=3)                                    # m × 4 × samples
+    flat = deriv.reshape(-1, deriv.shape[3])
+    rows = np.arange(flat.shape[0]).reshape(j.shape)
+    strength = flat[rows, j]
     jj = np.clip(j, 1, deriv.shape[3] - 2)
-    y0 = np.take_along_axis(deriv, jj - 1, axis=3)[..., 0]
-    y1 = np.take_along_axis(deriv, jj, axis=3)[..., 0]
-    y2 = np.take_along_axis(deriv, jj + 1, axis=3)[..., 0]
+    y0, y1, y2 = flat[rows, jj - 1], flat[rows, jj], flat[rows, jj + 1]
     den = y0 - 2 * y1 + y2
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
-    pos = offsets[1:-1][jj[..., 0]] + np.clip(sub, -1, 1)
+    pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
     threshold = np.maximum(4.0, 0.35 * _median_rows(strength.reshape(m * 4, samples))).reshape(m, 4)
     fh, fw = frame.shape[:2]
     seen = _in_frame(base, fw, fh)                                          # m × 4 × samples

@@ -98,6 +98,12 @@ def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes):
         quads = [q for q in detect._candidates(small) if detect._plausible(q, small.shape[1], small.shape[0])]
         if not quads:
             continue
+        for margin in (0.1, 0.08):
+            base, n = detect._side_points_many(quads, 24, margin)
+            for i, quad in enumerate(quads):
+                alone_base, alone_n = detect.side_points(quad, 24, margin)
+                np.testing.assert_array_equal(base[i], alone_base)
+                np.testing.assert_array_equal(n[i], alone_n)
         together = detect._refine_many(smooth, quads, radius=6.0, samples=24)
         for quad, snapped in zip(quads, together, strict=True):
             alone = detect._refine(smooth, quad, radius=6.0, samples=24)

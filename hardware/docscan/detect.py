@@ -59,7 +59,9 @@ MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less
 MIN_PRINT = 0.012        # ``print_level`` below this: a blank folder or book, not a page (on the
                          # desk training seeds the pages found measure 0.018 and up, two of the
                          # four false pages 0.001 and 0.006)
-PRESCORED = 4            # candidates snapped and scored per frame: the pre-score's best (``_prune``)
+PRESCORED = MAX_SCORED   # candidates snapped and scored per frame, the pre-score's best (``_prune``):
+                         # off; the top 4–6 saved 7–19 % but lowered the training frames' mean
+                         # Jaccard by 0.0002–0.0012 (docs/scanning.md)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour

@@ -88,7 +88,7 @@ def test_the_fast_percentiles_are_numpys_to_the_last_bit():
         p[0, 0] = 0  # and shared read-only
 
 
-def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes):
+def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
     # the snapping and the side support run over all of a frame's candidates at once
     checked = 0
     for scene in scenes[:8]:
@@ -113,6 +113,7 @@ def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes):
         np.testing.assert_array_equal(detect._side_support_many(smooth, quads, offset=2.0),
                                       np.stack([detect._side_support(smooth, q, offset=2.0) for q in quads]))
         # the pruning keeps the first ``fixed`` (the live path's outline) and the others' order
+        monkeypatch.setattr(detect, "PRESCORED", 3)
         kept = detect._prune(smooth, hsv, quads, 1, detect._brightest(hsv))
         assert kept[0] is quads[0] and len(kept) == min(len(quads), detect.PRESCORED + 1)
         positions = [next(i for i, q in enumerate(quads) if q is k) for k in kept]

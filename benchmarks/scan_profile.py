@@ -8,7 +8,7 @@ the detector's own functions; a stage inside another is counted in both). Then, 
 saved somewhere), each frame through both detectors back to back in this process: the ratio
 of their median times, and both mean Jaccard indices and false pages (training seeds only).
 
-    .venv/bin/python benchmarks/scan_profile.py [--frames 30] [--threads 1] [--against FILE]
+    .venv/bin/python benchmarks/scan_profile.py [--frames 30] [--skip 0] [--threads 1] [--against FILE]
 
 Prints one JSON line last.
 """
@@ -34,18 +34,19 @@ import numpy as np  # noqa: E402
 from hardware.docscan import detect, synthetic, synthetic_desks  # noqa: E402
 from hardware.docscan.measure import jaccard  # noqa: E402
 
-STAGES = ("_maps", "_unlike_border", "_candidates", "scored_candidates", "_refine", "_side_support",
+STAGES = ("_maps", "_unlike_border", "_candidates", "scored_candidates", "_refine_many", "_side_support",
           "_features", "print_level", "_grow", "shrink")
 
 
-def training_frames(per_seed: int, desks: tuple[int, ...], first: tuple[int, ...]) -> list:
-    scenes = []
+def training_frames(per_seed: int, desks: tuple[int, ...], first: tuple[int, ...], skip: int = 0) -> list:
+    """``per_seed`` frames of each training seed, after its first ``skip``."""
+    scenes: list[Any] = []
     for seed in desks:
         assert seed in synthetic_desks.TRAINING_SEEDS, "training seeds only"
-        scenes += synthetic_desks.make_set(seed, per_seed)
+        scenes += synthetic_desks.make_set(seed, skip + per_seed)[skip:]
     for seed in first:
         assert 1 <= seed <= 6, "training seeds only"
-        scenes += synthetic.make_set(seed, per_seed)
+        scenes += synthetic.make_set(seed, skip + per_seed)[skip:]
     return scenes
 
 
@@ -61,7 +62,7 @@ def profile(scenes: list) -> dict[str, float]:
                 return fn(*args, **kwargs)
             finally:
                 key = name
-                if name == "_refine":  # on the small copy (snapping) or the full frame
+                if name == "_refine_many":  # on the small copy (snapping) or the full frame
                     key = "_refine_full" if args[0].shape[1] > 400 else "_refine_small"
                 spent[key] += time.perf_counter() - start
         return wrapper
@@ -80,7 +81,7 @@ def profile(scenes: list) -> dict[str, float]:
     finally:
         for name, fn in originals.items():
             setattr(detect, name, fn)
-    per_frame.pop("_refine", None)
+    per_frame.pop("_refine_many", None)
     ordered = sorted(per_frame.items(), key=lambda kv: -sum(kv[1]))
     return {k: round(statistics.fmean(v), 2) for k, v in ordered}
 
@@ -135,6 +136,7 @@ def _differ(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=30, help="frames per seed")
+    parser.add_argument("--skip", type=int, default=0, help="frames of each seed passed over first")
     parser.add_argument("--desks", type=int, nargs="*", default=[11])
     parser.add_argument("--first", type=int, nargs="*", default=[1])
     parser.add_argument("--threads", type=int, default=2, help="cv2.setNumThreads")
@@ -143,7 +145,7 @@ def main() -> int:
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
-    scenes = training_frames(args.frames, tuple(args.desks), tuple(args.first))
+    scenes = training_frames(args.frames, tuple(args.desks), tuple(args.first), args.skip)
     for scene in scenes[:3]:  # warm up
         detect.detect_page(scene.image)
     line: dict[str, Any] = {"benchmark": "scan_profile", "frames": len(scenes), "threads": args.threads}

@@ -59,6 +59,9 @@ MIN_SUPPORT = 0.25       # … nor one whose sides have a colour step along less
 MIN_PRINT = 0.012        # ``print_level`` below this: a blank folder or book, not a page (on the
                          # desk training seeds the pages found measure 0.018 and up, two of the
                          # four false pages 0.001 and 0.006)
+PRESCORED = MAX_SCORED   # candidates snapped and scored per frame, the pre-score's best (``_prune``):
+                         # off; the top 4–6 saved 7–19 % but lowered the training frames' mean
+                         # Jaccard by 0.0002–0.0012 (docs/scanning.md)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -79,6 +82,13 @@ SCORE_WEIGHTS = np.array([
     0.0686, -0.5751, -0.0409, 0.0968, 0.1549, -0.1126, 0.0226, -0.0624, 0.0721,
     -0.0067, -1.0667, -0.0290, -0.4796, -0.0612, 0.0036, 0.0012, 0.1564, 0.1001,
     -0.2735, 0.2346, 0.4863, -0.3570, 0.0435, -0.4716,
+])
+
+# The pre-score: a linear model over ``prescore_features`` predicting the snapped candidate's
+# Jaccard index, fitted by ``benchmarks/fit_scan_prescore.py`` on training frames only.
+PRESCORE_WEIGHTS = np.array([
+    -0.0265, -0.1996, 0.4045, 0.2426, -0.0389, 0.0712, 0.3265,
+    -0.0241, -0.0484, 0.0548, 0.2845, -0.2687, -0.0287, 0.1254,
 ])
 
 
@@ -181,8 +191,12 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     hsv = cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)
     maps = []
     kernel = np.ones((3, 3), np.uint8)
+    # Canny's own 3×3 Sobel (border replicated), taken once for both strengths: the same edges
+    gradients = [(cv2.Sobel(plane, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
+                  cv2.Sobel(plane, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
+                 for plane in (grey, np.ascontiguousarray(hsv[..., 1]))]
     for low, high in ((15, 45), (40, 110)):
-        edges = np.bitwise_or(cv2.Canny(grey, low, high), cv2.Canny(hsv[..., 1], low, high))
+        edges = np.bitwise_or(*(cv2.Canny(dx, dy, low, high) for dx, dy in gradients))
         maps.append(cv2.dilate(edges, kernel))
     paper = cv2.subtract(hsv[..., 2], hsv[..., 1])
     for plane in (grey, paper):
@@ -292,8 +306,13 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
         opened = cv2.morphologyEx(binary, cv2.MORPH_OPEN, round_kernel)
         outlines += _outlines(opened, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
     unique: list[np.ndarray] = []
+    kept = np.empty((MAX_CANDIDATES, 4, 2), np.float32)
     for quad in _quads(outlines, frame_area):
-        if all(np.abs(quad[:, None, :] - other[None, :, :]).min(axis=1).max() > 2.0 for other in unique):
+        # new when some corner lies over 2 px from every corner of each quad kept so far
+        u = len(unique)
+        apart = np.abs(quad[None, :, None, :] - kept[:u, None, :, :]).min(axis=2).max(axis=(1, 2))
+        if (apart > 2.0).all():
+            kept[u] = quad
             unique.append(quad)
         if len(unique) >= MAX_CANDIDATES:
             break
@@ -378,6 +397,21 @@ def side_points(quad: np.ndarray, samples: int, margin: float = 0.1) -> tuple[np
     return p[:, None, :] + t[None, :, None] * d[:, None, :], n
 
 
+def _side_points_many(quads: list[np.ndarray], samples: int,
+                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
+    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+    p = np.stack(quads).astype(np.float32)
+    d = p[:, [1, 2, 3, 0]] - p
+    n = np.empty_like(d)
+    n[..., 0], n[..., 1] = -d[..., 1], d[..., 0]
+    n /= np.sqrt((n * n).sum(axis=2, keepdims=True)) + 1e-9
+    inward = ((p.mean(axis=1, keepdims=True) - p) * n).sum(axis=2) >= 0
+    n *= np.where(inward, 1.0, -1.0).astype(np.float32)[..., None]
+    t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * (1 - 2 * margin) + margin
+    return p[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :], n
+
+
 def _sample(image: np.ndarray, pts: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """The image's colours at float points (any shape ending in 2): same shape ending in 3, float32."""
     flat = pts.reshape(1, -1, 2).astype(np.float32)
@@ -426,6 +460,59 @@ def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: i
     shares: np.ndarray = (((along > STEP_LEVELS) & seen).sum(axis=1) / count).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0  # no steady step along this side: texture, or nothing
     return _neutral(shares, seen.mean(axis=1))
+
+
+def _side_support_many(image: np.ndarray, quads: list[np.ndarray], offset: float,
+                       samples: int = 24) -> np.ndarray:
+    """``_side_support`` of several quads at once (m × 4): one ``cv2.remap`` for all of them."""
+    h, w = image.shape[:2]
+    base, n = _side_points_many(quads, samples)                            # m × 4 × samples × 2
+    n = n[:, :, None, :]
+    pts = np.stack([base + offset * n, base - offset * n])
+    seen = _in_frame(pts[0], w, h) & _in_frame(pts[1], w, h)               # m × 4 × samples
+    count = np.maximum(seen.sum(axis=2), 1)
+    vals = _sample(image, pts)                                             # 2 × m × 4 × samples × 3
+    steps = vals[0] - vals[1]
+    mean = (steps * seen[..., None]).sum(axis=2) / count[..., None]        # m × 4 × 3
+    norm = np.linalg.norm(mean, axis=2)
+    along = np.einsum("misc,mic->mis", steps, mean / (norm[..., None] + 1e-9))
+    shares = (((along > STEP_LEVELS) & seen).sum(axis=2) / count).astype(np.float32)
+    shares[norm < STEP_LEVELS * 0.5] = 0.0
+    seen_share = seen.mean(axis=2)
+    return np.stack([_neutral(shares[q], seen_share[q]) for q in range(len(quads))])
+
+
+def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
+                      brightest: float) -> np.ndarray:
+    """A few cheap measures of each rough candidate (m × 14), before any snapping: its sides'
+    support at ±2 px, its share of the frame, the saturation and brightness inside, the share
+    of paper-like points inside and of the outline off the frame, their squares and a one.
+
+    Snapping and describing a candidate (``_refine``, ``_features``) cost about 1 ms each; a
+    linear model over these (``PRESCORE_WEIGHTS``, ``benchmarks/fit_scan_prescore.py``) picks the
+    few worth that.
+    """
+    m = len(quads)
+    h, w = smooth.shape[:2]
+    sup = np.sort(_side_support_many(smooth, quads, offset=2.0), axis=1)   # m × 4
+    q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
+    g = (np.arange(6, dtype=np.float32) + 0.5) / 6 * 0.8 + 0.1
+    u, v = (a.ravel()[None, :, None] for a in np.meshgrid(g, g))
+    grid = ((1 - u) * (1 - v) * q[:, None, 0] + u * (1 - v) * q[:, None, 1] + u * v * q[:, None, 2]
+            + (1 - u) * v * q[:, None, 3])                                  # m × 36 × 2
+    flat = grid.reshape(1, -1, 2)
+    vals = cv2.remap(hsv, flat[..., 0], flat[..., 1], cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(m, -1, 3).astype(np.float32)
+    ordered = np.sort(vals, axis=1)
+    s_in = ordered[:, vals.shape[1] // 2, 1]
+    v_in = ordered[:, (3 * vals.shape[1]) // 4, 2]
+    paper = ((vals[..., 1] < 40) & (vals[..., 2] > 0.6 * v_in[:, None])).mean(axis=1)
+    x, y = q[..., 0], q[..., 1]
+    area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / float(h * w)
+    corners_out = ((x < 0) | (y < 0) | (x > w - 1) | (y > h - 1)).mean(axis=1)
+    base = np.column_stack([sup[:, 0], sup[:, 1], sup.mean(axis=1), area, np.minimum(s_in, 60.0) / 30.0,
+                            v_in / brightest, paper, corners_out])
+    return np.column_stack([base, base[:, :5] ** 2, np.ones(m)])
 
 
 def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
@@ -544,35 +631,65 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     frame hides (along or beyond its border: a page running off the frame) always keeps its
     coarse line, in the snapping too; only points inside the frame count for the others.
     """
+    return _refine_many(frame, [quad], radius, samples, keep_coarse)[0]
+
+
+def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samples: int = 48,
+                 keep_coarse: bool = False) -> list[np.ndarray | None]:
+    """``_refine`` of several quads on the same image, the same numbers for each.
+
+    The sampling and the profile maths run once over all the quads (one ``cv2.remap``, one
+    blur): snapping a frame's candidates one by one spent most of its time in the overhead
+    of small NumPy and OpenCV calls. Only the line fits stay per side.
+    """
+    m = len(quads)
+    if m == 0:
+        return []
     offsets = np.arange(-radius, radius + 0.5, 1.0, dtype=np.float32)
     k = len(offsets)
     prior = np.exp(-0.5 * (offsets / (radius * 0.6)) ** 2)[1:-1]
-    base, n = side_points(quad, samples, margin=0.08)                                # 4 × samples × 2
-    grid = base[:, :, None, :] + offsets[None, None, :, None] * n[:, None, None, :]  # 4 × samples × k × 2
-    vals = _sample(frame, grid)                                                      # 4 × samples × k × 3
-    direction = vals[:, :, k // 2 + 2:].mean(axis=(1, 2)) - vals[:, :, : k // 2 - 1].mean(axis=(1, 2))
-    norm = np.linalg.norm(direction, axis=1, keepdims=True)
-    direction = np.where(norm < 4.0, np.array([[0.114, 0.587, 0.299]], np.float32), direction / (norm + 1e-9))
-    profiles = np.einsum("iskc,ic->isk", vals, direction).astype(np.float32)          # 4 × samples × k
+    base, n = _side_points_many(quads, samples, margin=0.08)               # m × 4 × samples × 2, m × 4 × 2
+    grid = base[:, :, :, None, :] + offsets[None, None, None, :, None] * n[:, :, None, None, :]
+    vals = _sample(frame, grid)                                             # m × 4 × samples × k × 3
+    direction = (vals[:, :, :, k // 2 + 2:].mean(axis=(2, 3))
+                 - vals[:, :, :, : k // 2 - 1].mean(axis=(2, 3)))           # m × 4 × 3
+    norm = np.linalg.norm(direction, axis=2, keepdims=True)
+    direction = np.where(norm < 4.0, np.array([[[0.114, 0.587, 0.299]]], np.float32),
+                         direction / (norm + 1e-9))
+    profiles = np.einsum("qiskc,qic->qisk", vals, direction).astype(np.float32)  # m × 4 × samples × k
     if k >= 5:
-        profiles = np.stack([cv2.GaussianBlur(pr, (1, 5), 0, sigmaY=0) for pr in profiles])
-    deriv = profiles[:, :, 2:] - profiles[:, :, :-2]                                  # outside → inside
-    j = np.argmax(deriv * prior[None, None, :], axis=2)                               # 4 × samples
-    side, row = np.arange(4)[:, None], np.arange(samples)[None, :]
-    strength = deriv[side, row, j]
-    jj = np.clip(j, 1, deriv.shape[2] - 2)
-    y0, y1, y2 = deriv[side, row, jj - 1], deriv[side, row, jj], deriv[side, row, jj + 1]
+        # The 5-tap blur runs along each side (across its profiles), reflected at the side's ends:
+        # every side padded with its own reflection, all stacked, blurred once, pads dropped.
+        reflected = np.r_[2, 1, 0:samples, samples - 2, samples - 3]   # np.pad's "reflect", cheaper
+        padded = profiles[:, :, reflected]
+        blurred = cv2.GaussianBlur(padded.reshape(-1, k), (1, 5), 0, sigmaY=0)
+        profiles = blurred.reshape(m, 4, samples + 4, k)[:, :, 2:-2]
+    deriv = profiles[..., 2:] - profiles[..., :-2]                          # outside → inside
+    j = np.argmax(deriv * prior, axis=3)                                    # m × 4 × samples
+    flat = deriv.reshape(-1, deriv.shape[3])
+    rows = np.arange(flat.shape[0]).reshape(j.shape)
+    strength = flat[rows, j]
+    jj = np.clip(j, 1, deriv.shape[3] - 2)
+    y0, y1, y2 = flat[rows, jj - 1], flat[rows, jj], flat[rows, jj + 1]
     den = y0 - 2 * y1 + y2
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
     pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
-    threshold = np.maximum(4.0, 0.35 * _median_rows(strength))
+    threshold = np.maximum(4.0, 0.35 * _median_rows(strength.reshape(m * 4, samples))).reshape(m, 4)
     fh, fw = frame.shape[:2]
-    seen = _in_frame(base, fw, fh)                                                   # 4 × samples
+    seen = _in_frame(base, fw, fh)                                          # m × 4 × samples
+    good_sides = (strength > threshold[..., None]) & seen
+    good_counts, seen_counts = good_sides.sum(axis=2), seen.sum(axis=2)
+    seen_shares = seen_counts / samples
+    return [_fit_sides(quads[q], base[q], n[q], pos[q], good_sides[q], good_counts[q], seen_counts[q],
+                       seen_shares[q], radius, keep_coarse) for q in range(m)]
+
+
+def _fit_sides(quad: np.ndarray, base: np.ndarray, n: np.ndarray, pos: np.ndarray, good_sides: np.ndarray,
+               good_counts: np.ndarray, seen_counts: np.ndarray, seen_shares: np.ndarray, radius: float,
+               keep_coarse: bool) -> np.ndarray | None:
+    """``_refine``'s last part for one quad: a line through each side's steps, corners where they meet."""
     lines = []
     coarse = 0
-    good_sides = (strength > threshold[:, None]) & seen
-    good_counts, seen_counts = good_sides.sum(axis=1), seen.sum(axis=1)
-    seen_shares = seen_counts / samples
     for i in range(4):
         good = good_sides[i]
         hidden = seen_shares[i] < SEEN_SIDE
@@ -709,6 +826,18 @@ def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
+def _prune(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], fixed: int,
+           brightest: float) -> list[np.ndarray]:
+    """The ``PRESCORED`` candidates the pre-score likes best, in their order (the first ``fixed``
+    ones, the live path's last outline, always stay)."""
+    rest = quads[fixed:]
+    if len(rest) <= PRESCORED:
+        return quads
+    predicted = prescore_features(smooth, hsv, rest, brightest) @ PRESCORE_WEIGHTS
+    best = np.sort(np.argsort(-predicted, kind="stable")[:PRESCORED])
+    return quads[:fixed] + [rest[i] for i in best]
+
+
 def scored_candidates(small: np.ndarray,
                       extra: tuple[np.ndarray, ...] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
     """Every plausible candidate on the small copy, snapped to its edges, with its features.
@@ -719,20 +848,21 @@ def scored_candidates(small: np.ndarray,
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
-    out: list[tuple[np.ndarray, np.ndarray]] = []
-    tried = 0
-    for quad in [*extra, *_candidates(small)]:
-        if tried >= MAX_SCORED or not _plausible(quad, sw, sh):
-            continue
-        tried += 1
-        snapped = _refine(smooth, quad, radius=6.0, samples=24)  # snap the rough outline to edges
+    tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
+    tried = _prune(smooth, hsv, tried, sum(_plausible(quad, sw, sh) for quad in extra), brightest)
+    quads: list[np.ndarray] = []
+    # snap the rough outlines to edges, all at once
+    for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):
         if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
             quad = order_corners(snapped)
-        if any(np.abs(quad - other).max() < 0.5 for other, _ in out):
+        if any(np.abs(quad - other).max() < 0.5 for other in quads):
             continue  # several maps often give the same outline
-        support = _side_support(smooth, quad, offset=2.0)
-        out.append((quad, _features(smooth, hsv, quad, support, brightest)))
-    return out
+        quads.append(quad)
+    if not quads:
+        return []
+    supports = _side_support_many(smooth, quads, offset=2.0)
+    return [(quad, _features(smooth, hsv, quad, support, brightest))
+            for quad, support in zip(quads, supports, strict=True)]
 
 
 def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hardware.camera import read_within
+from hardware.docscan import detect
 from hardware.docscan.autocapture import AutoCapture
 from hardware.docscan.detect import Detection, _quantile, _sides, detect_page, order_corners, percentile_u8
 from hardware.docscan.encode import encode_page
@@ -85,6 +86,40 @@ def test_the_fast_percentiles_are_numpys_to_the_last_bit():
     assert _sides(quad.copy())[2] is n  # the same candidate's sides are worked out once
     with pytest.raises(ValueError):
         p[0, 0] = 0  # and shared read-only
+
+
+def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
+    # the snapping and the side support run over all of a frame's candidates at once
+    checked = 0
+    for scene in scenes[:8]:
+        small = detect.shrink(scene.image)
+        smooth = cv2.GaussianBlur(small, (3, 3), 0)
+        hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+        quads = [q for q in detect._candidates(small) if detect._plausible(q, small.shape[1], small.shape[0])]
+        if not quads:
+            continue
+        for margin in (0.1, 0.08):
+            base, n = detect._side_points_many(quads, 24, margin)
+            for i, quad in enumerate(quads):
+                alone_base, alone_n = detect.side_points(quad, 24, margin)
+                np.testing.assert_array_equal(base[i], alone_base)
+                np.testing.assert_array_equal(n[i], alone_n)
+        together = detect._refine_many(smooth, quads, radius=6.0, samples=24)
+        for quad, snapped in zip(quads, together, strict=True):
+            alone = detect._refine(smooth, quad, radius=6.0, samples=24)
+            assert (alone is None) == (snapped is None)
+            if alone is not None:
+                np.testing.assert_array_equal(alone, snapped)
+        np.testing.assert_array_equal(detect._side_support_many(smooth, quads, offset=2.0),
+                                      np.stack([detect._side_support(smooth, q, offset=2.0) for q in quads]))
+        # the pruning keeps the first ``fixed`` (the live path's outline) and the others' order
+        monkeypatch.setattr(detect, "PRESCORED", 3)
+        kept = detect._prune(smooth, hsv, quads, 1, detect._brightest(hsv))
+        assert kept[0] is quads[0] and len(kept) == min(len(quads), detect.PRESCORED + 1)
+        positions = [next(i for i, q in enumerate(quads) if q is k) for k in kept]
+        assert positions == sorted(positions)
+        checked += 1
+    assert checked >= 4
 
 
 @pytest.mark.parametrize("bad", [np.zeros((0, 0, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), None,

@@ -46,6 +46,7 @@ import cv2
 import numpy as np
 
 from hardware.docscan.errors import BadImage
+from hardware.docscan.paper_model import PAIR_GAP, first_is_better, pair_features
 
 WORK_WIDTH = 320
 MIN_AREA = 0.08          # of the frame: smaller outlines are not a page held to the camera
@@ -735,6 +736,29 @@ def scored_candidates(small: np.ndarray,
     return out
 
 
+def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.ndarray,
+            small: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """The best scored candidate with edges that bears print (a blank folder or book is no
+    page), or the next such one when it is scored within ``PAIR_GAP`` and the pairwise model
+    (``paper_model``) prefers it: the linear scoring's usual mistake is a part of the page (or
+    the page with a strip of table) scored a little above the page itself."""
+    first: tuple[float, np.ndarray, np.ndarray, float] | None = None
+    for rank, _, quad, features in ranked:
+        if rank < MIN_SCORE or (first is not None and rank < first[0] - PAIR_GAP):
+            break
+        if not edged(features):
+            continue
+        level = print_level(frame, to_frame(quad, small.shape, frame.shape))
+        if level < MIN_PRINT:
+            continue
+        if first is None:
+            first = (rank, quad, features, level)
+            continue
+        pair = pair_features(first[1], first[2], first[0], first[3], quad, features, rank, level)
+        return first[:3] if first_is_better(pair) else (rank, quad, features)
+    return None if first is None else first[:3]
+
+
 def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:
     """A quad on the small copy in the frame's pixels (pixel centres to pixel centres)."""
     sx, sy = frame_shape[1] / small_shape[1], frame_shape[0] / small_shape[0]
@@ -764,14 +788,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     ranked = sorted(((float(features @ SCORE_WEIGHTS), i, quad, features)  # the predicted Jaccard index
                      for i, (quad, features) in enumerate(scored_candidates(small, extra))),
                     key=lambda item: (-item[0], item[1]))
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for rank, _, quad, features in ranked:
-        if rank < MIN_SCORE:
-            break
-        # the best candidate with edges that bears print: a blank folder or book is no page
-        if edged(features) and print_level(frame, to_frame(quad, small.shape, frame.shape)) >= MIN_PRINT:
-            best = (rank, quad, features)
-            break
+    best = _choose(ranked, frame, small)
     if best is None:
         return None
     rank, quad, features = best

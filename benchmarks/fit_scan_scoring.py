@@ -15,7 +15,7 @@ highest prediction if it is at least ``MIN_SCORE`` and has edges (``detect.edged
                                                     [--photos DIR] [--keep-scoring]
 
 The pairwise model then learns, from every page frame's best three candidates that pass
-the detector's checks (scored at least ``MIN_SCORE``, edges, print), which of two is the
+the detector's checks (scored at least ``MIN_SCORE``, edges, print, ink), which of two is the
 better outline (label: the larger Jaccard once refined on the full frame, weighed by the
 difference; pairs closer than 0.005 are left out): a logistic regression over
 ``paper_model.pair_features``.
@@ -41,12 +41,14 @@ import numpy as np  # noqa: E402
 
 from hardware.docscan import paper_model, synthetic_desks  # noqa: E402
 from hardware.docscan.detect import (  # noqa: E402
+    MIN_INK,
     MIN_PRINT,
     MIN_SCORE,
     SCORE_WEIGHTS,
     _refine,
     check_frame,
     edged,
+    ink_level,
     order_corners,
     print_level,
     scored_candidates,
@@ -92,6 +94,7 @@ class Candidate:
     refined: float       # … and once refined on the full frame, as ``detect_page`` does
     quad: np.ndarray     # small-copy pixels
     print_level: float
+    ink_level: float
 
 
 def _refined(frame: np.ndarray, small: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -118,7 +121,7 @@ def collect(scenes: list) -> list[tuple[bool, list[Candidate]]]:
             full = to_frame(quad, small.shape, frame.shape)
             rows.append(Candidate(features, jaccard(full, scene.quad, frame.shape),
                                   jaccard(_refined(frame, small, quad), scene.quad, frame.shape),
-                                  quad, print_level(frame, full)))
+                                  quad, print_level(frame, full), ink_level(frame, full)))
         out.append((scene.quad is not None, rows))
     return out
 
@@ -134,7 +137,8 @@ def passing(rows: list[Candidate], weights: np.ndarray) -> list[tuple[float, Can
     scored = sorted(((float(c.features @ weights), i) for i, c in enumerate(rows)),
                     key=lambda t: (-t[0], t[1]))
     return [(score, rows[i]) for score, i in scored
-            if score >= MIN_SCORE and edged(rows[i].features) and rows[i].print_level >= MIN_PRINT]
+            if score >= MIN_SCORE and edged(rows[i].features) and rows[i].print_level >= MIN_PRINT
+            and rows[i].ink_level >= MIN_INK]
 
 
 def _pair(a: tuple[float, Candidate], b: tuple[float, Candidate]) -> np.ndarray:

@@ -25,8 +25,11 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    (``_neutral``: a page running off the frame has no edge there). A linear model over
    these (``SCORE_WEIGHTS``, fitted on both synthetic generators' training seeds by
    ``benchmarks/fit_scan_scoring.py``) predicts the outline's Jaccard index with the
-   true page; the best candidate above ``MIN_SCORE``, with edges under its sides and print
-   inside (``print_level``: a blank folder or book is no page), wins; none → no page.
+   true page; the best candidate above ``MIN_SCORE``, with edges under its sides, print
+   inside (``print_level``: a blank folder or book is no page) and the ink of text
+   (``ink_level``: nor is a folder with a card or a hand's shadow on it), wins; none → no
+   page. When the next such candidate is scored close behind, a pairwise model
+   (``paper_model``) chooses between the two: a part of the page against the whole page.
 3. **Refinement on the full frame.** Along each side, profiles across the edge are read
    from the full-resolution frame in the colour direction that best separates page and
    table; the strongest step near the coarse edge is taken to sub-pixel precision; a

@@ -1,0 +1,74 @@
+"""What the detector knows of paper: the ink check and the pairwise choice between two
+outlines, on real synthetic frames (seeds neither training nor held out)."""
+
+import cv2
+import numpy as np
+
+from hardware.docscan import synthetic_desks
+from hardware.docscan.detect import (
+    MIN_INK,
+    MIN_PRINT,
+    SCORE_WEIGHTS,
+    _brightest,
+    _features,
+    _side_support,
+    detect_page,
+    ink_level,
+    order_corners,
+    print_level,
+    shrink,
+    to_frame,
+)
+from hardware.docscan.measure import jaccard
+from hardware.docscan.paper_model import first_is_better, pair_features
+
+
+def _page_scene(seed=401):
+    return synthetic_desks.make_scene(np.random.default_rng(seed), "desk")
+
+
+def test_a_page_bears_ink_and_a_folder_with_things_on_it_does_not():
+    scene = _page_scene()
+    assert ink_level(scene.image, scene.quad) > 2 * MIN_INK
+    folder = scene.image.copy()
+    quad = np.round(scene.quad).astype(np.int32)
+    cv2.fillConvexPoly(folder, quad, (96, 104, 110))
+    # what lies on folders on the desks: a card, a pen, a hand's shadow
+    centre = scene.quad.mean(axis=0)
+    cv2.rectangle(folder, tuple(int(v) for v in centre - (60, 40)), tuple(int(v) for v in centre + (40, 30)),
+                  (200, 190, 185), -1)
+    cv2.line(folder, tuple(int(v) for v in centre + (-80, 60)), tuple(int(v) for v in centre + (70, 90)),
+             (40, 30, 160), 5)
+    cv2.circle(folder, tuple(int(v) for v in centre + (50, -50)), 45, (70, 75, 80), -1)
+    noise = np.random.default_rng(2).normal(0, 4, folder.shape)
+    folder = np.clip(folder + noise, 0, 255).astype(np.uint8)
+    assert print_level(folder, scene.quad) >= MIN_PRINT  # the card and the shadow vary its rows
+    assert ink_level(folder, scene.quad) < MIN_INK
+    found = detect_page(folder)
+    assert found is None or jaccard(found.quad, scene.quad, folder.shape) < 0.5
+
+
+def _described(small, quad):
+    smooth = cv2.GaussianBlur(small, (3, 3), 0)
+    hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+    quad = order_corners(quad)
+    features = _features(smooth, hsv, quad, _side_support(smooth, quad, offset=2.0), _brightest(hsv))
+    return quad, features, float(features @ SCORE_WEIGHTS)
+
+
+def test_the_pair_model_prefers_the_whole_page_to_its_upper_part():
+    scene = _page_scene()
+    frame = scene.image
+    small = shrink(frame)
+    sx, sy = small.shape[1] / frame.shape[1], small.shape[0] / frame.shape[0]
+    whole = order_corners(scene.quad) * np.array([sx, sy], np.float32)
+    upper = whole.copy()  # the top 60 % of the page: a block of text, or the lit part above a shadow
+    upper[2] = whole[1] + 0.6 * (whole[2] - whole[1])
+    upper[3] = whole[0] + 0.6 * (whole[3] - whole[0])
+    described = {}
+    for name, quad in (("whole", whole), ("upper", upper)):
+        q, features, score = _described(small, quad)
+        described[name] = (q, features, score, print_level(frame, to_frame(q, small.shape, frame.shape)))
+    w, u = described["whole"], described["upper"]
+    assert first_is_better(pair_features(*w, *u))
+    assert not first_is_better(pair_features(*u, *w))

@@ -788,6 +788,30 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
     return rank, quad, features
 
 
+def _inside_patch(frame: np.ndarray, quad: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The inside of ``quad`` less a tenth at each side, drawn upright ``width``×``height`` in grey.
+
+    Only the part of the frame under the outline (and 2 px around it for the interpolation)
+    is made grey: the whole 1280×720 frame took a third of the print check. Where the outline
+    runs off the frame the crop reaches the frame's edge, which the warp then repeats.
+    """
+    q = order_corners(quad).astype(np.float32)
+    centre = q.mean(axis=0)
+    q = centre + (q - centre) * 0.8
+    fh, fw = frame.shape[:2]
+    x0, y0 = (int(max(0, min(fw - 1, np.floor(v) - 2))) for v in q.min(axis=0))
+    x1, y1 = (int(max(1, min(lim, np.ceil(v) + 3))) for v, lim in zip(q.max(axis=0), (fw, fh), strict=True))
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+    crop = frame[y0:y1, x0:x1]
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    shift = np.array([x0, y0], np.float32)
+    warp = cv2.getPerspectiveTransform(q - shift, target)
+    patch: np.ndarray = cv2.warpPerspective(grey, warp, (width, height), flags=cv2.INTER_LINEAR,
+                                            borderMode=cv2.BORDER_REPLICATE)
+    return patch
+
+
 def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
     """How much a candidate's inside varies from row to row or column to column: print.
 
@@ -797,23 +821,7 @@ def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
     out along each row). The larger of the two profiles' spreads about their running mean,
     against the paper's brightness.
     """
-    q = order_corners(quad).astype(np.float32)
-    centre = q.mean(axis=0)
-    q = centre + (q - centre) * 0.8
-    width, height = 96, 128
-    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-    # Only the part of the frame under the outline (and 2 px around it for the interpolation)
-    # is made grey: the whole 1280×720 frame took a third of this check. Where the outline runs
-    # off the frame the crop reaches the frame's edge, which the warp then repeats as before.
-    fh, fw = frame.shape[:2]
-    x0, y0 = (int(max(0, min(fw - 1, np.floor(v) - 2))) for v in q.min(axis=0))
-    x1, y1 = (int(max(1, min(lim, np.ceil(v) + 3))) for v, lim in zip(q.max(axis=0), (fw, fh), strict=True))
-    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
-    crop = frame[y0:y1, x0:x1]
-    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    shift = np.array([x0, y0], np.float32)
-    patch_u8 = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(q - shift, target), (width, height),
-                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch_u8 = _inside_patch(frame, quad, 96, 128)
     patch = patch_u8.astype(np.float32)
     paper = percentile_u8(patch_u8, 90) + 1.0
     level = 0.0
@@ -836,20 +844,7 @@ def ink_level(frame: np.ndarray, quad: np.ndarray) -> float:
     books and cards, with things lying on them) 0.011 and less but one, a dim folder in
     strong sensor noise (0.06).
     """
-    width, height = 192, 256
-    q = order_corners(quad).astype(np.float32)
-    centre = q.mean(axis=0)
-    q = centre + (q - centre) * 0.8
-    fh, fw = frame.shape[:2]
-    x0, y0 = (int(max(0, min(fw - 1, np.floor(v) - 2))) for v in q.min(axis=0))
-    x1, y1 = (int(max(1, min(lim, np.ceil(v) + 3))) for v, lim in zip(q.max(axis=0), (fw, fh), strict=True))
-    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
-    crop = frame[y0:y1, x0:x1]
-    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-    shift = np.array([x0, y0], np.float32)
-    patch = cv2.warpPerspective(grey, cv2.getPerspectiveTransform(q - shift, target), (width, height),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    patch = _inside_patch(frame, quad, 192, 256)
     patch = cv2.GaussianBlur(patch, (0, 0), 1.0)
     strokes = cv2.morphologyEx(patch, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
     level = max(0.1 * (percentile_u8(patch, 90) + 1.0), 6.0)

@@ -453,22 +453,16 @@ class Driver:
             pressed, widget = self._tap_once(target, widget, timeout)
             if pressed["reached"]:
                 break
-            # Built again between aim and press (a form whose rows a job's answer rebuilt): the touch
-            # met the old rows on their way out. Once more on the new widget; a widget that is still
-            # the same and was not reached is covered, and fails as it would fail a villager.
-            rebuilt = isinstance(target, str) and attempt == 0 and self.call(
-                lambda w=widget: self._find(target) is not w or w.get_root_window() is None)
-            # Right after the test resized the window, a touch can miss a widget that nothing
-            # covers (the size audit, about one run in two: no widget on its path heard the
-            # touch, and the same tap a few frames later lands). A kiosk's window is never
-            # resized; a widget really covered is covered on the second try too, and fails then.
-            settling = attempt == 0 and not rebuilt
-            if settling:
-                self.wait_frames(3)
-            elif not rebuilt:
+            if attempt == 1:  # missed twice: covered, as it would fail a villager
                 label = target if isinstance(target, str) else type(widget).__name__
                 raise TapMissed(f"the touch at {pressed['at']} did not reach {label!r} "
                                 f"(window {pressed['window']}): {pressed['why']}")
+            # Once more, a few frames later, on the widget found again: one built again between aim
+            # and press (a form whose rows a job's answer rebuilt) took the touch on the old rows on
+            # their way out; right after the test resized the window a touch can reach nothing on
+            # its path (the size audit, about one run in two) and land a few frames later. A widget
+            # really covered is covered on the second try too.
+            self.wait_frames(3)
         self.wait_frames(1)  # what the touch scheduled for the next frame has run
 
     def _tap_once(self, target: Any, widget: Any, timeout: float | None) -> tuple[dict[str, Any], Any]:
@@ -588,21 +582,7 @@ def _press_if_still(widget: Any, aim: tuple[float, float] | None) -> dict[str, A
     now = _aim_at(widget)
     if now is None or aim is None or abs(now[0] - aim[0]) > 0.5 or abs(now[1] - aim[1]) > 0.5:
         return {"pressed": False, "aim": now}
-    if _changing_screens(widget):  # a ScreenManager takes no touch while it changes screens
-        return {"pressed": False, "aim": now}
     return _press(widget, *now)
-
-
-def _changing_screens(widget: Any) -> bool:
-    """Whether a screen manager above the widget is changing screens (even ``NoTransition``
-    is active until the next frame): a finger waits for the screen to stand still too."""
-    node = widget.parent
-    while node is not None:
-        transition = getattr(node, "transition", None)
-        if transition is not None and getattr(transition, "is_active", False):
-            return True
-        node = node.parent if node.parent is not node else None
-    return False
 
 
 def _press(widget: Any, x: float, y: float) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from hardware.interfaces import gb11643_check_character
+
 # Bar and space widths of the 107 Code 128 symbols (values 0–102, starts A/B/C 103–105) and
 # the stop (106, 13 modules with its final bar).
 _WIDTHS = (
@@ -454,16 +456,14 @@ MIN_MARGIN = 0.1
 MAX_COST_ID = 0.25
 MIN_MARGIN_ID = 0.0
 MIN_SLOTS = 5  # start, three data symbols, check: shorter sequences pass a checksum too easily
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def is_id_number(text: str) -> bool:
     """An 18-character resident ID number whose ISO 7064 MOD 11-2 check character holds.
-    (``kiosk.idnumber`` has the full rules; ``hardware`` does not import ``kiosk``.)"""
+    (``kiosk.idnumber`` has the full rules.)"""
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
         return False
-    total = sum(int(d) * w for d, w in zip(text[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == text[17]
+    return gb11643_check_character(text[:17]) == text[17]
 
 
 def accept(fit: Fit) -> str | None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from hardware.interfaces import gb11643_check_character
+
 KINDS = ("qr_utf8", "qr_gbk", "qr_url", "code128_id", "ean13", "code39", "code128_slanted")
 FRAME_W, FRAME_H = 1280, 720
 
@@ -36,7 +38,6 @@ _URLS = (
     "https://hall.example.gov.cn/track/K0103-20270305-0450",
     "https://zwfw.example.gov.cn/qr?c=441423&t=1732780800&s=9f86d081884c7d65",
 )
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,7 @@ def fictional_id_number(rng: np.random.Generator) -> str:
     """A well-formed GB 11643 number for a person who does not exist."""
     year, month, day = int(rng.integers(1930, 2010)), int(rng.integers(1, 13)), int(rng.integers(1, 29))
     body = f"441423{year:04d}{month:02d}{day:02d}{int(rng.integers(0, 1000)):03d}"
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11]
-    return body + check
+    return body + gb11643_check_character(body)
 
 
 def _payload(kind: str, rng: np.random.Generator) -> tuple[str, str, bytes]:

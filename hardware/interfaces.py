@@ -73,3 +73,14 @@ class Camera(Protocol):
         """The next frame (H×W×3 uint8, BGR), or None when none is available now."""
 
     def close(self) -> None: ...
+
+
+_GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def gb11643_check_character(first17: str) -> str:
+    """The check character of an 18-character resident ID number (GB 11643, ISO 7064 MOD 11-2)."""
+    if len(first17) != 17 or not first17.isdigit():
+        raise ValueError("need the first 17 digits")
+    total = sum(int(d) * w for d, w in zip(first17, _GB11643_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11]

@@ -9,18 +9,9 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from hardware.interfaces import CARD_RESIDENT, IdCard
+from hardware.interfaces import CARD_RESIDENT, IdCard, gb11643_check_character
 
 PHOTO_SIZE = 1024
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def gb11643_check_character(first17: str) -> str:
-    """The check character of an 18-character resident ID number."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError("need the first 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return "10X98765432"[total % 11]
 
 
 def make_id_number(division: str, birth: date, sequence: int) -> str:

@@ -30,13 +30,12 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from hardware.interfaces import gb11643_check_character
 from kiosk.errors import InvalidIdNumber
 
 log = logging.getLogger(__name__)
 
 DIVISIONS_FILE = Path(__file__).resolve().parent.parent / "config" / "divisions.csv"
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARS = "10X98765432"
 NOT_PLACE_NAMES = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 PERMIT_REGIONS = {"810000": "香港", "820000": "澳门", "830000": "台湾"}
 
@@ -74,7 +73,7 @@ class IdNumberInfo:
 
 def check_char(first17: str) -> str:
     """The check character for the first 17 digits."""
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    return gb11643_check_character(first17)
 
 
 def normalize_id_number(text: str) -> str:

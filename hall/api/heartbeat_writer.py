@@ -62,6 +62,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from hall.api.heartbeat_behind import HistoryMemo, SeenNonces, WaitingBeat
 from hall.api.heartbeat_store import BeatRow, ConnectionLost, HeartbeatStore
 from hall.api.schemas import HeartbeatIn
 from hall.core.config import Settings
@@ -77,6 +78,15 @@ from workers.loop import BackgroundLoop
 
 log = logging.getLogger("hall.heartbeat")
 TRIM_EVERY = 32
+# Write-behind of plain beats: flushed when this many wait or the first has waited this long.
+FLUSH_BEATS = 500
+FLUSH_S = 0.2
+# A kiosk's history row when its report changed, or when its last one is this old.
+HISTORY_EVERY_S = 300.0
+# A flush the database refused (gone, busy) is tried again this often; answered beats wait in
+# memory up to this many flushes' worth, the oldest dropped past it (counted, logged).
+FLUSH_RETRY_S = 0.5
+MAX_WAITING_FLUSHES = 20
 # The database's own "not now" (and, on the held connection, a connection lost twice in a row).
 DATABASE_BUSY: tuple[type[BaseException], ...] = (OperationalError, PoolTimeout, DisconnectionError,
                                                   ConnectionLost)
@@ -117,7 +127,8 @@ class HeartbeatWriter:
 
     def __init__(self, engine: Engine, settings: Settings, keys: HallKeys, clock: Clock,
                  deliver: Callable[[list[Beat]], None], *, max_pending: int = 2048,
-                 max_age_s: float | None = None) -> None:
+                 max_age_s: float | None = None, flush_beats: int = FLUSH_BEATS,
+                 flush_s: float = FLUSH_S, history_every_s: float = HISTORY_EVERY_S) -> None:
         self.store = HeartbeatStore(engine)
         # The driver's own errors too: the batch's statements are the driver's (a lock timeout,
         # a serialization failure on PostgreSQL are its OperationalError).
@@ -142,13 +153,30 @@ class HeartbeatWriter:
         # Benchmarks (heartbeat_cpu.py) compare the shapes in one process: False writes every batch
         # the usual way (three round trips).
         self.guard = True
+        # Write-behind (``flush_s`` 0: off, every beat answered after its batch committed).
+        self.flush_beats = flush_beats
+        self.flush_s = flush_s
+        self._waiting: list[WaitingBeat] = []  # answered plain beats, oldest first
+        self._waiting_since = 0.0  # monotonic time the oldest of them was answered
+        self._flush_failing = False  # the last flush failed: no beat is answered before its write
+        self._seen = SeenNonces()
+        self.history = HistoryMemo(history_every_s)
+        self.answered_early = 0  # plain beats answered before their write
+        self.flushes = 0
+        self.flush_failures = 0
+        self.dropped_changed = 0  # answered, then not written: its kiosk revoked or its key rotated
+        self.dropped_replays = 0  # answered, then not written: the nonce was in the book (another process)
+        self.dropped_failing = 0  # answered, then not written: the database refused them too long
 
     def start(self) -> None:
         self.loop.start()
 
     def stop(self) -> None:
-        """Stop the thread; beats still waiting are answered 503 busy (the kiosk comes back)."""
+        """Stop the thread; beats answered and not yet written are written now (one flush, here),
+        beats still waiting for an answer are answered 503 busy (the kiosk comes back)."""
         if self.loop.stop():
+            if self._waiting:
+                self._flush()
             self.store.close()  # (a pass still running keeps it: closed under it, its batch would fail)
         with self._lock:
             left, self._pending = self._pending, []
@@ -174,18 +202,32 @@ class HeartbeatWriter:
     def _one_pass(self) -> float | None:
         with self._lock:
             batch, self._pending = self._pending, []
-        if not batch:
-            return None  # sleep until ``submit`` wakes the loop
-        try:
-            self._process(batch)
-        finally:  # whatever happened, every beat is answered
-            for beat in batch:
-                if not beat.done:
-                    beat.error = WriteFailed("the hall failed; try again later")
-            self._deliver(batch)
-        return 0
+        if batch:
+            rest = batch
+            try:
+                rest = self._process(batch)
+            finally:  # whatever happened, every beat is answered
+                for beat in rest:
+                    if not beat.done:
+                        beat.error = WriteFailed("the hall failed; try again later")
+                self._deliver(rest)
+        return self._flush_when_due()
 
-    def _process(self, batch: list[Beat]) -> None:
+    def _flush_when_due(self) -> float | None:
+        """Flush the answered plain beats when enough wait or the oldest waited long enough; the
+        seconds until the next is due (None: nothing waits, sleep until a beat comes)."""
+        if not self._waiting:
+            return None
+        waited = time.monotonic() - self._waiting_since
+        if len(self._waiting) >= self.flush_beats or waited >= self.flush_s:
+            self._flush()
+            if self._waiting:  # it failed: again a little later
+                return FLUSH_RETRY_S
+            return None
+        return self.flush_s - waited
+
+    def _process(self, batch: list[Beat]) -> list[Beat]:
+        """The batch's beats; returns those not yet handed to ``deliver`` (plain beats are, at once)."""
         too_old = time.monotonic() - self._max_age_s
         live = []
         for beat in batch:
@@ -199,8 +241,16 @@ class HeartbeatWriter:
                 beat.error = exc
                 continue
             live.append(beat)
+        if live and self.flush_s > 0 and not self._flush_failing:
+            plain, live = self._answer_plain(live)
+            if plain:
+                self._deliver(plain)
+                answered = {id(beat) for beat in plain}
+                batch = [beat for beat in batch if id(beat) not in answered]
         if not live:
-            return
+            return batch
+        if self._waiting:  # written first: a kiosk's rows in the order its beats came
+            self._flush()
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(live))
         try:
@@ -209,9 +259,10 @@ class HeartbeatWriter:
             self._busy(live, exc)
         except Exception as exc:  # noqa: BLE001 - one bad row must not cost the others their answers
             self.cache.clear()  # the marks it made in the cache were rolled back
+            self.history.forget()
             if len(live) == 1:
                 self._failed(live[0], exc)
-                return
+                return batch
             self.fallbacks += 1
             log.warning("a batch of %d heartbeats failed (%s); writing them one by one",
                         len(live), type(exc).__name__)
@@ -223,11 +274,174 @@ class HeartbeatWriter:
                 except Exception as again:  # noqa: BLE001
                     self.cache.clear()
                     self._failed(beat, again)
+        return batch
+
+    # -- write-behind ----------------------------------------------------------------
+
+    def _answer_plain(self, beats: list[Beat]) -> tuple[list[Beat], list[Beat]]:
+        """Answer now each beat whose answer records nothing (its kiosk cached at a known
+        generation, its signature good with the cached key, not revoked, a nonce this process
+        has not seen, a valid report, nothing to deliver); its rows wait for the flush. Returns
+        (those answered, and replays refused; the rest, for the usual way, which answers a
+        refusal with what it reads afresh when the generation moved)."""
+        cache = self.cache
+        generation = cache.generation
+        if generation is None or generation < 0:
+            return [], beats
+        now = self._clock()
+        self._seen.sweep(int(now))
+        forget_after = int(now) + self._settings.max_skew_s + 1
+        answer_time = iso(to_datetime(now))
+        interval = self._settings.heartbeat_interval_s
+        plain: list[Beat] = []
+        rest: list[Beat] = []
+        for beat in beats:
+            entry = cache.kiosks.get(beat.device_id)
+            if entry is None:
+                rest.append(beat)
+                continue
+            nonce = beat._values[HEADER_NONCE]
+            if (beat.device_id, nonce) in self._seen:
+                beat.error = AuthFailed("nonce already seen", code="replayed_nonce")
+                plain.append(beat)
+                continue
+            try:
+                check_device(entry.device, beat._values, "POST", beat.path, beat.query, beat.body)
+            except HallError:
+                rest.append(beat)
+                continue
+            report = _report_or_error(beat.body)
+            if isinstance(report, HallError) or not cache.delivers_nothing(
+                    beat.device_id, report.config_version, report.versions.get("release", "")):
+                rest.append(beat)  # (a bad body: its nonce is used up there, as it always was)
+                continue
+            self._seen.add((beat.device_id, nonce), forget_after)
+            if not self._waiting:
+                self._waiting_since = time.monotonic()
+            self._waiting.append(WaitingBeat(beat_row(beat.device_id, report), nonce, beat._timestamp,
+                                             entry.device.public_key, generation,
+                                             self.history.wants(beat.device_id, report, now)))
+            # Every field of HeartbeatOut, null ones too.
+            beat.answer = {"heartbeat_interval_s": interval, "server_time": answer_time, "commands": [],
+                           "config": None, "release": None}
+            plain.append(beat)
+        self.answered_early += sum(beat.answer is not None for beat in plain)
+        return plain, rest
+
+    def _flush(self) -> None:
+        """Write the answered plain beats waiting (one transaction). The database gone or busy:
+        they are kept (up to ``MAX_WAITING_FLUSHES`` flushes' worth) and tried again, and until
+        a flush succeeds no beat is answered before its write (new beats get the usual way's
+        503 while the database is away). Any other failure: written one at a time, a beat that
+        fails alone dropped."""
+        waiting = self._waiting
+        if not waiting:
+            return
+        self.flushes += 1
+        try:
+            self._write_waiting(waiting)
+        except Exception as exc:  # noqa: BLE001 - the thread goes on whatever the database says
+            self.flush_failures += 1
+            self.cache.clear()  # a refresh it made may not be the database's
+            self.history.forget()
+            if isinstance(exc, self._busy_errors):
+                self._flush_failing = True
+                log.warning("the database refused a flush of %d answered heartbeats (%s); kept to try "
+                            "again", len(waiting), type(exc).__name__)
+                excess = len(waiting) - MAX_WAITING_FLUSHES * self.flush_beats
+                if excess > 0:
+                    del waiting[:excess]
+                    self.dropped_failing += excess
+                    log.error("%d answered heartbeats dropped unwritten (the database refused them)", excess)
+                return
+            log.warning("a flush of %d answered heartbeats failed (%s); writing them one by one",
+                        len(waiting), type(exc).__name__)
+            for one in waiting:
+                try:
+                    self._write_waiting([one])
+                except Exception as again:  # noqa: BLE001
+                    self.cache.clear()
+                    self.dropped_failing += 1
+                    log.error("an answered heartbeat dropped unwritten (%s, device %s)", type(again).__name__,
+                              one.row.device_id)
+        self._waiting = []
+        self._flush_failing = False
+
+    def _write_waiting(self, waiting: list[WaitingBeat]) -> None:
+        try:
+            self._write_waiting_once(waiting)
+        except ConnectionLost:
+            self.reconnects += 1
+            log.warning("the heartbeat writer's database connection was lost; flushing again")
+            self.cache.clear()
+            self._write_waiting_once(waiting)
+
+    def _write_waiting_once(self, waiting: list[WaitingBeat]) -> None:
+        """One transaction: the nonces, ``last_seen``, the state rows and the history rows
+        chosen, written only while the fleet generation is the one each beat was answered at;
+        when it moved, the kiosks are read afresh and the beats of one revoked or whose key
+        changed are not written (``dropped_changed``). A nonce already in the book (a replay
+        answered by another process) writes nothing (``dropped_replays``)."""
+        settings, cache = self._settings, self.cache
+        generation = cache.generation
+        same = generation is not None and generation >= 0 and all(w.generation == generation for w in waiting)
+        guarded = self.guard and self.store.postgres and same
+        kept = waiting
+        with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
+            now = self._clock()
+            new: set[tuple[str, str]] | None = None
+            if guarded:
+                assert generation is not None
+                new = batch.write_guarded(generation, [(w.row.device_id, w.nonce, w.ts) for w in waiting],
+                                          [(w.row, w.nonce, w.history) for w in waiting], now,
+                                          settings.max_skew_s)
+                self.guarded += new is not None
+            written = new is not None
+            if new is None:
+                current = batch.generation()
+                if current < 0 or any(w.generation != current for w in waiting):
+                    cache.refresh(batch.connection, {w.row.device_id for w in waiting}, current)
+                    kept = [w for w in waiting if self._unchanged(w)]
+                    if len(kept) < len(waiting):
+                        self.dropped_changed += len(waiting) - len(kept)
+                        log.warning("%d answered heartbeats not written: their kiosk was revoked or its "
+                                    "key rotated since", len(waiting) - len(kept))
+                nonces = [(w.row.device_id, w.nonce, w.ts) for w in kept]
+                new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()
+            rows: list[BeatRow] = []
+            history_rows: list[BeatRow] = []
+            trim: list[str] = []
+            replays = 0
+            for w in kept:
+                key = (w.row.device_id, w.nonce)
+                if key not in new:
+                    replays += 1
+                    continue
+                new.discard(key)
+                if self._trim_turn(w.row.device_id):
+                    trim.append(w.row.device_id)
+                if not written:
+                    rows.append(w.row)
+                    if w.history:
+                        history_rows.append(w.row)
+            with batch.writes():
+                if written:
+                    batch.trim(settings.heartbeat_history, trim)
+                else:
+                    batch.write_beats(rows, to_datetime(now), settings.heartbeat_history, trim, history_rows)
+        if replays:
+            self.dropped_replays += replays
+            log.info("%d answered heartbeats not written: their nonce was in the book (replays)", replays)
+
+    def _unchanged(self, waiting: WaitingBeat) -> bool:
+        device = self.cache.device(waiting.row.device_id)
+        return device is not None and not device.revoked and device.public_key == waiting.public_key
 
     def _busy(self, beats: Iterable[Beat], exc: Exception) -> None:
         # The type only: a driver's message can quote the statement's parameters.
         log.warning("database busy (%s) on heartbeats", type(exc).__name__)
         self.cache.clear()
+        self.history.forget()
         for beat in beats:
             beat.error = Busy("the hall is busy; try again later")
 
@@ -256,15 +470,22 @@ class HeartbeatWriter:
                    and cache.generation >= 0 and all(beat.device_id in cache.kiosks for beat in beats))
         outcomes: list[tuple[Beat, dict[str, Any] | HallError]] = []
         reports: dict[Beat, HeartbeatIn | HallError] = {}
+        wants: dict[Beat, bool] = {}  # a history row for this beat (decided once: the memo remembers)
+        accepted: list[Beat] = []
         with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
             connection = batch.connection
             now = self._clock()
+
+            def history(beat: Beat, report: HeartbeatIn) -> bool:
+                if beat not in wants:
+                    wants[beat] = self.history.wants(beat.device_id, report, now)
+                return wants[beat]
             new: set[tuple[str, str]] | None = None
             written = False  # the rows went with the nonces (the guarded statement)
             if guarded:
                 signed = self._signed(beats, outcomes)
                 if signed:
-                    nonces, rows = self._guarded_rows(signed, reports)
+                    nonces, rows = self._guarded_rows(signed, reports, history)
                     assert cache.generation is not None
                     new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s)
                     written = new is not None
@@ -281,6 +502,7 @@ class HeartbeatWriter:
             when = to_datetime(now)
             server_time = iso(when)
             rows: list[BeatRow] = []
+            history_rows: list[BeatRow] = []
             trim: list[str] = []
             expired: list[str] = []
             delivered: list[str] = []
@@ -294,8 +516,11 @@ class HeartbeatWriter:
                 if isinstance(report, HallError):
                     outcomes.append((beat, report))
                     continue
+                accepted.append(beat)
                 if not written:
                     rows.append(beat_row(beat.device_id, report))
+                    if history(beat, report):
+                        history_rows.append(rows[-1])
                 if self._trim_turn(beat.device_id):
                     trim.append(beat.device_id)
                 # Every field of HeartbeatOut, null ones too.
@@ -309,9 +534,12 @@ class HeartbeatWriter:
                 if written:
                     batch.trim(settings.heartbeat_history, trim)
                 else:
-                    batch.write_beats(rows, when, settings.heartbeat_history, trim)
+                    batch.write_beats(rows, when, settings.heartbeat_history, trim, history_rows)
                 batch.expire(expired)
                 batch.mark_delivered(delivered, when)
+        forget_after = int(now) + settings.max_skew_s + 1
+        for beat in accepted:  # a replay reaching this process is refused before its batch
+            self._seen.add((beat.device_id, beat._values[HEADER_NONCE]), forget_after)
         for beat, outcome in outcomes:
             if isinstance(outcome, HallError):
                 beat.error = outcome
@@ -335,11 +563,13 @@ class HeartbeatWriter:
 
     @staticmethod
     def _guarded_rows(signed: list[Beat], reports: dict[Beat, HeartbeatIn | HallError],
-                      ) -> tuple[list[tuple[str, str, int]], list[tuple[BeatRow, str]]]:
-        """Every signed beat's nonce, and the row (with its nonce) of each whose body is valid —
-        but a twin's (same kiosk and nonce as a beat before it in the batch: a replay)."""
+                      history: Callable[[Beat, HeartbeatIn], bool],
+                      ) -> tuple[list[tuple[str, str, int]], list[tuple[BeatRow, str, bool]]]:
+        """Every signed beat's nonce, and the row (with its nonce and whether it gets a history
+        row) of each whose body is valid — but a twin's (same kiosk and nonce as a beat before
+        it in the batch: a replay)."""
         nonces: list[tuple[str, str, int]] = []
-        rows: list[tuple[BeatRow, str]] = []
+        rows: list[tuple[BeatRow, str, bool]] = []
         seen: set[tuple[str, str]] = set()
         for beat in signed:
             nonce = beat._values[HEADER_NONCE]
@@ -349,7 +579,7 @@ class HeartbeatWriter:
             seen.add((beat.device_id, nonce))
             report = reports[beat] = _report_or_error(beat.body)
             if not isinstance(report, HallError):
-                rows.append((beat_row(beat.device_id, report), nonce))
+                rows.append((beat_row(beat.device_id, report), nonce, history(beat, report)))
         return nonces, rows
 
     def _trim_turn(self, device_id: str) -> bool:

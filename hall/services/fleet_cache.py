@@ -114,6 +114,15 @@ class FleetCache:
             self._manifests[offered] = releases.delivery_of(connection, offered)
         return self._manifests[offered]
 
+    def delivers_nothing(self, device_id: str, config_version: int, running: str) -> bool:
+        """As cached: no command to deliver or expire, no configuration and no release to send
+        to this kiosk — its answer records nothing (the heartbeat writer's plain beat)."""
+        entry = self.kiosks[device_id]
+        if entry.commands or (entry.config is not None and entry.config.id > config_version):
+            return False
+        offered = releases.offer_among(self._stages or [], device_id, running)
+        return offered is None or offered == running
+
     def commands_for(self, device_id: str, now: datetime, expired: list[str],
                      delivered: list[str]) -> list[dict]:
         """The commands to deliver now; appends the ids to mark expired and delivered (the

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -35,10 +36,12 @@ class WaitingBeat:
 
 
 class SeenNonces:
-    """``(device_id, nonce)`` pairs, each kept until its timestamp leaves the clock window."""
+    """``(device_id, nonce)`` pairs, each kept until its timestamp leaves the clock window.
+    Added to by the event loop (plain beats) and the writer's thread (the usual way's)."""
 
     def __init__(self, limit: int = MAX_SEEN) -> None:
         self._limit = limit
+        self._lock = threading.Lock()
         self._keys: set[tuple[str, str]] = set()
         self._order: deque[tuple[int, tuple[str, str]]] = deque()  # (forget after, key), ~arrival order
 
@@ -48,22 +51,23 @@ class SeenNonces:
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self._keys
 
-    def add(self, key: tuple[str, str], forget_after: int) -> None:
-        self._keys.add(key)
-        self._order.append((forget_after, key))
-        if len(self._order) > self._limit:
-            self._keys.discard(self._order.popleft()[1])
-
-    def sweep(self, now: int) -> None:
-        """Forget the pairs whose window has passed (the clock check refuses them anyway). The
-        order is arrival's, which the timestamps follow within the skew: good enough to sweep."""
+    def add(self, key: tuple[str, str], now: int, keep_s: int) -> None:
+        """Remember ``key`` for ``keep_s``; the pairs whose time has passed are forgotten (the
+        clock check refuses them anyway; the order is arrival's, which the timestamps follow
+        within the skew: good enough to sweep by)."""
         order, keys = self._order, self._keys
-        while order and order[0][0] < now:
-            keys.discard(order.popleft()[1])
+        with self._lock:
+            keys.add(key)
+            order.append((now + keep_s, key))
+            if len(order) > self._limit:
+                keys.discard(order.popleft()[1])
+            while order[0][0] < now:
+                keys.discard(order.popleft()[1])
 
     def clear(self) -> None:
-        self._keys.clear()
-        self._order.clear()
+        with self._lock:
+            self._keys.clear()
+            self._order.clear()
 
 
 def content_of(report: HeartbeatIn) -> tuple:

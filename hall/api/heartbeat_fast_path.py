@@ -93,6 +93,9 @@ class HeartbeatFastPath:
                     parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True), body,
                     arrived=scope.get(ARRIVED_KEY) or time.monotonic())
         self.writer.ensure_running()  # an app called without its lifespan (benchmarks, tests)
+        if self.writer.answer_now(beat):  # a plain beat (or a refusal) answered here, on the loop
+            await self._answer(send, headers, beat)
+            return
         loop = asyncio.get_running_loop()
         beat.waiter = (loop, loop.create_future())
         if not self.writer.submit(beat):
@@ -100,6 +103,9 @@ class HeartbeatFastPath:
                              retry=True)
             return
         await beat.waiter[1]
+        await self._answer(send, headers, beat)
+
+    async def _answer(self, send: Send, headers: dict[str, str], beat: Beat) -> None:
         if beat.answer is not None:
             await self._send(send, headers, 200, _encode(beat.answer).encode())
             return

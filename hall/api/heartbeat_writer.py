@@ -216,18 +216,20 @@ class HeartbeatWriter:
     def _flush_when_due(self) -> float | None:
         """Flush the answered plain beats when enough wait or the oldest waited long enough; the
         seconds until the next is due (None: nothing waits, sleep until a beat comes)."""
-        if not self._waiting:
+        with self._lock:
+            count, since = len(self._waiting), self._waiting_since
+        if not count:
             return None
-        waited = time.monotonic() - self._waiting_since
-        if len(self._waiting) >= self.flush_beats or waited >= self.flush_s:
+        waited = time.monotonic() - since
+        if count >= self.flush_beats or waited >= self.flush_s:
             self._flush()
-            if self._waiting:  # it failed: again a little later
+            if self._flush_failing:  # again a little later
                 return FLUSH_RETRY_S
-            return None
+            return self._flush_when_due() if self._waiting else None
         return self.flush_s - waited
 
     def _process(self, batch: list[Beat]) -> list[Beat]:
-        """The batch's beats; returns those not yet handed to ``deliver`` (plain beats are, at once)."""
+        """The usual way: the batch's beats answered once their transaction committed."""
         too_old = time.monotonic() - self._max_age_s
         live = []
         for beat in batch:
@@ -241,12 +243,6 @@ class HeartbeatWriter:
                 beat.error = exc
                 continue
             live.append(beat)
-        if live and self.flush_s > 0 and not self._flush_failing:
-            plain, live = self._answer_plain(live)
-            if plain:
-                self._deliver(plain)
-                answered = {id(beat) for beat in plain}
-                batch = [beat for beat in batch if id(beat) not in answered]
         if not live:
             return batch
         if self._waiting:  # written first: a kiosk's rows in the order its beats came
@@ -278,55 +274,58 @@ class HeartbeatWriter:
 
     # -- write-behind ----------------------------------------------------------------
 
-    def _answer_plain(self, beats: list[Beat]) -> tuple[list[Beat], list[Beat]]:
-        """Answer now each beat whose answer records nothing (its kiosk cached at a known
-        generation, its signature good with the cached key, not revoked, a nonce this process
-        has not seen, a valid report, nothing to deliver); its rows wait for the flush. Returns
-        (those answered, and replays refused; the rest, for the usual way, which answers a
-        refusal with what it reads afresh when the generation moved)."""
+    def answer_now(self, beat: Beat) -> bool:
+        """On the fast path's event loop, as the beat arrives: True when it is done here — a
+        plain beat answered (its kiosk cached at a known generation, its signature good with
+        the cached key, not revoked, a nonce this process has not seen, a valid report, nothing
+        to deliver; its rows wait for the flush), a replay or a clock refused. False: submit it
+        (the usual way, which also answers the refusals with what it reads afresh)."""
+        if self.flush_s <= 0 or self._flush_failing:
+            return False
+        try:
+            beat._values, beat._timestamp, _ = check_clock(beat.headers, self._clock,
+                                                           self._settings.max_skew_s)
+        except HallError as exc:
+            beat.error = exc
+            return True
         cache = self.cache
-        generation = cache.generation
-        if generation is None or generation < 0:
-            return [], beats
+        epoch, generation = cache.epoch, cache.generation
+        entry = cache.kiosks.get(beat.device_id)
+        if epoch % 2 or generation is None or generation < 0 or entry is None:
+            return False
+        nonce = beat._values[HEADER_NONCE]
+        if (beat.device_id, nonce) in self._seen:
+            beat.error = AuthFailed("nonce already seen", code="replayed_nonce")
+            return True
+        try:
+            check_device(entry.device, beat._values, "POST", beat.path, beat.query, beat.body)
+        except HallError:
+            return False
+        report = _report_or_error(beat.body)
+        if isinstance(report, HallError) or not cache.delivers_nothing(
+                beat.device_id, report.config_version, report.versions.get("release", "")):
+            return False  # (a bad body: its nonce is used up the usual way, as it always was)
+        if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
+            return False
         now = self._clock()
-        self._seen.sweep(int(now))
-        forget_after = int(now) + self._settings.max_skew_s + 1
-        answer_time = iso(to_datetime(now))
-        interval = self._settings.heartbeat_interval_s
-        plain: list[Beat] = []
-        rest: list[Beat] = []
-        for beat in beats:
-            entry = cache.kiosks.get(beat.device_id)
-            if entry is None:
-                rest.append(beat)
-                continue
-            nonce = beat._values[HEADER_NONCE]
-            if (beat.device_id, nonce) in self._seen:
-                beat.error = AuthFailed("nonce already seen", code="replayed_nonce")
-                plain.append(beat)
-                continue
-            try:
-                check_device(entry.device, beat._values, "POST", beat.path, beat.query, beat.body)
-            except HallError:
-                rest.append(beat)
-                continue
-            report = _report_or_error(beat.body)
-            if isinstance(report, HallError) or not cache.delivers_nothing(
-                    beat.device_id, report.config_version, report.versions.get("release", "")):
-                rest.append(beat)  # (a bad body: its nonce is used up there, as it always was)
-                continue
-            self._seen.add((beat.device_id, nonce), forget_after)
-            if not self._waiting:
+        self._seen.add((beat.device_id, nonce), int(now), self._settings.max_skew_s + 1)
+        waiting = WaitingBeat(beat_row(beat.device_id, report), nonce, beat._timestamp,
+                              entry.device.public_key, generation,
+                              self.history.wants(beat.device_id, report, now))
+        with self._lock:
+            first = not self._waiting
+            if first:
                 self._waiting_since = time.monotonic()
-            self._waiting.append(WaitingBeat(beat_row(beat.device_id, report), nonce, beat._timestamp,
-                                             entry.device.public_key, generation,
-                                             self.history.wants(beat.device_id, report, now)))
-            # Every field of HeartbeatOut, null ones too.
-            beat.answer = {"heartbeat_interval_s": interval, "server_time": answer_time, "commands": [],
-                           "config": None, "release": None}
-            plain.append(beat)
-        self.answered_early += sum(beat.answer is not None for beat in plain)
-        return plain, rest
+            self._waiting.append(waiting)
+            due = len(self._waiting) >= self.flush_beats
+        if first or due:  # the writer sets its timer by the first; flushes at once when due
+            self.loop.wake()
+        self.answered_early += 1
+        # Every field of HeartbeatOut, null ones too.
+        beat.answer = {"heartbeat_interval_s": self._settings.heartbeat_interval_s,
+                       "server_time": iso(to_datetime(now)), "commands": [], "config": None,
+                       "release": None}
+        return True
 
     def _flush(self) -> None:
         """Write the answered plain beats waiting (one transaction). The database gone or busy:
@@ -334,7 +333,9 @@ class HeartbeatWriter:
         a flush succeeds no beat is answered before its write (new beats get the usual way's
         503 while the database is away). Any other failure: written one at a time, a beat that
         fails alone dropped."""
-        waiting = self._waiting
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+            since = self._waiting_since
         if not waiting:
             return
         self.flushes += 1
@@ -348,9 +349,13 @@ class HeartbeatWriter:
                 self._flush_failing = True
                 log.warning("the database refused a flush of %d answered heartbeats (%s); kept to try "
                             "again", len(waiting), type(exc).__name__)
-                excess = len(waiting) - MAX_WAITING_FLUSHES * self.flush_beats
+                with self._lock:  # back in front of any answered meanwhile, oldest dropped past the bound
+                    self._waiting[:0] = waiting
+                    self._waiting_since = since
+                    excess = len(self._waiting) - MAX_WAITING_FLUSHES * self.flush_beats
+                    if excess > 0:
+                        del self._waiting[:excess]
                 if excess > 0:
-                    del waiting[:excess]
                     self.dropped_failing += excess
                     log.error("%d answered heartbeats dropped unwritten (the database refused them)", excess)
                 return
@@ -364,7 +369,6 @@ class HeartbeatWriter:
                     self.dropped_failing += 1
                     log.error("an answered heartbeat dropped unwritten (%s, device %s)", type(again).__name__,
                               one.row.device_id)
-        self._waiting = []
         self._flush_failing = False
 
     def _write_waiting(self, waiting: list[WaitingBeat]) -> None:
@@ -537,9 +541,8 @@ class HeartbeatWriter:
                     batch.write_beats(rows, when, settings.heartbeat_history, trim, history_rows)
                 batch.expire(expired)
                 batch.mark_delivered(delivered, when)
-        forget_after = int(now) + settings.max_skew_s + 1
         for beat in accepted:  # a replay reaching this process is refused before its batch
-            self._seen.add((beat.device_id, beat._values[HEADER_NONCE]), forget_after)
+            self._seen.add((beat.device_id, beat._values[HEADER_NONCE]), int(now), settings.max_skew_s + 1)
         for beat, outcome in outcomes:
             if isinstance(outcome, HallError):
                 beat.error = outcome

@@ -2,10 +2,12 @@
 
 The fleet's hottest request: 30,000 kiosks at one a minute are 500 a second. Through
 FastAPI it cost ~6-10 ms of CPU (routing, dependencies, five ASGI middlewares, a thread-pool
-trip, a transaction); here the event loop only reads the body (size-bound and timed, like
-hall/api/body_limit.py) and hands it to the process's heartbeat writer
-(hall/api/heartbeat_writer.py), which checks, writes and answers a whole batch of kiosks in
-one transaction; the answer goes out signed like every API answer (``X-Hall-Signature``,
+trip, a transaction); here the event loop reads the body (size-bound and timed, like
+hall/api/body_limit.py) and either answers it at once — a plain beat, checked against the
+writer's cache and written behind (``HeartbeatWriter.answer_now``: no trip to another thread,
+no database) — or hands it to the process's heartbeat writer (hall/api/heartbeat_writer.py),
+which checks, writes and answers a whole batch of kiosks in one transaction; the answer goes
+out signed like every API answer (``X-Hall-Signature``,
 hall/api/answer_signing.py). Same checks, same statuses and bodies as the FastAPI route
 (hall/api/routes/fleet.py, which still documents it in the OpenAPI schema and serves it
 when the app runs without this layer).

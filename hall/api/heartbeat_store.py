@@ -29,8 +29,9 @@ The rows and their meaning are those of ``nonce_book.record_nonces`` and
 ``fleet.write_beats`` (the nonce book and the FastAPI route still use those): a nonce
 that comes back from the insert was new, ``last_seen`` only when a minute old, the sweep of
 old nonces one batch in ``SWEEP_ONE_IN``, one ``device_states`` row per kiosk (upsert), one
-``heartbeats`` row per beat, the trim keeping a kiosk's newest ``keep`` rows, and the
-commands' expiry and first-delivery marks.
+``heartbeats`` row per beat (or per beat the writer's ``HistoryMemo`` chose: the ``history``
+argument, the guarded statement's ``w``), the trim keeping a kiosk's newest ``keep`` rows, and
+the commands' expiry and first-delivery marks.
 """
 
 from __future__ import annotations

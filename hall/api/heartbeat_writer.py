@@ -275,7 +275,7 @@ class HeartbeatWriter:
             self._flush()
             if self._flush_failing:  # again a little later
                 return FLUSH_RETRY_S
-            return self._flush_when_due() if self._waiting else None
+            return 0 if self._waiting else None  # answered during the flush: the next pass looks
         return self.flush_s - waited
 
     def _process(self, batch: list[Beat]) -> list[Beat]:
@@ -325,6 +325,15 @@ class HeartbeatWriter:
     # -- write-behind ----------------------------------------------------------------
 
     def answer_now(self, beat: Beat) -> bool:
+        try:
+            return self._answer_now(beat)
+        except Exception as exc:  # noqa: BLE001 - a failure here costs the early answer, not the answer
+            log.error("unexpected %s answering a heartbeat early; the usual way answers it",
+                      type(exc).__name__)
+            beat.answer = beat.error = None
+            return False
+
+    def _answer_now(self, beat: Beat) -> bool:
         """On the fast path's event loop, as the beat arrives: True when it is done here — a
         plain beat answered (its kiosk cached at a known generation, its signature good with
         the cached key, not revoked, a nonce this process has not seen, a valid report, nothing

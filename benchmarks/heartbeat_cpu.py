@@ -9,9 +9,10 @@ time, the median round. Two shapes measured in turns on the same database (``HB_
 ``route``, the FastAPI route as ``create_app`` serves it (the shape before the fast path),
 and ``fast``, the app as ``county-hall serve`` serves it (``serve_app``: the heartbeat's
 fast path and its writer); ``route_over_fast`` is their ratio. Also ``fast_unguarded`` (the
-writer writing every batch the usual way, three round trips): the served app's earlier shape,
-for ratios (``cpu_over_<first shape>``: the median of the rounds' ratios; the order turns
-every round).
+writer writing every batch the usual way, three round trips) and ``fast_main`` (no
+write-behind, a history row per beat: the served app before plain beats were answered at
+once): the served app's earlier shapes, for ratios (``cpu_over_<first shape>``: the median of
+the rounds' ratios; the order turns every round).
 ``HB_DB=postgres`` starts a
 throwaway PostgreSQL cluster (its own processes' CPU is not counted).
 ``HB_PROFILE=1`` prints a cProfile of the event loop's side after (the thread pool's side
@@ -86,6 +87,11 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
     # every batch the usual way (three round trips; main's statements before the guarded one).
     apps["fast_unguarded"] = serve_app(settings)
     apps["fast_unguarded"].writer.guard = False
+    # The served app with its writer as on main before the write-behind: every beat answered
+    # after its batch committed, a history row per beat.
+    apps["fast_main"] = serve_app(settings)
+    apps["fast_main"].writer.flush_s = 0
+    apps["fast_main"].writer.history.every_s = 0
     shapes = [shape for shape in os.environ.get("HB_SHAPES", "route,fast").split(",") if shape in apps]
     kiosks = []
     for _ in range(int(os.environ.get("HB_KIOSKS", 20))):

@@ -2,10 +2,12 @@
 
 The fleet's hottest request: 30,000 kiosks at one a minute are 500 a second. Through
 FastAPI it cost ~6-10 ms of CPU (routing, dependencies, five ASGI middlewares, a thread-pool
-trip, a transaction); here the event loop only reads the body (size-bound and timed, like
-hall/api/body_limit.py) and hands it to the process's heartbeat writer
-(hall/api/heartbeat_writer.py), which checks, writes and answers a whole batch of kiosks in
-one transaction; the answer goes out signed like every API answer (``X-Hall-Signature``,
+trip, a transaction); here the event loop reads the body (size-bound and timed, like
+hall/api/body_limit.py) and either answers it at once — a plain beat, checked against the
+writer's cache and written behind (``HeartbeatWriter.answer_now``: no trip to another thread,
+no database) — or hands it to the process's heartbeat writer (hall/api/heartbeat_writer.py),
+which checks, writes and answers a whole batch of kiosks in one transaction; the answer goes
+out signed like every API answer (``X-Hall-Signature``,
 hall/api/answer_signing.py). Same checks, same statuses and bodies as the FastAPI route
 (hall/api/routes/fleet.py, which still documents it in the OpenAPI schema and serves it
 when the app runs without this layer).
@@ -93,6 +95,9 @@ class HeartbeatFastPath:
                     parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True), body,
                     arrived=scope.get(ARRIVED_KEY) or time.monotonic())
         self.writer.ensure_running()  # an app called without its lifespan (benchmarks, tests)
+        if self.writer.answer_now(beat):  # a plain beat (or a refusal) answered here, on the loop
+            await self._answer(send, headers, beat)
+            return
         loop = asyncio.get_running_loop()
         beat.waiter = (loop, loop.create_future())
         if not self.writer.submit(beat):
@@ -100,6 +105,9 @@ class HeartbeatFastPath:
                              retry=True)
             return
         await beat.waiter[1]
+        await self._answer(send, headers, beat)
+
+    async def _answer(self, send: Send, headers: dict[str, str], beat: Beat) -> None:
         if beat.answer is not None:
             await self._send(send, headers, 200, _encode(beat.answer).encode())
             return

@@ -29,8 +29,9 @@ The rows and their meaning are those of ``nonce_book.record_nonces`` and
 ``fleet.write_beats`` (the nonce book and the FastAPI route still use those): a nonce
 that comes back from the insert was new, ``last_seen`` only when a minute old, the sweep of
 old nonces one batch in ``SWEEP_ONE_IN``, one ``device_states`` row per kiosk (upsert), one
-``heartbeats`` row per beat, the trim keeping a kiosk's newest ``keep`` rows, and the
-commands' expiry and first-delivery marks.
+``heartbeats`` row per beat (or per beat the writer's ``HistoryMemo`` chose: the ``history``
+argument, the guarded statement's ``w``), the trim keeping a kiosk's newest ``keep`` rows, and
+the commands' expiry and first-delivery marks.
 """
 
 from __future__ import annotations
@@ -125,9 +126,11 @@ _POSTGRES = _Sql(
     # The batch in one statement, written only when the fleet generation is still the one the
     # writer's cache was read at (its signature checks used that cache's keys and revocations);
     # else nothing is written and the first row's generation tells the writer to read afresh.
-    # The rows of a beat are written only when its nonce was new (the join with ``new``); a
-    # kiosk's state from its last new beat (``k``: the beat's place in the batch), upserted in
-    # the kiosks' byte order, the order the other shape (``write_beats``) locks them in.
+    # A beat's history row only where ``w`` (the writer's HistoryMemo: the report changed, or
+    # its kiosk's last row is old). The rows of a beat are written only when its nonce was new
+    # (the join with ``new``); a kiosk's state from its last new beat (``k``: the beat's place in
+    # the batch), upserted in the kiosks' byte order, the order the other shape (``write_beats``)
+    # locks them in.
     guarded="WITH g AS (SELECT value FROM fleet_generation WHERE id = 1), "
             "new AS (INSERT INTO nonces (device_id, nonce, ts) "
             "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::bigint[]) "
@@ -137,10 +140,11 @@ _POSTGRES = _Sql(
             "AND (last_seen IS NULL OR last_seen < %s)), "
             "beat AS (SELECT t.* FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::int[], "
             "%b::int[], %b::text[], %b::bigint[], %b::varchar[], %b::int[], %b::bigint[], %b::bool[], "
-            "%b::int[]) "
-            "AS t(d, n, h, q, o, r, f, s, c, u, l, k) JOIN new ON new.device_id = t.d AND new.nonce = t.n), "
+            "%b::int[], %b::bool[]) "
+            "AS t(d, n, h, q, o, r, f, s, c, u, l, k, w) "
+            "JOIN new ON new.device_id = t.d AND new.nonce = t.n), "
             f"history AS (INSERT INTO heartbeats ({_HISTORY_COLUMNS}) "
-            "SELECT d, %s, h, q, o, r FROM beat ORDER BY k), "
+            "SELECT d, %s, h, q, o, r FROM beat WHERE w ORDER BY k), "
             f"states AS (INSERT INTO device_states ({_STATE_COLUMNS}) "
             "SELECT d, %s, h, q, o, r, f, s, c, u, l "
             "FROM (SELECT DISTINCT ON (d) * FROM beat ORDER BY d, k DESC) "
@@ -324,7 +328,7 @@ class StoreBatch:
         return new
 
     def write_guarded(self, generation: int, nonces: list[tuple[str, str, int]],
-                      rows: list[tuple[BeatRow, str]], now: float,
+                      rows: list[tuple[BeatRow, str, bool]], now: float,
                       max_skew_s: int) -> set[tuple[str, str]] | None:
         """PostgreSQL, in a transaction made with ``guarded=True``: ``BEGIN`` and the batch's one
         statement (``_Sql.guarded``) in one round trip — the nonces (``last_seen``), and each
@@ -332,15 +336,16 @@ class StoreBatch:
         beat's row with its nonce. Written only if the fleet generation is ``generation``:
         then the pairs that were new, else None (nothing written; the transaction open, its
         generation in ``generation()``, for the caller to read afresh and write the usual way).
+        Each row: the beat's columns, its nonce, and whether it gets a history row.
         The ``COMMIT`` stays for ``writes()``: a connection lost before it was sent has written
         nothing, so the batch may go again on a fresh one (``ConnectionLost``)."""
         assert self._postgres and not self.begun
         seen_at = to_datetime(now)
         when, stale = self._time(seen_at), self._time(seen_at - timedelta(seconds=LAST_SEEN_STEP_S))
         device_ids, values, stamps = zip(*nonces, strict=True)
-        columns: list[list] = [[] for _ in range(12)]
-        for place, (row, nonce) in enumerate(rows):
-            for column, value in zip(columns, (row[0], nonce, *row[1:], place), strict=True):
+        columns: list[list] = [[] for _ in range(13)]
+        for place, (row, nonce, history) in enumerate(rows):
+            for column, value in zip(columns, (row[0], nonce, *row[1:], place, history), strict=True):
                 column.append(value)
         raw = self._cursor.connection
         with raw.pipeline():
@@ -375,21 +380,25 @@ class StoreBatch:
             self.committing = True
             raw.execute(b"COMMIT")
 
-    def write_beats(self, rows: list[BeatRow], when: datetime, keep: int, trim: list[str]) -> None:
-        """Every beat's history row; each kiosk's state row (its last beat of the batch); the
-        trim of the kiosks named in ``trim``."""
+    def write_beats(self, rows: list[BeatRow], when: datetime, keep: int, trim: list[str],
+                    history: list[BeatRow] | None = None) -> None:
+        """The history rows (``history``, else every beat's); each kiosk's state row (its last
+        beat of the batch); the trim of the kiosks named in ``trim``."""
         at = self._time(when)
+        written = rows if history is None else history
+        if written and self._postgres:
+            columns = [list(column) for column in zip(*written, strict=True)]
+            self._run(self._sql.history, (at, *columns[:5]))
+        elif written:
+            self._many(self._sql.history, [(row[0], at, *row[1:5]) for row in written])
         if rows:
             # One upsert per kiosk (its last beat), in the kiosks' order: two hall processes
             # locking the same kiosks' rows take them in the same order (no deadlock).
             latest = sorted({row.device_id: row for row in rows}.values())
             if self._postgres:
-                columns = [list(column) for column in zip(*rows, strict=True)]
-                self._run(self._sql.history, (at, *columns[:5]))
                 state_columns = [list(column) for column in zip(*latest, strict=True)]
                 self._run(self._sql.states, (at, *state_columns))
             else:
-                self._many(self._sql.history, [(row[0], at, *row[1:5]) for row in rows])
                 self._many(self._sql.states, [(row[0], at, *row[1:]) for row in latest])
         self.trim(keep, trim)
 

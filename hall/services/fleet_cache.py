@@ -9,9 +9,12 @@ dropped; then the kiosks of the batch not in the cache are read, three statement
 of them. So a revocation, a key rotation, a command or a configuration pushed anywhere is
 seen by the next batch that begins after it committed, in every hall process.
 
-Only the writer's thread uses a cache (no lock). It updates its own entries when its batch
+Only the writer's thread changes a cache (no lock). It updates its own entries when its batch
 marks commands delivered or expired; when a batch's transaction fails, ``clear`` drops
-everything, since the marks it made in the cache were not committed.
+everything, since the marks it made in the cache were not committed. The fast path's event
+loop reads it too (a plain beat, ``delivers_nothing``): ``epoch`` is odd while ``refresh`` or
+``clear`` runs and moves with each, so a reader that saw the same even epoch before and after
+its reads read one generation's entries (a seqlock; CPython's dict reads are atomic).
 """
 
 from __future__ import annotations
@@ -55,8 +58,14 @@ class FleetCache:
         self._stages: list[tuple[Row, frozenset[str]]] | None = None
         self._manifests: dict[str, dict | None] = {}
         self.reloads = 0  # generations seen change, for tests and logs
+        self.epoch = 0  # odd while the writer changes the cache (module docstring)
 
     def clear(self) -> None:
+        self.epoch += 1
+        self._clear()
+        self.epoch += 1
+
+    def _clear(self) -> None:
         self.generation = None
         self.kiosks.clear()
         self._stages = None
@@ -66,12 +75,19 @@ class FleetCache:
         """At the start of a batch, in its transaction: drop everything if the generation
         changed, then read the kiosks of the batch that are not cached. ``generation``: read
         already by the caller (the heartbeat writer's own statement), else read here."""
+        self.epoch += 1
+        try:
+            self._refresh(connection, device_ids, generation)
+        finally:
+            self.epoch += 1
+
+    def _refresh(self, connection: Connection, device_ids: set[str], generation: int | None) -> None:
         if generation is None:
             generation = fleet_generation.read(connection)
         # A missing row (-1: a database restored from before migration 0012 and not migrated)
         # could never announce a change: then nothing is kept from one batch to the next.
         if generation < 0 or generation != self.generation or len(self.kiosks) > MAX_KIOSKS:
-            self.clear()
+            self._clear()
             self.generation = generation
             self.reloads += 1
         if self._stages is None:
@@ -113,6 +129,15 @@ class FleetCache:
         if offered not in self._manifests:
             self._manifests[offered] = releases.delivery_of(connection, offered)
         return self._manifests[offered]
+
+    def delivers_nothing(self, device_id: str, config_version: int, running: str) -> bool:
+        """As cached: no command to deliver or expire, no configuration and no release to send
+        to this kiosk — its answer records nothing (the heartbeat writer's plain beat)."""
+        entry = self.kiosks[device_id]
+        if entry.commands or (entry.config is not None and entry.config.id > config_version):
+            return False
+        offered = releases.offer_among(self._stages or [], device_id, running)
+        return offered is None or offered == running
 
     def commands_for(self, device_id: str, now: datetime, expired: list[str],
                      delivered: list[str]) -> list[dict]:

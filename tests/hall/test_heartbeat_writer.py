@@ -56,7 +56,10 @@ def hall(request, tmp_path_factory) -> Iterator[Hall]:
     sessions = make_sessionmaker(engine)
     keys = load_or_create_keys(settings.keys_dir)
     done: queue.Queue = queue.Queue()
-    writer = HeartbeatWriter(engine, settings, keys, time.time, lambda batch: done.put(batch))
+    # The tests above the write-behind's own: every beat answered after its batch committed, a
+    # history row for each (the usual way, which a beat with something to deliver still takes).
+    writer = HeartbeatWriter(engine, settings, keys, time.time, lambda batch: done.put(batch),
+                             flush_s=0, history_every_s=0)
     yield Hall(settings, engine, sessions, keys, writer, done)
     writer.stop()
     engine.dispose()
@@ -306,3 +309,195 @@ def test_a_cached_batch_is_written_by_one_statement_with_the_same_refusals(hall)
     (again,) = run(hall, Beat(dict(bad.headers), PATH, [], bad.body))
     assert again.error is not None and again.error.code == "replayed_nonce"
     assert hall.writer.loop.running
+
+
+# -- write-behind: plain beats answered before their rows are written ---------------------
+
+
+@dataclass
+class Writer:
+    writer: HeartbeatWriter
+    done: queue.Queue
+
+
+@pytest.fixture
+def behind(hall) -> Iterator[Writer]:
+    """A second writer on the module's database with write-behind on; its timer long enough
+    that only what a test does (a stop, a beat the usual way) flushes, unless it says otherwise."""
+    made: list[HeartbeatWriter] = []
+
+    def make(flush_s: float = 30.0) -> Writer:
+        done: queue.Queue = queue.Queue()
+        writer = HeartbeatWriter(hall.engine, hall.settings, hall.keys, time.time,
+                                 lambda batch: done.put(batch), flush_s=flush_s)
+        made.append(writer)
+        writer.start()
+        return Writer(writer, done)
+
+    hall.writer.stop()  # (SQLite: one writer at a time in the tests' process is plenty)
+    yield make
+    for writer in made:
+        writer.stop()
+
+
+def send(w: Writer, *beats: Beat) -> list[Beat]:
+    """As the fast path does: each beat answered at once when it can be, else submitted."""
+    w.writer.ensure_running()
+    submitted = 0
+    for one in beats:
+        if not w.writer.answer_now(one):
+            assert w.writer.submit(one)
+            submitted += 1
+    done: list[Beat] = []
+    while len(done) < submitted:
+        done += w.done.get(timeout=30)
+    return list(beats)
+
+
+def state_of(hall: Hall, device_id: str) -> DeviceState | None:
+    with hall.sessions() as db:
+        return db.get(DeviceState, device_id)
+
+
+def nonce_written(hall: Hall, one: Beat) -> bool:
+    from sqlalchemy import select
+
+    with hall.sessions() as db:
+        return db.scalar(select(SeenNonce.nonce).where(SeenNonce.device_id == one.headers["X-Device-Id"],
+                                                       SeenNonce.nonce == one.headers["X-Nonce"])) is not None
+
+
+def test_a_plain_beat_is_answered_before_its_rows_and_they_are_written_at_the_flush(hall, behind):
+    w = behind()
+    kiosk = enrol(hall)
+    (first,) = send(w, beat(kiosk, uptime_s=1))  # not cached yet: the usual way
+    assert first.answer is not None and w.writer.answered_early == 0
+    rows = history_rows(hall, kiosk[0])
+    second, third = send(w, beat(kiosk, uptime_s=2)), beat(kiosk, uptime_s=3, queue={"depth": 4})
+    send(w, third)
+    (second,) = second
+    for one in (second, third):
+        assert one.answer == {"heartbeat_interval_s": hall.settings.heartbeat_interval_s,
+                              "server_time": one.answer["server_time"], "commands": [], "config": None,
+                              "release": None}
+    assert w.writer.answered_early == 2
+    state = state_of(hall, kiosk[0])
+    assert state is not None and state.uptime_s == 1 and not nonce_written(hall, second)  # not yet written
+    assert w.writer.loop.running
+    w.writer.stop()  # the stop flushes what waits
+    state = state_of(hall, kiosk[0])
+    assert state is not None and (state.uptime_s, state.queue_depth) == (3, 4)
+    assert nonce_written(hall, second) and nonce_written(hall, third)
+    # The second said what the first had said (no history row), the third changed the queue.
+    assert history_rows(hall, kiosk[0]) == rows + 1
+
+
+def test_a_flush_comes_by_itself_when_its_time_is_up(hall, behind):
+    w = behind(flush_s=0.05)
+    kiosk = enrol(hall)
+    send(w, beat(kiosk, uptime_s=1))
+    (plain,) = send(w, beat(kiosk, uptime_s=2))
+    assert plain.answer is not None and w.writer.answered_early == 1
+    deadline = time.monotonic() + 20
+    while not nonce_written(hall, plain) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert nonce_written(hall, plain) and state_of(hall, kiosk[0]).uptime_s == 2
+    assert w.writer.flushes >= 1 and w.writer.loop.running
+
+
+def test_a_beat_with_a_command_waits_for_its_commit(hall, behind):
+    from hall.models import DeviceCommand
+
+    w = behind()
+    kiosk = enrol(hall)
+    send(w, beat(kiosk))  # cached
+    with hall.sessions() as db:
+        issued = commands.issue(db, hall.keys.sign_private, kiosk[0], "sync_now", {}, "staff", ttl_s=600)
+    # Answered from the cache as it was (the command is seen at the next read of the generation:
+    # the flush, at most ``flush_s`` after the first plain beat; here the stop's).
+    (stale,) = send(w, beat(kiosk, uptime_s=5))
+    assert stale.answer is not None and stale.answer["commands"] == []
+    w.writer.stop()
+    early = w.writer.answered_early
+    (delivering,) = send(w, beat(kiosk, uptime_s=6))
+    # The usual way: answered with the command once the delivery mark and the rows committed.
+    assert [c["document"]["id"] for c in delivering.answer["commands"]] == [issued.id]
+    assert w.writer.answered_early == early and nonce_written(hall, delivering)
+    assert state_of(hall, kiosk[0]).uptime_s == 6
+    with hall.sessions() as db:
+        assert db.get(DeviceCommand, issued.id).delivered_at is not None
+
+
+def test_a_revocation_between_the_answer_and_the_flush_writes_nothing_of_that_kiosk(hall, behind):
+    w = behind()
+    revoked, other = enrol(hall), enrol(hall)
+    send(w, beat(revoked, uptime_s=1), beat(other, uptime_s=1))
+    plain, fine = send(w, beat(revoked, uptime_s=2), beat(other, uptime_s=2))
+    assert plain.answer is not None and fine.answer is not None and w.writer.answered_early == 2
+    with hall.sessions() as db:
+        devices.revoke(db, revoked[0])
+    w.writer.stop()
+    assert w.writer.dropped_changed == 1
+    assert not nonce_written(hall, plain) and state_of(hall, revoked[0]).uptime_s == 1
+    assert nonce_written(hall, fine) and state_of(hall, other[0]).uptime_s == 2
+    (refused,) = send(w, beat(revoked))
+    assert refused.error is not None and refused.error.code == "device_revoked"
+
+
+def test_a_replay_is_refused_by_its_process_and_written_once_whichever_answers_it(hall, behind):
+    one, two = behind(), behind()  # two hall processes' writers
+    kiosk = enrol(hall)
+    send(one, beat(kiosk))
+    send(two, beat(kiosk))  # both cached
+    original = beat(kiosk, uptime_s=9, queue={"depth": 3})
+    send(one, original)
+    rows = history_rows(hall, kiosk[0])
+    (same_process,) = send(one, Beat(dict(original.headers), PATH, [], original.body))
+    assert same_process.error is not None and same_process.error.code == "replayed_nonce"
+    # Within the flush window the other process has not seen it: the plain answer, which carries
+    # nothing the original's did not; the flush writes it once.
+    (other_process,) = send(two, Beat(dict(original.headers), PATH, [], original.body))
+    assert other_process.answer is not None and other_process.answer["commands"] == []
+    one.writer.stop()
+    two.writer.stop()
+    assert two.writer.dropped_replays == 1
+    assert history_rows(hall, kiosk[0]) == rows + 1
+    with hall.sessions() as db:
+        from sqlalchemy import func, select
+
+        assert db.scalar(select(func.count()).where(SeenNonce.nonce == original.headers["X-Nonce"])) == 1
+
+
+def test_a_flush_the_database_refuses_leaves_the_writer_alive_and_is_tried_again(hall, behind):
+    from sqlalchemy.exc import OperationalError
+
+    w = behind(flush_s=0.05)
+    kiosk = enrol(hall)
+    send(w, beat(kiosk, uptime_s=1))
+    store = w.writer.store
+
+    def down():
+        raise OperationalError("connect", None, Exception("the database went away"))
+
+    store.close()
+    store._connection = down  # the database is gone
+    try:
+        (plain,) = send(w, beat(kiosk, uptime_s=2))
+        assert plain.answer is not None  # answered from the cache; its flush then fails
+        deadline = time.monotonic() + 20
+        while w.writer.flush_failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert w.writer.flush_failures >= 1 and w.writer.loop.running
+        # Until a flush succeeds, beats are not answered ahead of the database: 503, come back.
+        (refused,) = send(w, beat(kiosk, uptime_s=3))
+        assert refused.error is not None and (refused.error.status, refused.error.code) == (503, "busy")
+        assert w.writer.loop.running
+    finally:
+        del store._connection
+    deadline = time.monotonic() + 20
+    while not nonce_written(hall, plain) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert nonce_written(hall, plain) and state_of(hall, kiosk[0]).uptime_s == 2  # kept, written later
+    assert w.writer.dropped_failing == 0
+    (fine,) = send(w, beat(kiosk, uptime_s=4))
+    assert fine.answer is not None and w.writer.loop.running

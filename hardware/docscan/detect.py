@@ -284,13 +284,14 @@ def _unlike_border(small: np.ndarray) -> np.ndarray | None:
     return mask
 
 
-def percentile_u8(image: np.ndarray, q: float) -> float:
-    """``np.percentile(image, q)`` (linear) of a uint8 image, read from its histogram.
+def percentile_u8(image: np.ndarray, q: float, mask: np.ndarray | None = None) -> float:
+    """``np.percentile(image, q)`` (linear) of a uint8 image, read from its histogram; with
+    ``mask`` (uint8, non-zero where counted), of ``image[mask > 0]``.
 
     The same number as NumPy's, which sorts (or partitions) all the pixels: 0.23 ms on the
     small copy against 0.04 ms.
     """
-    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], mask, [256], [0, 256]).ravel().astype(np.int64)
     cumulative = np.cumsum(counts)
     index = q / 100.0 * float(cumulative[-1] - 1)
     low = int(np.floor(index))
@@ -1023,10 +1024,9 @@ def _region_masks(shape: tuple[int, ...], part: np.ndarray, whole: np.ndarray, s
 
 def _paper_colour(image: np.ndarray, grey: np.ndarray, region: np.ndarray) -> np.ndarray:
     """The mean colour of the lighter 40 % of a region (paper, not ink), normalised to sum 1."""
-    where = region > 0
-    values = grey[where]
-    light = values >= percentile_u8(values, 60)
-    mean = image[where][light].astype(np.float32).mean(axis=0)
+    level = int(np.ceil(percentile_u8(grey, 60, region)))
+    light = cv2.bitwise_and(cv2.inRange(grey, level, 255), region)
+    mean = np.array(cv2.mean(image, light)[:3], np.float32)
     colour: np.ndarray = mean / (mean.sum() + 1e-6)
     return colour
 

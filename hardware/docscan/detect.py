@@ -826,12 +826,12 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
 
 def _paper_strip(small: np.ndarray, quad: np.ndarray, moved: np.ndarray) -> bool:
     """Whether what a side's move adds to ``quad`` is paper of the inside's colour (brightness apart)."""
-    origin, one = np.zeros(2, np.float32), np.ones(2, np.float32)
-    beyond, inside = _region_masks(small.shape, quad, moved, origin, one, 1)
+    box, origin = _box_around(small, moved, 1)
+    beyond, inside = _region_masks(box.shape, quad, moved, origin, np.ones(2, np.float32), 1)
     if np.count_nonzero(beyond) < 20 or np.count_nonzero(inside) < 20:
         return True  # too thin to tell
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    chroma = float(np.abs(_paper_colour(small, grey, beyond) - _paper_colour(small, grey, inside)).max())
+    grey = cv2.cvtColor(box, cv2.COLOR_BGR2GRAY)
+    chroma = float(np.abs(_paper_colour(box, grey, beyond) - _paper_colour(box, grey, inside)).max())
     return chroma <= PAPER_CHROMA
 
 
@@ -1007,6 +1007,19 @@ def _whole_across_shadow(part: np.ndarray, ranked: list[tuple[float, int, np.nda
     return None
 
 
+def _box_around(image: np.ndarray, quad: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``image`` around ``quad`` (with room for ``_region_masks``' erosion by ``margin``,
+    so the masks are the same as on the whole image) and its top-left corner: a third of the
+    small copy's pixels for a page, and the masks' cost with them."""
+    h, w = image.shape[:2]
+    low = quad.min(axis=0)
+    x0 = int(min(w - 1, max(0, np.floor(low[0]) - margin - 2)))
+    y0 = int(min(h - 1, max(0, np.floor(low[1]) - margin - 2)))
+    x1 = int(min(w, max(x0 + 1, np.ceil(quad[:, 0].max()) + margin + 3)))
+    y1 = int(min(h, max(y0 + 1, np.ceil(quad[:, 1].max()) + margin + 3)))
+    return image[y0:y1, x0:x1], np.array([x0, y0], np.float32)
+
+
 def _region_masks(shape: tuple[int, ...], part: np.ndarray, whole: np.ndarray, shift: np.ndarray,
                   scale: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the inside of ``whole`` beyond ``part`` and of ``part``'s inside (both kept
@@ -1035,12 +1048,12 @@ def _same_paper_beyond(frame: np.ndarray, small: np.ndarray, part: np.ndarray, w
     """Whether the inside of ``whole`` beyond ``part`` (small-copy quads) is paper of ``part``'s
     colour, brightness apart (on the small copy), bearing ink (``ink_level``'s strokes, on a
     half-size copy of the outline's box in the frame)."""
-    origin, one = np.zeros(2, np.float32), np.ones(2, np.float32)
-    beyond, inside = _region_masks(small.shape, part, whole, origin, one, 3)
+    box, origin = _box_around(small, whole, 3)
+    beyond, inside = _region_masks(box.shape, part, whole, origin, np.ones(2, np.float32), 3)
     if np.count_nonzero(beyond) < 40 or np.count_nonzero(inside) < 40:
         return False
-    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    chroma = float(np.abs(_paper_colour(small, grey, beyond) - _paper_colour(small, grey, inside)).max())
+    grey = cv2.cvtColor(box, cv2.COLOR_BGR2GRAY)
+    chroma = float(np.abs(_paper_colour(box, grey, beyond) - _paper_colour(box, grey, inside)).max())
     if chroma > PAPER_CHROMA:
         return False
     part, whole = to_frame(part, small.shape, frame.shape), to_frame(whole, small.shape, frame.shape)

@@ -30,9 +30,14 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    (``ink_level``: nor is a folder with a card or a hand's shadow on it), wins; none → no
    page. When the next such candidate is scored close behind, a pairwise model
    (``paper_model``) chooses between the two: a part of the page against the whole page.
+   A larger candidate holding the winner, whose rest is paper of the winner's colour with
+   text on it, is the whole page the winner is the lit (or shadowed) part of
+   (``_whole_across_shadow``: a hard shadow across the page, which the scoring takes for an
+   edge). The grow step moves a side out only over paper of the inside's colour.
 3. **Refinement on the full frame.** Along each side, profiles across the edge are read
    from the full-resolution frame in the colour direction that best separates page and
-   table; the strongest step near the coarse edge is taken to sub-pixel precision; a
+   table; the strongest step near the coarse edge is taken to sub-pixel precision (the
+   centre of the derivative's run above half its peak: a blurred edge has a flat top); a
    robust line fit (Huber) through those points ignores a finger over the edge; the
    corners are where neighbouring lines meet.
 
@@ -69,6 +74,13 @@ PRESCORED = MAX_SCORED   # candidates snapped and scored per frame, the pre-scor
 MIN_INK = 0.03           # ``ink_level`` below this: no text on it, not a page (on the training seeds
                          # pages 0.065 and up, the outlines found on empty frames 0.011 and less but
                          # a dim, noisy folder's 0.06)
+PAPER_CHROMA = 0.006     # one sheet of paper has one colour (normalised to sum 1; brightness apart): on
+                         # the desk training seeds, a page's lit and shadowed parts differ by 0.004 at
+                         # most, a page and the cloth or desk beyond it by 0.008 and more
+SHADOW_INK = 0.1         # the share of ink strokes beyond the part (text runs on under the shadow)
+SHADOW_INSIDE = 0.93     # the part lies this much inside the whole …
+SHADOW_PART = (0.3, 0.92)  # … and is this share of the whole's area
+SHADOW_MIN_SCORE = 0.3   # the whole may score this low: the scoring takes a shadowed page for less
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -272,13 +284,14 @@ def _unlike_border(small: np.ndarray) -> np.ndarray | None:
     return mask
 
 
-def percentile_u8(image: np.ndarray, q: float) -> float:
-    """``np.percentile(image, q)`` (linear) of a uint8 image, read from its histogram.
+def percentile_u8(image: np.ndarray, q: float, mask: np.ndarray | None = None) -> float:
+    """``np.percentile(image, q)`` (linear) of a uint8 image, read from its histogram; with
+    ``mask`` (uint8, non-zero where counted), of ``image[mask > 0]``.
 
     The same number as NumPy's, which sorts (or partitions) all the pixels: 0.23 ms on the
     small copy against 0.04 ms.
     """
-    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    counts = cv2.calcHist([np.ascontiguousarray(image)], [0], mask, [256], [0, 256]).ravel().astype(np.int64)
     cumulative = np.cumsum(counts)
     index = q / 100.0 * float(cumulative[-1] - 1)
     low = int(np.floor(index))
@@ -628,7 +641,7 @@ def _median_rows(values: np.ndarray) -> np.ndarray:
 
 
 def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 48,
-            keep_coarse: bool = False) -> np.ndarray | None:
+            keep_coarse: bool = False, centroid: bool = False) -> np.ndarray | None:
     """Each side moved to the strongest page-to-table step near it, a line fitted through each.
 
     A side with too few steps under it gives up the whole outline, unless ``keep_coarse``:
@@ -638,11 +651,11 @@ def _refine(frame: np.ndarray, quad: np.ndarray, radius: float, samples: int = 4
     frame hides (along or beyond its border: a page running off the frame) always keeps its
     coarse line, in the snapping too; only points inside the frame count for the others.
     """
-    return _refine_many(frame, [quad], radius, samples, keep_coarse)[0]
+    return _refine_many(frame, [quad], radius, samples, keep_coarse, centroid)[0]
 
 
 def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samples: int = 48,
-                 keep_coarse: bool = False) -> list[np.ndarray | None]:
+                 keep_coarse: bool = False, centroid: bool = False) -> list[np.ndarray | None]:
     """``_refine`` of several quads on the same image, the same numbers for each.
 
     The sampling and the profile maths run once over all the quads (one ``cv2.remap``, one
@@ -681,6 +694,8 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     den = y0 - 2 * y1 + y2
     sub = np.where(np.abs(den) > 1e-6, 0.5 * (y0 - y2) / np.where(den == 0, 1, den), 0.0)
     pos = offsets[1:-1][jj] + np.clip(sub, -1, 1)
+    if centroid:
+        pos = _step_centres(deriv, j, strength, offsets[1:-1], pos)
     threshold = np.maximum(4.0, 0.35 * _median_rows(strength.reshape(m * 4, samples))).reshape(m, 4)
     fh, fw = frame.shape[:2]
     seen = _in_frame(base, fw, fh)                                          # m × 4 × samples
@@ -689,6 +704,25 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     seen_shares = seen_counts / samples
     return [_fit_sides(quads[q], base[q], n[q], pos[q], good_sides[q], good_counts[q], seen_counts[q],
                        seen_shares[q], radius, keep_coarse) for q in range(m)]
+
+
+def _step_centres(deriv: np.ndarray, j: np.ndarray, strength: np.ndarray, at: np.ndarray,
+                  pos: np.ndarray) -> np.ndarray:
+    """The centre of each profile's step: the derivative's centroid over the run around its peak
+    that stays above half the peak. A blurred edge (motion, focus) has a flat top where the
+    parabola through the peak lands anywhere; the run's centroid is the edge's middle."""
+    half = 0.5 * strength[..., None]
+    above = deriv >= half
+    run = np.cumsum(~above, axis=-1)                                     # run ids, constant over a run
+    peak_run = np.take_along_axis(run, j[..., None], axis=-1)
+    inside = above & (run == peak_run)
+    weight = np.where(inside, deriv - half, 0.0)
+    total = weight.sum(axis=-1)
+    centre = (weight * at).sum(axis=-1) / np.maximum(total, 1e-9)
+    # a run of one or two samples: the parabola's sub-pixel place is the finer one
+    wide = inside.sum(axis=-1) >= 3
+    result: np.ndarray = np.where(wide & (total > 0), centre, pos).astype(np.float32)
+    return result
 
 
 def _fit_sides(quad: np.ndarray, base: np.ndarray, n: np.ndarray, pos: np.ndarray, good_sides: np.ndarray,
@@ -780,12 +814,25 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
             snapped = _refine(smooth, moved, radius=4.0, samples=24)
             if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
                 moved = order_corners(snapped)
+            if not _paper_strip(smooth, quad, moved):
+                continue  # onto the table, a folder, a hand: a page is one colour, light aside
             f = _features(smooth, hsv, moved, _side_support(smooth, moved, offset=2.0), brightest)
             score = float(f @ SCORE_WEIGHTS)
             if score > rank + GROW_GAIN:
                 rank, quad, features = score, moved, f
                 break
     return rank, quad, features
+
+
+def _paper_strip(small: np.ndarray, quad: np.ndarray, moved: np.ndarray) -> bool:
+    """Whether what a side's move adds to ``quad`` is paper of the inside's colour (brightness apart)."""
+    box, origin = _box_around(small, moved, 1)
+    beyond, inside = _region_masks(box.shape, quad, moved, origin, np.ones(2, np.float32), 1)
+    if np.count_nonzero(beyond) < 20 or np.count_nonzero(inside) < 20:
+        return True  # too thin to tell
+    grey = cv2.cvtColor(box, cv2.COLOR_BGR2GRAY)
+    chroma = float(np.abs(_paper_colour(box, grey, beyond) - _paper_colour(box, grey, inside)).max())
+    return chroma <= PAPER_CHROMA
 
 
 def _inside_patch(frame: np.ndarray, quad: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -908,6 +955,7 @@ def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.n
     scoring's usual mistake is a part of the page (or the page with a strip of table) scored a
     little above the page itself."""
     first: tuple[float, np.ndarray, np.ndarray, float] | None = None
+    second: tuple[float, np.ndarray, np.ndarray] | None = None
     for rank, _, quad, features in ranked:
         if rank < MIN_SCORE or (first is not None and rank < first[0] - PAIR_GAP):
             break
@@ -921,8 +969,109 @@ def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.n
             first = (rank, quad, features, level)
             continue
         pair = pair_features(first[1], first[2], first[0], first[3], quad, features, rank, level)
-        return first[:3] if first_is_better(pair) else (rank, quad, features)
-    return None if first is None else first[:3]
+        if not first_is_better(pair):
+            second = (rank, quad, features)
+        break
+    if first is None:
+        return None
+    chosen = first[:3] if second is None else second
+    whole = _whole_across_shadow(chosen[1], ranked, frame, small)
+    # the whole keeps the part's score: it is at least as good, and the grow step must beat that
+    # (from the whole's own, lower score it moved a side of one such page out onto the table)
+    return chosen if whole is None else (chosen[0], *whole[1:])
+
+
+def _whole_across_shadow(part: np.ndarray, ranked: list[tuple[float, int, np.ndarray, np.ndarray]],
+                         frame: np.ndarray, small: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+    """A larger candidate holding ``part`` whose rest is the same paper, lit differently: the
+    whole page, where a hard shadow across it made the lit (or the shadowed) part the winner.
+
+    The scoring sees the shadow's edge as a page edge (straight, sharp, paper on one side) and
+    often rates the whole page, half of it dark, well below the part; neither it nor the
+    pairwise model looks at what lies beyond the part's side. A shadow changes the light, not
+    the paper's colour, and the text runs on under it; a strip of pale table (the page with
+    some table) or a folder beside the page has no text, or another colour.
+    """
+    area = float(cv2.contourArea(part))
+    for rank, _, quad, features in ranked:
+        if rank < SHADOW_MIN_SCORE:
+            break
+        whole = float(cv2.contourArea(quad))
+        if not (SHADOW_PART[0] * whole <= area <= SHADOW_PART[1] * whole) or not edged(features):
+            continue
+        inter, _ = cv2.intersectConvexConvex(np.asarray(part, np.float32), np.asarray(quad, np.float32))
+        if inter < SHADOW_INSIDE * area:
+            continue
+        if _same_paper_beyond(frame, small, part, quad):
+            return rank, quad, features
+    return None
+
+
+def _box_around(image: np.ndarray, quad: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``image`` around ``quad`` (with room for ``_region_masks``' erosion by ``margin``,
+    so the masks are the same as on the whole image) and its top-left corner: a third of the
+    small copy's pixels for a page, and the masks' cost with them."""
+    h, w = image.shape[:2]
+    low = quad.min(axis=0)
+    x0 = int(min(w - 1, max(0, np.floor(low[0]) - margin - 2)))
+    y0 = int(min(h - 1, max(0, np.floor(low[1]) - margin - 2)))
+    x1 = int(min(w, max(x0 + 1, np.ceil(quad[:, 0].max()) + margin + 3)))
+    y1 = int(min(h, max(y0 + 1, np.ceil(quad[:, 1].max()) + margin + 3)))
+    return image[y0:y1, x0:x1], np.array([x0, y0], np.float32)
+
+
+def _region_masks(shape: tuple[int, ...], part: np.ndarray, whole: np.ndarray, shift: np.ndarray,
+                  scale: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the inside of ``whole`` beyond ``part`` and of ``part``'s inside (both kept
+    ``margin`` pixels from every edge), in a picture of ``shape`` placed at ``shift``, ``scale``."""
+    def mask(quad: np.ndarray) -> np.ndarray:
+        m = np.zeros(shape[:2], np.uint8)
+        cv2.fillConvexPoly(m, np.round((quad - shift) * scale * 4).astype(np.int32), 255, cv2.LINE_8, 2)
+        return m
+
+    band = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1))
+    inner, outer = mask(part), cv2.erode(mask(whole), band)
+    beyond = cv2.bitwise_and(outer, cv2.bitwise_not(cv2.dilate(inner, band)))
+    return beyond, cv2.bitwise_and(cv2.erode(inner, band), outer)
+
+
+def _paper_colour(image: np.ndarray, grey: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The mean colour of the lighter 40 % of a region (paper, not ink), normalised to sum 1."""
+    level = int(np.ceil(percentile_u8(grey, 60, region)))
+    light = cv2.bitwise_and(cv2.inRange(grey, level, 255), region)
+    mean = np.array(cv2.mean(image, light)[:3], np.float32)
+    colour: np.ndarray = mean / (mean.sum() + 1e-6)
+    return colour
+
+
+def _same_paper_beyond(frame: np.ndarray, small: np.ndarray, part: np.ndarray, whole: np.ndarray) -> bool:
+    """Whether the inside of ``whole`` beyond ``part`` (small-copy quads) is paper of ``part``'s
+    colour, brightness apart (on the small copy), bearing ink (``ink_level``'s strokes, on a
+    half-size copy of the outline's box in the frame)."""
+    box, origin = _box_around(small, whole, 3)
+    beyond, inside = _region_masks(box.shape, part, whole, origin, np.ones(2, np.float32), 3)
+    if np.count_nonzero(beyond) < 40 or np.count_nonzero(inside) < 40:
+        return False
+    grey = cv2.cvtColor(box, cv2.COLOR_BGR2GRAY)
+    chroma = float(np.abs(_paper_colour(box, grey, beyond) - _paper_colour(box, grey, inside)).max())
+    if chroma > PAPER_CHROMA:
+        return False
+    part, whole = to_frame(part, small.shape, frame.shape), to_frame(whole, small.shape, frame.shape)
+    fh, fw = frame.shape[:2]
+    x0, y0 = (int(max(0, np.floor(v))) for v in whole.min(axis=0))
+    x1, y1 = int(min(fw, np.ceil(whole[:, 0].max()) + 1)), int(min(fh, np.ceil(whole[:, 1].max()) + 1))
+    if x1 - x0 < 32 or y1 - y0 < 32:
+        return False
+    crop = cv2.resize(frame[y0:y1, x0:x1], ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+    scale = np.array([crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)], np.float32)
+    beyond, _ = _region_masks(crop.shape, part, whole, np.array([x0, y0], np.float32), scale, 5)
+    where = beyond > 0
+    if np.count_nonzero(where) < 400:
+        return False
+    grey = cv2.GaussianBlur(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), (0, 0), 1.0)
+    strokes = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
+    level = max(0.1 * (percentile_u8(grey[where], 90) + 1.0), 6.0)
+    return bool(np.count_nonzero(strokes[where] > level) >= SHADOW_INK * np.count_nonzero(where))
 
 
 def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:
@@ -968,9 +1117,9 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     area = visible_area(quad, sw, sh)
     full = to_frame(order_corners(quad), small.shape, frame.shape)
     if refine and sw < w:
-        refined = _refine(frame, full, radius=max(3.0, 2.5 * w / sw), keep_coarse=True)
+        refined = _refine(frame, full, radius=max(3.0, 2.5 * w / sw), keep_coarse=True, centroid=True)
         if refined is not None:  # a second, narrower pass from the first one's lines
-            second = _refine(frame, refined, radius=3.0, keep_coarse=True)
+            second = _refine(frame, refined, radius=3.0, keep_coarse=True, centroid=True)
             refined = refined if second is None else second
         if refined is not None and cv2.isContourConvex(refined.reshape(-1, 1, 2)):
             full = order_corners(refined)

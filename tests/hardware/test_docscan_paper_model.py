@@ -11,6 +11,7 @@ from hardware.docscan.detect import (
     SCORE_WEIGHTS,
     _brightest,
     _features,
+    _same_paper_beyond,
     _side_support,
     detect_page,
     ink_level,
@@ -72,3 +73,45 @@ def test_the_pair_model_prefers_the_whole_page_to_its_upper_part():
     w, u = described["whole"], described["upper"]
     assert first_is_better(pair_features(*w, *u))
     assert not first_is_better(pair_features(*u, *w))
+
+
+def _shadowed_across(scene, darken=0.45):
+    """The scene with a hard shadow over the page's lower 45 % (and the desk beside it)."""
+    q = order_corners(scene.quad)
+    a, b = q[0] + 0.55 * (q[3] - q[0]), q[1] + 0.55 * (q[2] - q[1])
+    h, w = scene.image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w]
+    below = (xs - a[0]) * (b[1] - a[1]) - (ys - a[1]) * (b[0] - a[0]) < 0
+    shadowed = scene.image.astype(np.float32)
+    shadowed[below] *= darken
+    return shadowed.astype(np.uint8), q, a, b
+
+
+def test_a_page_half_in_a_hard_shadow_is_found_whole():
+    scene = _page_scene()
+    frame, q, a, b = _shadowed_across(scene)
+    small = shrink(frame)
+    scale = np.array([small.shape[1] / frame.shape[1], small.shape[0] / frame.shape[0]], np.float32)
+    whole = q * scale
+    lit = np.array([q[0], q[1], b, a], np.float32) * scale   # the part above the shadow's edge
+    assert _same_paper_beyond(frame, small, lit, whole)
+    found = detect_page(frame)
+    assert found is not None and jaccard(found.quad, scene.quad, frame.shape) > 0.95
+
+
+def test_a_strip_of_blank_paper_or_table_beyond_the_page_is_not_more_page():
+    scene = _page_scene()
+    frame = scene.image.copy()
+    small = shrink(frame)
+    scale = np.array([small.shape[1] / frame.shape[1], small.shape[0] / frame.shape[0]], np.float32)
+    q = order_corners(scene.quad)
+    grown = q.copy()  # the page with a strip of what lies below it
+    grown[2] = q[1] + 1.35 * (q[2] - q[1])
+    grown[3] = q[0] + 1.35 * (q[3] - q[0])
+    assert not _same_paper_beyond(frame, small, q * scale, grown * scale)  # the desk: another colour
+    # a pale, blank strip of the page's own colour (a white table): no text runs on there
+    strip = np.array([q[3], q[2], grown[2], grown[3]], np.float32)
+    paper = np.median(frame[cv2.fillConvexPoly(np.zeros(frame.shape[:2], np.uint8),
+                                               np.round(q).astype(np.int32), 1) > 0], axis=0)
+    cv2.fillConvexPoly(frame, np.round(strip).astype(np.int32), tuple(float(v) for v in paper))
+    assert not _same_paper_beyond(frame, shrink(frame), q * scale, grown * scale)

@@ -522,24 +522,6 @@ def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarra
     return np.column_stack([base, base[:, :5] ** 2, np.ones(m)])
 
 
-def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
-                    samples: int = 32) -> np.ndarray:
-    """Per side, the share of points just inside it that differ from their neighbours along it.
-
-    A page has a blank margin inside its edge; the edge of a block of text (a wrong
-    outline inside a page) has ink and paper alternating there.
-    """
-    h, w = image.shape[:2]
-    base, n = side_points(quad, samples)
-    pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
-    seen = _in_frame(pts, w, h)[:, :, 1:-1]
-    vals = _sample(image, pts)
-    second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
-    count = np.maximum(seen.sum(axis=(1, 2)), 1)
-    busy = (((second > 20) & seen).sum(axis=(1, 2)) / count).astype(np.float32)
-    return _neutral(busy, seen.mean(axis=(1, 2)))
-
-
 def edged(features: np.ndarray) -> bool:
     """Whether a candidate has edges under its sides (``_features``' third number: the mean
     side support). The paper-likeness measures weigh much in the scoring; without this a
@@ -552,65 +534,105 @@ def _brightest(hsv: np.ndarray) -> float:
     return percentile_u8(hsv[::4, ::4, 2], 97) + 1.0
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear) of a few whole-number values (0–255): one sort,
-    without NumPy's general machinery (a third of ``_features``' time went there). For the
-    median and the 75th percentile the fraction is a multiple of ¼, so the number is NumPy's
-    to the last bit also for float32 values (other ``q`` may differ in float32's last bit)."""
-    ordered = np.sort(values.astype(np.float64))
-    index = q / 100.0 * (len(ordered) - 1)
-    low = int(np.floor(index))
-    high = min(low + 1, len(ordered) - 1)
+def _inside_texture_many(image: np.ndarray, quads: list[np.ndarray], offsets: tuple[float, ...] = (2.5, 4.5),
+                         samples: int = 32) -> np.ndarray:
+    """Per side of each quad (m × 4), the share of points just inside it that differ from their
+    neighbours along it.
+
+    A page has a blank margin inside its edge; the edge of a block of text (a wrong
+    outline inside a page) has ink and paper alternating there.
+    """
+    h, w = image.shape[:2]
+    base, n = _side_points_many(quads, samples)                             # m × 4 × samples × 2
+    pts = np.stack([base + o * n[:, :, None, :] for o in offsets], axis=2)  # m × 4 × k × samples × 2
+    seen = _in_frame(pts, w, h)[..., 1:-1]
+    vals = _sample(image, pts)
+    second = np.abs(vals[..., 1:-1, :] - (vals[..., :-2, :] + vals[..., 2:, :]) / 2).sum(axis=4)
+    count = np.maximum(seen.sum(axis=(2, 3)), 1)
+    busy = (((second > 20) & seen).sum(axis=(2, 3)) / count).astype(np.float32)
+    seen_share = seen.mean(axis=(2, 3))
+    return np.stack([_neutral(busy[q], seen_share[q]) for q in range(len(quads))])
+
+
+def _quantile_rows(values: np.ndarray, q: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """``np.percentile(row, q)`` (linear) of each row of a few whole-number values (0–255), of
+    the values where ``keep`` (all when None), float64: one sort for all the rows, without
+    NumPy's general machinery. For the median and the 75th percentile the fraction is a
+    multiple of ¼, so the numbers are NumPy's to the last bit also for float32 values."""
+    values = values.astype(np.float64)
+    ordered = np.sort(values if keep is None else np.where(keep, values, np.inf), axis=1)
+    count = np.full(len(values), values.shape[1]) if keep is None else keep.sum(axis=1)
+    index = q / 100.0 * (count - 1)
+    low = np.floor(index).astype(np.int64)
+    high = np.minimum(low + 1, count - 1)
     t = index - low
-    a, b = float(ordered[low]), float(ordered[high])
-    return a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
-
-
-def _share(flags: np.ndarray) -> float:
-    """The share of true values (``np.mean`` of booleans, without its overhead)."""
-    return np.count_nonzero(flags) / flags.size
+    rows = np.arange(len(values))
+    a, b = ordered[rows, low], ordered[rows, high]
+    result: np.ndarray = np.where(t < 0.5, a + (b - a) * t, b - (b - a) * (1 - t))
+    return result
 
 
 def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray,
               brightest: float | None = None) -> np.ndarray:
     """What the candidate scoring looks at (see ``SCORE_WEIGHTS``); ``brightest``: the
     frame's ``_brightest``, when the caller has it already (it is the same for every candidate)."""
+    features: np.ndarray = _features_many(smooth, hsv, [quad], support[None, :], brightest)[0]
+    return features
+
+
+def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], supports: np.ndarray,
+                   brightest: float | None = None) -> np.ndarray:
+    """``_features`` of several quads at once (m × 42; ``supports``: m × 4), the same numbers: each
+    measure is taken for all the candidates in one ``cv2.remap`` (one candidate at a time, the
+    Python around the small calls cost more than the arithmetic)."""
     h, w = smooth.shape[:2]
-    sup1 = np.sort(_side_support(smooth, quad, offset=1.0))
-    sup = np.sort(support)
-    tex = np.sort(_inside_texture(smooth, quad))
+    m = len(quads)
+    q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
+    sup1 = np.sort(_side_support_many(smooth, quads, offset=1.0), axis=1)
+    sup = np.sort(supports, axis=1)
+    tex = np.sort(_inside_texture_many(smooth, quads), axis=1)
     # brightness inside (a grid over the page, away from its edges) and just outside
     g = (np.arange(10, dtype=np.float32) + 0.5) / 10 * 0.8 + 0.1
     u, v = np.meshgrid(g, g)
-    u, v = u.ravel()[:, None], v.ravel()[:, None]
-    grid = ((1 - u) * (1 - v) * quad[0] + u * (1 - v) * quad[1] + u * v * quad[2]
-            + (1 - u) * v * quad[3]).astype(np.float32)
-    base, n = side_points(quad, 24, margin=0.0)
-    ring = np.concatenate([(base - o * n[:, None, :]).reshape(-1, 2) for o in (2.5, 4.5)]).astype(np.float32)
-    ring = ring[_in_frame(ring, w, h)] if _in_frame(ring, w, h).mean() > 0.2 else ring  # not the frame's edge
-    pts = np.concatenate([grid, ring])
-    vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
-    inside, outside = vals[: len(grid)], vals[len(grid):]
-    v_in = _quantile(inside[:, 2], 75)
-    v_out = _quantile(outside[:, 2], 75)
-    s_in = _quantile(inside[:, 1], 50)
-    area = float(cv2.contourArea(quad)) / float(h * w)
+    u, v = u.ravel()[None, :, None], v.ravel()[None, :, None]
+    grid = ((1 - u) * (1 - v) * q[:, None, 0] + u * (1 - v) * q[:, None, 1] + u * v * q[:, None, 2]
+            + (1 - u) * v * q[:, None, 3]).astype(np.float32)              # m × 100 × 2
+    base, n = _side_points_many(quads, 24, margin=0.0)                      # m × 4 × 24 × 2
+    ring = np.concatenate([(base - o * n[:, :, None, :]).reshape(m, -1, 2) for o in (2.5, 4.5)],
+                          axis=1).astype(np.float32)                        # m × 192 × 2
+    # not the frame's edge: only the ring's points inside the frame, unless too few are
+    keep = _in_frame(ring, w, h)
+    keep[keep.mean(axis=1) <= 0.2] = True
+    pts = np.concatenate([grid, ring], axis=1).reshape(1, -1, 2)
+    vals = cv2.remap(hsv, pts[..., 0], pts[..., 1], cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(m, -1, 3).astype(np.float32)
+    inside, outside = vals[:, : grid.shape[1]], vals[:, grid.shape[1]:]
+    kept = np.maximum(keep.sum(axis=1), 1)
+    v_in = _quantile_rows(inside[..., 2], 75)
+    v_out = _quantile_rows(outside[..., 2], 75, keep)
+    s_in = _quantile_rows(inside[..., 1], 50)
+    area = np.array([cv2.contourArea(quad) for quad in quads]) / float(h * w)
     # What paper is: unsaturated and about as bright as the brightest things in the frame
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
-    paper = _share((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in))
-    ink = _share(inside[:, 2] < 0.6 * v_in)
+    # (The float32 pixels against float32 levels: as the single-candidate form compared them.)
+    level = (0.6 * v_in).astype(np.float32)[:, None]
+    paper = ((inside[..., 1] < 40) & (inside[..., 2] > level)).mean(axis=1)
+    ink = (inside[..., 2] < level).mean(axis=1)
     brightest = _brightest(hsv) if brightest is None else brightest
-    s_out = min(_quantile(outside[:, 1], 50), 120.0) / 60.0
-    hidden = 1.0 - float(_in_frame(side_points(quad, 12, margin=0.0)[0], w, h).mean())  # off the frame
+    s_out = np.minimum(_quantile_rows(outside[..., 1], 50, keep), 120.0) / 60.0
+    outline = _side_points_many(quads, 12, margin=0.0)[0]
+    hidden = 1.0 - _in_frame(outline, w, h).mean(axis=(1, 2))           # off the frame
     # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
-    paper_out = _share((outside[:, 1] < 40) & (np.abs(outside[:, 2] - v_in) < 0.12 * v_in + 4))
-    base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
-                     min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2)),
-                     paper, min(ink, 0.5) * 2, v_in / brightest, s_out, hidden, paper_out])
-    return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7],
-                                            base[11] * base[13], base[2] * base[11], base[2] * base[15],
-                                            base[11] * base[16], 1.0]])
+    near = (np.abs(outside[..., 2] - v_in.astype(np.float32)[:, None])
+            < (0.12 * v_in + 4).astype(np.float32)[:, None])
+    paper_out = ((outside[..., 1] < 40) & near & keep).sum(axis=1) / kept
+    b = np.column_stack([sup[:, 0], sup[:, 1], sup.mean(axis=1), sup1[:, 0], sup1[:, 1], sup1.mean(axis=1),
+                         tex[:, -1], tex.mean(axis=1), area, np.minimum(s_in, 60.0) / 30.0,
+                         np.clip((v_in - v_out) / 50.0, -2, 2), paper, np.minimum(ink, 0.5) * 2,
+                         v_in / brightest, s_out, hidden, paper_out]).astype(np.float64)
+    return np.column_stack([b, b ** 2, b[:, 0] * b[:, 3], b[:, 2] * b[:, 5], b[:, 2] * b[:, 7],
+                            b[:, 11] * b[:, 13], b[:, 2] * b[:, 11], b[:, 2] * b[:, 15],
+                            b[:, 11] * b[:, 16], np.ones(m)])
 
 
 # -- step 3: refinement ---------------------------------------------------------------------
@@ -895,9 +917,8 @@ def scored_candidates(small: np.ndarray,
         quads.append(quad)
     if not quads:
         return []
-    supports = _side_support_many(smooth, quads, offset=2.0)
-    return [(quad, _features(smooth, hsv, quad, support, brightest))
-            for quad, support in zip(quads, supports, strict=True)]
+    features = _features_many(smooth, hsv, quads, _side_support_many(smooth, quads, offset=2.0), brightest)
+    return list(zip(quads, features, strict=True))
 
 
 def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.ndarray,

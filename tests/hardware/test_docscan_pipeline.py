@@ -99,6 +99,19 @@ def test_the_fast_percentiles_are_numpys_to_the_last_bit():
         p[0, 0] = 0  # and shared read-only
 
 
+def test_the_small_copy_is_opencvs_area_resize_to_the_last_bit():
+    # the fast quarter (two exact halvings of 4x values) must not move a single outline
+    rng = np.random.default_rng(9)
+    for shape in ((720, 1280, 3), (360, 640, 3), (724, 1288, 3), (1080, 1920, 3)):
+        frame = rng.integers(0, 256, shape, dtype=np.uint8)
+        frame[:40] = 255  # flat and saturated parts too, and sums exactly halfway (rounded to even)
+        frame[40:80, ::2] = (7, 8, 9)
+        h, w = shape[:2]
+        size = (max(16, round(w * 320 / w)), max(16, round(h * 320 / w)))
+        expected = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(detect.shrink(frame), expected)
+
+
 def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
     # the snapping and the side support run over all of a frame's candidates at once
     checked = 0

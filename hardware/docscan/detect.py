@@ -893,11 +893,11 @@ def _quarter(frame: np.ndarray) -> np.ndarray:
     block's exact sum; divided by 16 and rounded as the one-step resize rounds (half to even).
     """
     h, w = frame.shape[:2]
-    sums = frame.astype(np.uint16)
-    sums <<= 2
-    sums = cv2.resize(sums, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # 2×2 sums
-    sums <<= 2
-    sums = cv2.resize(sums, (w // 4, h // 4), interpolation=cv2.INTER_AREA)  # 4×4 sums
+    values = frame.astype(np.uint16)
+    values <<= 2
+    pairs = cv2.resize(values, (w // 2, h // 2), interpolation=cv2.INTER_AREA)   # 2×2 sums
+    np.left_shift(pairs, 2, out=pairs)
+    sums = cv2.resize(pairs, (w // 4, h // 4), interpolation=cv2.INTER_AREA)     # 4×4 sums
     small: np.ndarray = cv2.convertScaleAbs(sums, alpha=1.0 / 16)
     return small
 

@@ -43,6 +43,7 @@ that is not a picture raises ``BadImage``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -166,29 +167,37 @@ def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
     pts = hull.reshape(-1, 2).astype(np.float64)
     peri = cv2.arcLength(pts.astype(np.float32), True)
     pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
-    while len(pts) > 4:
-        # every edge at once (the same arithmetic as ``_line_meet``, per edge i from b to c)
-        ring = np.concatenate([pts[-1:], pts, pts[:2]])     # a, b, c, d: points i-1 … i+2
-        a, b, c, d = ring[:-3], ring[1:-2], ring[2:-1], ring[3:]
-        d1, d2 = b - a, d - c
-        den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-        parallel = np.abs(den) < 1e-9
-        t = ((c[:, 0] - a[:, 0]) * d2[:, 1] - (c[:, 1] - a[:, 1]) * d2[:, 0]) / np.where(parallel, 1.0, den)
-        meet = a + t[:, None] * d1
-        cost = 0.5 * np.abs((c[:, 0] - b[:, 0]) * (meet[:, 1] - b[:, 1])
-                            - (c[:, 1] - b[:, 1]) * (meet[:, 0] - b[:, 0]))
-        # the new point must lie beyond the removed edge (outside the polygon)
-        behind = (((meet - b) * (b - a)).sum(axis=1) < 0) | (((meet - c) * (c - d)).sum(axis=1) < 0)
-        cost[parallel | behind] = np.inf
-        best = int(np.argmin(cost))
-        if not np.isfinite(cost[best]):
+    # In plain Python floats: after the approximation 5–8 points are usual, where NumPy's
+    # overhead per call cost more than the arithmetic (the same float64 operations in the same
+    # order, so the same corners to the last bit).
+    p = [(float(x), float(y)) for x, y in pts]
+    while len(p) > 4:
+        n = len(p)
+        best, best_cost, best_meet = -1, math.inf, (0.0, 0.0)
+        for i in range(n):  # edge i, from b to c, with its neighbours' far points a and d
+            (ax, ay), (bx, by), (cx, cy), (dx, dy) = p[i - 1], p[i], p[(i + 1) % n], p[(i + 2) % n]
+            d1x, d1y, d2x, d2y = bx - ax, by - ay, dx - cx, dy - cy
+            den = d1x * d2y - d1y * d2x
+            if abs(den) < 1e-9:
+                continue  # parallel neighbours never meet
+            t = ((cx - ax) * d2y - (cy - ay) * d2x) / den
+            mx, my = ax + t * d1x, ay + t * d1y
+            # the new point must lie beyond the removed edge (outside the polygon)
+            if (mx - bx) * (bx - ax) + (my - by) * (by - ay) < 0 \
+                    or (mx - cx) * (cx - dx) + (my - cy) * (cy - dy) < 0:
+                continue
+            cost = 0.5 * abs((cx - bx) * (my - by) - (cy - by) * (mx - bx))
+            if math.isnan(cost):
+                return None  # as NumPy's argmin did: a NaN is the least
+            if cost < best_cost:
+                best, best_cost, best_meet = i, cost, (mx, my)
+        if best < 0:
             return None
-        n = len(pts)
-        pts[best] = meet[best]
-        pts = np.delete(pts, (best + 1) % n, axis=0)
-    if len(pts) != 4:
+        p[best] = best_meet
+        del p[(best + 1) % n]
+    if len(p) != 4:
         return None
-    return pts.astype(np.float32)
+    return np.array(p, np.float32)
 
 
 def _maps(small: np.ndarray) -> list[np.ndarray]:

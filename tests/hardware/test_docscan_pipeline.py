@@ -112,6 +112,45 @@ def test_the_small_copy_is_opencvs_area_resize_to_the_last_bit():
         np.testing.assert_array_equal(detect.shrink(frame), expected)
 
 
+def _hull_to_quad_vectorised(hull: np.ndarray) -> np.ndarray | None:
+    """``detect.hull_to_quad`` as it was written with NumPy (every edge at once per round)."""
+    pts = hull.reshape(-1, 2).astype(np.float64)
+    peri = cv2.arcLength(pts.astype(np.float32), True)
+    pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
+    while len(pts) > 4:
+        ring = np.concatenate([pts[-1:], pts, pts[:2]])
+        a, b, c, d = ring[:-3], ring[1:-2], ring[2:-1], ring[3:]
+        d1, d2 = b - a, d - c
+        den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+        parallel = np.abs(den) < 1e-9
+        t = ((c[:, 0] - a[:, 0]) * d2[:, 1] - (c[:, 1] - a[:, 1]) * d2[:, 0]) / np.where(parallel, 1.0, den)
+        meet = a + t[:, None] * d1
+        cost = 0.5 * np.abs((c[:, 0] - b[:, 0]) * (meet[:, 1] - b[:, 1])
+                            - (c[:, 1] - b[:, 1]) * (meet[:, 0] - b[:, 0]))
+        behind = (((meet - b) * (b - a)).sum(axis=1) < 0) | (((meet - c) * (c - d)).sum(axis=1) < 0)
+        cost[parallel | behind] = np.inf
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
+            return None
+        n = len(pts)
+        pts[best] = meet[best]
+        pts = np.delete(pts, (best + 1) % n, axis=0)
+    return pts.astype(np.float32) if len(pts) == 4 else None
+
+
+def test_the_quad_around_a_hull_is_the_vectorised_forms_to_the_last_bit():
+    rng = np.random.default_rng(3)
+    for _ in range(1500):
+        pts = rng.uniform(0, 300, (int(rng.integers(3, 40)), 2)).astype(np.float32)
+        if rng.random() < 0.3:
+            pts = np.round(pts)  # integer corners, as contours have: ties and parallel sides
+        hull = cv2.convexHull(pts)
+        quad, expected = detect.hull_to_quad(hull), _hull_to_quad_vectorised(hull)
+        assert (quad is None) == (expected is None)
+        if quad is not None:
+            np.testing.assert_array_equal(quad, expected)
+
+
 def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
     # the snapping and the side support run over all of a frame's candidates at once
     checked = 0

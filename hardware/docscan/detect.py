@@ -43,6 +43,7 @@ that is not a picture raises ``BadImage``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -413,17 +414,37 @@ def side_points(quad: np.ndarray, samples: int, margin: float = 0.1) -> tuple[np
     return p[:, None, :] + t[None, :, None] * d[:, None, :], n
 
 
-def _side_points_many(quads: list[np.ndarray], samples: int,
-                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
-    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+_last_sides_many: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+
+def _sides_many(quads: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_sides`` of several quads at once (m × 4 × 2 each). The scoring asks for the same
+    candidates' sides five times in a row (snapped: their support at two distances, the texture
+    inside, the ring outside, the part off the frame): the last answer is kept, as ``_sides`` keeps
+    its own. Callers must not write into the arrays."""
+    global _last_sides_many
     p = np.stack(quads).astype(np.float32)
+    key = p.tobytes()
+    last = _last_sides_many
+    if last is not None and last[0] == key:
+        return last[1]
     d = p[:, [1, 2, 3, 0]] - p
     n = np.empty_like(d)
     n[..., 0], n[..., 1] = -d[..., 1], d[..., 0]
     n /= np.sqrt((n * n).sum(axis=2, keepdims=True)) + 1e-9
     inward = ((p.mean(axis=1, keepdims=True) - p) * n).sum(axis=2) >= 0
     n *= np.where(inward, 1.0, -1.0).astype(np.float32)[..., None]
+    for array in (p, d, n):
+        array.flags.writeable = False  # shared by ``_sides_many``' callers
+    _last_sides_many = (key, (p, d, n))
+    return p, d, n
+
+
+def _side_points_many(quads: list[np.ndarray], samples: int,
+                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
+    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+    p, d, n = _sides_many(quads)
     t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * (1 - 2 * margin) + margin
     return p[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :], n
 
@@ -933,8 +954,11 @@ def scored_candidates(small: np.ndarray,
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
-    tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
-    tried = _prune(smooth, hsv, tried, sum(_plausible(quad, sw, sh) for quad in extra), brightest)
+    fixed = [quad for quad in extra if _plausible(quad, sw, sh)]
+    # the first ``MAX_SCORED`` plausible ones, without judging the rest (up to 24 come)
+    tried = fixed + list(itertools.islice((quad for quad in _candidates(small) if _plausible(quad, sw, sh)),
+                                          max(0, MAX_SCORED - len(fixed))))
+    tried = _prune(smooth, hsv, tried[:MAX_SCORED], len(fixed), brightest)
     quads: list[np.ndarray] = []
     # snap the rough outlines to edges, all at once
     for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):

@@ -151,6 +151,23 @@ def test_the_quad_around_a_hull_is_the_vectorised_forms_to_the_last_bit():
             np.testing.assert_array_equal(quad, expected)
 
 
+def test_both_planes_edges_in_one_canny_call_are_one_call_per_planes(scenes):
+    # the two edge maps: grey's and saturation's gradients stacked for one Canny per strength
+    def gradients(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cv2.Sobel(plane, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
+                cv2.Sobel(plane, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
+
+    for scene in scenes[:8]:
+        small = detect.shrink(scene.image)
+        blur = cv2.GaussianBlur(small, (5, 5), 0)
+        saturation = np.ascontiguousarray(cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)[..., 1])
+        planes = (cv2.cvtColor(blur, cv2.COLOR_BGR2GRAY), saturation)
+        maps = detect._maps(small)
+        for i, (low, high) in enumerate(((15, 45), (40, 110))):
+            edges = np.bitwise_or(*(cv2.Canny(*gradients(p), low, high) for p in planes))
+            np.testing.assert_array_equal(maps[i], cv2.dilate(edges, np.ones((3, 3), np.uint8)))
+
+
 def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
     # the snapping and the side support run over all of a frame's candidates at once
     checked = 0

@@ -48,6 +48,8 @@ that is not a picture raises ``BadImage``.
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -178,29 +180,37 @@ def hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
     pts = hull.reshape(-1, 2).astype(np.float64)
     peri = cv2.arcLength(pts.astype(np.float32), True)
     pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
-    while len(pts) > 4:
-        # every edge at once (the same arithmetic as ``_line_meet``, per edge i from b to c)
-        ring = np.concatenate([pts[-1:], pts, pts[:2]])     # a, b, c, d: points i-1 … i+2
-        a, b, c, d = ring[:-3], ring[1:-2], ring[2:-1], ring[3:]
-        d1, d2 = b - a, d - c
-        den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
-        parallel = np.abs(den) < 1e-9
-        t = ((c[:, 0] - a[:, 0]) * d2[:, 1] - (c[:, 1] - a[:, 1]) * d2[:, 0]) / np.where(parallel, 1.0, den)
-        meet = a + t[:, None] * d1
-        cost = 0.5 * np.abs((c[:, 0] - b[:, 0]) * (meet[:, 1] - b[:, 1])
-                            - (c[:, 1] - b[:, 1]) * (meet[:, 0] - b[:, 0]))
-        # the new point must lie beyond the removed edge (outside the polygon)
-        behind = (((meet - b) * (b - a)).sum(axis=1) < 0) | (((meet - c) * (c - d)).sum(axis=1) < 0)
-        cost[parallel | behind] = np.inf
-        best = int(np.argmin(cost))
-        if not np.isfinite(cost[best]):
+    # In plain Python floats: after the approximation 5–8 points are usual, where NumPy's
+    # overhead per call cost more than the arithmetic (the same float64 operations in the same
+    # order, so the same corners to the last bit).
+    p = [(float(x), float(y)) for x, y in pts]
+    while len(p) > 4:
+        n = len(p)
+        best, best_cost, best_meet = -1, math.inf, (0.0, 0.0)
+        for i in range(n):  # edge i, from b to c, with its neighbours' far points a and d
+            (ax, ay), (bx, by), (cx, cy), (dx, dy) = p[i - 1], p[i], p[(i + 1) % n], p[(i + 2) % n]
+            d1x, d1y, d2x, d2y = bx - ax, by - ay, dx - cx, dy - cy
+            den = d1x * d2y - d1y * d2x
+            if abs(den) < 1e-9:
+                continue  # parallel neighbours never meet
+            t = ((cx - ax) * d2y - (cy - ay) * d2x) / den
+            mx, my = ax + t * d1x, ay + t * d1y
+            # the new point must lie beyond the removed edge (outside the polygon)
+            if (mx - bx) * (bx - ax) + (my - by) * (by - ay) < 0 \
+                    or (mx - cx) * (cx - dx) + (my - cy) * (cy - dy) < 0:
+                continue
+            cost = 0.5 * abs((cx - bx) * (my - by) - (cy - by) * (mx - bx))
+            if math.isnan(cost):
+                return None  # as NumPy's argmin did: a NaN is the least
+            if cost < best_cost:
+                best, best_cost, best_meet = i, cost, (mx, my)
+        if best < 0:
             return None
-        n = len(pts)
-        pts[best] = meet[best]
-        pts = np.delete(pts, (best + 1) % n, axis=0)
-    if len(pts) != 4:
+        p[best] = best_meet
+        del p[(best + 1) % n]
+    if len(p) != 4:
         return None
-    return pts.astype(np.float32)
+    return np.array(p, np.float32)
 
 
 def _maps(small: np.ndarray) -> list[np.ndarray]:
@@ -210,13 +220,18 @@ def _maps(small: np.ndarray) -> list[np.ndarray]:
     hsv = cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)
     maps = []
     kernel = np.ones((3, 3), np.uint8)
-    # Canny's own 3×3 Sobel (border replicated), taken once for both strengths: the same edges
-    gradients = [(cv2.Sobel(plane, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
-                  cv2.Sobel(plane, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
-                 for plane in (grey, np.ascontiguousarray(hsv[..., 1]))]
+    # Canny's own 3×3 Sobel (border replicated), taken once for both strengths: the same edges.
+    # Grey's and saturation's gradients one above the other, two rows of nothing between
+    # (what Canny puts beyond a picture's edge), so that one Canny call per strength finds
+    # both planes' edges: the same pixels as one call per plane, a fifth less time.
+    h, w = grey.shape
+    dx, dy = np.zeros((2 * h + 2, w), np.int16), np.zeros((2 * h + 2, w), np.int16)
+    for plane, rows in ((grey, slice(0, h)), (np.ascontiguousarray(hsv[..., 1]), slice(h + 2, None))):
+        cv2.Sobel(plane, cv2.CV_16S, 1, 0, dst=dx[rows], ksize=3, borderType=cv2.BORDER_REPLICATE)
+        cv2.Sobel(plane, cv2.CV_16S, 0, 1, dst=dy[rows], ksize=3, borderType=cv2.BORDER_REPLICATE)
     for low, high in ((15, 45), (40, 110)):
-        edges = np.bitwise_or(*(cv2.Canny(dx, dy, low, high) for dx, dy in gradients))
-        maps.append(cv2.dilate(edges, kernel))
+        both = cv2.Canny(dx, dy, low, high)
+        maps.append(cv2.dilate(np.bitwise_or(both[:h], both[h + 2:]), kernel))
     paper = cv2.subtract(hsv[..., 2], hsv[..., 1])
     for plane in (grey, paper):
         _, mask = cv2.threshold(plane, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -417,17 +432,37 @@ def side_points(quad: np.ndarray, samples: int, margin: float = 0.1) -> tuple[np
     return p[:, None, :] + t[None, :, None] * d[:, None, :], n
 
 
-def _side_points_many(quads: list[np.ndarray], samples: int,
-                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
-    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+_last_sides_many: tuple[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+
+def _sides_many(quads: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_sides`` of several quads at once (m × 4 × 2 each). The scoring asks for the same
+    candidates' sides five times in a row (snapped: their support at two distances, the texture
+    inside, the ring outside, the part off the frame): the last answer is kept, as ``_sides`` keeps
+    its own. Callers must not write into the arrays."""
+    global _last_sides_many
     p = np.stack(quads).astype(np.float32)
+    key = p.tobytes()
+    last = _last_sides_many
+    if last is not None and last[0] == key:
+        return last[1]
     d = p[:, [1, 2, 3, 0]] - p
     n = np.empty_like(d)
     n[..., 0], n[..., 1] = -d[..., 1], d[..., 0]
     n /= np.sqrt((n * n).sum(axis=2, keepdims=True)) + 1e-9
     inward = ((p.mean(axis=1, keepdims=True) - p) * n).sum(axis=2) >= 0
     n *= np.where(inward, 1.0, -1.0).astype(np.float32)[..., None]
+    for array in (p, d, n):
+        array.flags.writeable = False  # shared by ``_sides_many``' callers
+    _last_sides_many = (key, (p, d, n))
+    return p, d, n
+
+
+def _side_points_many(quads: list[np.ndarray], samples: int,
+                      margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """``side_points`` of several quads at once (m × 4 × samples × 2, m × 4 × 2), the same numbers:
+    per quad, the Python around ``_sides`` cost more than the arithmetic."""
+    p, d, n = _sides_many(quads)
     t = (np.arange(samples, dtype=np.float32) + 0.5) / samples * (1 - 2 * margin) + margin
     return p[:, :, None, :] + t[None, None, :, None] * d[:, :, None, :], n
 
@@ -535,24 +570,6 @@ def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarra
     return np.column_stack([base, base[:, :5] ** 2, np.ones(m)])
 
 
-def _inside_texture(image: np.ndarray, quad: np.ndarray, offsets: tuple[float, ...] = (2.5, 4.5),
-                    samples: int = 32) -> np.ndarray:
-    """Per side, the share of points just inside it that differ from their neighbours along it.
-
-    A page has a blank margin inside its edge; the edge of a block of text (a wrong
-    outline inside a page) has ink and paper alternating there.
-    """
-    h, w = image.shape[:2]
-    base, n = side_points(quad, samples)
-    pts = np.stack([base + o * n[:, None, :] for o in offsets], axis=1)      # 4 × k × samples × 2
-    seen = _in_frame(pts, w, h)[:, :, 1:-1]
-    vals = _sample(image, pts)
-    second = np.abs(vals[:, :, 1:-1] - (vals[:, :, :-2] + vals[:, :, 2:]) / 2).sum(axis=3)
-    count = np.maximum(seen.sum(axis=(1, 2)), 1)
-    busy = (((second > 20) & seen).sum(axis=(1, 2)) / count).astype(np.float32)
-    return _neutral(busy, seen.mean(axis=(1, 2)))
-
-
 def edged(features: np.ndarray) -> bool:
     """Whether a candidate has edges under its sides (``_features``' third number: the mean
     side support). The paper-likeness measures weigh much in the scoring; without this a
@@ -565,65 +582,105 @@ def _brightest(hsv: np.ndarray) -> float:
     return percentile_u8(hsv[::4, ::4, 2], 97) + 1.0
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear) of a few whole-number values (0–255): one sort,
-    without NumPy's general machinery (a third of ``_features``' time went there). For the
-    median and the 75th percentile the fraction is a multiple of ¼, so the number is NumPy's
-    to the last bit also for float32 values (other ``q`` may differ in float32's last bit)."""
-    ordered = np.sort(values.astype(np.float64))
-    index = q / 100.0 * (len(ordered) - 1)
-    low = int(np.floor(index))
-    high = min(low + 1, len(ordered) - 1)
+def _inside_texture_many(image: np.ndarray, quads: list[np.ndarray], offsets: tuple[float, ...] = (2.5, 4.5),
+                         samples: int = 32) -> np.ndarray:
+    """Per side of each quad (m × 4), the share of points just inside it that differ from their
+    neighbours along it.
+
+    A page has a blank margin inside its edge; the edge of a block of text (a wrong
+    outline inside a page) has ink and paper alternating there.
+    """
+    h, w = image.shape[:2]
+    base, n = _side_points_many(quads, samples)                             # m × 4 × samples × 2
+    pts = np.stack([base + o * n[:, :, None, :] for o in offsets], axis=2)  # m × 4 × k × samples × 2
+    seen = _in_frame(pts, w, h)[..., 1:-1]
+    vals = _sample(image, pts)
+    second = np.abs(vals[..., 1:-1, :] - (vals[..., :-2, :] + vals[..., 2:, :]) / 2).sum(axis=4)
+    count = np.maximum(seen.sum(axis=(2, 3)), 1)
+    busy = (((second > 20) & seen).sum(axis=(2, 3)) / count).astype(np.float32)
+    seen_share = seen.mean(axis=(2, 3))
+    return np.stack([_neutral(busy[q], seen_share[q]) for q in range(len(quads))])
+
+
+def _quantile_rows(values: np.ndarray, q: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """``np.percentile(row, q)`` (linear) of each row of a few whole-number values (0–255), of
+    the values where ``keep`` (all when None), float64: one sort for all the rows, without
+    NumPy's general machinery. For the median and the 75th percentile the fraction is a
+    multiple of ¼, so the numbers are NumPy's to the last bit also for float32 values."""
+    values = values.astype(np.float64)
+    ordered = np.sort(values if keep is None else np.where(keep, values, np.inf), axis=1)
+    count = np.full(len(values), values.shape[1]) if keep is None else keep.sum(axis=1)
+    index = q / 100.0 * (count - 1)
+    low = np.floor(index).astype(np.int64)
+    high = np.minimum(low + 1, count - 1)
     t = index - low
-    a, b = float(ordered[low]), float(ordered[high])
-    return a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
-
-
-def _share(flags: np.ndarray) -> float:
-    """The share of true values (``np.mean`` of booleans, without its overhead)."""
-    return np.count_nonzero(flags) / flags.size
+    rows = np.arange(len(values))
+    a, b = ordered[rows, low], ordered[rows, high]
+    result: np.ndarray = np.where(t < 0.5, a + (b - a) * t, b - (b - a) * (1 - t))
+    return result
 
 
 def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np.ndarray,
               brightest: float | None = None) -> np.ndarray:
     """What the candidate scoring looks at (see ``SCORE_WEIGHTS``); ``brightest``: the
     frame's ``_brightest``, when the caller has it already (it is the same for every candidate)."""
+    features: np.ndarray = _features_many(smooth, hsv, [quad], support[None, :], brightest)[0]
+    return features
+
+
+def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], supports: np.ndarray,
+                   brightest: float | None = None) -> np.ndarray:
+    """``_features`` of several quads at once (m × 42; ``supports``: m × 4), the same numbers: each
+    measure is taken for all the candidates in one ``cv2.remap`` (one candidate at a time, the
+    Python around the small calls cost more than the arithmetic)."""
     h, w = smooth.shape[:2]
-    sup1 = np.sort(_side_support(smooth, quad, offset=1.0))
-    sup = np.sort(support)
-    tex = np.sort(_inside_texture(smooth, quad))
+    m = len(quads)
+    q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
+    sup1 = np.sort(_side_support_many(smooth, quads, offset=1.0), axis=1)
+    sup = np.sort(supports, axis=1)
+    tex = np.sort(_inside_texture_many(smooth, quads), axis=1)
     # brightness inside (a grid over the page, away from its edges) and just outside
     g = (np.arange(10, dtype=np.float32) + 0.5) / 10 * 0.8 + 0.1
     u, v = np.meshgrid(g, g)
-    u, v = u.ravel()[:, None], v.ravel()[:, None]
-    grid = ((1 - u) * (1 - v) * quad[0] + u * (1 - v) * quad[1] + u * v * quad[2]
-            + (1 - u) * v * quad[3]).astype(np.float32)
-    base, n = side_points(quad, 24, margin=0.0)
-    ring = np.concatenate([(base - o * n[:, None, :]).reshape(-1, 2) for o in (2.5, 4.5)]).astype(np.float32)
-    ring = ring[_in_frame(ring, w, h)] if _in_frame(ring, w, h).mean() > 0.2 else ring  # not the frame's edge
-    pts = np.concatenate([grid, ring])
-    vals = cv2.remap(hsv, pts[:, 0].reshape(1, -1), pts[:, 1].reshape(1, -1), cv2.INTER_NEAREST,
-                     borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
-    inside, outside = vals[: len(grid)], vals[len(grid):]
-    v_in = _quantile(inside[:, 2], 75)
-    v_out = _quantile(outside[:, 2], 75)
-    s_in = _quantile(inside[:, 1], 50)
-    area = float(cv2.contourArea(quad)) / float(h * w)
+    u, v = u.ravel()[None, :, None], v.ravel()[None, :, None]
+    grid = ((1 - u) * (1 - v) * q[:, None, 0] + u * (1 - v) * q[:, None, 1] + u * v * q[:, None, 2]
+            + (1 - u) * v * q[:, None, 3]).astype(np.float32)              # m × 100 × 2
+    base, n = _side_points_many(quads, 24, margin=0.0)                      # m × 4 × 24 × 2
+    ring = np.concatenate([(base - o * n[:, :, None, :]).reshape(m, -1, 2) for o in (2.5, 4.5)],
+                          axis=1).astype(np.float32)                        # m × 192 × 2
+    # not the frame's edge: only the ring's points inside the frame, unless too few are
+    keep = _in_frame(ring, w, h)
+    keep[keep.mean(axis=1) <= 0.2] = True
+    pts = np.concatenate([grid, ring], axis=1).reshape(1, -1, 2)
+    vals = cv2.remap(hsv, pts[..., 0], pts[..., 1], cv2.INTER_NEAREST,
+                     borderMode=cv2.BORDER_REPLICATE).reshape(m, -1, 3).astype(np.float32)
+    inside, outside = vals[:, : grid.shape[1]], vals[:, grid.shape[1]:]
+    kept = np.maximum(keep.sum(axis=1), 1)
+    v_in = _quantile_rows(inside[..., 2], 75)
+    v_out = _quantile_rows(outside[..., 2], 75, keep)
+    s_in = _quantile_rows(inside[..., 1], 50)
+    area = np.array([cv2.contourArea(quad) for quad in quads]) / float(h * w)
     # What paper is: unsaturated and about as bright as the brightest things in the frame
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
-    paper = _share((inside[:, 1] < 40) & (inside[:, 2] > 0.6 * v_in))
-    ink = _share(inside[:, 2] < 0.6 * v_in)
+    # (The float32 pixels against float32 levels: as the single-candidate form compared them.)
+    level = (0.6 * v_in).astype(np.float32)[:, None]
+    paper = ((inside[..., 1] < 40) & (inside[..., 2] > level)).mean(axis=1)
+    ink = (inside[..., 2] < level).mean(axis=1)
     brightest = _brightest(hsv) if brightest is None else brightest
-    s_out = min(_quantile(outside[:, 1], 50), 120.0) / 60.0
-    hidden = 1.0 - float(_in_frame(side_points(quad, 12, margin=0.0)[0], w, h).mean())  # off the frame
+    s_out = np.minimum(_quantile_rows(outside[..., 1], 50, keep), 120.0) / 60.0
+    outline = _side_points_many(quads, 12, margin=0.0)[0]
+    hidden = 1.0 - _in_frame(outline, w, h).mean(axis=(1, 2))           # off the frame
     # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
-    paper_out = _share((outside[:, 1] < 40) & (np.abs(outside[:, 2] - v_in) < 0.12 * v_in + 4))
-    base = np.array([sup[0], sup[1], sup.mean(), sup1[0], sup1[1], sup1.mean(), tex[-1], tex.mean(), area,
-                     min(s_in, 60.0) / 30.0, float(np.clip((v_in - v_out) / 50.0, -2, 2)),
-                     paper, min(ink, 0.5) * 2, v_in / brightest, s_out, hidden, paper_out])
-    return np.concatenate([base, base ** 2, [base[0] * base[3], base[2] * base[5], base[2] * base[7],
-                                            base[11] * base[13], base[2] * base[11], base[2] * base[15],
-                                            base[11] * base[16], 1.0]])
+    near = (np.abs(outside[..., 2] - v_in.astype(np.float32)[:, None])
+            < (0.12 * v_in + 4).astype(np.float32)[:, None])
+    paper_out = ((outside[..., 1] < 40) & near & keep).sum(axis=1) / kept
+    b = np.column_stack([sup[:, 0], sup[:, 1], sup.mean(axis=1), sup1[:, 0], sup1[:, 1], sup1.mean(axis=1),
+                         tex[:, -1], tex.mean(axis=1), area, np.minimum(s_in, 60.0) / 30.0,
+                         np.clip((v_in - v_out) / 50.0, -2, 2), paper, np.minimum(ink, 0.5) * 2,
+                         v_in / brightest, s_out, hidden, paper_out]).astype(np.float64)
+    return np.column_stack([b, b ** 2, b[:, 0] * b[:, 3], b[:, 2] * b[:, 5], b[:, 2] * b[:, 7],
+                            b[:, 11] * b[:, 13], b[:, 2] * b[:, 11], b[:, 2] * b[:, 15],
+                            b[:, 11] * b[:, 16], np.ones(m)])
 
 
 # -- step 3: refinement ---------------------------------------------------------------------
@@ -904,8 +961,27 @@ def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
     scale = min(1.0, work_width / w)
     if scale >= 1.0:
         return frame
-    return cv2.resize(frame, (max(16, round(w * scale)), max(16, round(h * scale))),
-                      interpolation=cv2.INTER_AREA)
+    size = (max(16, round(w * scale)), max(16, round(h * scale)))
+    if (w, h) == (4 * size[0], 4 * size[1]) and frame.ndim == 3:
+        return _quarter(frame)
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
+def _quarter(frame: np.ndarray) -> np.ndarray:
+    """``cv2.resize(frame, (w/4, h/4), interpolation=INTER_AREA)``, the same pixels, in half the time.
+
+    OpenCV's area resize by 4 takes its slow general path (1.3 ms for 1280×720), by 2 a fast
+    one (0.26 ms on 16 bits). Halving four times the values (16 bits) twice gives each 4×4
+    block's exact sum; divided by 16 and rounded as the one-step resize rounds (half to even).
+    """
+    h, w = frame.shape[:2]
+    values = frame.astype(np.uint16)
+    values <<= 2
+    pairs = cv2.resize(values, (w // 2, h // 2), interpolation=cv2.INTER_AREA)   # 2×2 sums
+    np.left_shift(pairs, 2, out=pairs)
+    sums = cv2.resize(pairs, (w // 4, h // 4), interpolation=cv2.INTER_AREA)     # 4×4 sums
+    small: np.ndarray = cv2.convertScaleAbs(sums, alpha=1.0 / 16)
+    return small
 
 
 def _prune(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], fixed: int,
@@ -930,8 +1006,11 @@ def scored_candidates(small: np.ndarray,
     smooth = cv2.GaussianBlur(small, (3, 3), 0)
     hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
     brightest = _brightest(hsv)
-    tried = [quad for quad in [*extra, *_candidates(small)] if _plausible(quad, sw, sh)][:MAX_SCORED]
-    tried = _prune(smooth, hsv, tried, sum(_plausible(quad, sw, sh) for quad in extra), brightest)
+    fixed = [quad for quad in extra if _plausible(quad, sw, sh)]
+    # the first ``MAX_SCORED`` plausible ones, without judging the rest (up to 24 come)
+    tried = fixed + list(itertools.islice((quad for quad in _candidates(small) if _plausible(quad, sw, sh)),
+                                          max(0, MAX_SCORED - len(fixed))))
+    tried = _prune(smooth, hsv, tried[:MAX_SCORED], len(fixed), brightest)
     quads: list[np.ndarray] = []
     # snap the rough outlines to edges, all at once
     for quad, snapped in zip(tried, _refine_many(smooth, tried, radius=6.0, samples=24), strict=True):
@@ -942,9 +1021,8 @@ def scored_candidates(small: np.ndarray,
         quads.append(quad)
     if not quads:
         return []
-    supports = _side_support_many(smooth, quads, offset=2.0)
-    return [(quad, _features(smooth, hsv, quad, support, brightest))
-            for quad, support in zip(quads, supports, strict=True)]
+    features = _features_many(smooth, hsv, quads, _side_support_many(smooth, quads, offset=2.0), brightest)
+    return list(zip(quads, features, strict=True))
 
 
 def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.ndarray,

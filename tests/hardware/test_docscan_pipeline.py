@@ -10,7 +10,14 @@ import pytest
 from hardware.camera import read_within
 from hardware.docscan import detect
 from hardware.docscan.autocapture import AutoCapture
-from hardware.docscan.detect import Detection, _quantile, _sides, detect_page, order_corners, percentile_u8
+from hardware.docscan.detect import (
+    Detection,
+    _quantile_rows,
+    _sides,
+    detect_page,
+    order_corners,
+    percentile_u8,
+)
 from hardware.docscan.encode import encode_page
 from hardware.docscan.enhance import MODES, enhance
 from hardware.docscan.errors import BadImage, ScanError
@@ -80,12 +87,85 @@ def test_the_fast_percentiles_are_numpys_to_the_last_bit():
         assert percentile_u8(values.reshape(1, -1), q) == float(np.percentile(values, q))
         floats = values.astype(np.float32)
         for q in (50.0, 75.0):  # the ones the scoring takes
-            assert _quantile(floats, q) == float(np.percentile(floats, q))
+            assert _quantile_rows(floats[None, :], q)[0] == float(np.percentile(floats, q))
+            # a row's values left out by ``keep`` count for nothing
+            padded = np.concatenate([floats, rng.integers(0, 256, 7).astype(np.float32)])[None, :]
+            keep = np.arange(n + 7)[None, :] < n
+            assert _quantile_rows(padded, q, keep)[0] == float(np.percentile(floats, q))
     quad = np.array([[10, 10], [200, 12], [190, 150], [12, 140]], np.float32)
     p, _, n = _sides(quad)
     assert _sides(quad.copy())[2] is n  # the same candidate's sides are worked out once
     with pytest.raises(ValueError):
         p[0, 0] = 0  # and shared read-only
+
+
+def test_the_small_copy_is_opencvs_area_resize_to_the_last_bit():
+    # the fast quarter (two exact halvings of 4x values) must not move a single outline
+    rng = np.random.default_rng(9)
+    for shape in ((720, 1280, 3), (360, 640, 3), (724, 1288, 3), (1080, 1920, 3)):
+        frame = rng.integers(0, 256, shape, dtype=np.uint8)
+        frame[:40] = 255  # flat and saturated parts too, and sums exactly halfway (rounded to even)
+        frame[40:80, ::2] = (7, 8, 9)
+        h, w = shape[:2]
+        size = (max(16, round(w * 320 / w)), max(16, round(h * 320 / w)))
+        expected = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(detect.shrink(frame), expected)
+
+
+def _hull_to_quad_vectorised(hull: np.ndarray) -> np.ndarray | None:
+    """``detect.hull_to_quad`` as it was written with NumPy (every edge at once per round)."""
+    pts = hull.reshape(-1, 2).astype(np.float64)
+    peri = cv2.arcLength(pts.astype(np.float32), True)
+    pts = cv2.approxPolyDP(pts.astype(np.float32), 0.01 * peri, True).reshape(-1, 2).astype(np.float64)
+    while len(pts) > 4:
+        ring = np.concatenate([pts[-1:], pts, pts[:2]])
+        a, b, c, d = ring[:-3], ring[1:-2], ring[2:-1], ring[3:]
+        d1, d2 = b - a, d - c
+        den = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+        parallel = np.abs(den) < 1e-9
+        t = ((c[:, 0] - a[:, 0]) * d2[:, 1] - (c[:, 1] - a[:, 1]) * d2[:, 0]) / np.where(parallel, 1.0, den)
+        meet = a + t[:, None] * d1
+        cost = 0.5 * np.abs((c[:, 0] - b[:, 0]) * (meet[:, 1] - b[:, 1])
+                            - (c[:, 1] - b[:, 1]) * (meet[:, 0] - b[:, 0]))
+        behind = (((meet - b) * (b - a)).sum(axis=1) < 0) | (((meet - c) * (c - d)).sum(axis=1) < 0)
+        cost[parallel | behind] = np.inf
+        best = int(np.argmin(cost))
+        if not np.isfinite(cost[best]):
+            return None
+        n = len(pts)
+        pts[best] = meet[best]
+        pts = np.delete(pts, (best + 1) % n, axis=0)
+    return pts.astype(np.float32) if len(pts) == 4 else None
+
+
+def test_the_quad_around_a_hull_is_the_vectorised_forms_to_the_last_bit():
+    rng = np.random.default_rng(3)
+    for _ in range(1500):
+        pts = rng.uniform(0, 300, (int(rng.integers(3, 40)), 2)).astype(np.float32)
+        if rng.random() < 0.3:
+            pts = np.round(pts)  # integer corners, as contours have: ties and parallel sides
+        hull = cv2.convexHull(pts)
+        quad, expected = detect.hull_to_quad(hull), _hull_to_quad_vectorised(hull)
+        assert (quad is None) == (expected is None)
+        if quad is not None:
+            np.testing.assert_array_equal(quad, expected)
+
+
+def test_both_planes_edges_in_one_canny_call_are_one_call_per_planes(scenes):
+    # the two edge maps: grey's and saturation's gradients stacked for one Canny per strength
+    def gradients(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cv2.Sobel(plane, cv2.CV_16S, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE),
+                cv2.Sobel(plane, cv2.CV_16S, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE))
+
+    for scene in scenes[:8]:
+        small = detect.shrink(scene.image)
+        blur = cv2.GaussianBlur(small, (5, 5), 0)
+        saturation = np.ascontiguousarray(cv2.cvtColor(blur, cv2.COLOR_BGR2HSV)[..., 1])
+        planes = (cv2.cvtColor(blur, cv2.COLOR_BGR2GRAY), saturation)
+        maps = detect._maps(small)
+        for i, (low, high) in enumerate(((15, 45), (40, 110))):
+            edges = np.bitwise_or(*(cv2.Canny(*gradients(p), low, high) for p in planes))
+            np.testing.assert_array_equal(maps[i], cv2.dilate(edges, np.ones((3, 3), np.uint8)))
 
 
 def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
@@ -112,6 +192,11 @@ def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, mon
                 np.testing.assert_array_equal(alone, snapped)
         np.testing.assert_array_equal(detect._side_support_many(smooth, quads, offset=2.0),
                                       np.stack([detect._side_support(smooth, q, offset=2.0) for q in quads]))
+        supports = detect._side_support_many(smooth, quads, offset=2.0)
+        brightest = detect._brightest(hsv)
+        np.testing.assert_array_equal(detect._features_many(smooth, hsv, quads, supports, brightest),
+                                      np.stack([detect._features(smooth, hsv, q, s, brightest)
+                                                for q, s in zip(quads, supports, strict=True)]))
         # the pruning keeps the first ``fixed`` (the live path's outline) and the others' order
         monkeypatch.setattr(detect, "PRESCORED", 3)
         kept = detect._prune(smooth, hsv, quads, 1, detect._brightest(hsv))

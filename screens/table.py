@@ -21,3 +21,10 @@ SCREENS: dict[str, tuple[str, str]] = {
     "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }
 HOME = "home"
+
+# Screens dropped (removed from the screen manager, their widgets and label textures freed) when
+# the screen named first shows; each is built again if the villager goes back to it. Their state
+# lives in their steps (kiosk.steps), so nothing typed is lost.
+DROPPED_WHEN_SHOWN: dict[str, tuple[str, ...]] = {
+    "capture": ("catalog", "guide", "form", "certificates"),
+}

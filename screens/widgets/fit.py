@@ -36,9 +36,15 @@ def smaller(size: float) -> int:
     return next((s for s in ladder() if s < size), theme.MIN_TEXT)
 
 
+def at_most(size: float) -> int:
+    """The largest size of the ladder not above ``size`` (``theme.MIN_TEXT`` at the bottom): for
+    type sized by the room it has, so that every room does not open a size of its own."""
+    return next((s for s in ladder() if s <= size), theme.MIN_TEXT)
+
+
 def shrink_to_fit(label: Any, margin: float = 0) -> None:
     """Call on ``texture_size`` and ``size``: one step smaller while the words overflow."""
-    if not label.text or label.height <= 0 or label.font_size <= theme.MIN_TEXT:
-        return
+    if not label.text or label.height <= 0 or label.width <= 0 or label.font_size <= theme.MIN_TEXT:
+        return  # nothing to fit into (a hidden button is 0 wide): shrinking would only open font sizes
     if label.texture_size[1] > label.height - margin or label.texture_size[0] > label.width:
         label.font_size = max(theme.MIN_TEXT, smaller(label.font_size))

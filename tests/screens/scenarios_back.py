@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.screens.scenarios import SERVICE, build_app  # noqa: F401 - the app the test starts
+from tests.screens.scenarios import SERVICE
+from tests.screens.scenarios_sizes import build_app  # noqa: F401 - the app the test starts (params["size"])
 
 DROPPED = ("catalog", "guide", "form")
 

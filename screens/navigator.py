@@ -166,6 +166,9 @@ class Navigator:
         self._show(self._resting(), remember=False)
         for screen in self.manager.screens:
             screen.forget()  # what the screens showed of the villager goes with the visit
+        # what the visit freed (its photographs, the forms' widgets) goes back to the system, not
+        # kept by the allocator for the next one (18-36 MB at home after a visit, docs/scanning.md)
+        Clock.schedule_once(_give_back, 0)
 
     def show_error(self, message_key: str, then_home: bool = False) -> Any:
         from screens.widgets.error_popup import ErrorPopup
@@ -277,6 +280,6 @@ class Navigator:
 
 
 def _give_back(_dt: float) -> None:
-    """Free the dropped screens' cycles now and let glibc return the pages (kiosk.warmup)."""
+    """Free the cycles of what was dropped now and let glibc return the free pages (kiosk.warmup)."""
     gc.collect()
     give_back_free_memory()

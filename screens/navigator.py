@@ -1,7 +1,9 @@
 """The one place that changes screens; it follows the step table (``kiosk.steps.table``).
 
 Screens come from ``screens.table``, loaded on first use, each handed its own step
-controller. ``forward()`` asks the current step where forward leads and checks the move
+controller; those a screen lets go (``DROPPED_WHEN_SHOWN``: the catalog, guide and form
+while the capture screen shows) are dropped and built again if the villager goes back, as
+their steps keep what they showed. ``forward()`` asks the current step where forward leads and checks the move
 against the table; ``back()`` and ``home()`` are allowed everywhere, ``finish()`` ends the
 visit. Leaving a screen calls its step's ``leave()`` (devices stopped, the camera given
 back), showing one calls ``enter()``.

@@ -22,9 +22,11 @@ SCREENS: dict[str, tuple[str, str]] = {
 }
 HOME = "home"
 
-# Screens dropped (removed from the screen manager, their widgets and label textures freed) when
-# the screen named first shows; each is built again if the villager goes back to it. Their state
-# lives in their steps (kiosk.steps), so nothing typed is lost.
+# Screens dropped (out of the screen manager, their widgets and label textures freed) when the
+# screen named first shows, each built again if the villager goes back to it: the capture screen
+# is the visit's costliest (camera, preview, scanners) and the screens behind it are not shown
+# meanwhile (≈ 25 MB on a 1920×1080 walk, docs/scanning.md). Their state lives in their steps
+# (kiosk.steps: the form's values, CatalogStep.place), so nothing typed is lost.
 DROPPED_WHEN_SHOWN: dict[str, tuple[str, ...]] = {
     "capture": ("catalog", "guide", "form", "certificates"),
 }

@@ -18,7 +18,9 @@ rasteriser) and the X server's, resident memory (``VmRSS``, and per mapping from
 ``/proc/<pid>/smaps``), and from the app: preview frames drawn, window redraws, frames
 read, detections, the window redraws drawn inside the picture's box alone (partial: only a
 new preview frame changed, ``screens/widgets/live_region.py``), and the GL framebuffer's
-samples (0: no multisampling).
+samples (0: no multisampling), and the screens the screen manager keeps built while the
+capture screen shows (``screens_built_at_capture``: those behind it are dropped,
+``screens/table.py``).
 
     .venv/bin/python benchmarks/capture_screen.py [--seconds 20] [--settle 3]
         [--visits N] [--malloc-trim] [--py-spy OUT] [--tracemalloc OUT]
@@ -198,8 +200,10 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
         read, looks = _scanner_counts(service)
         marks.append({"t": time.monotonic(), "drawn": _count_drawn(screen), "read": read, "looks": looks,
                       "window": flips[0], "partial": _count_partial(screen)})
-        if len(marks) == 1 and home_snapshot is not None:
-            _write_growth(home_snapshot, _snapshot(params), Path(params["tracemalloc"]))
+        if len(marks) == 1:  # the screens kept built while the capture screen shows (screens.table)
+            built = d.call(lambda: list(d.app.nav.manager.screen_names))
+            if home_snapshot is not None:
+                _write_growth(home_snapshot, _snapshot(params), Path(params["tracemalloc"]))
         d.send(marked=len(marks))
         if command.get("stop"):
             break
@@ -210,7 +214,7 @@ def sit_on_screens(d: Any, params: dict[str, Any]) -> dict[str, Any]:
 
     result = {"ui_fps": Clock.get_rfps(), **d.call(_multisampling), "fps": rate("drawn"),
               "read_fps": rate("read"), "window_fps": rate("window"), "partial_fps": rate("partial"),
-              "looks_per_s": rate("looks") if first["looks"] >= 0 else None}
+              "looks_per_s": rate("looks") if first["looks"] >= 0 else None, "screens_built": built}
     if command.get("again"):
         for _ in range(int(params.get("visits", 1))):  # each: home after a visit, the next capture
             d.call(d.app.nav.home)
@@ -408,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         "looks_per_s": None if value["looks_per_s"] is None else round(value["looks_per_s"], 2),
         "rss_rise_mb": memory_rise(home_map, capture_map),
         "multisamples": value.get("multisamples"), "gl_samples": value.get("gl_samples"),
+        "screens_built_at_capture": value.get("screens_built"),
     }
     if second is not None:
         home2, capture2 = second["home"]["rss_mb"], second["capture"]["rss_mb"]

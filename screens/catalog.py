@@ -21,6 +21,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 
+from kiosk.steps.choose import CatalogPlace
 from screens import theme
 from screens.base import KioskScreen
 from screens.catalog_icons import PictureButton
@@ -51,8 +52,25 @@ class CatalogScreen(KioskScreen):
         self._pad: Any = None
         self._items: GridLayout | None = None
         super().__init__(**kwargs)
+        self._restore()
+        self.bind(category=self._remember, searching=self._remember, mode=self._remember,
+                  letters=self._remember)
+
+    def _restore(self) -> None:
+        """Where the step says this visit was (the screen may have been dropped and built again)."""
+        if self.step is not None:
+            place = self.step.place
+            self.category, self.searching, self.mode, self.letters = (place.category, place.searching,
+                                                                      place.mode, place.letters)
+
+    def _remember(self, *_args: Any) -> None:
+        if self.step is not None:
+            self.step.remember(CatalogPlace(self.category, self.searching, self.mode, self.letters))
 
     # -- what the step says ----------------------------------------------------------------
+
+    def prepare(self, **params: Any) -> None:
+        self._restore()  # a new visit starts at the first category
 
     def refresh(self) -> None:
         card = self.step.card_summary()

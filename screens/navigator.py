@@ -1,7 +1,9 @@
 """The one place that changes screens; it follows the step table (``kiosk.steps.table``).
 
 Screens come from ``screens.table``, loaded on first use, each handed its own step
-controller. ``forward()`` asks the current step where forward leads and checks the move
+controller; those a screen lets go (``DROPPED_WHEN_SHOWN``: the catalog, guide and form
+while the capture screen shows) are dropped and built again if the villager goes back, as
+their steps keep what they showed. ``forward()`` asks the current step where forward leads and checks the move
 against the table; ``back()`` and ``home()`` are allowed everywhere, ``finish()`` ends the
 visit. Leaving a screen calls its step's ``leave()`` (devices stopped, the camera given
 back), showing one calls ``enter()``.
@@ -9,18 +11,21 @@ back), showing one calls ``enter()``.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.service import KioskService
 from kiosk.steps.table import MAINTENANCE, NO_WAY_BACK, NOT_RETURNED_TO, OUT_OF_SERVICE, check_move
+from kiosk.warmup import give_back_free_memory
 from screens.base import KioskScreen
-from screens.table import HOME, SCREENS
+from screens.table import DROPPED_WHEN_SHOWN, HOME, SCREENS
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +100,31 @@ class Navigator:
             if self.voice is not None:  # before enter(): a card read at once is heard after this prompt
                 self.voice.screen_shown(name)  # cuts off what the last screen was saying
             self.steps.by_name(name).enter()
+            if DROPPED_WHEN_SHOWN.get(name):
+                Clock.schedule_once(self._drop_hidden, 0)  # once the screen change is complete
         return screen
+
+    def _drop_hidden(self, _dt: float = 0) -> None:
+        """Drop the screens that the screen now shown lets go (``screens.table.DROPPED_WHEN_SHOWN``):
+        out of the screen manager, their widgets and label textures freed, built again by ``screen()``
+        if the villager goes back. What they showed lives in their steps, so nothing typed is lost."""
+        transition = self.manager.transition
+        if transition.is_active:
+            Clock.schedule_once(self._drop_hidden, 0)
+            return
+        dropped = 0
+        for name in DROPPED_WHEN_SHOWN.get(self.current, ()):
+            if name == self.current or not self.manager.has_screen(name):
+                continue
+            screen = self.manager.get_screen(name)  # not forget(): its place in the visit is kept by its step
+            self.manager.remove_widget(screen)
+            if screen.parent is self.manager:  # still a child: remove_widget only unlists a hidden screen
+                self.manager.real_remove_widget(screen)
+            if transition.screen_out is screen:  # the finished transition would keep it alive
+                transition.screen_out = self.manager.current_screen
+            dropped += 1
+        if dropped:
+            Clock.schedule_once(_give_back, 0)  # after the next frame has released their textures
 
     def back(self) -> None:
         """One screen back; leaving the visit's first screen goes home (and wipes)."""
@@ -139,6 +168,9 @@ class Navigator:
         self._show(self._resting(), remember=False)
         for screen in self.manager.screens:
             screen.forget()  # what the screens showed of the villager goes with the visit
+        # what the visit freed (its photographs, the forms' widgets) goes back to the system, not
+        # kept by the allocator for the next one (18-36 MB at home after a visit, docs/scanning.md)
+        Clock.schedule_once(_give_back, 0)
 
     def show_error(self, message_key: str, then_home: bool = False) -> Any:
         from screens.widgets.error_popup import ErrorPopup
@@ -247,3 +279,9 @@ class Navigator:
         handler = getattr(self.current_screen, f"on_event_{name}", None)
         if handler is not None:
             handler(**payload)
+
+
+def _give_back(_dt: float) -> None:
+    """Free the cycles of what was dropped now and let glibc return the free pages (kiosk.warmup)."""
+    gc.collect()
+    give_back_free_memory()

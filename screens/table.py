@@ -21,3 +21,12 @@ SCREENS: dict[str, tuple[str, str]] = {
     "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }
 HOME = "home"
+
+# Screens dropped (out of the screen manager, their widgets and label textures freed) when the
+# screen named first shows, each built again if the villager goes back to it: the capture screen
+# is the visit's costliest (camera, preview, scanners) and the screens behind it are not shown
+# meanwhile (≈ 25 MB on a 1920×1080 walk, docs/scanning.md). Their state lives in their steps
+# (kiosk.steps: the form's values, CatalogStep.place), so nothing typed is lost.
+DROPPED_WHEN_SHOWN: dict[str, tuple[str, ...]] = {
+    "capture": ("catalog", "guide", "form", "certificates"),
+}

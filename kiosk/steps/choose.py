@@ -58,6 +58,19 @@ class CatalogRow:
     blocked: str = ""
 
 
+@dataclass(frozen=True)
+class CatalogPlace:
+    """Where the villager is in the catalog: the category shown, or the search, its way of
+    typing (``letters`` or ``hand``) and what was typed. The step keeps it, not the screen:
+    the catalog screen is dropped while the capture screen shows (``screens.table``) and
+    built again, where the villager left it, if they go back."""
+
+    category: str = ""
+    searching: bool = False
+    mode: str = "letters"
+    letters: str = ""
+
+
 class CatalogStep(Step):
     name = CATALOG
 
@@ -66,6 +79,19 @@ class CatalogStep(Step):
         self._search: CatalogSearch | None = None
         self.handwriting: CatalogHandwriting | None = None
         self._loading: Future[None] | None = None
+        self._place: tuple[str, CatalogPlace] | None = None  # (the visit's id, its place)
+
+    @property
+    def place(self) -> CatalogPlace:
+        """This visit's place in the catalog (the start, for a new visit)."""
+        visit = self.ctx.visit
+        if visit is None or self._place is None or self._place[0] != visit.id:
+            return CatalogPlace()
+        return self._place[1]
+
+    def remember(self, place: CatalogPlace) -> None:
+        visit = self.ctx.visit
+        self._place = (visit.id, place) if visit is not None else None
 
     def enter(self) -> None:
         self.load_search()

@@ -33,3 +33,24 @@ def test_the_design_size_is_drawn_as_it_was():
     assert theme.apply_window(1920, 1080) == 1.0
     assert (theme.TITLE, theme.BODY, theme.TARGET, theme.BAR_HEIGHT, theme.px(600)) == (64, 34, 110, 130, 600)
     assert theme.apply_window(1080, 1920) == 1.0 and theme.PORTRAIT
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_type_shrinks_and_fits_by_a_short_ladder_of_the_theme_sizes(size):
+    from screens.widgets import fit
+
+    theme.apply_window(*size)
+    ladder = fit.ladder()
+    # the theme's own sizes are on it, and nothing under the floor: labels that shrink share them
+    assert {theme.TITLE, theme.HEADING, theme.LARGE, theme.BODY, theme.SMALL} <= set(ladder)
+    assert min(ladder) == theme.MIN_TEXT and ladder == sorted(ladder, reverse=True)
+    below_title = [s for s in ladder if s <= theme.TITLE]
+    assert len(below_title) <= 10  # each size opens the CJK font once (≈ 2.5 MB): a few, not one per 2 px
+    assert all(b / a <= 1.25 for a, b in zip(below_title[1:], below_title, strict=False))  # no big jump
+    sizes, size_now = [theme.MIN_TEXT], max(theme.LARGE, 44)
+    while size_now > theme.MIN_TEXT:
+        size_now = fit.smaller(size_now)
+        sizes.append(size_now)
+    assert sizes[-1] == theme.MIN_TEXT and set(sizes) <= set(ladder)
+    assert fit.smaller(theme.MIN_TEXT) == theme.MIN_TEXT
+    assert fit.at_most(theme.HEADING + 0.7) == theme.HEADING and fit.at_most(3) == theme.MIN_TEXT

@@ -15,9 +15,11 @@ transaction when ``flush_beats`` wait or the first has waited ``flush_s`` (500, 
 flush holds the generation check: written only while the fleet generation is the one each beat
 was answered at; when it moved (a revocation, a key rotation, a command, a configuration
 committed meanwhile), the kiosks are read afresh and the beats of a kiosk revoked or whose key
-changed are not written (counted in ``dropped_changed``, logged). The cache's generation is
-read at each flush, so a command or a revocation reaches the plain beats' answers at most
-``flush_s`` after the first beat answered from the old one.
+changed are not written (counted in ``dropped_changed``, logged). A plain beat is answered
+from the cache only while its generation was read from the database (or held by a guarded
+write) within ``fresh_s`` (2 × ``flush_s``, 0.4 s): a busy hall's flushes read it every
+``flush_s``, a quiet hall's beats take the usual way. So a revocation, a command or a
+configuration committed reaches every beat that arrives ``fresh_s`` after its commit.
 
 What this costs, by design:
 
@@ -206,6 +208,7 @@ class HeartbeatWriter:
         # Write-behind (``flush_s`` 0: off, every beat answered after its batch committed).
         self.flush_beats = flush_beats
         self.flush_s = flush_s
+        self.fresh_s = 2 * flush_s  # a plain beat answered early only this soon after the generation was read
         self._waiting: list[WaitingBeat] = []  # answered plain beats, oldest first
         self._waiting_since = 0.0  # monotonic time the oldest of them was answered
         self._flush_failing = False  # the last flush failed: no beat is answered before its write
@@ -352,6 +355,11 @@ class HeartbeatWriter:
         entry = cache.kiosks.get(beat.device_id)
         if epoch % 2 or generation is None or generation < 0 or entry is None:
             return False
+        # The generation known to be the database's only this long ago: a revocation, command or
+        # configuration committed since is seen by the usual way (a busy hall's flushes confirm
+        # it every ``flush_s``; a quiet hall's beats take the usual way).
+        if not cache.fresh(time.monotonic(), self.fresh_s):
+            return False
         nonce = beat._values[HEADER_NONCE]
         if (beat.device_id, nonce) in self._seen:
             beat.error = AuthFailed("nonce already seen", code="replayed_nonce")
@@ -450,6 +458,7 @@ class HeartbeatWriter:
         same = generation is not None and generation >= 0 and all(w.generation == generation for w in waiting)
         guarded = self.guard and self.store.postgres and same
         kept = waiting
+        started = time.monotonic()
         with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
             now = self._clock()
             new: set[tuple[str, str]] | None = None
@@ -460,10 +469,15 @@ class HeartbeatWriter:
                                           settings.max_skew_s)
                 self.guarded += new is not None
             written = new is not None
+            if written:
+                cache.confirm(started)
             if new is None:
                 current = batch.generation()
+                if current == cache.generation:
+                    cache.confirm(started)
                 if current < 0 or any(w.generation != current for w in waiting):
                     cache.refresh(batch.connection, {w.row.device_id for w in waiting}, current)
+                    cache.confirm(started)
                     kept = [w for w in waiting if self._unchanged(w)]
                     if len(kept) < len(waiting):
                         self.dropped_changed += len(waiting) - len(kept)
@@ -535,6 +549,7 @@ class HeartbeatWriter:
         reports: dict[Beat, HeartbeatIn | HallError] = {}
         wants: dict[Beat, bool] = {}  # a history row for this beat (decided once: the memo remembers)
         accepted: list[Beat] = []
+        started = time.monotonic()
         with sqlite_begin("IMMEDIATE"), lazy_commit(), self.store.transaction(guarded=guarded) as batch:
             connection = batch.connection
             now = self._clock()
@@ -553,12 +568,15 @@ class HeartbeatWriter:
                     new = batch.write_guarded(cache.generation, nonces, rows, now, settings.max_skew_s)
                     written = new is not None
                     self.guarded += written
+                    if written:
+                        cache.confirm(started)
                     if new is None:  # the generation moved: nothing written; what the cache said is void
                         outcomes.clear()
                 else:
                     new = set()
             if new is None:
                 cache.refresh(connection, {beat.device_id for beat in beats}, batch.generation())
+                cache.confirm(started)
                 signed = self._signed(beats, outcomes)
                 nonces = [(beat.device_id, beat._values[HEADER_NONCE], beat._timestamp) for beat in signed]
                 new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()

@@ -19,6 +19,7 @@ its reads read one generation's entries (a seqlock; CPython's dict reads are ato
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,14 +60,35 @@ class FleetCache:
         self._manifests: dict[str, dict | None] = {}
         self.reloads = 0  # generations seen change, for tests and logs
         self.epoch = 0  # odd while the writer changes the cache (module docstring)
+        # ``time.monotonic()`` when ``generation`` was last known to be the database's (read, or
+        # held by a guarded write): a plain beat is answered from the cache only shortly after.
+        self.confirmed_at = float("-inf")
+        self.changed_at = float("-inf")  # a commit of this process bumped the generation then
+        fleet_generation.on_commit(self)
 
     def clear(self) -> None:
         self.epoch += 1
         self._clear()
         self.epoch += 1
 
+    def changed(self) -> None:
+        """This process committed a fleet change: the generation held is no longer known fresh
+        (a read begun before this moment confirms nothing: ``fresh``)."""
+        self.changed_at = time.monotonic()
+
+    def fresh(self, now: float, within: float) -> bool:
+        """Whether the generation held was read (after this process's last change) within ``within`` s."""
+        confirmed = self.confirmed_at
+        return confirmed > self.changed_at and now - confirmed <= within
+
+    def confirm(self, stamp: float) -> None:
+        """The generation was the database's at ``stamp`` (``time.monotonic()`` taken before the
+        transaction that read it or whose guarded write held on it)."""
+        self.confirmed_at = max(self.confirmed_at, stamp)
+
     def _clear(self) -> None:
         self.generation = None
+        self.confirmed_at = float("-inf")
         self.kiosks.clear()
         self._stages = None
         self._manifests.clear()

@@ -14,10 +14,16 @@ transaction, so the change and the bump commit together. Writes made with Core s
 outside the ORM do not bump it; the ones that exist need not: the heartbeat writer's own
 delivery and expiry marks (it updates its cache itself), the console's bulk expiry of
 overdue commands (the cache checks ``not_after`` itself) and ``last_seen``.
+
+A commit that bumped it also tells this process's caches at once (``on_commit``): the heartbeat
+writer answers plain beats from its cache only while the generation is freshly read, and a
+change made by this very process (the console's) then holds at the next beat, not up to the
+freshness window later. Other processes see it by reading the number.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -42,13 +48,36 @@ def bump(connection: Connection) -> None:
     connection.execute(_BUMP)
 
 
+_BUMPED = "fleet_generation_bumped"
+_listeners: weakref.WeakSet[Any] = weakref.WeakSet()  # objects with a ``changed()`` method
+
+
+def on_commit(listener: Any) -> None:
+    """``listener.changed()`` runs after each commit in this process that bumped the number
+    (kept weakly: a listener gone is forgotten)."""
+    _listeners.add(listener)
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for objects in (session.new, session.dirty, session.deleted):
         if any(isinstance(obj, WATCHED) for obj in objects):
             bump(session.connection())
+            session.info[_BUMPED] = True
             return
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_BUMPED, False):
+        for listener in list(_listeners):
+            listener.changed()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_BUMPED, None)
 
 
 def install(sessions: sessionmaker[Session]) -> None:
     """Bump the generation in every flush of these sessions that writes a watched row."""
     event.listen(sessions, "before_flush", _before_flush)
+    event.listen(sessions, "after_commit", _after_commit)
+    event.listen(sessions, "after_rollback", _after_rollback)

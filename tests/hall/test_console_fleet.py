@@ -6,6 +6,8 @@ Screenshots go to tests/artifacts/console-fleet-*.png.
 
 from __future__ import annotations
 
+import time
+
 from tests.hall.kiosk_client import SignedClient
 from tests.hall.test_console import browser, shot, submit  # noqa: F401  (the Chromium fixture)
 from tests.support.hall_process import HallProcess
@@ -96,8 +98,16 @@ def test_fleet_pages(tmp_path, browser):  # noqa: F811
         assert config["document"]["version"] == 2
         report = {"health": HEALTHY, "config_version": 2}
         assert healthy.post_json("/api/v1/heartbeat", report).json()["config"] is None
-        browser.refresh()
-        assert "Took it" in browser.find_element(By.ID, f"rollout-{healthy.device_id}").text
+        # A plain beat's state row is written behind its answer (flushed within 0.2 s,
+        # hall/api/heartbeat_writer.py): the page shows it at the next look after that.
+        deadline = time.monotonic() + 10
+        while True:
+            browser.refresh()
+            took = "Took it" in browser.find_element(By.ID, f"rollout-{healthy.device_id}").text
+            if took or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert took
         assert "Waiting" in browser.find_element(By.ID, f"rollout-{paper.device_id}").text
         assert quiet.device_id not in browser.find_element(By.ID, "rollout").text
         shot(browser, "fleet-configs")

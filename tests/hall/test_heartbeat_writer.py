@@ -27,7 +27,7 @@ from hall.core.config import load_settings
 from hall.core.keys import load_or_create_keys
 from hall.db import make_engine, make_sessionmaker, migrate
 from hall.models import Device, DeviceState, Heartbeat, SeenNonce
-from hall.services import commands, devices
+from hall.services import commands, devices, fleet_generation
 from offline_queue.signing import sign_headers
 from tests.hall.kiosk_client import raw_public
 
@@ -411,19 +411,18 @@ def test_a_beat_with_a_command_waits_for_its_commit(hall, behind):
     w = behind()
     kiosk = enrol(hall)
     send(w, beat(kiosk))  # cached
+    (plain,) = send(w, beat(kiosk, uptime_s=4))
+    assert plain.answer is not None and w.writer.answered_early == 1
     with hall.sessions() as db:
         issued = commands.issue(db, hall.keys.sign_private, kiosk[0], "sync_now", {}, "staff", ttl_s=600)
-    # Answered from the cache as it was (the command is seen at the next read of the generation:
-    # the flush, at most ``flush_s`` after the first plain beat; here the stop's).
-    (stale,) = send(w, beat(kiosk, uptime_s=5))
-    assert stale.answer is not None and stale.answer["commands"] == []
-    w.writer.stop()
-    early = w.writer.answered_early
-    (delivering,) = send(w, beat(kiosk, uptime_s=6))
-    # The usual way: answered with the command once the delivery mark and the rows committed.
+    # This process committed a fleet change: its cache is no longer known fresh (the hook on the
+    # sessions' commit), so the next beat goes the usual way — answered with the command once the
+    # delivery mark and the rows committed.
+    (delivering,) = send(w, beat(kiosk, uptime_s=5))
     assert [c["document"]["id"] for c in delivering.answer["commands"]] == [issued.id]
-    assert w.writer.answered_early == early and nonce_written(hall, delivering)
-    assert state_of(hall, kiosk[0]).uptime_s == 6
+    assert w.writer.answered_early == 1 and nonce_written(hall, delivering)
+    assert w.writer.loop.running
+    assert state_of(hall, kiosk[0]).uptime_s == 5
     with hall.sessions() as db:
         assert db.get(DeviceCommand, issued.id).delivered_at is not None
 
@@ -501,3 +500,19 @@ def test_a_flush_the_database_refuses_leaves_the_writer_alive_and_is_tried_again
     assert w.writer.dropped_failing == 0
     (fine,) = send(w, beat(kiosk, uptime_s=4))
     assert fine.answer is not None and w.writer.loop.running
+
+
+def test_a_plain_beat_is_answered_early_only_while_the_generation_is_freshly_read(hall, behind):
+    w = behind(flush_s=0.1)  # fresh for 0.2 s after a read of the generation
+    kiosk = enrol(hall)
+    send(w, beat(kiosk))  # the usual way: cached, the generation read
+    (plain,) = send(w, beat(kiosk, uptime_s=2))
+    assert plain.answer is not None and w.writer.answered_early == 1
+    # Another process's change (not this process's sessions: no hook tells this cache).
+    with hall.engine.begin() as connection:
+        fleet_generation.bump(connection)
+    time.sleep(0.5)  # past the freshness window, and past the flush (which read the new number)
+    (after,) = send(w, beat(kiosk, uptime_s=3))
+    # The usual way (read afresh, written before the answer), not the cache's old word.
+    assert after.answer is not None and w.writer.answered_early == 1 and nonce_written(hall, after)
+    assert w.writer.loop.running

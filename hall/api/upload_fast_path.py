@@ -98,6 +98,7 @@ class UploadFastPath:
         self.known = state.known_devices
         self.body_reader: BodyReader = state.body_reader
         self._sign_key = state.keys.sign_private
+        self.answered = 0  # requests answered here (for tests and logs)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.app, name)  # ``app.state``, the heartbeat's ``writer`` and friends
@@ -143,6 +144,7 @@ class UploadFastPath:
             self.gate.leave(budget)
 
     async def _answer(self, kind: str, scope: Scope, send: Send, body: bytes) -> None:
+        self.answered += 1
         headers: dict[str, str] = {}
         device_id = nonce = ""  # for the answer's signature: the last of each, as AnswerSigning reads
         for name, value in scope["headers"]:

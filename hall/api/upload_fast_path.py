@@ -14,10 +14,11 @@ statements built once:
 
 * create: one transaction — the device read, the signature, the nonce (with ``last_seen``),
   the existing upload of that hash, the quota, the new row — committed durably as before;
-* chunk: one transaction for the device, the signature, the nonce and the upload's row
-  (lazy, as the nonce book's), then the disk work with no transaction open (the chunk written
-  and fsynced; the last one hash-checked and stored), then the compare and set of the offset
-  in its own short durable transaction, as ``uploads.append_chunk`` (the same code).
+* chunk: the device, the signature, the nonce and the upload's row, then the disk work (the
+  chunk written and fsynced; the last one hash-checked and stored), then the compare and set
+  of the offset, as ``uploads.append_chunk`` (the same code), committed durably. On SQLite the
+  check's transaction (lazy, as the nonce book's) ends before the disk work, whose trips must
+  not hold the hall's one write lock; on PostgreSQL it is one transaction.
 
 Same checks in the same order, same statuses, bodies and headers as the FastAPI routes
 (hall/api/routes/uploads.py: they stay for the OpenAPI schema and serve when the app runs
@@ -31,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -56,7 +58,7 @@ from hall.db import lazy_commit, sqlite_begin
 from hall.errors import HallError
 from hall.models import Device, Upload
 from hall.services import uploads
-from hall.services.nonce_book import record_nonces
+from hall.services.nonce_book import record_one
 from hall.services.signatures import authenticate_on
 from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
 
@@ -191,7 +193,7 @@ class UploadFastPath:
     def _authenticate(self, connection: Connection, headers: dict[str, str], method: str, path: str,
                       body: bytes) -> Device:
         try:
-            return authenticate_on(connection, headers, method, path, [], body, record_nonces,
+            return authenticate_on(connection, headers, method, path, [], body, record_one,
                                    clock=self.clock, max_skew_s=self.settings.max_skew_s)
         except BaseException:
             connection.rollback()  # nothing written: a forged or replayed request leaves no trace
@@ -217,18 +219,28 @@ class UploadFastPath:
     def _chunk(self, headers: dict[str, str], path: str, upload_id: str, body: bytes) -> Answer:
         settings = self.settings
         with self.engine.connect() as connection:
-            # The check's transaction commits lazily, as the nonce book's: it acknowledges nothing.
-            with sqlite_begin("IMMEDIATE"), lazy_commit():
+            # SQLite: the check's transaction ends before the disk work (its one write lock is the
+            # whole hall's) and commits lazily, as the nonce book's: it acknowledges nothing.
+            # PostgreSQL: one transaction, committed durably with the new offset (a row lock is
+            # taken only by the compare and set): two round trips for BEGIN / COMMIT, not four.
+            apart = connection.dialect.name == "sqlite"
+            with sqlite_begin("IMMEDIATE"), (lazy_commit() if apart else nullcontext()):
                 device = self._authenticate(connection, headers, "PATCH", path, body)
                 try:
                     offset = uploads.chunk_offset(settings, headers.get("content-type", ""),
                                                   headers.get("upload-offset", ""), len(body))
                     upload = uploads.read_on(connection, device, upload_id)
                 except HallError:
-                    connection.commit()
+                    connection.commit()  # the nonce stays used
                     raise
-                connection.commit()
-            upload = uploads.chunk_on(connection, settings, upload, offset, body, clock=self.clock)
+                if apart:
+                    connection.commit()
+            try:
+                upload = uploads.chunk_on(connection, settings, upload, offset, body, clock=self.clock)
+            except HallError:
+                if connection.in_transaction():
+                    connection.commit()  # refused before the compare and set: the nonce stays used
+                raise
         return 200, {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
 
 

@@ -81,6 +81,10 @@ def check_quota(db: Session | Connection, settings: Settings, device: Device, si
     count, total = db.execute(
         select(func.count(Upload.id), func.coalesce(func.sum(Upload.size), 0)).where(_unclaimed(device.id))
     ).one()
+    _check_quota(settings, count, total, size)
+
+
+def _check_quota(settings: Settings, count: int, total: int, size: int) -> None:
     if count + 1 > settings.device_upload_count or total + size > settings.device_upload_bytes:
         raise QuotaExceeded(
             f"this device holds {count} unused uploads ({total} bytes); "
@@ -225,7 +229,7 @@ def _move_offset(db: Session | Connection, upload: Upload, new_offset: int, *, c
         ).values(offset=new_offset, complete=complete, verified=complete, updated_at=now)).rowcount
         if moved != 1:
             current = db.scalar(select(Upload.offset).where(Upload.id == upload.id))
-            db.rollback()
+            db.commit()  # nothing written here; what the caller's transaction holds (a nonce) stays
             if current is None:
                 raise NotFound("no such upload for this device", code="upload_not_found")
             raise Conflict(f"hall offset is {current}, chunk starts at {upload.offset}",
@@ -253,6 +257,17 @@ def _insert_new(dialect: ModuleType) -> Insert:
 
 
 _INSERT = {"postgresql": _insert_new(postgresql), "sqlite": _insert_new(sqlite)}
+# The upload of this hash (if any) and the device's unused uploads (the quota), in one read.
+_ATTACHMENTS = ApplicationAttachment.__table__
+_UNUSED = (select(func.count(_UPLOADS.c.id).label("unused_count"),
+                  func.coalesce(func.sum(_UPLOADS.c.size), 0).label("unused_bytes"))
+           .where(_UPLOADS.c.device_id == bindparam("device_id"),
+                  ~exists().where(_ATTACHMENTS.c.upload_id == _UPLOADS.c.id))
+           .subquery("unused"))
+_BY_HASH_AND_UNUSED = (select(*_COLUMNS, _UNUSED.c.unused_count, _UNUSED.c.unused_bytes)
+                       .select_from(_UNUSED.outerjoin(_UPLOADS, and_(
+                           _UPLOADS.c.device_id == bindparam("device_id"),
+                           _UPLOADS.c.sha256 == bindparam("sha256")))))
 
 
 def _detached(row) -> Upload:
@@ -267,10 +282,10 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
     same checks and answers. A twin created meanwhile by another request is found, not an
     error (``ON CONFLICT DO NOTHING``, then read)."""
     sha256 = _check_declared(settings, sha256, size)
-    existing = connection.execute(_BY_HASH, {"device_id": device.id, "sha256": sha256}).first()
-    if existing is not None:
-        return _detached(existing), False
-    check_quota(connection, settings, device, size)
+    found = connection.execute(_BY_HASH_AND_UNUSED, {"device_id": device.id, "sha256": sha256}).one()
+    if found.id is not None:
+        return _detached(found), False
+    _check_quota(settings, found.unused_count, found.unused_bytes, size)
     check_disk(settings, size)
     now = to_datetime(clock())
     upload = Upload(id=f"up-{secrets.token_hex(12)}", device_id=device.id, sha256=sha256, size=size,

@@ -27,9 +27,10 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 from sqlalchemy import and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,6 +47,7 @@ from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, system_clock, to_datetime
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_U = TypeVar("_U", "Upload", "UploadRow")
 
 
 class QuotaExceeded(HallError):
@@ -169,8 +171,8 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
     return _append_read(db, settings, upload, offset, chunk, clock)
 
 
-def _append_read(db: Session | Connection, settings: Settings, upload: Upload, offset: int, chunk: bytes,
-                 clock: Clock) -> Upload:
+def _append_read(db: Session | Connection, settings: Settings, upload: _U, offset: int, chunk: bytes,
+                 clock: Clock) -> _U:
     """``append_chunk`` once the upload is read (detached; no transaction open)."""
     if upload.complete:
         if offset == upload.size and not chunk:
@@ -185,7 +187,7 @@ def _append_read(db: Session | Connection, settings: Settings, upload: Upload, o
     return upload
 
 
-def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload, chunk: bytes,
+def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload | UploadRow, chunk: bytes,
                  clock: Clock) -> tuple[int, bool]:
     """The chunk written at the upload's offset and fsynced (the one fsync of a chunk that does
     not complete its upload); the last one's SHA-256 checked and the file handed to the blob
@@ -216,19 +218,18 @@ def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload, c
     return new_offset, complete
 
 
-def _move_offset(db: Session | Connection, upload: Upload, new_offset: int, *, complete: bool,
+def _move_offset(db: Session | Connection, upload: Upload | UploadRow, new_offset: int, *, complete: bool,
                  clock: Clock) -> None:
     """Move the upload from the offset read to ``new_offset`` in one short write transaction,
     or raise ``Conflict`` (409 offset_mismatch: another request moved it) or ``NotFound``
     (cleaned up meanwhile). Updates the detached ``upload`` for the answer."""
     now = to_datetime(clock())
     with sqlite_begin("IMMEDIATE"):
-        moved = db.execute(update(Upload).where(
-            Upload.id == upload.id, Upload.device_id == upload.device_id, Upload.offset == upload.offset,
-            Upload.complete.is_(False),
-        ).values(offset=new_offset, complete=complete, verified=complete, updated_at=now)).rowcount
+        moved = db.execute(_MOVE, {"upload_id": upload.id, "owner": upload.device_id,
+                                   "from_offset": upload.offset, "to_offset": new_offset,
+                                   "to_complete": complete, "at": now}).rowcount
         if moved != 1:
-            current = db.scalar(select(Upload.offset).where(Upload.id == upload.id))
+            current = db.scalar(_OFFSET_OF, {"upload_id": upload.id})
             db.commit()  # nothing written here; what the caller's transaction holds (a nonce) stays
             if current is None:
                 raise NotFound("no such upload for this device", code="upload_not_found")
@@ -239,8 +240,15 @@ def _move_offset(db: Session | Connection, upload: Upload, new_offset: int, *, c
 
 
 # -- the same on one connection, for the upload's fast path (hall/api/upload_fast_path.py) ------
-# Core statements built once, rows read into detached ``Upload``s: no session, no ORM loading.
+# Core statements built once (building one per call cost more than running it), rows read into
+# plain ``UploadRow``s: no session, no ORM loading or instrumented attributes.
 _UPLOADS = Upload.__table__
+_MOVE = (update(_UPLOADS)
+         .where(_UPLOADS.c.id == bindparam("upload_id"), _UPLOADS.c.device_id == bindparam("owner"),
+                _UPLOADS.c.received_bytes == bindparam("from_offset"), _UPLOADS.c.complete.is_(False))
+         .values(received_bytes=bindparam("to_offset"), complete=bindparam("to_complete"),
+                 verified=bindparam("to_complete"), updated_at=bindparam("at")))
+_OFFSET_OF = select(_UPLOADS.c.received_bytes).where(_UPLOADS.c.id == bindparam("upload_id"))
 _COLUMNS = (_UPLOADS.c.id, _UPLOADS.c.device_id, _UPLOADS.c.sha256, _UPLOADS.c.size,
             _UPLOADS.c.received_bytes, _UPLOADS.c.complete, _UPLOADS.c.verified, _UPLOADS.c.created_at,
             _UPLOADS.c.updated_at)
@@ -270,14 +278,28 @@ _BY_HASH_AND_UNUSED = (select(*_COLUMNS, _UNUSED.c.unused_count, _UNUSED.c.unuse
                            _UPLOADS.c.sha256 == bindparam("sha256")))))
 
 
-def _detached(row) -> Upload:
-    return Upload(id=row.id, device_id=row.device_id, sha256=row.sha256, size=row.size,
-                  offset=row.received_bytes, complete=row.complete, verified=row.verified,
-                  created_at=row.created_at, updated_at=row.updated_at)
+@dataclass(slots=True)
+class UploadRow:
+    """An upload as read by the fast path: the ``Upload`` attributes its code reads."""
+
+    id: str
+    device_id: str
+    sha256: str
+    size: int
+    offset: int
+    complete: bool
+    verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _detached(row) -> UploadRow:
+    return UploadRow(row.id, row.device_id, row.sha256, row.size, row.received_bytes, row.complete,
+                     row.verified, row.created_at, row.updated_at)
 
 
 def create_on(connection: Connection, settings: Settings, device: Device, sha256: str, size: int,
-              clock: Clock = system_clock) -> tuple[Upload, bool]:
+              clock: Clock = system_clock) -> tuple[UploadRow, bool]:
     """``create_upload`` in the caller's transaction on ``connection`` (which commits it): the
     same checks and answers. A twin created meanwhile by another request is found, not an
     error (``ON CONFLICT DO NOTHING``, then read)."""
@@ -288,8 +310,7 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
     _check_quota(settings, found.unused_count, found.unused_bytes, size)
     check_disk(settings, size)
     now = to_datetime(clock())
-    upload = Upload(id=f"up-{secrets.token_hex(12)}", device_id=device.id, sha256=sha256, size=size,
-                    offset=0, complete=False, verified=False, created_at=now, updated_at=now)
+    upload = UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0, False, False, now, now)
     inserted = connection.execute(_INSERT[connection.dialect.name], {
         "id": upload.id, "device_id": device.id, "sha256": sha256, "size": size, "received_bytes": 0,
         "complete": False, "verified": False, "created_at": now, "updated_at": now}).first()
@@ -301,7 +322,7 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
     return upload, True
 
 
-def read_on(connection: Connection, device: Device, upload_id: str) -> Upload:
+def read_on(connection: Connection, device: Device, upload_id: str) -> UploadRow:
     """``get_upload`` on ``connection``, detached."""
     row = connection.execute(_BY_ID, {"upload_id": upload_id, "device_id": device.id}).first()
     if row is None:
@@ -309,8 +330,8 @@ def read_on(connection: Connection, device: Device, upload_id: str) -> Upload:
     return _detached(row)
 
 
-def chunk_on(connection: Connection, settings: Settings, upload: Upload, offset: int, chunk: bytes,
-             clock: Clock = system_clock) -> Upload:
+def chunk_on(connection: Connection, settings: Settings, upload: UploadRow, offset: int, chunk: bytes,
+             clock: Clock = system_clock) -> UploadRow:
     """``append_chunk`` for an upload read by ``read_on`` in a transaction now ended: the disk
     work with no transaction open, then the compare and set in its own short one."""
     return _append_read(connection, settings, upload, offset, chunk, clock)

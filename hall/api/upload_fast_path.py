@@ -14,11 +14,10 @@ statements built once:
 
 * create: one transaction — the device read, the signature, the nonce (with ``last_seen``),
   the existing upload of that hash, the quota, the new row — committed durably as before;
-* chunk: the device, the signature, the nonce and the upload's row, then the disk work (the
-  chunk written and fsynced; the last one hash-checked and stored), then the compare and set
-  of the offset, as ``uploads.append_chunk`` (the same code), committed durably. On SQLite the
-  check's transaction (lazy, as the nonce book's) ends before the disk work, whose trips must
-  not hold the hall's one write lock; on PostgreSQL it is one transaction.
+* chunk: one transaction for the device, the signature, the nonce and the upload's row, then
+  the disk work with no transaction open (the chunk written and fsynced; the last one
+  hash-checked and stored), then the compare and set of the offset in its own short durable
+  transaction, as ``uploads.append_chunk`` (the same code).
 
 Same checks in the same order, same statuses, bodies and headers as the FastAPI routes
 (hall/api/routes/uploads.py: they stay for the OpenAPI schema and serve when the app runs
@@ -219,12 +218,14 @@ class UploadFastPath:
     def _chunk(self, headers: dict[str, str], path: str, upload_id: str, body: bytes) -> Answer:
         settings = self.settings
         with self.engine.connect() as connection:
-            # SQLite: the check's transaction ends before the disk work (its one write lock is the
-            # whole hall's) and commits lazily, as the nonce book's: it acknowledges nothing.
-            # PostgreSQL: one transaction, committed durably with the new offset (a row lock is
-            # taken only by the compare and set): two round trips for BEGIN / COMMIT, not four.
-            apart = connection.dialect.name == "sqlite"
-            with sqlite_begin("IMMEDIATE"), (lazy_commit() if apart else nullcontext()):
+            # The check's transaction ends before the disk work: its trips (an fsync; with object
+            # storage, the network) must hold neither SQLite's one write lock nor, on PostgreSQL,
+            # the device's row that the nonce's ``last_seen`` touches (a heartbeat batch of that
+            # kiosk would wait on it). Lazy on SQLite, as the nonce book's (it acknowledges
+            # nothing); durable on PostgreSQL, where the other setting is a SET each way (two
+            # round trips) and the commit's wait for the WAL is wall time, not CPU.
+            lazy = lazy_commit() if connection.dialect.name == "sqlite" else nullcontext()
+            with sqlite_begin("IMMEDIATE"), lazy:
                 device = self._authenticate(connection, headers, "PATCH", path, body)
                 try:
                     offset = uploads.chunk_offset(settings, headers.get("content-type", ""),
@@ -233,18 +234,12 @@ class UploadFastPath:
                 except HallError:
                     connection.commit()  # the nonce stays used
                     raise
-                if apart:
-                    connection.commit()
-            try:
-                upload = uploads.chunk_on(connection, settings, upload, offset, body, clock=self.clock)
-            except HallError:
-                if connection.in_transaction():
-                    connection.commit()  # refused before the compare and set: the nonce stays used
-                raise
+                connection.commit()
+            upload = uploads.chunk_on(connection, settings, upload, offset, body, clock=self.clock)
         return 200, {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
 
 
-def _offset_headers(upload: Upload) -> list[tuple[bytes, bytes]]:
+def _offset_headers(upload: Upload | uploads.UploadRow) -> list[tuple[bytes, bytes]]:
     """As the route's ``_offset_headers``."""
     return [(b"upload-offset", str(upload.offset).encode()), (b"upload-length", str(upload.size).encode()),
             (b"cache-control", b"no-store")]

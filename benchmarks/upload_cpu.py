@@ -251,6 +251,8 @@ def worker() -> dict:
     """A round on the tree in PYTHONPATH (called by ``compare``); migrates its database first."""
     from hall.db import migrate
 
+    if os.environ.get("UP_SWITCH_INTERVAL_S"):  # as app_from_environment sets it for a served worker
+        sys.setswitchinterval(float(os.environ["UP_SWITCH_INTERVAL_S"]))
     db_url = os.environ.get("UP_WORKER_DB") or None
     data_dir = os.environ["UP_WORKER_DIR"]
     if db_url is None:

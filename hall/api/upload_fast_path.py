@@ -28,16 +28,15 @@ signs (``X-Hall-Signature``). ``serve_app`` puts this behind the front door.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 
 from hall.api.admission import ARRIVED_KEY, MAX_AGE_AT_ADMISSION_S, missing_signature_header, request_kind
 from hall.api.answer_signing import signature_header
@@ -101,12 +100,6 @@ class UploadFastPath:
         self.body_reader: BodyReader = state.body_reader
         self._sign_key = state.keys.sign_private
         self.answered = 0  # requests answered here (for tests and logs)
-        # Threads of its own, as many as admission lets in at once (kiosks' and the others'
-        # places): handing work to them costs the event loop less than anyio's thread pool
-        # (its Queue and Condition, its limiter and run-vars: a fifth of an upload's CPU on the
-        # loop under uvloop). The work sets the context it needs itself (nothing is inherited).
-        self._threads = ThreadPoolExecutor(state.settings.inflight_kiosk + state.settings.inflight_public,
-                                           thread_name_prefix="hall-uploads")
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.app, name)  # ``app.state``, the heartbeat's ``writer`` and friends
@@ -167,13 +160,11 @@ class UploadFastPath:
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         retry = None
         try:
-            run = asyncio.get_running_loop().run_in_executor
             if kind == "create":
-                status, document, extra = await run(self._threads, self._create, headers, path, body)
+                status, document, extra = await run_in_threadpool(self._create, headers, path, body)
             else:
                 upload_id = scope["path"][len(_CHUNK_PREFIX):]
-                status, document, extra = await run(self._threads, self._chunk, headers, path, upload_id,
-                                                    body)
+                status, document, extra = await run_in_threadpool(self._chunk, headers, path, upload_id, body)
             content = _encode(document).encode()
         except HallError as exc:
             log.info("%s %s -> %s %s", scope["method"], scope["path"], exc.status, exc.code)

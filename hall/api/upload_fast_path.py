@@ -32,6 +32,7 @@ import json
 import logging
 import time
 from contextlib import nullcontext
+from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -158,13 +159,16 @@ class UploadFastPath:
                 nonce = value.decode("latin-1")
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        # The signature covers the query too (a kiosk sends none here): parsed as Starlette does.
+        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         retry = None
         try:
             if kind == "create":
-                status, document, extra = await run_in_threadpool(self._create, headers, path, body)
+                status, document, extra = await run_in_threadpool(self._create, headers, path, query, body)
             else:
                 upload_id = scope["path"][len(_CHUNK_PREFIX):]
-                status, document, extra = await run_in_threadpool(self._chunk, headers, path, upload_id, body)
+                status, document, extra = await run_in_threadpool(self._chunk, headers, path, query,
+                                                                  upload_id, body)
             content = _encode(document).encode()
         except HallError as exc:
             log.info("%s %s -> %s %s", scope["method"], scope["path"], exc.status, exc.code)
@@ -190,18 +194,19 @@ class UploadFastPath:
     # -- on the thread pool: one trip a request, one pooled connection --------------------------
 
     def _authenticate(self, connection: Connection, headers: dict[str, str], method: str, path: str,
-                      body: bytes) -> Device:
+                      query: list[tuple[str, str]], body: bytes) -> Device:
         try:
-            return authenticate_on(connection, headers, method, path, [], body, record_one,
+            return authenticate_on(connection, headers, method, path, query, body, record_one,
                                    clock=self.clock, max_skew_s=self.settings.max_skew_s)
         except BaseException:
             connection.rollback()  # nothing written: a forged or replayed request leaves no trace
             raise
 
-    def _create(self, headers: dict[str, str], path: str, body: bytes) -> Answer:
+    def _create(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
+                body: bytes) -> Answer:
         settings = self.settings
         with self.engine.connect() as connection, sqlite_begin("IMMEDIATE"):
-            device = self._authenticate(connection, headers, "POST", path, body)
+            device = self._authenticate(connection, headers, "POST", path, query, body)
             try:
                 data = validate(UploadIn, parse_json(body))
                 upload, created = uploads.create_on(connection, settings, device, data.sha256, data.size,
@@ -215,7 +220,8 @@ class UploadFastPath:
             document["complete"] = True
         return (201 if created else 200), document, []
 
-    def _chunk(self, headers: dict[str, str], path: str, upload_id: str, body: bytes) -> Answer:
+    def _chunk(self, headers: dict[str, str], path: str, query: list[tuple[str, str]], upload_id: str,
+               body: bytes) -> Answer:
         settings = self.settings
         with self.engine.connect() as connection:
             # The check's transaction ends before the disk work: its trips (an fsync; with object
@@ -226,7 +232,7 @@ class UploadFastPath:
             # round trips) and the commit's wait for the WAL is wall time, not CPU.
             lazy = lazy_commit() if connection.dialect.name == "sqlite" else nullcontext()
             with sqlite_begin("IMMEDIATE"), lazy:
-                device = self._authenticate(connection, headers, "PATCH", path, body)
+                device = self._authenticate(connection, headers, "PATCH", path, query, body)
                 try:
                     offset = uploads.chunk_offset(settings, headers.get("content-type", ""),
                                                   headers.get("upload-offset", ""), len(body))

@@ -42,9 +42,10 @@ class Answer:
         return json.loads(self.body)
 
 
-async def _call(app, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+async def _call(app, method: str, path: str, headers: dict[str, str], body: bytes, query: str = "") -> Answer:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+             "root_path": "",
              "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
              + [(b"content-length", str(len(body)).encode())],
              "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {}}
@@ -90,8 +91,9 @@ class Shapes:
         self.apps = {"route": self.route, "fast": self.fast}
         self.public = self.route.state.keys.sign_private.public_key()
 
-    def send(self, shape: str, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Answer:
-        return asyncio.run(_call(self.apps[shape], method, path, headers, body))
+    def send(self, shape: str, method: str, path: str, headers: dict[str, str], body: bytes = b"",
+             query: str = "") -> Answer:
+        return asyncio.run(_call(self.apps[shape], method, path, headers, body, query))
 
     def enrol(self) -> Kiosk:
         with self.route.state.sessionmaker() as db:
@@ -318,3 +320,17 @@ def test_a_missing_signature_header_is_refused_before_the_body_is_used(shapes):
     assert (answer.status, answer.json()["error"]) == (401, "bad_signature")
     route = shapes.send("route", "POST", UPLOADS, {"content-type": "application/json"}, b"{}")
     assert (route.status, route.json()) == (answer.status, answer.json())
+
+
+def test_the_query_is_signed_alike(shapes):
+    """The signature covers the query string: signed, it is accepted; added unsigned, refused."""
+    kiosk = shapes.enrol()
+    for shape in ("route", "fast"):
+        blob = os.urandom(50)
+        body = json.dumps({"sha256": hashlib.sha256(blob).hexdigest(), "size": 50}).encode()
+        signed = {**sign_headers(kiosk.key, kiosk.device_id, "POST", UPLOADS, [("a", "1"), ("b", "")], body,
+                                 time.time()), "content-type": "application/json"}
+        assert shapes.send(shape, "POST", UPLOADS, signed, body, query="a=1&b=").status == 201, shape
+        added = kiosk.signed("POST", UPLOADS, body, {"content-type": "application/json"})
+        refused = shapes.send(shape, "POST", UPLOADS, added, body, query="a=1")
+        assert (refused.status, refused.json()["error"]) == (401, "bad_signature"), shape

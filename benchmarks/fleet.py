@@ -405,7 +405,9 @@ def _targets(stack: contextlib.ExitStack, workers: int, databases: list[str], ke
     for db in databases:
         for label, tree in ((db, None), *(((f"{db}_baseline", baseline),) if baseline else ())):
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fleet-"))
-            with _python_path(tree):  # the hall's processes import the hall from this tree
+            # The hall's processes import the hall from this tree; this checkout's own too (with an
+            # editable install, a hall started without it imports the installed checkout's).
+            with _python_path(tree or str(ROOT)):
                 hall = stack.enter_context(hall_on(db, workers, Path(tmp)))
             if isinstance(hall, str):
                 result[f"{label}_w{workers}"] = {"skipped": hall}

@@ -37,8 +37,9 @@ of the bare endpoint's rate (``goal_met``: on the first mix; ``goal_met_by_mix``
 Environment: BENCH_DB (sqlite,postgres), BENCH_WORKERS (1,2), BENCH_KIOSKS (200, raised to BENCH_CONNECTIONS),
 BENCH_CONNECTIONS (32), BENCH_CLIENTS (2), BENCH_SECONDS (10), BENCH_RATE (500),
 BENCH_SUBMIT_ONE_IN (20,0: the mixes, one run of each; 0 = heartbeats only, named
-``…_beats_only``), BENCH_ROUNDS (3), BENCH_BASELINE_TREE (unset; another checkout whose hall
-runs in the same rounds, named ``<db>_baseline``; ``max_ratio_to_baseline`` compares them).
+``…_beats_only``; 1 = uploads only, whose ratios compare ``uploads_per_s``), BENCH_ROUNDS (3),
+BENCH_BASELINE_TREE (unset; another checkout whose hall runs in the same rounds, named
+``<db>_baseline``; ``max_ratio_to_baseline`` compares them).
 Prints one JSON line last.
 """
 
@@ -301,6 +302,11 @@ def measure(base: str, server_pid: int, raw: list[tuple[str, bytes]], rate: floa
         # lowers the rates, much less the CPU each answer takes (the 503s' share included).
         "server_cpu_ms_per_answer": round(1000 * server_cpu / max(1, len(beats)), 2),
         "clients_cpu_s_per_s": round(sum(cpu for _, cpu in results) / seconds, 2),
+        # Uploads completed (create 201, chunk 200) and the server's CPU per upload: the figure
+        # of BENCH_SUBMIT_ONE_IN=1 (uploads only; its ratios compare these rates).
+        "uploads_per_s": round(sum(o.kind == "chunk" and o.status == 200 for o in outcomes) / seconds, 1),
+        "server_cpu_ms_per_upload": round(1000 * server_cpu / max(1, sum(
+            o.kind == "chunk" and o.status == 200 for o in outcomes)), 2),
     }
 
 
@@ -403,7 +409,9 @@ def _targets(stack: contextlib.ExitStack, workers: int, databases: list[str], ke
     for db in databases:
         for label, tree in ((db, None), *(((f"{db}_baseline", baseline),) if baseline else ())):
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="fleet-"))
-            with _python_path(tree):  # the hall's processes import the hall from this tree
+            # The hall's processes import the hall from this tree; this checkout's own too (with an
+            # editable install, a hall started without it imports the installed checkout's).
+            with _python_path(tree or str(ROOT)):
                 hall = stack.enter_context(hall_on(db, workers, Path(tmp)))
             if isinstance(hall, str):
                 result[f"{label}_w{workers}"] = {"skipped": hall}
@@ -455,7 +463,8 @@ def _interleaved(targets: dict[str, tuple], workers: int, submit: int, rounds: i
         ceilings = ("bare", "floor", *((label + "_baseline",) if label + "_baseline" in runs else ()))
         for ceiling in ceilings:
             if ceiling != label and ceiling in runs and label != "bare":
-                ratios = [run["heartbeats_per_s"] / max(0.1, other["heartbeats_per_s"])
+                key = "heartbeats_per_s" if submit != 1 else "uploads_per_s"
+                ratios = [run[key] / max(0.1, other[key])
                           for run, other in zip(mine, runs[ceiling], strict=True)]
                 name_of = "baseline" if ceiling.endswith("_baseline") else ceiling
                 entry[f"max_ratio_to_{name_of}"] = round(statistics.median(ratios), 2)

@@ -6,11 +6,12 @@ Migrations are not run here (``county-hall serve`` and ``migrate`` run them firs
 front door (hall/api/front_door.py: health answered and hopeless requests shed before
 FastAPI's own middleware stack), then the heartbeat's fast path (hall/api/heartbeat_fast_path.py:
 ``POST /api/v1/heartbeat`` answered there, many kiosks to a transaction by the process's
-heartbeat writer thread). Any other request then meets, in order: the streaming body
-limit (hall/api/body_limit.py: 413 before the body is buffered, slow bodies cut off),
-admission (hall/api/admission.py: a bounded number in flight per kind, else a fast
-503), the read mode (GET/HEAD read SQLite without the write lock), then FastAPI's
-routes. The server also runs a cleanup pass of
+heartbeat writer thread), then the upload's (hall/api/upload_fast_path.py: its create and
+chunk requests, each in one thread-pool trip on one connection). Any other request then
+meets, in order: the streaming body limit (hall/api/body_limit.py: 413 before the body
+is buffered, slow bodies cut off), admission (hall/api/admission.py: a bounded number in
+flight per kind, else a fast 503), the read mode (GET/HEAD read SQLite without the write
+lock), then FastAPI's routes. The server also runs a cleanup pass of
 abandoned uploads every ``cleanup_interval_s`` on a ``workers.BackgroundLoop``, and reloads
 the enrolled device ids the door and admission sort signed requests by
 (hall/api/known_devices.py) on another.
@@ -37,6 +38,7 @@ from hall.api.heartbeat_fast_path import HeartbeatFastPath
 from hall.api.known_devices import KnownDevices
 from hall.api.main import api_router
 from hall.api.read_mode import ReadModeMiddleware
+from hall.api.upload_fast_path import UploadFastPath
 from hall.console.auth import LoginRequired
 from hall.console.error_page import install_console_error_page
 from hall.console.figures_routes import router as figures_console_router
@@ -143,7 +145,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 def serve_app(settings: Settings, clock: Clock = system_clock) -> FrontDoor:
     """The application as served: ``create_app`` behind the front door."""
     app = create_app(settings, clock)
-    return FrontDoor(HeartbeatFastPath(app), app.state.gate, settings.retry_after_s, app.state.known_devices)
+    return FrontDoor(UploadFastPath(HeartbeatFastPath(app)), app.state.gate, settings.retry_after_s,
+                     app.state.known_devices)
 
 
 def app_from_environment() -> FrontDoor:

@@ -95,8 +95,11 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
             connection.info.pop(_SYNC_KEY, None)
 
         @event.listens_for(engine, "reset")
-        def _on_reset_pg(_dbapi_connection, record, reset_state):
-            if not reset_state.transaction_was_reset:  # the pool rolls back a transaction left open
+        def _on_reset_pg(dbapi_connection, record, reset_state):
+            # The pool rolls back a transaction left open (which undoes a SET made in it); a
+            # connection given back idle (committed) keeps its setting: forgetting it there cost
+            # a SET, a round trip, at every checkout.
+            if not reset_state.transaction_was_reset and not _idle(dbapi_connection):
                 record.info.pop(_SYNC_KEY, None)
 
         return engine
@@ -147,6 +150,16 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
         turn.give_back(record.info)
 
     return engine
+
+
+def _idle(dbapi_connection) -> bool:
+    """True when a psycopg connection is outside any transaction (False when unsure)."""
+    try:
+        from psycopg import pq
+
+        return dbapi_connection.info.transaction_status == pq.TransactionStatus.IDLE
+    except (AttributeError, ImportError):
+        return False
 
 
 class _WriterTurn:

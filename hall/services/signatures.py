@@ -62,6 +62,25 @@ def authenticate(
     return device
 
 
+def authenticate_on(connection: Connection, headers: Mapping[str, str], method: str, path: str,
+                    query_pairs: Iterable[tuple[str, str]], body: bytes,
+                    record_nonces: Callable[[Connection, list[tuple[str, str, int]], float, int],
+                                            set[tuple[str, str]]],
+                    clock: Clock = system_clock, max_skew_s: int = MAX_SKEW_SECONDS) -> Device:
+    """``authenticate`` inside the caller's write transaction on ``connection`` (the upload's
+    fast path: one transaction for the check and the request's own work): the same checks in
+    the same order and the same answers; the nonce (``record_nonces``, usually
+    ``nonce_book.record_nonces``) is written only once the signature verified, in that
+    transaction, so the caller commits it (also when its own work is then refused)."""
+    values, timestamp, now = check_clock(headers, clock, max_skew_s)
+    device = read_device(connection, values[HEADER_DEVICE])
+    check_device(device, values, method, path, query_pairs, body)
+    assert device is not None
+    if not record_nonces(connection, [(device.id, values[HEADER_NONCE], timestamp)], now, max_skew_s):
+        raise AuthFailed("nonce already seen", code="replayed_nonce")
+    return device
+
+
 def check_clock(headers: Mapping[str, str], clock: Clock = system_clock,
                 max_skew_s: int = MAX_SKEW_SECONDS) -> tuple[dict[str, str], int, float]:
     """The signature headers, the request's timestamp and the hall's now; raise AuthFailed when a
@@ -112,7 +131,12 @@ _DEVICE = (select(_DEVICES.c.id, _DEVICES.c.county, _DEVICES.c.public_key, _DEVI
 def device_row(db: Session, device_id: str) -> Device | None:
     """The device as a detached ``Device`` (id, county, public key, revoked) read by one Core
     statement, without the ORM's loading: for routes that only read those."""
-    row = db.connection().execute(_DEVICE, {"device_id": device_id}).first()
+    return read_device(db.connection(), device_id)
+
+
+def read_device(connection: Connection, device_id: str) -> Device | None:
+    """``device_row`` on a connection."""
+    row = connection.execute(_DEVICE, {"device_id": device_id}).first()
     if row is None:
         return None
     return Device(id=row.id, county=row.county, public_key=row.public_key, revoked=row.revoked)

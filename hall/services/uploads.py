@@ -27,12 +27,17 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import ModuleType
+from typing import TypeVar
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from hall.core.config import Settings
 from hall.db import sqlite_begin
@@ -42,6 +47,7 @@ from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, system_clock, to_datetime
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_U = TypeVar("_U", "Upload", "UploadRow")
 
 
 class QuotaExceeded(HallError):
@@ -73,10 +79,14 @@ def _unclaimed(device_id: str):
     return and_(Upload.device_id == device_id, ~claimed)
 
 
-def check_quota(db: Session, settings: Settings, device: Device, size: int) -> None:
+def check_quota(db: Session | Connection, settings: Settings, device: Device, size: int) -> None:
     count, total = db.execute(
         select(func.count(Upload.id), func.coalesce(func.sum(Upload.size), 0)).where(_unclaimed(device.id))
     ).one()
+    _check_quota(settings, count, total, size)
+
+
+def _check_quota(settings: Settings, count: int, total: int, size: int) -> None:
     if count + 1 > settings.device_upload_count or total + size > settings.device_upload_bytes:
         raise QuotaExceeded(
             f"this device holds {count} unused uploads ({total} bytes); "
@@ -98,11 +108,7 @@ def upload_json(upload: Upload) -> dict:
 def create_upload(db: Session, settings: Settings, device: Device, sha256: str, size: int,
                   clock: Clock = system_clock) -> tuple[Upload, bool]:
     """The upload for this device and hash, and whether it was created just now."""
-    sha256 = check_sha256(sha256)
-    if size < 1:
-        raise InvalidRequest("size must be at least 1")
-    if size > settings.max_upload_bytes:
-        raise TooLarge(f"size {size} exceeds the limit of {settings.max_upload_bytes} bytes")
+    sha256 = _check_declared(settings, sha256, size)
     existing = _by_hash(db, device.id, sha256)
     if existing is not None:
         return existing, False
@@ -121,6 +127,15 @@ def create_upload(db: Session, settings: Settings, device: Device, sha256: str, 
             raise
         return existing, False
     return upload, True
+
+
+def _check_declared(settings: Settings, sha256: str, size: int) -> str:
+    sha256 = check_sha256(sha256)
+    if size < 1:
+        raise InvalidRequest("size must be at least 1")
+    if size > settings.max_upload_bytes:
+        raise TooLarge(f"size {size} exceeds the limit of {settings.max_upload_bytes} bytes")
+    return sha256
 
 
 def _by_hash(db: Session, device_id: str, sha256: str) -> Upload | None:
@@ -153,6 +168,12 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
         upload = get_upload(db, device, upload_id)
     db.expunge(upload)  # the answer's copy (before the rollback expires it); the row changes below
     db.rollback()
+    return _append_read(db, settings, upload, offset, chunk, clock)
+
+
+def _append_read(db: Session | Connection, settings: Settings, upload: _U, offset: int, chunk: bytes,
+                 clock: Clock) -> _U:
+    """``append_chunk`` once the upload is read (detached; no transaction open)."""
     if upload.complete:
         if offset == upload.size and not chunk:
             return upload
@@ -161,6 +182,16 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
         raise Conflict(f"hall offset is {upload.offset}, chunk starts at {offset}", code="offset_mismatch")
     if upload.offset + len(chunk) > upload.size:
         raise TooLarge("chunk goes past the declared size")
+    new_offset, complete = _write_chunk(db, settings, upload, chunk, clock)
+    _move_offset(db, upload, new_offset, complete=complete, clock=clock)
+    return upload
+
+
+def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload | UploadRow, chunk: bytes,
+                 clock: Clock) -> tuple[int, bool]:
+    """The chunk written at the upload's offset and fsynced (the one fsync of a chunk that does
+    not complete its upload); the last one's SHA-256 checked and the file handed to the blob
+    store. No transaction is open meanwhile. The offset it reaches and whether it completes."""
     check_disk(settings, len(chunk))
     partial = settings.uploads_dir / upload.id
     with open(partial, "r+b" if partial.exists() else "wb") as handle:
@@ -184,23 +215,22 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
             partial.unlink()
         else:
             store.adopt(key, partial)  # StorageUnavailable: nothing committed, the kiosk sends it again
-    _move_offset(db, upload, new_offset, complete=complete, clock=clock)
-    return upload
+    return new_offset, complete
 
 
-def _move_offset(db: Session, upload: Upload, new_offset: int, *, complete: bool, clock: Clock) -> None:
+def _move_offset(db: Session | Connection, upload: Upload | UploadRow, new_offset: int, *, complete: bool,
+                 clock: Clock) -> None:
     """Move the upload from the offset read to ``new_offset`` in one short write transaction,
     or raise ``Conflict`` (409 offset_mismatch: another request moved it) or ``NotFound``
     (cleaned up meanwhile). Updates the detached ``upload`` for the answer."""
     now = to_datetime(clock())
     with sqlite_begin("IMMEDIATE"):
-        moved = db.execute(update(Upload).where(
-            Upload.id == upload.id, Upload.device_id == upload.device_id, Upload.offset == upload.offset,
-            Upload.complete.is_(False),
-        ).values(offset=new_offset, complete=complete, verified=complete, updated_at=now)).rowcount
+        moved = db.execute(_MOVE, {"upload_id": upload.id, "owner": upload.device_id,
+                                   "from_offset": upload.offset, "to_offset": new_offset,
+                                   "to_complete": complete, "at": now}).rowcount
         if moved != 1:
-            current = db.scalar(select(Upload.offset).where(Upload.id == upload.id))
-            db.rollback()
+            current = db.scalar(_OFFSET_OF, {"upload_id": upload.id})
+            db.commit()  # nothing written here; what the caller's transaction holds (a nonce) stays
             if current is None:
                 raise NotFound("no such upload for this device", code="upload_not_found")
             raise Conflict(f"hall offset is {current}, chunk starts at {upload.offset}",
@@ -208,6 +238,116 @@ def _move_offset(db: Session, upload: Upload, new_offset: int, *, complete: bool
         db.commit()
     upload.offset, upload.complete, upload.verified, upload.updated_at = new_offset, complete, complete, now
 
+
+# -- the same on one connection, for the upload's fast path (hall/api/upload_fast_path.py) ------
+# Core statements built once (building one per call cost more than running it), rows read into
+# plain ``UploadRow``s: no session, no ORM loading or instrumented attributes.
+_UPLOADS = Upload.__table__
+_MOVE = (update(_UPLOADS)
+         .where(_UPLOADS.c.id == bindparam("upload_id"), _UPLOADS.c.device_id == bindparam("owner"),
+                _UPLOADS.c.received_bytes == bindparam("from_offset"), _UPLOADS.c.complete.is_(False))
+         .values(received_bytes=bindparam("to_offset"), complete=bindparam("to_complete"),
+                 verified=bindparam("to_complete"), updated_at=bindparam("at")))
+_OFFSET_OF = select(_UPLOADS.c.received_bytes).where(_UPLOADS.c.id == bindparam("upload_id"))
+_COLUMNS = (_UPLOADS.c.id, _UPLOADS.c.device_id, _UPLOADS.c.sha256, _UPLOADS.c.size,
+            _UPLOADS.c.received_bytes, _UPLOADS.c.complete, _UPLOADS.c.verified, _UPLOADS.c.created_at,
+            _UPLOADS.c.updated_at)
+_BY_HASH = select(*_COLUMNS).where(_UPLOADS.c.device_id == bindparam("device_id"),
+                                   _UPLOADS.c.sha256 == bindparam("sha256"))
+_BY_ID = select(*_COLUMNS).where(_UPLOADS.c.id == bindparam("upload_id"),
+                                 _UPLOADS.c.device_id == bindparam("device_id"))
+
+
+def _insert_new(dialect: ModuleType) -> Insert:
+    return (dialect.insert(_UPLOADS)
+            .on_conflict_do_nothing(index_elements=[_UPLOADS.c.device_id, _UPLOADS.c.sha256])
+            .returning(_UPLOADS.c.id))
+
+
+_INSERT = {"postgresql": _insert_new(postgresql), "sqlite": _insert_new(sqlite)}
+# The upload of this hash (if any) and the device's unused uploads (the quota), in one read.
+_ATTACHMENTS = ApplicationAttachment.__table__
+_UNUSED = (select(func.count(_UPLOADS.c.id).label("unused_count"),
+                  func.coalesce(func.sum(_UPLOADS.c.size), 0).label("unused_bytes"))
+           .where(_UPLOADS.c.device_id == bindparam("device_id"),
+                  ~exists().where(_ATTACHMENTS.c.upload_id == _UPLOADS.c.id))
+           .subquery("unused"))
+_BY_HASH_AND_UNUSED = (select(*_COLUMNS, _UNUSED.c.unused_count, _UNUSED.c.unused_bytes)
+                       .select_from(_UNUSED.outerjoin(_UPLOADS, and_(
+                           _UPLOADS.c.device_id == bindparam("device_id"),
+                           _UPLOADS.c.sha256 == bindparam("sha256")))))
+
+
+@dataclass(slots=True)
+class UploadRow:
+    """An upload as read by the fast path: the ``Upload`` attributes its code reads."""
+
+    id: str
+    device_id: str
+    sha256: str
+    size: int
+    offset: int
+    complete: bool
+    verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _detached(row) -> UploadRow:
+    return UploadRow(row.id, row.device_id, row.sha256, row.size, row.received_bytes, row.complete,
+                     row.verified, row.created_at, row.updated_at)
+
+
+def create_on(connection: Connection, settings: Settings, device: Device, sha256: str, size: int,
+              clock: Clock = system_clock) -> tuple[UploadRow, bool]:
+    """``create_upload`` in the caller's transaction on ``connection`` (which commits it): the
+    same checks and answers. A twin created meanwhile by another request is found, not an
+    error (``ON CONFLICT DO NOTHING``, then read)."""
+    sha256 = _check_declared(settings, sha256, size)
+    found = connection.execute(_BY_HASH_AND_UNUSED, {"device_id": device.id, "sha256": sha256}).one()
+    if found.id is not None:
+        return _detached(found), False
+    _check_quota(settings, found.unused_count, found.unused_bytes, size)
+    check_disk(settings, size)
+    now = to_datetime(clock())
+    upload = UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0, False, False, now, now)
+    inserted = connection.execute(_INSERT[connection.dialect.name], {
+        "id": upload.id, "device_id": device.id, "sha256": sha256, "size": size, "received_bytes": 0,
+        "complete": False, "verified": False, "created_at": now, "updated_at": now}).first()
+    if inserted is None:
+        existing = connection.execute(_BY_HASH, {"device_id": device.id, "sha256": sha256}).first()
+        if existing is None:  # deleted again at once: as the route, an error rather than a guess
+            raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
+        return _detached(existing), False
+    return upload, True
+
+
+def read_on(connection: Connection, device: Device, upload_id: str) -> UploadRow:
+    """``get_upload`` on ``connection``, detached."""
+    row = connection.execute(_BY_ID, {"upload_id": upload_id, "device_id": device.id}).first()
+    if row is None:
+        raise NotFound("no such upload for this device", code="upload_not_found")
+    return _detached(row)
+
+
+def chunk_on(connection: Connection, settings: Settings, upload: UploadRow, offset: int, chunk: bytes,
+             clock: Clock = system_clock) -> UploadRow:
+    """``append_chunk`` for an upload read by ``read_on`` in a transaction now ended: the disk
+    work with no transaction open, then the compare and set in its own short one."""
+    return _append_read(connection, settings, upload, offset, chunk, clock)
+
+
+def chunk_offset(settings: Settings, content_type: str, offset_text: str, size: int) -> int:
+    """A chunk request's offset, or raise: the checks of its headers and size (after the
+    signature's: a forged request learns nothing)."""
+    if content_type.split(";")[0].strip().lower() != "application/offset+octet-stream":
+        raise InvalidRequest("Content-Type must be application/offset+octet-stream")
+    # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
+    if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 18:
+        raise InvalidRequest("Upload-Offset header must be a non-negative integer")
+    if size > settings.max_chunk_bytes:
+        raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
+    return int(offset_text)
 
 def attachment_key(sha256: str) -> str:
     return f"attachments/{check_sha256(sha256)}"

@@ -65,3 +65,23 @@ def test_each_transaction_runs_in_its_own_mode_whatever_came_before(engine):
 
 def _read(connection, query: str) -> object:
     return connection.exec_driver_sql(query).scalar()
+
+
+def test_a_connection_given_back_idle_keeps_its_mode(engine):
+    """Given back after its commit, a connection needs no new setting for a transaction in the
+    same mode (the pool's reset used to make it forget: a statement at every checkout)."""
+    from sqlalchemy import event
+
+    engine, query, expected = engine
+    settings: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(_conn, _cursor, statement, *_args):
+        if statement.startswith(("SET SESSION synchronous_commit", "PRAGMA synchronous=")):
+            settings.append(statement)
+
+    for _ in range(3):
+        with engine.connect() as connection:
+            assert _read(connection, query) == expected[True]
+            connection.commit()
+    assert len(settings) <= 1  # at most the first checkout's

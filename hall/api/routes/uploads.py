@@ -15,7 +15,6 @@ from hall.api.schemas import (
     parse_json,
     validate,
 )
-from hall.errors import InvalidRequest, TooLarge
 from hall.models import Device
 from hall.services import uploads
 
@@ -68,16 +67,9 @@ async def patch_upload(upload_id: str, request: Request, signed: SignedDep, sett
                        clock: ClockDep) -> JSONResponse:
     def work(device: Device, db: Session) -> tuple[dict, dict[str, str]]:
         # After the signature check (signed.run), as before: a forged request learns nothing.
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/offset+octet-stream":
-            raise InvalidRequest("Content-Type must be application/offset+octet-stream")
-        offset_text = request.headers.get("upload-offset", "")
-        # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
-        if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 18:
-            raise InvalidRequest("Upload-Offset header must be a non-negative integer")
-        if len(signed.body) > settings.max_chunk_bytes:
-            raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
-        upload = uploads.append_chunk(db, settings, device, upload_id, int(offset_text), signed.body,
+        offset = uploads.chunk_offset(settings, request.headers.get("content-type", ""),
+                                      request.headers.get("upload-offset", ""), len(signed.body))
+        upload = uploads.append_chunk(db, settings, device, upload_id, offset, signed.body,
                                       clock=clock)
         return {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
 

@@ -1,0 +1,81 @@
+"""Uploads only, over HTTP, against a served hall: the hall's CPU per upload (issue 11, "Speed").
+
+A ``county-hall serve --workers UH_WORKERS`` (2) on a throwaway PostgreSQL cluster
+(benchmarks/abuse.py's ``hall_on``) and UH_KIOSKS (64) kiosks enrolled for real; UH_CONNECTIONS
+(16) keep-alive connections in this process send uploads back to back for UH_SECONDS (10): each
+a signed create and one signed 4 KB chunk that completes it (tests/hall/load_mix.py's
+``upload``). Reports the uploads completed, their statuses, the hall's CPU seconds (its process
+tree; PostgreSQL's own not counted) and the hall's CPU milliseconds per upload.
+
+``UH_TREES=a,b`` (other checkouts, e.g. ``git archive main``): one run per tree in turns, the
+order turned every round, UH_ROUNDS (2) rounds; the ratio of each tree's CPU per upload to the
+first's, per round and their median. Prints one JSON line last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_run() -> dict:
+    """A run on the tree in PYTHONPATH (this script run by ``main`` with that tree first): its
+    hall, and its benchmarks' client code (fleet.py, abuse.py)."""
+    sys.path.insert(0, str(Path(os.environ.get("PYTHONPATH") or ROOT) / "benchmarks"))
+    import fleet
+    from abuse import _kiosks, _tree_cpu_s, hall_on
+
+    seconds = float(os.environ.get("UH_SECONDS", 10))
+    with tempfile.TemporaryDirectory(prefix="upload-http-") as tmp, \
+            hall_on("postgres", int(os.environ.get("UH_WORKERS", 2)), Path(tmp)) as hall:
+        if isinstance(hall, str):
+            return {"skipped": hall}
+        assert hall.pid is not None
+        kiosks = _kiosks(fleet.enrolled(hall, int(os.environ.get("UH_KIOSKS", 64))))
+        before = _tree_cpu_s(hall.pid)
+        outcomes = asyncio.run(fleet._run(hall.url, kiosks, int(os.environ.get("UH_CONNECTIONS", 16)),
+                                          seconds, 0.0, 1))
+        cpu = _tree_cpu_s(hall.pid) - before
+    statuses = Counter(f"{o.kind}:{o.status}" for o in outcomes)
+    done = statuses.get("chunk:200", 0)
+    return {"statuses": dict(statuses), "uploads_per_s": round(done / seconds, 1),
+            "hall_cpu_s": round(cpu, 2), "cpu_ms_per_upload": round(1000 * cpu / max(1, done), 2),
+            "load_average": os.getloadavg()[0]}
+
+
+def main() -> dict:
+    trees = [tree for tree in os.environ.get("UH_TREES", str(ROOT)).split(",") if tree]
+    runs: dict[str, list[dict]] = {tree: [] for tree in trees}
+    load = os.getloadavg()[0]
+    for number in range(int(os.environ.get("UH_ROUNDS", 2))):
+        for tree in (trees if number % 2 == 0 else trees[::-1]):
+            env = {**os.environ, "PYTHONPATH": tree, "UH_ONE_RUN": "1"}
+            done = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env, cwd=tree,
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"{tree}: {done.stderr[-2000:]}")
+            runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    result: dict = {"benchmark": "upload_http", "load_average": [load, os.getloadavg()[0]]}
+    first = trees[0]
+    for tree in trees:
+        entry: dict = {"runs": runs[tree]}
+        if tree != first:
+            ratios = [run["cpu_ms_per_upload"] / base["cpu_ms_per_upload"]
+                      for run, base in zip(runs[tree], runs[first], strict=True)]
+            entry["cpu_over_first_rounds"] = [round(ratio, 3) for ratio in ratios]
+            entry["cpu_over_first"] = round(statistics.median(ratios), 3)
+        result[tree] = entry
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(one_run() if os.environ.get("UH_ONE_RUN") else main()))

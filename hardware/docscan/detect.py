@@ -949,10 +949,18 @@ def ink_level(frame: np.ndarray, quad: np.ndarray) -> float:
     strong sensor noise (0.06).
     """
     patch = _inside_patch(frame, quad, 192, 256)
-    patch = cv2.GaussianBlur(patch, (0, 0), 1.0)
-    strokes = cv2.morphologyEx(patch, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
-    level = max(0.1 * (percentile_u8(patch, 90) + 1.0), 6.0)
-    return float(np.count_nonzero(strokes > level)) / strokes.size
+    return float(np.count_nonzero(_strokes(patch))) / patch.size
+
+
+def _strokes(grey: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+    """Where ``grey`` has ink strokes, by ``ink_level``'s rule (smoothed by σ = 1 px, a 9 px
+    black-hat, darker by a tenth of the paper's brightness and 6 levels at least); the paper's
+    brightness is the 90th percentile of ``region`` (a boolean mask) or of the whole picture."""
+    grey = cv2.GaussianBlur(grey, (0, 0), 1.0)
+    strokes = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
+    paper = percentile_u8(grey if region is None else grey[region], 90)
+    result: np.ndarray = strokes > max(0.1 * (paper + 1.0), 6.0)
+    return result
 
 
 def shrink(frame: np.ndarray, work_width: int = WORK_WIDTH) -> np.ndarray:
@@ -1146,10 +1154,8 @@ def _same_paper_beyond(frame: np.ndarray, small: np.ndarray, part: np.ndarray, w
     where = beyond > 0
     if np.count_nonzero(where) < 400:
         return False
-    grey = cv2.GaussianBlur(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), (0, 0), 1.0)
-    strokes = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9)))
-    level = max(0.1 * (percentile_u8(grey[where], 90) + 1.0), 6.0)
-    return bool(np.count_nonzero(strokes[where] > level) >= SHADOW_INK * np.count_nonzero(where))
+    strokes = _strokes(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), where)
+    return bool(np.count_nonzero(strokes[where]) >= SHADOW_INK * np.count_nonzero(where))
 
 
 def to_frame(quad: np.ndarray, small_shape: tuple[int, ...], frame_shape: tuple[int, ...]) -> np.ndarray:

@@ -26,6 +26,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from hall.api.errors import error_body
 from hall.core.config import Settings
@@ -80,6 +81,14 @@ async def send_error(send: Send, status: int, code: str, detail: str, *, retry_a
                      close: bool = False) -> None:
     """A complete ``{"error", "detail"}`` answer sent straight from a middleware."""
     await send_answer(send, error_answer(status, code, detail, retry_after=retry_after, close=close))
+
+
+def signed_path_and_query(scope: Scope) -> tuple[str, list[tuple[str, str]]]:
+    """What a request's signature covers of its target, read from the scope as Starlette does
+    for the FastAPI routes: the raw path, and the query's pairs (blank values kept)."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope["path"]
+    return path, parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
 
 
 def declared_length(scope: Scope) -> int | None | str:

@@ -28,11 +28,16 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 DEFAULT_RETRY_AFTER_S = 2
 
 
+# JSON as Starlette's JSONResponse renders it (compact, UTF-8), for the answers written without
+# it (the fast paths); one encoder made once: ``json.dumps`` with options builds one per call.
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def error_body(code: str, detail: str) -> bytes:
     """The body of every error answer, whoever writes it: FastAPI's handlers below, the
     middlewares and the front door (hall/api/body_limit.py ``error_answer``), the heartbeat's
     fast path. Compact UTF-8, as Starlette's JSONResponse renders."""
-    return json.dumps({"error": code, "detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
+    return encode_json({"error": code, "detail": detail}).encode()
 
 
 def error_response(status: int, code: str, detail: str, headers: dict | None = None,

@@ -20,17 +20,25 @@ door's shedding come first.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 
 from hall.api.admission import ARRIVED_KEY
 from hall.api.answer_signing import signature_header
-from hall.api.body_limit import BodyReader, BodyRefused, ClientLeft, Message, Receive, Scope, Send
+from hall.api.body_limit import (
+    BodyReader,
+    BodyRefused,
+    ClientLeft,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    signed_path_and_query,
+)
+from hall.api.errors import encode_json
 from hall.api.errors import error_body as _error_body
 from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.errors import HallError
@@ -38,8 +46,6 @@ from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE,
 
 log = logging.getLogger("hall.api")
 HEARTBEAT_PATH = "/api/v1/heartbeat"
-# One encoder made once: ``json.dumps`` with options builds a new one per call.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
                       for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
 
@@ -90,10 +96,8 @@ class HeartbeatFastPath:
             body = await self._read_body(scope, receive, send, headers)
         except _NoBody:
             return
-        raw_path = scope.get("raw_path")
-        beat = Beat(headers, raw_path.decode("latin-1") if raw_path else scope["path"],
-                    parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True), body,
-                    arrived=scope.get(ARRIVED_KEY) or time.monotonic())
+        path, query = signed_path_and_query(scope)
+        beat = Beat(headers, path, query, body, arrived=scope.get(ARRIVED_KEY) or time.monotonic())
         self.writer.ensure_running()  # an app called without its lifespan (benchmarks, tests)
         if self.writer.answer_now(beat):  # a plain beat (or a refusal) answered here, on the loop
             await self._answer(send, headers, beat)
@@ -109,7 +113,7 @@ class HeartbeatFastPath:
 
     async def _answer(self, send: Send, headers: dict[str, str], beat: Beat) -> None:
         if beat.answer is not None:
-            await self._send(send, headers, 200, _encode(beat.answer).encode())
+            await self._send(send, headers, 200, encode_json(beat.answer).encode())
             return
         error = beat.error or HallError("no answer")
         log.info("POST %s -> %s %s", HEARTBEAT_PATH, error.status, error.code)

@@ -28,11 +28,9 @@ signs (``X-Hall-Signature``). ``serve_app`` puts this behind the front door.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import nullcontext
-from urllib.parse import parse_qsl
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -51,8 +49,10 @@ from hall.api.body_limit import (
     limit_for,
     send_answer,
     send_error,
+    signed_path_and_query,
 )
-from hall.api.errors import error_body
+from hall.api.errors import encode_json, error_body
+from hall.api.routes.uploads import offset_headers
 from hall.api.schemas import UploadIn, parse_json, validate
 from hall.db import lazy_commit, sqlite_begin
 from hall.errors import HallError
@@ -65,8 +65,6 @@ from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE,
 log = logging.getLogger("hall.api")
 UPLOADS_PATH = "/api/v1/uploads"
 _CHUNK_PREFIX = UPLOADS_PATH + "/"
-# One encoder made once, rendering as Starlette's JSONResponse does (compact, UTF-8).
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _WANTED = {name.lower().encode("latin-1"): name
            for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE,
                         "content-type", "upload-offset")}
@@ -157,10 +155,7 @@ class UploadFastPath:
                 device_id = value.decode("latin-1")
             elif name == _NONCE_KEY:
                 nonce = value.decode("latin-1")
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        # The signature covers the query too (a kiosk sends none here): parsed as Starlette does.
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        path, query = signed_path_and_query(scope)  # (a kiosk sends no query here; signed all the same)
         retry = None
         try:
             if kind == "create":
@@ -169,7 +164,7 @@ class UploadFastPath:
                 upload_id = scope["path"][len(_CHUNK_PREFIX):]
                 status, document, extra = await run_in_threadpool(self._chunk, headers, path, query,
                                                                   upload_id, body)
-            content = _encode(document).encode()
+            content = encode_json(document).encode()
         except HallError as exc:
             log.info("%s %s -> %s %s", scope["method"], scope["path"], exc.status, exc.code)
             status, content, extra = exc.status, error_body(exc.code, exc.detail), []
@@ -246,6 +241,5 @@ class UploadFastPath:
 
 
 def _offset_headers(upload: Upload | uploads.UploadRow) -> list[tuple[bytes, bytes]]:
-    """As the route's ``_offset_headers``."""
-    return [(b"upload-offset", str(upload.offset).encode()), (b"upload-length", str(upload.size).encode()),
-            (b"cache-control", b"no-store")]
+    """The route's ``offset_headers``, as ASGI header pairs."""
+    return [(name.lower().encode(), value.encode()) for name, value in offset_headers(upload).items()]

@@ -44,7 +44,8 @@ async def create_upload(signed: SignedDep, settings: SettingsDep, clock: ClockDe
     return JSONResponse(answer, status_code=201 if created else 200)
 
 
-def _offset_headers(upload) -> dict[str, str]:
+def offset_headers(upload) -> dict[str, str]:
+    """The offset headers of an upload's answers (the fast path's too)."""
     return {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.size),
             "Cache-Control": "no-store"}
 
@@ -53,13 +54,13 @@ def _offset_headers(upload) -> dict[str, str]:
                                         **ERROR_RESPONSES})
 def head_upload(upload_id: str, device: DeviceDep, db: DbDep) -> Response:
     upload = uploads.get_upload(db, device, upload_id)
-    return Response(status_code=200, headers=_offset_headers(upload))
+    return Response(status_code=200, headers=offset_headers(upload))
 
 
 @router.get("/{upload_id}", response_model=UploadOut, responses=ERROR_RESPONSES)
 def get_upload(upload_id: str, device: DeviceDep, db: DbDep) -> JSONResponse:
     upload = uploads.get_upload(db, device, upload_id)
-    return JSONResponse(uploads.upload_json(upload), headers=_offset_headers(upload))
+    return JSONResponse(uploads.upload_json(upload), headers=offset_headers(upload))
 
 
 @router.patch("/{upload_id}", response_model=ChunkOut, responses=ERROR_RESPONSES, openapi_extra=CHUNK_REQUEST)
@@ -71,7 +72,7 @@ async def patch_upload(upload_id: str, request: Request, signed: SignedDep, sett
                                       request.headers.get("upload-offset", ""), len(signed.body))
         upload = uploads.append_chunk(db, settings, device, upload_id, offset, signed.body,
                                       clock=clock)
-        return {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
+        return {"offset": upload.offset, "complete": upload.complete}, offset_headers(upload)
 
     answer, headers = await signed.run(work)
     return JSONResponse(answer, headers=headers)

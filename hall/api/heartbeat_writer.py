@@ -470,19 +470,18 @@ class HeartbeatWriter:
                 self.guarded += new is not None
             written = new is not None
             if written:
-                cache.confirm(started)
+                cache.confirm(started)  # the guarded write held on the cache's generation
             if new is None:
                 current = batch.generation()
-                if current == cache.generation:
-                    cache.confirm(started)
                 if current < 0 or any(w.generation != current for w in waiting):
                     cache.refresh(batch.connection, {w.row.device_id for w in waiting}, current)
-                    cache.confirm(started)
                     kept = [w for w in waiting if self._unchanged(w)]
                     if len(kept) < len(waiting):
                         self.dropped_changed += len(waiting) - len(kept)
                         log.warning("%d answered heartbeats not written: their kiosk was revoked or its "
                                     "key rotated since", len(waiting) - len(kept))
+                if current == cache.generation:  # (refreshed to it, or held it already)
+                    cache.confirm(started)
                 nonces = [(w.row.device_id, w.nonce, w.ts) for w in kept]
                 new = batch.record_nonces(nonces, now, settings.max_skew_s) if nonces else set()
             rows: list[BeatRow] = []

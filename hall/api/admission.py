@@ -97,6 +97,16 @@ def gate_for(settings: Settings) -> PriorityGate:
                         public=settings.inflight_public)
 
 
+def admission_wait(settings: Settings, kind: str, scope: Scope) -> float:
+    """How long a request of ``kind`` may wait for a place: its kind's wait, and no longer than
+    the front door's bound on the request's whole wait when it came through the door."""
+    wait = settings.kiosk_wait_s if kind == "kiosk" else settings.admission_wait_s
+    arrived = scope.get(ARRIVED_KEY)
+    if arrived is not None:
+        wait = min(wait, MAX_AGE_AT_ADMISSION_S - (time.monotonic() - arrived))
+    return wait
+
+
 class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings, gate: PriorityGate | None = None,
                  known: KnownDevices | None = None) -> None:
@@ -118,11 +128,7 @@ class AdmissionMiddleware:
         if kind is None:
             await self.app(scope, receive, send)
             return
-        wait = self.settings.kiosk_wait_s if kind == "kiosk" else self.settings.admission_wait_s
-        arrived = scope.get(ARRIVED_KEY)
-        if arrived is not None:  # served through the front door: bound the request's whole wait
-            wait = min(wait, MAX_AGE_AT_ADMISSION_S - (time.monotonic() - arrived))
-        if not await self.gate.enter(kind, wait):
+        if not await self.gate.enter(kind, admission_wait(self.settings, kind, scope)):
             self.refused[kind] += 1
             await send_error(send, 503, "busy", "the hall is busy; try again later",
                              retry_after=self.settings.retry_after_s)

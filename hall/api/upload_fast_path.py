@@ -29,7 +29,6 @@ signs (``X-Hall-Signature``). ``serve_app`` puts this behind the front door.
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import nullcontext
 
 from sqlalchemy.engine import Connection
@@ -37,7 +36,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from hall.api.admission import ARRIVED_KEY, MAX_AGE_AT_ADMISSION_S, missing_signature_header, request_kind
+from hall.api.admission import admission_wait, missing_signature_header, request_kind
 from hall.api.answer_signing import signature_header
 from hall.api.body_limit import (
     BodyReader,
@@ -129,14 +128,9 @@ class UploadFastPath:
             await send_error(send, 401, "bad_signature", f"missing header {missing}")
             return
         budget = request_kind(scope, self.known) or "kiosk"
-        settings = self.settings
-        wait = settings.kiosk_wait_s if budget == "kiosk" else settings.admission_wait_s
-        arrived = scope.get(ARRIVED_KEY)
-        if arrived is not None:
-            wait = min(wait, MAX_AGE_AT_ADMISSION_S - (time.monotonic() - arrived))
-        if not await self.gate.enter(budget, wait):
+        if not await self.gate.enter(budget, admission_wait(self.settings, budget, scope)):
             await send_error(send, 503, "busy", "the hall is busy; try again later",
-                             retry_after=settings.retry_after_s)
+                             retry_after=self.settings.retry_after_s)
             return
         try:
             await self._answer(kind, scope, send, body)

@@ -33,18 +33,23 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Coroutine
 from functools import cache
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 except ImportError:  # httptools is not installed: h11 only
     HttpToolsProtocol = None
 
+from hall.api.admission import ARRIVED_KEY
+from hall.api.body_limit import Answer, BodyRefused, declared_length
 from hall.api.errors import error_body
 from hall.api.front_door import FrontDoor
+from hall.api.heartbeat_fast_path import HeartbeatFastPath
 from hall.core.config import Settings
 
 log = logging.getLogger("hall.connections")
@@ -69,6 +74,9 @@ class _Guard:
     """Mixed in before a uvicorn HTTP protocol class; uses its ``cycle``, ``loop``,
     ``transport`` and ``connections``."""
 
+    _beats_here = False
+    _one_write = False  # answers written as uvicorn's send writes them, but in one write
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         settings = _settings()
@@ -76,6 +84,8 @@ class _Guard:
         self.max_connections = settings.max_connections
         self.retry_after_s = settings.retry_after_s
         self._head_timer: asyncio.TimerHandle | None = None
+        self._feeding = False  # inside data_received's parsing
+        self._pending_beat: tuple | None = None  # (cycle, app, HeartbeatFastPath)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -89,7 +99,17 @@ class _Guard:
     def data_received(self, data: bytes) -> None:
         if self._waiting_for_head() and self._head_timer is None:
             self._arm_head_timer()
-        super().data_received(data)
+        # httptools calls on_headers_complete, on_body and on_message_complete from within
+        # this: a heartbeat whose head came in it waits as ``_pending_beat`` for the rest.
+        self._feeding = True
+        try:
+            super().data_received(data)
+        finally:
+            self._feeding = False
+        pending = self._pending_beat
+        if pending is not None:
+            self._pending_beat = None
+            self._beat_now_or_task(*pending)
         if not self._waiting_for_head():
             self._disarm_head_timer()
 
@@ -105,17 +125,65 @@ class _Guard:
         queue is full) written here, without an ASGI task: under an unauthenticated flood
         the task, uvicorn's proxy-header middleware and the ASGI messages of such an answer
         cost more of the event loop than the answer itself (issue 9, "Load")."""
-        door = _front_door(app)
+        door, beats = _layers(app)
         answer = (door.quick_answer(cycle.scope, len(self.connections))
                   if door is not None and not self.flow.write_paused else None)
         if answer is None:
+            if beats is not None and self._beats_here and beats.takes(cycle.scope):
+                cycle.scope[ARRIVED_KEY] = time.monotonic()  # as the door stamps it
+                if self._feeding and cycle.more_body:
+                    self._pending_beat = (cycle, app, beats)  # data_received decides, once parsed
+                else:  # a pipelined request started after its predecessor's answer
+                    self._beat_now_or_task(cycle, app, beats)
+                return
             super()._start_asgi_task(cycle, app)  # type: ignore[misc]
             return
+        self._write_whole(cycle, answer)
+
+    def _beat_now_or_task(self, cycle, app, beats: HeartbeatFastPath) -> None:  # type: ignore[no-untyped-def]
+        """A heartbeat whose whole body has come (the usual case: a small beat in one read)
+        answered here when the heartbeat writer answers it on the spot (a plain beat, a replay,
+        a clock refused), in one write; any other — its body not complete in this read, larger
+        than the JSON limit or the process's body budget, a beat that must go to the writer,
+        writing paused — goes on as an ASGI task as every request (which reads the body
+        uvicorn's cycle holds, and gives the same answers)."""
+        if self.transport.is_closing():
+            return  # the parser refused what followed (uvicorn answered 400 and closes)
+        if not cycle.more_body and not self.flow.write_paused and _fits(beats, cycle):
+            answer = beats.answer_at_once(cycle.scope, bytes(cycle.body))
+            if answer is not None:
+                self._write_whole(cycle, answer)
+                return
+        super()._start_asgi_task(cycle, app)  # type: ignore[misc]
+
+    def _write_whole(self, cycle, answer: Answer) -> None:  # type: ignore[no-untyped-def]
         status, headers, body = answer
-        # uvicorn's own send, so the answer is framed, kept alive or closed as any other;
-        # it cannot wait while writing is not paused (checked above), so it completes now.
-        _complete_now(cycle.send({"type": "http.response.start", "status": status, "headers": headers}))
-        _complete_now(cycle.send({"type": "http.response.body", "body": body, "more_body": False}))
+        if not self._one_write:
+            # uvicorn's own send, so the answer is framed, kept alive or closed as any other;
+            # it cannot wait while writing is not paused (checked above), so it completes now.
+            _complete_now(cycle.send({"type": "http.response.start", "status": status, "headers": headers}))
+            _complete_now(cycle.send({"type": "http.response.body", "body": body, "more_body": False}))
+            return
+        # What uvicorn's send writes for a whole answer with a Content-Length (the status line,
+        # its default headers — date, server — and ours, ``connection: close`` when the
+        # connection is not kept alive), in one write, not two: one send() system call.
+        keep_alive = cycle.keep_alive and (b"connection", b"close") not in headers
+        cycle.keep_alive = keep_alive
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        if self.access_log:
+            scope = cycle.scope
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
+                                    get_path_with_query_string(scope), scope["http_version"], status)
+        self.transport.write(b"".join((
+            STATUS_LINE[status], _default_head(self.server_state.default_headers),
+            *[name + b": " + value + b"\r\n" for name, value in headers],
+            b"\r\n" if keep_alive else b"connection: close\r\n\r\n", body)))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not keep_alive:
+            self.transport.close()
+        cycle.on_response()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
@@ -139,15 +207,51 @@ class _Guard:
             self.transport.close()
 
 
-def _front_door(app: object) -> FrontDoor | None:
-    """The FrontDoor inside the app uvicorn serves (behind its proxy-header middleware)."""
-    for _ in range(4):
-        if isinstance(app, FrontDoor):
-            return app
-        app = getattr(app, "app", None)
-        if app is None:
-            return None
-    return None
+_LAYERS: dict[int, tuple[object, FrontDoor | None, HeartbeatFastPath | None]] = {}
+
+
+def _layers(app: object) -> tuple[FrontDoor | None, HeartbeatFastPath | None]:
+    """The FrontDoor inside the app uvicorn serves (behind its proxy-header middleware) and the
+    heartbeat's fast path behind it (looked for once per app: asked per request)."""
+    known = _LAYERS.get(id(app))
+    if known is not None and known[0] is app:
+        return known[1], known[2]
+    door: FrontDoor | None = None
+    beats: HeartbeatFastPath | None = None
+    layer: object = app
+    for _ in range(6):
+        if isinstance(layer, FrontDoor) and door is None:
+            door = layer
+        elif isinstance(layer, HeartbeatFastPath) and door is not None:
+            beats = layer  # only behind the door: its checks come first
+            break
+        # vars(): a layer's own ``app``, not one its ``__getattr__`` would hand out
+        layer = vars(layer).get("app") if hasattr(layer, "__dict__") else None
+        if layer is None:
+            break
+    _LAYERS[id(app)] = (app, door, beats)
+    return door, beats
+
+
+def _fits(beats: HeartbeatFastPath, cycle) -> bool:  # type: ignore[no-untyped-def]
+    """The body is within the JSON limit, and a Content-Length was declared that the process's
+    body budget can hold now (else the ASGI task's body reader gives its refusal)."""
+    try:
+        beats.body_reader.check_declared(cycle.scope, beats.settings.max_json_bytes)
+    except BodyRefused:
+        return False
+    return declared_length(cycle.scope) is not None and len(cycle.body) <= beats.settings.max_json_bytes
+
+
+_last_defaults: list = [None, b""]
+
+
+def _default_head(default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """uvicorn's default headers (its ``server`` and ``date``: a new list every second), joined."""
+    if _last_defaults[0] is not default_headers:
+        _last_defaults[0], _last_defaults[1] = default_headers, b"".join(
+            name + b": " + value + b"\r\n" for name, value in default_headers)
+    return _last_defaults[1]
 
 
 def _complete_now(step: Coroutine[object, None, None]) -> None:
@@ -161,12 +265,15 @@ def _complete_now(step: Coroutine[object, None, None]) -> None:
 
 
 class GuardedH11Protocol(_Guard, H11Protocol):
-    pass
+    # h11 never calls ``_start_asgi_task``: its requests all run as tasks (FrontDoor.__call__
+    # gives the door's answers there).
+    _beats_here = False
 
 
 if HttpToolsProtocol is not None:
     class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
-        pass
+        _beats_here = True  # heartbeats answered in the protocol (``_beat_now_or_task``)
+        _one_write = True
 
 
 def protocol_path() -> str:

@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from hall.api.admission import ARRIVED_KEY
 from hall.api.answer_signing import signature_header
 from hall.api.body_limit import (
+    Answer,
     BodyReader,
     BodyRefused,
     ClientLeft,
@@ -36,6 +37,7 @@ from hall.api.body_limit import (
     Receive,
     Scope,
     Send,
+    send_answer,
     signed_path_and_query,
 )
 from hall.api.errors import encode_json
@@ -46,6 +48,8 @@ from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE,
 
 log = logging.getLogger("hall.api")
 HEARTBEAT_PATH = "/api/v1/heartbeat"
+# Set in the scope when the connection's protocol asked ``answer_now`` and was told no.
+_TRIED_KEY = "hall.beat_tried"
 _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
                       for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
 
@@ -62,6 +66,8 @@ class HeartbeatFastPath:
         state = app.state
         self.settings = state.settings
         self._sign_key = state.keys.sign_private
+        self.body_reader: BodyReader = state.body_reader
+        self.answered_at_once = 0  # answered by the connection's protocol (``answer_at_once``; tests)
         self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,
                                       self._deliver)
 
@@ -86,12 +92,29 @@ class HeartbeatFastPath:
             return message
         return watching
 
+    def takes(self, scope: Scope) -> bool:
+        """Whether ``scope`` is a request this layer answers (the heartbeat)."""
+        return scope["path"] == HEARTBEAT_PATH and scope["method"] == "POST"
+
+    def answer_at_once(self, scope: Scope, body: bytes) -> Answer | None:
+        """The whole answer to a heartbeat whose body has arrived, when ``HeartbeatWriter.answer_now``
+        gives it on the spot (a plain beat, a replay, a clock refused), else None: the request
+        goes on as an ASGI task (``__call__``), which then hands it to the writer without asking
+        ``answer_now`` again. Synchronous, for the connection's protocol, which calls it with the
+        body it parsed in the same read as the head (hall/api/connection_guard.py); the caller
+        has checked the body's size against ``max_json_bytes`` and the process's body budget."""
+        headers = _signature_headers(scope)
+        path, query = signed_path_and_query(scope)
+        beat = Beat(headers, path, query, body, arrived=scope.get(ARRIVED_KEY) or time.monotonic())
+        self.writer.ensure_running()
+        if not self.writer.answer_now(beat):
+            scope[_TRIED_KEY] = True
+            return None
+        self.answered_at_once += 1
+        return self._answer_of(headers, beat)
+
     async def _heartbeat(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            known = _SIGNATURE_HEADERS.get(name)
-            if known is not None and known not in headers:  # the first, as Starlette's headers.get
-                headers[known] = value.decode("latin-1")
+        headers = _signature_headers(scope)
         try:
             body = await self._read_body(scope, receive, send, headers)
         except _NoBody:
@@ -99,45 +122,47 @@ class HeartbeatFastPath:
         path, query = signed_path_and_query(scope)
         beat = Beat(headers, path, query, body, arrived=scope.get(ARRIVED_KEY) or time.monotonic())
         self.writer.ensure_running()  # an app called without its lifespan (benchmarks, tests)
-        if self.writer.answer_now(beat):  # a plain beat (or a refusal) answered here, on the loop
-            await self._answer(send, headers, beat)
+        # A plain beat (or a refusal) answered here, on the loop — unless the connection's protocol
+        # already asked (answer_at_once) and was told no.
+        if not scope.get(_TRIED_KEY) and self.writer.answer_now(beat):
+            await send_answer(send, self._answer_of(headers, beat))
             return
         loop = asyncio.get_running_loop()
         beat.waiter = (loop, loop.create_future())
         if not self.writer.submit(beat):
-            await self._send(send, headers, 503, _error_body("busy", "the hall is busy; try again later"),
-                             retry=True)
+            busy = _error_body("busy", "the hall is busy; try again later")
+            await send_answer(send, self._signed(headers, 503, busy, retry=True))
             return
         await beat.waiter[1]
-        await self._answer(send, headers, beat)
+        await send_answer(send, self._answer_of(headers, beat))
 
-    async def _answer(self, send: Send, headers: dict[str, str], beat: Beat) -> None:
+    def _answer_of(self, headers: dict[str, str], beat: Beat) -> Answer:
         if beat.answer is not None:
-            await self._send(send, headers, 200, encode_json(beat.answer).encode())
-            return
+            return self._signed(headers, 200, encode_json(beat.answer).encode())
         error = beat.error or HallError("no answer")
         log.info("POST %s -> %s %s", HEARTBEAT_PATH, error.status, error.code)
-        await self._send(send, headers, error.status, _error_body(error.code, error.detail),
-                         retry=error.status == 429 or error.status > 500)
+        return self._signed(headers, error.status, _error_body(error.code, error.detail),
+                            retry=error.status == 429 or error.status > 500)
 
     async def _read_body(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> bytes:
         """The whole body, at most ``max_json_bytes``, read by the process's one body reader
         (hall/api/body_limit.py: the same refusals and timeouts as every other request, and
         counted toward ``max_buffered_bytes`` until this request's task ends: its answer sent)."""
-        reader: BodyReader = self.app.state.body_reader
+        reader = self.body_reader
         try:
             body = await reader.take(scope, receive, self.settings.max_json_bytes)
         except BodyRefused as refused:
-            await self._send(send, headers, refused.status, _error_body(refused.code, refused.detail),
-                             retry=refused.transient, close=True)
+            refusal = _error_body(refused.code, refused.detail)
+            await send_answer(send, self._signed(headers, refused.status, refusal, retry=refused.transient,
+                                                 close=True))
             raise _NoBody() from None
         except ClientLeft:
             raise _NoBody() from None
         reader.release_with_task(len(body))
         return body
 
-    async def _send(self, send: Send, request_headers: dict[str, str], status: int, body: bytes, *,
-                    retry: bool = False, close: bool = False) -> None:
+    def _signed(self, request_headers: dict[str, str], status: int, body: bytes, *,
+                retry: bool = False, close: bool = False) -> Answer:
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         if retry:
             headers.append((b"retry-after", str(self.settings.retry_after_s).encode()))
@@ -146,8 +171,7 @@ class HeartbeatFastPath:
         device_id, nonce = request_headers.get(HEADER_DEVICE), request_headers.get(HEADER_NONCE)
         if device_id and nonce:  # as AnswerSigning: a signed request gets a signed answer
             headers.append(signature_header(self._sign_key, device_id, nonce, status, body))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        return status, headers, body
 
     def _deliver(self, batch: list[Beat]) -> None:
         """On the writer's thread: wake each beat's request on its event loop, one call per loop."""
@@ -160,6 +184,15 @@ class HeartbeatFastPath:
                 loop.call_soon_threadsafe(_wake, beats)
             except RuntimeError:  # that loop has closed: nobody waits any more
                 pass
+
+
+def _signature_headers(scope: Scope) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        known = _SIGNATURE_HEADERS.get(name)
+        if known is not None and known not in headers:  # the first, as Starlette's headers.get
+            headers[known] = value.decode("latin-1")
+    return headers
 
 
 def _wake(beats: list[Beat]) -> None:

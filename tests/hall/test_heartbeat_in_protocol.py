@@ -1,0 +1,298 @@
+"""A plain heartbeat answered in the connection's protocol, without an ASGI task (issue 11,
+"Speed"; hall/api/connection_guard.py ``_beat_now_or_task``).
+
+A real hall application (SQLite in a temporary directory, its heartbeat writer and fleet
+cache) served by uvicorn with the protocol ``county-hall serve`` uses
+(``GuardedHttpToolsProtocol``), in a thread of this process so that the test can count which
+way each beat went; the kiosks talk to it over real sockets. Each case is compared with the
+same request answered by the ASGI task (a beat whose body comes in a later read takes it):
+the same statuses, the same headers in the same order, signed alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hall.api.connection_guard import HttpToolsProtocol, _layers, listening_sockets
+from hall.api.heartbeat_fast_path import HeartbeatFastPath
+from hall.app import serve_app
+from hall.core.config import load_settings
+from hall.core.keys import load_or_create_keys
+from hall.db import make_engine, make_sessionmaker, migrate
+from hall.models import Device
+from hall.timeutil import to_datetime
+from offline_queue.signing import HEADER_HALL_SIGNATURE, sign_headers, verify_answer
+from tests.hall.kiosk_client import raw_public
+from tests.hall.raw_http import RawAnswer, connect, is_closed_by_peer, read_answer
+
+pytestmark = pytest.mark.skipif(HttpToolsProtocol is None, reason="httptools is not installed")
+PATH = "/api/v1/heartbeat"
+
+
+@dataclass
+class Served:
+    port: int
+    beats: HeartbeatFastPath
+    hall_key: object
+    kiosk: tuple[str, Ed25519PrivateKey]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    from hall.api.connection_guard import GuardedHttpToolsProtocol  # type: ignore[attr-defined]
+
+    data_dir = tmp_path_factory.mktemp("beat-protocol")
+    settings = load_settings(data_dir=str(data_dir), environ={})
+    settings.ensure_dirs()
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    key = Ed25519PrivateKey.generate()
+    device_id = "k-" + uuid.uuid4().hex[:12]
+    with make_sessionmaker(engine)() as db:
+        db.add(Device(id=device_id, county="440000", public_key=raw_public(key),
+                      enrolled_at=to_datetime(time.time())))
+        db.commit()
+    engine.dispose()
+    app = serve_app(settings)
+    _, beats = _layers(app)
+    assert beats is not None
+    # A quiet test hall's plain beats take the usual way once the fleet generation was read more
+    # than 0.4 s ago (heartbeat_writer.py, tested there); here the question is only which way a
+    # plain beat goes, so the window is wide enough for a loaded machine.
+    beats.writer.fresh_s = 60.0
+    try:
+        import uvloop  # noqa: F401  # as county-hall serve runs
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, loop=loop, log_level="warning",
+                            lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    sockets = listening_sockets("127.0.0.1", 0, 1, 128)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    port = sockets[0].getsockname()[1]
+    hall_key = load_or_create_keys(settings.keys_dir).sign_private.public_key()
+    yield Served(port, beats, hall_key, (device_id, key))
+    server.should_exit = True
+    thread.join(30)
+    for sock in sockets:
+        sock.close()
+
+
+def signed_request(served: Served, body: bytes | None = None, *, extra: str = "",
+                   tamper: bool = False) -> tuple[bytes, bytes, str]:
+    """(head, body, nonce) of one signed heartbeat."""
+    device_id, key = served.kiosk
+    body = body if body is not None else json.dumps({"queue": {"depth": 1}}).encode()
+    headers = sign_headers(key, device_id, "POST", PATH, [], body, time.time())
+    if tamper:
+        headers["X-Signature"] = sign_headers(key, device_id, "POST", PATH, [], body + b" ",
+                                              time.time())["X-Signature"]
+    lines = [f"POST {PATH} HTTP/1.1", "Host: x", "Content-Type: application/json",
+             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+    head = ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode("latin-1")
+    return head, body, headers["X-Nonce"]
+
+
+def header_names(answer: RawAnswer) -> list[str]:
+    return [line.split(":", 1)[0].lower() for line in answer.head.split("\r\n")[1:]]
+
+
+def header(answer: RawAnswer, name: str) -> str | None:
+    for line in answer.head.split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.lower() == name:
+            return value.strip()
+    return None
+
+
+def signed_by_hall(served: Served, answer: RawAnswer, nonce: str) -> bool:
+    return verify_answer(served.hall_key, header(answer, HEADER_HALL_SIGNATURE.lower()), served.kiosk[0],
+                         nonce, answer.status, answer.body)
+
+
+def in_one_read(served: Served, sock, **kwargs) -> tuple[RawAnswer, str]:
+    head, body, nonce = signed_request(served, **kwargs)
+    sock.sendall(head + body)
+    return read_answer(sock), nonce
+
+
+def in_two_reads(served: Served, sock, **kwargs) -> tuple[RawAnswer, str]:
+    head, body, nonce = signed_request(served, **kwargs)
+    sock.sendall(head)
+    time.sleep(0.1)  # the head alone is read and parsed first
+    sock.sendall(body)
+    return read_answer(sock), nonce
+
+
+def test_a_plain_beat_in_one_read_is_answered_by_the_protocol_as_the_task_answers_it(served):
+    sock = connect(served.port)
+    try:
+        first, nonce = in_one_read(served, sock)  # the usual way: reads the fleet into the cache
+        assert first.status == 200 and signed_by_hall(served, first, nonce)
+        time.sleep(0.3)  # its flush confirms the generation the cache holds
+        before = served.beats.answered_at_once
+        answers = [in_one_read(served, sock) for _ in range(5)]
+        assert served.beats.answered_at_once == before + 5
+        split, split_nonce = in_two_reads(served, sock)
+        assert served.beats.answered_at_once == before + 5  # the task answered that one
+    finally:
+        sock.close()
+    for answer, nonce in [*answers, (split, split_nonce)]:
+        assert answer.status == 200 and signed_by_hall(served, answer, nonce)
+        document = json.loads(answer.body)
+        assert set(document) == {"heartbeat_interval_s", "server_time", "commands", "config", "release"}
+        assert document["commands"] == [] and document["config"] is None
+    # The same headers in the same order, whichever answered: uvicorn's date and server first.
+    assert header_names(answers[0][0]) == header_names(split) == [
+        "date", "server", "content-type", "content-length", "x-hall-signature"]
+
+
+def test_pipelined_beats_are_answered_in_order_and_the_connection_lives_on(served):
+    sock = connect(served.port)
+    try:
+        in_one_read(served, sock)
+        time.sleep(0.3)
+        before = served.beats.answered_at_once
+        requests = [signed_request(served) for _ in range(3)]
+        sock.sendall(b"".join(head + body for head, body, _ in requests))
+        data = b""
+        while data.count(b"HTTP/1.1 200") < 3 or not data.endswith(b"}"):
+            piece = sock.recv(65536)
+            assert piece
+            data += piece
+        assert served.beats.answered_at_once == before + 3
+        # then a health request on the same connection, answered at the door
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        health = read_answer(sock)
+        assert health.status == 200 and health.body == b'{"status":"ok"}'
+    finally:
+        sock.close()
+    answers = data.split(b"HTTP/1.1 ")[1:]
+    for raw, (_, _, nonce) in zip(answers, requests, strict=True):
+        head, _, body = raw.partition(b"\r\n\r\n")
+        answer = RawAnswer(int(head.split(b" ", 1)[0]), "HTTP/1.1 " + head.decode("latin-1"), body)
+        assert answer.status == 200 and signed_by_hall(served, answer, nonce)
+
+
+def test_a_beat_with_connection_close_is_answered_and_the_connection_closed(served):
+    for send in (in_one_read, in_two_reads):
+        sock = connect(served.port)
+        try:
+            in_one_read(served, sock)
+            time.sleep(0.3)
+            before = served.beats.answered_at_once
+            answer, nonce = send(served, sock, extra="Connection: close\r\n")
+            assert answer.status == 200 and signed_by_hall(served, answer, nonce)
+            assert header(answer, "connection") == "close"
+            assert is_closed_by_peer(sock, timeout_s=5)
+            assert served.beats.answered_at_once == before + (send is in_one_read)
+        finally:
+            sock.close()
+
+
+def test_a_replay_and_a_bad_signature_get_the_tasks_answers(served):
+    answers: dict[str, list[RawAnswer]] = {}
+    for send in (in_one_read, in_two_reads):
+        sock = connect(served.port)
+        try:
+            in_one_read(served, sock)
+            time.sleep(0.3)
+            head, body, nonce = signed_request(served)
+            sock.sendall(head + body)
+            assert read_answer(sock).status == 200
+            if send is in_one_read:
+                sock.sendall(head + body)
+            else:
+                sock.sendall(head)
+                time.sleep(0.1)
+                sock.sendall(body)
+            replay = read_answer(sock)
+            assert signed_by_hall(served, replay, nonce)
+            bad, bad_nonce = send(served, sock, tamper=True)
+            assert signed_by_hall(served, bad, bad_nonce)
+            answers[send.__name__] = [replay, bad]
+        finally:
+            sock.close()
+    for protocol, task in zip(answers["in_one_read"], answers["in_two_reads"], strict=True):
+        assert (protocol.status, protocol.body) == (task.status, task.body)
+        assert header_names(protocol) == header_names(task)
+    replay, bad = answers["in_one_read"]
+    assert replay.status == 401 and json.loads(replay.body)["error"] == "replayed_nonce"
+    assert bad.status == 401 and json.loads(bad.body)["error"] == "bad_signature"
+
+
+def test_a_body_over_the_limit_or_invalid_goes_to_the_task_and_is_refused_as_before(served):
+    limit = served.beats.settings.max_json_bytes
+    sock = connect(served.port)
+    try:
+        in_one_read(served, sock)
+        time.sleep(0.3)
+        before = served.beats.answered_at_once
+        invalid, nonce = in_one_read(served, sock, body=b"[1, 2")
+        assert invalid.status == 422 and signed_by_hall(served, invalid, nonce)
+        assert header(invalid, "connection") is None
+        over = b'{"problems": ["' + b"x" * limit + b'"]}'
+        head, body, nonce = signed_request(served, body=over)
+        sock.sendall(head + body[:60_000])  # refused on its Content-Length: the rest is not read
+        too_large = read_answer(sock)
+        assert too_large.status == 413 and signed_by_hall(served, too_large, nonce)
+        assert header(too_large, "connection") == "close" and is_closed_by_peer(sock, timeout_s=5)
+        assert served.beats.answered_at_once == before
+    finally:
+        sock.close()
+
+
+def test_the_hall_answers_many_beats_in_the_protocol_while_connections_come_and_go(served):
+    """32 connections beating back to back, some closing after each beat: every answer 200 and
+    signed, nearly all of them given by the protocol."""
+    async def kiosk_connection(number: int) -> list[tuple[int, bool]]:
+        results = []
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        for count in range(20):
+            close = number % 4 == 0 and count % 5 == 4
+            head, body, nonce = signed_request(served, extra="Connection: close\r\n" if close else "")
+            writer.write(head + body)
+            status_line = await reader.readline()
+            lines = []
+            while (line := await reader.readline()) != b"\r\n":
+                lines.append(line.decode("latin-1"))
+            length = int(next(line.split(":")[1] for line in lines
+                              if line.lower().startswith("content-length")))
+            content = await reader.readexactly(length)
+            answer = RawAnswer(int(status_line.split()[1]), status_line.decode() + "".join(lines), content)
+            results.append((answer.status, signed_by_hall(served, answer, nonce)))
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.close()
+        return results
+
+    async def fleet() -> list[tuple[int, bool]]:
+        done = await asyncio.gather(*(kiosk_connection(number) for number in range(32)))
+        return [result for one in done for result in one]
+
+    sock = connect(served.port)
+    in_one_read(served, sock)
+    sock.close()
+    time.sleep(0.3)
+    before = served.beats.answered_at_once
+    results = asyncio.run(fleet())
+    assert results == [(200, True)] * 640
+    assert served.beats.answered_at_once - before >= 600
+    assert served.beats.writer.loop.running  # the writer's thread lives on

@@ -138,7 +138,7 @@ class HeartbeatFastPath:
 
     def _answer_of(self, headers: dict[str, str], beat: Beat) -> Answer:
         if beat.answer is not None:
-            return self._signed(headers, 200, encode_json(beat.answer).encode())
+            return self._signed(headers, 200, beat.encoded or encode_json(beat.answer).encode())
         error = beat.error or HallError("no answer")
         log.info("POST %s -> %s %s", HEARTBEAT_PATH, error.status, error.code)
         return self._signed(headers, error.status, _error_body(error.code, error.detail),

@@ -114,6 +114,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from hall.api.errors import encode_json
 from hall.api.heartbeat_behind import HistoryMemo, SeenNonces, WaitingBeat
 from hall.api.heartbeat_store import BeatRow, ConnectionLost, HeartbeatStore
 from hall.api.schemas import HeartbeatIn
@@ -160,6 +161,7 @@ class Beat:
     arrived: float = field(default_factory=time.monotonic)
     waiter: Any = None  # the fast path's own (its future); never touched here
     answer: dict[str, Any] | None = None  # 200
+    encoded: bytes | None = None  # ``answer`` as the fast path sends it, when made already
     error: HallError | None = None  # or this
     _values: dict[str, str] = field(default_factory=dict)
     _timestamp: int = 0
@@ -213,6 +215,7 @@ class HeartbeatWriter:
         self._waiting_since = 0.0  # monotonic time the oldest of them was answered
         self._flush_failing = False  # the last flush failed: no beat is answered before its write
         self._seen = SeenNonces()
+        self._plain: tuple[int, str, bytes] = (-1, "", b"")  # (second, server_time, answer): _plain_answer
         self.history = HistoryMemo(history_every_s)
         self.answered_early = 0  # plain beats answered before their write
         self.flushes = 0
@@ -333,7 +336,7 @@ class HeartbeatWriter:
         except Exception as exc:  # noqa: BLE001 - a failure here costs the early answer, not the answer
             log.error("unexpected %s answering a heartbeat early; the usual way answers it",
                       type(exc).__name__)
-            beat.answer = beat.error = None
+            beat.answer = beat.error = beat.encoded = None
             return False
 
     def _answer_now(self, beat: Beat) -> bool:
@@ -388,11 +391,23 @@ class HeartbeatWriter:
         if first or due:  # the writer sets its timer by the first; flushes at once when due
             self.loop.wake()
         self.answered_early += 1
+        server_time, beat.encoded = self._plain_answer(now)
         # Every field of HeartbeatOut, null ones too.
         beat.answer = {"heartbeat_interval_s": self._settings.heartbeat_interval_s,
-                       "server_time": iso(to_datetime(now)), "commands": [], "config": None,
-                       "release": None}
+                       "server_time": server_time, "commands": [], "config": None, "release": None}
         return True
+
+    def _plain_answer(self, now: float) -> tuple[str, bytes]:
+        """A plain beat's ``server_time`` and its whole answer encoded: they differ only by the
+        second (formatting the time and encoding the answer were ~3 % of a beat's loop time)."""
+        second = int(now)
+        cached = self._plain
+        if cached[0] != second:
+            server_time = iso(to_datetime(second))
+            cached = self._plain = (second, server_time, encode_json({
+                "heartbeat_interval_s": self._settings.heartbeat_interval_s, "server_time": server_time,
+                "commands": [], "config": None, "release": None}).encode())
+        return cached[1], cached[2]
 
     def _flush(self) -> None:
         """Write the answered plain beats waiting (one transaction). The database gone or busy:

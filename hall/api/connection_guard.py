@@ -76,6 +76,7 @@ class _Guard:
 
     _beats_here = False
     _one_write = False  # answers written as uvicorn's send writes them, but in one write
+    _lazy_head_timer = False  # the head timer armed only for a head left incomplete by a read
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +86,7 @@ class _Guard:
         self.retry_after_s = settings.retry_after_s
         self._head_timer: asyncio.TimerHandle | None = None
         self._feeding = False  # inside data_received's parsing
+        self._in_head = False  # httptools: a head begun and not yet complete
         self._pending_beat: tuple | None = None  # (cycle, app, HeartbeatFastPath)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -97,7 +99,7 @@ class _Guard:
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._waiting_for_head() and self._head_timer is None:
+        if not self._lazy_head_timer and self._waiting_for_head() and self._head_timer is None:
             self._arm_head_timer()
         # httptools calls on_headers_complete, on_body and on_message_complete from within
         # this: a heartbeat whose head came in it waits as ``_pending_beat`` for the rest.
@@ -112,6 +114,11 @@ class _Guard:
             self._beat_now_or_task(*pending)
         if not self._waiting_for_head():
             self._disarm_head_timer()
+        elif self._lazy_head_timer and self._in_head and self._head_timer is None:
+            # httptools: armed only when this read leaves a head begun and not complete — a
+            # head that came whole in one read, nearly every one, costs no timer (a call_later
+            # and its cancel per request). The deadline still counts from the head's first read.
+            self._arm_head_timer()
 
     def on_response_complete(self) -> None:
         # Between requests uvicorn's keep-alive timer runs; the head timer starts again
@@ -274,6 +281,15 @@ if HttpToolsProtocol is not None:
     class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
         _beats_here = True  # heartbeats answered in the protocol (``_beat_now_or_task``)
         _one_write = True
+        _lazy_head_timer = True
+
+        def on_message_begin(self) -> None:
+            self._in_head = True
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
 
 
 def protocol_path() -> str:

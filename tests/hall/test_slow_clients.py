@@ -119,3 +119,22 @@ def test_answers_given_at_the_door_keep_the_connection_alive_past_the_head_timeo
         assert is_closed_by_peer(sock, timeout_s=5)
     finally:
         sock.close()
+
+
+def test_after_a_whole_request_a_half_sent_head_on_the_same_connection_is_cut_off(strict_hall):
+    """Under httptools the head timer is armed only when a read leaves a head incomplete
+    (hall/api/connection_guard.py): a head that came whole costs none, a half one is still cut
+    off — also the second request of a keep-alive connection, and one that follows a whole
+    request in the same packet."""
+    for tail in (b"", b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: "):
+        sock = connect(strict_hall.port)
+        try:
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n" + tail)
+            assert read_answer(sock, timeout_s=5).status == 200
+            if not tail:
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            started = time.monotonic()
+            assert is_closed_by_peer(sock, timeout_s=5)
+            assert time.monotonic() - started < 3
+        finally:
+            sock.close()

@@ -21,6 +21,17 @@ uvloop bundles). Under the load mix of issue 9 an iteration of the busy hall's l
 answers were connections not yet accepted. With N sockets the kernel spreads new
 connections over N queues and each loop iteration accepts up to N.
 
+Under httptools the protocol also answers, without an ASGI task, what needs no awaiting:
+the front door's quick answers (health, a missing signature header, shedding) and a plain
+heartbeat (issue 11, "Speed"). httptools parses a read's head and body inside
+``data_received``; a ``POST /api/v1/heartbeat`` whose whole body came in the read of its head
+is handed to the heartbeat's fast path (``HeartbeatFastPath.answer_at_once``), and when the
+writer answers it on the spot (a plain beat, a replay, a clock refused) the answer is written
+as uvicorn would frame it, in one write. Any other heartbeat — its body in a later read, too
+large, one the writer must commit first — becomes an ASGI task as before, with the same
+answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
+write were about a third of the hall's CPU per beat (docs/operations.md, "Fleet load").
+
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).
 The limits come from the settings the serve command hands each worker process
 (``hall.app.ENV_SERVE_SETTINGS``).

@@ -12,6 +12,11 @@ hall/api/answer_signing.py). Same checks, same statuses and bodies as the FastAP
 (hall/api/routes/fleet.py, which still documents it in the OpenAPI schema and serves it
 when the app runs without this layer).
 
+Under ``county-hall serve`` (httptools) a heartbeat whose body came with its head is not even
+an ASGI request: the connection's protocol calls ``answer_at_once`` and writes the answer
+itself (hall/api/connection_guard.py); ``__call__`` answers the rest, and every heartbeat
+under h11 or in tests that call the application.
+
 Every other request, and the lifespan (which starts and stops the writer), goes on to the
 application unchanged. ``serve_app`` puts this behind the front door, so health and the
 door's shedding come first.

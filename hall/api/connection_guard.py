@@ -185,7 +185,8 @@ class _Guard:
         # What uvicorn's send writes for a whole answer with a Content-Length (the status line,
         # its default headers — date, server — and ours, ``connection: close`` when the
         # connection is not kept alive), in one write, not two: one send() system call.
-        keep_alive = cycle.keep_alive and (b"connection", b"close") not in headers
+        says_close = (b"connection", b"close") in headers  # our answers' only Connection header
+        keep_alive = cycle.keep_alive and not says_close
         cycle.keep_alive = keep_alive
         cycle.response_started = True
         cycle.waiting_for_100_continue = False
@@ -196,7 +197,7 @@ class _Guard:
         self.transport.write(b"".join((
             STATUS_LINE[status], _default_head(self.server_state.default_headers),
             *[name + b": " + value + b"\r\n" for name, value in headers],
-            b"\r\n" if keep_alive else b"connection: close\r\n\r\n", body)))
+            b"\r\n" if keep_alive or says_close else b"connection: close\r\n\r\n", body)))
         cycle.response_complete = True
         cycle.message_event.set()
         if not keep_alive:

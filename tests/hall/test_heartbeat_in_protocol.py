@@ -296,3 +296,27 @@ def test_the_hall_answers_many_beats_in_the_protocol_while_connections_come_and_
     assert results == [(200, True)] * 640
     assert served.beats.answered_at_once - before >= 600
     assert served.beats.writer.loop.running  # the writer's thread lives on
+
+
+def test_answers_written_by_the_protocol_name_each_header_once(served):
+    """The door's 401 to unsigned junk with a body (its own ``connection: close``) on a connection
+    the client also asked to close, and a beat with ``Connection: close``: one Connection header,
+    as uvicorn's send writes them."""
+    sock = connect(served.port)
+    try:
+        sock.sendall(b"POST /api/v1/heartbeat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     b"Content-Length: 2\r\n\r\n{}")
+        junk = read_answer(sock)
+    finally:
+        sock.close()
+    sock = connect(served.port)
+    try:
+        in_one_read(served, sock)
+        time.sleep(0.3)
+        beat, _ = in_one_read(served, sock, extra="Connection: close\r\n")
+    finally:
+        sock.close()
+    assert junk.status == 401 and beat.status == 200
+    for answer in (junk, beat):
+        names = header_names(answer)
+        assert len(names) == len(set(names)) and names.count("connection") == 1

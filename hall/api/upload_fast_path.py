@@ -53,6 +53,7 @@ from hall.api.body_limit import (
 from hall.api.errors import encode_json, error_body
 from hall.api.routes.uploads import offset_headers
 from hall.api.schemas import UploadIn, parse_json, validate
+from hall.api.upload_pg import PgUploads
 from hall.db import lazy_commit, sqlite_begin
 from hall.errors import HallError
 from hall.models import Device, Upload
@@ -97,6 +98,10 @@ class UploadFastPath:
         self.known = state.known_devices
         self.body_reader: BodyReader = state.body_reader
         self._sign_key = state.keys.sign_private
+        # PostgreSQL: the driver's statements, few round trips (hall/api/upload_pg.py); SQLite: Core.
+        self._pg = (PgUploads(self.engine, self.settings, self.clock)
+                    if self.engine.dialect.name == "postgresql" else None)
+        self._busy: tuple[type[BaseException], ...] = _BUSY + (self._pg.busy if self._pg is not None else ())
         self.answered = 0  # requests answered here (for tests and logs)
 
     def __getattr__(self, name: str) -> object:
@@ -164,7 +169,7 @@ class UploadFastPath:
             status, content, extra = exc.status, error_body(exc.code, exc.detail), []
             if status == 429 or status > 500:
                 retry = getattr(exc, "retry_after", None) or self.settings.retry_after_s
-        except _BUSY as exc:
+        except self._busy as exc:
             # The type only: a driver's message can quote the statement's parameters.
             log.warning("database busy (%s) on %s %s", type(exc).__name__, scope["method"], scope["path"])
             status, content, extra = 503, error_body("busy", "the hall is busy; try again later"), []
@@ -193,6 +198,22 @@ class UploadFastPath:
 
     def _create(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
                 body: bytes) -> Answer:
+        if self._pg is not None:
+            data, refused = None, None
+            try:  # read first (the statement that checks the signature reads the upload too) ...
+                data = validate(UploadIn, parse_json(body))
+            except HallError as exc:
+                refused = exc  # ... answered only once the signature verified, as below
+            upload, created = self._pg.create(headers, path, query, body, data, refused)
+        else:
+            upload, created = self._create_core(headers, path, query, body)
+        document: dict = {"upload_id": upload.id, "offset": upload.offset}
+        if upload.complete:
+            document["complete"] = True
+        return (201 if created else 200), document, []
+
+    def _create_core(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
+                     body: bytes) -> tuple[uploads.UploadRow, bool]:
         settings = self.settings
         with self.engine.connect() as connection, sqlite_begin("IMMEDIATE"):
             device = self._authenticate(connection, headers, "POST", path, query, body)
@@ -204,13 +225,13 @@ class UploadFastPath:
                 connection.commit()  # the nonce stays used
                 raise
             connection.commit()
-        document: dict = {"upload_id": upload.id, "offset": upload.offset}
-        if upload.complete:
-            document["complete"] = True
-        return (201 if created else 200), document, []
+        return upload, created
 
     def _chunk(self, headers: dict[str, str], path: str, query: list[tuple[str, str]], upload_id: str,
                body: bytes) -> Answer:
+        if self._pg is not None:
+            upload = self._pg.chunk(headers, path, query, upload_id, body)
+            return 200, {"offset": upload.offset, "complete": upload.complete}, _offset_headers(upload)
         settings = self.settings
         with self.engine.connect() as connection:
             # The check's transaction ends before the disk work: its trips (an fsync; with object

@@ -26,11 +26,12 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,6 +48,8 @@ from hall.storage import BlobNotFound, open_store
 from hall.timeutil import Clock, system_clock, to_datetime
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# How an offset moves (``_move_offset``'s signature): ``(db, upload, new_offset, complete=, clock=)``.
+Mover = Callable[..., None]
 _U = TypeVar("_U", "Upload", "UploadRow")
 
 
@@ -171,9 +174,11 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
     return _append_read(db, settings, upload, offset, chunk, clock)
 
 
-def _append_read(db: Session | Connection, settings: Settings, upload: _U, offset: int, chunk: bytes,
-                 clock: Clock) -> _U:
-    """``append_chunk`` once the upload is read (detached; no transaction open)."""
+def _append_read(db: Any, settings: Settings, upload: _U, offset: int, chunk: bytes,
+                 clock: Clock, move: Mover | None = None) -> _U:
+    """``append_chunk`` once the upload is read (detached; no transaction open). ``move``: how the
+    offset moves (default ``_move_offset`` on ``db``; the fast path's PostgreSQL statements)."""
+    move = move or _move_offset
     if upload.complete:
         if offset == upload.size and not chunk:
             return upload
@@ -182,13 +187,13 @@ def _append_read(db: Session | Connection, settings: Settings, upload: _U, offse
         raise Conflict(f"hall offset is {upload.offset}, chunk starts at {offset}", code="offset_mismatch")
     if upload.offset + len(chunk) > upload.size:
         raise TooLarge("chunk goes past the declared size")
-    new_offset, complete = _write_chunk(db, settings, upload, chunk, clock)
-    _move_offset(db, upload, new_offset, complete=complete, clock=clock)
+    new_offset, complete = _write_chunk(db, settings, upload, chunk, clock, move)
+    move(db, upload, new_offset, complete=complete, clock=clock)
     return upload
 
 
-def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload | UploadRow, chunk: bytes,
-                 clock: Clock) -> tuple[int, bool]:
+def _write_chunk(db: Any, settings: Settings, upload: Upload | UploadRow,
+                 chunk: bytes, clock: Clock, move: Mover | None = None) -> tuple[int, bool]:
     """The chunk written at the upload's offset and fsynced (the one fsync of a chunk that does
     not complete its upload); the last one's SHA-256 checked and the file handed to the blob
     store. No transaction is open meanwhile. The offset it reaches and whether it completes."""
@@ -203,8 +208,11 @@ def _write_chunk(db: Session | Connection, settings: Settings, upload: Upload | 
     new_offset = upload.offset + len(chunk)
     complete = new_offset == upload.size
     if complete:
-        if _file_sha256(partial) != upload.sha256:
-            _move_offset(db, upload, 0, complete=False, clock=clock)  # start again, from nothing
+        # An upload in one chunk (the kiosk's usual attachment) is these bytes: hashed here, not
+        # read back from the file just written.
+        whole = hashlib.sha256(chunk).hexdigest() if upload.offset == 0 else _file_sha256(partial)
+        if whole != upload.sha256:
+            (move or _move_offset)(db, upload, 0, complete=False, clock=clock)  # start again, from nothing
             partial.unlink(missing_ok=True)
             raise Unprocessable("SHA-256 of the received bytes does not match; start again",
                                 code="hash_mismatch")

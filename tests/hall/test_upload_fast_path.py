@@ -334,3 +334,62 @@ def test_the_query_is_signed_alike(shapes):
         added = kiosk.signed("POST", UPLOADS, body, {"content-type": "application/json"})
         refused = shapes.send(shape, "POST", UPLOADS, added, body, query="a=1")
         assert (refused.status, refused.json()["error"]) == (401, "bad_signature"), shape
+
+
+@pytest.mark.postgres
+def test_postgres_connections_lost_or_locked_answer_503_then_recover(request, tmp_path):
+    """PostgreSQL's fast path (hall/api/upload_pg.py, the driver's own statements): connections the
+    database dropped between requests are replaced by the pool's pre-ping (no request fails); a
+    statement the database refuses (a lock not granted in time) answers ``503 busy`` with
+    ``Retry-After``, leaves no transaction open on the connection given back, and the next
+    requests, on the same threads and pool, answer as before."""
+    from sqlalchemy import text
+
+    from hall.db import make_engine
+
+    db_url = request.getfixturevalue("postgres_cluster").create_database("hall_upload_fast_path_lost")
+    admin = make_engine(db_url)
+    with admin.connect() as connection:  # every new connection of the hall gives up a lock after 300 ms
+        connection.execute(text("ALTER DATABASE hall_upload_fast_path_lost SET lock_timeout = '300ms'"))
+        connection.commit()
+    settings = load_settings(db=db_url, data_dir=tmp_path, environ={})
+    migrate(settings.db_url)
+    shapes = Shapes(settings)
+    try:
+        kiosk = shapes.enrol()
+        blob = os.urandom(3000)
+        created = shapes.create("fast", kiosk, blob)
+        assert created.status == 201, created.body
+        upload_id = created.json()["upload_id"]
+
+        with admin.connect() as connection:  # a restart's effect: every connection of the hall gone
+            dropped = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            connection.commit()
+        assert dropped >= 1
+        half = shapes.chunk("fast", kiosk, upload_id, 0, blob[:1000])
+        assert (half.status, half.json()) == (200, {"offset": 1000, "complete": False})
+
+        with admin.connect() as locker:  # the nonces locked: the nonce's statement cannot run
+            locker.execute(text("LOCK TABLE nonces IN ACCESS EXCLUSIVE MODE"))
+            busy = shapes.chunk("fast", kiosk, upload_id, 1000, blob[1000:2000])
+            refused = shapes.create("fast", kiosk, os.urandom(10))
+            locker.rollback()
+        for answer in (busy, refused):
+            assert (answer.status, answer.json()["error"]) == (503, "busy"), answer.body
+            assert answer.headers["retry-after"]
+        with admin.connect() as connection:  # nothing of the hall's left in a transaction
+            open_ = connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'")).scalar()
+        assert open_ == 0
+
+        rest = shapes.chunk("fast", kiosk, upload_id, 1000, blob[1000:])
+        assert (rest.status, rest.json()) == (200, {"offset": 3000, "complete": True})
+        assert (settings.attachments_dir / hashlib.sha256(blob).hexdigest()).read_bytes() == blob
+        again = shapes.create("fast", kiosk, blob)
+        assert (again.status, again.json()["complete"]) == (200, True)
+    finally:
+        shapes.close()
+        admin.dispose()

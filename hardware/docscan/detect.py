@@ -322,6 +322,21 @@ def _outlines(binary: np.ndarray, mode: int, min_area: float) -> list[np.ndarray
     return [c for c in contours if cv2.contourArea(c) >= min_area]
 
 
+def _every_and_outer(binary: np.ndarray, min_area: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``_outlines`` of ``binary`` with ``RETR_LIST`` and with ``RETR_EXTERNAL``, from one
+    ``RETR_TREE`` call: the same contours (the outer ones are those without a parent, in
+    ``RETR_EXTERNAL``'s order), the big ones put in ``RETR_LIST``'s order (the reverse of the
+    raster order of their first points; their order only breaks ties of area later). Tracing
+    an edge map's ≈ 350 contours once instead of twice: 0.95 → 0.60 ms on the weak edge map."""
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return [], []
+    parents = hierarchy[0][:, 3]
+    big = [(c, bool(parents[i] < 0)) for i, c in enumerate(contours) if cv2.contourArea(c) >= min_area]
+    every = sorted((c for c, _ in big), key=lambda c: (-int(c[0, 0, 1]), -int(c[0, 0, 0])))
+    return every, [c for c, outer in big if outer]
+
+
 def _candidates(small: np.ndarray) -> list[np.ndarray]:
     h, w = small.shape[:2]
     frame_area = float(h * w)
@@ -330,10 +345,10 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
     outlines: list[np.ndarray] = []
     for i, binary in enumerate(_maps(small)):
         if i < 2:  # edges: every closed outline, and the filled outer shapes less thin parts
-            outlines += _outlines(binary, cv2.RETR_LIST, MIN_AREA * frame_area * 0.6)
+            every, outer = _every_and_outer(binary, MIN_AREA * frame_area * 0.6)
+            outlines += every
             filled = np.zeros_like(binary)
-            cv2.drawContours(filled, _outlines(binary, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6),
-                             -1, 255, -1)
+            cv2.drawContours(filled, outer, -1, 255, -1)
             binary = filled
         else:
             outlines += _outlines(binary, cv2.RETR_EXTERNAL, MIN_AREA * frame_area * 0.6)
@@ -892,13 +907,19 @@ def _paper_strip(small: np.ndarray, quad: np.ndarray, moved: np.ndarray) -> bool
     return chroma <= PAPER_CHROMA
 
 
-def _inside_patch(frame: np.ndarray, quad: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The inside of ``quad`` less a tenth at each side, drawn upright ``width``×``height`` in grey.
+@dataclass(frozen=True)
+class _Inside:
+    """The grey part of the frame under a candidate's inside (less a tenth at each side), which
+    the print and the ink checks both draw from: made grey once for the two."""
 
-    Only the part of the frame under the outline (and 2 px around it for the interpolation)
+    grey: np.ndarray
+    quad: np.ndarray    # the inside, in ``grey``'s pixels
+
+
+def _inside(frame: np.ndarray, quad: np.ndarray) -> _Inside:
+    """Only the part of the frame under the outline (and 2 px around it for the interpolation)
     is made grey: the whole 1280×720 frame took a third of the print check. Where the outline
-    runs off the frame the crop reaches the frame's edge, which the warp then repeats.
-    """
+    runs off the frame the crop reaches the frame's edge, which the warp then repeats."""
     q = order_corners(quad).astype(np.float32)
     centre = q.mean(axis=0)
     q = centre + (q - centre) * 0.8
@@ -908,15 +929,23 @@ def _inside_patch(frame: np.ndarray, quad: np.ndarray, width: int, height: int) 
     x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
     crop = frame[y0:y1, x0:x1]
     grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    return _Inside(grey, q - np.array([x0, y0], np.float32))
+
+
+def _inside_patch(frame: np.ndarray | _Inside, quad: np.ndarray | None, width: int,
+                  height: int) -> np.ndarray:
+    """The inside of ``quad`` less a tenth at each side, drawn upright ``width``×``height`` in grey
+    (from ``_inside``'s grey part when ``frame`` is one; ``quad`` is then not needed)."""
+    inside = frame if isinstance(frame, _Inside) else _inside(frame, np.asarray(quad))
+    grey = inside.grey
     target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
-    shift = np.array([x0, y0], np.float32)
-    warp = cv2.getPerspectiveTransform(q - shift, target)
+    warp = cv2.getPerspectiveTransform(inside.quad, target)
     patch: np.ndarray = cv2.warpPerspective(grey, warp, (width, height), flags=cv2.INTER_LINEAR,
                                             borderMode=cv2.BORDER_REPLICATE)
     return patch
 
 
-def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
+def print_level(frame: np.ndarray | _Inside, quad: np.ndarray | None = None) -> float:
     """How much a candidate's inside varies from row to row or column to column: print.
 
     The inside (less a tenth at each side: edges, a thumb) is sampled on a 96×128 grid from
@@ -930,12 +959,14 @@ def print_level(frame: np.ndarray, quad: np.ndarray) -> float:
     paper = percentile_u8(patch_u8, 90) + 1.0
     level = 0.0
     for profile in (patch.mean(axis=1), patch.mean(axis=0)):
-        running = np.convolve(np.pad(profile, 8, mode="edge"), np.ones(17) / 17, mode="same")[8:-8]
+        # the profile with its end values repeated 8 times (``np.pad``'s "edge", without its overhead)
+        padded = np.concatenate([np.full(8, profile[0]), profile, np.full(8, profile[-1])])
+        running = np.convolve(padded, np.ones(17) / 17, mode="same")[8:-8]
         level = max(level, float((profile - running).std()) / paper)
     return level
 
 
-def ink_level(frame: np.ndarray, quad: np.ndarray) -> float:
+def ink_level(frame: np.ndarray | _Inside, quad: np.ndarray | None = None) -> float:
     """The share of a candidate's inside that is thin dark strokes: the ink of text.
 
     The inside (less a tenth at each side) is drawn 192×256 from the full frame, smoothed
@@ -983,8 +1014,7 @@ def _quarter(frame: np.ndarray) -> np.ndarray:
     block's exact sum; divided by 16 and rounded as the one-step resize rounds (half to even).
     """
     h, w = frame.shape[:2]
-    values = frame.astype(np.uint16)
-    values <<= 2
+    values = np.left_shift(frame, 2, dtype=np.uint16)   # one pass (astype, then <<=, took two)
     pairs = cv2.resize(values, (w // 2, h // 2), interpolation=cv2.INTER_AREA)   # 2×2 sums
     np.left_shift(pairs, 2, out=pairs)
     sums = cv2.resize(pairs, (w // 4, h // 4), interpolation=cv2.INTER_AREA)     # 4×4 sums
@@ -1004,15 +1034,22 @@ def _prune(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], fixed: 
     return quads[:fixed] + [rest[i] for i in best]
 
 
-def scored_candidates(small: np.ndarray,
-                      extra: tuple[np.ndarray, ...] = ()) -> list[tuple[np.ndarray, np.ndarray]]:
+def smoothed(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The small copy lightly blurred, and that in HSV: what the scoring and the grow step read."""
+    smooth = cv2.GaussianBlur(small, (3, 3), 0)
+    return smooth, cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+
+
+def scored_candidates(small: np.ndarray, extra: tuple[np.ndarray, ...] = (),
+                      smooth_hsv: tuple[np.ndarray, np.ndarray] | None = None,
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Every plausible candidate on the small copy, snapped to its edges, with its features.
 
     ``extra`` quads (small-copy pixels) are tried first: the live path's last outline.
+    ``smooth_hsv``: ``smoothed(small)``, when the caller has it already.
     """
     sh, sw = small.shape[:2]
-    smooth = cv2.GaussianBlur(small, (3, 3), 0)
-    hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
+    smooth, hsv = smoothed(small) if smooth_hsv is None else smooth_hsv
     brightest = _brightest(hsv)
     fixed = [quad for quad in extra if _plausible(quad, sw, sh)]
     # the first ``MAX_SCORED`` plausible ones, without judging the rest (up to 24 come)
@@ -1047,9 +1084,9 @@ def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.n
             break
         if not edged(features):
             continue
-        full = to_frame(quad, small.shape, frame.shape)
-        level = print_level(frame, full)
-        if level < MIN_PRINT or ink_level(frame, full) < MIN_INK:
+        inside = _inside(frame, to_frame(quad, small.shape, frame.shape))
+        level = print_level(inside)
+        if level < MIN_PRINT or ink_level(inside) < MIN_INK:
             continue
         if first is None:
             first = (rank, quad, features, level)
@@ -1184,16 +1221,15 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
         quad = np.asarray(prior, np.float32).reshape(4, 2)
         extra = (order_corners(np.stack([(quad[:, 0] + 0.5) * sw / w - 0.5,
                                          (quad[:, 1] + 0.5) * sh / h - 0.5], axis=1)),)
+    smooth, hsv = smoothed(small)  # once for the scoring and the grow step
     ranked = sorted(((float(features @ SCORE_WEIGHTS), i, quad, features)  # the predicted Jaccard index
-                     for i, (quad, features) in enumerate(scored_candidates(small, extra))),
+                     for i, (quad, features) in enumerate(scored_candidates(small, extra, (smooth, hsv)))),
                     key=lambda item: (-item[0], item[1]))
     best = _choose(ranked, frame, small)
     if best is None:
         return None
     rank, quad, features = best
     if rank < GROW_BELOW:
-        smooth = cv2.GaussianBlur(small, (3, 3), 0)
-        hsv = cv2.cvtColor(smooth, cv2.COLOR_BGR2HSV)
         rank, grown, grown_features = _grow(small, smooth, hsv, quad, rank)
         if grown_features is not None:
             quad, features = grown, grown_features

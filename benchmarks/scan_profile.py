@@ -21,8 +21,9 @@ import json
 import statistics
 import sys
 import time
+import types
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +58,28 @@ def profile(scenes: list) -> dict[str, float]:
 
     def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = name
+            if name == "_refine_many":  # on the small copy (snapping) or the full frame
+                key = "_refine_full" if args[0].shape[1] > 400 else "_refine_small"
             start = time.perf_counter()
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             finally:
-                key = name
-                if name == "_refine_many":  # on the small copy (snapping) or the full frame
-                    key = "_refine_full" if args[0].shape[1] > 400 else "_refine_small"
                 spent[key] += time.perf_counter() - start
+            # a lazy stage (``_candidates``) works while its items are asked for: time each step
+            return timed_steps(key, result) if isinstance(result, types.GeneratorType) else result
         return wrapper
+
+    def timed_steps(key: str, steps: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(steps)
+            except StopIteration:
+                return
+            finally:
+                spent[key] += time.perf_counter() - start
+            yield item
 
     per_frame: dict[str, list[float]] = defaultdict(list)
     try:

@@ -115,3 +115,46 @@ def test_a_strip_of_blank_paper_or_table_beyond_the_page_is_not_more_page():
                                                np.round(q).astype(np.int32), 1) > 0], axis=0)
     cv2.fillConvexPoly(frame, np.round(strip).astype(np.int32), tuple(float(v) for v in paper))
     assert not _same_paper_beyond(frame, shrink(frame), q * scale, grown * scale)
+
+
+def _striped_strip(scene, degrees):
+    """The scene with a strip of striped cloth below the page (the page's own white and a dark
+    stripe, 4 px of every 12, at ``degrees`` to the page's top side): the frame, the page and the
+    page with the strip, in frame pixels."""
+    frame = scene.image.copy()
+    q = order_corners(scene.quad)
+    grown = q.copy()
+    grown[2] = q[1] + 1.35 * (q[2] - q[1])
+    grown[3] = q[0] + 1.35 * (q[3] - q[0])
+    paper = np.median(frame[cv2.fillConvexPoly(np.zeros(frame.shape[:2], np.uint8),
+                                               np.round(q).astype(np.int32), 1) > 0], axis=0)
+    top = q[1] - q[0]
+    angle = np.arctan2(top[1], top[0]) + np.radians(degrees)
+    h, w = frame.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    across = -xs * np.sin(angle) + ys * np.cos(angle)
+    cloth = np.where(((across % 12.0) < 4.0)[..., None], (paper * 0.35)[None, None, :], paper[None, None, :])
+    strip = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(strip, np.round(np.array([q[3], q[2], grown[2], grown[3]])).astype(np.int32), 1)
+    frame[strip > 0] = cloth[strip > 0].astype(np.uint8)
+    return frame, q, grown
+
+
+def test_striped_cloth_of_the_pages_white_beside_it_is_not_the_page_in_shadow():
+    # Desks training seed 14, frames 340 and 390: a cloth with a paper-white stripe passed the
+    # shadow rule's colour and ink tests (its dark stripes read as strokes) and the page took the
+    # cloth in. Stripes at an angle to the page's sides are not lines of text under a shadow.
+    scene = _page_scene()
+    # (this page's sides, seen in perspective, lie at 9°, 105°, 23° and 105° to the frame's rows:
+    # stripes 20° from its top side would run along its bottom one)
+    for degrees in (35, 50, 70):
+        frame, q, grown = _striped_strip(scene, degrees)
+        small = shrink(frame)
+        scale = np.array([small.shape[1] / frame.shape[1], small.shape[0] / frame.shape[0]], np.float32)
+        assert not _same_paper_beyond(frame, small, q * scale, grown * scale), degrees
+    # Stripes along the page's sides pass: to this rule they are lines of text (shows that the
+    # angle is what refuses the ones above, not the colour or the ink).
+    frame, q, grown = _striped_strip(scene, 0)
+    small = shrink(frame)
+    scale = np.array([small.shape[1] / frame.shape[1], small.shape[0] / frame.shape[0]], np.float32)
+    assert _same_paper_beyond(frame, small, q * scale, grown * scale)

@@ -168,6 +168,20 @@ def test_both_planes_edges_in_one_canny_call_are_one_call_per_planes(scenes):
             np.testing.assert_array_equal(maps[i], cv2.dilate(edges, np.ones((3, 3), np.uint8)))
 
 
+def test_every_and_outer_outline_from_one_tree_are_list_and_external_calls(scenes):
+    # the edge maps' contours traced once (RETR_TREE) for RETR_LIST's and RETR_EXTERNAL's lists
+    for scene in scenes[:12]:
+        small = detect.shrink(scene.image)
+        min_area = detect.MIN_AREA * small.shape[0] * small.shape[1] * 0.6
+        for binary in detect._maps(small):
+            every, outer = detect._every_and_outer(binary, min_area)
+            for mode, got in ((cv2.RETR_LIST, every), (cv2.RETR_EXTERNAL, outer)):
+                expected = detect._outlines(binary, mode, min_area)
+                assert len(got) == len(expected)
+                for a, b in zip(got, expected, strict=True):
+                    np.testing.assert_array_equal(a, b)
+
+
 def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, monkeypatch):
     # the snapping and the side support run over all of a frame's candidates at once
     checked = 0

@@ -134,13 +134,13 @@ class Navigator:
             Clock.schedule_once(self._give_back_settled, SETTLED_GIVE_BACK_S)
 
     def _give_back(self, _dt: float = 0) -> None:
-        """Free the cycles of what was dropped or forgotten, close the font sizes that only those
-        screens used (``screens.fonts``: ≈ 2.5 MB each), and let glibc return the free pages
-        (kiosk.warmup)."""
+        """Free the cycles of what was dropped or forgotten, close the font sizes no label on display
+        uses (``screens.fonts``: ≈ 2.5 MB each; a screen shown again opens what it draws anew, a few
+        ms a size), and let glibc return the free pages (kiosk.warmup)."""
         from kivy.core.window import Window
 
         gc.collect()
-        closed = close_unused([*Window.children, *self.manager.screens])
+        closed = close_unused(Window.children)  # the screen shown (the manager's one child) and any popup
         if closed:
             log.debug("closed %d font sizes no screen shown uses", closed)
         give_back_free_memory()

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, MIN_QUALITY_1D, READ_PASSES
+from hardware.barcode_passes import ALL_PASSES, DEFAULT_PASSES, MIN_QUALITY_1D, READ_PASSES, forget_frame
 from hardware.barcode_zbar import ZbarScanner, decode_text
 from hardware.errors import ImageUnreadable
 from hardware.images import MAX_FILE_BYTES, MAX_PIXELS  # noqa: F401  (the one guarded picture loader)
@@ -81,6 +81,12 @@ class BarcodeDecoder:
         start = time.perf_counter()
         gray = to_gray(picture)
         chosen = self.passes if passes is None else tuple(passes)
+        try:
+            return self._run(gray, chosen, start)
+        finally:
+            forget_frame()  # the passes' shared tensor (≈ 5 MB) is for this frame only
+
+    def _run(self, gray: np.ndarray, chosen: tuple[str, ...], start: float) -> DecodeResult:
         for tried, name in enumerate(chosen, start=1):
             if name in READ_PASSES:
                 read = READ_PASSES[name](gray)

@@ -231,8 +231,16 @@ class _Tensor:
 
 
 # One frame's tensor, kept for the next pass over the same frame (``bars`` and ``qr_crops``
-# both start from it; the decoder hands every pass the same grey array).
+# both start from it; the decoder hands every pass the same grey array). The decoder lets it go
+# when its passes are done (``forget_frame``): a 1280×720 frame's tensor and the frame are ≈ 5 MB,
+# which stayed held from the identify screen's last scan to the end of the kiosk's day.
 _last_tensor: tuple[np.ndarray, _Tensor] | None = None
+
+
+def forget_frame() -> None:
+    """Drop the tensor kept for the last frame's next pass (``BarcodeDecoder.decode_detailed``)."""
+    global _last_tensor
+    _last_tensor = None
 
 
 def _tensor(gray: np.ndarray) -> _Tensor:

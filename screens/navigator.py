@@ -25,10 +25,16 @@ from kiosk.service import KioskService
 from kiosk.steps.table import MAINTENANCE, NO_WAY_BACK, NOT_RETURNED_TO, OUT_OF_SERVICE, check_move
 from kiosk.warmup import give_back_free_memory
 from screens.base import KioskScreen
+from screens.fonts import close_unused
 from screens.table import DROPPED_WHEN_SHOWN, HOME, SCREENS
 
 log = logging.getLogger(__name__)
 
+# A screen that drops those behind it gives free memory back twice: after its first frame (what the
+# dropped screens held) and once it has settled (its own start-up's temporaries: the scanner's first
+# detections, the textures Kivy deletes a few frames late), ≈ 10-16 MB of [heap] the allocator kept
+# free on the capture screen otherwise (docs/scanning.md, "Less memory held").
+SETTLED_GIVE_BACK_S = 2.5
 WIPED_NOTICE_S = 8.0  # the "wiped" notice is for the one who walked away, not for the next person
 
 
@@ -124,7 +130,28 @@ class Navigator:
                 transition.screen_out = self.manager.current_screen
             dropped += 1
         if dropped:
-            Clock.schedule_once(_give_back, 0)  # after the next frame has released their textures
+            Clock.schedule_once(self._give_back, 0)  # after the next frame has released their textures
+            Clock.schedule_once(self._give_back_settled, SETTLED_GIVE_BACK_S)
+
+    def _give_back(self, _dt: float = 0) -> None:
+        """Free the cycles of what was dropped or forgotten, close the font sizes no label on display
+        uses (``screens.fonts``: ≈ 2.5 MB each; a screen shown again opens what it draws anew, a few
+        ms a size), and let glibc return the free pages (kiosk.warmup)."""
+        from kivy.core.window import Window
+
+        gc.collect()
+        closed = close_unused(Window.children)  # the screen shown (the manager's one child) and any popup
+        if closed:
+            log.debug("closed %d font sizes no screen shown uses", closed)
+        give_back_free_memory()
+
+    def _give_back_settled(self, _dt: float = 0) -> None:
+        """glibc's trim alone (no collection: no pause in the preview), off the UI thread."""
+
+        def job() -> None:
+            give_back_free_memory()
+
+        self.service.ctx.jobs.submit("give back free memory", job)
 
     def back(self) -> None:
         """One screen back; leaving the visit's first screen goes home (and wipes)."""
@@ -170,7 +197,7 @@ class Navigator:
             screen.forget()  # what the screens showed of the villager goes with the visit
         # what the visit freed (its photographs, the forms' widgets) goes back to the system, not
         # kept by the allocator for the next one (18-36 MB at home after a visit, docs/scanning.md)
-        Clock.schedule_once(_give_back, 0)
+        Clock.schedule_once(self._give_back, 0)
 
     def show_error(self, message_key: str, then_home: bool = False) -> Any:
         from screens.widgets.error_popup import ErrorPopup
@@ -281,7 +308,3 @@ class Navigator:
             handler(**payload)
 
 
-def _give_back(_dt: float) -> None:
-    """Free the cycles of what was dropped now and let glibc return the free pages (kiosk.warmup)."""
-    gc.collect()
-    give_back_free_memory()

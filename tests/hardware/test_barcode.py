@@ -341,3 +341,14 @@ def test_qr_deblur_undoes_a_motion_streak_across_a_qr_code(decoder):
         scanner.close()
     assert reading == ["qr_deblur"]
     assert [c.text for c in decoder.decode(picture)] == [payload.decode()]
+
+
+def test_the_passes_tensor_is_let_go_when_a_decode_ends() -> None:
+    """The tensor the passes share for one frame (≈ 5 MB at 1280×720) is not kept after the decode:
+    it stayed held from the identify screen's last scan on (docs/scanning.md, "Less memory held")."""
+    import hardware.barcode_passes as passes
+
+    picture = np.full((360, 640), 255, np.uint8)
+    picture[100:260:8, 200:440] = 0  # bars without a code: every pass runs, the tensor is built
+    BarcodeDecoder().decode_detailed(picture)
+    assert passes._last_tensor is None

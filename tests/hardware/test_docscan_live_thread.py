@@ -127,3 +127,33 @@ def test_paced_the_camera_is_read_only_after_the_screen_fetched_the_last_frame()
     for _ in range(3):
         unpaced._one_frame()
     assert unpaced.camera.reads == 3
+
+
+def test_starting_fixes_the_allocators_mmap_threshold(monkeypatch):
+    """Frame-sized buffers are mapped and unmapped, not carved out of the scanner thread's arena
+    (live.MMAP_THRESHOLD: glibc's sliding threshold left ≈ 9 MB resident beyond what was in use)."""
+    calls = []
+
+    class Mallopt:
+        argtypes: list = []
+        restype = None
+
+        def __call__(self, option, value):
+            calls.append((option, value))
+            return 1
+
+    class Libc:
+        mallopt = Mallopt()
+
+    monkeypatch.setattr(live, "_threshold_set", False)
+    monkeypatch.setattr(live.ctypes, "CDLL", lambda _name: Libc())
+    scanner = LiveScanner(GreyCamera(), fps=100)
+    scanner.start()
+    scanner.start()  # already running
+    scanner.stop()
+    scanner.start()  # once per process
+    try:
+        assert calls == [(live.M_MMAP_THRESHOLD, live.MMAP_THRESHOLD)]
+        assert wait_for(lambda: scanner.latest().sequence > 0)
+    finally:
+        scanner.stop()

@@ -38,6 +38,7 @@ or by a ``kiosk_id`` attribute (widgets made in code).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -595,7 +596,6 @@ def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
     the widget is inside it. An error raised by a handler is not caught here: it travels the
     real way, into Kivy's ExceptionManager."""
     from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
     from kivy.uix.modalview import ModalView
 
     width, height = (int(v) for v in Window.size)
@@ -617,7 +617,7 @@ def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
 
     uids = [(w, w.fbind("on_touch_down", hear_at(i))) for i, w in enumerate(path[:-1])]
     try:
-        touch = UnitTestTouch(x, y)
+        touch = _touch(x, y)
         touch.touch_down()
         touch.touch_up()
     except Exception as exc:  # noqa: BLE001 - a handler's bug: raised again from the app's own loop
@@ -629,6 +629,38 @@ def _press(widget: Any, x: float, y: float) -> dict[str, Any]:
     if deepest == 0 or (deepest is not None and isinstance(path[deepest], ModalView)):
         return {**outcome, "reached": True}
     return {**outcome, "reached": False, "why": "covered, or out of its list's view (" + _top_at(x, y) + ")"}
+
+
+def _touch(x: float, y: float) -> Any:
+    """A finger at window (x, y): ``kivy.tests.common.UnitTestTouch``'s behaviour, without importing that
+    module, which imports pytest, pygments and unittest into the app (≈ 19 MB resident that the measured
+    app would otherwise carry from its first tap on: benchmarks/capture_screen.py, docs/scanning.md)."""
+    from kivy.base import EventLoop
+
+    win = EventLoop.window
+    touch = _touch_class()("UnitTestTouch", 99, {"x": x / (win.width - 1.0), "y": y / (win.height - 1.0)},
+                           is_touch=True, type_id="touch")
+    touch.profile = ["pos"]
+    return touch
+
+
+@functools.cache
+def _touch_class() -> type:
+    from kivy.base import EventLoop
+    from kivy.input.motionevent import MotionEvent
+
+    class DriverTouch(MotionEvent):
+        def depack(self, args: dict[str, float]) -> None:
+            self.sx, self.sy = args["x"], args["y"]
+            super().depack(args)
+
+        def touch_down(self) -> None:
+            EventLoop.post_dispatch_input("begin", self)
+
+        def touch_up(self) -> None:
+            EventLoop.post_dispatch_input("end", self)
+
+    return DriverTouch
 
 
 def _raise_in_the_loop(exc: Exception) -> None:

@@ -44,7 +44,7 @@ from hall.core.config import Settings
 from hall.errors import AuthFailed, Conflict, HallError, NotFound
 from hall.models import Device
 from hall.services import uploads
-from hall.services.nonce_book import LAST_SEEN_STEP_S, SWEEP_ONE_IN
+from hall.services.nonce_book import LAST_SEEN_STEP_S, ONE_NONCE_PG, ONE_NONCE_STEPS_PG, SWEEP_ONE_IN
 from hall.services.signatures import check_clock, check_device
 from hall.timeutil import Clock, to_datetime
 from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE
@@ -72,17 +72,9 @@ FROM (SELECT 1) AS one
 LEFT JOIN devices AS d ON d.id = %s
 LEFT JOIN uploads AS u ON u.id = %s AND u.device_id = %s"""
 
-# The nonce (new or a replay: nonce_book.record_one's statement), last_seen when a minute old,
+# The nonce (new or a replay: nonce_book's ONE_NONCE_PG), last_seen when a minute old,
 # and the upload only when the nonce was new and the caller asks for it (the last parameter).
-_NONCE_AND_UPLOAD = """
-WITH new AS (
-    INSERT INTO nonces (device_id, nonce, ts) VALUES (%s, %s, %s)
-    ON CONFLICT (device_id, nonce) DO NOTHING RETURNING device_id
-), touched AS (
-    UPDATE devices SET last_seen = %s
-    WHERE id IN (SELECT device_id FROM new) AND (last_seen IS NULL OR last_seen < %s)
-    RETURNING 1
-), made AS (
+_NONCE_AND_UPLOAD = ONE_NONCE_STEPS_PG + """, made AS (
     INSERT INTO uploads (id, device_id, sha256, size, received_bytes, complete, verified,
                          created_at, updated_at)
     SELECT %s::varchar, %s::varchar, %s::varchar, %s::bigint, 0, false, false,
@@ -91,17 +83,6 @@ WITH new AS (
     ON CONFLICT (device_id, sha256) DO NOTHING RETURNING 1
 )
 SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM made)"""
-
-_NONCE = """
-WITH new AS (
-    INSERT INTO nonces (device_id, nonce, ts) VALUES (%s, %s, %s)
-    ON CONFLICT (device_id, nonce) DO NOTHING RETURNING device_id
-), touched AS (
-    UPDATE devices SET last_seen = %s
-    WHERE id IN (SELECT device_id FROM new) AND (last_seen IS NULL OR last_seen < %s)
-    RETURNING 1
-)
-SELECT count(*) FROM new"""
 
 # uploads._MOVE, and the offset as it stands when the compare and set lost (same snapshot).
 _MOVE = """
@@ -238,7 +219,7 @@ class PgUploads:
                 refused = exc
             seen_at = to_datetime(now)
             # Committed before the disk work, which holds no transaction (upload_fast_path._chunk).
-            new, = tx.write(_NONCE, (device.id, values[HEADER_NONCE], timestamp, seen_at,
+            new, = tx.write(ONE_NONCE_PG, (device.id, values[HEADER_NONCE], timestamp, seen_at,
                                                 seen_at - timedelta(seconds=LAST_SEEN_STEP_S)), now)
             if not new:
                 raise AuthFailed("nonce already seen", code="replayed_nonce")

@@ -165,15 +165,18 @@ def record_one(connection: Connection, nonces: list[tuple[str, str, int]], now: 
         return record_nonces(connection, nonces, now, max_skew_s)
     (device_id, nonce, ts), = nonces
     seen_at = to_datetime(now)
-    new = connection.exec_driver_sql(_ONE_PG, (device_id, nonce, ts, seen_at,
+    new = connection.exec_driver_sql(ONE_NONCE_PG, (device_id, nonce, ts, seen_at,
                                                seen_at - timedelta(seconds=LAST_SEEN_STEP_S))).scalar()
     if secrets.randbelow(SWEEP_ONE_IN) == 0:
         connection.execute(_SWEEP, {"before": int(now) - max_skew_s - 1})
     return {(device_id, nonce)} if new else set()
 
 
-# The touch reads the insert's RETURNING: only a new nonce sets last_seen, as record_nonces.
-_ONE_PG = """
+# One nonce recorded on PostgreSQL in one statement (the driver's parameters: device id, nonce,
+# timestamp, seen at, seen at less LAST_SEEN_STEP_S): the touch reads the insert's RETURNING, so
+# only a new nonce sets last_seen, as record_nonces. ``ONE_NONCE_STEPS_PG`` is the statement's
+# WITH steps alone, for a statement that writes more beside them (hall/api/upload_pg.py).
+ONE_NONCE_STEPS_PG = """
 WITH new AS (
     INSERT INTO nonces (device_id, nonce, ts) VALUES (%s, %s, %s)
     ON CONFLICT (device_id, nonce) DO NOTHING RETURNING device_id
@@ -181,7 +184,8 @@ WITH new AS (
     UPDATE devices SET last_seen = %s
     WHERE id IN (SELECT device_id FROM new) AND (last_seen IS NULL OR last_seen < %s)
     RETURNING 1
-)
+)"""
+ONE_NONCE_PG = ONE_NONCE_STEPS_PG + """
 SELECT count(*) FROM new"""
 
 _NONCES = SeenNonce.__table__

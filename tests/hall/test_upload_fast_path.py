@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,6 +155,10 @@ def _same(shapes: Shapes, kiosk: Kiosk, route: Answer, fast: Answer, request_non
     for doc in (route_doc, fast_doc):
         if "upload_id" in doc:
             assert doc.pop("upload_id").startswith("up-")
+        if doc.get("error") == "stale_timestamp":
+            # "differs from the hall clock by N s": each shape's N is read at its own request,
+            # which may fall a second apart (600 against 601 when a second begins between them)
+            doc["detail"] = re.sub(r"by -?\d+ s", "by N s", doc["detail"])
     assert route_doc == fast_doc
     assert shapes.fast.answered > 0 and not hasattr(shapes.route, "answered")  # two shapes indeed
     for name in COMPARED_HEADERS:

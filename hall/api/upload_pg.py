@@ -153,7 +153,7 @@ class PgUploads:
         size = 0
         if data is not None:
             try:
-                sha256 = uploads._check_declared(settings, data.sha256, data.size)
+                sha256 = uploads.check_declared(settings, data.sha256, data.size)
                 size = data.size
             except HallError as exc:
                 refused = exc
@@ -166,7 +166,7 @@ class PgUploads:
             create: uploads.UploadRow | None = None
             if refused is None and existing is None:
                 try:
-                    uploads._check_quota(settings, row[13], int(row[14]), size)
+                    uploads.check_quota_counts(settings, row[13], int(row[14]), size)
                     uploads.check_disk(settings, size)
                 except HallError as exc:
                     refused = exc
@@ -226,7 +226,7 @@ class PgUploads:
             if refused is not None:
                 raise refused
             assert upload is not None
-            return uploads._append_read(tx, settings, upload, offset, body, self._clock, move=tx.move)
+            return uploads.append_read(tx, settings, upload, offset, body, self._clock, move=tx.move)
 
 
 def _device(row: Any) -> Device | None:

@@ -86,10 +86,10 @@ def check_quota(db: Session | Connection, settings: Settings, device: Device, si
     count, total = db.execute(
         select(func.count(Upload.id), func.coalesce(func.sum(Upload.size), 0)).where(_unclaimed(device.id))
     ).one()
-    _check_quota(settings, count, total, size)
+    check_quota_counts(settings, count, total, size)
 
 
-def _check_quota(settings: Settings, count: int, total: int, size: int) -> None:
+def check_quota_counts(settings: Settings, count: int, total: int, size: int) -> None:
     if count + 1 > settings.device_upload_count or total + size > settings.device_upload_bytes:
         raise QuotaExceeded(
             f"this device holds {count} unused uploads ({total} bytes); "
@@ -111,7 +111,7 @@ def upload_json(upload: Upload) -> dict:
 def create_upload(db: Session, settings: Settings, device: Device, sha256: str, size: int,
                   clock: Clock = system_clock) -> tuple[Upload, bool]:
     """The upload for this device and hash, and whether it was created just now."""
-    sha256 = _check_declared(settings, sha256, size)
+    sha256 = check_declared(settings, sha256, size)
     existing = _by_hash(db, device.id, sha256)
     if existing is not None:
         return existing, False
@@ -132,7 +132,7 @@ def create_upload(db: Session, settings: Settings, device: Device, sha256: str, 
     return upload, True
 
 
-def _check_declared(settings: Settings, sha256: str, size: int) -> str:
+def check_declared(settings: Settings, sha256: str, size: int) -> str:
     sha256 = check_sha256(sha256)
     if size < 1:
         raise InvalidRequest("size must be at least 1")
@@ -171,10 +171,10 @@ def append_chunk(db: Session, settings: Settings, device: Device, upload_id: str
         upload = get_upload(db, device, upload_id)
     db.expunge(upload)  # the answer's copy (before the rollback expires it); the row changes below
     db.rollback()
-    return _append_read(db, settings, upload, offset, chunk, clock)
+    return append_read(db, settings, upload, offset, chunk, clock)
 
 
-def _append_read(db: Any, settings: Settings, upload: _U, offset: int, chunk: bytes,
+def append_read(db: Any, settings: Settings, upload: _U, offset: int, chunk: bytes,
                  clock: Clock, move: Mover | None = None) -> _U:
     """``append_chunk`` once the upload is read (detached; no transaction open). ``move``: how the
     offset moves (default ``_move_offset`` on ``db``; the fast path's PostgreSQL statements)."""
@@ -311,11 +311,11 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
     """``create_upload`` in the caller's transaction on ``connection`` (which commits it): the
     same checks and answers. A twin created meanwhile by another request is found, not an
     error (``ON CONFLICT DO NOTHING``, then read)."""
-    sha256 = _check_declared(settings, sha256, size)
+    sha256 = check_declared(settings, sha256, size)
     found = connection.execute(_BY_HASH_AND_UNUSED, {"device_id": device.id, "sha256": sha256}).one()
     if found.id is not None:
         return _detached(found), False
-    _check_quota(settings, found.unused_count, found.unused_bytes, size)
+    check_quota_counts(settings, found.unused_count, found.unused_bytes, size)
     check_disk(settings, size)
     now = to_datetime(clock())
     upload = UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0, False, False, now, now)
@@ -342,7 +342,7 @@ def chunk_on(connection: Connection, settings: Settings, upload: UploadRow, offs
              clock: Clock = system_clock) -> UploadRow:
     """``append_chunk`` for an upload read by ``read_on`` in a transaction now ended: the disk
     work with no transaction open, then the compare and set in its own short one."""
-    return _append_read(connection, settings, upload, offset, chunk, clock)
+    return append_read(connection, settings, upload, offset, chunk, clock)
 
 
 def chunk_offset(settings: Settings, content_type: str, offset_text: str, size: int) -> int:

@@ -221,6 +221,38 @@ def test_candidates_measured_together_give_the_numbers_of_one_by_one(scenes, mon
     assert checked >= 4
 
 
+def test_the_second_look_measures_the_first_looks_candidates_as_a_fresh_scoring_would(scenes):
+    # every map's candidates after the first look's (``FIRST_MAPS``): the same outlines and features
+    # as scoring every map's candidates from nothing, so a frame the first look does not settle
+    # gets exactly the detector's choice without it
+    taken_over = 0
+    for scene in scenes[:10]:
+        small = detect.shrink(scene.image)
+        smooth_hsv = detect.smoothed(small)
+        outlines = detect._MapOutlines(small)
+        every = outlines.of(range(detect.MAP_COUNT))
+        assert len(every) == len(detect._MapOutlines(small).of(range(detect.MAP_COUNT)))
+        fresh = detect.scored_candidates(small, (), smooth_hsv, list(every))
+        scoring = detect._Scoring()
+        first = detect.scored_candidates(small, (), smooth_hsv, outlines.of(detect.FIRST_MAPS), scoring)
+        after = detect.scored_candidates(small, (), smooth_hsv, outlines.of(range(detect.MAP_COUNT)), scoring)
+        assert len(after) == len(fresh)
+        for (quad, features), (quad2, features2) in zip(after, fresh, strict=True):
+            np.testing.assert_array_equal(quad, quad2)
+            np.testing.assert_array_equal(features, features2)
+        taken_over += sum(any(np.array_equal(q, f) for f, _ in first) for q, _ in after)
+    assert taken_over >= 10  # the first look's candidates were reused, not only measured again
+
+
+def test_maps_one_at_a_time_are_the_maps_of_the_whole_list(scenes):
+    for scene in scenes[:6]:
+        small = detect.shrink(scene.image)
+        maker = detect._MapMaker(small)
+        one_by_one = [m for m in (maker.make(i) for i in reversed(range(detect.MAP_COUNT))) if m is not None]
+        for a, b in zip(detect._maps(small), reversed(one_by_one), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("bad", [np.zeros((0, 0, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), None,
                                  np.zeros((20, 20, 3), np.float64)])
 def test_bad_frames_raise_a_typed_error(bad):

@@ -428,16 +428,18 @@ class _MapOutlines:
         return outlines + _outlines(opened, cv2.RETR_EXTERNAL, self.min_area)
 
 
-def _candidates(small: np.ndarray, outlines: list[np.ndarray] | None = None) -> Iterator[np.ndarray]:
+def _candidates(small: np.ndarray, outlines: list[np.ndarray] | None = None,
+                known: dict[int, _Shape] | None = None) -> Iterator[np.ndarray]:
     """The candidate outlines, biggest first, without near-duplicates (at most ``MAX_CANDIDATES``;
-    lazily: see ``_quads``), from every map's ``outlines`` (``_MapOutlines``) unless given."""
+    lazily: see ``_quads``, and ``known`` there), from every map's ``outlines`` (``_MapOutlines``)
+    unless given."""
     h, w = small.shape[:2]
     frame_area = float(h * w)
     if outlines is None:
         outlines = _MapOutlines(small).of(range(MAP_COUNT))
     kept = np.empty((MAX_CANDIDATES, 4, 2), np.float32)
     u = 0
-    for quad in _quads(list(outlines), frame_area):
+    for quad in _quads(outlines, frame_area, known):
         # new when some corner lies over 2 px from every corner of each quad kept so far
         apart = np.abs(quad[None, :, None, :] - kept[:u, None, :, :]).min(axis=2).max(axis=(1, 2))
         if (apart > 2.0).all():
@@ -448,25 +450,48 @@ def _candidates(small: np.ndarray, outlines: list[np.ndarray] | None = None) -> 
             break
 
 
-def _quads(outlines: list[np.ndarray], frame_area: float) -> Iterator[np.ndarray]:
+def _quads(outlines: list[np.ndarray], frame_area: float,
+           known: dict[int, _Shape] | None = None) -> Iterator[np.ndarray]:
     """The four-sided shapes around the biggest outlines, biggest first (by their hulls' areas).
 
     Lazily: the hulls are ordered first, and a hull's quad (``hull_to_quad``) is worked out only
     when asked for. The scoring takes the first ``MAX_SCORED`` plausible candidates, often a
     third of those coming; the same quads in the same order as when all were worked out first.
+    ``known``: each outline's area, hull and quad worked out already on this frame (by ``id``;
+    the outlines must stay alive with it), filled in.
     """
-    hulls: list[tuple[float, np.ndarray]] = []
-    outlines.sort(key=cv2.contourArea, reverse=True)
-    for contour in outlines[: MAX_CANDIDATES * 2]:
-        hull = cv2.convexHull(contour)
-        area = cv2.contourArea(hull)
-        if MIN_AREA * frame_area <= area <= MAX_AREA * frame_area:
-            hulls.append((area, hull))
+    known = {} if known is None else known
+    shapes = []
+    for contour in outlines:
+        if id(contour) not in known:
+            known[id(contour)] = _Shape(cv2.contourArea(contour))
+        shapes.append(known[id(contour)])
+    order = sorted(range(len(outlines)), key=lambda i: -shapes[i].area)   # stable, as ``list.sort``
+    hulls: list[tuple[float, _Shape]] = []
+    for i in order[: MAX_CANDIDATES * 2]:
+        shape = shapes[i]
+        if shape.hull is None:
+            shape.hull = cv2.convexHull(outlines[i])
+            shape.hull_area = cv2.contourArea(shape.hull)
+        if MIN_AREA * frame_area <= shape.hull_area <= MAX_AREA * frame_area:
+            hulls.append((shape.hull_area, shape))
     hulls.sort(key=lambda item: -item[0])   # stable: ties in the outlines' order, as before
-    for _, hull in hulls:
-        quad = hull_to_quad(hull)
-        if quad is not None:
-            yield quad
+    for _, shape in hulls:
+        if not shape.quad_known:
+            shape.quad, shape.quad_known = hull_to_quad(shape.hull), True   # type: ignore[arg-type]
+        if shape.quad is not None:
+            yield shape.quad
+
+
+@dataclass
+class _Shape:
+    """An outline's area, and when worked out, its hull (and the hull's area) and quad."""
+
+    area: float
+    hull: np.ndarray | None = None
+    hull_area: float = 0.0
+    quad: np.ndarray | None = None
+    quad_known: bool = False
 
 
 # -- step 2: scoring ------------------------------------------------------------------------
@@ -1142,6 +1167,10 @@ class _Scoring:
     snapped: dict[bytes, np.ndarray] = field(default_factory=dict)
     features: dict[bytes, np.ndarray] = field(default_factory=dict)
     checks: dict[bytes, tuple[float, bool]] = field(default_factory=dict)   # ``_choose``'s print level, pass
+    shapes: dict[int, _Shape] = field(default_factory=dict)                # ``_quads``' by outline
+    plausible: dict[bytes, bool] = field(default_factory=dict)
+    same_paper: dict[bytes, bool] = field(default_factory=dict)            # ``_same_paper_beyond``'s
+    brightest: float | None = None
 
 
 def scored_candidates(small: np.ndarray, extra: tuple[np.ndarray, ...] = (),
@@ -1159,10 +1188,19 @@ def scored_candidates(small: np.ndarray, extra: tuple[np.ndarray, ...] = (),
     smooth, hsv = smoothed(small) if smooth_hsv is None else smooth_hsv
     scoring = _Scoring() if scoring is None else scoring
     fixed = [quad for quad in extra if _plausible(quad, sw, sh)]
+
+    def judged(quad: np.ndarray) -> bool:
+        key = quad.tobytes()
+        if key not in scoring.plausible:
+            scoring.plausible[key] = _plausible(quad, sw, sh)
+        return scoring.plausible[key]
+
     # the first ``MAX_SCORED`` plausible ones, without judging the rest (up to 24 come)
-    plausible = (quad for quad in _candidates(small, outlines) if _plausible(quad, sw, sh))
+    plausible = (quad for quad in _candidates(small, outlines, scoring.shapes) if judged(quad))
     tried = fixed + list(itertools.islice(plausible, max(0, MAX_SCORED - len(fixed))))
-    brightest = _brightest(hsv)
+    if scoring.brightest is None:
+        scoring.brightest = _brightest(hsv)
+    brightest = scoring.brightest
     tried = _prune(smooth, hsv, tried[:MAX_SCORED], len(fixed), brightest)
     # snap the rough outlines to edges, all the new ones at once
     new = [quad for quad in tried if quad.tobytes() not in scoring.snapped]
@@ -1215,7 +1253,8 @@ def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.n
     if first is None:
         return None
     chosen = first[:3] if second is None else second
-    whole = _whole_across_shadow(chosen[1], ranked, frame, small)
+    known = None if scoring is None else scoring.same_paper
+    whole = _whole_across_shadow(chosen[1], ranked, frame, small, known)
     # the whole keeps the part's score: it is at least as good, and the grow step must beat that
     # (from the whole's own, lower score it moved a side of one such page out onto the table)
     return chosen if whole is None else (chosen[0], *whole[1:])
@@ -1229,7 +1268,8 @@ def _print_and_ink(frame: np.ndarray, small: np.ndarray, quad: np.ndarray) -> tu
 
 
 def _whole_across_shadow(part: np.ndarray, ranked: list[tuple[float, int, np.ndarray, np.ndarray]],
-                         frame: np.ndarray, small: np.ndarray) -> tuple[float, np.ndarray, np.ndarray] | None:
+                         frame: np.ndarray, small: np.ndarray, known: dict[bytes, bool] | None = None,
+                         ) -> tuple[float, np.ndarray, np.ndarray] | None:
     """A larger candidate holding ``part`` whose rest is the same paper, lit differently: the
     whole page, where a hard shadow across it made the lit (or the shadowed) part the winner.
 
@@ -1237,8 +1277,10 @@ def _whole_across_shadow(part: np.ndarray, ranked: list[tuple[float, int, np.nda
     often rates the whole page, half of it dark, well below the part; neither it nor the
     pairwise model looks at what lies beyond the part's side. A shadow changes the light, not
     the paper's colour, and the text runs on under it; a strip of pale table (the page with
-    some table) or a folder beside the page has no text, or another colour.
+    some table) or a folder beside the page has no text, or another colour. ``known``: the
+    answers of ``_same_paper_beyond`` on this frame so far (filled in).
     """
+    known = {} if known is None else known
     area = float(cv2.contourArea(part))
     for rank, _, quad, features in ranked:
         if rank < SHADOW_MIN_SCORE:
@@ -1249,7 +1291,10 @@ def _whole_across_shadow(part: np.ndarray, ranked: list[tuple[float, int, np.nda
         inter, _ = cv2.intersectConvexConvex(np.asarray(part, np.float32), np.asarray(quad, np.float32))
         if inter < SHADOW_INSIDE * area:
             continue
-        if _same_paper_beyond(frame, small, part, quad):
+        key = part.tobytes() + quad.tobytes()
+        if key not in known:
+            known[key] = _same_paper_beyond(frame, small, part, quad)
+        if known[key]:
             return rank, quad, features
     return None
 
@@ -1373,10 +1418,14 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     smooth, hsv = smoothed(small)  # once for the scoring and the grow step
     outlines, scoring = _MapOutlines(small), _Scoring()
 
-    def choice(maps: Iterable[int]) -> tuple[float, np.ndarray, np.ndarray] | None:
+    def choice(maps: Iterable[int], least: float = -math.inf) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """The choice among these maps' candidates; None also when none is scored ``least`` or more
+        (the checks of ``_choose``, a millisecond or two a candidate, are then not made)."""
         scored = scored_candidates(small, extra, (smooth, hsv), outlines.of(maps), scoring)
         ranked = sorted(((float(features @ SCORE_WEIGHTS), i, quad, features)  # the predicted Jaccard
                          for i, (quad, features) in enumerate(scored)), key=lambda item: (-item[0], item[1]))
+        if not ranked or ranked[0][0] < least:
+            return None
         return _choose(ranked, frame, small, scoring)
 
     # A first look with the cheap maps only (``FIRST_MAPS``); a page found there scored at least
@@ -1385,7 +1434,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # here. Otherwise every map, exactly as without the first look (the first look's candidates,
     # measured once: their snapping and features do not depend on the others'). The grow step is
     # for winners below ``GROW_BELOW``: never after the first look alone.
-    best = choice(FIRST_MAPS)
+    best = choice(FIRST_MAPS, least=SURE_SCORE)
     if best is None or best[0] < SURE_SCORE:
         best = choice(range(MAP_COUNT))
     if best is None:

@@ -90,9 +90,10 @@ SHADOW_ALIGN = 10.0      # degrees: the texture beyond the part runs along one o
 FIRST_MAPS = (1, 2, 3)   # ``_MapMaker``'s maps of the detector's first look: the strong edges, Otsu of
                          # grey and of paperness (the weak edges, the whiteness, least-saturated and
                          # unlike-the-border maps are most of the maps' time and for harder grounds)
-SURE_SCORE = 0.93        # a page the first look finds scored this high is taken without the other maps
-                         # (training frames: at 0.93 and 0.95 the same mean Jaccard as every map's choice,
-                         # at 0.90 0.0008 less; with the strong edges alone 0.0002 less; docs/scanning.md)
+SURE_SCORE = 0.97        # a page the first look finds scored this high is taken without the other maps
+                         # (training frames: on desks 11-14 frames 0-59 and first 1-6 frames 0-39 the same
+                         # mean Jaccard as every map's choice at 0.93-0.97, 0.0008 less at 0.90; on desks
+                         # 11-13 frames 120-219, 0.0009 less at 0.93, 0.0003 at 0.95, the same at 0.97)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -1462,7 +1463,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # here. Otherwise every map, exactly as without the first look (the first look's candidates,
     # measured once: their snapping and features do not depend on the others'). The grow step is
     # for winners below ``GROW_BELOW``: never after the first look alone.
-    best = choice(FIRST_MAPS, least=SURE_SCORE)
+    best = choice(FIRST_MAPS, least=SURE_SCORE) if SURE_SCORE < math.inf else None
     if best is None or best[0] < SURE_SCORE:
         best = choice(range(MAP_COUNT))
     if best is None:

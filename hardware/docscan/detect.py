@@ -1459,7 +1459,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
 
     # A first look with the cheap maps only (``FIRST_MAPS``); a page found there scored at least
     # ``SURE_SCORE`` is taken: its outline is refined on the full frame anyway, so another candidate
-    # near the same page changes little, and two frames in three of the training seeds' pages stop
+    # near the same page changes little, and three of five of the training seeds' pages stop
     # here. Otherwise every map, exactly as without the first look (the first look's candidates,
     # measured once: their snapping and features do not depend on the others'). The grow step is
     # for winners below ``GROW_BELOW``: never after the first look alone.

@@ -244,6 +244,44 @@ def test_the_second_look_measures_the_first_looks_candidates_as_a_fresh_scoring_
     assert taken_over >= 10  # the first look's candidates were reused, not only measured again
 
 
+def _grow_one_move_at_a_time(small, smooth, hsv, quad, rank):
+    # the grow step as it was: each side's moves tried one by one, the first the scoring prefers taken
+    sh, sw = small.shape[:2]
+    features = None
+    brightest = detect._brightest(hsv)
+    for side in range(4):
+        for moved in detect._side_moves(smooth, quad, side, sw, sh):
+            snapped = detect._refine(smooth, moved, radius=4.0, samples=24)
+            if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
+                moved = order_corners(snapped)
+            if not detect._paper_strip(smooth, quad, moved):
+                continue
+            support = detect._side_support(smooth, moved, offset=2.0)
+            f = detect._features(smooth, hsv, moved, support, brightest)
+            if float(f @ detect.SCORE_WEIGHTS) > rank + detect.GROW_GAIN:
+                rank, quad, features = float(f @ detect.SCORE_WEIGHTS), moved, f
+                break
+    return rank, quad, features
+
+
+def test_the_grow_step_measuring_all_moves_together_takes_the_moves_one_at_a_time_would(scenes):
+    grown = 0
+    for scene in scenes[:12]:
+        small = detect.shrink(scene.image)
+        smooth, hsv = detect.smoothed(small)
+        for quad, _ in detect.scored_candidates(small, (), (smooth, hsv))[:4]:
+            for rank in (-1.0, 0.5):   # low: every side's moves are tried, and some taken
+                expected = _grow_one_move_at_a_time(small, smooth, hsv, quad, rank)
+                got = detect._grow(small, smooth, hsv, quad, rank)
+                assert got[0] == expected[0]
+                np.testing.assert_array_equal(got[1], expected[1])
+                assert (got[2] is None) == (expected[2] is None)
+                if got[2] is not None:
+                    np.testing.assert_array_equal(got[2], expected[2])
+                    grown += 1
+    assert grown >= 5
+
+
 def test_maps_one_at_a_time_are_the_maps_of_the_whole_list(scenes):
     for scene in scenes[:6]:
         small = detect.shrink(scene.image)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps this in step with Alembic's head).
-HEAD_REVISION = "0013_figures_rollups"
+HEAD_REVISION = "0014_attachments_upload_index"
 
 
 # How the next SQLite transaction in this context begins. IMMEDIATE takes the write lock

@@ -137,7 +137,8 @@ class ApplicationAttachment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), index=True)
-    upload_id: Mapped[str] = mapped_column(String(40), ForeignKey("uploads.id"))
+    # Indexed (migration 0014): an upload's create counts the kiosk's uploads no attachment names.
+    upload_id: Mapped[str] = mapped_column(String(40), ForeignKey("uploads.id"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     material: Mapped[str] = mapped_column(String(64), default="")

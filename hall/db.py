@@ -61,33 +61,6 @@ def lazy_commit() -> Iterator[None]:
 
 _SYNC_KEY = "durable_commit"  # in a pooled connection's info: the setting it has now
 
-# Set (by ``unpinged_raw_connection``) while a checkout may skip the pool's pre-ping.
-_ping_skipped: ContextVar[bool] = ContextVar("ping_skipped", default=False)
-
-
-def unpinged_raw_connection(engine: Engine):  # -> the pool's PoolProxiedConnection
-    """A pooled DBAPI connection checked out WITHOUT the pool's pre-ping (a round trip: on
-    PostgreSQL ≈ 0.1 ms of the caller's CPU and a statement of the server's). Only for a
-    caller whose first statement is a read and who, when the connection turns out dropped
-    (a database restart), invalidates it and makes that read again on ``engine.raw_connection()``
-    — pinged as every other checkout is (hall/api/upload_pg.py does)."""
-    token = _ping_skipped.set(True)
-    try:
-        return engine.raw_connection()
-    finally:
-        _ping_skipped.reset(token)
-
-
-def _skippable_ping(engine: Engine) -> None:
-    """The engine's pre-ping, skipped inside ``unpinged_raw_connection`` (this thread's checkout
-    only: a context variable, not the pool's setting, which every other checkout reads)."""
-    ping = engine.dialect.do_ping
-
-    def do_ping(dbapi_connection) -> bool:
-        return True if _ping_skipped.get() else ping(dbapi_connection)
-
-    engine.dialect.do_ping = do_ping  # type: ignore[method-assign]
-
 
 def set_sqlite_begin(mode: str) -> None:
     """Like ``sqlite_begin`` for the rest of the current context (one request's task)."""
@@ -105,7 +78,6 @@ def make_engine(url: str, pool_size: int = 5, pool_timeout_s: float = 30.0,
     if not url.startswith("sqlite"):
         engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
                                pool_timeout=pool_timeout_s)
-        _skippable_ping(engine)
 
         # The setting is the connection's (SET SESSION), made only when a transaction wants the
         # other one: a statement per transaction (a round trip) was a tenth of a heartbeat's.

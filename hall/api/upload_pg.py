@@ -11,11 +11,11 @@ server once per connection, in the driver's autocommit mode: every statement is 
 of its own, so no ``BEGIN`` or ``COMMIT`` goes out, and what must be written together is ONE
 statement (a data-modifying ``WITH``):
 
-* create (2): the device, the upload of that hash and the device's unused uploads
+* create (pre-ping + 2): the device, the upload of that hash and the device's unused uploads
   (the quota) in ONE read — made before the signature is checked, it answers nothing until it
   is; then, once the signature verified, ONE statement that records the nonce (with
   ``last_seen``) and inserts the upload only when that nonce was new (a replay inserts nothing);
-* chunk (3): the device and the upload in one read; the nonce (with ``last_seen``);
+* chunk (pre-ping + 3): the device and the upload in one read; the nonce (with ``last_seen``);
   the disk work with no transaction open (the same ``uploads._write_chunk``); the compare and
   set of the offset, which also reads the offset when it lost.
 
@@ -24,12 +24,9 @@ the kiosk deletes its copy on it). The chunk's nonce commits durably too, as on 
 (a lazy one would be a ``SET`` each way on a connection whose next statement is durable).
 The same checks in the same order, the same answers as ``uploads.create_on`` / ``chunk_on``
 and the routes (tests/hall/test_upload_fast_path.py runs both databases). The connection comes
-from the engine's pool without its pre-ping (``hall.db.unpinged_raw_connection``: the ping was
-a round trip of its own, two an upload); a PostgreSQL restart still costs no request — the
-first statement is a read, and when the connection turns out dropped it is thrown away and the
-read made again on a connection the pool pinged. A failure rolls back what is open or, when the
-connection broke, invalidates it; it is given back either way, out of autocommit mode as the
-pool gave it.
+from the engine's pool (its pre-ping kept: a PostgreSQL restart costs no request); a failure
+rolls back what is open or, when the connection broke, invalidates it; it is given back either
+way, out of autocommit mode as the pool gave it.
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from hall.core.config import Settings
-from hall.db import unpinged_raw_connection
 from hall.errors import AuthFailed, Conflict, HallError, NotFound
 from hall.models import Device
 from hall.services import uploads
@@ -119,59 +115,29 @@ class PgUploads:
         self.busy: tuple[type[BaseException], ...] = (self._dbapi.OperationalError,)
 
     @contextmanager
-    def _connection(self, sql: str, params: tuple) -> Iterator[tuple[_Tx, Any]]:
-        """A pooled psycopg connection in autocommit mode for one request, and the row of its
-        first statement, a read (``_first_read``)."""
-        fairy, tx, row = self._first_read(sql, params)
+    def _connection(self) -> Iterator[Any]:
+        """A pooled psycopg connection in autocommit mode, for one request."""
+        fairy = self._engine.raw_connection()  # the pool's checkout, with its pre-ping
+        raw = fairy.driver_connection
         try:
-            yield tx, row
+            raw.autocommit = True
+            yield _Tx(raw, fairy.info, self._settings.max_skew_s)
         except BaseException:
-            self._after_failure(fairy)
+            if raw.broken or raw.closed:
+                fairy.invalidate()  # the pool drops it and opens another next time
+            elif raw.info.transaction_status != _IDLE:  # (autocommit: none is open but on a failure)
+                try:
+                    raw.execute(b"ROLLBACK")
+                except self._dbapi.Error:
+                    fairy.invalidate()
             raise
         finally:
-            self._give_back(fairy)
-
-    def _first_read(self, sql: str, params: tuple) -> tuple[Any, _Tx, Any]:
-        """Checked out without the pool's pre-ping (a round trip, twice an upload: ≈ 0.1 ms of
-        the hall's CPU and a statement of PostgreSQL's each): the first statement is a read, so
-        a connection the database dropped meanwhile (a restart) costs nothing but that read —
-        the connection is thrown away and the read made again on one the pool pinged."""
-        for pinged in (False, True):
-            fairy = self._engine.raw_connection() if pinged else unpinged_raw_connection(self._engine)
-            raw = fairy.driver_connection
             try:
-                raw.autocommit = True
-                tx = _Tx(raw, fairy.info, self._settings.max_skew_s)
-                return fairy, tx, tx.read(sql, params)
-            except BaseException as exc:
-                lost = isinstance(exc, self._dbapi.OperationalError) and (raw.broken or raw.closed)
-                self._after_failure(fairy)
-                self._give_back(fairy)
-                if pinged or not lost:
-                    raise
-        raise AssertionError("unreachable")  # (the second turn returns or raises)
-
-    def _after_failure(self, fairy: Any) -> None:
-        """A broken connection invalidated (the pool opens another next time); one left in a
-        transaction (in autocommit: none is open but on a failure) rolled back."""
-        raw = fairy.driver_connection
-        if raw.broken or raw.closed:
-            fairy.invalidate()
-        elif raw.info.transaction_status != _IDLE:
-            try:
-                raw.execute(b"ROLLBACK")
+                if not raw.closed:
+                    raw.autocommit = False  # back to the pool as the pool gave it
             except self._dbapi.Error:
                 fairy.invalidate()
-
-    def _give_back(self, fairy: Any) -> None:
-        """Back to the pool as the pool gave it: out of autocommit mode."""
-        raw = fairy.driver_connection
-        try:
-            if raw is not None and not raw.closed:
-                raw.autocommit = False
-        except self._dbapi.Error:
-            fairy.invalidate()
-        fairy.close()
+            fairy.close()
 
     # -- create --------------------------------------------------------------------------------
 
@@ -191,7 +157,8 @@ class PgUploads:
                 size = data.size
             except HallError as exc:
                 refused = exc
-        with self._connection(_CREATE_READ, (device_id, device_id, sha256, device_id)) as (tx, row):
+        with self._connection() as tx:
+            row = tx.read(_CREATE_READ, (device_id, device_id, sha256, device_id))
             device = _device(row)
             check_device(device, values, "POST", path, query, body)  # raises: the ROLLBACK, nothing written
             assert device is not None
@@ -235,7 +202,8 @@ class PgUploads:
         settings = self._settings
         values, timestamp, now = check_clock(headers, self._clock, settings.max_skew_s)
         device_id = values[HEADER_DEVICE]
-        with self._connection(_CHUNK_READ, (device_id, upload_id, device_id)) as (tx, row):
+        with self._connection() as tx:
+            row = tx.read(_CHUNK_READ, (device_id, upload_id, device_id))
             device = _device(row)
             check_device(device, values, "PATCH", path, query, body)
             assert device is not None

@@ -344,8 +344,7 @@ def test_the_query_is_signed_alike(shapes):
 @pytest.mark.postgres
 def test_postgres_connections_lost_or_locked_answer_503_then_recover(request, tmp_path):
     """PostgreSQL's fast path (hall/api/upload_pg.py, the driver's own statements): connections the
-    database dropped between requests cost no request (checked out without the pool's pre-ping,
-    the dropped one is thrown away and the first read made again on a pinged one); a
+    database dropped between requests are replaced by the pool's pre-ping (no request fails); a
     statement the database refuses (a lock not granted in time) answers ``503 busy`` with
     ``Retry-After``, leaves no transaction open on the connection given back, and the next
     requests, on the same threads and pool, answer as before."""

@@ -27,7 +27,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "pcscd" in getattr(item, "fixturenames", ()) and not item.get_closest_marker("pcsc"):
             item.add_marker(pytest.mark.pcsc)
+    items[:] = longest_first(items)
     return (yield)
+
+
+def _own_timeout(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    return float(marker.args[0]) if marker and marker.args else 0.0
+
+
+def longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The tests that set a timeout of their own (the walks, minutes each) before the rest.
+
+    xdist hands the tests out in collection order; the longest walks live in tests/screens,
+    late in that order, so one of them (4-5 minutes) often started near the end and the other
+    worker sat idle while it ran. Started first, one per worker, the short tests fill in
+    around them. The sort is stable, so every other test keeps its order: the same on every
+    worker, as xdist requires."""
+    return sorted(items, key=lambda item: -_own_timeout(item))
 
 
 def _cpu_s() -> float:

@@ -94,6 +94,14 @@ SURE_SCORE = 0.97        # a page the first look finds scored this high is taken
                          # (training frames: on desks 11-14 frames 0-59 and first 1-6 frames 0-39 the same
                          # mean Jaccard as every map's choice at 0.93-0.97, 0.0008 less at 0.90; on desks
                          # 11-13 frames 120-219, 0.0009 less at 0.93, 0.0003 at 0.95, the same at 0.97)
+SECOND_MAPS = (1, 2, 3, 4, 5)  # a second look adds the whiteness and least-saturated maps, cheap, and
+                         # on the training frames the map that most often brings the page the first look
+                         # missed; the weak edges and unlike-the-border are the dearest (with their
+                         # contours and candidates, about half of a full look's time)
+SECOND_SCORE = 0.90      # a page the second look finds scored this high is taken (training frames: on
+                         # desks 11-14 frames 0-59 and first 1-6 frames 0-39, every map's choice changed
+                         # on no frame but one, for the better, at 0.90; 0.00009 less at 0.88, 0.0005 at
+                         # 0.85; on desks 11-14 frames 120-219 none changed at 0.88-0.92, one at 0.85)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -1460,11 +1468,17 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # A first look with the cheap maps only (``FIRST_MAPS``); a page found there scored at least
     # ``SURE_SCORE`` is taken: its outline is refined on the full frame anyway, so another candidate
     # near the same page changes little, and three of five of the training seeds' pages stop
-    # here. Otherwise every map, exactly as without the first look (the first look's candidates,
-    # measured once: their snapping and features do not depend on the others'). The grow step is
-    # for winners below ``GROW_BELOW``: never after the first look alone.
-    best = choice(FIRST_MAPS, least=SURE_SCORE) if SURE_SCORE < math.inf else None
-    if best is None or best[0] < SURE_SCORE:
+    # here. Then a second look with two more cheap maps (``SECOND_MAPS``), a page scored at least
+    # ``SECOND_SCORE`` taken: the frames the first look leaves are the slow ones, and the two dear
+    # maps seldom change a choice that good. Otherwise every map, exactly as without the looks
+    # (the looks' candidates, measured once: their snapping and features do not depend on the
+    # others'). The grow step is for winners below ``GROW_BELOW``: never after the first look alone.
+    best = None
+    for maps, bar in _looks():
+        best = choice(maps, least=bar)
+        if best is not None and best[0] >= bar:
+            break
+    else:
         best = choice(range(MAP_COUNT))
     if best is None:
         return None
@@ -1487,6 +1501,13 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # frame on its own would bend that side (0.993 → 0.89 Jaccard on one such page). Whatever
     # needs coordinates inside the frame clips the outline as a whole (``clip_to_frame``).
     return Detection(quad=full, score=score, coverage=area / float(sh * sw))
+
+
+def _looks() -> list[tuple[tuple[int, ...], float]]:
+    """The looks before every map's (maps, the least score taken there), fewest maps first; a bar of
+    ``math.inf`` leaves its look out (``SURE_SCORE = SECOND_SCORE = math.inf``: every map at once)."""
+    looks = ((FIRST_MAPS, SURE_SCORE), (SECOND_MAPS, SECOND_SCORE))
+    return [(maps, bar) for maps, bar in looks if bar < math.inf]
 
 
 def frame_box(width: float, height: float) -> np.ndarray:

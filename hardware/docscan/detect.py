@@ -104,12 +104,6 @@ SECOND_SCORE = 0.90      # a page the second look finds scored this high is take
                          # 0.85; on desks 11-14 frames 120-219 none changed at 0.88-0.92, one at 0.85)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
-GROW_WEAK_SIDE = 0.6     # … and only when its weakest side has a sharp step under less than this share of it
-                         # (``_features``' first number): a block of text, or the lit part of a page whose
-                         # other part is in shadow, has a side with no page edge under it. On the training
-                         # frames (desks 11-14 frames 0-59 and 120-219, first 1-6 frames 0-39: 880) the step
-                         # ran on 172 and moved a side on 4, all four but one at 0.92 under 0.5 (J +0.144,
-                         # -0.067, 0.000; the one at 0.92 -0.090): 26 runs left at 0.6, ~7 ms each saved
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
 BORDER_RING = 0.06        # the frame's border ring (share of its height) that models the cloth
 BORDER_COLOURS = 4        # k-means centres of the ring's blurred colours
@@ -1524,8 +1518,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # ``SECOND_SCORE`` taken: the frames the first look leaves are the slow ones, and the two dear
     # maps seldom change a choice that good. Otherwise every map, exactly as without the looks
     # (the looks' candidates, measured once: their snapping and features do not depend on the
-    # others'). The grow step is for winners below ``GROW_BELOW`` with a side without a sharp edge
-    # under it (``GROW_WEAK_SIDE``): never after the first look alone.
+    # others'). The grow step is for winners below ``GROW_BELOW``: never after the first look alone.
     best = None
     for maps, bar in _looks():
         best = choice(maps, least=bar)
@@ -1536,7 +1529,7 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     if best is None:
         return None
     rank, quad, features = best
-    if rank < GROW_BELOW and features[0] < GROW_WEAK_SIDE:
+    if rank < GROW_BELOW:
         rank, grown, grown_features = _grow(small, smooth, hsv, quad, rank)
         if grown_features is not None:
             quad, features = grown, grown_features

@@ -88,34 +88,6 @@ def test_the_second_look_takes_the_page_every_map_would(desk_scenes, monkeypatch
     assert settled >= 4 and identical >= 3
 
 
-def test_no_grow_step_for_a_winner_with_edges_under_every_side_changes_nothing(desk_scenes, monkeypatch):
-    # ``GROW_WEAK_SIDE``: a winner whose weakest side still has a sharp step under most of it is not
-    # grown (on the training frames the step then moved a side once in ~150 runs, for the worse)
-    runs: list[int] = []
-    grow = detect._grow
-
-    def counted(*args, **kwargs):
-        runs.append(1)
-        return grow(*args, **kwargs)
-
-    monkeypatch.setattr(detect, "_grow", counted)
-    left_out = grown = 0
-    for scene in desk_scenes:
-        runs.clear()
-        found = detect_page(scene.image)
-        gated = len(runs)
-        with monkeypatch.context() as always:
-            always.setattr(detect, "GROW_WEAK_SIDE", float("inf"))
-            runs.clear()
-            expected = detect_page(scene.image)
-        grown += gated
-        if runs and not gated:
-            left_out += 1
-            assert found is not None and expected is not None
-            np.testing.assert_array_equal(found.quad, expected.quad)
-    assert left_out >= 3 and grown >= 1
-
-
 def test_finds_grey_pages_on_plaid_that_swamps_the_edges():
     # Scenes (not training or held-out seeds) where the cloth's own edges hid the page from
     # every edge and whiteness map; found now by the map of what is unlike the border cloth.

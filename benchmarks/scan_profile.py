@@ -6,7 +6,9 @@ milliseconds per frame over a fixed set of training frames (``time.perf_counter`
 the detector's own functions; a stage inside another is counted in both). Then, with
 ``--against FILE`` (another ``detect.py``, e.g. ``git show main:hardware/docscan/detect.py``
 saved somewhere), each frame through both detectors back to back in this process: the ratio
-of their median times, and both mean Jaccard indices and false pages (training seeds only).
+of their median times (wall), of their CPU times' median, mean and 90th percentile
+(``time.process_time``, which counts both OpenCV threads), and both mean Jaccard indices and
+false pages (training seeds only).
 
     .venv/bin/python benchmarks/scan_profile.py [--frames 30] [--skip 0] [--threads 1] [--against FILE]
 
@@ -112,6 +114,7 @@ def load_detector(path: str) -> Any:
 def interleaved(scenes: list, other: Any, rounds: int) -> dict[str, Any]:
     """Each frame through this detector and the other back to back (order alternating)."""
     times: dict[str, list[float]] = {"this": [], "other": []}
+    cpu: dict[str, list[float]] = {"this": [], "other": []}   # process_time: both OpenCV threads count
     scores: dict[str, list[float]] = {"this": [], "other": []}
     false_pages = {"this": 0, "other": 0}
     quads: dict[str, list[Any]] = {"this": [], "other": []}
@@ -121,19 +124,26 @@ def interleaved(scenes: list, other: Any, rounds: int) -> dict[str, Any]:
             if (i + r) % 2:
                 order.reverse()
             for name, module in order:
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 found = module.detect_page(scene.image)
                 times[name].append((time.perf_counter() - start) * 1000)
+                cpu[name].append((time.process_time() - start_cpu) * 1000)
                 if r == 0:
                     quad = None if found is None else found.quad
                     scores[name].append(jaccard(quad, scene.quad, scene.image.shape))
                     false_pages[name] += int(scene.quad is None and quad is not None)
                     quads[name].append(quad)
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_stats = {k: {"median": statistics.median(v), "mean": statistics.fmean(v),
+                     "p90": float(np.percentile(v, 90))} for k, v in cpu.items()}
     return {
         "median_ms": {k: round(v, 2) for k, v in med.items()},
         "p90_ms": {k: round(float(np.percentile(v, 90)), 2) for k, v in times.items()},
         "ratio": round(med["this"] / med["other"], 3),
+        "cpu_ms": {k: {m: round(v, 2) for m, v in stats.items()} for k, stats in cpu_stats.items()},
+        # this ÷ the other, CPU time per frame: its median, mean and 90th percentile
+        "cpu_ratio": {m: round(cpu_stats["this"][m] / cpu_stats["other"][m], 3)
+                      for m in ("median", "mean", "p90")},
         "mean_jaccard": {k: round(statistics.fmean(v), 4) for k, v in scores.items()},
         "false_pages": false_pages,
         # outlines more than 0.01 px apart (or found by one only)

@@ -94,6 +94,14 @@ SURE_SCORE = 0.97        # a page the first look finds scored this high is taken
                          # (training frames: on desks 11-14 frames 0-59 and first 1-6 frames 0-39 the same
                          # mean Jaccard as every map's choice at 0.93-0.97, 0.0008 less at 0.90; on desks
                          # 11-13 frames 120-219, 0.0009 less at 0.93, 0.0003 at 0.95, the same at 0.97)
+SECOND_MAPS = (1, 2, 3, 4, 5)  # a second look adds the whiteness and least-saturated maps, cheap, and
+                         # on the training frames the map that most often brings the page the first look
+                         # missed; the weak edges and unlike-the-border are the dearest (with their
+                         # contours and candidates, about half of a full look's time)
+SECOND_SCORE = 0.90      # a page the second look finds scored this high is taken (training frames: on
+                         # desks 11-14 frames 0-59 and first 1-6 frames 0-39, every map's choice changed
+                         # on no frame but one, for the better, at 0.90; 0.00009 less at 0.88, 0.0005 at
+                         # 0.85; on desks 11-14 frames 120-219 none changed at 0.88-0.92, one at 0.85)
 GROW_BELOW = 0.93        # a winner scored below this: look for the page's edges further out
 GROW_GAIN = 0.02         # … and take a move only when it scores this much better (not noise)
 BORDER_BLUR = 6.0         # σ (small-copy pixels) that averages a cloth's stripes into one colour
@@ -975,15 +983,7 @@ def _outer_edges(image: np.ndarray, quad: np.ndarray, side: int, reach: float,
     offsets = np.arange(-2.0, reach + 3.0, 1.0, dtype=np.float32)
     base = points[side]
     vals = _sample(image, base[:, None, :] - offsets[None, :, None] * n[side][None, None, :])
-    steps = vals[:, :-4] - vals[:, 4:]                          # inside minus outside, at offsets[2:-2]
-    mean = steps.mean(axis=0)
-    norm = np.linalg.norm(mean, axis=1)
-    along = np.einsum("soc,oc->so", steps, mean / (norm[:, None] + 1e-9))
-    share = np.where(norm >= SEARCH_LEVELS * 0.5, np.mean(along > SEARCH_LEVELS, axis=0), 0.0)
-    at = offsets[2:-2]
-    peaks = [(float(share[i]), float(at[i])) for i in range(1, len(share) - 1)
-             if at[i] >= 3 and share[i] >= 0.5 and share[i] >= share[i - 1] and share[i] > share[i + 1]]
-    return [o for _, o in sorted(peaks, reverse=True)[:2]]
+    return _edges_in_profiles(vals, offsets)
 
 
 def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray,
@@ -991,34 +991,33 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
     """Try each side further out (to the next straight edge); keep moves the scoring prefers.
 
     Side by side, the first move (nearest edge first) that the scoring prefers by ``GROW_GAIN``
-    is taken, and the next sides start from the moved outline. Every remaining side's moves are
-    measured together (one snapping, one set of features; a candidate's numbers do not depend on
-    the others measured with it): a move is taken on one frame in a few, and only then are the
-    sides after it measured again, from the moved outline. The same outline as trying the moves
-    one by one, in a third of the time.
+    and that adds paper of the inside's colour (``_paper_strip``) is taken, and the next sides
+    start from the moved outline. Every remaining side's moves are found and measured together
+    (one sampling, one snapping, one set of features; a candidate's numbers do not depend on the
+    others measured with it): a move is taken on one frame in a few, and only then are the sides
+    after it measured again, from the moved outline. The colour test, half a millisecond a move,
+    is made only for a move the scoring prefers: the same move is taken as when every move was
+    tested first. The same outline as trying the moves one by one, in a third of the time.
     """
     sh, sw = small.shape[:2]
     features = None
     brightest = _brightest(hsv)
     side = 0
     while side < 4:
-        moves = [(s, moved) for s in range(side, 4) for moved in _side_moves(smooth, quad, s, sw, sh)]
+        moves = _side_moves_many(smooth, quad, range(side, 4), sw, sh)
         if not moves:
             break
         snapped = _refine_many(smooth, [moved for _, moved in moves], radius=4.0, samples=24)
-        kept = []
-        for (s, moved), snap in zip(moves, snapped, strict=True):
+        for i, snap in enumerate(snapped):
             if snap is not None and cv2.isContourConvex(snap.reshape(-1, 1, 2)):
-                moved = order_corners(snap)
-            if _paper_strip(smooth, quad, moved):  # not onto the table, a folder, a hand: one colour
-                kept.append((s, moved))
-        if not kept:
-            break
-        outlines = [moved for _, moved in kept]
+                moves[i] = (moves[i][0], order_corners(snap))
+        outlines = [moved for _, moved in moves]
         measured = _features_many(smooth, hsv, outlines, _side_support_many(smooth, outlines, offset=2.0),
                                   brightest)
-        taken = next(((s, moved, f) for (s, moved), f in zip(kept, measured, strict=True)
-                      if float(f @ SCORE_WEIGHTS) > rank + GROW_GAIN), None)
+        taken = next(((s, moved, f) for (s, moved), f in zip(moves, measured, strict=True)
+                      if float(f @ SCORE_WEIGHTS) > rank + GROW_GAIN
+                      and _paper_strip(smooth, quad, moved)),   # not onto the table, a folder, a hand
+                     None)
         if taken is None:
             break
         side, quad, features = taken[0] + 1, taken[1], taken[2]
@@ -1040,6 +1039,61 @@ def _side_moves(smooth: np.ndarray, quad: np.ndarray, side: int, sw: int, sh: in
             continue  # the page lies inside the picture
         moves.append(moved)
     return moves
+
+
+def _side_moves_many(smooth: np.ndarray, quad: np.ndarray, sides: Iterable[int], sw: int,
+                     sh: int) -> list[tuple[int, np.ndarray]]:
+    """``_side_moves`` of several sides (side, moved quad), side by side, the same quads: the
+    straight edges beyond every side found in one sampling (``_outer_edges_many``)."""
+    sides = list(sides)
+    p, d, n = _sides(quad)
+    reaches = [min(0.8 * float(np.max((quad - p[side]) @ n[side])), 0.35 * sw) for side in sides]
+    moves = []
+    for side, distances in zip(sides, _outer_edges_many(smooth, quad, sides, reaches), strict=True):
+        for distance in distances:
+            moved = _shift_side(quad, side, distance, n)
+            if moved is None or not _plausible(moved, sw, sh):
+                continue
+            if moved.min() < -1 or moved[:, 0].max() > sw or moved[:, 1].max() > sh:
+                continue  # the page lies inside the picture
+            moves.append((side, moved))
+    return moves
+
+
+def _outer_edges_many(image: np.ndarray, quad: np.ndarray, sides: list[int], reaches: list[float],
+                      samples: int = 24) -> list[list[float]]:
+    """``_outer_edges`` of several sides of one quad, the same distances: the profiles of every side
+    read in one ``cv2.remap`` (out to the furthest reach; a side's own offsets are the first ones),
+    then each side's steps as ``_outer_edges`` takes them. One side at a time, the sampling and
+    the Python around it took 0.6 ms a side."""
+    if not sides:
+        return []
+    points, n = side_points(quad, samples)
+    lengths = [len(np.arange(-2.0, reach + 3.0, 1.0, dtype=np.float32)) for reach in reaches]
+    offsets = np.arange(-2.0, max(reaches) + 3.0, 1.0, dtype=np.float32)[: max(lengths)]
+    base, normal = points[sides], n[sides]                                   # k × samples × 2, k × 2
+    everything = _sample(image, base[:, :, None, :] - offsets[None, None, :, None] * normal[:, None, None, :])
+    found = []
+    for k, length in enumerate(lengths):
+        vals = np.ascontiguousarray(everything[k, :, :length])
+        found.append(_edges_in_profiles(vals, offsets[:length]))
+    return found
+
+
+def _edges_in_profiles(vals: np.ndarray, offsets: np.ndarray) -> list[float]:
+    """``_outer_edges``' choice from one side's profiles (samples × offsets × 3): the two offsets
+    with the most steady steps across them, further out than 3 px."""
+    steps = vals[:, :-4] - vals[:, 4:]                          # inside minus outside, at offsets[2:-2]
+    mean = steps.mean(axis=0)
+    norm = np.linalg.norm(mean, axis=1)
+    along = np.einsum("soc,oc->so", steps, mean / (norm[:, None] + 1e-9))
+    share = np.where(norm >= SEARCH_LEVELS * 0.5, np.mean(along > SEARCH_LEVELS, axis=0), 0.0)
+    at = offsets[2:-2]
+    # the peaks (offsets 1 to len - 2), found at once: an offset at a time, the Python took most of the time
+    middle, before, after = share[1:-1], share[:-2], share[2:]
+    where = np.flatnonzero((at[1:-1] >= 3) & (middle >= 0.5) & (middle >= before) & (middle > after)) + 1
+    peaks = list(zip(share[where].tolist(), at[where].tolist(), strict=True))
+    return [o for _, o in sorted(peaks, reverse=True)[:2]]
 
 
 def _paper_strip(small: np.ndarray, quad: np.ndarray, moved: np.ndarray) -> bool:
@@ -1460,11 +1514,17 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # A first look with the cheap maps only (``FIRST_MAPS``); a page found there scored at least
     # ``SURE_SCORE`` is taken: its outline is refined on the full frame anyway, so another candidate
     # near the same page changes little, and three of five of the training seeds' pages stop
-    # here. Otherwise every map, exactly as without the first look (the first look's candidates,
-    # measured once: their snapping and features do not depend on the others'). The grow step is
-    # for winners below ``GROW_BELOW``: never after the first look alone.
-    best = choice(FIRST_MAPS, least=SURE_SCORE) if SURE_SCORE < math.inf else None
-    if best is None or best[0] < SURE_SCORE:
+    # here. Then a second look with two more cheap maps (``SECOND_MAPS``), a page scored at least
+    # ``SECOND_SCORE`` taken: the frames the first look leaves are the slow ones, and the two dear
+    # maps seldom change a choice that good. Otherwise every map, exactly as without the looks
+    # (the looks' candidates, measured once: their snapping and features do not depend on the
+    # others'). The grow step is for winners below ``GROW_BELOW``: never after the first look alone.
+    best = None
+    for maps, bar in _looks():
+        best = choice(maps, least=bar)
+        if best is not None and best[0] >= bar:
+            break
+    else:
         best = choice(range(MAP_COUNT))
     if best is None:
         return None
@@ -1487,6 +1547,13 @@ def detect_page(frame: np.ndarray, work_width: int = WORK_WIDTH, refine: bool = 
     # frame on its own would bend that side (0.993 → 0.89 Jaccard on one such page). Whatever
     # needs coordinates inside the frame clips the outline as a whole (``clip_to_frame``).
     return Detection(quad=full, score=score, coverage=area / float(sh * sw))
+
+
+def _looks() -> list[tuple[tuple[int, ...], float]]:
+    """The looks before every map's (maps, the least score taken there), fewest maps first; a bar of
+    ``math.inf`` leaves its look out (``SURE_SCORE = SECOND_SCORE = math.inf``: every map at once)."""
+    looks = ((FIRST_MAPS, SURE_SCORE), (SECOND_MAPS, SECOND_SCORE))
+    return [(maps, bar) for maps, bar in looks if bar < math.inf]
 
 
 def frame_box(width: float, height: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hardware.docscan import synthetic_desks
+from hardware.docscan import detect, synthetic_desks
 from hardware.docscan.detect import MIN_PRINT, detect_page, print_level
 from hardware.docscan.measure import jaccard
 from hardware.docscan.photos import PhotoSetError, load_photos
@@ -54,6 +54,38 @@ def test_finds_pages_on_desks(desk_scenes):
         found = detect_page(scene.image)
         scores.append(jaccard(None if found is None else found.quad, scene.quad, scene.image.shape))
     assert np.mean(scores) > 0.9
+
+
+def test_the_second_look_takes_the_page_every_map_would(desk_scenes, monkeypatch):
+    # A page the second look (``SECOND_MAPS``) scores at least ``SECOND_SCORE`` is taken without the
+    # weak edges and unlike-the-border maps: on these frames every map's choice is the same page
+    # (the same outline, or one within a pixel or two where the candidates differ a little).
+    looks: list[int] = []
+    scored = detect.scored_candidates
+
+    def counted(*args, **kwargs):
+        looks.append(1)
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(detect, "scored_candidates", counted)
+    settled = identical = 0
+    for scene in desk_scenes:
+        looks.clear()
+        found = detect_page(scene.image)
+        if len(looks) != 2:
+            continue  # settled by the first look, or every map was looked at
+        settled += 1
+        with monkeypatch.context() as every_map:
+            every_map.setattr(detect, "SURE_SCORE", float("inf"))
+            every_map.setattr(detect, "SECOND_SCORE", float("inf"))
+            looks.clear()
+            expected = detect_page(scene.image)
+            assert len(looks) == 1
+        assert found is not None and expected is not None
+        assert jaccard(found.quad, expected.quad, scene.image.shape) > 0.99
+        identical += bool(np.abs(found.quad - expected.quad).max() < 0.01)
+        assert jaccard(found.quad, scene.quad, scene.image.shape) > 0.99
+    assert settled >= 4 and identical >= 3
 
 
 def test_finds_grey_pages_on_plaid_that_swamps_the_edges():

@@ -282,6 +282,25 @@ def test_the_grow_step_measuring_all_moves_together_takes_the_moves_one_at_a_tim
     assert grown >= 5
 
 
+def test_every_sides_moves_at_once_are_each_sides_moves(scenes):
+    # the grow step finds the edges beyond every remaining side in one sampling
+    checked = 0
+    for scene in scenes[:10]:
+        small = detect.shrink(scene.image)
+        smooth, hsv = detect.smoothed(small)
+        sh, sw = small.shape[:2]
+        for quad, _ in detect.scored_candidates(small, (), (smooth, hsv))[:4]:
+            for first in (0, 2):
+                together = detect._side_moves_many(smooth, quad, range(first, 4), sw, sh)
+                alone = [(s, moved) for s in range(first, 4)
+                         for moved in detect._side_moves(smooth, quad, s, sw, sh)]
+                assert [s for s, _ in together] == [s for s, _ in alone]
+                for (_, a), (_, b) in zip(together, alone, strict=True):
+                    np.testing.assert_array_equal(a, b)
+                checked += len(together)
+    assert checked >= 10
+
+
 def test_maps_one_at_a_time_are_the_maps_of_the_whole_list(scenes):
     for scene in scenes[:6]:
         small = detect.shrink(scene.image)

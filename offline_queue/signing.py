@@ -57,6 +57,8 @@ ANSWER_CONTEXT = "hall-answer-v1"
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    if isinstance(pairs, (list, tuple)) and not pairs:
+        return ""  # no query (the heartbeat's, every beat): what the sort and join of nothing give
     encoded = sorted((quote(str(k), safe="-._~"), quote(str(v), safe="-._~")) for k, v in pairs)
     return "&".join(f"{k}={v}" for k, v in encoded)
 

@@ -88,7 +88,9 @@ def signed_path_and_query(scope: Scope) -> tuple[str, list[tuple[str, str]]]:
     for the FastAPI routes: the raw path, and the query's pairs (blank values kept)."""
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
-    return path, parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    query = scope.get("query_string", b"")
+    # No query (every kiosk request but a few): no parse, the same empty list parse_qsl gives.
+    return path, parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
 
 
 def declared_length(scope: Scope) -> int | None | str:
@@ -96,7 +98,7 @@ def declared_length(scope: Scope) -> int | None | str:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             text = value.strip()
-            if not text or len(text) > 18 or not all(0x30 <= byte <= 0x39 for byte in text):
+            if len(text) > 18 or not text.isdigit():  # bytes.isdigit: ASCII digits only, False for b""
                 return "bad"
             return int(text)
     return None

@@ -111,7 +111,6 @@ class HeartbeatFastPath:
         headers = _signature_headers(scope)
         path, query = signed_path_and_query(scope)
         beat = Beat(headers, path, query, body, arrived=scope.get(ARRIVED_KEY) or time.monotonic())
-        self.writer.ensure_running()
         if not self.writer.answer_now(beat):
             scope[_TRIED_KEY] = True
             return None

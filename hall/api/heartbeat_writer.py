@@ -215,7 +215,7 @@ class HeartbeatWriter:
         self._waiting_since = 0.0  # monotonic time the oldest of them was answered
         self._flush_failing = False  # the last flush failed: no beat is answered before its write
         self._seen = SeenNonces()
-        self._plain: tuple[int, str, bytes] = (-1, "", b"")  # (second, server_time, answer): _plain_answer
+        self._plain: tuple[int, dict[str, Any], bytes] = (-1, {}, b"")  # (second, answer, encoded)
         self.history = HistoryMemo(history_every_s)
         self.answered_early = 0  # plain beats answered before their write
         self.flushes = 0
@@ -389,24 +389,26 @@ class HeartbeatWriter:
             self._waiting.append(waiting)
             due = len(self._waiting) >= self.flush_beats
         if first or due:  # the writer sets its timer by the first; flushes at once when due
+            # (Started here if need be — an app called without its lifespan, benchmarks, tests —
+            # not asked per beat by the fast path: whether a thread is alive costs ~1 µs to ask.)
+            self.ensure_running()
             self.loop.wake()
         self.answered_early += 1
-        server_time, beat.encoded = self._plain_answer(now)
-        # Every field of HeartbeatOut, null ones too.
-        beat.answer = {"heartbeat_interval_s": self._settings.heartbeat_interval_s,
-                       "server_time": server_time, "commands": [], "config": None, "release": None}
+        beat.answer, beat.encoded = self._plain_answer(now)
         return True
 
-    def _plain_answer(self, now: float) -> tuple[str, bytes]:
-        """A plain beat's ``server_time`` and its whole answer encoded: they differ only by the
-        second (formatting the time and encoding the answer were ~3 % of a beat's loop time)."""
+    def _plain_answer(self, now: float) -> tuple[dict[str, Any], bytes]:
+        """A plain beat's answer and its encoding, made once a second (they differ only by the
+        second; formatting the time and encoding the answer were ~3 % of a beat's loop time). The
+        dict is shared by the second's beats: nobody changes an answer once made."""
         second = int(now)
         cached = self._plain
         if cached[0] != second:
-            server_time = iso(to_datetime(second))
-            cached = self._plain = (second, server_time, encode_json({
-                "heartbeat_interval_s": self._settings.heartbeat_interval_s, "server_time": server_time,
-                "commands": [], "config": None, "release": None}).encode())
+            # Every field of HeartbeatOut, null ones too.
+            answer = {"heartbeat_interval_s": self._settings.heartbeat_interval_s,
+                      "server_time": iso(to_datetime(second)), "commands": [], "config": None,
+                      "release": None}
+            cached = self._plain = (second, answer, encode_json(answer).encode())
         return cached[1], cached[2]
 
     def _flush(self) -> None:
@@ -682,11 +684,18 @@ class HeartbeatWriter:
         return count % TRIM_EVERY == 0
 
 
+# ``HeartbeatIn.model_validate_json`` and ``model_dump_json`` without their Python wrappers, which
+# pass every option as a keyword (a fifth of the parse's cost, a quarter of the dump's): the same
+# validator and serializer with the same defaults (tests/hall/test_heartbeat_writer.py compares).
+_validate_report_json = HeartbeatIn.__pydantic_validator__.validate_json
+_report_json = HeartbeatIn.__pydantic_serializer__.to_json
+
+
 def read_report(body: bytes) -> HeartbeatIn:
     """The heartbeat's report, parsed and validated in one pass (pydantic's own JSON parser);
     the same answers as ``validate(HeartbeatIn, parse_json(body))``."""
     try:
-        return HeartbeatIn.model_validate_json(body)
+        return _validate_report_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":
@@ -708,7 +717,7 @@ def beat_row(device_id: str, report: HeartbeatIn) -> BeatRow:
     versions = report.versions
     return BeatRow(
         device_id, report.health.state[:16], report.queue.depth, report.queue.oldest_unsent_s,
-        report.model_dump_json(), report.free_disk_bytes,
+        _report_json(report).decode(), report.free_disk_bytes,
         # The release the kiosk's launcher started, else (factory install) the package version.
         (versions.get("release") or versions.get("kiosk", ""))[:40],
         report.config_version, report.uptime_s, report.locked)

@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 
-from hall.models import Device
 from hall.services import commands, configs, fleet_generation, releases
-from hall.services.signatures import devices_of_many
+from hall.services.signatures import KnownDevice, devices_of_many
 
 MAX_KIOSKS = 200_000  # far above a province's fleet; a bound on memory whatever ids arrive
 
@@ -45,7 +44,7 @@ class PendingCommand:
 
 @dataclass
 class KioskEntry:
-    device: Device  # detached: id, county, public_key, revoked
+    device: KnownDevice  # id, county, public_key, revoked
     commands: list[PendingCommand] = field(default_factory=list)
     config: Row | None = None  # the assigned configuration version (id, settings_json, created_at)
     config_delivery: dict[str, Any] | None = None  # signed for this kiosk, made at first need
@@ -124,13 +123,14 @@ class FleetCache:
         pending = commands.pending_of_many(connection, known)
         assigned = configs.assigned_of_many(connection, known)
         for device_id in known:
+            device = devices[device_id]
             self.kiosks[device_id] = KioskEntry(
-                devices[device_id],
+                KnownDevice(device.id, device.county, device.public_key, device.revoked),
                 [PendingCommand(row.id, row.not_after, row.delivered_at is not None,
                                 commands.delivery_json(row)) for row in pending[device_id]],
                 assigned.get(device_id))
 
-    def device(self, device_id: str) -> Device | None:
+    def device(self, device_id: str) -> KnownDevice | None:
         entry = self.kiosks.get(device_id)
         return None if entry is None else entry.device
 

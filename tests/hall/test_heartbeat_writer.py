@@ -516,3 +516,38 @@ def test_a_plain_beat_is_answered_early_only_while_the_generation_is_freshly_rea
     # The usual way (read afresh, written before the answer), not the cache's old word.
     assert after.answer is not None and w.writer.answered_early == 1 and nonce_written(hall, after)
     assert w.writer.loop.running
+
+
+@pytest.mark.parametrize("body", [
+    b'{"queue": {"depth": 1}}',
+    b"{}",
+    json.dumps({"health": {"state": "ok", "devices": [{"device": "camera", "state": "ok", "reason": "",
+                                                       "detail": "\u6444\u50cf\u5934"}]},
+                "queue": {"depth": 2, "oldest_unsent_s": 30}, "free_disk_bytes": 20_000_000_000,
+                "versions": {"kiosk": "0.1.0", "release": "r\u00e9"}, "config_version": 3,
+                "uptime_s": 99, "locked": True, "problems": ["config_refused"], "extra": 1}).encode(),
+    b"not json", b"[]", b'{"queue": {"depth": -1}}', b'{"versions": {"kiosk": "' + b"x" * 41 + b'"}}',
+    b'{"problems": ["' + b"p" * 201 + b'"]}', b'{"uptime_s": "12"}', b'{"locked": "yes"}',
+])
+def test_the_report_is_read_and_stored_as_pydantic_s_wrappers_would(body):
+    """``read_report`` and ``beat_row`` call pydantic's validator and serializer without the
+    model's wrapper methods: the same model, the same refusal, the same stored JSON."""
+    from pydantic import ValidationError
+
+    from hall.api.heartbeat_writer import beat_row, read_report
+    from hall.api.schemas import HeartbeatIn
+    from hall.errors import HallError
+
+    try:
+        expected: HeartbeatIn | str = HeartbeatIn.model_validate_json(body)
+    except ValidationError as exc:  # the refusal as read_report words it
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        expected = "body is not valid JSON" if first["type"] == "json_invalid" else f"{where}: {first['msg']}"
+    try:
+        report = read_report(body)
+    except HallError as refused:
+        assert refused.detail == expected
+        return
+    assert isinstance(report, HeartbeatIn) and report == expected
+    assert beat_row("k", report).report_json == expected.model_dump_json()

@@ -113,7 +113,6 @@ def floor_app() -> object:
     FastAPI (as hall/api/heartbeat_fast_path.py), the uploads through FastAPI. Its rate is the
     most any hall with these signatures can reach on this machine. Keys: the JSON file named
     by BENCH_FLOOR_KEYS (device id -> base64 raw public key)."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from fastapi.responses import Response
 
     from offline_queue.signing import (
@@ -122,11 +121,12 @@ def floor_app() -> object:
         HEADER_NONCE,
         HEADER_SIGNATURE,
         HEADER_TIMESTAMP,
+        request_key,
         sign_answer,
         verify_signature,
     )
 
-    keys = {device_id: Ed25519PublicKey.from_public_bytes(base64.b64decode(raw))
+    keys = {device_id: request_key(base64.b64decode(raw))
             for device_id, raw in json.loads(Path(os.environ["BENCH_FLOOR_KEYS"]).read_text()).items()}
     hall_key = Ed25519PrivateKey.generate()
     wanted = {name.lower().encode(): name for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE,

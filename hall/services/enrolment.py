@@ -19,6 +19,7 @@ from hall.errors import InvalidCode, InvalidRequest
 from hall.models import Device, EnrolmentCode
 from hall.services.numbering import device_short
 from hall.timeutil import Clock, system_clock, to_datetime
+from offline_queue.signing import usable_public_key
 
 log = logging.getLogger("hall.enrolment")
 CODE_REFUSED = "this enrolment code cannot be used; ask the county for a new one"
@@ -70,7 +71,7 @@ def enrol(db: Session, keys: HallKeys, request: EnrolmentRequest,
         public_key = base64.b64decode(request.public_key, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("public_key is not base64") from exc
-    if len(public_key) != 32:
+    if not usable_public_key(public_key):
         raise InvalidRequest("public_key must be a raw 32-byte Ed25519 key")
     now = to_datetime(clock())
     code = db.get(EnrolmentCode, normalise_code(request.code))

@@ -20,6 +20,7 @@ from hall.models import Device
 from hall.services import audit
 from hall.timeutil import Clock, system_clock
 from kiosk.agent.documents import ROTATION_CONTEXT, verify_document
+from offline_queue.signing import usable_public_key
 
 
 def _raw_key(text: str) -> bytes:
@@ -27,8 +28,8 @@ def _raw_key(text: str) -> bytes:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidRequest("a key is not base64", code="invalid_key") from exc
-    if len(raw) != 32:
-        raise InvalidRequest("a key is not 32 bytes", code="invalid_key")
+    if not usable_public_key(raw):
+        raise InvalidRequest("a key is not a raw 32-byte Ed25519 key", code="invalid_key")
     return raw
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.signing import VerifyKey
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from offline_queue.signing import (
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
     MAX_SKEW_SECONDS,
+    request_key,
     verify_signature,
 )
 
@@ -166,6 +167,6 @@ def devices_of_many(connection: Connection, device_ids: list[str]) -> dict[str, 
 
 
 @lru_cache(maxsize=65536)  # a province's kiosks: the heartbeat verifies each key every minute
-def _public_key(raw: bytes) -> Ed25519PublicKey:
+def _public_key(raw: bytes) -> VerifyKey:
     """Keyed by the key's bytes, so a rotated key is a new entry, never a stale one."""
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return request_key(raw)

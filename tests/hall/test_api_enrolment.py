@@ -63,6 +63,17 @@ def test_unknown_code_and_bad_bodies(hall):
     assert set(not_json.json()) == {"error", "detail"}
 
 
+def test_a_key_that_is_no_usable_point_is_refused(hall):
+    """The identity point (small order: one signature fits every message under OpenSSL's check)
+    and 32 bytes that are not a point at all; the code is not spent by either."""
+    code = hall.enrollment_code()
+    for raw in (bytes([1]) + bytes(31), bytes([2]) + bytes(31)):
+        answer = requests.post(hall.url + "/api/v1/enrolment", timeout=5,
+                               json={"code": code, "public_key": base64.b64encode(raw).decode()})
+        assert answer.status_code == 422 and answer.json()["error"] == "invalid_request", raw
+    assert enroll(hall.url, code).status_code == 201
+
+
 def test_county_code_from_cli(hall):
     code = hall.enrollment_code(county="441402")
     assert enroll(hall.url, code).json()["county"] == "441402"

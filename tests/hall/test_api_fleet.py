@@ -256,6 +256,12 @@ def test_hostile_key_rotations_and_diagnostics_are_refused(hall, new_kiosk):
     stolen = {"document": taken, "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, taken),
               "new_signature": sign_document(other.private_key, ROTATION_CONTEXT, taken)}
     assert first.post_json("/api/v1/keys/rotate", stolen).json()["error"] == "key_in_use"
+    # to the identity point, "signed" by it with R = identity, S = 0 (which OpenSSL's check takes)
+    identity = bytes([1]) + bytes(31)
+    weak = {**document, "new_public_key": b64(identity)}
+    to_weak = {"document": weak, "old_signature": sign_document(first.private_key, ROTATION_CONTEXT, weak),
+               "new_signature": b64(identity + bytes(32))}
+    assert first.post_json("/api/v1/keys/rotate", to_weak).json()["error"] == "invalid_key"
     for_other = {**good, "document": {**document, "device_id": other.device_id}}
     assert first.post_json("/api/v1/keys/rotate", for_other).status_code == 422
     assert first.post_json("/api/v1/keys/rotate", good).status_code == 200

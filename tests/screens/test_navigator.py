@@ -90,3 +90,30 @@ def test_a_status_lookup_goes_from_identify_to_status_and_done_finishes(nav):
     nav.finish()
     assert nav.current == "home" and nav.service.visit is None
     assert all(s.forgotten == 1 for s in nav.manager.screens)  # every screen dropped what it showed
+
+
+def test_a_dropped_screen_taken_apart_is_freed_though_one_of_its_widgets_is_still_held():
+    import gc
+    import weakref
+
+    from kivy.clock import Clock as KivyClock
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.widget import Widget
+
+    from screens.navigator import take_apart
+
+    screen = BoxLayout()
+    rows = [BoxLayout() for _ in range(3)]
+    for index in range(3):
+        screen.add_widget(rows[index])
+        for _ in range(2):
+            rows[index].add_widget(Widget())
+    held = rows[1].children[0]  # as a callback still scheduled, or a touch kept a while, would hold it
+    alive = [weakref.ref(w) for w in [screen, *rows, *rows[0].children]]
+    del rows
+    assert take_apart(screen) == 9
+    assert held.parent is None and not screen.children
+    del screen
+    KivyClock.tick()  # the layouts' triggers, set by the removals, hold their widgets until they run
+    gc.collect()
+    assert all(ref() is None for ref in alive)  # the rest of the screen went with it

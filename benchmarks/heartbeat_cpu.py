@@ -22,7 +22,6 @@ needs py-spy). Prints one JSON line last.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import statistics
@@ -36,44 +35,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from abuse import _tree_cpu_s  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from fleet import HEARTBEAT_PATH, report  # noqa: E402
+from inprocess import call, enrol_kiosks  # noqa: E402
 
 from hall.app import create_app, serve_app  # noqa: E402
 from hall.core.config import load_settings  # noqa: E402
 from hall.db import migrate  # noqa: E402
-from hall.services.enrolment import create_code  # noqa: E402
 from offline_queue.signing import sign_headers  # noqa: E402
-from tests.hall.kiosk_client import raw_public  # noqa: E402
-
-
-async def call(app, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-    """One request through the ASGI app, as uvicorn would hand it over."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {}}
-    delivered = False
-
-    async def receive() -> dict:
-        nonlocal delivered
-        if delivered:  # the app never asks twice for a complete body; wait like a quiet client
-            await asyncio.Event().wait()
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status = 0
-    parts: list[bytes] = []
-
-    async def send(message: dict) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            parts.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(parts)
 
 
 async def main(db_url: str | None, db_pid: int | None = None) -> dict:
@@ -93,18 +61,8 @@ async def main(db_url: str | None, db_pid: int | None = None) -> dict:
     apps["fast_main"].writer.flush_s = 0
     apps["fast_main"].writer.history.every_s = 0
     shapes = [shape for shape in os.environ.get("HB_SHAPES", "route,fast").split(",") if shape in apps]
-    kiosks = []
-    for _ in range(int(os.environ.get("HB_KIOSKS", 20))):
-        with apps["route"].state.sessionmaker() as db:
-            code = create_code(db, settings).code
-            db.commit()
-        key = Ed25519PrivateKey.generate()
-        body = json.dumps({"code": code, "public_key": base64.b64encode(raw_public(key)).decode(),
-                           "name": "bench", "versions": {"kiosk": "0.1.0"}}).encode()
-        status, answer = await call(apps["route"], "POST", "/api/v1/enrolment",
-                                    {"content-type": "application/json"}, body)
-        assert status == 201, answer
-        kiosks.append((json.loads(answer)["device_id"], key))
+    kiosks = await enrol_kiosks(apps["route"], apps["route"].state.sessionmaker, settings,
+                                int(os.environ.get("HB_KIOSKS", 20)))
     # Not above the admission's places for kiosks (inflight_kiosk, 12): the route's shape would
     # queue the rest in its gate and shed some on a busy machine.
     concurrency = int(os.environ.get("HB_CONCURRENCY", 12))

@@ -27,7 +27,6 @@ Prints one JSON line last.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import statistics
@@ -47,15 +46,13 @@ from hall.api.connection_guard import GuardedHttpToolsProtocol, _layers  # type:
 from hall.app import SWITCH_INTERVAL_S, serve_app  # noqa: E402
 from hall.core.config import load_settings  # noqa: E402
 from hall.db import migrate  # noqa: E402
-from hall.services.enrolment import create_code  # noqa: E402
 from offline_queue.signing import sign_headers  # noqa: E402
-from tests.hall.kiosk_client import raw_public  # noqa: E402
 
 import uvicorn  # noqa: E402
 from abuse import _tree_cpu_s  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from fleet import HEARTBEAT_PATH, report  # noqa: E402
-from heartbeat_cpu import call  # noqa: E402
+from inprocess import enrol_kiosks  # noqa: E402
 from uvicorn.server import ServerState  # noqa: E402
 
 
@@ -106,18 +103,8 @@ async def main(db_url: str | None, db_pid: int | None) -> dict:
     _, beats = _layers(app)
     assert beats is not None
     writer = beats.writer
-    kiosks = []
-    for _ in range(int(os.environ.get("HBP_KIOSKS", 200))):
-        with beats.app.state.sessionmaker() as db:
-            code = create_code(db, settings).code
-            db.commit()
-        key = Ed25519PrivateKey.generate()
-        body = json.dumps({"code": code, "public_key": base64.b64encode(raw_public(key)).decode(),
-                           "name": "bench", "versions": {"kiosk": "0.1.0"}}).encode()
-        status, answer = await call(app, "POST", "/api/v1/enrolment", {"content-type": "application/json"},
-                                    body)
-        assert status == 201, answer
-        kiosks.append((json.loads(answer)["device_id"], key))
+    kiosks = await enrol_kiosks(beats.app, beats.app.state.sessionmaker, settings,
+                                int(os.environ.get("HBP_KIOSKS", 200)))
     config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, lifespan="off", access_log=False,
                             log_level="warning")
     config.load()

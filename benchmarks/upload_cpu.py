@@ -21,7 +21,6 @@ event loop's thread after (the thread pool's side needs py-spy). Prints one JSON
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import os
@@ -33,67 +32,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from inprocess import call, enrol_kiosks  # benchmarks/ is the script's folder: on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 UPLOADS_PATH = "/api/v1/uploads"
-
-
-async def call(app, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-    """One request through the ASGI app, as uvicorn would hand it over."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {}}
-    delivered = False
-
-    async def receive() -> dict:
-        nonlocal delivered
-        if delivered:
-            await asyncio.Event().wait()
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status = 0
-    parts: list[bytes] = []
-
-    async def send(message: dict) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            parts.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(parts)
 
 
 async def worker_main(db_url: str | None, data_dir: str, rounds: int, count: int, concurrency: int,
                       profile: bool) -> dict:
     """This tree's hall (from ``sys.path``): ``rounds`` rounds of ``count`` uploads."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from hall.app import serve_app
     from hall.core.config import load_settings
-    from hall.services.enrolment import create_code
     from offline_queue.signing import sign_headers
-    from tests.hall.kiosk_client import raw_public
 
     settings = load_settings(db=db_url, data_dir=data_dir, environ={})
     app = serve_app(settings)
     inner = app
     while not hasattr(inner, "state"):  # the FastAPI app behind the front door and the fast paths
         inner = inner.app
-    kiosks = []
-    for _ in range(concurrency):
-        with inner.state.sessionmaker() as db:
-            code = create_code(db, settings).code
-            db.commit()
-        key = Ed25519PrivateKey.generate()
-        body = json.dumps({"code": code, "public_key": base64.b64encode(raw_public(key)).decode(),
-                           "name": "bench", "versions": {"kiosk": "0.1.0"}}).encode()
-        status, answer = await call(app, "POST", "/api/v1/enrolment", {"content-type": "application/json"},
-                                    body)
-        assert status == 201, answer
-        kiosks.append((json.loads(answer)["device_id"], key))
+    kiosks = await enrol_kiosks(app, inner.state.sessionmaker, settings, concurrency)
     statuses: dict[str, int] = {}
 
     def signed(kiosk, method: str, path: str, body: bytes, extra: dict[str, str]) -> dict[str, str]:

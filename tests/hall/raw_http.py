@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import select
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import uvicorn
 
 
 @dataclass
@@ -16,6 +22,28 @@ class RawAnswer:
     status: int | None  # None: the hall closed without answering
     head: str
     body: bytes
+
+
+@contextmanager
+def served_in_thread(config: uvicorn.Config) -> Iterator[int]:
+    """``config``'s app served by uvicorn on a thread of this process; yields its free port."""
+    from hall.api.connection_guard import listening_sockets
+
+    server = uvicorn.Server(config)
+    sockets = listening_sockets("127.0.0.1", 0, 1, 128)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        for sock in sockets:
+            sock.close()
 
 
 def connect(port: int, timeout_s: float = 10.0) -> socket.socket:

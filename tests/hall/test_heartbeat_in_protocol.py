@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hall.api.connection_guard import HttpToolsProtocol, _layers, listening_sockets
+from hall.api.connection_guard import HttpToolsProtocol, _layers
 from hall.api.heartbeat_fast_path import HeartbeatFastPath
 from hall.app import serve_app
 from hall.core.config import load_settings
@@ -33,7 +32,7 @@ from hall.models import Device
 from hall.timeutil import to_datetime
 from offline_queue.signing import HEADER_HALL_SIGNATURE, sign_headers, verify_answer
 from tests.hall.kiosk_client import raw_public
-from tests.hall.raw_http import RawAnswer, connect, is_closed_by_peer, read_answer
+from tests.hall.raw_http import RawAnswer, connect, is_closed_by_peer, read_answer, served_in_thread
 
 pytestmark = pytest.mark.skipif(HttpToolsProtocol is None, reason="httptools is not installed")
 PATH = "/api/v1/heartbeat"
@@ -77,21 +76,9 @@ def served(tmp_path_factory) -> Iterator[Served]:
         loop = "asyncio"
     config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, loop=loop, log_level="warning",
                             lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    sockets = listening_sockets("127.0.0.1", 0, 1, 128)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    port = sockets[0].getsockname()[1]
     hall_key = load_or_create_keys(settings.keys_dir).sign_private.public_key()
-    yield Served(port, beats, hall_key, (device_id, key))
-    server.should_exit = True
-    thread.join(30)
-    for sock in sockets:
-        sock.close()
+    with served_in_thread(config) as port:
+        yield Served(port, beats, hall_key, (device_id, key))
 
 
 def signed_request(served: Served, body: bytes | None = None, *, extra: str = "",

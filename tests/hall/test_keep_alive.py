@@ -6,15 +6,14 @@ sending is not, and a request that takes longer than the timeout is answered, no
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
 
-from hall.api.connection_guard import HttpToolsProtocol, listening_sockets
-from tests.hall.raw_http import connect, is_closed_by_peer, read_answer
+from hall.api.connection_guard import HttpToolsProtocol
+from tests.hall.raw_http import connect, is_closed_by_peer, read_answer, served_in_thread
 
 pytestmark = pytest.mark.skipif(HttpToolsProtocol is None, reason="httptools is not installed")
 KEEP_ALIVE_S = 1
@@ -38,19 +37,8 @@ def port() -> Iterator[int]:
 
     config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, log_level="warning", lifespan="off",
                             access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
-    server = uvicorn.Server(config)
-    sockets = listening_sockets("127.0.0.1", 0, 1, 128)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(30)
-    for sock in sockets:
-        sock.close()
+    with served_in_thread(config) as port:
+        yield port
 
 
 def ask(sock, target: str = "/") -> int | None:  # noqa: ANN001

@@ -16,6 +16,7 @@ import resource
 
 import pytest
 
+from tests.support.open_services import close_all
 from tests.support.pcscd import pcscd  # noqa: F401  (the real pcscd with the vpcd reader)
 
 CPU_PROPERTY = "cpu_s"
@@ -45,6 +46,13 @@ def longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
     around them. The sort is stable, so every other test keeps its order: the same on every
     worker, as xdist requires."""
     return sorted(items, key=lambda item: -_own_timeout(item))
+
+
+@pytest.fixture(autouse=True)
+def _close_services_made():
+    """Every kiosk service a test made through tests.support.open_services is closed after it."""
+    yield
+    close_all()
 
 
 def _cpu_s() -> float:

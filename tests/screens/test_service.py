@@ -18,6 +18,7 @@ from offline_queue.outbox import OfflineQueue
 from offline_queue.store import STATES
 from tests.screens.scenarios import SERVICE, make_identity
 from tests.support.clock import ManualClock
+from tests.support.open_services import opened
 
 
 class FakeReader:
@@ -99,9 +100,10 @@ def make_service(tmp_path, clock, reader=None, enrolled=True, worker=None):
     settings = load_settings(data_dir=tmp_path, environ={})
     queue = OfflineQueue(tmp_path, settings.queue.budget_bytes, clock=clock)
     identity = make_identity(settings.kiosk.county, settings.hall.url) if enrolled else None
-    return KioskService(settings=settings, catalog=load_catalog(), translator=Translator.load(lang="zh"),
-                        id_reader=reader or FakeReader(ELDERLY_VILLAGER), camera=FakeCamera(), queue=queue,
-                        identity=identity, sync_worker=worker, clock=clock)
+    service = KioskService(settings=settings, catalog=load_catalog(), translator=Translator.load(lang="zh"),
+                           id_reader=reader or FakeReader(ELDERLY_VILLAGER), camera=FakeCamera(), queue=queue,
+                           identity=identity, sync_worker=worker, clock=clock)
+    return opened(service)
 
 
 def read_card(service, recorder):

@@ -28,6 +28,7 @@ from offline_queue.sealing import open_box
 from tests.screens.scenarios import SERVICE, make_identity
 from tests.screens.test_service import FakeReader, Recorder, fill_in, read_card
 from tests.support.clock import ManualClock
+from tests.support.open_services import opened
 
 
 def code_picture(symbology: str, text: str) -> np.ndarray:
@@ -111,7 +112,7 @@ def make(tmp_path, clock, *, camera=None, reader=None, hall_key=None):
     settings = load_settings(data_dir=tmp_path, environ={})
     queue = OfflineQueue(tmp_path, settings.queue.budget_bytes, clock=clock)
     identity = make_identity(settings.kiosk.county, settings.hall.url, hall_key)
-    return KioskService(
+    return opened(KioskService(
         settings=settings,
         catalog=load_catalog(),
         translator=Translator.load(lang="zh"),
@@ -120,7 +121,7 @@ def make(tmp_path, clock, *, camera=None, reader=None, hall_key=None):
         queue=queue,
         identity=identity,
         clock=clock,
-    )
+    ))
 
 
 def queue_one(service):

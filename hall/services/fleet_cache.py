@@ -123,9 +123,8 @@ class FleetCache:
         pending = commands.pending_of_many(connection, known)
         assigned = configs.assigned_of_many(connection, known)
         for device_id in known:
-            device = devices[device_id]
             self.kiosks[device_id] = KioskEntry(
-                KnownDevice(device.id, device.county, device.public_key, device.revoked),
+                devices[device_id],
                 [PendingCommand(row.id, row.not_after, row.delivered_at is not None,
                                 commands.delivery_json(row)) for row in pending[device_id]],
                 assigned.get(device_id))

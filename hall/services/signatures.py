@@ -160,9 +160,9 @@ _DEVICES_OF_MANY = (select(_DEVICES.c.id, _DEVICES.c.county, _DEVICES.c.public_k
                     .where(_DEVICES.c.id.in_(bindparam("ids", expanding=True))))
 
 
-def devices_of_many(connection: Connection, device_ids: list[str]) -> dict[str, Device]:
-    """Many devices as detached ``Device``s (as ``device_row``), one read; unknown ids absent."""
-    return {row.id: Device(id=row.id, county=row.county, public_key=row.public_key, revoked=row.revoked)
+def devices_of_many(connection: Connection, device_ids: list[str]) -> dict[str, KnownDevice]:
+    """Many devices as ``KnownDevice``s, one read; unknown ids absent."""
+    return {row.id: KnownDevice(row.id, row.county, row.public_key, row.revoked)
             for row in connection.execute(_DEVICES_OF_MANY, {"ids": device_ids})}
 
 

@@ -972,20 +972,6 @@ def _shift_side(quad: np.ndarray, side: int, distance: float, n: np.ndarray) -> 
     return out.astype(np.float32)
 
 
-def _outer_edges(image: np.ndarray, quad: np.ndarray, side: int, reach: float,
-                 samples: int = 24) -> list[float]:
-    """Distances outwards from one side to lines parallel to it with a steady step across them.
-
-    The outline found may be a block of text, a printed border or the lit part of a page
-    half in shadow; the page's own edge is then further out.
-    """
-    points, n = side_points(quad, samples)
-    offsets = np.arange(-2.0, reach + 3.0, 1.0, dtype=np.float32)
-    base = points[side]
-    vals = _sample(image, base[:, None, :] - offsets[None, :, None] * n[side][None, None, :])
-    return _edges_in_profiles(vals, offsets)
-
-
 def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray,
           rank: float) -> tuple[float, np.ndarray, np.ndarray | None]:
     """Try each side further out (to the next straight edge); keep moves the scoring prefers.
@@ -1025,26 +1011,11 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
     return rank, quad, features
 
 
-def _side_moves(smooth: np.ndarray, quad: np.ndarray, side: int, sw: int, sh: int) -> list[np.ndarray]:
-    """``quad`` with one side moved out to each of the straight edges beyond it (``_outer_edges``,
-    nearest first), where still plausible and inside the picture."""
-    p, d, n = _sides(quad)
-    extent = float(np.max((quad - p[side]) @ n[side]))     # the quad's depth from this side
-    moves = []
-    for distance in _outer_edges(smooth, quad, side, reach=min(0.8 * extent, 0.35 * sw)):
-        moved = _shift_side(quad, side, distance, n)
-        if moved is None or not _plausible(moved, sw, sh):
-            continue
-        if moved.min() < -1 or moved[:, 0].max() > sw or moved[:, 1].max() > sh:
-            continue  # the page lies inside the picture
-        moves.append(moved)
-    return moves
-
-
 def _side_moves_many(smooth: np.ndarray, quad: np.ndarray, sides: Iterable[int], sw: int,
                      sh: int) -> list[tuple[int, np.ndarray]]:
-    """``_side_moves`` of several sides (side, moved quad), side by side, the same quads: the
-    straight edges beyond every side found in one sampling (``_outer_edges_many``)."""
+    """(side, ``quad`` with that side moved out to each straight edge beyond it, nearest first),
+    side by side, where still plausible and inside the picture; the edges beyond every side found
+    in one sampling (``_outer_edges_many``)."""
     sides = list(sides)
     p, d, n = _sides(quad)
     reaches = [min(0.8 * float(np.max((quad - p[side]) @ n[side])), 0.35 * sw) for side in sides]
@@ -1062,10 +1033,12 @@ def _side_moves_many(smooth: np.ndarray, quad: np.ndarray, sides: Iterable[int],
 
 def _outer_edges_many(image: np.ndarray, quad: np.ndarray, sides: list[int], reaches: list[float],
                       samples: int = 24) -> list[list[float]]:
-    """``_outer_edges`` of several sides of one quad, the same distances: the profiles of every side
-    read in one ``cv2.remap`` (out to the furthest reach; a side's own offsets are the first ones),
-    then each side's steps as ``_outer_edges`` takes them. One side at a time, the sampling and
-    the Python around it took 0.6 ms a side."""
+    """Distances outwards from each of ``sides`` to lines parallel to it with a steady step across
+    them (the outline found may be a block of text, a printed border or the lit part of a page half
+    in shadow; the page's own edge is then further out). The profiles of every side are read in one
+    ``cv2.remap`` (out to the furthest reach; a side's own offsets are the first ones); one side at
+    a time, the sampling and the Python around it took 0.6 ms a side
+    (tests/hardware/test_docscan_pipeline.py keeps that version to compare)."""
     if not sides:
         return []
     points, n = side_points(quad, samples)
@@ -1081,7 +1054,7 @@ def _outer_edges_many(image: np.ndarray, quad: np.ndarray, sides: list[int], rea
 
 
 def _edges_in_profiles(vals: np.ndarray, offsets: np.ndarray) -> list[float]:
-    """``_outer_edges``' choice from one side's profiles (samples × offsets × 3): the two offsets
+    """The edge choice from one side's profiles (samples × offsets × 3): the two offsets
     with the most steady steps across them, further out than 3 px."""
     steps = vals[:, :-4] - vals[:, 4:]                          # inside minus outside, at offsets[2:-2]
     mean = steps.mean(axis=0)

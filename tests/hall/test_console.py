@@ -64,6 +64,10 @@ def shot(driver, name: str) -> None:
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, max(800, min(int(height) + 140, 3000)))
     driver.save_screenshot(str(ARTIFACTS / f"console-{name}.png"))
+    # every page fits a laptop's 1280 px: nothing hidden off the right edge behind a scroll bar
+    overflow = driver.execute_script(
+        "const e = document.documentElement; return e.scrollWidth - e.clientWidth")
+    assert overflow <= 0, f"console page {name} is {overflow} px wider than the window"
 
 
 def submit(driver, element_id: str) -> None:

@@ -110,12 +110,14 @@ async def main(db_url: str | None, db_pid: int | None) -> dict:
     config.load()
     state = ServerState()
     loop = asyncio.get_running_loop()
-    connections = []
-    for _ in range(int(os.environ.get("HBP_CONNECTIONS", 32))):
+
+    def connect() -> tuple[GuardedHttpToolsProtocol, FakeTransport]:
         protocol = GuardedHttpToolsProtocol(config, state, {}, loop)
         transport = FakeTransport()
         protocol.connection_made(transport)
-        connections.append((protocol, transport))
+        return protocol, transport
+
+    connections = [connect() for _ in range(int(os.environ.get("HBP_CONNECTIONS", 32)))]
     rate = float(os.environ.get("HBP_RATE", 700))
     count = int(os.environ.get("HBP_N", 2100))
     statuses: dict[str, int] = {}
@@ -126,6 +128,9 @@ async def main(db_url: str | None, db_pid: int | None) -> dict:
         started = time.perf_counter()
         for number, data in enumerate(requests):
             protocol, transport = connections[number % len(connections)]
+            if transport.is_closing():  # closed by the keep-alive timer while idle (a pause between
+                # turns longer than uvicorn's 5 s): a kiosk connects again; else its beat waits forever
+                protocol, transport = connections[number % len(connections)] = connect()
             transport.written.clear()
             protocol.data_received(data)
             while not protocol.cycle.response_complete:  # the usual way: its task, the writer's batch

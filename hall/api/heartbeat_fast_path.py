@@ -49,7 +49,13 @@ from hall.api.errors import encode_json
 from hall.api.errors import error_body as _error_body
 from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.errors import HallError
-from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
+from offline_queue.signing import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    AnswerSigner,
+)
 
 log = logging.getLogger("hall.api")
 HEARTBEAT_PATH = "/api/v1/heartbeat"
@@ -70,7 +76,7 @@ class HeartbeatFastPath:
         self.app = app
         state = app.state
         self.settings = state.settings
-        self._sign_key = state.keys.sign_private
+        self._sign_key = AnswerSigner(state.keys.sign_private)  # libsodium's (same signatures)
         self.body_reader: BodyReader = state.body_reader
         self.answered_at_once = 0  # answered by the connection's protocol (``answer_at_once``; tests)
         self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,

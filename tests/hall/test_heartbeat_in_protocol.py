@@ -318,7 +318,8 @@ def test_a_plain_beat_takes_the_straight_path_and_gets_the_present_path_s_answer
         before = served.beats.answered_plain
         answers = [in_one_read(served, sock) for _ in range(3)]
         assert served.beats.answered_plain == before + 3  # straight (HeartbeatFastPath.plain_answer)
-        assert all(answer.status == 200 and signed_by_hall(served, answer, nonce) for answer, nonce in answers)
+        assert all(answer.status == 200 and signed_by_hall(served, answer, nonce)
+                   for answer, nonce in answers)
         replay_head, replay_body, _ = signed_request(served)
         sock.sendall(replay_head + replay_body)
         assert read_answer(sock).status == 200
@@ -339,8 +340,8 @@ def test_a_plain_beat_takes_the_straight_path_and_gets_the_present_path_s_answer
                 signature["X-Signature"].encode())
         straight = beats.plain_answer(head, body)
         beats.writer._seen.clear()  # so that the present path does not take it for a replay
-        scope = {"type": "http", "method": "POST", "path": PATH, "raw_path": PATH.encode(), "query_string": b"",
-                 "headers": [(b"content-length", str(len(body)).encode()),
+        scope = {"type": "http", "method": "POST", "path": PATH, "raw_path": PATH.encode(),
+                 "query_string": b"", "headers": [(b"content-length", str(len(body)).encode()),
                              *((name.lower().encode(), value.encode()) for name, value in signature.items())]}
         present = beats.answer_at_once(scope, body)
         if int(time.time()) == second:

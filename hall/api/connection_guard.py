@@ -27,9 +27,13 @@ heartbeat (issue 11, "Speed"). httptools parses a read's head and body inside
 ``data_received``; a ``POST /api/v1/heartbeat`` whose whole body came in the read of its head
 is handed to the heartbeat's fast path (``HeartbeatFastPath.answer_at_once``), and when the
 writer answers it on the spot (a plain beat, a replay, a clock refused) the answer is written
-as uvicorn would frame it, in one write. Any other heartbeat — its body in a later read, too
-large, one the writer must commit first — becomes an ASGI task as before, with the same
-answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
+as uvicorn would frame it, in one write. A plain beat (the four signature headers once each,
+no query, a kiosk the door knows) goes straight: its head read in one pass when it is complete
+(``HeartbeatFastPath.plain_head``), then checked, queued, signed and framed as bytes
+(``plain_answer``, ``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
+it does not answer goes on to ``answer_at_once``. Any other heartbeat — its body in a later
+read, too large, one the writer must commit first — becomes an ASGI task as before, with the
+same answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
 write were about a third of the hall's CPU per beat (docs/operations.md, "Fleet load").
 
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).

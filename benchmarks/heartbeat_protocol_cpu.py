@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 # The hall (and the tests' helpers) from TREE first: fleet.py and heartbeat_cpu.py put their own
 # checkout first on the path when imported, and a module imported stays the one imported.
 from hall.api.connection_guard import GuardedHttpToolsProtocol, _layers  # type: ignore[attr-defined]  # noqa: E402, I001
+import hall.app  # noqa: E402
 from hall.app import SWITCH_INTERVAL_S, serve_app  # noqa: E402
 from hall.core.config import load_settings  # noqa: E402
 from hall.db import migrate  # noqa: E402
@@ -105,17 +106,21 @@ async def main(db_url: str | None, db_pid: int | None) -> dict:
     writer = beats.writer
     kiosks = await enrol_kiosks(beats.app, beats.app.state.sessionmaker, settings,
                                 int(os.environ.get("HBP_KIOSKS", 200)))
+    # As a served worker, once its app is built (hall.app.app_from_environment), when the tree does.
+    getattr(hall.app, "freeze_heap", lambda: None)()
     config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, lifespan="off", access_log=False,
                             log_level="warning")
     config.load()
     state = ServerState()
     loop = asyncio.get_running_loop()
-    connections = []
-    for _ in range(int(os.environ.get("HBP_CONNECTIONS", 32))):
+
+    def connect() -> tuple[GuardedHttpToolsProtocol, FakeTransport]:
         protocol = GuardedHttpToolsProtocol(config, state, {}, loop)
         transport = FakeTransport()
         protocol.connection_made(transport)
-        connections.append((protocol, transport))
+        return protocol, transport
+
+    connections = [connect() for _ in range(int(os.environ.get("HBP_CONNECTIONS", 32)))]
     rate = float(os.environ.get("HBP_RATE", 700))
     count = int(os.environ.get("HBP_N", 2100))
     statuses: dict[str, int] = {}
@@ -126,6 +131,9 @@ async def main(db_url: str | None, db_pid: int | None) -> dict:
         started = time.perf_counter()
         for number, data in enumerate(requests):
             protocol, transport = connections[number % len(connections)]
+            if transport.is_closing():  # closed by the keep-alive timer while idle (a pause between
+                # turns longer than uvicorn's 5 s): a kiosk connects again; else its beat waits forever
+                protocol, transport = connections[number % len(connections)] = connect()
             transport.written.clear()
             protocol.data_received(data)
             while not protocol.cycle.response_complete:  # the usual way: its task, the writer's batch

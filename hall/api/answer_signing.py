@@ -21,7 +21,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from offline_queue.signing import HEADER_DEVICE, HEADER_HALL_SIGNATURE, HEADER_NONCE, sign_answer
+from offline_queue.signing import (
+    HEADER_DEVICE,
+    HEADER_HALL_SIGNATURE,
+    HEADER_NONCE,
+    AnswerSigner,
+    sign_answer,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,7 +42,7 @@ ENROLMENT_PATH = "/api/v1/enrolment"
 _HEADER_NAME = HEADER_HALL_SIGNATURE.lower().encode("latin-1")
 
 
-def signature_header(key: Ed25519PrivateKey, device_id: str, nonce: str, status: int,
+def signature_header(key: AnswerSigner | Ed25519PrivateKey, device_id: str, nonce: str, status: int,
                      body: bytes) -> tuple[bytes, bytes]:
     """The ``X-Hall-Signature`` header of one answer, as an ASGI header pair (also used by the
     heartbeat's fast path, hall/api/heartbeat_fast_path.py, which answers before this layer)."""
@@ -48,7 +54,7 @@ class AnswerSigning:
 
     def __init__(self, app: ASGIApp, key: Ed25519PrivateKey) -> None:
         self.app = app
-        self.key = key
+        self.key = AnswerSigner(key)  # libsodium's signature: the same bytes, in less than half the time
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):

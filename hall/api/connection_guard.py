@@ -27,9 +27,13 @@ heartbeat (issue 11, "Speed"). httptools parses a read's head and body inside
 ``data_received``; a ``POST /api/v1/heartbeat`` whose whole body came in the read of its head
 is handed to the heartbeat's fast path (``HeartbeatFastPath.answer_at_once``), and when the
 writer answers it on the spot (a plain beat, a replay, a clock refused) the answer is written
-as uvicorn would frame it, in one write. Any other heartbeat — its body in a later read, too
-large, one the writer must commit first — becomes an ASGI task as before, with the same
-answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
+as uvicorn would frame it, in one write. A plain beat (the four signature headers once each,
+no query, a kiosk the door knows) goes straight: its head read in one pass when it is complete
+(``HeartbeatFastPath.plain_head``), then checked, queued, signed and framed as bytes
+(``plain_answer``, ``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
+it does not answer goes on to ``answer_at_once``. Any other heartbeat — its body in a later
+read, too large, one the writer must commit first — becomes an ASGI task as before, with the
+same answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
 write were about a third of the hall's CPU per beat (docs/operations.md, "Fleet load").
 
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).
@@ -60,7 +64,7 @@ from hall.api.admission import ARRIVED_KEY
 from hall.api.body_limit import Answer, BodyRefused, declared_length
 from hall.api.errors import error_body
 from hall.api.front_door import FrontDoor
-from hall.api.heartbeat_fast_path import HeartbeatFastPath
+from hall.api.heartbeat_fast_path import HeartbeatFastPath, PlainHead
 from hall.core.config import Settings
 
 log = logging.getLogger("hall.connections")
@@ -99,6 +103,7 @@ class _Guard:
         self._feeding = False  # inside data_received's parsing
         self._in_head = False  # httptools: a head begun and not yet complete
         self._pending_beat: tuple | None = None  # (cycle, app, HeartbeatFastPath)
+        self._pending_plain: tuple | None = None  # (cycle, app, HeartbeatFastPath, its PlainHead)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -119,6 +124,10 @@ class _Guard:
             super().data_received(data)
         finally:
             self._feeding = False
+        plain = self._pending_plain
+        if plain is not None:
+            self._pending_plain = None
+            self._plain_beat(*plain)
         pending = self._pending_beat
         if pending is not None:
             self._pending_beat = None
@@ -144,6 +153,14 @@ class _Guard:
         the task, uvicorn's proxy-header middleware and the ASGI messages of such an answer
         cost more of the event loop than the answer itself (issue 9, "Load")."""
         door, beats = _layers(app)
+        if (self._feeding and cycle.more_body and beats is not None and door is not None and self._beats_here
+                and not self.flow.write_paused):
+            # A heartbeat that may be plain: the door would let it through (``plain_head``), and
+            # data_received answers it straight once its body is parsed (``_plain_beat``).
+            head = beats.plain_head(cycle.scope, door)
+            if head is not None:
+                self._pending_plain = (cycle, app, beats, head)
+                return
         answer = (door.quick_answer(cycle.scope, len(self.connections))
                   if door is not None and not self.flow.write_paused else None)
         if answer is None:
@@ -174,6 +191,23 @@ class _Guard:
                 return
         super()._start_asgi_task(cycle, app)  # type: ignore[misc]
 
+    def _plain_beat(self, cycle, app, beats: HeartbeatFastPath, head: PlainHead) -> None:  # type: ignore[no-untyped-def]
+        """A plain heartbeat (issue 11, "Speed"): its whole body came in the read of its head, and
+        the heartbeat writer answers it at once (``HeartbeatFastPath.plain_answer``): one write of
+        the answer, framed as ``_write_whole`` frames it. Any other — its body not whole in this
+        read, writing paused, not answered at once — goes the present way, as from
+        ``_start_asgi_task`` (which the door would have let through: ``plain_head``)."""
+        if self.transport.is_closing():
+            return  # the parser refused what followed (uvicorn answered 400 and closes)
+        body = cycle.body
+        if not cycle.more_body and not self.flow.write_paused and len(body) <= beats.settings.max_json_bytes:
+            answer = beats.plain_answer(head, body)
+            if answer is not None:
+                self._write_framed(cycle, 200, answer[0], False, answer[1])
+                return
+        cycle.scope[ARRIVED_KEY] = time.monotonic()  # as the door stamps it
+        self._beat_now_or_task(cycle, app, beats)
+
     def _write_whole(self, cycle, answer: Answer) -> None:  # type: ignore[no-untyped-def]
         status, headers, body = answer
         if not self._one_write:
@@ -186,6 +220,13 @@ class _Guard:
         # its default headers — date, server — and ours, ``connection: close`` when the
         # connection is not kept alive), in one write, not two: one send() system call.
         says_close = (b"connection", b"close") in headers  # our answers' only Connection header
+        lines = b"".join([name + b": " + value + b"\r\n" for name, value in headers])
+        self._write_framed(cycle, status, lines, says_close, body)
+
+    def _write_framed(self, cycle, status: int, head: bytes, says_close: bool,  # type: ignore[no-untyped-def]
+                      body: bytes) -> None:
+        """``head``: the answer's own header lines (each ending in CRLF); ``says_close``: one of
+        them is ``connection: close``."""
         keep_alive = cycle.keep_alive and not says_close
         cycle.keep_alive = keep_alive
         cycle.response_started = True
@@ -195,8 +236,7 @@ class _Guard:
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
                                     get_path_with_query_string(scope), scope["http_version"], status)
         self.transport.write(b"".join((
-            STATUS_LINE[status], _default_head(self.server_state.default_headers),
-            *[name + b": " + value + b"\r\n" for name, value in headers],
+            STATUS_LINE[status], _default_head(self.server_state.default_headers), head,
             b"\r\n" if keep_alive or says_close else b"connection: close\r\n\r\n", body)))
         cycle.response_complete = True
         cycle.message_event.set()

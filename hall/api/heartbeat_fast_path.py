@@ -25,11 +25,15 @@ door's shedding come first.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
 import logging
 import time
 from typing import Any
 
 from fastapi import FastAPI
+from nacl.exceptions import BadSignatureError
 
 from hall.api.admission import ARRIVED_KEY
 from hall.api.answer_signing import signature_header
@@ -47,9 +51,17 @@ from hall.api.body_limit import (
 )
 from hall.api.errors import encode_json
 from hall.api.errors import error_body as _error_body
+from hall.api.front_door import FrontDoor
 from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.errors import HallError
-from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
+from hall.services.signatures import public_key_of
+from offline_queue.signing import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    AnswerSigner,
+)
 
 log = logging.getLogger("hall.api")
 HEARTBEAT_PATH = "/api/v1/heartbeat"
@@ -57,6 +69,16 @@ HEARTBEAT_PATH = "/api/v1/heartbeat"
 _TRIED_KEY = "hall.beat_tried"
 _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
                       for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
+# A plain beat's head (``plain_head``): the four signature headers and the body's length, each
+# once, at these places; a Transfer-Encoding makes it not plain.
+_PLAIN_SLOTS = {b"x-device-id": 0, b"x-timestamp": 1, b"x-nonce": 2, b"x-signature": 3, b"content-length": 4,
+                b"transfer-encoding": 5}
+_HEARTBEAT_RAW_PATH = HEARTBEAT_PATH.encode("ascii")
+# What the request's signature covers before its timestamp (offline_queue.signing.canonical_string
+# of a heartbeat: device id, method, path, the empty query), and the answer's (answer_string).
+_SIGNED_AFTER_DEVICE = b"\nPOST\n" + _HEARTBEAT_RAW_PATH + b"\n\n"
+_ANSWER_CONTEXT = b"hall-answer-v1\n"
+PlainHead = tuple[bytes, bytes, bytes, bytes]  # device id, timestamp, nonce, signature: as sent
 
 
 class _NoBody(Exception):
@@ -70,9 +92,11 @@ class HeartbeatFastPath:
         self.app = app
         state = app.state
         self.settings = state.settings
-        self._sign_key = state.keys.sign_private
+        self._sign_key = AnswerSigner(state.keys.sign_private)  # libsodium's (same signatures)
         self.body_reader: BodyReader = state.body_reader
         self.answered_at_once = 0  # answered by the connection's protocol (``answer_at_once``; tests)
+        self.answered_plain = 0  # of those, by the straight path (``plain_answer``; tests)
+        self._plain_hash: tuple[bytes, bytes] = (b"", b"")  # the plain answer and its SHA-256 (hex)
         self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,
                                       self._deliver)
 
@@ -116,6 +140,69 @@ class HeartbeatFastPath:
             return None
         self.answered_at_once += 1
         return self._answer_of(headers, beat)
+
+    # -- a plain beat, straight (issue 11, "Speed") ---------------------------------------
+
+    def plain_head(self, scope: Scope, door: FrontDoor) -> PlainHead | None:
+        """The head of a request that may be a plain heartbeat, read in one pass: ``POST
+        /api/v1/heartbeat`` as sent, no query, the four signature headers once each and not
+        empty, ASCII, the timestamp in digits, one Content-Length within the JSON limit and the
+        process's body budget, no Transfer-Encoding, a kiosk the door knows and nothing waiting
+        for the kiosks' places (so the front door would let it through: hall/api/front_door.py).
+        None: the request goes the present way (the door, ``answer_at_once``, the ASGI task),
+        which gives every other answer."""
+        if scope["method"] != "POST" or scope["raw_path"] != _HEARTBEAT_RAW_PATH or scope["query_string"]:
+            return None
+        found: list[bytes | None] = [None, None, None, None, None, None]
+        slots = _PLAIN_SLOTS
+        for name, value in scope["headers"]:
+            slot = slots.get(name)
+            if slot is not None:
+                if found[slot] is not None:
+                    return None  # twice: which one counts is the present way's to say
+                found[slot] = value
+        device, timestamp, nonce, signature, length, chunked = found
+        if (not device or not timestamp or not nonce or not signature or length is None
+                or chunked is not None or not device.isascii() or not nonce.isascii()
+                or not timestamp.isdigit() or len(timestamp) > 18
+                or not length.isdigit() or len(length) > 18):
+            return None
+        declared = int(length)
+        settings = self.settings
+        if declared > settings.max_json_bytes or (self.body_reader.held + declared
+                                                  > settings.max_buffered_bytes):
+            return None
+        known = door.known
+        if (known is not None and not known.knows(device)) or door.gate.waiting["kiosk"]:
+            return None  # the door's kind "public", or its shedding: the door decides
+        return device, timestamp, nonce, signature
+
+    def plain_answer(self, head: PlainHead, body: bytes) -> tuple[bytes, bytes] | None:
+        """What follows the status line and the server's default headers in the answer to a plain
+        beat (its headers, but for the connection's and the blank line; its body) when the writer
+        answers it at once (``HeartbeatWriter.answer_plain``), else None with nothing done: the
+        caller gives the beat to ``answer_at_once``. The same bytes ``_answer_of`` and the
+        protocol's framing make (tests/hall/test_heartbeat_in_protocol.py compares them)."""
+        device, timestamp, nonce, signature = head
+        try:
+            raw_signature = base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        signed = b"".join((device, _SIGNED_AFTER_DEVICE, timestamp, b"\n", nonce, b"\n",
+                           hashlib.sha256(body).hexdigest().encode("ascii")))
+        encoded = self.writer.answer_plain(device.decode("ascii"), nonce.decode("ascii"), int(timestamp),
+                                           signed, raw_signature, body, _verifies)
+        if encoded is None:
+            return None
+        self.answered_at_once += 1
+        self.answered_plain += 1
+        known = self._plain_hash
+        if known[0] is not encoded:  # the plain answer changes once a second
+            known = self._plain_hash = (encoded, hashlib.sha256(encoded).hexdigest().encode("ascii"))
+        answer_signature = base64.b64encode(self._sign_key.sign(b"".join(
+            (_ANSWER_CONTEXT, device, b"\n", nonce, b"\n200\n", known[1]))))
+        return b"content-type: application/json\r\ncontent-length: %d\r\nx-hall-signature: %s\r\n" % (
+            len(encoded), answer_signature), encoded
 
     async def _heartbeat(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _signature_headers(scope)
@@ -204,3 +291,13 @@ def _wake(beats: list[Beat]) -> None:
         future = beat.waiter[1]
         if not future.done():
             future.set_result(None)
+
+
+def _verifies(public_key: bytes, signed: bytes, signature: bytes) -> bool:
+    """``offline_queue.signing.verify_signature``'s check of ``signature`` over the canonical
+    string ``signed``, with the kiosk's pinned key (libsodium)."""
+    try:
+        public_key_of(public_key).verify(signed, signature)
+    except (ValueError, BadSignatureError):
+        return False
+    return True

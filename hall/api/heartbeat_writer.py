@@ -397,6 +397,61 @@ class HeartbeatWriter:
         beat.answer, beat.encoded = self._plain_answer(now)
         return True
 
+    def answer_plain(self, device_id: str, nonce: str, timestamp: int, signed: bytes, signature: bytes,
+                     body: bytes, verify: Callable[[bytes, bytes, bytes], bool]) -> bytes | None:
+        """``_answer_now`` for the one case that is every beat of a busy hall, straight (issue 11,
+        "Speed": the connection's protocol, hall/api/heartbeat_fast_path.py ``plain_answer``): the
+        encoded 200 answer of a plain beat — its timestamp inside the clock window, its kiosk
+        cached at a generation known fresh, a nonce this process has not seen, ``signature`` good
+        for ``signed`` (the canonical string, made by the caller) under the kiosk's cached key,
+        not revoked, a valid report with nothing to deliver; its rows then wait for the flush as
+        ``_answer_now``'s. Anything else is None, with nothing done: the caller hands the beat to
+        ``answer_now`` (the refusals, with their texts) or the usual way."""
+        try:
+            return self._answer_plain(device_id, nonce, timestamp, signed, signature, body, verify)
+        except Exception as exc:  # noqa: BLE001 - as answer_now: the present path answers it
+            log.error("unexpected %s answering a plain heartbeat; the present path answers it",
+                      type(exc).__name__)
+            return None
+
+    def _answer_plain(self, device_id: str, nonce: str, timestamp: int, signed: bytes, signature: bytes,
+                      body: bytes, verify: Callable[[bytes, bytes, bytes], bool]) -> bytes | None:
+        if self.flush_s <= 0 or self._flush_failing:
+            return None
+        now = self._clock()
+        if abs(now - timestamp) > self._settings.max_skew_s:
+            return None  # refused by answer_now's check_clock, with its text
+        cache = self.cache
+        epoch, generation = cache.epoch, cache.generation
+        entry = cache.kiosks.get(device_id)
+        if (epoch % 2 or generation is None or generation < 0 or entry is None
+                or not cache.fresh(time.monotonic(), self.fresh_s) or (device_id, nonce) in self._seen):
+            return None
+        device = entry.device
+        # check_device's checks, in its order: a nonce over 64 characters, the signature, revoked.
+        if len(nonce) > 64 or not verify(device.public_key, signed, signature) or device.revoked:
+            return None
+        report = _report_or_error(body)
+        if isinstance(report, HallError) or not cache.delivers_nothing(
+                device_id, report.config_version, report.versions.get("release", "")):
+            return None
+        if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
+            return None
+        self._seen.add((device_id, nonce), int(now), self._settings.max_skew_s + 1)
+        waiting = WaitingBeat(beat_row(device_id, report), nonce, timestamp, device.public_key, generation,
+                              self.history.wants(device_id, report, now))
+        with self._lock:
+            first = not self._waiting
+            if first:
+                self._waiting_since = time.monotonic()
+            self._waiting.append(waiting)
+            due = len(self._waiting) >= self.flush_beats
+        if first or due:  # as _answer_now
+            self.ensure_running()
+            self.loop.wake()
+        self.answered_early += 1
+        return self._plain_answer(now)[1]
+
     def _plain_answer(self, now: float) -> tuple[dict[str, Any], bytes]:
         """A plain beat's answer and its encoding, made once a second (they differ only by the
         second; formatting the time and encoding the answer were ~3 % of a beat's loop time). The

@@ -60,7 +60,13 @@ from hall.models import Device, Upload
 from hall.services import uploads
 from hall.services.nonce_book import record_one
 from hall.services.signatures import authenticate_on
-from offline_queue.signing import HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP
+from offline_queue.signing import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    AnswerSigner,
+)
 
 log = logging.getLogger("hall.api")
 UPLOADS_PATH = "/api/v1/uploads"
@@ -97,7 +103,7 @@ class UploadFastPath:
         self.gate = state.gate
         self.known = state.known_devices
         self.body_reader: BodyReader = state.body_reader
-        self._sign_key = state.keys.sign_private
+        self._sign_key = AnswerSigner(state.keys.sign_private)  # libsodium's (same signatures)
         # PostgreSQL: the driver's statements, few round trips (hall/api/upload_pg.py); SQLite: Core.
         self._pg = (PgUploads(self.engine, self.settings, self.clock)
                     if self.engine.dialect.name == "postgresql" else None)

@@ -124,7 +124,7 @@ def check_device(device: Device | KnownDevice | None, values: Mapping[str, str],
     if device is None or len(nonce) > 64:
         log.info("signed request refused: %s", "unknown device" if device is None else "nonce too long")
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
-    if not verify_signature(_public_key(device.public_key), values, method, path, query_pairs, body):
+    if not verify_signature(public_key_of(device.public_key), values, method, path, query_pairs, body):
         log.info("signed request refused: signature does not verify (device %s)", device.id)
         raise AuthFailed(SIGNATURE_REFUSED, code="bad_signature")
     if device.revoked:
@@ -167,6 +167,6 @@ def devices_of_many(connection: Connection, device_ids: list[str]) -> dict[str, 
 
 
 @lru_cache(maxsize=65536)  # a province's kiosks: the heartbeat verifies each key every minute
-def _public_key(raw: bytes) -> VerifyKey:
+def public_key_of(raw: bytes) -> VerifyKey:
     """Keyed by the key's bytes, so a rotated key is a new entry, never a stale one."""
     return request_key(raw)

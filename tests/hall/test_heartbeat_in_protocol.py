@@ -307,3 +307,46 @@ def test_answers_written_by_the_protocol_name_each_header_once(served):
     for answer in (junk, beat):
         names = header_names(answer)
         assert len(names) == len(set(names)) and names.count("connection") == 1
+
+
+def test_a_plain_beat_takes_the_straight_path_and_gets_the_present_path_s_answer_byte_for_byte(served):
+    sock = connect(served.port)
+    try:
+        first, nonce = in_one_read(served, sock)  # the usual way: reads the fleet into the cache
+        assert first.status == 200 and signed_by_hall(served, first, nonce)
+        time.sleep(0.3)  # its flush confirms the generation the cache holds
+        before = served.beats.answered_plain
+        answers = [in_one_read(served, sock) for _ in range(3)]
+        assert served.beats.answered_plain == before + 3  # straight (HeartbeatFastPath.plain_answer)
+        assert all(answer.status == 200 and signed_by_hall(served, answer, nonce)
+                   for answer, nonce in answers)
+        replay_head, replay_body, _ = signed_request(served)
+        sock.sendall(replay_head + replay_body)
+        assert read_answer(sock).status == 200
+        sock.sendall(replay_head + replay_body)  # the same beat again: the present path refuses it
+        refused = read_answer(sock)
+        assert refused.status == 401 and json.loads(refused.body)["error"] == "replayed_nonce"
+    finally:
+        sock.close()
+    # The same beat answered by the straight path and by the present one (answer_at_once, whose
+    # headers the protocol writes as lines): the same headers and body, the same signature.
+    device_id, key = served.kiosk
+    beats = served.beats
+    body = json.dumps({"queue": {"depth": 2}}).encode()
+    for _ in range(5):  # both within one second: the plain answer carries the second
+        second = int(time.time())
+        signature = sign_headers(key, device_id, "POST", PATH, [], body, time.time())
+        head = (device_id.encode(), signature["X-Timestamp"].encode(), signature["X-Nonce"].encode(),
+                signature["X-Signature"].encode())
+        straight = beats.plain_answer(head, body)
+        beats.writer._seen.clear()  # so that the present path does not take it for a replay
+        scope = {"type": "http", "method": "POST", "path": PATH, "raw_path": PATH.encode(),
+                 "query_string": b"", "headers": [(b"content-length", str(len(body)).encode()),
+                             *((name.lower().encode(), value.encode()) for name, value in signature.items())]}
+        present = beats.answer_at_once(scope, body)
+        if int(time.time()) == second:
+            break
+    assert straight is not None and present is not None
+    status, headers, present_body = present
+    assert status == 200 and straight[1] == present_body
+    assert straight[0] == b"".join(name + b": " + value + b"\r\n" for name, value in headers)

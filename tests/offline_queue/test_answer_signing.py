@@ -1,8 +1,10 @@
 """Signed answers: the pure functions both sides share (protocol section 5.1)."""
 
+import os
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from offline_queue.signing import sign_answer, verify_answer
+from offline_queue.signing import AnswerSigner, sign_answer, verify_answer
 
 
 def test_answer_signature_round_trip_and_tampering():
@@ -18,3 +20,17 @@ def test_answer_signature_round_trip_and_tampering():
     assert not verify_answer(pub, "not base64!", "dev-1", "ab" * 16, 200, b"")
     other = Ed25519PrivateKey.generate()
     assert not verify_answer(other.public_key(), sig, "dev-1", "ab" * 16, 200, b'{"ok":true}')
+
+
+def test_the_hall_s_libsodium_signer_signs_byte_for_byte_as_cryptography():
+    # Ed25519 is deterministic (RFC 8032): libsodium's signature under the same seed is the very
+    # bytes OpenSSL's is, so a kiosk verifying with cryptography takes the hall's answers as before.
+    for number in range(50):
+        key = Ed25519PrivateKey.generate()
+        signer = AnswerSigner(key)
+        body = os.urandom(number * 7)
+        nonce = os.urandom(16).hex()
+        assert signer.sign(body) == key.sign(body)
+        mine = sign_answer(signer, f"dev-{number}", nonce, 200 + number, body)
+        assert mine == sign_answer(key, f"dev-{number}", nonce, 200 + number, body)
+        assert verify_answer(key.public_key(), mine, f"dev-{number}", nonce, 200 + number, body)

@@ -16,7 +16,7 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.graphics import Color, Line
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import AliasProperty, BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
@@ -27,6 +27,11 @@ from screens.widgets.live_region import Box, LiveRegion
 
 OUTLINE_WIDTH = 6
 PICTURE_ASPECT = 16 / 9  # the camera's picture (1280 × 720) until the first frame says otherwise
+# The most window pixels the live picture covers. Under a software renderer (llvmpipe, Xvfb) each new
+# frame costs ≈ 26 ns of CPU per pixel of the picture's box (the window's clear of its stencil and the
+# screen manager's stencil rectangles are drawn over it too): 960 × 540 keeps the capture screen within
+# issue 13's 0.5 core at 15+ frames a second (docs/scanning.md, "a larger preview (capview)")
+MAX_PICTURE_PIXELS = 960 * 540
 PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 15 a second)
 
 
@@ -45,6 +50,23 @@ def to_texture(image: Any, texture: Texture | None = None) -> Texture:
         texture.flip_vertical()  # the presenter gives the top row first
     texture.blit_buffer(image.rgb, colorfmt="rgb", bufferfmt="ubyte")
     return texture
+
+
+class LivePicture(Image):
+    """The live picture: an Image drawn without Kivy's stencil around it (``<-LivePicture>`` in
+    capture.kv), which would cost the software renderer two more passes over the picture a frame,
+    and never larger than ``max_pixels`` window pixels (``shown_size``: fitted, then scaled down)."""
+
+    max_pixels = NumericProperty(MAX_PICTURE_PIXELS)
+
+    def _shown_size(self) -> tuple[float, float]:
+        width, height = self.norm_image_size
+        if width <= 0 or height <= 0 or width * height <= self.max_pixels:
+            return (width, height)
+        shrink = math.sqrt(self.max_pixels / (width * height))
+        return (width * shrink, height * shrink)
+
+    shown_size = AliasProperty(_shown_size, bind=("texture", "size", "fit_mode", "max_pixels"), cache=True)
 
 
 class CaptureScreen(KioskScreen):
@@ -88,7 +110,7 @@ class CaptureScreen(KioskScreen):
         widget = self.ids.preview
         if self.preview is None:
             return None
-        width, height = widget.norm_image_size
+        width, height = widget.shown_size
         x0, y0 = widget.center_x - width / 2, widget.center_y - height / 2
         x1, y1 = x0 + width, y0 + height
         if self._line is not None and self._line.points:
@@ -104,7 +126,7 @@ class CaptureScreen(KioskScreen):
         widget = self.ids.preview
         if self.preview is None:
             return None
-        width, height = widget.norm_image_size
+        width, height = widget.shown_size
         (x0, y0) = widget.to_window(widget.center_x - width / 2, widget.center_y - height / 2)
         (x1, y1) = widget.to_window(widget.center_x + width / 2, widget.center_y + height / 2)
         left, bottom, right, top = math.ceil(x0), math.ceil(y0), math.floor(x1), math.floor(y1)
@@ -118,9 +140,11 @@ class CaptureScreen(KioskScreen):
             aspect = self.preview.width / self.preview.height
         else:
             aspect = PICTURE_ASPECT
-        gap = theme.px(16)
-        under = picture_area(room.width, room.height - theme.px(self.PAGES_UNDER_HEIGHT) - gap, aspect)
-        beside = picture_area(room.width - theme.px(self.PAGES_BESIDE_WIDTH) - gap, room.height, aspect)
+        most = self.ids.preview.max_pixels  # past it the picture is not drawn larger: no gain
+        strip, column = (theme.px(self.PAGES_UNDER_HEIGHT) + theme.px(16),
+                         theme.px(self.PAGES_BESIDE_WIDTH) + theme.px(16))
+        under = min(most, picture_area(room.width, room.height - strip, aspect))
+        beside = min(most, picture_area(room.width - column, room.height, aspect))
         self.pages_beside = beside > under
 
     def on_pages_beside(self, *_args) -> None:
@@ -169,9 +193,10 @@ class CaptureScreen(KioskScreen):
             self._line_ok = None
         assert self._line is not None and self._line_colour is not None
         ih, iw = view.frame.shape[:2]
-        scale = min(widget.width / iw, widget.height / ih)
-        ox = widget.x + (widget.width - iw * scale) / 2
-        oy = widget.y + (widget.height - ih * scale) / 2
+        shown_width, shown_height = widget.shown_size
+        scale = shown_width / iw
+        ox = widget.center_x - shown_width / 2
+        oy = widget.center_y - shown_height / 2
         points: list[float] = []
         for x, y in view.outline:
             points += [ox + x * scale, oy + (ih - y) * scale]

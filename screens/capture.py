@@ -29,8 +29,8 @@ OUTLINE_WIDTH = 6
 PICTURE_ASPECT = 16 / 9  # the camera's picture (1280 × 720) until the first frame says otherwise
 # The most window pixels the live picture covers. Under a software renderer (llvmpipe, Xvfb) each new
 # frame costs CPU per pixel of the picture's box (the screen manager's stencil and its clear are drawn
-# over it too): 800 × 450 costs what main's 665 × 374 did (A/B, 0.40-0.46 against 0.47-0.49 core),
-# 960 × 540 ≈ 0.05-0.09 core more, past issue 13's 0.5 (docs/scanning.md, "a larger preview (capview)")
+# over it too): 800 × 450 costs about what main's 665 × 374 did (A/B at 1920 × 1080), 960 × 540
+# 0.03-0.14 core more, past issue 13's 0.5 (docs/scanning.md, "a larger preview (capview)")
 MAX_PICTURE_PIXELS = 800 * 450
 PREVIEW_POLLS = 25  # a second; a frame is drawn only when a new one came (the scanner reads ≤ 15 a second)
 

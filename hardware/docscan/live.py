@@ -45,7 +45,10 @@ log = logging.getLogger(__name__)
 # window; docs/scanning.md "Live capture"), so frames above that would be paid for and not seen.
 PREVIEW_FPS = 18.0
 DETECT_EVERY = 10      # frames: look for the page at least this often though nothing moved
-PREVIEW_WIDTH = 640    # the preview's width: about what the screen shows it at; a smaller upload
+# the preview's width: the screen shows it at up to 800 px wide (screens/capture.py MAX_PICTURE_PIXELS),
+# magnified; a wider preview would cost more upload and memory, not less drawing (llvmpipe's cost is
+# per window pixel of the picture, whatever the texture's size: docs/scanning.md, "capview")
+PREVIEW_WIDTH = 640
 PREVIEW_BUFFERS = 3    # the screen draws the newest while the next ones are written
 MOTION_WIDTH = 96      # the tiny grey copy the frame difference is taken on (≈13-pixel cells at 1280)
 MOTION_LEVEL = 14.0    # a cell changing more than this (0–255) is movement: an edge moving ≈2 px

@@ -243,13 +243,17 @@ def _partial_redraw_check(screen: Any, capture: Any) -> dict[str, Any]:
         Window.dispatch("on_draw")
         Window.dispatch("on_flip")
         partial = region.partial
-        moved = [(x + 40, y + 25) for x, y in view.outline]  # the page slid a little
-        other = dataclasses.replace(view, frame=view.frame[::-1].copy(), outline=moved,
-                                    sequence=view.sequence + 1)
-        screen._show_frame(other.frame)
-        screen._draw_outline(other)
-        Window.dispatch("on_draw")
-        Window.dispatch("on_flip")
+        # the page half off the picture's right edge: the outline drawn beside the picture, on
+        # pixels the picture does not cover, which the next frame must clear (only those are)
+        off = [(x + view.frame.shape[1] // 2, y) for x, y in view.outline]
+        moved = [(x + 40, y + 25) for x, y in view.outline]  # then back, slid a little
+        for n, outline in enumerate((off, moved), start=1):
+            other = dataclasses.replace(view, frame=view.frame[::-1].copy() if n == 2 else view.frame,
+                                        outline=outline, sequence=view.sequence + n)
+            screen._show_frame(other.frame)
+            screen._draw_outline(other)
+            Window.dispatch("on_draw")
+            Window.dispatch("on_flip")
         drawn_in_box = region.partial - partial
         after_partial = _window_pixels()
         Window.canvas.ask_update()  # nothing but the window itself changed: drawn whole

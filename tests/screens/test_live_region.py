@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screens.widgets.live_region import on_x11, union
+from screens.widgets.live_region import around, on_x11, union
 
 
 def test_the_box_drawn_is_both_frames_boxes():
@@ -19,3 +19,12 @@ def test_only_x11_keeps_the_back_buffer():
     assert on_x11({"SDL_VIDEODRIVER": "x11", "WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"})
     assert not on_x11({"SDL_VIDEODRIVER": "wayland", "DISPLAY": ":0"})
     assert not on_x11({})
+
+
+def test_only_what_the_picture_leaves_of_the_box_is_cleared():
+    box = (0, 0, 100, 60)
+    assert around(box, None) == [box]
+    assert around(box, (10, 5, 80, 50)) == [(0, 0, 100, 5), (0, 55, 100, 5), (0, 5, 10, 50), (90, 5, 10, 50)]
+    assert around(box, (0, 0, 100, 60)) == []                     # the picture covers it all
+    assert around(box, (-5, 10, 200, 40)) == [(0, 0, 100, 10), (0, 50, 100, 10)]  # wider than the box
+    assert around(box, (300, 300, 10, 10)) == [box]                # elsewhere: all of it

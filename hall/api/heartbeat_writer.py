@@ -378,10 +378,18 @@ class HeartbeatWriter:
         if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
             return False
         now = self._clock()
-        self._seen.add((beat.device_id, nonce), int(now), self._settings.max_skew_s + 1)
-        waiting = WaitingBeat(beat_row(beat.device_id, report), nonce, beat._timestamp,
-                              entry.device.public_key, generation,
-                              self.history.wants(beat.device_id, report, now))
+        self._queue_early(beat.device_id, nonce, beat._timestamp, entry.device.public_key, generation,
+                          report, now)
+        beat.answer, beat.encoded = self._plain_answer(now)
+        return True
+
+    def _queue_early(self, device_id: str, nonce: str, timestamp: int, public_key: bytes, generation: int,
+                     report: HeartbeatIn, now: float) -> None:
+        """A beat answered on the spot (``_answer_now``, ``answer_plain``): its nonce remembered, its
+        rows queued for the next flush, the writer woken when it is the first or the batch is full."""
+        self._seen.add((device_id, nonce), int(now), self._settings.max_skew_s + 1)
+        waiting = WaitingBeat(beat_row(device_id, report), nonce, timestamp, public_key, generation,
+                              self.history.wants(device_id, report, now))
         with self._lock:
             first = not self._waiting
             if first:
@@ -394,8 +402,6 @@ class HeartbeatWriter:
             self.ensure_running()
             self.loop.wake()
         self.answered_early += 1
-        beat.answer, beat.encoded = self._plain_answer(now)
-        return True
 
     def answer_plain(self, device_id: str, nonce: str, timestamp: int, signed: bytes, signature: bytes,
                      body: bytes, verify: Callable[[bytes, bytes, bytes], bool]) -> bytes | None:
@@ -437,19 +443,7 @@ class HeartbeatWriter:
             return None
         if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
             return None
-        self._seen.add((device_id, nonce), int(now), self._settings.max_skew_s + 1)
-        waiting = WaitingBeat(beat_row(device_id, report), nonce, timestamp, device.public_key, generation,
-                              self.history.wants(device_id, report, now))
-        with self._lock:
-            first = not self._waiting
-            if first:
-                self._waiting_since = time.monotonic()
-            self._waiting.append(waiting)
-            due = len(self._waiting) >= self.flush_beats
-        if first or due:  # as _answer_now
-            self.ensure_running()
-            self.loop.wake()
-        self.answered_early += 1
+        self._queue_early(device_id, nonce, timestamp, device.public_key, generation, report, now)
         return self._plain_answer(now)[1]
 
     def _plain_answer(self, now: float) -> tuple[dict[str, Any], bytes]:

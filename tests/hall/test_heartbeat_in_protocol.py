@@ -127,12 +127,18 @@ def in_two_reads(served: Served, sock, **kwargs) -> tuple[RawAnswer, str]:
     return read_answer(sock), nonce
 
 
+def a_first_beat(served: Served, sock) -> None:
+    """The usual way's beat that reads the fleet into the writer's cache; its flush then confirms
+    the generation the cache holds, so the beats after it may be answered on the spot."""
+    first, nonce = in_one_read(served, sock)
+    assert first.status == 200 and signed_by_hall(served, first, nonce)
+    time.sleep(0.3)
+
+
 def test_a_plain_beat_in_one_read_is_answered_by_the_protocol_as_the_task_answers_it(served):
     sock = connect(served.port)
     try:
-        first, nonce = in_one_read(served, sock)  # the usual way: reads the fleet into the cache
-        assert first.status == 200 and signed_by_hall(served, first, nonce)
-        time.sleep(0.3)  # its flush confirms the generation the cache holds
+        a_first_beat(served, sock)
         before = served.beats.answered_at_once
         answers = [in_one_read(served, sock) for _ in range(5)]
         assert served.beats.answered_at_once == before + 5
@@ -312,9 +318,7 @@ def test_answers_written_by_the_protocol_name_each_header_once(served):
 def test_a_plain_beat_takes_the_straight_path_and_gets_the_present_path_s_answer_byte_for_byte(served):
     sock = connect(served.port)
     try:
-        first, nonce = in_one_read(served, sock)  # the usual way: reads the fleet into the cache
-        assert first.status == 200 and signed_by_hall(served, first, nonce)
-        time.sleep(0.3)  # its flush confirms the generation the cache holds
+        a_first_beat(served, sock)
         before = served.beats.answered_plain
         answers = [in_one_read(served, sock) for _ in range(3)]
         assert served.beats.answered_plain == before + 3  # straight (HeartbeatFastPath.plain_answer)

@@ -138,8 +138,17 @@ def verify_signature(
             headers[HEADER_NONCE],
             body,
         )
+    except (KeyError, ValueError):
+        return False
+    return signature_matches(public_key, message, signature)
+
+
+def signature_matches(public_key: VerifyKey, message: bytes, signature: bytes) -> bool:
+    """True when ``signature`` is ``public_key``'s over ``message`` (the canonical string); a
+    malformed signature is a mismatch, not an error."""
+    try:
         public_key.verify(message, signature)
-    except (KeyError, ValueError, BadSignatureError):  # PyNaCl's ValueError is Python's too
+    except (ValueError, BadSignatureError):  # PyNaCl's ValueError is Python's too
         return False
     return True
 

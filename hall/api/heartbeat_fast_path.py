@@ -33,7 +33,6 @@ import time
 from typing import Any
 
 from fastapi import FastAPI
-from nacl.exceptions import BadSignatureError
 
 from hall.api.admission import ARRIVED_KEY
 from hall.api.answer_signing import signature_header
@@ -56,11 +55,13 @@ from hall.api.heartbeat_writer import Beat, HeartbeatWriter
 from hall.errors import HallError
 from hall.services.signatures import public_key_of
 from offline_queue.signing import (
+    ANSWER_CONTEXT,
     HEADER_DEVICE,
     HEADER_NONCE,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
     AnswerSigner,
+    signature_matches,
 )
 
 log = logging.getLogger("hall.api")
@@ -69,15 +70,16 @@ HEARTBEAT_PATH = "/api/v1/heartbeat"
 _TRIED_KEY = "hall.beat_tried"
 _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
                       for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)}
-# A plain beat's head (``plain_head``): the four signature headers and the body's length, each
-# once, at these places; a Transfer-Encoding makes it not plain.
-_PLAIN_SLOTS = {b"x-device-id": 0, b"x-timestamp": 1, b"x-nonce": 2, b"x-signature": 3, b"content-length": 4,
-                b"transfer-encoding": 5}
+# A plain beat's head (``plain_head``): the four signature headers (device, timestamp, nonce,
+# signature: ``_SIGNATURE_HEADERS``' order) and the body's length, each once, at these places; a
+# Transfer-Encoding makes it not plain.
+_PLAIN_SLOTS = {**{name: slot for slot, name in enumerate(_SIGNATURE_HEADERS)},
+                b"content-length": 4, b"transfer-encoding": 5}
 _HEARTBEAT_RAW_PATH = HEARTBEAT_PATH.encode("ascii")
 # What the request's signature covers before its timestamp (offline_queue.signing.canonical_string
 # of a heartbeat: device id, method, path, the empty query), and the answer's (answer_string).
 _SIGNED_AFTER_DEVICE = b"\nPOST\n" + _HEARTBEAT_RAW_PATH + b"\n\n"
-_ANSWER_CONTEXT = b"hall-answer-v1\n"
+_ANSWER_CONTEXT = ANSWER_CONTEXT.encode("ascii") + b"\n"
 PlainHead = tuple[bytes, bytes, bytes, bytes]  # device id, timestamp, nonce, signature: as sent
 
 
@@ -296,8 +298,4 @@ def _wake(beats: list[Beat]) -> None:
 def _verifies(public_key: bytes, signed: bytes, signature: bytes) -> bool:
     """``offline_queue.signing.verify_signature``'s check of ``signature`` over the canonical
     string ``signed``, with the kiosk's pinned key (libsodium)."""
-    try:
-        public_key_of(public_key).verify(signed, signature)
-    except (ValueError, BadSignatureError):
-        return False
-    return True
+    return signature_matches(public_key_of(public_key), signed, signature)

@@ -122,7 +122,7 @@ from hall.core.config import Settings
 from hall.core.keys import HallKeys
 from hall.db import lazy_commit, sqlite_begin
 from hall.errors import AuthFailed, HallError, InvalidRequest
-from hall.services.fleet_cache import FleetCache
+from hall.services.fleet_cache import FleetCache, KioskEntry
 from hall.services.nonce_book import Busy
 from hall.services.signatures import check_clock, check_device
 from hall.timeutil import Clock, iso, to_datetime
@@ -353,16 +353,10 @@ class HeartbeatWriter:
         except HallError as exc:
             beat.error = exc
             return True
-        cache = self.cache
-        epoch, generation = cache.epoch, cache.generation
-        entry = cache.kiosks.get(beat.device_id)
-        if epoch % 2 or generation is None or generation < 0 or entry is None:
+        cached = self._cached_kiosk(beat.device_id)
+        if cached is None:
             return False
-        # The generation known to be the database's only this long ago: a revocation, command or
-        # configuration committed since is seen by the usual way (a busy hall's flushes confirm
-        # it every ``flush_s``; a quiet hall's beats take the usual way).
-        if not cache.fresh(time.monotonic(), self.fresh_s):
-            return False
+        epoch, generation, entry = cached
         nonce = beat._values[HEADER_NONCE]
         if (beat.device_id, nonce) in self._seen:
             beat.error = AuthFailed("nonce already seen", code="replayed_nonce")
@@ -371,12 +365,9 @@ class HeartbeatWriter:
             check_device(entry.device, beat._values, "POST", beat.path, beat.query, beat.body)
         except HallError:
             return False
-        report = _report_or_error(beat.body)
-        if isinstance(report, HallError) or not cache.delivers_nothing(
-                beat.device_id, report.config_version, report.versions.get("release", "")):
+        report = self._plain_report(beat.device_id, beat.body, epoch)
+        if report is None:
             return False  # (a bad body: its nonce is used up the usual way, as it always was)
-        if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
-            return False
         now = self._clock()
         self._queue_early(beat.device_id, nonce, beat._timestamp, entry.device.public_key, generation,
                           report, now)
@@ -403,6 +394,30 @@ class HeartbeatWriter:
             self.loop.wake()
         self.answered_early += 1
 
+    def _cached_kiosk(self, device_id: str) -> tuple[int, int, KioskEntry] | None:
+        """The cache's epoch, generation and entry for a kiosk when the cache may answer for it on
+        the spot (``_answer_now``, ``answer_plain``), else None: no kiosk entry, a generation not
+        known, the writer changing the cache (an odd epoch), or the generation last confirmed too
+        long ago — a revocation, command or configuration committed since is seen by the usual
+        way (a busy hall's flushes confirm it every ``flush_s``; a quiet hall's beats take the
+        usual way)."""
+        cache = self.cache
+        epoch, generation = cache.epoch, cache.generation
+        entry = cache.kiosks.get(device_id)
+        if (epoch % 2 or generation is None or generation < 0 or entry is None
+                or not cache.fresh(time.monotonic(), self.fresh_s)):
+            return None
+        return epoch, generation, entry
+
+    def _plain_report(self, device_id: str, body: bytes, epoch: int) -> HeartbeatIn | None:
+        """The beat's report when it is valid and the kiosk has nothing to be delivered, and the
+        cache is still at ``epoch`` (the writer changing it meanwhile: what was read may mix)."""
+        report = _report_or_error(body)
+        if isinstance(report, HallError) or not self.cache.delivers_nothing(
+                device_id, report.config_version, report.versions.get("release", "")):
+            return None
+        return report if self.cache.epoch == epoch else None
+
     def answer_plain(self, device_id: str, nonce: str, timestamp: int, signed: bytes, signature: bytes,
                      body: bytes, verify: Callable[[bytes, bytes, bytes], bool]) -> bytes | None:
         """``_answer_now`` for the one case that is every beat of a busy hall, straight (issue 11,
@@ -427,21 +442,16 @@ class HeartbeatWriter:
         now = self._clock()
         if abs(now - timestamp) > self._settings.max_skew_s:
             return None  # refused by answer_now's check_clock, with its text
-        cache = self.cache
-        epoch, generation = cache.epoch, cache.generation
-        entry = cache.kiosks.get(device_id)
-        if (epoch % 2 or generation is None or generation < 0 or entry is None
-                or not cache.fresh(time.monotonic(), self.fresh_s) or (device_id, nonce) in self._seen):
+        cached = self._cached_kiosk(device_id)
+        if cached is None or (device_id, nonce) in self._seen:
             return None
+        epoch, generation, entry = cached
         device = entry.device
         # check_device's checks, in its order: a nonce over 64 characters, the signature, revoked.
         if len(nonce) > 64 or not verify(device.public_key, signed, signature) or device.revoked:
             return None
-        report = _report_or_error(body)
-        if isinstance(report, HallError) or not cache.delivers_nothing(
-                device_id, report.config_version, report.versions.get("release", "")):
-            return None
-        if cache.epoch != epoch:  # the writer changed the cache meanwhile: what was read may mix
+        report = self._plain_report(device_id, body, epoch)
+        if report is None:
             return None
         self._queue_early(device_id, nonce, timestamp, device.public_key, generation, report, now)
         return self._plain_answer(now)[1]

@@ -79,7 +79,7 @@ class CaptureScreen(KioskScreen):
     pages_beside = BooleanProperty(False)  # the pages in a column beside the picture, not a strip under it
     PAGES_UNDER_HEIGHT = 330  # px at 1920×1080: the strip of pages under the picture …
     PAGES_BESIDE_WIDTH = 260  # … or the column of them beside it
-    PAGE_CELL = (300, 330)    # one page taken (its picture, 删掉重拍 under it), at 1920×1080
+    PAGE_CELL = (300, PAGES_UNDER_HEIGHT)  # a page taken (picture, 删掉重拍): the strip is one high
     frames_drawn = 0                 # preview frames drawn so far (benchmarks/capture_screen.py reads it)
     _line: Line | None = None        # the outline: one line on the preview, made once, moved
     _line_colour: Color | None = None

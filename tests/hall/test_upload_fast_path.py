@@ -520,3 +520,30 @@ def test_a_create_with_its_first_bytes_counts_against_the_quota_alike(shapes):
     over = _pair(shapes, kiosk, _first_make(kiosk, blob, hashlib.sha256(blob).hexdigest(), 9))
     assert over.status == 429 and over.json()["error"] == "upload_quota" and over.headers["retry-after"]
     assert len(list(shapes.settings.uploads_dir.iterdir())) == 4  # the refused one wrote nothing
+
+
+def test_a_twin_created_during_the_disk_work_is_answered_and_the_file_forgotten(shapes, monkeypatch):
+    """Another request creates the upload of that hash while the first bytes are being written:
+    the row does not go in (ON CONFLICT / the unique index), the twin is answered (200, its
+    offset), and the file no row names is deleted at once."""
+    from hall.services import uploads
+
+    kiosk = shapes.enrol()
+    original = uploads.write_first
+    twins: dict[str, str] = {}
+
+    def write_first_with_a_twin(settings, upload, first):
+        body = json.dumps({"sha256": first.sha256, "size": first.size}).encode()
+        made = shapes.send("route", "POST", UPLOADS, kiosk.signed(
+            "POST", UPLOADS, body, {"content-type": "application/json"}), body)
+        assert made.status == 201, made.body
+        twins[first.sha256] = made.json()["upload_id"]
+        original(settings, upload, first)
+
+    monkeypatch.setattr(uploads, "write_first", write_first_with_a_twin)
+    blobs = os.urandom(5000), os.urandom(5000)
+    route, fast = _first_pair(shapes, kiosk, blobs, 3000)
+    assert route.status == 200 and route.json()["offset"] == 0 and route.json()["complete"] is False
+    for answer, blob in ((route, blobs[0]), (fast, blobs[1])):
+        assert answer.json()["upload_id"] == twins[hashlib.sha256(blob).hexdigest()]
+    assert list(shapes.settings.uploads_dir.iterdir()) == []  # the twins have no bytes yet; ours went

@@ -14,6 +14,9 @@ statements built once:
 
 * create: one transaction — the device read, the signature, the nonce (with ``last_seen``),
   the existing upload of that hash, the quota, the new row — committed durably as before;
+* create with its first bytes (``application/offset+octet-stream``, docs/protocol.md 6.1): as the
+  create, the bytes made durable (and a whole box stored) before the row is inserted at its
+  offset — on SQLite the check's transaction ends before the disk work, the insert has its own;
 * chunk: one transaction for the device, the signature, the nonce and the upload's row, then
   the disk work with no transaction open (the chunk written and fsynced; the last one
   hash-checked and stored), then the compare and set of the offset in its own short durable

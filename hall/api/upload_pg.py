@@ -15,6 +15,10 @@ statement (a data-modifying ``WITH``):
   (the quota) in ONE read — made before the signature is checked, it answers nothing until it
   is; then, once the signature verified, ONE statement that records the nonce (with
   ``last_seen``) and inserts the upload only when that nonce was new (a replay inserts nothing);
+* create with its first bytes (pre-ping + 2): the create's read, which also says whether the
+  nonce is used (a replay refused before the disk work); the bytes written and fsynced (a whole
+  box hash-checked and stored) with no statement open; then the statement of the nonce and the
+  upload, inserted at its offset (``create_first``);
 * chunk (pre-ping + 3): the device and the upload in one read; the nonce (with ``last_seen``);
   the disk work with no transaction open (the same ``uploads._write_chunk``); the compare and
   set of the offset, which also reads the offset when it lost.

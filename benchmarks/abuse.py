@@ -242,7 +242,8 @@ def run_against(hall: HallProcess) -> dict:
     raw = [_raw(kiosk) for kiosk in kiosks]
     connections = env_int("BENCH_CONNECTIONS", 500)
     total = env_int("BENCH_REQUESTS", 2000)
-    kinds = ["health", "feed", "login", "upload"] * (total // 8)  # an upload is two requests
+    # An upload: one request (two to an older hall, as the kiosk falls back).
+    kinds = ["health", "feed", "login", "upload"] * (total // 8)
 
     print(f"mix running (hall pid {hall.pid})", file=sys.stderr, flush=True)
     started = time.monotonic()

@@ -2,8 +2,13 @@
 
 Simulated kiosks, enrolled for real, send signed ``POST /api/v1/heartbeat`` requests
 (signed with the kiosk's own ``offline_queue.signing.sign_headers``, a report shaped like
-``kiosk/agent``'s), and one request in BENCH_SUBMIT_ONE_IN is a kiosk submitting (a
-signed upload: create + one chunk, as in tests/hall/load_mix.py). Each client process
+``kiosk/agent``'s), and one request in BENCH_SUBMIT_ONE_IN is a kiosk submitting (a signed
+upload of a 4 KB box as the kiosk sends it since 3 December evening: ONE request, the create
+that carries the whole box, docs/protocol.md 6.1; tests/hall/load_mix.py. Before, two: the
+JSON create, then one chunk. A hall that refuses the one-request form — a
+BENCH_BASELINE_TREE from before it — gets the two requests from then on on that connection,
+as the kiosk falls back: its uploads are the old two requests, so ``max_ratio_to_baseline``
+compares the two designs as kiosks would meet them). Each client process
 (BENCH_CLIENTS, on uvloop when installed) holds BENCH_CONNECTIONS / BENCH_CLIENTS keep-alive
 connections. Two runs per hall, BENCH_SECONDS each:
 
@@ -15,8 +20,9 @@ Halls: ``county-hall serve --workers N`` (N in BENCH_WORKERS, default 1,2) on SQ
 a throwaway PostgreSQL cluster (benchmarks/abuse.py's ``hall_on``), and beside them, served by
 uvicorn the same way (uvloop, httptools, N workers), `max` runs only:
 
-* the bare endpoint (``bare_app``: FastAPI endpoints for the heartbeat and the upload's two
-  requests that read the body and answer a constant): the ceiling;
+* the bare endpoint (``bare_app``: FastAPI endpoints for the heartbeat and the upload's
+  requests — the create with its bytes, and the JSON create and the chunk the clients send a
+  hall without that form — that read the body and answer a constant): the ceiling;
 * the signed floor (``floor_app``): the same plus the request's Ed25519 verification (keys
   from a dict, no database) and the signed answer: the most any hall with these signatures
   can reach here.
@@ -73,7 +79,7 @@ from fastapi import FastAPI, Request  # noqa: E402
 
 from hall.process import free_port  # noqa: E402
 from offline_queue.signing import sign_headers  # noqa: E402
-from tests.hall.load_mix import Connection, Kiosk, Outcome, enrol_all, one  # noqa: E402
+from tests.hall.load_mix import Connection, Kiosk, Outcome, enrol_all, one, uploads_done  # noqa: E402
 from tests.support.hall_process import HallProcess  # noqa: E402
 
 HEARTBEAT_PATH = "/api/v1/heartbeat"
@@ -95,7 +101,7 @@ def bare_app() -> FastAPI:
     @app.post(UPLOADS_PATH, status_code=201)
     async def create(request: Request) -> dict:
         await request.body()
-        return {"upload_id": "bare", "offset": 0}
+        return _created(request)
 
     @app.patch(UPLOADS_PATH + "/{upload_id}")
     async def chunk(request: Request, upload_id: str) -> dict:
@@ -153,7 +159,7 @@ def floor_app() -> object:
 
     @app.post(UPLOADS_PATH)
     async def create(request: Request) -> Response:
-        return await answer(request, 201, {"upload_id": "bare", "offset": 0})
+        return await answer(request, 201, _created(request))
 
     @app.patch(UPLOADS_PATH + "/{upload_id}")
     async def chunk(request: Request, upload_id: str) -> Response:
@@ -182,6 +188,14 @@ def floor_app() -> object:
         await send({"type": "http.response.body", "body": content})
 
     return served
+
+
+def _created(request: Request) -> dict:
+    """The bare and floor endpoints' constant answer to a create: the JSON create's, or, when it
+    carries the box's bytes (the kiosk's one request for a small box), the complete upload's."""
+    if request.headers.get("content-type", "").startswith("application/offset+octet-stream"):
+        return {"upload_id": "bare", "offset": 4096, "complete": True}
+    return {"upload_id": "bare", "offset": 0}
 
 
 def stand_in_kiosks(count: int) -> list[tuple[str, bytes]]:
@@ -292,7 +306,7 @@ def measure(base: str, server_pid: int, raw: list[tuple[str, bytes]], rate: floa
     outcomes = [Outcome(*row) for rows, _ in results for row in rows]
     beats = [o for o in outcomes if o.kind == "heartbeat"]
     ok = [o.seconds for o in beats if o.status == 200]
-    uploads = sum(o.kind == "chunk" and o.status == 200 for o in outcomes)
+    uploads = uploads_done(outcomes)
     return {
         "heartbeats_per_s": round(len(ok) / seconds, 1),
         "p50_ms": _ms(ok, 0.5), "p99_ms": _ms(ok, 0.99),
@@ -303,9 +317,10 @@ def measure(base: str, server_pid: int, raw: list[tuple[str, bytes]], rate: floa
         # lowers the rates, much less the CPU each answer takes (the 503s' share included).
         "server_cpu_ms_per_answer": round(1000 * server_cpu / max(1, len(beats)), 2),
         "clients_cpu_s_per_s": round(sum(cpu for _, cpu in results) / seconds, 2),
-        # Uploads completed (create 201, chunk 200) and all the server's CPU over them: the
-        # figure of BENCH_SUBMIT_ONE_IN=1 (uploads only; its ratios compare these rates); in a mix
-        # it holds the heartbeats' CPU too, and with no upload it is null.
+        # Uploads completed (the create with the box 201, or create 201 + chunk 200) and all the
+        # server's CPU over them: the figure of BENCH_SUBMIT_ONE_IN=1 (uploads only; its ratios
+        # compare these rates); in a mix it holds the heartbeats' CPU too, and with no upload it
+        # is null.
         "uploads_per_s": round(uploads / seconds, 1),
         "server_cpu_ms_per_upload": round(1000 * server_cpu / uploads, 2) if uploads else None,
     }

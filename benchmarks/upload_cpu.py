@@ -3,8 +3,11 @@
 
 ``benchmarks/fleet.py`` measures the mix over HTTP, where an upload (a signed ``POST
 /api/v1/uploads`` with sha256 and size, then one signed ``PATCH`` of 4 KB that completes it)
-cost ≈ 20 ms of hall CPU beside 0.5 ms a heartbeat; this measures what the two requests
-cost: the app as ``county-hall serve`` serves it (``serve_app``) called as ASGI, every layer,
+cost ≈ 20 ms of hall CPU beside 0.5 ms a heartbeat; this measures what an upload costs, in
+the form the tree's hall takes: since 3 December evening ONE request, the create that carries
+the whole 4 KB box (docs/protocol.md 6.1, ``form: "one"``); a tree whose hall refuses that
+(found at the warm-up: not 201) gets the two requests (``form: "two"``), as the kiosk falls
+back: the app as ``county-hall serve`` serves it (``serve_app``) called as ASGI, every layer,
 the signature checks, nonces, the database work, the chunk's write and fsync, the hash check
 and the store, the signed answers. CPU time of the whole process (every thread) per upload and
 per request kind; ``UP_ROUNDS`` rounds of ``UP_N`` uploads, ``UP_CONCURRENCY`` at a time; the
@@ -59,10 +62,34 @@ async def worker_main(db_url: str | None, data_dir: str, rounds: int, count: int
     def count_status(kind: str, status: int) -> None:
         statuses[f"{kind}:{status}"] = statuses.get(f"{kind}:{status}", 0) + 1
 
+    async def whole_uploads(number: int) -> tuple[float, float, float]:
+        """``number`` uploads of one request each (the create with the whole box), ``concurrency``
+        at a time, signed before the phase; (CPU, 0, wall)."""
+        lanes = []
+        for kiosk in kiosks:
+            mine = []
+            for _ in range(number // concurrency):
+                blob = os.urandom(4096)
+                mine.append((blob, signed(kiosk, "POST", UPLOADS_PATH, blob, {
+                    "content-type": "application/offset+octet-stream", "upload-length": str(len(blob)),
+                    "upload-sha256": hashlib.sha256(blob).hexdigest()})))
+            lanes.append(mine)
+
+        async def lane(index: int) -> None:
+            for blob, headers in lanes[index]:
+                status, _ = await call(app, "POST", UPLOADS_PATH, headers, blob)
+                count_status("whole", status)
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(lane(i) for i in range(len(lanes))))
+        return time.process_time() - cpu, 0.0, time.perf_counter() - wall
+
     async def uploads(number: int) -> tuple[float, float, float]:
         """``number`` uploads, ``concurrency`` at a time (a kiosk one at a time): the creates
         first, then the chunks, so that each kind's CPU is the process's over its phase.
         The requests are signed before each phase (the kiosk's CPU, not the hall's)."""
+        if form == "one":
+            return await whole_uploads(number)
         lanes = []
         for kiosk in kiosks:
             mine = []
@@ -99,6 +126,11 @@ async def worker_main(db_url: str | None, data_dir: str, rounds: int, count: int
         chunk_cpu = time.process_time() - cpu
         return create_cpu, chunk_cpu, create_wall + time.perf_counter() - chunk_wall
 
+    form = "one"
+    await whole_uploads(concurrency)  # does this tree's hall take the one-request form?
+    if statuses.get("whole:201", 0) != concurrency:
+        form = "two"
+    statuses.clear()
     await uploads(2 * concurrency)  # warm: statement caches, the thread pool, the key cache
     results = []
     for _ in range(rounds):
@@ -124,7 +156,7 @@ async def worker_main(db_url: str | None, data_dir: str, rounds: int, count: int
     if writer is not None:
         writer.stop()
     inner.state.engine.dispose()
-    return {"rounds": results, "statuses": statuses}
+    return {"rounds": results, "statuses": statuses, "form": form}
 
 
 def _tree_cpu_s(pid: int) -> float:
@@ -132,6 +164,14 @@ def _tree_cpu_s(pid: int) -> float:
     from abuse import _tree_cpu_s as tree_cpu
 
     return tree_cpu(pid)
+
+
+def _db_cpu_s(pid: int) -> float:
+    """PostgreSQL's CPU seconds so far: its live processes' and, from the postmaster's own
+    ``/proc`` line, its reaped backends' (a round's backends exit with its process, before the
+    reading after it: without these the figure held the postmaster alone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _tree_cpu_s(pid) + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def _run_tree(tree: str, db_url: str | None, data_dir: str, count: int, concurrency: int) -> dict:
@@ -154,12 +194,13 @@ def compare(trees: list[str], db_url: str | None, db_pid: int | None) -> dict:
     folders = {tree: tempfile.mkdtemp(prefix="upload-cpu-") for tree in trees}
     for number in range(rounds):
         for tree in (trees if number % 2 == 0 else trees[::-1]):
-            db_cpu = _tree_cpu_s(db_pid) if db_pid else 0.0
+            db_cpu = _db_cpu_s(db_pid) if db_pid else 0.0
             one = _run_tree(tree, db_url, folders[tree], count, concurrency)
             entry = one["rounds"][0]
             entry["statuses"] = one["statuses"]
+            entry["form"] = one["form"]
             if db_pid:
-                entry["db_cpu_ms_per_upload"] = (_tree_cpu_s(db_pid) - db_cpu) / count * 1000
+                entry["db_cpu_ms_per_upload"] = (_db_cpu_s(db_pid) - db_cpu) / count * 1000
             runs[tree].append(entry)
     result: dict = {"benchmark": "upload_cpu", "db": "postgres" if db_pid else "sqlite",
                     "uploads_per_round": count, "concurrency": concurrency, "rounds": rounds}
@@ -167,9 +208,10 @@ def compare(trees: list[str], db_url: str | None, db_pid: int | None) -> dict:
     for tree in trees:
         mine = runs[tree]
         entry = {field: round(statistics.median(r[field] for r in mine), 2)
-                 for field in mine[0] if field != "statuses"}
+                 for field in mine[0] if field not in ("statuses", "form")}
         entry["cpu_ms_per_upload_rounds"] = [round(r["cpu_ms_per_upload"], 2) for r in mine]
         entry["statuses"] = mine[-1]["statuses"]
+        entry["form"] = mine[-1]["form"]
         if tree != first:
             ratios = [r["cpu_ms_per_upload"] / f["cpu_ms_per_upload"]
                       for r, f in zip(mine, runs[first], strict=True)]

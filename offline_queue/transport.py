@@ -82,6 +82,10 @@ _SHA_HEX = re.compile(r"[0-9a-f]{64}")
 _MAX_STATUS_PAGES = 50
 _MAX_RESUMES = 8  # per blob and call: immediate resumes after a drop before giving up to the backoff
 _MAX_INLINE_RETRY_AFTER_S = 5.0
+FIRST_BYTES_TYPE = "application/offset+octet-stream"
+# What a hall that does not take a create with its first bytes answers it: an unknown media type
+# (415), or the JSON create's refusal of a body that is not JSON (400/422; too large: 413).
+_FORM_REFUSED = frozenset({400, 413, 415, 422})
 # Retry-After is honoured up to this: a 429/503 may come unsigned (from a proxy, or forged),
 # and a forger must not silence a kiosk for days with one answer
 MAX_RETRY_AFTER_S = 15 * 60.0
@@ -228,6 +232,15 @@ class TransferStats:
     def forget_confirmed(self, sha256: str) -> None:
         """The hall lost the upload: what it had confirmed of ``sha256`` is gone with it."""
         self._confirmed.pop(sha256, None)
+
+    def refused(self, sha256: str) -> None:
+        """The hall refused the request that carried the first bytes of ``sha256`` whole (took
+        none of them): sending them again is no resend."""
+        self._high_water.pop(sha256, None)
+
+    def began(self, sha256: str) -> bool:
+        """Whether bytes of ``sha256`` went to the socket already (an upload under way)."""
+        return sha256 in self._high_water
 
 
 @dataclass(frozen=True)
@@ -450,6 +463,9 @@ class HallClient:
         self.chunk_sizer = chunk_sizer or ChunkSizer()
         self.stats = TransferStats()
         self._sleep = sleep
+        # The create carries the first chunk (docs/protocol.md 6.1) until the hall shows it does
+        # not take that form (an older hall): then the JSON create, for this transport's life.
+        self.first_bytes_in_create = True
         parts = urlsplit(identity.hall_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._prefix = parts.path.rstrip("/")
@@ -535,6 +551,18 @@ class HallClient:
         answer = self._post_json("/uploads", {"sha256": sha256, "size": size})
         return parse_upload_state(answer, size, need_id=True)
 
+    def create_upload_with(self, sha256: str, size: int, first: bytes) -> UploadState:
+        """The create that carries the box's first bytes (tus "creation with upload"): one request
+        where a small box took two. The create's fields go in headers, the bytes are the body."""
+        resp = self._request(
+            "POST",
+            "/uploads",
+            body=first,
+            headers={"Content-Type": FIRST_BYTES_TYPE, "Upload-Length": str(size), "Upload-Sha256": sha256},
+            paced=True,
+        )
+        return parse_upload_state(_json(resp), size, need_id=True)
+
     def upload_offset(self, upload_id: str) -> int:
         resp = self._request("HEAD", f"/uploads/{upload_id}", upload=True)
         try:
@@ -573,11 +601,11 @@ class HallClient:
         size = len(data)
         stats = self.stats
         for _restart in range(3):
-            state = self.create_upload(sha256, size)
+            state, resumes = self._open_upload(sha256, data, chunk_size)
             if state.complete:
                 self._confirm(sha256, size, size, on_progress)
                 return
-            offset, stalls, resumes = state.offset, 0, 0
+            offset, stalls = state.offset, 0
             self._confirm(sha256, offset, size, on_progress)
             try:
                 while True:
@@ -633,6 +661,44 @@ class HallClient:
                 self.stats.forget_confirmed(sha256)
                 continue
         raise UploadLost("the upload kept vanishing on the hall")
+
+    def _open_upload(self, sha256: str, data: bytes, chunk_size: int | None) -> tuple[UploadState, int]:
+        """The upload's first request and the resumes it used: the create with the first chunk
+        when the hall takes that form and no byte of this box went up before (what the hall may
+        hold is then asked, not sent again); else the JSON create. A dropped or busy first
+        request is a failed chunk: the JSON create then asks where the hall is."""
+        size = len(data)
+        if not self.first_bytes_in_create or self.stats.began(sha256):
+            return self.create_upload(sha256, size), 0
+        first = data[: chunk_size or self.chunk_sizer.size()]
+        self.stats.note_sending(sha256, 0, len(first))
+        started = time.monotonic()
+        try:
+            state = self.create_upload_with(sha256, size, first)
+        except HallRejected as exc:
+            if exc.status not in _FORM_REFUSED or exc.code == "hash_mismatch":
+                raise
+            self.stats.refused(sha256)
+            state = self.create_upload(sha256, size)  # refused too: the upload's fault, raised
+            self.first_bytes_in_create = False
+            log.info("the hall does not take an upload's first bytes in its create (%d %s): "
+                     "sending them apart", exc.status, exc.code)
+            return state, 0
+        except (HallUnreachable, HallGarbage, HallBusy) as exc:
+            self.stats.failed_chunks += 1
+            self.chunk_sizer.on_failure()
+            retry_after = getattr(exc, "retry_after", None) or 0.0
+            if retry_after > _MAX_INLINE_RETRY_AFTER_S:
+                raise
+            self.stats.resumes += 1
+            self._sleep(max(retry_after, 0.1))
+            try:
+                return self.create_upload(sha256, size), 1
+            except HallError as again:
+                raise again from exc
+        self.stats.chunks += 1
+        self.chunk_sizer.on_success(len(first), time.monotonic() - started)
+        return state, 0
 
     def _resume_offset(self, upload_id: str, cause: Exception) -> int:
         """The hall's offset after a failed chunk (one HEAD; its failure ends the call)."""

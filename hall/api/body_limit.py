@@ -15,7 +15,8 @@ middleware reads the body itself, counting bytes as they arrive, and answers:
 The application then gets the whole body in one message. The reading and counting is
 ``BodyReader``'s, one per process, which the heartbeat's fast path shares
 (hall/api/heartbeat_fast_path.py): its bodies count toward the same bound. The limit per route is
-``limit_for(method, path)``: a chunk for ``PATCH /api/v1/uploads/…``, the JSON limit of
+``limit_for(method, path)``: a chunk for ``PATCH /api/v1/uploads/…`` and for a create that
+carries the first bytes (``POST /api/v1/uploads``, ``application/offset+octet-stream``), the JSON limit of
 docs/protocol.md for the rest of ``/api/v1``, a few KiB for the unsigned enrolment and
 for console forms.
 """
@@ -40,9 +41,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 CONSOLE_RESULT_FORM_BYTES = 3 * 1024 * 1024 + 64 * 1024
 
 
-def limit_for(settings: Settings, method: str, path: str) -> int:
-    """The largest body this route accepts, in bytes."""
+def limit_for(settings: Settings, method: str, path: str, content_type: bytes = b"") -> int:
+    """The largest body this route accepts, in bytes. ``content_type``: the request's, which
+    tells a create that carries the upload's first bytes (a chunk) from the JSON create."""
     if path.startswith("/api/v1/uploads/") and method == "PATCH":
+        return settings.max_chunk_bytes
+    if path == "/api/v1/uploads" and method == "POST" and _is_first_bytes(content_type):
         return settings.max_chunk_bytes
     if path.rstrip("/") == "/api/v1/enrolment":
         return settings.max_enrolment_bytes
@@ -53,6 +57,23 @@ def limit_for(settings: Settings, method: str, path: str) -> int:
     if method == "POST" and path == "/console/releases/upload":
         return settings.max_release_upload_bytes  # wheels of a release, county admins only
     return settings.max_form_bytes
+
+
+def scope_limit(settings: Settings, scope: Scope) -> int:
+    """``limit_for`` the request in ``scope``."""
+    method, path = scope["method"], scope["path"]
+    content_type = b""
+    if method == "POST" and path == "/api/v1/uploads":  # the one route whose limit its type decides
+        for name, value in scope.get("headers", ()):
+            if name == b"content-type":
+                content_type = value
+                break
+    return limit_for(settings, method, path, content_type)
+
+
+def _is_first_bytes(content_type: bytes) -> bool:
+    """hall.services.uploads.carries_first_bytes, on the header's bytes."""
+    return content_type.split(b";")[0].strip().lower() == b"application/offset+octet-stream"
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body: a whole small answer
@@ -257,7 +278,7 @@ class BodyLimitMiddleware:
         if scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
             await send_health(send, scope["method"])  # the cheapest answer: a flood of it costs little
             return
-        limit = limit_for(self.settings, scope["method"], scope["path"])
+        limit = scope_limit(self.settings, scope)
         reader = self.reader
         try:
             reader.check_declared(scope, limit)

@@ -14,6 +14,9 @@ statements built once:
 
 * create: one transaction — the device read, the signature, the nonce (with ``last_seen``),
   the existing upload of that hash, the quota, the new row — committed durably as before;
+* create with its first bytes (``application/offset+octet-stream``, docs/protocol.md 6.1): as the
+  create, the bytes made durable (and a whole box stored) before the row is inserted at its
+  offset — on SQLite the check's transaction ends before the disk work, the insert has its own;
 * chunk: one transaction for the device, the signature, the nonce and the upload's row, then
   the disk work with no transaction open (the chunk written and fsynced; the last one
   hash-checked and stored), then the compare and set of the offset in its own short durable
@@ -45,17 +48,17 @@ from hall.api.body_limit import (
     Receive,
     Scope,
     Send,
-    limit_for,
+    scope_limit,
     send_answer,
     send_error,
     signed_path_and_query,
 )
 from hall.api.errors import encode_json, error_body
-from hall.api.routes.uploads import offset_headers
+from hall.api.routes.uploads import created_answer, first_bytes_answer, offset_headers
 from hall.api.schemas import UploadIn, parse_json, validate
 from hall.api.upload_pg import PgUploads
 from hall.db import lazy_commit, sqlite_begin
-from hall.errors import HallError
+from hall.errors import Conflict, HallError
 from hall.models import Device, Upload
 from hall.services import uploads
 from hall.services.nonce_book import record_one
@@ -73,7 +76,8 @@ UPLOADS_PATH = "/api/v1/uploads"
 _CHUNK_PREFIX = UPLOADS_PATH + "/"
 _WANTED = {name.lower().encode("latin-1"): name
            for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE,
-                        "content-type", "upload-offset")}
+                        "content-type", "upload-offset", uploads.HEADER_UPLOAD_LENGTH,
+                        uploads.HEADER_UPLOAD_SHA256)}
 _DEVICE_KEY, _NONCE_KEY = HEADER_DEVICE.lower().encode("latin-1"), HEADER_NONCE.lower().encode("latin-1")
 _BUSY = (OperationalError, PoolTimeout, DisconnectionError)  # as hall/api/errors.py: 503, not 500
 
@@ -122,7 +126,7 @@ class UploadFastPath:
         settings = self.settings
         reader = self.body_reader
         try:
-            body = await reader.take(scope, receive, limit_for(settings, scope["method"], scope["path"]))
+            body = await reader.take(scope, receive, scope_limit(settings, scope))
         except BodyRefused as refused:
             await send_answer(send, refused.answer(settings.retry_after_s))
             return
@@ -163,7 +167,10 @@ class UploadFastPath:
         path, query = signed_path_and_query(scope)  # (a kiosk sends no query here; signed all the same)
         retry = None
         try:
-            if kind == "create":
+            if kind == "create" and uploads.carries_first_bytes(headers.get("content-type", "")):
+                status, document, extra = await run_in_threadpool(self._create_first, headers, path, query,
+                                                                  body)
+            elif kind == "create":
                 status, document, extra = await run_in_threadpool(self._create, headers, path, query, body)
             else:
                 upload_id = scope["path"][len(_CHUNK_PREFIX):]
@@ -213,10 +220,7 @@ class UploadFastPath:
             upload, created = self._pg.create(headers, path, query, body, data, refused)
         else:
             upload, created = self._create_core(headers, path, query, body)
-        document: dict = {"upload_id": upload.id, "offset": upload.offset}
-        if upload.complete:
-            document["complete"] = True
-        return (201 if created else 200), document, []
+        return (201 if created else 200), created_answer(upload), []
 
     def _create_core(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
                      body: bytes) -> tuple[uploads.UploadRow, bool]:
@@ -232,6 +236,53 @@ class UploadFastPath:
                 raise
             connection.commit()
         return upload, created
+
+    def _create_first(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
+                      body: bytes) -> Answer:
+        """A create that carries the upload's first bytes (docs/protocol.md 6.1)."""
+        if self._pg is not None:
+            first, refused = None, None
+            try:  # checked first (the read needs the hash), answered once the signature verified
+                first = self._first_bytes(headers, body)
+            except HallError as exc:
+                refused = exc
+            upload, created = self._pg.create_first(headers, path, query, body, first, refused)
+        else:
+            upload, created = self._create_first_core(headers, path, query, body)
+        return (201 if created else 200), first_bytes_answer(upload), _offset_headers(upload)
+
+    def _first_bytes(self, headers: dict[str, str], body: bytes) -> uploads.FirstBytes:
+        return uploads.first_bytes(self.settings, headers.get(uploads.HEADER_UPLOAD_SHA256, ""),
+                                   headers.get(uploads.HEADER_UPLOAD_LENGTH, ""), body)
+
+    def _create_first_core(self, headers: dict[str, str], path: str, query: list[tuple[str, str]],
+                           body: bytes) -> tuple[uploads.UploadRow, bool]:
+        """SQLite's: the check's transaction (the nonce, the upload of that hash, the quota) ends
+        before the disk work, as the chunk's (lazy: it acknowledges nothing); then the row with
+        its offset in a durable one."""
+        settings = self.settings
+        with self.engine.connect() as connection:
+            with sqlite_begin("IMMEDIATE"), lazy_commit():
+                device = self._authenticate(connection, headers, "POST", path, query, body)
+                try:
+                    first = self._first_bytes(headers, body)
+                    existing = uploads.first_read_on(connection, settings, device, first)
+                except HallError:
+                    connection.commit()  # the nonce stays used
+                    raise
+                connection.commit()
+            if existing is not None:
+                return existing, False
+            upload = uploads.new_upload_row(device.id, first, self.clock)
+            uploads.write_first(settings, upload, first)
+            with sqlite_begin("IMMEDIATE"):
+                row = uploads.insert_on(connection, upload)
+                connection.commit()
+        if row is not upload:
+            uploads.forget_first(settings, upload)
+        if row is None:  # deleted again at once: as create_on, an error rather than a guess
+            raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
+        return row, row is upload
 
     def _chunk(self, headers: dict[str, str], path: str, query: list[tuple[str, str]], upload_id: str,
                body: bytes) -> Answer:

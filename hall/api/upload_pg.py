@@ -15,6 +15,10 @@ statement (a data-modifying ``WITH``):
   (the quota) in ONE read — made before the signature is checked, it answers nothing until it
   is; then, once the signature verified, ONE statement that records the nonce (with
   ``last_seen``) and inserts the upload only when that nonce was new (a replay inserts nothing);
+* create with its first bytes (pre-ping + 2): the create's read, which also says whether the
+  nonce is used (a replay refused before the disk work); the bytes written and fsynced (a whole
+  box hash-checked and stored) with no statement open; then the statement of the nonce and the
+  upload, inserted at its offset (``create_first``);
 * chunk (pre-ping + 3): the device and the upload in one read; the nonce (with ``last_seen``);
   the disk work with no transaction open (the same ``uploads._write_chunk``); the compare and
   set of the offset, which also reads the offset when it lost.
@@ -64,6 +68,12 @@ CROSS JOIN (SELECT count(*) AS n, coalesce(sum(x.size), 0) AS total FROM uploads
             WHERE x.device_id = %s
               AND NOT EXISTS (SELECT 1 FROM application_attachments AS a WHERE a.upload_id = x.id)) AS q"""
 
+# A create with its first bytes: the same, and whether this nonce is already used — a replay is
+# refused before the disk work (a replay racing its original is refused by the insert's statement).
+_CREATE_FIRST_READ = _CREATE_READ.replace("FROM (SELECT 1) AS one", """, EXISTS (SELECT 1 FROM nonces AS s
+                                WHERE s.device_id = %s AND s.nonce = %s)
+FROM (SELECT 1) AS one""")
+
 _CHUNK_READ = """
 SELECT d.id, d.county, d.public_key, d.revoked,
        u.id, u.device_id, u.sha256, u.size, u.received_bytes, u.complete, u.verified,
@@ -73,11 +83,12 @@ LEFT JOIN devices AS d ON d.id = %s
 LEFT JOIN uploads AS u ON u.id = %s AND u.device_id = %s"""
 
 # The nonce (new or a replay: nonce_book's ONE_NONCE_PG), last_seen when a minute old,
-# and the upload only when the nonce was new and the caller asks for it (the last parameter).
+# and the upload (at its offset: a create with its first bytes inserts it once they are durable)
+# only when the nonce was new and the caller asks for it (the last parameter).
 _NONCE_AND_UPLOAD = ONE_NONCE_STEPS_PG + """, made AS (
     INSERT INTO uploads (id, device_id, sha256, size, received_bytes, complete, verified,
                          created_at, updated_at)
-    SELECT %s::varchar, %s::varchar, %s::varchar, %s::bigint, 0, false, false,
+    SELECT %s::varchar, %s::varchar, %s::varchar, %s::bigint, %s::bigint, %s::boolean, %s::boolean,
            %s::timestamptz, %s::timestamptz
     WHERE %s::boolean AND EXISTS (SELECT 1 FROM new)
     ON CONFLICT (device_id, sha256) DO NOTHING RETURNING 1
@@ -102,6 +113,14 @@ _SWEEP = "DELETE FROM nonces WHERE ts < %s"
 
 def _row(values: Any) -> uploads.UploadRow:
     return uploads.UploadRow(*values)
+
+
+def _insert_params(create: uploads.UploadRow | None) -> tuple:
+    """``_NONCE_AND_UPLOAD``'s upload parameters: the row to insert, or none."""
+    if create is None:
+        return (None,) * 9 + (False,)
+    return (create.id, create.device_id, create.sha256, create.size, create.offset, create.complete,
+            create.verified, create.created_at, create.updated_at, True)
 
 
 class PgUploads:
@@ -177,8 +196,7 @@ class PgUploads:
             seen_at = to_datetime(now)
             params = (device.id, values[HEADER_NONCE], timestamp, seen_at,
                       seen_at - timedelta(seconds=LAST_SEEN_STEP_S),
-                      *((create.id, device.id, sha256, size, create.created_at, create.updated_at, True)
-                        if create is not None else (None, None, None, None, None, None, False)))
+                      *_insert_params(create))
             new, made = tx.write(_NONCE_AND_UPLOAD, params, now)
             if not new:
                 raise AuthFailed("nonce already seen", code="replayed_nonce")
@@ -191,6 +209,62 @@ class PgUploads:
                 return create, True
             # A twin created meanwhile by another request (ON CONFLICT DO NOTHING): read it.
             twin = tx.read(_BY_HASH, (device.id, sha256))
+            if twin is None:  # deleted again at once: as create_on, an error rather than a guess
+                raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
+            return _row(twin), False
+
+    # -- create with the first bytes -----------------------------------------------------------
+
+    def create_first(self, headers: Mapping[str, str], path: str, query: list[tuple[str, str]], body: bytes,
+                     first: uploads.FirstBytes | None, refused: HallError | None
+                     ) -> tuple[uploads.UploadRow, bool]:
+        """A create that carries the upload's first bytes (``first``, or None with ``refused``, the
+        error its headers' checks raised: answered once the signature verified). Pre-ping + 2
+        round trips, as the JSON create: ONE read (device, upload of that hash, quota, the nonce
+        used?); the bytes made durable with no statement open; then ONE statement that records
+        the nonce and inserts the row at its offset. A refusal or an upload that exists records
+        the nonce alone. A crash between the file and the row leaves a file no row names
+        (uploads.write_first), never a row without its bytes."""
+        settings = self._settings
+        values, timestamp, now = check_clock(headers, self._clock, settings.max_skew_s)
+        device_id, nonce = values[HEADER_DEVICE], values[HEADER_NONCE]
+        with self._connection() as tx:
+            row = tx.read(_CREATE_FIRST_READ, (device_id, nonce, device_id, device_id,
+                                               first.sha256 if first is not None else "", device_id))
+            device = _device(row)
+            check_device(device, values, "POST", path, query, body)
+            assert device is not None
+            if row[15]:
+                raise AuthFailed("nonce already seen", code="replayed_nonce")
+            existing = _row(row[4:13]) if row[4] is not None else None
+            create: uploads.UploadRow | None = None
+            if refused is None and existing is None:
+                assert first is not None
+                try:
+                    uploads.check_quota_counts(settings, row[13], int(row[14]), first.size)
+                    uploads.check_disk(settings, first.size)
+                    create = uploads.new_upload_row(device.id, first, self._clock)
+                    uploads.write_first(settings, create, first)
+                except HallError as exc:
+                    refused, create = exc, None
+            seen_at = to_datetime(now)
+            # (Should this fail, whether the row went in is not known: the file stays, for the
+            # row or for the abandoned-uploads sweep.)
+            new, made = tx.write(_NONCE_AND_UPLOAD, (device.id, nonce, timestamp, seen_at,
+                                                     seen_at - timedelta(seconds=LAST_SEEN_STEP_S),
+                                                     *_insert_params(create)), now)
+            if create is not None and not made:
+                uploads.forget_first(settings, create)  # a replay racing, or a twin: no row names it
+            if not new:
+                raise AuthFailed("nonce already seen", code="replayed_nonce")
+            if refused is not None:
+                raise refused
+            if existing is not None:
+                return existing, False
+            assert create is not None and first is not None
+            if made:
+                return create, True
+            twin = tx.read(_BY_HASH, (device.id, first.sha256))
             if twin is None:  # deleted again at once: as create_on, an error rather than a guess
                 raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
             return _row(twin), False

@@ -197,14 +197,7 @@ def _write_chunk(db: Any, settings: Settings, upload: Upload | UploadRow,
     """The chunk written at the upload's offset and fsynced (the one fsync of a chunk that does
     not complete its upload); the last one's SHA-256 checked and the file handed to the blob
     store. No transaction is open meanwhile. The offset it reaches and whether it completes."""
-    check_disk(settings, len(chunk))
-    partial = settings.uploads_dir / upload.id
-    with open(partial, "r+b" if partial.exists() else "wb") as handle:
-        handle.seek(upload.offset)
-        handle.write(chunk)
-        handle.truncate()
-        handle.flush()
-        os.fsync(handle.fileno())
+    partial = _write_at(settings, upload, chunk)
     new_offset = upload.offset + len(chunk)
     complete = new_offset == upload.size
     if complete:
@@ -214,16 +207,37 @@ def _write_chunk(db: Any, settings: Settings, upload: Upload | UploadRow,
         if whole != upload.sha256:
             (move or _move_offset)(db, upload, 0, complete=False, clock=clock)  # start again, from nothing
             partial.unlink(missing_ok=True)
-            raise Unprocessable("SHA-256 of the received bytes does not match; start again",
-                                code="hash_mismatch")
-        # Content-addressed: storing it before the compare and set is harmless should that
-        # lose (the bytes under this key are these bytes whoever sent them).
-        store, key = open_store(settings), attachment_key(upload.sha256)
-        if store.exists(key):
-            partial.unlink()
-        else:
-            store.adopt(key, partial)  # StorageUnavailable: nothing committed, the kiosk sends it again
+            raise _hash_mismatch()
+        _store_whole(settings, upload.sha256, partial)
     return new_offset, complete
+
+
+def _write_at(settings: Settings, upload: Upload | UploadRow, chunk: bytes) -> Path:
+    """``chunk`` written at the upload's offset of its partial file and fsynced; the file."""
+    check_disk(settings, len(chunk))
+    partial = settings.uploads_dir / upload.id
+    with open(partial, "r+b" if partial.exists() else "wb") as handle:
+        handle.seek(upload.offset)
+        handle.write(chunk)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+    return partial
+
+
+def _store_whole(settings: Settings, sha256: str, partial: Path) -> None:
+    """A complete, hash-checked partial file handed to the blob store under its hash."""
+    # Content-addressed: storing it before the row says complete is harmless should that
+    # write lose or never come (the bytes under this key are these bytes whoever sent them).
+    store, key = open_store(settings), attachment_key(sha256)
+    if store.exists(key):
+        partial.unlink()
+    else:
+        store.adopt(key, partial)  # StorageUnavailable: nothing committed, the kiosk sends it again
+
+
+def _hash_mismatch() -> Unprocessable:
+    return Unprocessable("SHA-256 of the received bytes does not match; start again", code="hash_mismatch")
 
 
 def _move_offset(db: Session | Connection, upload: Upload | UploadRow, new_offset: int, *, complete: bool,
@@ -319,15 +333,10 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
     check_disk(settings, size)
     now = to_datetime(clock())
     upload = UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0, False, False, now, now)
-    inserted = connection.execute(_INSERT[connection.dialect.name], {
-        "id": upload.id, "device_id": device.id, "sha256": sha256, "size": size, "received_bytes": 0,
-        "complete": False, "verified": False, "created_at": now, "updated_at": now}).first()
-    if inserted is None:
-        existing = connection.execute(_BY_HASH, {"device_id": device.id, "sha256": sha256}).first()
-        if existing is None:  # deleted again at once: as the route, an error rather than a guess
-            raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
-        return _detached(existing), False
-    return upload, True
+    row = insert_on(connection, upload)
+    if row is None:  # deleted again at once: as the route, an error rather than a guess
+        raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
+    return row, row is upload
 
 
 def read_on(connection: Connection, device: Device, upload_id: str) -> UploadRow:
@@ -356,6 +365,137 @@ def chunk_offset(settings: Settings, content_type: str, offset_text: str, size: 
     if size > settings.max_chunk_bytes:
         raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
     return int(offset_text)
+
+# -- a create that carries the first bytes (tus "creation with upload"; docs/protocol.md 6.1) ---
+# ``POST /uploads`` with this Content-Type: the create's fields in headers, the body the box's
+# first bytes. The hash header is not tus's ``Upload-Checksum`` (that one is the checksum of the
+# request's own body, in base64, checked per request); this is the whole box's SHA-256 in hex, the
+# upload's identity, as the JSON create's ``sha256``.
+FIRST_BYTES_TYPE = "application/offset+octet-stream"
+HEADER_UPLOAD_LENGTH = "Upload-Length"
+HEADER_UPLOAD_SHA256 = "Upload-Sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstBytes:
+    """A create with its first bytes, its headers checked."""
+
+    sha256: str
+    size: int
+    body: bytes
+
+    @property
+    def whole(self) -> bool:
+        return len(self.body) == self.size
+
+
+def carries_first_bytes(content_type: str) -> bool:
+    """Whether a ``POST /uploads`` of this Content-Type is a create with its first bytes."""
+    return content_type.split(";")[0].strip().lower() == FIRST_BYTES_TYPE
+
+
+def first_bytes(settings: Settings, sha256_text: str, length_text: str, body: bytes) -> FirstBytes:
+    """The create's checks (hash format, size limits) and the chunk's (size) on a create with its
+    first bytes, or raise as the JSON create and the chunk raise for the same faults. After the
+    signature's: a forged request learns nothing."""
+    if not (length_text.isascii() and length_text.isdigit()) or len(length_text) > 18:
+        raise InvalidRequest("Upload-Length header must be a non-negative integer")
+    size = int(length_text)
+    sha256 = check_declared(settings, sha256_text, size)
+    if not body:
+        raise InvalidRequest("the body must carry the upload's first bytes (at least one)")
+    if len(body) > settings.max_chunk_bytes:
+        raise TooLarge(f"chunk larger than {settings.max_chunk_bytes} bytes")
+    if len(body) > size:
+        raise TooLarge("chunk goes past the declared size")
+    return FirstBytes(sha256, size, body)
+
+
+def new_upload_row(device_id: str, first: FirstBytes, clock: Clock) -> UploadRow:
+    """The row a create with its first bytes will insert (offset 0 until ``write_first``)."""
+    now = to_datetime(clock())
+    return UploadRow(f"up-{secrets.token_hex(12)}", device_id, first.sha256, first.size, 0, False, False,
+                     now, now)
+
+
+def write_first(settings: Settings, upload: UploadRow, first: FirstBytes) -> None:
+    """The first bytes of a new upload made durable BEFORE its row exists, with no transaction
+    open: written at offset 0 of its partial file and fsynced; the whole box hash-checked (before
+    anything is written: a mismatch leaves nothing) and handed to the blob store. ``upload`` is
+    moved to the offset reached, for the row's insert. A crash before the insert leaves a partial
+    file no row names, which ``cleanup_abandoned`` removes as a stray, or a content-addressed
+    attachment (as a chunk's store before its compare and set); never a row without its bytes."""
+    if first.whole and hashlib.sha256(first.body).hexdigest() != first.sha256:
+        raise _hash_mismatch()
+    partial = _write_at(settings, upload, first.body)
+    if first.whole:
+        _store_whole(settings, first.sha256, partial)
+    upload.offset = len(first.body)
+    upload.complete = upload.verified = first.whole
+
+
+def forget_first(settings: Settings, upload: UploadRow) -> None:
+    """The partial file of a create whose row was not inserted (a twin won, a replay): no row
+    will ever name it. (A whole box went to the store, content-addressed: it stays.)"""
+    if not upload.complete:
+        (settings.uploads_dir / upload.id).unlink(missing_ok=True)
+
+
+def create_with_first(db: Session, settings: Settings, device: Device, first: FirstBytes,
+                      clock: Clock = system_clock) -> tuple[Upload | UploadRow, bool]:
+    """``create_upload`` with the first bytes (the route's; the fast path has its own statements):
+    an upload of this hash that exists is answered as it stands (the bytes ignored); otherwise
+    the quota, the disk, the bytes made durable with no transaction open, then the row with its
+    offset in one durable commit. A twin created meanwhile is found, not an error."""
+    device_id = device.id  # (read before the rollback expires the session's objects)
+    existing = _by_hash(db, device_id, first.sha256)
+    if existing is not None:
+        return existing, False
+    check_quota(db, settings, device, first.size)
+    check_disk(settings, first.size)
+    db.rollback()  # the reads end: SQLite's write lock is not held across the disk work
+    upload = new_upload_row(device_id, first, clock)
+    write_first(settings, upload, first)
+    db.add(Upload(id=upload.id, device_id=device_id, sha256=upload.sha256, size=upload.size,
+                  offset=upload.offset, complete=upload.complete, verified=upload.verified,
+                  created_at=upload.created_at, updated_at=upload.updated_at))
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        forget_first(settings, upload)
+        existing = _by_hash(db, device_id, first.sha256)
+        if existing is None:
+            raise
+        return existing, False
+    return upload, True
+
+
+def first_read_on(connection: Connection, settings: Settings, device: Device,
+                  first: FirstBytes) -> UploadRow | None:
+    """The fast path's ``create_with_first`` before the disk work, on ``connection`` in the
+    caller's transaction: the upload of this hash (answered as it stands), or None once the quota
+    and the disk allow a new one."""
+    found = connection.execute(_BY_HASH_AND_UNUSED, {"device_id": device.id, "sha256": first.sha256}).one()
+    if found.id is not None:
+        return _detached(found)
+    check_quota_counts(settings, found.unused_count, found.unused_bytes, first.size)
+    check_disk(settings, first.size)
+    return None
+
+
+def insert_on(connection: Connection, upload: UploadRow) -> UploadRow | None:
+    """The new row as ``upload`` holds it, or — a twin of that hash created meanwhile by another
+    request (``ON CONFLICT DO NOTHING``) — the twin; None when that went again at once."""
+    inserted = connection.execute(_INSERT[connection.dialect.name], {
+        "id": upload.id, "device_id": upload.device_id, "sha256": upload.sha256, "size": upload.size,
+        "received_bytes": upload.offset, "complete": upload.complete, "verified": upload.verified,
+        "created_at": upload.created_at, "updated_at": upload.updated_at}).first()
+    if inserted is not None:
+        return upload
+    existing = connection.execute(_BY_HASH, {"device_id": upload.device_id, "sha256": upload.sha256}).first()
+    return None if existing is None else _detached(existing)
+
 
 def attachment_key(sha256: str) -> str:
     return f"attachments/{check_sha256(sha256)}"

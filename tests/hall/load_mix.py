@@ -11,8 +11,11 @@ Kinds of request, each recorded as one ``Outcome``:
 * ``health``  — ``GET /api/v1/health`` (unsigned)
 * ``feed``    — the signed status feed ``GET /api/v1/status-changes``
 * ``login``   — ``POST /console/login`` with a wrong password
-* ``upload``  — signed ``POST /api/v1/uploads`` and, when created, one signed ``PATCH``
-  of the whole small blob (recorded as ``upload`` and ``chunk``)
+* ``upload``  — a kiosk's small box, as the kiosk sends it (offline_queue/transport.py): one
+  signed ``POST /api/v1/uploads`` that carries the whole 4 KB blob (docs/protocol.md 6.1,
+  recorded as ``upload_whole``); to a hall that refuses that form (an older one: 400/415/422),
+  from then on on that connection, the JSON create and, when created, one signed ``PATCH`` of
+  the blob (recorded as ``upload`` and ``chunk``), as the kiosk falls back
 * ``junk``    — unsigned ``POST /api/v1/applications`` (refused 401 at the front door)
 
 A kiosk honours ``Retry-After`` (offline_queue/sync.py): after a 429/503 to one of its
@@ -39,7 +42,8 @@ from offline_queue.signing import sign_headers
 from offline_queue.transport import MAX_RETRY_AFTER_S
 
 SHED = (429, 503)  # answers that mean "come back later": must carry Retry-After
-SIGNED_KINDS = frozenset({"feed", "upload", "chunk"})  # a kiosk's requests: these honour Retry-After
+SIGNED_KINDS = frozenset({"feed", "upload", "upload_whole", "chunk"})  # a kiosk's: these honour Retry-After
+FORM_REFUSED = (400, 415, 422)  # a hall without the create that carries the bytes (transport.py's, less 413)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class Connection:
         self.timeout_s = timeout_s
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.json_create = False  # the hall refused the create that carries the bytes: the JSON one
 
     async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> Answer:
@@ -180,11 +185,21 @@ async def one(connection: Connection, kind: str, kiosk: Kiosk | None) -> list[Ou
             "POST", "/api/v1/applications", {"Content-Type": "application/json"}, b'{"id": "x"}')))[0]]
     if kind == "upload":
         blob = os.urandom(4096)
-        body = json.dumps({"sha256": hashlib.sha256(blob).hexdigest(), "size": len(blob)}).encode()
         path = "/api/v1/uploads"
+        sha256 = hashlib.sha256(blob).hexdigest()
+        outcomes = []
+        if not c.json_create:
+            whole, answer = await _timed("upload_whole", lambda: c.request("POST", path, _signed(
+                kiosk, "POST", path, blob, {"Content-Type": "application/offset+octet-stream",
+                                            "Upload-Length": str(len(blob)), "Upload-Sha256": sha256}), blob))
+            if answer is None or answer.status not in FORM_REFUSED:
+                return [whole]
+            c.json_create = True
+            outcomes.append(whole)
+        body = json.dumps({"sha256": sha256, "size": len(blob)}).encode()
         created, answer = await _timed("upload", lambda: c.request(
             "POST", path, _signed(kiosk, "POST", path, body, {"Content-Type": "application/json"}), body))
-        outcomes = [created]
+        outcomes.append(created)
         if answer is not None and answer.status == 201:
             chunk_path = f"{path}/{answer.json()['upload_id']}"
             headers = _signed(kiosk, "PATCH", chunk_path, blob, {
@@ -193,6 +208,12 @@ async def one(connection: Connection, kind: str, kiosk: Kiosk | None) -> list[Ou
             outcomes.append(chunk)
         return outcomes
     raise ValueError(kind)
+
+
+def uploads_done(outcomes: list[Outcome]) -> int:
+    """Uploads completed: a create that carried the whole box (201), or a chunk that ended one."""
+    return sum((o.kind == "upload_whole" and o.status == 201) or (o.kind == "chunk" and o.status == 200)
+               for o in outcomes)
 
 
 async def burst(base: str, kiosks: list[Kiosk], kinds: list[str], timeout_s: float = 30.0) -> list[Outcome]:

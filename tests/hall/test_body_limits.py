@@ -34,19 +34,34 @@ def small_hall(tmp_path_factory):
         yield process
 
 
-@pytest.mark.parametrize("method, path, limit", [
-    ("POST", "/api/v1/enrolment", 16 * 1024),
-    ("POST", "/api/v1/applications", 4 * MiB),
-    ("PATCH", "/api/v1/uploads/up-0123", 16 * MiB),
+CHUNK_TYPE = "application/offset+octet-stream"
+
+
+@pytest.mark.parametrize("method, path, limit, content_type", [
+    ("POST", "/api/v1/enrolment", 16 * 1024, "application/json"),
+    ("POST", "/api/v1/applications", 4 * MiB, "application/json"),
+    ("PATCH", "/api/v1/uploads/up-0123", 16 * MiB, CHUNK_TYPE),
+    ("POST", "/api/v1/uploads", 4 * MiB, "application/json"),  # the JSON create
+    ("POST", "/api/v1/uploads", 16 * MiB, CHUNK_TYPE),  # a create with its first bytes: a chunk's
 ])
-def test_chunked_body_gets_413_before_it_is_read(small_hall, method, path, limit):
+def test_chunked_body_gets_413_before_it_is_read(small_hall, method, path, limit, content_type):
     answer, sent = stream_chunked(small_hall.port, method, path, total_bytes=256 * MiB,
-                                  headers={"Content-Type": "application/json", **_signature_for(path)})
+                                  headers={"Content-Type": content_type, **_signature_for(path)})
     assert answer.status == 413, answer.head
     assert b"too_large" in answer.body
     # The answer came while the client was sending: it sent the limit and what the
     # socket buffers hold, nowhere near the 256 MiB it meant to.
     assert sent < limit + 32 * MiB
+
+
+@pytest.mark.parametrize("content_type, status", [("application/json", 413), (CHUNK_TYPE, 401)])
+def test_a_create_with_its_first_bytes_has_a_chunk_s_limit(small_hall, content_type, status):
+    """6 MiB: over the JSON limit (refused on its Content-Length), within a chunk's (read, then
+    refused by the signature check: these are not a kiosk's)."""
+    answer = requests.post(small_hall.url + "/api/v1/uploads", data=b"x" * (6 * MiB), timeout=30,
+                           headers={"Content-Type": content_type, "Upload-Length": str(6 * MiB),
+                                    "Upload-Sha256": "a" * 64, **FAKE_SIGNATURE})
+    assert answer.status_code == status, answer.text
 
 
 def test_declared_length_over_the_limit_is_refused_without_reading(small_hall):

@@ -398,3 +398,152 @@ def test_postgres_connections_lost_or_locked_answer_503_then_recover(request, tm
     finally:
         shapes.close()
         admin.dispose()
+
+
+# -- a create that carries the first bytes (docs/protocol.md 6.1) ------------------------------
+
+FIRST_BYTES = {"content-type": "application/offset+octet-stream"}
+
+
+def _first_make(kiosk: Kiosk, data: bytes, sha256: str, size: int | str, signer: Kiosk | None = None,
+                at: float | None = None, extra: dict[str, str] | None = None):
+    """``make(shape)`` for ``_pair``: a create with ``data`` as its first bytes, signed afresh."""
+    headers = {**FIRST_BYTES, "upload-sha256": sha256, "upload-length": str(size), **(extra or {})}
+
+    def make(_shape: str):
+        return "POST", UPLOADS, (signer or kiosk).signed("POST", UPLOADS, data, headers, at=at), data
+    return make
+
+
+def _first_pair(shapes: Shapes, kiosk: Kiosk, blobs: tuple[bytes, bytes], length: int,
+                sent: tuple[bytes, bytes] | None = None) -> tuple[Answer, Answer]:
+    """Each shape creates its own blob with its first ``length`` bytes (of ``sent``'s when given:
+    other bytes under the blob's hash); both answers compared."""
+    answers, nonces = [], []
+    for shape, blob, data in zip(("route", "fast"), blobs, sent or blobs, strict=True):
+        _m, _p, headers, body = _first_make(kiosk, data[:length], hashlib.sha256(blob).hexdigest(),
+                                            len(blob))(shape)
+        answers.append(shapes.send(shape, "POST", UPLOADS, headers, body))
+        nonces.append(headers["X-Nonce"])
+    _same(shapes, kiosk, answers[0], answers[1], (nonces[0], nonces[1]))
+    return answers[0], answers[1]
+
+
+def test_a_create_with_its_first_bytes_answers_alike(shapes):
+    kiosk = shapes.enrol()
+    settings = shapes.settings
+    # The whole box in the create: 201, complete, stored, no partial file left.
+    whole = os.urandom(4096), os.urandom(4096)
+    route, fast = _first_pair(shapes, kiosk, whole, 4096)
+    assert route.status == 201 and route.json()["offset"] == 4096 and route.json()["complete"] is True
+    assert route.headers["upload-offset"] == "4096" and route.headers["upload-length"] == "4096"
+    for blob in whole:
+        assert (settings.attachments_dir / hashlib.sha256(blob).hexdigest()).read_bytes() == blob
+    assert list(settings.uploads_dir.iterdir()) == []
+    # A repeat (the bytes sent again): 200, the same upload, complete; the JSON create agrees.
+    again = _first_pair(shapes, kiosk, whole, 4096)
+    assert again[0].status == 200 and again[0].json() == {**route.json(), "offset": 4096}
+    assert [a.json()["upload_id"] for a in again] == [route.json()["upload_id"], fast.json()["upload_id"]]
+    plain = _both_create(shapes, kiosk, whole)
+    assert plain[0].json() == {"upload_id": route.json()["upload_id"], "offset": 4096, "complete": True}
+
+    # The first 3000 of 5000 bytes: 201 at offset 3000, then the rest by PATCH as ever.
+    blobs = os.urandom(5000), os.urandom(5000)
+    route, fast = _first_pair(shapes, kiosk, blobs, 3000)
+    assert (route.status, route.json()["offset"], route.json()["complete"]) == (201, 3000, False)
+    ids = route.json()["upload_id"], fast.json()["upload_id"]
+    for upload_id in ids:
+        assert (settings.uploads_dir / upload_id).stat().st_size == 3000
+    # A repeat with other first bytes: they are ignored, the offset stands (the kiosk resumes there).
+    repeat = _first_pair(shapes, kiosk, blobs, 1000, sent=(os.urandom(5000), os.urandom(5000)))
+    assert repeat[0].status == 200 and repeat[0].json()["offset"] == 3000
+    plain = _both_create(shapes, kiosk, blobs)
+    assert plain[0].json() == {"upload_id": ids[0], "offset": 3000}
+    for shape, upload_id, blob in zip(("route", "fast"), ids, blobs, strict=True):
+        done = shapes.chunk(shape, kiosk, upload_id, 3000, blob[3000:])
+        assert (done.status, done.json()) == (200, {"offset": 5000, "complete": True}), shape
+        assert (settings.attachments_dir / hashlib.sha256(blob).hexdigest()).read_bytes() == blob
+
+
+def test_a_create_with_its_first_bytes_refuses_alike(shapes):
+    kiosk = shapes.enrol()
+    stranger = Kiosk(kiosk.device_id, Ed25519PrivateKey.generate())
+    blob = os.urandom(3000)
+    sha = hashlib.sha256(blob).hexdigest()
+    cases = {
+        "forged": (_first_make(kiosk, blob, sha, 3000, signer=stranger), 401, "bad_signature"),
+        "expired": (_first_make(kiosk, blob, sha, 3000, at=time.time() - 600), 401, "stale_timestamp"),
+        "no length": (_first_make(kiosk, blob, sha, ""), 422, "invalid_request"),
+        "length not a number": (_first_make(kiosk, blob, sha, "²"), 422, "invalid_request"),
+        "size 0": (_first_make(kiosk, blob, sha, 0), 422, "invalid_request"),
+        "bad hash": (_first_make(kiosk, blob, "z" * 64, 3000), 422, "invalid_request"),
+        "no hash": (_first_make(kiosk, blob, "", 3000), 422, "invalid_request"),
+        "over the upload limit": (_first_make(kiosk, blob, sha, 10**9), 413, "too_large"),
+        "past the size": (_first_make(kiosk, blob, sha, 2999), 413, "too_large"),
+        "over the chunk limit": (_first_make(kiosk, os.urandom(64 * 1024 + 1), sha, 100_000), 413,
+                                 "too_large"),
+        "no bytes": (_first_make(kiosk, b"", sha, 3000), 422, "invalid_request"),
+        "wrong hash": (_first_make(kiosk, os.urandom(3000), sha, 3000), 422, "hash_mismatch"),
+    }
+    for name, (make, status, code) in cases.items():
+        answer = _pair(shapes, kiosk, make)
+        assert (answer.status, answer.json()["error"]) == (status, code), (name, answer.body)
+    # None of them left a row or a file: the right bytes now create it, at once.
+    assert list(shapes.settings.uploads_dir.iterdir()) == []
+    made = _first_pair(shapes, kiosk, (blob, os.urandom(3000)), 3000)
+    assert made[0].status == 201 and made[0].json()["complete"] is True
+
+    # Replayed (also from one shape to the other): refused, and nothing written for the replay.
+    kiosk = shapes.enrol()  # (a quota of its own)
+    for first, second in (("route", "route"), ("fast", "fast"), ("route", "fast"), ("fast", "route")):
+        other = os.urandom(2000)
+        make = _first_make(kiosk, other[:1000], hashlib.sha256(other).hexdigest(), 2000)
+        _m, _p, headers, body = make(first)
+        assert shapes.send(first, "POST", UPLOADS, headers, body).status == 201
+        files = sorted(shapes.settings.uploads_dir.iterdir())
+        replay = shapes.send(second, "POST", UPLOADS, headers, body)
+        assert (replay.status, replay.json()) == (401, {"error": "replayed_nonce",
+                                                        "detail": "nonce already seen"})
+        assert sorted(shapes.settings.uploads_dir.iterdir()) == files
+    # A refused request's nonce is used all the same.
+    _m, _p, refused, body = _first_make(kiosk, blob, "z" * 64, 3000)("fast")
+    assert shapes.send("fast", "POST", UPLOADS, refused, body).status == 422
+    assert shapes.send("route", "POST", UPLOADS, refused, body).json()["error"] == "replayed_nonce"
+
+
+def test_a_create_with_its_first_bytes_counts_against_the_quota_alike(shapes):
+    kiosk = shapes.enrol()
+    for _ in range(2):  # the quota is 4 unused uploads: two each
+        pair = _first_pair(shapes, kiosk, (os.urandom(10), os.urandom(10)), 5)
+        assert pair[0].status == pair[1].status == 201
+    blob = os.urandom(9)
+    over = _pair(shapes, kiosk, _first_make(kiosk, blob, hashlib.sha256(blob).hexdigest(), 9))
+    assert over.status == 429 and over.json()["error"] == "upload_quota" and over.headers["retry-after"]
+    assert len(list(shapes.settings.uploads_dir.iterdir())) == 4  # the refused one wrote nothing
+
+
+def test_a_twin_created_during_the_disk_work_is_answered_and_the_file_forgotten(shapes, monkeypatch):
+    """Another request creates the upload of that hash while the first bytes are being written:
+    the row does not go in (ON CONFLICT / the unique index), the twin is answered (200, its
+    offset), and the file no row names is deleted at once."""
+    from hall.services import uploads
+
+    kiosk = shapes.enrol()
+    original = uploads.write_first
+    twins: dict[str, str] = {}
+
+    def write_first_with_a_twin(settings, upload, first):
+        body = json.dumps({"sha256": first.sha256, "size": first.size}).encode()
+        made = shapes.send("route", "POST", UPLOADS, kiosk.signed(
+            "POST", UPLOADS, body, {"content-type": "application/json"}), body)
+        assert made.status == 201, made.body
+        twins[first.sha256] = made.json()["upload_id"]
+        original(settings, upload, first)
+
+    monkeypatch.setattr(uploads, "write_first", write_first_with_a_twin)
+    blobs = os.urandom(5000), os.urandom(5000)
+    route, fast = _first_pair(shapes, kiosk, blobs, 3000)
+    assert route.status == 200 and route.json()["offset"] == 0 and route.json()["complete"] is False
+    for answer, blob in ((route, blobs[0]), (fast, blobs[1])):
+        assert answer.json()["upload_id"] == twins[hashlib.sha256(blob).hexdigest()]
+    assert list(shapes.settings.uploads_dir.iterdir()) == []  # the twins have no bytes yet; ours went

@@ -407,6 +407,7 @@ if HttpToolsProtocol is not None:
         _lazy_head_timer = True
         _from_bytes = True  # a plain beat answered from its bytes (False: the present way; tests)
         _in_message = False  # a message begun and not complete: the parser is not at a start
+        _beat_layers: tuple[FrontDoor | None, HeartbeatFastPath | None] | None = None  # _layers(app)
 
         def data_received(self, data: bytes) -> None:
             if data.startswith(_PLAIN_BEAT_LINE) and self._from_bytes and self._answered_from_bytes(data):
@@ -434,7 +435,10 @@ if HttpToolsProtocol is not None:
             request = _whole_plain_request(data)
             if request is None:
                 return False
-            door, beats = _layers(self.app)
+            layers = self._beat_layers
+            if layers is None:  # asked once per connection (a kiosk's stays open for its beats)
+                layers = self._beat_layers = _layers(self.app)
+            door, beats = layers
             if door is None or beats is None:
                 return False
             fields, body = request

@@ -46,6 +46,7 @@ class Served:
     beats: HeartbeatFastPath
     hall_key: object
     kiosk: tuple[str, Ed25519PrivateKey]
+    app: object  # as served (serve_app)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
                             lifespan="on", access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
     hall_key = load_or_create_keys(settings.keys_dir).sign_private.public_key()
     with served_in_thread(config) as port:
-        yield Served(port, beats, hall_key, (device_id, key))
+        yield Served(port, beats, hall_key, (device_id, key), app)
 
 
 def signed_request(served: Served, body: bytes | None = None, *, extra: str = "",
@@ -539,3 +540,92 @@ def test_a_connection_whose_beats_were_read_from_their_bytes_is_closed_when_idle
         assert time.monotonic() - started >= KEEP_ALIVE_S - 0.5
     finally:
         sock.close()
+
+
+class _KeptTransport:
+    """What a protocol writes, kept; a peer address for the access log."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default=None):  # noqa: ANN001, ANN201
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("10.0.0.7", 50123)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_a_beat_from_its_bytes_logs_counts_and_keeps_alive_as_the_present_way(served):
+    """Two connections of the served protocol, one reading from bytes, one the present way, given
+    the same beat (the nonce forgotten between): the same bytes written, the same access log line,
+    the request counted, the keep-alive timer set and the head timer of the new connection gone."""
+    import logging
+
+    from uvicorn.server import ServerState
+
+    from hall.api.connection_guard import GuardedHttpToolsProtocol  # type: ignore[attr-defined]
+
+    sock = connect(served.port)
+    try:
+        a_first_beat(served, sock)
+    finally:
+        sock.close()
+    config = uvicorn.Config(served.app, http=GuardedHttpToolsProtocol, lifespan="off", log_level="warning")
+    config.load()
+    state = ServerState()
+    loop = asyncio.new_event_loop()
+    lines: list[str] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Kept()
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        for _ in range(5):
+            head, body, _ = signed_request(served)
+            second = int(time.time())
+            seen: dict[bool, tuple] = {}
+            for from_bytes in (True, False):
+                protocol = GuardedHttpToolsProtocol(config, state, {}, loop)
+                protocol._from_bytes = from_bytes
+                protocol.access_log = True  # as under --access-log
+                transport = _KeptTransport()
+                protocol.connection_made(transport)
+                assert protocol._head_timer is not None
+                requests = state.total_requests
+                served.beats.writer._seen.clear()
+                before = served.beats.answered_from_bytes
+                protocol.data_received(head + body)
+                assert served.beats.answered_from_bytes == before + from_bytes
+                assert protocol._head_timer is None and protocol.timeout_keep_alive_task is not None
+                assert protocol._idle_since is not None and not transport.closing
+                assert state.total_requests == requests + 1
+                seen[from_bytes] = (b"".join(transport.written), lines[-1])
+                protocol.connection_lost(None)
+            if int(time.time()) == second:
+                break
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+        loop.close()
+    assert seen[True] == seen[False]
+    assert seen[True][0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert seen[True][1] == '10.0.0.7:50123 - "POST /api/v1/heartbeat HTTP/1.1" 200'

@@ -24,17 +24,30 @@ connections over N queues and each loop iteration accepts up to N.
 Under httptools the protocol also answers, without an ASGI task, what needs no awaiting:
 the front door's quick answers (health, a missing signature header, shedding) and a plain
 heartbeat (issue 11, "Speed"). httptools parses a read's head and body inside
-``data_received``; a ``POST /api/v1/heartbeat`` whose whole body came in the read of its head
-is handed to the heartbeat's fast path (``HeartbeatFastPath.answer_at_once``), and when the
-writer answers it on the spot (a plain beat, a replay, a clock refused) the answer is written
-as uvicorn would frame it, in one write. A plain beat (the four signature headers once each,
-no query, a kiosk the door knows) goes straight: its head read in one pass when it is complete
-(``HeartbeatFastPath.plain_head``), then checked, queued, signed and framed as bytes
-(``plain_answer``, ``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
+``data_received`` (but for one whole plain beat in a read: below); a ``POST
+/api/v1/heartbeat`` whose whole body came in the read of its head is handed to the heartbeat's
+fast path (``HeartbeatFastPath.answer_at_once``), and when the writer answers it on the spot (a
+plain beat, a replay, a clock refused) the answer is written as uvicorn would frame it, in one
+write. A plain beat (the four signature headers once each, no query, a kiosk the door knows)
+goes straight: its head read in one pass when it is complete (``HeartbeatFastPath.plain_head``),
+then checked, queued, signed and framed as bytes (``plain_answer``,
+``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
 it does not answer goes on to ``answer_at_once``. Any other heartbeat — its body in a later
 read, too large, one the writer must commit first — becomes an ASGI task as before, with the
 same answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
 write were about a third of the hall's CPU per beat (docs/operations.md, "Fleet load").
+
+A read that is exactly one whole plain heartbeat — ``POST /api/v1/heartbeat HTTP/1.1``, its head
+and body complete and nothing after them, on a connection at rest (no message begun, no answer
+owed, nothing pipelined, writing not paused) — is not even fed to httptools
+(``GuardedHttpToolsProtocol._answered_from_bytes``): its head is read by one strict regular
+expression (``_whole_plain_request``: a whitelist of header lines; the four signature headers,
+Content-Length, Host and Connection at most once; Host present; Connection only keep-alive; no
+Transfer-Encoding, Expect or Upgrade; the Content-Length the body's), checked and answered as
+the straight path above (``HeartbeatFastPath.plain_fields``, ``plain_answer``), written and
+logged as it, and followed by what uvicorn does after an answer (``on_response_complete``).
+uvicorn's parser callbacks, its scope, cycle and event were ≈ 10 % of a plain beat's CPU. Any
+doubt, and any beat the writer does not answer at once, goes to httptools exactly as before.
 
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).
 The limits come from the settings the serve command hands each worker process

@@ -492,14 +492,15 @@ def _exchange(port: int, reads: list[bytes]) -> list[tuple[int | None, list[str]
         head, _, rest = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         names = [line.split(":", 1)[0].lower() for line in lines[1:]]
-        length = next((int(line.split(":", 1)[1]) for line in lines[1:]
-                       if line.lower().startswith("content-length:")), len(rest))
+        status = int(lines[0].split(" ")[1])
+        length = 0 if status < 200 else next((int(line.split(":", 1)[1]) for line in lines[1:]
+                                              if line.lower().startswith("content-length:")), len(rest))
         body, data = rest[:length], rest[length:]
         content: object = body
         if body.startswith(b'{"heartbeat_interval_s"'):
             document = json.loads(body)
             content = (sorted(document), document["commands"])
-        answers.append((int(lines[0].split(" ")[1]), names, content))
+        answers.append((status, names, content))
     return answers
 
 

@@ -24,17 +24,30 @@ connections over N queues and each loop iteration accepts up to N.
 Under httptools the protocol also answers, without an ASGI task, what needs no awaiting:
 the front door's quick answers (health, a missing signature header, shedding) and a plain
 heartbeat (issue 11, "Speed"). httptools parses a read's head and body inside
-``data_received``; a ``POST /api/v1/heartbeat`` whose whole body came in the read of its head
-is handed to the heartbeat's fast path (``HeartbeatFastPath.answer_at_once``), and when the
-writer answers it on the spot (a plain beat, a replay, a clock refused) the answer is written
-as uvicorn would frame it, in one write. A plain beat (the four signature headers once each,
-no query, a kiosk the door knows) goes straight: its head read in one pass when it is complete
-(``HeartbeatFastPath.plain_head``), then checked, queued, signed and framed as bytes
-(``plain_answer``, ``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
+``data_received`` (but for one whole plain beat in a read: below); a ``POST
+/api/v1/heartbeat`` whose whole body came in the read of its head is handed to the heartbeat's
+fast path (``HeartbeatFastPath.answer_at_once``), and when the writer answers it on the spot (a
+plain beat, a replay, a clock refused) the answer is written as uvicorn would frame it, in one
+write. A plain beat (the four signature headers once each, no query, a kiosk the door knows)
+goes straight: its head read in one pass when it is complete (``HeartbeatFastPath.plain_head``),
+then checked, queued, signed and framed as bytes (``plain_answer``,
+``HeartbeatWriter.answer_plain``), the same answer byte for byte; whatever
 it does not answer goes on to ``answer_at_once``. Any other heartbeat — its body in a later
 read, too large, one the writer must commit first — becomes an ASGI task as before, with the
 same answers. In the beats-only fleet benchmark the ASGI task, its coroutines and the second
 write were about a third of the hall's CPU per beat (docs/operations.md, "Fleet load").
+
+A read that is exactly one whole plain heartbeat — ``POST /api/v1/heartbeat HTTP/1.1``, its head
+and body complete and nothing after them, on a connection at rest (no message begun, no answer
+owed, nothing pipelined, writing not paused) — is not even fed to httptools
+(``GuardedHttpToolsProtocol._answered_from_bytes``): its head is read by one strict regular
+expression (``_whole_plain_request``: a whitelist of header lines; the four signature headers,
+Content-Length, Host and Connection at most once; Host present; Connection only keep-alive; no
+Transfer-Encoding, Expect or Upgrade; the Content-Length the body's), checked and answered as
+the straight path above (``HeartbeatFastPath.plain_fields``, ``plain_answer``), written and
+logged as it, and followed by what uvicorn does after an answer (``on_response_complete``).
+uvicorn's parser callbacks, its scope, cycle and event were ≈ 10 % of a plain beat's CPU. Any
+doubt, and any beat the writer does not answer at once, goes to httptools exactly as before.
 
 The body of a request is guarded by hall/api/body_limit.py (idle and total timeouts).
 The limits come from the settings the serve command hands each worker process
@@ -47,6 +60,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Coroutine
@@ -64,7 +78,7 @@ from hall.api.admission import ARRIVED_KEY
 from hall.api.body_limit import Answer, BodyRefused, declared_length
 from hall.api.errors import error_body
 from hall.api.front_door import FrontDoor
-from hall.api.heartbeat_fast_path import HeartbeatFastPath, PlainHead
+from hall.api.heartbeat_fast_path import HEARTBEAT_PATH, SIGNATURE_HEADER_NAMES, HeartbeatFastPath, PlainHead
 from hall.core.config import Settings
 
 log = logging.getLogger("hall.connections")
@@ -92,6 +106,7 @@ class _Guard:
     _beats_here = False
     _one_write = False  # answers written as uvicorn's send writes them, but in one write
     _lazy_head_timer = False  # the head timer armed only for a head left incomplete by a read
+    _plain_tried = False  # this read's beat was tried straight from its bytes: not plain after all
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -154,7 +169,7 @@ class _Guard:
         cost more of the event loop than the answer itself (issue 9, "Load")."""
         door, beats = _layers(app)
         if (self._feeding and cycle.more_body and beats is not None and door is not None and self._beats_here
-                and not self.flow.write_paused):
+                and not self.flow.write_paused and not self._plain_tried):
             # A heartbeat that may be plain: the door would let it through (``plain_head``), and
             # data_received answers it straight once its body is parsed (``_plain_beat``).
             head = beats.plain_head(cycle.scope, door)
@@ -232,17 +247,25 @@ class _Guard:
         cycle.response_started = True
         cycle.waiting_for_100_continue = False
         if self.access_log:
-            scope = cycle.scope
-            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
-                                    get_path_with_query_string(scope), scope["http_version"], status)
-        self.transport.write(b"".join((
-            STATUS_LINE[status], _default_head(self.server_state.default_headers), head,
-            b"\r\n" if keep_alive or says_close else b"connection: close\r\n\r\n", body)))
+            self._log_answer(cycle.scope, status)
+        end_of_head = b"\r\n" if keep_alive or says_close else b"connection: close\r\n\r\n"
+        self._write_answer(status, head, end_of_head, body)
         cycle.response_complete = True
         cycle.message_event.set()
         if not keep_alive:
             self.transport.close()
         cycle.on_response()
+
+    def _write_answer(self, status: int, head: bytes, end_of_head: bytes, body: bytes) -> None:
+        """The status line, uvicorn's default headers, ``head``, ``end_of_head`` (the blank line,
+        with ``connection: close`` before it when we close), ``body``: one write."""
+        self.transport.write(b"".join((
+            STATUS_LINE[status], _default_head(self.server_state.default_headers), head, end_of_head, body)))
+
+    def _log_answer(self, scope, status: int) -> None:  # type: ignore[no-untyped-def]
+        """uvicorn's access log line for an answer (as its ``RequestResponseCycle.send`` logs it)."""
+        self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
+                                get_path_with_query_string(scope), scope["http_version"], status)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
@@ -306,6 +329,63 @@ def _fits(beats: HeartbeatFastPath, cycle) -> bool:  # type: ignore[no-untyped-d
     return declared_length(cycle.scope) is not None and len(cycle.body) <= beats.settings.max_json_bytes
 
 
+# A plain heartbeat read from its bytes (``GuardedHttpToolsProtocol._answered_from_bytes``): this
+# request line exactly, then header lines a strict whitelist takes — a token, a colon, one space, a
+# value of visible ASCII with single spaces inside and none around it, CRLF — and the blank line.
+# One regular expression reads the whole head in one pass: it takes the four signature headers, the
+# Content-Length (digits), Host and Connection (``keep-alive`` only) at most once each (a second
+# one fails the match: ``(?(n)(?!))``), any other name but Transfer-Encoding, Expect and Upgrade,
+# and keeps the values it needs. Names in any case, as HTTP has them. Anything else (obs-fold, a
+# tab, a bare LF, a byte over 0x7e, an empty value, another method, path, query or version) is not
+# read here: httptools and uvicorn read it, as before.
+_PLAIN_BEAT_LINE = b"POST " + HEARTBEAT_PATH.encode("ascii") + b" HTTP/1.1\r\n"
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]++"  # RFC 9110's tchar
+_VISIBLE = rb"[\x21-\x7e]++(?: [\x21-\x7e]++)*+"
+
+
+def _any_case(name: bytes) -> bytes:
+    """``name`` in any case, as character classes (re.IGNORECASE made the match twice as long)."""
+    return b"".join(b"[%c%c]" % (char, char - 32) if 97 <= char <= 122 else re.escape(bytes([char]))
+                    for char in name)
+
+
+def _once(group: int, name: bytes, value: bytes = b"(" + _VISIBLE + b")") -> bytes:
+    """A header line of ``name``, its value captured as ``group``; the match fails on a second one."""
+    return _any_case(name) + b": (?(%d)(?!))" % group + value
+
+
+# Groups: 1-4 the signature headers (SIGNATURE_HEADER_NAMES' order), 5 Content-Length, 6 Host.
+_PLAIN_HEAD = re.compile(
+    rb"(?:\r\n(?:" + b"|".join([
+        *(_once(group, name) for group, name in enumerate(SIGNATURE_HEADER_NAMES, 1)),
+        _once(5, b"content-length", rb"([0-9]++)"), _once(6, b"host"),
+        _once(7, b"connection", rb"((?i:keep-alive))"),
+        rb"(?!(?i:" + b"|".join([*SIGNATURE_HEADER_NAMES, b"content-length", b"host", b"connection",
+                                  b"transfer-encoding", b"expect", b"upgrade"]) + rb"):)"
+        + _TOKEN + b": " + _VISIBLE,
+    ]) + rb"))++\r\n")
+
+
+def _whole_plain_request(data: bytes) -> tuple[tuple[bytes | None, ...], bytes] | None:
+    """A read that is exactly one whole ``POST /api/v1/heartbeat HTTP/1.1``, its head read in one
+    strict pass (``_PLAIN_HEAD``): the four signature headers' values as sent (None: absent) and
+    the Content-Length's, and the body. None at any doubt — a header line the whitelist does not
+    take, one of those names twice, no Host, a Transfer-Encoding, an Expect, an Upgrade, a
+    Connection other than ``keep-alive``, a Content-Length that is not the body's length in plain
+    digits (a body short, a body longer — a pipelined request after it — or none declared)."""
+    start = len(_PLAIN_BEAT_LINE) - 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0 or not data.startswith(_PLAIN_BEAT_LINE):
+        return None
+    head = _PLAIN_HEAD.fullmatch(data, start, end + 2)
+    if head is None or head[6] is None:
+        return None
+    body = data[end + 4:]
+    if head[5] != b"%d" % len(body):
+        return None
+    return head.group(1, 2, 3, 4, 5), body
+
+
 _last_defaults: list = [None, b""]
 
 
@@ -338,10 +418,66 @@ if HttpToolsProtocol is not None:
         _beats_here = True  # heartbeats answered in the protocol (``_beat_now_or_task``)
         _one_write = True
         _lazy_head_timer = True
+        _from_bytes = True  # a plain beat answered from its bytes (False: the present way; tests)
+        _in_message = False  # a message begun and not complete: the parser is not at a start
+        _beat_layers: tuple[FrontDoor | None, HeartbeatFastPath | None] | None = None  # _layers(app)
+
+        def data_received(self, data: bytes) -> None:
+            if data.startswith(_PLAIN_BEAT_LINE) and self._from_bytes and self._answered_from_bytes(data):
+                return
+            try:
+                super().data_received(data)
+            finally:
+                self._plain_tried = False
+
+        def _answered_from_bytes(self, data: bytes) -> bool:
+            """A read that is exactly one whole plain heartbeat, answered without httptools (issue
+            11, "Speed": its callbacks, the scope, the cycle and its event were ≈ 10 % of a plain
+            beat's CPU): the head read from the bytes (``_whole_plain_request``), the present
+            straight path's checks (``HeartbeatFastPath.plain_fields``, ``plain_answer``) and its
+            answer, byte for byte, in one write; then what uvicorn does after an answer (the
+            keep-alive timer, the request count: ``on_response_complete``). Only on a connection
+            at rest — no message begun, no answer owed, nothing pipelined, writing not paused,
+            served without a root path or a concurrency limit — else, or when the beat is not
+            plain or not answered at once, False having written nothing: the parser reads it."""
+            cycle = self.cycle
+            if (self._in_message or (cycle is not None and not cycle.response_complete) or self.pipeline
+                    or self.flow.write_paused or self.transport.is_closing() or self.root_path
+                    or self.limit_concurrency is not None):
+                return False
+            request = _whole_plain_request(data)
+            if request is None:
+                return False
+            layers = self._beat_layers
+            if layers is None:  # asked once per connection (a kiosk's stays open for its beats)
+                layers = self._beat_layers = _layers(self.app)
+            door, beats = layers
+            if door is None or beats is None:
+                return False
+            fields, body = request
+            head = beats.plain_fields(*fields, door)
+            if head is None:
+                return False
+            answer = beats.plain_answer(head, body)
+            if answer is None:  # the present way answers it, without asking plain_answer again
+                self._plain_tried = True
+                return False
+            beats.answered_from_bytes += 1
+            if self.access_log:  # as for the same beat read by uvicorn (its scope's client: the peer)
+                self._log_answer({"client": self.client, "method": "POST", "path": HEARTBEAT_PATH,
+                                  "query_string": b"", "http_version": "1.1"}, 200)
+            self._write_answer(200, answer[0], b"\r\n", answer[1])
+            self.on_response_complete()
+            return True
 
         def on_message_begin(self) -> None:
             self._in_head = True
+            self._in_message = True
             super().on_message_begin()
+
+        def on_message_complete(self) -> None:
+            self._in_message = False
+            super().on_message_complete()
 
         def on_headers_complete(self) -> None:
             self._in_head = False

@@ -76,6 +76,9 @@ _SIGNATURE_HEADERS = {name.lower().encode("latin-1"): name
 _PLAIN_SLOTS = {**{name: slot for slot, name in enumerate(_SIGNATURE_HEADERS)},
                 b"content-length": 4, b"transfer-encoding": 5}
 _HEARTBEAT_RAW_PATH = HEARTBEAT_PATH.encode("ascii")
+# The four signature headers' names as a request's bytes name them, lower-cased, in
+# ``plain_fields``' order (device, timestamp, nonce, signature): for a head read from its bytes.
+SIGNATURE_HEADER_NAMES: tuple[bytes, ...] = tuple(_SIGNATURE_HEADERS)
 # What the request's signature covers before its timestamp (offline_queue.signing.canonical_string
 # of a heartbeat: device id, method, path, the empty query), and the answer's (answer_string).
 _SIGNED_AFTER_DEVICE = b"\nPOST\n" + _HEARTBEAT_RAW_PATH + b"\n\n"
@@ -98,6 +101,7 @@ class HeartbeatFastPath:
         self.body_reader: BodyReader = state.body_reader
         self.answered_at_once = 0  # answered by the connection's protocol (``answer_at_once``; tests)
         self.answered_plain = 0  # of those, by the straight path (``plain_answer``; tests)
+        self.answered_from_bytes = 0  # of those, read from the request's bytes (connection_guard.py)
         self._plain_hash: tuple[bytes, bytes] = (b"", b"")  # the plain answer and its SHA-256 (hex)
         self.writer = HeartbeatWriter(state.engine, state.settings, state.keys, state.clock,
                                       self._deliver)
@@ -146,13 +150,11 @@ class HeartbeatFastPath:
     # -- a plain beat, straight (issue 11, "Speed") ---------------------------------------
 
     def plain_head(self, scope: Scope, door: FrontDoor) -> PlainHead | None:
-        """The head of a request that may be a plain heartbeat, read in one pass: ``POST
-        /api/v1/heartbeat`` as sent, no query, the four signature headers once each and not
-        empty, ASCII, the timestamp in digits, one Content-Length within the JSON limit and the
-        process's body budget, no Transfer-Encoding, a kiosk the door knows and nothing waiting
-        for the kiosks' places (so the front door would let it through: hall/api/front_door.py).
-        None: the request goes the present way (the door, ``answer_at_once``, the ASGI task),
-        which gives every other answer."""
+        """The head of a request that may be a plain heartbeat, read from uvicorn's scope in one
+        pass: ``POST /api/v1/heartbeat`` as sent, no query, the four signature headers and one
+        Content-Length, each once, no Transfer-Encoding; then ``plain_fields``' checks. None: the
+        request goes the present way (the door, ``answer_at_once``, the ASGI task), which gives
+        every other answer."""
         if scope["method"] != "POST" or scope["raw_path"] != _HEARTBEAT_RAW_PATH or scope["query_string"]:
             return None
         found: list[bytes | None] = [None, None, None, None, None, None]
@@ -163,9 +165,20 @@ class HeartbeatFastPath:
                 if found[slot] is not None:
                     return None  # twice: which one counts is the present way's to say
                 found[slot] = value
-        device, timestamp, nonce, signature, length, chunked = found
+        if found[5] is not None:
+            return None  # a Transfer-Encoding
+        return self.plain_fields(found[0], found[1], found[2], found[3], found[4], door)
+
+    def plain_fields(self, device: bytes | None, timestamp: bytes | None, nonce: bytes | None,
+                     signature: bytes | None, length: bytes | None, door: FrontDoor) -> PlainHead | None:
+        """A plain heartbeat's head from its header values as sent (each given once; None: absent),
+        whoever read them — uvicorn's scope (``plain_head``) or the connection's protocol from the
+        request's bytes (hall/api/connection_guard.py): the four signature headers not empty,
+        ASCII, the timestamp in digits, a Content-Length within the JSON limit and the process's
+        body budget, a kiosk the door knows and nothing waiting for the kiosks' places (so the
+        front door would let it through: hall/api/front_door.py). None: not plain."""
         if (not device or not timestamp or not nonce or not signature or length is None
-                or chunked is not None or not device.isascii() or not nonce.isascii()
+                or not device.isascii() or not nonce.isascii()
                 or not timestamp.isdigit() or len(timestamp) > 18
                 or not length.isdigit() or len(length) > 18):
             return None
@@ -201,8 +214,9 @@ class HeartbeatFastPath:
         known = self._plain_hash
         if known[0] is not encoded:  # the plain answer changes once a second
             known = self._plain_hash = (encoded, hashlib.sha256(encoded).hexdigest().encode("ascii"))
-        answer_signature = base64.b64encode(self._sign_key.sign(b"".join(
-            (_ANSWER_CONTEXT, device, b"\n", nonce, b"\n200\n", known[1]))))
+        # binascii's, as base64.b64encode calls it (without that function's Python frame)
+        answer_signature = binascii.b2a_base64(self._sign_key.sign(b"".join(
+            (_ANSWER_CONTEXT, device, b"\n", nonce, b"\n200\n", known[1]))), newline=False)
         return b"content-type: application/json\r\ncontent-length: %d\r\nx-hall-signature: %s\r\n" % (
             len(encoded), answer_signature), encoded
 

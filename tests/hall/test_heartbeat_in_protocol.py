@@ -16,6 +16,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -36,6 +37,7 @@ from tests.hall.raw_http import RawAnswer, connect, is_closed_by_peer, read_answ
 
 pytestmark = pytest.mark.skipif(HttpToolsProtocol is None, reason="httptools is not installed")
 PATH = "/api/v1/heartbeat"
+KEEP_ALIVE_S = 2  # uvicorn's timeout_keep_alive for the served hall
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Served:
     beats: HeartbeatFastPath
     hall_key: object
     kiosk: tuple[str, Ed25519PrivateKey]
+    app: object  # as served (serve_app)
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +78,10 @@ def served(tmp_path_factory) -> Iterator[Served]:
     except ImportError:
         loop = "asyncio"
     config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, loop=loop, log_level="warning",
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False, timeout_keep_alive=KEEP_ALIVE_S)
     hall_key = load_or_create_keys(settings.keys_dir).sign_private.public_key()
     with served_in_thread(config) as port:
-        yield Served(port, beats, hall_key, (device_id, key))
+        yield Served(port, beats, hall_key, (device_id, key), app)
 
 
 def signed_request(served: Served, body: bytes | None = None, *, extra: str = "",
@@ -354,3 +357,276 @@ def test_a_plain_beat_takes_the_straight_path_and_gets_the_present_path_s_answer
     status, headers, present_body = present
     assert status == 200 and straight[1] == present_body
     assert straight[0] == b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
+# -- a plain beat read from its bytes, without httptools (GuardedHttpToolsProtocol._answered_from_bytes) --
+
+@contextmanager
+def present_way_only() -> Iterator[None]:
+    """The served protocol as before the read from bytes: every request fed to httptools."""
+    from hall.api.connection_guard import GuardedHttpToolsProtocol  # type: ignore[attr-defined]
+
+    GuardedHttpToolsProtocol._from_bytes = False
+    try:
+        yield
+    finally:
+        GuardedHttpToolsProtocol._from_bytes = True
+
+
+def test_a_plain_beat_read_from_its_bytes_gets_the_present_way_s_answer_byte_for_byte(served):
+    """The same request's bytes, answered from its bytes and then the present way (the nonce
+    forgotten in between, both within one second: the answer's date and body carry the second)."""
+    sock = connect(served.port)
+    try:
+        a_first_beat(served, sock)
+        for _ in range(5):
+            head, body, _ = signed_request(served)
+            second = int(time.time())
+            before = served.beats.answered_from_bytes
+            sock.sendall(head + body)
+            from_bytes = read_answer(sock)
+            assert served.beats.answered_from_bytes == before + 1
+            served.beats.writer._seen.clear()  # so that the present way does not take it for a replay
+            with present_way_only():
+                plain = served.beats.answered_plain
+                sock.sendall(head + body)
+                present = read_answer(sock)
+                assert served.beats.answered_plain == plain + 1  # the present straight path answered
+            assert served.beats.answered_from_bytes == before + 1
+            if int(time.time()) == second:
+                break
+        assert from_bytes.status == 200
+        assert (from_bytes.head, from_bytes.body) == (present.head, present.body)
+        sock.sendall(head + body)  # again: a replay, refused by the present way from its bytes too
+        replay = read_answer(sock)
+        assert replay.status == 401 and json.loads(replay.body)["error"] == "replayed_nonce"
+        assert served.beats.answered_from_bytes == before + 1
+    finally:
+        sock.close()
+
+
+def _beat(served: Served, *, line: str = f"POST {PATH} HTTP/1.1", host: str | None = "Host: x",
+          extra: list[str] | None = None, length: int | None = None, body: bytes | None = None,
+          body_sent: bytes | None = None, separator: str = "\r\n") -> bytes:
+    """One signed beat's bytes with its head as asked: ``extra`` header lines after the signature
+    headers, ``length`` declared instead of the body's, ``body_sent`` instead of the signed body."""
+    device_id, key = served.kiosk
+    body = body if body is not None else json.dumps({"queue": {"depth": 1}}).encode()
+    headers = sign_headers(key, device_id, "POST", PATH, [], body, time.time())
+    lines = [line, *([host] if host else []), "Content-Type: application/json",
+             f"Content-Length: {len(body) if length is None else length}",
+             *(f"{k}: {v}" for k, v in headers.items()), *(extra or [])]
+    return (separator.join(lines) + separator + separator).encode("latin-1") + (
+        body if body_sent is None else body_sent)
+
+
+def _odd_requests(served: Served) -> dict[str, tuple[list[bytes], int]]:
+    """name: (the reads to send, how many of them a plain beat read from its bytes answers)."""
+    def beat(**kwargs) -> bytes:  # noqa: ANN003
+        return _beat(served, **kwargs)
+    limit = served.beats.settings.max_json_bytes
+    whole = beat()
+    smuggled = b"0\r\n\r\nGET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    return {
+        "plain": ([beat()], 1),
+        "plain, Connection: Keep-Alive": ([beat(extra=["Connection: Keep-Alive"])], 1),
+        "plain, forwarded by a proxy": (
+            [beat(extra=["X-Forwarded-For: 10.1.2.3", "X-Forwarded-Proto: https"])], 1),
+        "two pipelined": ([beat() + beat()], 0),
+        "head, then body": ([whole[:-5], whole[-5:]], 0),
+        "HTTP/1.0": ([beat(line=f"POST {PATH} HTTP/1.0")], 0),
+        "Connection: close": ([beat(extra=["Connection: close"])], 0),
+        "Connection: keep-alive, close": ([beat(extra=["Connection: keep-alive, close"])], 0),
+        "a query": ([beat(line=f"POST {PATH}?x=1 HTTP/1.1")], 0),
+        "no Host": ([beat(host=None)], 0),
+        "two Hosts": ([beat(extra=["Host: y"])], 0),
+        "a nonce twice": ([beat(extra=["X-Nonce: abcdef"])], 0),
+        "two Content-Lengths": ([beat(extra=["Content-Length: 23"])], 0),
+        "Content-Length and chunked": ([beat(extra=["Transfer-Encoding: chunked"])], 0),
+        "chunked and a CL, smuggled": ([beat(extra=["Transfer-Encoding: chunked"], body_sent=smuggled)], 0),
+        "Content-Length too short": ([beat(length=10)], 0),
+        "Content-Length too long": ([beat(length=40), b"x" * 40], 0),
+        "a leading zero in the Content-Length": ([beat().replace(b"Length: ", b"Length: 0")], 0),
+        "Expect: 100-continue": ([beat(extra=["Expect: 100-continue"])], 0),
+        "Upgrade: websocket": ([beat(extra=["Connection: Upgrade", "Upgrade: websocket"])], 0),
+        "obs-fold": ([beat(extra=["X-Note: a", " folded"])], 0),
+        "a tab in a value": ([beat(extra=["X-Note: a\tb"])], 0),
+        "a byte over 0x7e": ([beat(extra=["X-Note: caf\xe9"])], 0),
+        "a space before the colon": ([beat(extra=["X-Note : a"])], 0),
+        "an empty value": ([beat(extra=["X-Note:"])], 0),
+        "bare LF": ([beat(separator="\n")], 0),
+        "over the JSON limit": ([beat(body=b'{"problems": ["' + b"x" * limit + b'"]}')[:70_000]], 0),
+        "not plain: its report invalid": ([beat(body=b"[1, 2")], 0),
+    }
+
+
+def _exchange(port: int, reads: list[bytes]) -> list[tuple[int | None, list[str], object]]:
+    """Send ``reads`` (0.15 s apart), then a health request on the same connection; every answer
+    until the health one or a close, as (status, header names, body — a heartbeat answer's keys
+    and commands: its time is the second's)."""
+    sock = connect(port, timeout_s=8)
+    data = b""
+    try:
+        for piece in reads:
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.15)
+        try:
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        while not data.endswith(b'{"status":"ok"}'):
+            try:
+                piece = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not piece:
+                break
+            data += piece
+    finally:
+        sock.close()
+    answers: list[tuple[int | None, list[str], object]] = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        names = [line.split(":", 1)[0].lower() for line in lines[1:]]
+        status = int(lines[0].split(" ")[1])
+        length = 0 if status < 200 else next((int(line.split(":", 1)[1]) for line in lines[1:]
+                                              if line.lower().startswith("content-length:")), len(rest))
+        body, data = rest[:length], rest[length:]
+        content: object = body
+        if body.startswith(b'{"heartbeat_interval_s"'):
+            document = json.loads(body)
+            content = (sorted(document), document["commands"])
+        answers.append((status, names, content))
+    return answers
+
+
+def test_odd_and_smuggling_requests_get_the_present_way_s_answers(served):
+    """Each request sent raw to the served hall, read from its bytes where it may be and the
+    present way: the same answers, in the same order, the connection left as the present way
+    leaves it (a health request after it answered, or the connection closed, alike); only a
+    whole plain beat with nothing after it is answered from its bytes."""
+    sock = connect(served.port)
+    try:
+        a_first_beat(served, sock)
+    finally:
+        sock.close()
+    differing = {}
+    for name, (reads, from_bytes) in _odd_requests(served).items():
+        before = served.beats.answered_from_bytes
+        answers = _exchange(served.port, reads)
+        taken = served.beats.answered_from_bytes - before
+        with present_way_only():
+            present = _exchange(served.port, _odd_requests(served)[name][0])
+        if answers != present or taken != from_bytes or not answers:
+            differing[name] = (taken, answers, present)
+    assert differing == {}
+
+
+def test_a_connection_whose_beats_were_read_from_their_bytes_is_closed_when_idle(served):
+    """The keep-alive timer after an answer from bytes (the first request of the connection among
+    them, whose head timer it disarms): closed after ``timeout_keep_alive`` idle, not before."""
+    sock = connect(served.port)
+    try:
+        before = served.beats.answered_from_bytes
+        for _ in range(3):
+            answer, _ = in_one_read(served, sock)
+            assert answer.status == 200
+        assert served.beats.answered_from_bytes == before + 3
+        started = time.monotonic()
+        assert is_closed_by_peer(sock, timeout_s=KEEP_ALIVE_S + 5)
+        assert time.monotonic() - started >= KEEP_ALIVE_S - 0.5
+    finally:
+        sock.close()
+
+
+class _KeptTransport:
+    """What a protocol writes, kept; a peer address for the access log."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default=None):  # noqa: ANN001, ANN201
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("10.0.0.7", 50123)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_a_beat_from_its_bytes_logs_counts_and_keeps_alive_as_the_present_way(served):
+    """Two connections of the served protocol, one reading from bytes, one the present way, given
+    the same beat (the nonce forgotten between): the same bytes written, the same access log line,
+    the request counted, the keep-alive timer set and the head timer of the new connection gone."""
+    import logging
+
+    from uvicorn.server import ServerState
+
+    from hall.api.connection_guard import GuardedHttpToolsProtocol  # type: ignore[attr-defined]
+
+    sock = connect(served.port)
+    try:
+        a_first_beat(served, sock)
+    finally:
+        sock.close()
+    config = uvicorn.Config(served.app, http=GuardedHttpToolsProtocol, lifespan="off", log_level="warning")
+    config.load()
+    state = ServerState()
+    loop = asyncio.new_event_loop()
+    lines: list[str] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Kept()
+    access = logging.getLogger("uvicorn.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        for _ in range(5):
+            head, body, _ = signed_request(served)
+            second = int(time.time())
+            seen: dict[bool, tuple] = {}
+            for from_bytes in (True, False):
+                protocol = GuardedHttpToolsProtocol(config, state, {}, loop)
+                protocol._from_bytes = from_bytes
+                protocol.access_log = True  # as under --access-log
+                transport = _KeptTransport()
+                protocol.connection_made(transport)
+                assert protocol._head_timer is not None
+                requests = state.total_requests
+                served.beats.writer._seen.clear()
+                before = served.beats.answered_from_bytes
+                protocol.data_received(head + body)
+                assert served.beats.answered_from_bytes == before + from_bytes
+                assert protocol._head_timer is None and protocol.timeout_keep_alive_task is not None
+                assert protocol._idle_since is not None and not transport.closing
+                assert state.total_requests == requests + 1
+                seen[from_bytes] = (b"".join(transport.written), lines[-1])
+                protocol.connection_lost(None)
+            if int(time.time()) == second:
+                break
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+        loop.close()
+    assert seen[True] == seen[False]
+    assert seen[True][0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert seen[True][1] == '10.0.0.7:50123 - "POST /api/v1/heartbeat HTTP/1.1" 200'

@@ -405,6 +405,24 @@ def test_a_plain_beat_read_from_its_bytes_gets_the_present_way_s_answer_byte_for
         sock.close()
 
 
+def test_a_beat_over_a_county_s_low_json_limit_is_not_read_from_its_bytes(served):
+    """A county may set the JSON limit below what one read holds: a whole plain beat over it is
+    left to the parser and refused on its Content-Length (413), as the present way refuses it."""
+    settings = served.beats.settings
+    limit = settings.max_json_bytes
+    sock = connect(served.port)
+    try:
+        a_first_beat(served, sock)
+        object.__setattr__(settings, "max_json_bytes", 64)
+        before = served.beats.answered_from_bytes
+        over, nonce = in_one_read(served, sock, body=json.dumps({"queue": {"depth": 1}, "x": "y" * 80}).encode())
+        assert over.status == 413 and signed_by_hall(served, over, nonce)
+        assert served.beats.answered_from_bytes == before
+    finally:
+        object.__setattr__(settings, "max_json_bytes", limit)
+        sock.close()
+
+
 def _beat(served: Served, *, line: str = f"POST {PATH} HTTP/1.1", host: str | None = "Host: x",
           extra: list[str] | None = None, length: int | None = None, body: bytes | None = None,
           body_sent: bytes | None = None, separator: str = "\r\n") -> bytes:

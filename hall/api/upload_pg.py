@@ -198,20 +198,7 @@ class PgUploads:
                       seen_at - timedelta(seconds=LAST_SEEN_STEP_S),
                       *_insert_params(create))
             new, made = tx.write(_NONCE_AND_UPLOAD, params, now)
-            if not new:
-                raise AuthFailed("nonce already seen", code="replayed_nonce")
-            if refused is not None:
-                raise refused
-            if existing is not None:
-                return existing, False
-            assert create is not None
-            if made:
-                return create, True
-            # A twin created meanwhile by another request (ON CONFLICT DO NOTHING): read it.
-            twin = tx.read(_BY_HASH, (device.id, sha256))
-            if twin is None:  # deleted again at once: as create_on, an error rather than a guess
-                raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
-            return _row(twin), False
+            return _created(tx, new, made, refused, existing, create)
 
     # -- create with the first bytes -----------------------------------------------------------
 
@@ -255,19 +242,7 @@ class PgUploads:
                                                      *_insert_params(create)), now)
             if create is not None and not made:
                 uploads.forget_first(settings, create)  # a replay racing, or a twin: no row names it
-            if not new:
-                raise AuthFailed("nonce already seen", code="replayed_nonce")
-            if refused is not None:
-                raise refused
-            if existing is not None:
-                return existing, False
-            assert create is not None and first is not None
-            if made:
-                return create, True
-            twin = tx.read(_BY_HASH, (device.id, first.sha256))
-            if twin is None:  # deleted again at once: as create_on, an error rather than a guess
-                raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
-            return _row(twin), False
+            return _created(tx, new, made, refused, existing, create)
 
     # -- chunk ---------------------------------------------------------------------------------
 
@@ -307,6 +282,26 @@ def _device(row: Any) -> Device | None:
     if row[0] is None:
         return None
     return Device(id=row[0], county=row[1], public_key=row[2], revoked=row[3])
+
+
+def _created(tx: _Tx, new: bool, made: bool, refused: HallError | None, existing: uploads.UploadRow | None,
+             create: uploads.UploadRow | None) -> tuple[uploads.UploadRow, bool]:
+    """Both creates' answer once ``_NONCE_AND_UPLOAD`` ran (``new``: the nonce was new; ``made``:
+    the row went in): a replay refused, then the checks' refusal, the upload that existed, the new
+    one — or the twin of that hash another request created meanwhile (ON CONFLICT DO NOTHING)."""
+    if not new:
+        raise AuthFailed("nonce already seen", code="replayed_nonce")
+    if refused is not None:
+        raise refused
+    if existing is not None:
+        return existing, False
+    assert create is not None
+    if made:
+        return create, True
+    twin = tx.read(_BY_HASH, (create.device_id, create.sha256))
+    if twin is None:  # deleted again at once: as create_on, an error rather than a guess
+        raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
+    return _row(twin), False
 
 
 class _Tx:

@@ -415,7 +415,8 @@ def test_a_beat_over_a_county_s_low_json_limit_is_not_read_from_its_bytes(served
         a_first_beat(served, sock)
         object.__setattr__(settings, "max_json_bytes", 64)
         before = served.beats.answered_from_bytes
-        over, nonce = in_one_read(served, sock, body=json.dumps({"queue": {"depth": 1}, "x": "y" * 80}).encode())
+        body = json.dumps({"queue": {"depth": 1}, "x": "y" * 80}).encode()
+        over, nonce = in_one_read(served, sock, body=body)
         assert over.status == 413 and signed_by_hall(served, over, nonce)
         assert served.beats.answered_from_bytes == before
     finally:

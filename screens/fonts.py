@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 MODULE = "kivy.core.text._text_sdl2"
 WORD = ctypes.sizeof(ctypes.c_void_p)
 
+# The part of ``.bss`` past the file's last page is a few pages at most (Kivy 2.3's module: 1.2 KB
+# of .bss in all). The kernel merges an anonymous mapping made later right after it into the same
+# region — in a long-lived process one of hundreds of MB — and reading that word by word took
+# 76 s of CPU in a test worker: only this much of it is read.
+BSS_TAIL_MAX = 64 * 1024
+
 _found: tuple[dict[str, Any], list[str]] | None = None
 _looked = False
 
@@ -52,22 +58,23 @@ def _mappings() -> list[tuple[int, int, str, str]]:
 
 
 def _data_ranges(path: str, maps: list[tuple[int, int, str, str]]) -> list[tuple[int, int]]:
-    """The module's writable pages: its file's rw mappings and the anonymous one right after each
-    (where the loader puts the part of ``.bss`` beyond the file's last page)."""
+    """The module's writable pages: its file's rw mappings and the start of the anonymous one right
+    after each (where the loader puts the part of ``.bss`` beyond the file's last page; at most
+    ``BSS_TAIL_MAX`` of it)."""
     ranges = []
     for i, (start, end, perms, where) in enumerate(maps):
         if where == path and perms.startswith("rw"):
             ranges.append((start, end))
             after = maps[i + 1] if i + 1 < len(maps) else None
             if after is not None and after[0] == end and not after[3] and after[2].startswith("rw"):
-                ranges.append((end, after[1]))
+                ranges.append((end, min(after[1], end + BSS_TAIL_MAX)))
     return ranges
 
 
-def _object_at(address: int, kind: type, readable: list[tuple[int, int]]) -> Any:
+def _object_at(address: int, kind: type, readable: list[tuple[int, int]], starts: list[int]) -> Any:
     """The object of type ``kind`` at ``address``, or None: only read where the process has readable
-    memory, and taken as an object only when its header names ``kind`` with a sane reference count."""
-    starts = [r[0] for r in readable]
+    memory (``readable``, in address order; ``starts``: their starts), and taken as an object only
+    when its header names ``kind`` with a sane reference count."""
     i = bisect.bisect_right(starts, address) - 1
     if address % WORD or i < 0 or address + 2 * WORD > readable[i][1]:
         return None
@@ -102,6 +109,7 @@ def _find(module: Any) -> tuple[dict[str, Any], list[str]] | None:
         return None
     maps = _mappings()
     readable = [(s, e) for s, e, perms, _ in maps if perms.startswith("r")]
+    starts = [s for s, _ in readable]
     dicts, lists = [], []
     for start, end in _data_ranges(os.path.realpath(module.__file__), maps):  # /proc names the real file
         words = (ctypes.c_void_p * ((end - start) // WORD)).from_address(start)
@@ -109,7 +117,7 @@ def _find(module: Any) -> tuple[dict[str, Any], list[str]] | None:
             if not address:
                 continue
             for kind, found in ((dict, dicts), (list, lists)):
-                value = _object_at(address, kind, readable)
+                value = _object_at(address, kind, readable, starts)
                 if value is not None and all(value is not f for f in found):
                     found.append(value)
     caches = [d for d in dicts if d and all(type(v) is container for v in d.values())]

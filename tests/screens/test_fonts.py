@@ -41,3 +41,12 @@ def test_finds_kivys_open_faces_and_closes_those_no_label_uses() -> None:
 def test_nothing_is_closed_when_the_cache_is_not_found(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(fonts, "font_cache", lambda: None)
     assert fonts.close_unused([Widget()]) == 0
+
+
+def test_only_the_start_of_an_anonymous_region_after_the_module_is_read() -> None:
+    """The kernel merges a later anonymous mapping into the one after the module's ``.bss``: in a
+    long-lived process that region was hundreds of MB, read word by word (76 s in a test worker)."""
+    path = "/lib/_text_sdl2.so"
+    maps = [(0x1000, 0x2000, "r--p", path), (0x2000, 0x3000, "rw-p", path),
+            (0x3000, 0x3000 + (1 << 30), "rw-p", ""), (0x50000000, 0x50001000, "rw-p", "")]
+    assert fonts._data_ranges(path, maps) == [(0x2000, 0x3000), (0x3000, 0x3000 + fonts.BSS_TAIL_MAX)]

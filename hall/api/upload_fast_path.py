@@ -273,7 +273,7 @@ class UploadFastPath:
                 connection.commit()
             if existing is not None:
                 return existing, False
-            upload = uploads.new_upload_row(device.id, first, self.clock)
+            upload = uploads.new_upload_row(device.id, first.sha256, first.size, self.clock)
             uploads.write_first(settings, upload, first)
             with sqlite_begin("IMMEDIATE"):
                 row = uploads.insert_on(connection, upload)

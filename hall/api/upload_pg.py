@@ -36,7 +36,6 @@ way, out of autocommit mode as the pool gave it.
 from __future__ import annotations
 
 import random
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -190,9 +189,7 @@ class PgUploads:
                 except HallError as exc:
                     refused = exc
                 else:
-                    when = to_datetime(self._clock())
-                    create = uploads.UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0,
-                                               False, False, when, when)
+                    create = uploads.new_upload_row(device.id, sha256, size, self._clock)
             seen_at = to_datetime(now)
             params = (device.id, values[HEADER_NONCE], timestamp, seen_at,
                       seen_at - timedelta(seconds=LAST_SEEN_STEP_S),
@@ -230,7 +227,7 @@ class PgUploads:
                 try:
                     uploads.check_quota_counts(settings, row[13], int(row[14]), first.size)
                     uploads.check_disk(settings, first.size)
-                    create = uploads.new_upload_row(device.id, first, self._clock)
+                    create = uploads.new_upload_row(device.id, first.sha256, first.size, self._clock)
                     uploads.write_first(settings, create, first)
                 except HallError as exc:
                     refused, create = exc, None

@@ -331,8 +331,7 @@ def create_on(connection: Connection, settings: Settings, device: Device, sha256
         return _detached(found), False
     check_quota_counts(settings, found.unused_count, found.unused_bytes, size)
     check_disk(settings, size)
-    now = to_datetime(clock())
-    upload = UploadRow(f"up-{secrets.token_hex(12)}", device.id, sha256, size, 0, False, False, now, now)
+    upload = new_upload_row(device.id, sha256, size, clock)
     row = insert_on(connection, upload)
     if row is None:  # deleted again at once: as the route, an error rather than a guess
         raise Conflict("the upload changed meanwhile; try again", code="offset_mismatch")
@@ -411,11 +410,11 @@ def first_bytes(settings: Settings, sha256_text: str, length_text: str, body: by
     return FirstBytes(sha256, size, body)
 
 
-def new_upload_row(device_id: str, first: FirstBytes, clock: Clock) -> UploadRow:
-    """The row a create with its first bytes will insert (offset 0 until ``write_first``)."""
+def new_upload_row(device_id: str, sha256: str, size: int, clock: Clock) -> UploadRow:
+    """A new upload's row before its insert: a fresh id, offset 0 (a create with its first bytes
+    moves it in ``write_first``)."""
     now = to_datetime(clock())
-    return UploadRow(f"up-{secrets.token_hex(12)}", device_id, first.sha256, first.size, 0, False, False,
-                     now, now)
+    return UploadRow(f"up-{secrets.token_hex(12)}", device_id, sha256, size, 0, False, False, now, now)
 
 
 def write_first(settings: Settings, upload: UploadRow, first: FirstBytes) -> None:
@@ -454,7 +453,7 @@ def create_with_first(db: Session, settings: Settings, device: Device, first: Fi
     check_quota(db, settings, device, first.size)
     check_disk(settings, first.size)
     db.rollback()  # the reads end: SQLite's write lock is not held across the disk work
-    upload = new_upload_row(device_id, first, clock)
+    upload = new_upload_row(device_id, first.sha256, first.size, clock)
     write_first(settings, upload, first)
     db.add(Upload(id=upload.id, device_id=device_id, sha256=upload.sha256, size=upload.size,
                   offset=upload.offset, complete=upload.complete, verified=upload.verified,

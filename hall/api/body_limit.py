@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 
 from hall.api.errors import error_body
 from hall.core.config import Settings
+from hall.services.uploads import carries_first_bytes
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,7 +47,7 @@ def limit_for(settings: Settings, method: str, path: str, content_type: bytes = 
     tells a create that carries the upload's first bytes (a chunk) from the JSON create."""
     if path.startswith("/api/v1/uploads/") and method == "PATCH":
         return settings.max_chunk_bytes
-    if path == "/api/v1/uploads" and method == "POST" and _is_first_bytes(content_type):
+    if path == "/api/v1/uploads" and method == "POST" and carries_first_bytes(content_type.decode("latin-1")):
         return settings.max_chunk_bytes
     if path.rstrip("/") == "/api/v1/enrolment":
         return settings.max_enrolment_bytes
@@ -69,11 +70,6 @@ def scope_limit(settings: Settings, scope: Scope) -> int:
                 content_type = value
                 break
     return limit_for(settings, method, path, content_type)
-
-
-def _is_first_bytes(content_type: bytes) -> bool:
-    """hall.services.uploads.carries_first_bytes, on the header's bytes."""
-    return content_type.split(b";")[0].strip().lower() == b"application/offset+octet-stream"
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body: a whole small answer

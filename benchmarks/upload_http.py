@@ -62,7 +62,9 @@ def one_run() -> dict:
 
 def _db_cpu_s(pid: int) -> float:
     """PostgreSQL's CPU seconds so far: its live processes' and its reaped backends' (the
-    postmaster's own children's times)."""
+    postmaster's own children's times). upload_cpu.py's too: kept here, as the uploads' count
+    from the statuses rather than load_mix's ``uploads_done``, because ``one_run`` imports the
+    measured tree's benchmarks and tests, which may predate both."""
     from abuse import _tree_cpu_s
 
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -30,12 +30,14 @@ scored on its part inside the frame. Prints one JSON line last.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,32 +78,45 @@ def scenes_for(generator: str, seed: int, frames: int) -> list:
     return make_set(seed, frames)
 
 
-def run(scenes: list) -> dict:
+def run(scenes: list, reference: Callable[[np.ndarray], np.ndarray | None] | None = None) -> dict:
+    """Each method on every frame, frame by frame, the methods' order turning from one frame to
+    the next: the machine is shared, and a method timed over its own stretch of minutes would be
+    timed on another machine's worth of load than the others."""
+    methods: dict[str, Callable[[np.ndarray], np.ndarray | None]] = {
+        "kiosk": lambda f: _quad(detect_page(f)), "baseline": baseline}
+    if reference is not None:
+        methods["reference"] = reference
+    names = list(methods)
+    scores: dict[str, list[float]] = defaultdict(list)
+    times: dict[str, list[float]] = defaultdict(list)
+    found_on: dict[str, list[np.ndarray | None]] = defaultdict(list)
+    for i, scene in enumerate(scenes):
+        turn = i % len(names)
+        for name in names[turn:] + names[:turn]:
+            start = time.perf_counter()
+            found = methods[name](scene.image)
+            times[name].append((time.perf_counter() - start) * 1000)
+            found_on[name].append(found)
     results: dict[str, dict] = {}
-    for name, method in (("kiosk", lambda f: _quad(detect_page(f))), ("baseline", baseline)):
-        scores, times, false_pages = [], [], 0
+    for name in names:
         by_kind: dict[str, list[float]] = defaultdict(list)
         by_effect: dict[str, list[float]] = defaultdict(list)
-        worst = []
-        for i, scene in enumerate(scenes):
-            start = time.perf_counter()
-            found = method(scene.image)
-            times.append((time.perf_counter() - start) * 1000)
+        false_pages, worst = 0, []
+        for i, (scene, found) in enumerate(zip(scenes, found_on[name], strict=True)):
             score = jaccard(found, scene.quad, scene.image.shape)
-            scores.append(score)
+            scores[name].append(score)
             by_kind[scene.background if scene.quad is not None else "no_page"].append(score)
             for effect in scene.effects:
                 by_effect[effect].append(score)
-            if scene.quad is None and found is not None:
-                false_pages += 1
+            false_pages += int(scene.quad is None and found is not None)
             worst.append((score, i))
-        pages = [s for s, scene in zip(scores, scenes, strict=True) if scene.quad is not None]
+        pages = [s for s, scene in zip(scores[name], scenes, strict=True) if scene.quad is not None]
         results[name] = {
-            "mean_jaccard": round(statistics.fmean(scores), 4),
+            "mean_jaccard": round(statistics.fmean(scores[name]), 4),
             "pages_mean_jaccard": round(statistics.fmean(pages), 4) if pages else None,
             "no_page_rate": round(statistics.fmean(by_kind["no_page"]), 4) if "no_page" in by_kind else None,
-            "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(float(np.percentile(times, 90)), 2),
+            "median_ms": round(statistics.median(times[name]), 2),
+            "p90_ms": round(float(np.percentile(times[name], 90)), 2),
             "false_pages": false_pages,
             "by_background": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_kind.items())},
             "by_effect": {k: round(statistics.fmean(v), 4) for k, v in sorted(by_effect.items())},
@@ -110,6 +125,18 @@ def run(scenes: list) -> dict:
     results["frames"] = len(scenes)
     results["pages"] = sum(1 for s in scenes if s.quad is not None)
     return results
+
+
+def reference_detector(path: str) -> Callable[[np.ndarray], np.ndarray | None]:
+    """Another ``detect.py`` (a file: e.g. the detector of an older commit, ``git show
+    REV:hardware/docscan/detect.py > FILE``), loaded apart from the kiosk's, as a method."""
+    spec = importlib.util.spec_from_file_location("reference_detect", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--reference: cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return lambda frame: _quad(module.detect_page(frame))
 
 
 def _quad(detection):
@@ -144,6 +171,10 @@ def main() -> int:
     parser.add_argument("--photos", metavar="DIR",
                         help="a folder of labelled photos instead (docs/scanning.md)")
     parser.add_argument("--no-sizes", action="store_true", help="skip the rectified page sizes")
+    parser.add_argument("--reference", metavar="DETECT_PY",
+                        help="another detect.py timed on the same frames in the same run (its median"
+                             " and p90, and the kiosk's against them): a gauge of the machine's speed"
+                             " that day, e.g. the detector as issue 13 was filed (docs/scanning.md)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     cv2.setNumThreads(2)
@@ -158,7 +189,7 @@ def main() -> int:
         scenes = scenes_for(args.generator, args.seed, args.frames)
         held_out = HELD_OUT[args.generator]
         source = {"generator": args.generator, "seed": args.seed, "held_out": args.seed in held_out}
-    results = run(scenes)
+    results = run(scenes, reference_detector(args.reference) if args.reference else None)
     if args.verbose:
         print(json.dumps(results, indent=1))
     kiosk, base = results["kiosk"], results["baseline"]
@@ -168,11 +199,19 @@ def main() -> int:
         "mean_jaccard": kiosk["mean_jaccard"], "median_ms": kiosk["median_ms"], "p90_ms": kiosk["p90_ms"],
         "false_pages": kiosk["false_pages"], "no_page_rate": no_page,
         "baseline_mean_jaccard": base["mean_jaccard"], "baseline_median_ms": base["median_ms"],
-        "baseline_false_pages": base["false_pages"],
+        "baseline_p90_ms": base["p90_ms"], "baseline_false_pages": base["false_pages"],
+        "median_vs_baseline": round(kiosk["median_ms"] / base["median_ms"], 2),
+        "p90_vs_baseline_median": round(kiosk["p90_ms"] / base["median_ms"], 2),
         "by_background": kiosk["by_background"],
         "by_effect": kiosk["by_effect"],
         "baseline_by_background": base["by_background"],
     }
+    if "reference" in results:
+        ref = results["reference"]
+        line["reference"] = {"mean_jaccard": ref["mean_jaccard"], "false_pages": ref["false_pages"],
+                             "median_ms": ref["median_ms"], "p90_ms": ref["p90_ms"],
+                             "median_ratio": round(kiosk["median_ms"] / ref["median_ms"], 3),
+                             "p90_ratio": round(kiosk["p90_ms"] / ref["p90_ms"], 3)}
     # each goal on its own (times only mean something on a quiet machine), then all of them
     line["goals"] = {
         "mean_jaccard": kiosk["mean_jaccard"] >= GOAL_JACCARD,

@@ -629,6 +629,20 @@ def _neutral(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return values
 
 
+def _neutral_many(values: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``_neutral`` of each row (m × 4 values, m × 4 seen shares) at once, the same numbers: the
+    hidden sides' zeros add nothing to the sum of the seen ones (float32, in their order)."""
+    hidden = seen < SEEN_SIDE
+    rows = hidden.any(axis=1) & (hidden.sum(axis=1) <= 2)
+    if not rows.any():
+        return values
+    values = values.copy()
+    part, shown = values[rows], ~hidden[rows]
+    means = np.where(shown, part, 0).sum(axis=1) / shown.sum(axis=1).astype(values.dtype)
+    values[rows] = np.where(shown, part, means[:, None])
+    return values
+
+
 def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: int = 24) -> np.ndarray:
     """Per side, the share of points with a colour step across the side.
 
@@ -653,21 +667,30 @@ def _side_support(image: np.ndarray, quad: np.ndarray, offset: float, samples: i
 def _side_support_many(image: np.ndarray, quads: list[np.ndarray], offset: float,
                        samples: int = 24) -> np.ndarray:
     """``_side_support`` of several quads at once (m × 4): one ``cv2.remap`` for all of them."""
+    supports: np.ndarray = _side_supports_many(image, quads, (offset,), samples)[0]
+    return supports
+
+
+def _side_supports_many(image: np.ndarray, quads: list[np.ndarray], offsets: tuple[float, ...],
+                        samples: int = 24) -> np.ndarray:
+    """``_side_support_many`` at each of ``offsets`` (k × m × 4): the scoring's two distances from the
+    same points along the sides, in one ``cv2.remap`` and one pass of the arithmetic."""
     h, w = image.shape[:2]
     base, n = _side_points_many(quads, samples)                            # m × 4 × samples × 2
     n = n[:, :, None, :]
-    pts = np.stack([base + offset * n, base - offset * n])
-    seen = _in_frame(pts[0], w, h) & _in_frame(pts[1], w, h)               # m × 4 × samples
-    count = np.maximum(seen.sum(axis=2), 1)
-    vals = _sample(image, pts)                                             # 2 × m × 4 × samples × 3
-    steps = vals[0] - vals[1]
-    mean = (steps * seen[..., None]).sum(axis=2) / count[..., None]        # m × 4 × 3
-    norm = np.linalg.norm(mean, axis=2)
-    along = np.einsum("misc,mic->mis", steps, mean / (norm[..., None] + 1e-9))
-    shares = (((along > STEP_LEVELS) & seen).sum(axis=2) / count).astype(np.float32)
+    away = np.array(offsets, np.float32)[:, None, None, None, None] * n    # k × m × 4 × 1 × 2
+    pts = np.stack([base + away, base - away], axis=1)                     # k × 2 × m × 4 × samples × 2
+    seen = _in_frame(pts[:, 0], w, h) & _in_frame(pts[:, 1], w, h)          # k × m × 4 × samples
+    count = np.maximum(seen.sum(axis=3), 1)
+    vals = _sample(image, pts)                                             # k × 2 × m × 4 × samples × 3
+    steps = vals[:, 0] - vals[:, 1]
+    mean = (steps * seen[..., None]).sum(axis=3) / count[..., None]        # k × m × 4 × 3
+    norm = np.linalg.norm(mean, axis=3)
+    along = np.einsum("kmisc,kmic->kmis", steps, mean / (norm[..., None] + 1e-9))
+    shares = (((along > STEP_LEVELS) & seen).sum(axis=3) / count).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0
-    seen_share = seen.mean(axis=2)
-    return np.stack([_neutral(shares[q], seen_share[q]) for q in range(len(quads))])
+    seen_share = seen.mean(axis=3)
+    return np.stack([_neutral_many(shares[k], seen_share[k]) for k in range(len(offsets))])
 
 
 def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
@@ -732,7 +755,7 @@ def _inside_texture_many(image: np.ndarray, quads: list[np.ndarray], offsets: tu
     count = np.maximum(seen.sum(axis=(2, 3)), 1)
     busy = (((second > 20) & seen).sum(axis=(2, 3)) / count).astype(np.float32)
     seen_share = seen.mean(axis=(2, 3))
-    return np.stack([_neutral(busy[q], seen_share[q]) for q in range(len(quads))])
+    return _neutral_many(busy, seen_share)
 
 
 def _quantile_rows(values: np.ndarray, q: float, keep: np.ndarray | None = None) -> np.ndarray:
@@ -761,21 +784,29 @@ def _features(smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarray, support: np
     return features
 
 
-def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray], supports: np.ndarray,
-                   brightest: float | None = None) -> np.ndarray:
-    """``_features`` of several quads at once (m × 42; ``supports``: m × 4), the same numbers: each
-    measure is taken for all the candidates in one ``cv2.remap`` (one candidate at a time, the
-    Python around the small calls cost more than the arithmetic)."""
+# ``_features_many``' grid over a candidate's inside (10 × 10, away from its edges), as bilinear weights
+_INSIDE_U, _INSIDE_V = (a.ravel()[None, :, None] for a in np.meshgrid(
+    *[(np.arange(10, dtype=np.float32) + 0.5) / 10 * 0.8 + 0.1] * 2))
+
+
+def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
+                   supports: np.ndarray | None = None, brightest: float | None = None) -> np.ndarray:
+    """``_features`` of several quads at once (m × 42; ``supports``: m × 4, the side support at 2 px,
+    measured here with the one at 1 px when None), the same numbers: each measure is taken for all
+    the candidates in one ``cv2.remap`` (one candidate at a time, the Python around the small calls
+    cost more than the arithmetic)."""
     h, w = smooth.shape[:2]
     m = len(quads)
     q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
-    sup1 = np.sort(_side_support_many(smooth, quads, offset=1.0), axis=1)
+    if supports is None:
+        supports, sup1 = _side_supports_many(smooth, quads, (2.0, 1.0))
+    else:
+        sup1 = _side_support_many(smooth, quads, offset=1.0)
+    sup1 = np.sort(sup1, axis=1)
     sup = np.sort(supports, axis=1)
     tex = np.sort(_inside_texture_many(smooth, quads), axis=1)
     # brightness inside (a grid over the page, away from its edges) and just outside
-    g = (np.arange(10, dtype=np.float32) + 0.5) / 10 * 0.8 + 0.1
-    u, v = np.meshgrid(g, g)
-    u, v = u.ravel()[None, :, None], v.ravel()[None, :, None]
+    u, v = _INSIDE_U, _INSIDE_V
     grid = ((1 - u) * (1 - v) * q[:, None, 0] + u * (1 - v) * q[:, None, 1] + u * v * q[:, None, 2]
             + (1 - u) * v * q[:, None, 3]).astype(np.float32)              # m × 100 × 2
     base, n = _side_points_many(quads, 24, margin=0.0)                      # m × 4 × 24 × 2
@@ -850,7 +881,7 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
 
     The sampling and the profile maths run once over all the quads (one ``cv2.remap``, one
     blur): snapping a frame's candidates one by one spent most of its time in the overhead
-    of small NumPy and OpenCV calls. Only the line fits stay per side.
+    of small NumPy and OpenCV calls. Only the robust first line fit stays per side (``_fit_sides_many``).
     """
     m = len(quads)
     if m == 0:
@@ -894,8 +925,8 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     seen_shares = seen_counts / samples
     # each profile's step as a point, for all sides at once (per side, the same float32 sums)
     steps = base + pos[..., None] * n[:, :, None, :]                          # m × 4 × samples × 2
-    return [_fit_sides(quads[q], steps[q], good_sides[q], good_counts[q], seen_counts[q],
-                       seen_shares[q], radius, keep_coarse) for q in range(m)]
+    return _fit_sides_many(quads, steps, good_sides, good_counts, seen_counts, seen_shares, radius,
+                           keep_coarse)
 
 
 def _step_centres(deriv: np.ndarray, j: np.ndarray, strength: np.ndarray, at: np.ndarray,
@@ -917,46 +948,83 @@ def _step_centres(deriv: np.ndarray, j: np.ndarray, strength: np.ndarray, at: np
     return result
 
 
-def _fit_sides(quad: np.ndarray, steps: np.ndarray, good_sides: np.ndarray,
-               good_counts: np.ndarray, seen_counts: np.ndarray, seen_shares: np.ndarray, radius: float,
-               keep_coarse: bool) -> np.ndarray | None:
-    """``_refine``'s last part for one quad: a line through each side's steps, corners where they meet."""
-    # The sides that would give the outline up, known before any line is fitted: in the snapping
-    # (no ``keep_coarse``) one in six quads is given up, after fitting the sides before that one.
-    hidden_sides = seen_shares < SEEN_SIDE
-    weak = (good_counts < np.maximum(seen_counts, 1) * 0.3) | hidden_sides
-    if int(weak.sum()) > 2 or (not keep_coarse and bool((weak & ~hidden_sides).any())):
-        return None
-    lines = []
-    coarse = 0
-    for i in range(4):
-        good = good_sides[i]
-        hidden = seen_shares[i] < SEEN_SIDE
-        if good_counts[i] < max(seen_counts[i], 1) * 0.3 or hidden:
-            coarse += 1
-            # a side the frame hides always keeps its coarse line; others only if asked
-            if not (keep_coarse or hidden) or coarse > 2:
-                return None
-            lines.append((quad[i].astype(np.float64), quad[(i + 1) % 4].astype(np.float64)))
-            continue
-        pts = steps[i][good]
-        vx, vy, x0, y0_ = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
-        # drop points far from the first fit (a finger, glare), fit again by least squares
-        resid = np.abs((pts - np.array([x0, y0_], np.float32)) @ np.array([-vy, vx], np.float32))
-        keep = resid < max(1.5, 2.5 * float(_median_rows(resid[None, :])[0]))
-        if keep.sum() >= 6:
-            vx, vy, x0, y0_ = cv2.fitLine(pts[keep], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-        lines.append((np.array([x0, y0_], np.float64), np.array([x0 + vx, y0_ + vy], np.float64)))
-    corners = []
-    for i in range(4):
-        meet = _line_meet(*lines[i - 1], *lines[i])
-        if meet is None:
-            return None
-        corners.append(meet)
-    refined = np.array(corners, np.float32)
-    if np.abs(refined - quad).max() > radius * 2.5:
-        return None
-    return refined
+def _fit_sides_many(quads: list[np.ndarray], steps: np.ndarray, good_sides: np.ndarray,
+                    good_counts: np.ndarray, seen_counts: np.ndarray, seen_shares: np.ndarray,
+                    radius: float, keep_coarse: bool) -> list[np.ndarray | None]:
+    """``_refine``'s last part for every quad at once: a line through each side's steps (``steps``
+    m × 4 × samples × 2, ``good_sides`` where a step was found), corners where neighbouring lines meet.
+
+    Only the robust first fit stays per side (``cv2.fitLine``, Huber: OpenCV's restarts from random
+    subsets are not worth copying); the rest runs over all sides at once: a side at a time, the
+    Python around the small arrays cost twice the line fits (53 sides a frame)."""
+    # The sides that give an outline up, known before any line is fitted: in the snapping (no
+    # ``keep_coarse``) one in six quads is given up.
+    hidden = seen_shares < SEEN_SIDE                                       # m × 4
+    weak = (good_counts < np.maximum(seen_counts, 1) * 0.3) | hidden
+    given_up = weak.sum(axis=1) > 2
+    if not keep_coarse:
+        given_up |= (weak & ~hidden).any(axis=1)
+    q = np.stack(quads)
+    # a weak side keeps its coarse line (the frame hides it, or ``keep_coarse``)
+    start = q.astype(np.float64)
+    end = start[:, [1, 2, 3, 0]].copy()
+    fitted = ~weak & ~given_up[:, None]
+    if fitted.any():
+        line = _fit_lines(steps[fitted], good_sides[fitted])               # k × 4: vx, vy, x0, y0
+        start[fitted] = line[:, 2:]
+        end[fitted] = line[:, 2:] + line[:, :2]   # summed in float32, as the per-side form did
+    # corner i where side i - 1's line meets side i's
+    p1, p2 = start[:, [3, 0, 1, 2]], end[:, [3, 0, 1, 2]]
+    d1, d2 = p2 - p1, end - start
+    den = d1[..., 0] * d2[..., 1] - d1[..., 1] * d2[..., 0]
+    parallel = np.abs(den) < 1e-9
+    t = (((start[..., 0] - p1[..., 0]) * d2[..., 1] - (start[..., 1] - p1[..., 1]) * d2[..., 0])
+         / np.where(parallel, 1.0, den))
+    refined = (p1 + t[..., None] * d1).astype(np.float32)
+    given_up |= parallel.any(axis=1) | (np.abs(refined - q).max(axis=(1, 2)) > radius * 2.5)
+    return [None if given_up[i] else refined[i] for i in range(len(quads))]
+
+
+def _fit_lines(points: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """A line through each row's good points (k × samples × 2, k × samples): a Huber fit, then the
+    points far from it dropped (a finger, glare) and a least-squares line through the rest when
+    6 or more are left. k × 4 (direction x, y, then a point on the line), float32."""
+    k = len(points)
+    huber = np.empty((k, 4), np.float32)
+    for s in range(k):
+        huber[s] = cv2.fitLine(points[s][good[s]], cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    vx, vy, x0, y0 = (huber[:, i:i + 1] for i in range(4))
+    resid = np.abs((points[..., 0] - x0) * -vy + (points[..., 1] - y0) * vx)
+    count = good.sum(axis=1)
+    ordered = np.sort(np.where(good, resid, np.inf), axis=1)
+    rows = np.arange(k)
+    median = (ordered[rows, (count - 1) // 2] + ordered[rows, count // 2]) / np.float32(2)
+    # the bar in float32, as the per-side comparison with a Python float made it
+    bar = np.maximum(1.5, 2.5 * median.astype(np.float64)).astype(np.float32)
+    keep = good & (resid < bar[:, None])
+    refit = keep.sum(axis=1) >= 6
+    line = huber
+    if refit.any():
+        line = huber.copy()
+        line[refit] = _least_squares_lines(points[refit], keep[refit])
+    return line
+
+
+def _least_squares_lines(points: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``cv2.fitLine(…, DIST_L2)`` of each row's kept points at once (k × 4, float32): the centroid
+    and the principal axis, in OpenCV's arithmetic (float products summed in double, the angle
+    rounded to float; on 3000 random lines within 6e-8 of it, 97 % to the bit)."""
+    w = keep.sum(axis=1).astype(np.float64)
+    x, y = points[..., 0], points[..., 1]
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        means: np.ndarray = np.where(keep, values.astype(np.float64), 0.0).sum(axis=1) / w
+        return means
+
+    mx, my, mxx, myy, mxy = mean(x), mean(y), mean(x * x), mean(y * y), mean(x * y)
+    twice = np.arctan2(2 * (mxy - mx * my), (mxx - mx * mx) - (myy - my * my))
+    angle = (twice.astype(np.float32) / np.float32(2)).astype(np.float64)   # rounded as OpenCV rounds it
+    return np.column_stack([np.cos(angle), np.sin(angle), mx, my]).astype(np.float32)
 
 
 def _shift_side(quad: np.ndarray, side: int, distance: float, n: np.ndarray) -> np.ndarray | None:
@@ -998,8 +1066,7 @@ def _grow(small: np.ndarray, smooth: np.ndarray, hsv: np.ndarray, quad: np.ndarr
             if snap is not None and cv2.isContourConvex(snap.reshape(-1, 1, 2)):
                 moves[i] = (moves[i][0], order_corners(snap))
         outlines = [moved for _, moved in moves]
-        measured = _features_many(smooth, hsv, outlines, _side_support_many(smooth, outlines, offset=2.0),
-                                  brightest)
+        measured = _features_many(smooth, hsv, outlines, brightest=brightest)
         taken = next(((s, moved, f) for (s, moved), f in zip(moves, measured, strict=True)
                       if float(f @ SCORE_WEIGHTS) > rank + GROW_GAIN
                       and _paper_strip(smooth, quad, moved)),   # not onto the table, a folder, a hand
@@ -1272,7 +1339,7 @@ def scored_candidates(small: np.ndarray, extra: tuple[np.ndarray, ...] = (),
         quads.append(quad)
     new = [quad for quad in quads if quad.tobytes() not in scoring.features]
     if new:
-        measured = _features_many(smooth, hsv, new, _side_support_many(smooth, new, offset=2.0), brightest)
+        measured = _features_many(smooth, hsv, new, brightest=brightest)
         scoring.features.update((quad.tobytes(), row) for quad, row in zip(new, measured, strict=True))
     return [(quad, scoring.features[quad.tobytes()]) for quad in quads]
 

@@ -48,6 +48,7 @@ that is not a picture raises ``BadImage``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Iterator
@@ -901,8 +902,7 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     if k >= 5:
         # The 5-tap blur runs along each side (across its profiles), reflected at the side's ends:
         # every side padded with its own reflection, all stacked, blurred once, pads dropped.
-        reflected = np.r_[2, 1, 0:samples, samples - 2, samples - 3]   # np.pad's "reflect", cheaper
-        padded = profiles[:, :, reflected]
+        padded = profiles[:, :, _reflected(samples)]
         blurred = cv2.GaussianBlur(padded.reshape(-1, k), (1, 5), 0, sigmaY=0)
         profiles = blurred.reshape(m, 4, samples + 4, k)[:, :, 2:-2]
     deriv = profiles[..., 2:] - profiles[..., :-2]                          # outside → inside
@@ -927,6 +927,13 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     steps = base + pos[..., None] * n[:, :, None, :]                          # m × 4 × samples × 2
     return _fit_sides_many(quads, steps, good_sides, good_counts, seen_counts, seen_shares, radius,
                            keep_coarse)
+
+
+@functools.lru_cache(maxsize=8)
+def _reflected(samples: int) -> np.ndarray:
+    """Indices of ``samples`` values padded by 2 with their reflection (``np.pad``'s "reflect")."""
+    indices: np.ndarray = np.r_[2, 1, 0:samples, samples - 2, samples - 3]
+    return indices
 
 
 def _step_centres(deriv: np.ndarray, j: np.ndarray, strength: np.ndarray, at: np.ndarray,
@@ -1327,21 +1334,46 @@ def scored_candidates(small: np.ndarray, extra: tuple[np.ndarray, ...] = (),
     tried = _prune(smooth, hsv, tried[:MAX_SCORED], len(fixed), brightest)
     # snap the rough outlines to edges, all the new ones at once
     new = [quad for quad in tried if quad.tobytes() not in scoring.snapped]
-    for quad, snapped in zip(new, _refine_many(smooth, new, radius=6.0, samples=24), strict=True):
-        key = quad.tobytes()
-        if snapped is not None and cv2.isContourConvex(snapped.reshape(-1, 1, 2)):
-            quad = order_corners(snapped)
-        scoring.snapped[key] = quad
-    quads: list[np.ndarray] = []
-    for quad in (scoring.snapped[quad.tobytes()] for quad in tried):
-        if any(np.abs(quad - other).max() < 0.5 for other in quads):
-            continue  # several maps often give the same outline
-        quads.append(quad)
+    snapped = _refine_many(smooth, new, radius=6.0, samples=24)
+    convex = {i: snap for i, snap in enumerate(snapped)
+              if snap is not None and cv2.isContourConvex(snap.reshape(-1, 1, 2))}
+    scoring.snapped.update((quad.tobytes(), quad) for quad in new)   # not snapped: the rough outline
+    scoring.snapped.update((new[i].tobytes(), quad) for i, quad in zip(
+        convex, _order_corners_many(list(convex.values())), strict=True))
+    # several maps often give the same outline
+    quads = _distinct([scoring.snapped[quad.tobytes()] for quad in tried])
     new = [quad for quad in quads if quad.tobytes() not in scoring.features]
     if new:
         measured = _features_many(smooth, hsv, new, brightest=brightest)
         scoring.features.update((quad.tobytes(), row) for quad, row in zip(new, measured, strict=True))
     return [(quad, scoring.features[quad.tobytes()]) for quad in quads]
+
+
+def _order_corners_many(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """``order_corners`` of several quads at once, the same corners: each is the same quad's rows
+    in the order the same float32 angles and sums give (a frame's snapped candidates, ≈ 8)."""
+    if not quads:
+        return []
+    q = np.stack(quads).astype(np.float32)                                  # m × 4 × 2
+    centre = q.mean(axis=1, keepdims=True)
+    angles = np.arctan2(q[..., 1] - centre[..., 1], q[..., 0] - centre[..., 0])
+    q = np.take_along_axis(q, np.argsort(angles, axis=1)[..., None], axis=1)
+    start = np.argmin(q[..., 0] + q[..., 1], axis=1)
+    turned = (np.arange(4)[None, :] + start[:, None]) % 4
+    return list(np.take_along_axis(q, turned[..., None], axis=1))
+
+
+def _distinct(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """The quads without any whose corners all lie within 0.5 px of a quad kept before it (in order)."""
+    if len(quads) < 2:
+        return quads
+    q = np.stack(quads)
+    near = (np.abs(q[:, None] - q[None]).max(axis=(2, 3)) < 0.5).tolist()
+    kept: list[int] = []
+    for i in range(len(quads)):
+        if not any(near[i][j] for j in kept):
+            kept.append(i)
+    return [quads[i] for i in kept]
 
 
 def _choose(ranked: list[tuple[float, int, np.ndarray, np.ndarray]], frame: np.ndarray,

@@ -113,6 +113,9 @@ BORDER_SPREAD = 2.0        # … or than this × the border ring's own median di
 SEARCH_LEVELS = 6.0      # the least step when looking further out for the page's edge
 FRAME_MARGIN = 1.0       # small-copy pixels: a sample nearer the frame's edge reads the edge itself
 SEEN_SIDE = 0.25         # a side with fewer of its points inside the frame is hidden by the frame
+CLEAN_FIT = 0.75         # px: a side's steps all this near their least-squares line need no robust fit
+                         # (``_fit_lines``; the Huber fit kept every point of such a side on the training
+                         # frames up to 1.0 px, and dropped one at 1.25)
 # Candidate scoring: a linear model over ``_features`` (42 numbers) predicting the
 # outline's Jaccard index with the true page (-0.5 on frames without one). Fitted by
 # ridge regression on the training seeds only, of both generators (synthetic.py 1–6, 60
@@ -995,7 +998,26 @@ def _fit_sides_many(quads: list[np.ndarray], steps: np.ndarray, good_sides: np.n
 def _fit_lines(points: np.ndarray, good: np.ndarray) -> np.ndarray:
     """A line through each row's good points (k × samples × 2, k × samples): a Huber fit, then the
     points far from it dropped (a finger, glare) and a least-squares line through the rest when
-    6 or more are left. k × 4 (direction x, y, then a point on the line), float32."""
+    6 or more are left. k × 4 (direction x, y, then a point on the line), float32.
+
+    A row of 6 or more points all within ``CLEAN_FIT`` of their least-squares line has nothing to
+    drop: every residual is in the Huber fit's quadratic part, where it is that same line, and the
+    refit keeps every point. That line is the answer, without the Huber fit (OpenCV's, 20 restarts
+    from random subsets: 30 µs a side, most of the snapping's line fits). On the training frames
+    four sides in five are such; on each of them the Huber fit kept every point (2353 of 2353).
+    """
+    line = _least_squares_lines(points, good)
+    vx, vy, x0, y0 = (line[:, i:i + 1] for i in range(4))
+    farthest = np.where(good, np.abs((points[..., 0] - x0) * -vy + (points[..., 1] - y0) * vx), 0).max(axis=1)
+    rough = np.flatnonzero((farthest >= CLEAN_FIT) | (good.sum(axis=1) < 6))
+    if len(rough):
+        line[rough] = _robust_lines(points[rough], good[rough])
+    return line
+
+
+def _robust_lines(points: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """``_fit_lines``' rows the long way: a Huber fit per row (``cv2.fitLine``), the points far from it
+    dropped, a least-squares line through the rest when 6 or more are left."""
     k = len(points)
     huber = np.empty((k, 4), np.float32)
     for s in range(k):

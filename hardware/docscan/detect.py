@@ -896,8 +896,12 @@ def _refine_many(frame: np.ndarray, quads: list[np.ndarray], radius: float, samp
     base, n = _side_points_many(quads, samples, margin=0.08)               # m × 4 × samples × 2, m × 4 × 2
     grid = base[:, :, :, None, :] + offsets[None, None, None, :, None] * n[:, :, None, None, :]
     vals = _sample(frame, grid)                                             # m × 4 × samples × k × 3
-    direction = (vals[:, :, :, k // 2 + 2:].mean(axis=(2, 3))
-                 - vals[:, :, :, : k // 2 - 1].mean(axis=(2, 3)))           # m × 4 × 3
+    # inside's mean colour minus outside's, from one sum along each side: a uint8 image's samples
+    # are whole numbers, so their float32 sums are exact in any order (the numbers of the means)
+    across = vals.sum(axis=2)                                               # m × 4 × k × 3
+    far_in, far_out = across[:, :, k // 2 + 2:], across[:, :, : k // 2 - 1]
+    direction = (far_in.sum(axis=2) / np.float32(samples * far_in.shape[2])
+                 - far_out.sum(axis=2) / np.float32(samples * far_out.shape[2]))  # m × 4 × 3
     norm = np.linalg.norm(direction, axis=2, keepdims=True)
     direction = np.where(norm < 4.0, np.array([[[0.114, 0.587, 0.299]]], np.float32),
                          direction / (norm + 1e-9))

@@ -762,11 +762,12 @@ def _inside_texture_many(image: np.ndarray, quads: list[np.ndarray], offsets: tu
     return _neutral_many(busy, seen_share)
 
 
-def _quantile_rows(values: np.ndarray, q: float, keep: np.ndarray | None = None) -> np.ndarray:
+def _quantile_rows(values: np.ndarray, q: float | np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """``np.percentile(row, q)`` (linear) of each row of a few whole-number values (0–255), of
-    the values where ``keep`` (all when None), float64: one sort for all the rows, without
-    NumPy's general machinery. For the median and the 75th percentile the fraction is a
-    multiple of ¼, so the numbers are NumPy's to the last bit also for float32 values."""
+    the values where ``keep`` (all when None), float64 (``q``: one for all rows, or one per row):
+    one sort for all the rows, without NumPy's general machinery. For the median and the 75th
+    percentile the fraction is a multiple of ¼, so the numbers are NumPy's to the last bit also for
+    float32 values."""
     values = values.astype(np.float64)
     ordered = np.sort(values if keep is None else np.where(keep, values, np.inf), axis=1)
     count = np.full(len(values), values.shape[1]) if keep is None else keep.sum(axis=1)
@@ -824,9 +825,12 @@ def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
                      borderMode=cv2.BORDER_REPLICATE).reshape(m, -1, 3).astype(np.float32)
     inside, outside = vals[:, : grid.shape[1]], vals[:, grid.shape[1]:]
     kept = np.maximum(keep.sum(axis=1), 1)
-    v_in = _quantile_rows(inside[..., 2], 75)
-    v_out = _quantile_rows(outside[..., 2], 75, keep)
-    s_in = _quantile_rows(inside[..., 1], 50)
+    # the 75th percentile of brightness and the median of saturation, inside and outside: each
+    # pair of rows in one sort
+    quantiles = np.repeat([75.0, 50.0], m)
+    v_in, s_in = _quantile_rows(np.concatenate([inside[..., 2], inside[..., 1]]), quantiles).reshape(2, m)
+    v_out, s_out = _quantile_rows(np.concatenate([outside[..., 2], outside[..., 1]]), quantiles,
+                                  np.concatenate([keep, keep])).reshape(2, m)
     area = np.array([cv2.contourArea(quad) for quad in quads]) / float(h * w)
     # What paper is: unsaturated and about as bright as the brightest things in the frame
     # (a folder, a book or a patterned cloth is not), with a little dark ink on it.
@@ -835,7 +839,7 @@ def _features_many(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],
     paper = ((inside[..., 1] < 40) & (inside[..., 2] > level)).mean(axis=1)
     ink = (inside[..., 2] < level).mean(axis=1)
     brightest = _brightest(hsv) if brightest is None else brightest
-    s_out = np.minimum(_quantile_rows(outside[..., 1], 50, keep), 120.0) / 60.0
+    s_out = np.minimum(s_out, 120.0) / 60.0
     outline = _side_points_many(quads, 12, margin=0.0)[0]
     hidden = 1.0 - _in_frame(outline, w, h).mean(axis=(1, 2))           # off the frame
     # Paper just outside too: the outline is a block of text, a printed box or the lit part of the page.
@@ -1047,14 +1051,10 @@ def _least_squares_lines(points: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """``cv2.fitLine(…, DIST_L2)`` of each row's kept points at once (k × 4, float32): the centroid
     and the principal axis, in OpenCV's arithmetic (float products summed in double, the angle
     rounded to float; on 3000 random lines within 6e-8 of it, 97 % to the bit)."""
-    w = keep.sum(axis=1).astype(np.float64)
     x, y = points[..., 0], points[..., 1]
-
-    def mean(values: np.ndarray) -> np.ndarray:
-        means: np.ndarray = np.where(keep, values.astype(np.float64), 0.0).sum(axis=1) / w
-        return means
-
-    mx, my, mxx, myy, mxy = mean(x), mean(y), mean(x * x), mean(y * y), mean(x * y)
+    terms = np.stack([x, y, x * x, y * y, x * y], axis=2).astype(np.float64)   # float products, as OpenCV's
+    sums = np.einsum("kn,knt->kt", keep.astype(np.float64), terms)
+    mx, my, mxx, myy, mxy = (sums / keep.sum(axis=1)[:, None]).T
     twice = np.arctan2(2 * (mxy - mx * my), (mxx - mx * mx) - (myy - my * my))
     angle = (twice.astype(np.float32) / np.float32(2)).astype(np.float64)   # rounded as OpenCV rounds it
     return np.column_stack([np.cos(angle), np.sin(angle), mx, my]).astype(np.float32)

@@ -38,7 +38,8 @@ The method, in three steps (``docs/scanning.md`` has the measured figures):
    from the full-resolution frame in the colour direction that best separates page and
    table; the strongest step near the coarse edge is taken to sub-pixel precision (the
    centre of the derivative's run above half its peak: a blurred edge has a flat top); a
-   robust line fit (Huber) through those points ignores a finger over the edge; the
+   robust line fit (Huber) through those points ignores a finger over the edge (a side whose
+   points all lie near their least-squares line has nothing to ignore, and gets that line); the
    corners are where neighbouring lines meet.
 
 ``detect_page(frame)`` returns a ``Detection`` (corners clockwise from top-left, in the
@@ -694,7 +695,7 @@ def _side_supports_many(image: np.ndarray, quads: list[np.ndarray], offsets: tup
     shares = (((along > STEP_LEVELS) & seen).sum(axis=3) / count).astype(np.float32)
     shares[norm < STEP_LEVELS * 0.5] = 0.0
     seen_share = seen.mean(axis=3)
-    return np.stack([_neutral_many(shares[k], seen_share[k]) for k in range(len(offsets))])
+    return _neutral_many(shares.reshape(-1, 4), seen_share.reshape(-1, 4)).reshape(shares.shape)
 
 
 def prescore_features(smooth: np.ndarray, hsv: np.ndarray, quads: list[np.ndarray],

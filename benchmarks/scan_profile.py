@@ -38,7 +38,7 @@ from hardware.docscan import detect, synthetic, synthetic_desks  # noqa: E402
 from hardware.docscan.measure import jaccard  # noqa: E402
 
 STAGES = ("_edge_map", "_unlike_border", "_candidates", "scored_candidates", "_refine_many",
-          "_side_support_many", "_features_many", "print_level", "_grow", "shrink")
+          "_side_supports_many", "_features_many", "print_level", "_grow", "shrink")
 
 
 def training_frames(per_seed: int, desks: tuple[int, ...], first: tuple[int, ...], skip: int = 0) -> list:

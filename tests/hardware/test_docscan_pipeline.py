@@ -464,3 +464,39 @@ def test_live_scanner_auto_captures_a_steady_sharp_page():
         fired = fired or view.fire
     assert view.outline is not None and view.quality.ok, view.quality
     assert fired
+
+
+def test_the_least_squares_lines_of_all_sides_at_once_are_opencvs():
+    # ``_fit_lines``' refit: the centroid and principal axis in OpenCV's arithmetic, for every side at once
+    rng = np.random.default_rng(5)
+    points = np.empty((200, 48, 2), np.float32)
+    for s in range(len(points)):
+        angle, centre = rng.uniform(0, np.pi), rng.uniform(0, 1280, 2)
+        along = rng.uniform(-300, 300, 48)
+        points[s] = centre + along[:, None] * [np.cos(angle), np.sin(angle)] + rng.normal(0, 0.7, (48, 2))
+    keep = rng.random((200, 48)) < 0.8
+    keep[:, :6] = True
+    got = detect._least_squares_lines(points, keep)
+    for s in range(len(points)):
+        expected = cv2.fitLine(points[s][keep[s]], cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        np.testing.assert_allclose(got[s], expected, atol=1e-6)
+
+
+def test_the_corners_of_many_quads_ordered_at_once_are_order_corners(scenes):
+    rng = np.random.default_rng(3)
+    quads = [order_corners(q) for scene in scenes if scene.quad is not None for q in [scene.quad]]
+    quads += [np.asarray(q, np.float32)[rng.permutation(4)] for q in quads]     # shuffled corners
+    quads += [q + rng.normal(0, 0.2, (4, 2)).astype(np.float32) for q in quads]
+    got = detect._order_corners_many(quads)
+    assert len(got) == len(quads)
+    for quad, ordered in zip(quads, got, strict=True):
+        np.testing.assert_array_equal(ordered, order_corners(quad))
+    assert detect._order_corners_many([]) == []
+
+
+def test_distinct_drops_the_quads_within_half_a_pixel_of_one_kept_before():
+    a = np.array([[0, 0], [100, 0], [100, 80], [0, 80]], np.float32)
+    b, c = a + 0.4, a + 0.6
+    kept = detect._distinct([a, b, c, c + 0.3, a])
+    assert [id(q) for q in kept] == [id(a), id(c)]
+    assert detect._distinct([a]) == [a]

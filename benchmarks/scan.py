@@ -30,7 +30,6 @@ scored on its part inside the frame. Prints one JSON line last.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks.scan_profile import load_detector  # noqa: E402
 from hardware.docscan import synthetic_desks  # noqa: E402
 from hardware.docscan.detect import detect_page, order_corners  # noqa: E402
 from hardware.docscan.encode import encode_page  # noqa: E402
@@ -130,12 +130,7 @@ def run(scenes: list, reference: Callable[[np.ndarray], np.ndarray | None] | Non
 def reference_detector(path: str) -> Callable[[np.ndarray], np.ndarray | None]:
     """Another ``detect.py`` (a file: e.g. the detector of an older commit, ``git show
     REV:hardware/docscan/detect.py > FILE``), loaded apart from the kiosk's, as a method."""
-    spec = importlib.util.spec_from_file_location("reference_detect", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"--reference: cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
+    module = load_detector(path)
     return lambda frame: _quad(module.detect_page(frame))
 
 
